@@ -1,0 +1,81 @@
+// The seam between executing flows and recording them. The engine (flow/task) talks only to a
+// Tracker: LocalTracker keeps everything in the process and prints a summary; ApiTracker records
+// runs in the control plane. Task runs, their states, logs and artifacts are fire-and-forget
+// (batched off the critical path); flow-run states are awaited because the server may answer
+// WAIT, REJECT or ABORT.
+import type { StateInput, State } from "@flowplane/core";
+
+export type ProposalResult =
+  | { status: "ACCEPT"; state: State }
+  | { status: "REJECT"; state: State; reason: string }
+  | { status: "WAIT"; delaySeconds: number; reason: string }
+  | { status: "ABORT"; reason: string };
+
+export interface FlowRunStart {
+  /** Set when a worker launched this process for an existing run. */
+  flowRunId?: string;
+  flowName: string;
+  parameters: Record<string, unknown>;
+  tags: string[];
+  /** The parent flow's task run that stands for this sub-flow call. */
+  parentTaskRunId?: string;
+  retryPolicy: { retries: number; retryDelaySeconds?: unknown; retryJitterFactor?: number };
+}
+
+export interface FlowRunInfo {
+  id: string;
+  name: string;
+  runCount: number;
+  parameters: Record<string, unknown>;
+  scheduledTime: string | null;
+  partitionKey: string | null;
+  deploymentId: string | null;
+}
+
+export interface TaskRunRecord {
+  /** Client-made UUIDv7, so recording needs no round trip. */
+  id: string;
+  flowRunId: string;
+  name: string;
+  taskKey: string;
+  dynamicKey: string;
+  tags: string[];
+  cacheKey?: string;
+  /** Set when this task run stands for a sub-flow call. */
+  isSubflow?: boolean;
+  createdAt: string;
+}
+
+export interface LogRecord {
+  /** Client-made UUID: a retried batch is inserted once. */
+  id: string;
+  flowRunId: string;
+  taskRunId?: string;
+  name: string;
+  /** Python-style numeric levels: 10 debug, 20 info, 30 warning, 40 error, 50 critical. */
+  level: number;
+  message: string;
+  timestamp: string;
+}
+
+export interface ArtifactRecord {
+  flowRunId: string;
+  taskRunId?: string;
+  key?: string;
+  type: "MARKDOWN" | "TABLE" | "LINK";
+  description?: string;
+  data: unknown;
+}
+
+export interface Tracker {
+  /** Creates the flow run (or loads the existing one when `flowRunId` is given). */
+  startFlowRun(start: FlowRunStart): Promise<FlowRunInfo>;
+  /** Proposes a flow-run state and waits for the orchestration decision. */
+  proposeFlowRunState(flowRunId: string, state: StateInput): Promise<ProposalResult>;
+  recordTaskRun(taskRun: TaskRunRecord): void;
+  recordTaskRunState(taskRunId: string, state: StateInput): void;
+  log(line: LogRecord): void;
+  artifact(artifact: ArtifactRecord): void;
+  /** Sends everything buffered; resolves when the control plane has it (or it was given up). */
+  flush(): Promise<void>;
+}
