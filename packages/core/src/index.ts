@@ -3,3 +3,5 @@
  * templates and schedule math. No I/O lives here, so every rule is unit-tested without a database.
  */
 export * from "./states.ts";
+export { uuidv7 } from "./ids/uuidv7.ts";
+export * from "./orchestration/index.ts";

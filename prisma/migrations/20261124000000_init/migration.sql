@@ -336,16 +336,19 @@ CREATE UNIQUE INDEX "Worker_workspaceId_workPoolId_name_key" ON "Worker"("worksp
 CREATE UNIQUE INDEX "FlowRun_parentTaskRunId_key" ON "FlowRun"("parentTaskRunId");
 
 -- CreateIndex
-CREATE INDEX "FlowRun_workspaceId_createdAt_id_idx" ON "FlowRun"("workspaceId", "createdAt" DESC, "id" DESC);
+CREATE INDEX "FlowRun_workspaceId_id_idx" ON "FlowRun"("workspaceId", "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "FlowRun_workspaceId_stateType_createdAt_idx" ON "FlowRun"("workspaceId", "stateType", "createdAt" DESC);
+CREATE INDEX "FlowRun_workspaceId_stateType_id_idx" ON "FlowRun"("workspaceId", "stateType", "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "FlowRun_workspaceId_flowId_createdAt_idx" ON "FlowRun"("workspaceId", "flowId", "createdAt" DESC);
+CREATE INDEX "FlowRun_workspaceId_flowId_id_idx" ON "FlowRun"("workspaceId", "flowId", "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "FlowRun_workspaceId_deploymentId_createdAt_idx" ON "FlowRun"("workspaceId", "deploymentId", "createdAt" DESC);
+CREATE INDEX "FlowRun_workspaceId_deploymentId_id_idx" ON "FlowRun"("workspaceId", "deploymentId", "id" DESC);
+
+-- CreateIndex
+CREATE INDEX "FlowRun_workspaceId_expectedStartTime_idx" ON "FlowRun"("workspaceId", "expectedStartTime");
 
 -- CreateIndex
 CREATE INDEX "FlowRun_workPoolId_stateType_nextScheduledTime_idx" ON "FlowRun"("workPoolId", "stateType", "nextScheduledTime");

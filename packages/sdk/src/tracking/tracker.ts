@@ -20,6 +20,8 @@ export interface FlowRunStart {
   /** The parent flow's task run that stands for this sub-flow call. */
   parentTaskRunId?: string;
   retryPolicy: { retries: number; retryDelaySeconds?: unknown; retryJitterFactor?: number };
+  /** The flow's `version` option, when set. */
+  flowVersion?: string;
 }
 
 export interface FlowRunInfo {
@@ -56,9 +58,16 @@ export interface LogRecord {
   level: number;
   message: string;
   timestamp: string;
+  /**
+   * True for a captured `console.*` call (logPrints): the process already wrote it to its console,
+   * so trackers that mirror logs to the console skip it.
+   */
+  echoed?: boolean;
 }
 
 export interface ArtifactRecord {
+  /** Client-made UUIDv7 (returned to the caller), so a retried batch is inserted once. */
+  id?: string;
   flowRunId: string;
   taskRunId?: string;
   key?: string;

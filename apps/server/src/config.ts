@@ -1,0 +1,51 @@
+// Every environment variable the server reads, in one place.
+import { flowplaneHome } from "@flowplane/client";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  home: string;
+  databaseUrl: string | null;
+  logLevel: string;
+  /** Liveness, claims and scheduling intervals; tests shorten them. */
+  livenessIntervalMs: number;
+  missedWorkerHeartbeats: number;
+  runHeartbeatTimeoutSeconds: number;
+  claimTimeoutSeconds: number;
+  prefetchSeconds: number;
+  sessionTtlSeconds: number;
+  rateLimitPerSecond: number | null;
+  rateLimitBurst: number;
+  dbPoolSize: number;
+  dashboardDir: string | null;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+export function loadServerConfig(overrides: Partial<ServerConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const rate = env.FLOWPLANE_RATE_LIMIT_PER_SECOND;
+  return {
+    host: env.FLOWPLANE_HOST || "127.0.0.1",
+    port: num(env, "FLOWPLANE_PORT", 4200),
+    home: flowplaneHome(env),
+    databaseUrl: env.DATABASE_URL || null,
+    logLevel: env.FLOWPLANE_LOG_LEVEL || "info",
+    livenessIntervalMs: num(env, "FLOWPLANE_LIVENESS_INTERVAL_MS", 5_000),
+    missedWorkerHeartbeats: num(env, "FLOWPLANE_MISSED_WORKER_HEARTBEATS", 3),
+    runHeartbeatTimeoutSeconds: num(env, "FLOWPLANE_RUN_HEARTBEAT_TIMEOUT_SECONDS", 90),
+    claimTimeoutSeconds: num(env, "FLOWPLANE_CLAIM_TIMEOUT_SECONDS", 300),
+    prefetchSeconds: num(env, "FLOWPLANE_PREFETCH_SECONDS", 10),
+    sessionTtlSeconds: num(env, "FLOWPLANE_SESSION_TTL_SECONDS", 3600),
+    rateLimitPerSecond: rate ? num(env, "FLOWPLANE_RATE_LIMIT_PER_SECOND", 0) : null,
+    rateLimitBurst: num(env, "FLOWPLANE_RATE_LIMIT_BURST", 200),
+    dbPoolSize: num(env, "FLOWPLANE_DB_POOL_SIZE", 20),
+    dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,
+    ...overrides,
+  };
+}

@@ -1,0 +1,28 @@
+// Prometheus metrics at /metrics: request counts and latencies per tRPC procedure, the DB pool,
+// and the process defaults.
+import client from "prom-client";
+import type { Database } from "@flowplane/db";
+
+export class ServerMetrics {
+  readonly registry = new client.Registry();
+  private readonly requests = new client.Counter({ name: "flowplane_http_requests_total", help: "HTTP requests by route and status", labelNames: ["route", "status"] as const, registers: [this.registry] });
+  private readonly latency = new client.Histogram({
+    name: "flowplane_http_request_duration_seconds",
+    help: "HTTP request latency by route",
+    labelNames: ["route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor(pool: Database["pool"]) {
+    client.collectDefaultMetrics({ register: this.registry, prefix: "flowplane_" });
+    new client.Gauge({ name: "flowplane_db_pool_connections", help: "Connections in the DB pool", registers: [this.registry], collect() { this.set(pool.totalCount); } });
+    new client.Gauge({ name: "flowplane_db_pool_idle", help: "Idle connections in the DB pool", registers: [this.registry], collect() { this.set(pool.idleCount); } });
+    new client.Gauge({ name: "flowplane_db_pool_waiting", help: "Queries waiting for a DB connection", registers: [this.registry], collect() { this.set(pool.waitingCount); } });
+  }
+
+  observe(route: string, status: number, seconds: number): void {
+    this.requests.inc({ route, status: String(status) });
+    this.latency.observe({ route }, seconds);
+  }
+}

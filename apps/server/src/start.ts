@@ -1,0 +1,140 @@
+// Starting and stopping the control plane: database (given or embedded), migrations, first-start
+// bootstrap, API services, HTTP server and background loops, and the reverse on shutdown.
+import { access, constants, mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { createApiServices, sweepLiveness, bootstrapDefaultWorkspace, type ApiServices } from "@flowplane/api";
+import { saveProfileKey } from "@flowplane/client";
+import { applyMigrations, checkDatabaseReachable, connectDatabase, redactUrl, startEmbeddedPostgres, type Database, type EmbeddedPostgresHandle } from "@flowplane/db";
+import { pino, type Logger } from "pino";
+import { startLoop, type Loop } from "./background.ts";
+import { loadServerConfig, type ServerConfig } from "./config.ts";
+import { startHttpServer, type HttpServerHandle } from "./http-server.ts";
+import { ServerMetrics } from "./metrics.ts";
+
+export interface RunningServer {
+  url: string;
+  config: ServerConfig;
+  services: ApiServices;
+  db: Database;
+  logger: Logger;
+  /** Set on the first start against a fresh database; never logged. */
+  createdAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+/** A startup failure with a one-line explanation for the user. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+const defaultDashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dashboard/dist");
+
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: { logger?: Logger; writeProfile?: boolean } = {}): Promise<RunningServer> {
+  const config = loadServerConfig(overrides);
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "flowplane-server" } });
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, "cleanup failed"));
+  };
+
+  try {
+    await assertPortFree(config.host, config.port);
+    let databaseUrl = config.databaseUrl;
+    let embedded: EmbeddedPostgresHandle | null = null;
+    if (databaseUrl) {
+      await checkDatabaseReachable(databaseUrl).catch((err: Error) => {
+        throw new StartupError(`${err.message} (from DATABASE_URL)`);
+      });
+    } else {
+      await assertWritableHome(config.home);
+      const started = Date.now();
+      embedded = await startEmbeddedPostgres(config.home, (msg) => logger.warn(msg)).catch((err: Error) => {
+        throw new StartupError(err.message);
+      });
+      cleanups.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+      logger.info({ dataDir: path.join(config.home, "postgres"), created: embedded.created, ms: Date.now() - started }, "embedded PostgreSQL started");
+    }
+
+    const applied = await applyMigrations(databaseUrl);
+    if (applied.length > 0) logger.info({ migrations: applied }, "applied migrations");
+
+    const db = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, onPoolError: (err) => logger.warn({ err }, "idle database connection failed") });
+    cleanups.push(() => db.close());
+
+    const services = await createApiServices({
+      db,
+      config: { claimTimeoutSeconds: config.claimTimeoutSeconds, prefetchSeconds: config.prefetchSeconds, sessionTtlSeconds: config.sessionTtlSeconds },
+      rateLimit: config.rateLimitPerSecond ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst } : null,
+      onEventError: (err) => logger.warn({ err }, "event listener error"),
+    });
+    await services.events.start();
+    cleanups.push(() => services.events.stop());
+
+    const dashboardDir = config.dashboardDir ?? (existsSync(path.join(defaultDashboardDir, "index.html")) ? defaultDashboardDir : null);
+    const http = await startHttpServer({ services, host: config.host, port: config.port, logger, metrics: new ServerMetrics(db.pool), dashboardDir });
+    cleanups.push(() => http.close());
+
+    // First start: create workspace `default` and an admin key, and hand the key to the local
+    // profile. The profile is written inside the bootstrap transaction, so a failure to write it
+    // leaves no key behind that nobody could ever read.
+    const bootstrap = await bootstrapDefaultWorkspace(db.prisma, async (apiKey, workspace) => {
+      if (options.writeProfile !== false) await saveProfileKey({ apiUrl: http.url, workspace, apiKey, makeDefaultWorkspace: true }, config.home);
+    });
+    if (bootstrap.created) logger.info({ workspace: bootstrap.workspaceName, profile: path.join(config.home, "profiles.json") }, "created workspace and admin API key; the key is in the local profile");
+
+    const loops: Loop[] = [
+      startLoop("liveness", config.livenessIntervalMs, logger, () =>
+        sweepLiveness(db.pool, { missedWorkerHeartbeats: config.missedWorkerHeartbeats, runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds }),
+      ),
+    ];
+    cleanups.push(async () => {
+      await Promise.all(loops.map((l) => l.stop()));
+    });
+
+    logger.info({ url: http.url, database: embedded ? "embedded" : redactUrl(databaseUrl) }, "Flowplane server ready");
+    let closing: Promise<void> | null = null;
+    return {
+      url: http.url,
+      config,
+      services,
+      db,
+      logger,
+      createdAdminKey: bootstrap.apiKey,
+      close() {
+        closing ??= (async () => {
+          logger.info("shutting down");
+          await cleanup();
+          logger.info("stopped");
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function assertWritableHome(home: string): Promise<void> {
+  try {
+    await mkdir(home, { recursive: true });
+    await access(home, constants.W_OK);
+  } catch (err) {
+    throw new StartupError(`FLOWPLANE_HOME ${home} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new StartupError(err.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use; choose another with --port` : `cannot listen on ${host}:${port}: ${err.message}`)),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}

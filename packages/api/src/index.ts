@@ -1,0 +1,23 @@
+/**
+ * @flowplane/api — the control plane's API: tRPC routers by domain over services that own the
+ * database. apps/server mounts it over HTTP and websockets; tests call it through `createCaller`.
+ *
+ * ```ts
+ * const services = await createApiServices({ db, config });
+ * const caller = createCaller({ services, credential: apiKey, workspaceName: null });
+ * const run = await caller.flowRuns.get({ id });
+ * ```
+ */
+export { appRouter, type AppRouter } from "./root.ts";
+export { createCallerFactory, defaultApiConfig, type ApiConfig, type ApiServices, type Context } from "./trpc.ts";
+export { ApiError, type ApiErrorCode } from "./errors.ts";
+export { Authenticator } from "./auth/authenticator.ts";
+export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
+export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
+export { EventBus, type FlowplaneEvent } from "./services/events.ts";
+export { bootstrapDefaultWorkspace, loadSigningSecret, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
+export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
+export { createApiServices } from "./services.ts";
+export type { FlowRunView } from "./routers/flow-runs.ts";
+export type { ClaimedRun } from "./services/claims.ts";
+export type { ProposalOutcome } from "./services/flow-runs.ts";

@@ -1,0 +1,35 @@
+// The API: one router per domain, composed here.
+import { router } from "./trpc.ts";
+import { apiKeysRouter } from "./routers/api-keys.ts";
+import { artifactsRouter } from "./routers/artifacts.ts";
+import { authRouter } from "./routers/auth.ts";
+import { deploymentsRouter } from "./routers/deployments.ts";
+import { eventsRouter } from "./routers/events.ts";
+import { flowRunsRouter } from "./routers/flow-runs.ts";
+import { flowsRouter } from "./routers/flows.ts";
+import { ingestRouter } from "./routers/ingest.ts";
+import { logsRouter } from "./routers/logs.ts";
+import { taskRunsRouter } from "./routers/task-runs.ts";
+import { workersRouter } from "./routers/workers.ts";
+import { workPoolsRouter } from "./routers/work-pools.ts";
+import { workQueuesRouter } from "./routers/work-queues.ts";
+import { workspacesRouter } from "./routers/workspaces.ts";
+
+export const appRouter = router({
+  auth: authRouter,
+  workspaces: workspacesRouter,
+  apiKeys: apiKeysRouter,
+  flows: flowsRouter,
+  flowRuns: flowRunsRouter,
+  taskRuns: taskRunsRouter,
+  ingest: ingestRouter,
+  logs: logsRouter,
+  artifacts: artifactsRouter,
+  deployments: deploymentsRouter,
+  workPools: workPoolsRouter,
+  workQueues: workQueuesRouter,
+  workers: workersRouter,
+  events: eventsRouter,
+});
+
+export type AppRouter = typeof appRouter;

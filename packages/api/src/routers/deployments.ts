@@ -1,0 +1,151 @@
+import { z } from "zod";
+import type { Db } from "@flowplane/db";
+import { ApiError, notFound } from "../errors.ts";
+import { applyDeployment } from "../services/deployments.ts";
+import { createFlowRun } from "../services/flow-runs.ts";
+import { developerProcedure, readProcedure, router } from "../trpc.ts";
+import { getFlowRun } from "./flow-runs.ts";
+import { id, jsonObject, name } from "./schemas.ts";
+
+const scheduleInput = z.object({
+  kind: z.enum(["cron", "interval", "rrule"]),
+  cron: z.string().optional(),
+  intervalSeconds: z.number().optional(),
+  anchorDate: z.string().optional(),
+  rrule: z.string().optional(),
+  timezone: z.string().optional(),
+  active: z.boolean().optional(),
+  parameters: jsonObject.optional(),
+});
+
+/** `FLOW/DEPLOYMENT`, as users type it. */
+const qualifiedName = z.string().regex(/^[^/]+\/[^/]+$/, "expected FLOW/DEPLOYMENT");
+
+const deploymentSelect = {
+  id: true, name: true, description: true, entrypoint: true, path: true, parameters: true, parameterSchema: true, jobVariables: true,
+  tags: true, paused: true, concurrencyLimit: true, collisionStrategy: true, catchup: true, createdAt: true, updatedAt: true,
+  flowId: true, flow: { select: { name: true } },
+  workPoolId: true, workPool: { select: { name: true, type: true } },
+  workQueue: { select: { name: true } },
+  currentVersionId: true,
+  schedules: { select: { id: true, kind: true, cron: true, intervalSeconds: true, anchorDate: true, rrule: true, timezone: true, active: true, parameters: true }, orderBy: { createdAt: "asc" as const } },
+} as const;
+
+export async function findDeployment(db: Db, workspaceId: string, ref: { id?: string; name?: string }) {
+  if (ref.id) {
+    const d = await db.deployment.findFirst({ where: { id: ref.id, workspaceId }, select: deploymentSelect });
+    if (!d) throw notFound("deployment", ref.id);
+    return d;
+  }
+  const [flowName, deploymentName] = (ref.name ?? "").split("/");
+  const d = await db.deployment.findFirst({ where: { workspaceId, name: deploymentName, flow: { name: flowName } }, select: deploymentSelect });
+  if (!d) throw new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
+  return d;
+}
+
+type DeploymentRow = Awaited<ReturnType<typeof findDeployment>>;
+
+function present(d: DeploymentRow) {
+  const { flow, workPool, workQueue, ...rest } = d;
+  return {
+    ...rest,
+    flowName: flow.name,
+    qualifiedName: `${flow.name}/${d.name}`,
+    workPoolName: workPool?.name ?? null,
+    workPoolType: workPool?.type.toLowerCase() ?? null,
+    workQueueName: workQueue?.name ?? null,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+    schedules: d.schedules.map((s) => ({ ...s, kind: s.kind.toLowerCase(), anchorDate: s.anchorDate?.toISOString() ?? null })),
+  };
+}
+
+const refInput = z.object({ id: id.optional(), name: qualifiedName.optional() }).refine((r) => r.id || r.name, { message: "give id or name" });
+
+export const deploymentsRouter = router({
+  /** Creates or updates a deployment (what `flowplane deploy` calls). */
+  apply: developerProcedure
+    .input(
+      z.object({
+        flowName: z.string().min(1).max(200),
+        name,
+        entrypoint: z.string().min(1).max(1000),
+        path: z.string().max(1000).nullish(),
+        description: z.string().max(5000).nullish(),
+        workPoolName: z.string().nullish(),
+        workQueueName: z.string().nullish(),
+        parameters: jsonObject.optional(),
+        parameterSchema: jsonObject.nullish(),
+        jobVariables: jsonObject.optional(),
+        tags: z.array(z.string().max(100)).max(50).optional(),
+        concurrencyLimit: z.number().int().min(1).nullish(),
+        collisionStrategy: z.enum(["ENQUEUE", "CANCEL_NEW"]).optional(),
+        catchup: z.boolean().optional(),
+        paused: z.boolean().optional(),
+        schedules: z.array(scheduleInput).max(20).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => applyDeployment(ctx.db, ctx.workspaceId, input as Parameters<typeof applyDeployment>[2])),
+
+  list: readProcedure.input(z.object({ flowName: z.string().optional() }).optional()).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.deployment.findMany({
+      where: { workspaceId: ctx.workspaceId, ...(input?.flowName ? { flow: { name: input.flowName } } : {}) },
+      orderBy: { id: "desc" },
+      select: deploymentSelect,
+    });
+    return rows.map(present);
+  }),
+
+  get: readProcedure.input(refInput).query(async ({ ctx, input }) => {
+    const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+    const versions = await ctx.db.deploymentVersion.findMany({
+      where: { deploymentId: d.id, workspaceId: ctx.workspaceId },
+      orderBy: { version: "desc" },
+      take: 20,
+      select: { id: true, version: true, contentHash: true, createdAt: true },
+    });
+    const upcoming = await ctx.db.flowRun.findMany({
+      where: { deploymentId: d.id, workspaceId: ctx.workspaceId, stateType: "SCHEDULED" },
+      orderBy: { nextScheduledTime: "asc" },
+      take: 10,
+      select: { id: true, name: true, nextScheduledTime: true, stateName: true },
+    });
+    return {
+      ...present(d),
+      versions: versions.map((v) => ({ ...v, current: v.id === d.currentVersionId, createdAt: v.createdAt.toISOString() })),
+      upcomingRuns: upcoming.map((r) => ({ ...r, nextScheduledTime: r.nextScheduledTime?.toISOString() ?? null })),
+    };
+  }),
+
+  run: developerProcedure
+    .input(z.object({ id: id.optional(), name: qualifiedName.optional(), parameters: jsonObject.optional(), jobVariables: jsonObject.optional(), scheduledTime: z.iso.datetime({ offset: true }).optional(), idempotencyKey: z.string().max(500).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+      const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, {
+        flowName: d.flow.name,
+        deploymentId: d.id,
+        parameters: input.parameters ?? {},
+        ...(input.jobVariables ? { jobVariables: input.jobVariables } : {}),
+        ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+        state: { type: "SCHEDULED", ...(input.scheduledTime ? { details: { scheduledTime: input.scheduledTime } } : {}) },
+      });
+      return getFlowRun(ctx.db, ctx.workspaceId, created.id);
+    }),
+
+  setPaused: developerProcedure.input(z.object({ id: id.optional(), name: qualifiedName.optional(), paused: z.boolean() })).mutation(async ({ ctx, input }) => {
+    const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+    await ctx.db.deployment.update({ where: { id: d.id }, data: { paused: input.paused } });
+    if (input.paused) {
+      // A paused deployment's schedule stops: its future auto-scheduled runs go away.
+      await ctx.db.flowRun.deleteMany({ where: { workspaceId: ctx.workspaceId, deploymentId: d.id, autoScheduled: true, stateType: "SCHEDULED" } });
+    }
+    return present(await findDeployment(ctx.db, ctx.workspaceId, { id: d.id }));
+  }),
+
+  delete: developerProcedure.input(refInput).mutation(async ({ ctx, input }) => {
+    const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+    await ctx.db.flowRun.deleteMany({ where: { workspaceId: ctx.workspaceId, deploymentId: d.id, stateType: "SCHEDULED" } });
+    await ctx.db.deployment.delete({ where: { id: d.id } });
+    return { deleted: `${d.flow.name}/${d.name}` };
+  }),
+});

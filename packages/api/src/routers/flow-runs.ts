@@ -1,0 +1,204 @@
+import { z } from "zod";
+import type { Db } from "@flowplane/db";
+import { notFound } from "../errors.ts";
+import { cancelFlowRun, createFlowRun, proposeFlowRunState, retryFlowRun } from "../services/flow-runs.ts";
+import { heartbeatFlowRun } from "../services/liveness.ts";
+import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
+import { id, jsonObject, page, pageInput, retryPolicy, stateInput, stateType } from "./schemas.ts";
+
+const flowRunSelect = {
+  id: true,
+  name: true,
+  flowId: true,
+  flow: { select: { name: true } },
+  deploymentId: true,
+  deployment: { select: { name: true } },
+  deploymentVersion: { select: { version: true } },
+  workPoolId: true,
+  workPool: { select: { name: true } },
+  workQueue: { select: { name: true } },
+  workerId: true,
+  worker: { select: { name: true } },
+  parentTaskRunId: true,
+  parentTaskRun: { select: { flowRunId: true } },
+  stateType: true,
+  stateName: true,
+  stateTimestamp: true,
+  stateMessage: true,
+  parameters: true,
+  tags: true,
+  expectedStartTime: true,
+  nextScheduledTime: true,
+  startTime: true,
+  endTime: true,
+  runCount: true,
+  partitionKey: true,
+  createdAt: true,
+} as const;
+
+type FlowRunRow = {
+  id: string;
+  name: string;
+  flowId: string;
+  flow: { name: string };
+  deploymentId: string | null;
+  deployment: { name: string } | null;
+  deploymentVersion: { version: number } | null;
+  workPoolId: string | null;
+  workPool: { name: string } | null;
+  workQueue: { name: string } | null;
+  workerId: string | null;
+  worker: { name: string } | null;
+  parentTaskRunId: string | null;
+  parentTaskRun: { flowRunId: string } | null;
+  stateType: string;
+  stateName: string;
+  stateTimestamp: Date;
+  stateMessage: string | null;
+  parameters: unknown;
+  tags: string[];
+  expectedStartTime: Date;
+  nextScheduledTime: Date | null;
+  startTime: Date | null;
+  endTime: Date | null;
+  runCount: number;
+  partitionKey: string | null;
+  createdAt: Date;
+};
+
+/** The API's flow-run shape: ids with the names they refer to, ISO times. */
+export function presentFlowRun(r: FlowRunRow) {
+  return {
+    id: r.id,
+    name: r.name,
+    flowId: r.flowId,
+    flowName: r.flow.name,
+    deploymentId: r.deploymentId,
+    deploymentName: r.deployment?.name ?? null,
+    deploymentVersion: r.deploymentVersion?.version ?? null,
+    workPoolId: r.workPoolId,
+    workPoolName: r.workPool?.name ?? null,
+    workQueueName: r.workQueue?.name ?? null,
+    workerId: r.workerId,
+    workerName: r.worker?.name ?? null,
+    parentTaskRunId: r.parentTaskRunId,
+    parentFlowRunId: r.parentTaskRun?.flowRunId ?? null,
+    state: { type: r.stateType, name: r.stateName, timestamp: r.stateTimestamp.toISOString(), message: r.stateMessage },
+    parameters: r.parameters as Record<string, unknown>,
+    tags: r.tags,
+    expectedStartTime: r.expectedStartTime.toISOString(),
+    nextScheduledTime: r.nextScheduledTime?.toISOString() ?? null,
+    startTime: r.startTime?.toISOString() ?? null,
+    endTime: r.endTime?.toISOString() ?? null,
+    durationMs: r.startTime ? (r.endTime ?? new Date()).getTime() - r.startTime.getTime() : null,
+    runCount: r.runCount,
+    partitionKey: r.partitionKey,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+export type FlowRunView = ReturnType<typeof presentFlowRun>;
+
+export async function getFlowRun(db: Db, workspaceId: string, flowRunId: string): Promise<FlowRunView> {
+  const row = await db.flowRun.findFirst({ where: { id: flowRunId, workspaceId }, select: flowRunSelect });
+  if (!row) throw notFound("flow run", flowRunId);
+  return presentFlowRun(row);
+}
+
+const listInput = z.object({
+  ...pageInput,
+  states: z.array(stateType).optional(),
+  flowId: id.optional(),
+  flowName: z.string().optional(),
+  deploymentId: id.optional(),
+  workPoolName: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  parentFlowRunId: id.optional(),
+  /** Only runs expected to start in [from, to). */
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const flowRunsRouter = router({
+  create: workerProcedure
+    .input(
+      z.object({
+        flowName: z.string().min(1).max(200),
+        name: z.string().min(1).max(200).optional(),
+        parameters: jsonObject.optional(),
+        tags: z.array(z.string().max(100)).max(50).optional(),
+        parentTaskRunId: id.optional(),
+        idempotencyKey: z.string().min(1).max(500).optional(),
+        retryPolicy: retryPolicy.optional(),
+        state: stateInput.optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, input);
+      return getFlowRun(ctx.db, ctx.workspaceId, created.id);
+    }),
+
+  get: readProcedure.input(z.object({ id })).query(({ ctx, input }) => getFlowRun(ctx.db, ctx.workspaceId, input.id)),
+
+  list: readProcedure.input(listInput).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.flowRun.findMany({
+      where: {
+        workspaceId: ctx.workspaceId,
+        ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+        ...(input.states?.length ? { stateType: { in: input.states } } : {}),
+        ...(input.flowId ? { flowId: input.flowId } : {}),
+        ...(input.flowName ? { flow: { name: input.flowName } } : {}),
+        ...(input.deploymentId ? { deploymentId: input.deploymentId } : {}),
+        ...(input.workPoolName ? { workPool: { name: input.workPoolName } } : {}),
+        ...(input.tags?.length ? { tags: { hasEvery: input.tags } } : {}),
+        ...(input.parentFlowRunId ? { parentTaskRun: { flowRunId: input.parentFlowRunId } } : {}),
+        ...(input.from || input.to ? { expectedStartTime: { ...(input.from ? { gte: new Date(input.from) } : {}), ...(input.to ? { lt: new Date(input.to) } : {}) } } : {}),
+      },
+      orderBy: { id: "desc" },
+      take: input.limit,
+      select: flowRunSelect,
+    });
+    return page(rows.map(presentFlowRun), input.limit);
+  }),
+
+  /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
+  setState: workerProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+  forceState: adminProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state, { force: true })),
+
+  cancel: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+  retry: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => retryFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+
+  heartbeat: workerProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    const hb = await heartbeatFlowRun(ctx.pool, ctx.workspaceId, input.id);
+    if (!hb.found) throw notFound("flow run", input.id);
+    return hb;
+  }),
+
+  /** A run's state history, oldest first. */
+  history: readProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
+    const run = await ctx.db.flowRun.findFirst({ where: { id: input.id, workspaceId: ctx.workspaceId }, select: { id: true } });
+    if (!run) throw notFound("flow run", input.id);
+    const states = await ctx.db.state.findMany({
+      where: { flowRunId: run.id, workspaceId: ctx.workspaceId },
+      orderBy: [{ timestamp: "asc" }, { id: "asc" }],
+      select: { id: true, type: true, name: true, timestamp: true, message: true, details: true },
+    });
+    return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
+  }),
+
+  /** Run counts per state in time buckets, for the runs chart. */
+  counts: readProcedure
+    .input(z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), buckets: z.number().int().min(1).max(200).default(30) }))
+    .query(async ({ ctx, input }) => {
+      const from = new Date(input.from);
+      const to = new Date(input.to);
+      const width = Math.max(1, (to.getTime() - from.getTime()) / input.buckets);
+      const { rows } = await ctx.pool.query<{ bucket: number; stateType: string; n: number }>(
+        `SELECT floor(extract(epoch FROM ("expectedStartTime" - $2::timestamptz)) * 1000 / $4)::int AS bucket, "stateType", count(*)::int AS n
+           FROM "FlowRun" WHERE "workspaceId" = $1 AND "expectedStartTime" >= $2 AND "expectedStartTime" < $3
+          GROUP BY 1, 2 ORDER BY 1`,
+        [ctx.workspaceId, from, to, width],
+      );
+      return { bucketMs: width, from: from.toISOString(), rows };
+    }),
+});

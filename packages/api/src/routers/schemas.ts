@@ -1,0 +1,45 @@
+// Input schemas shared by several routers.
+import { z } from "zod";
+import { STATE_TYPES } from "@flowplane/core";
+
+export const id = z.uuid();
+export const name = z.string().trim().min(1, "must not be empty").max(200).regex(/^[A-Za-z0-9][A-Za-z0-9_.\- ]*$/, "use letters, digits, spaces, '.', '_' and '-'");
+export const jsonObject = z.record(z.string(), z.unknown());
+export const stateType = z.enum(STATE_TYPES);
+
+export const stateInput = z.object({
+  type: stateType,
+  name: z.string().min(1).max(100).optional(),
+  message: z.string().max(10_000).optional(),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  transitionId: z.string().min(1).max(100).optional(),
+  details: z
+    .object({
+      scheduledTime: z.iso.datetime({ offset: true }).optional(),
+      cacheKey: z.string().max(1000).optional(),
+      cacheExpiration: z.iso.datetime({ offset: true }).optional(),
+      retryRequested: z.boolean().optional(),
+      noRetry: z.boolean().optional(),
+      pauseTimeout: z.iso.datetime({ offset: true }).optional(),
+      resultRef: z.string().max(2000).optional(),
+    })
+    .optional(),
+});
+
+export const retryPolicy = z.object({
+  retries: z.number().int().min(0).max(1000),
+  retryDelaySeconds: z
+    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.object({ kind: z.literal("exponential"), baseSeconds: z.number().min(0), maxSeconds: z.number().min(0).optional() })])
+    .optional(),
+  retryJitterFactor: z.number().min(0).max(10).optional(),
+});
+
+export const pageInput = {
+  limit: z.number().int().min(1).max(500).default(50),
+  cursor: id.optional(),
+};
+
+/** Cursor pages: newest first, `nextCursor` is the last id when more may follow. */
+export function page<T extends { id: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
+  return { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
+}

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { ApiError } from "../errors.ts";
+import { heartbeatWorker, pollForWork } from "../services/workers.ts";
+import { readProcedure, router, workerProcedure } from "../trpc.ts";
+import { name } from "./schemas.ts";
+
+export const workersRouter = router({
+  /** Registers the worker (first call) and records that it is alive. */
+  heartbeat: workerProcedure
+    .input(z.object({ workPoolName: z.string().min(1), workerName: name, heartbeatIntervalSeconds: z.number().int().min(1).max(3600).default(10), metadata: z.record(z.string(), z.unknown()).optional() }))
+    .mutation(({ ctx, input }) => heartbeatWorker(ctx.db, ctx.workspaceId, input)),
+
+  /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
+  poll: workerProcedure
+    .input(z.object({ workerId: z.uuid(), limit: z.number().int().min(0).max(100).default(1), waitMs: z.number().int().min(0).default(25_000), queueNames: z.array(z.string()).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const worker = await ctx.db.worker.findFirst({ where: { id: input.workerId, workspaceId: ctx.workspaceId }, select: { id: true, workPoolId: true } });
+      if (!worker) throw new ApiError("NOT_FOUND", `workerId: worker ${input.workerId} not found; send a heartbeat first`, { path: "workerId" });
+      return pollForWork(ctx.pool, ctx.services.events, {
+        workspaceId: ctx.workspaceId,
+        workPoolId: worker.workPoolId,
+        workerId: worker.id,
+        limit: input.limit,
+        waitMs: Math.min(input.waitMs, ctx.services.config.longPollMaxMs),
+        prefetchSeconds: ctx.services.config.prefetchSeconds,
+        claimTimeoutSeconds: ctx.services.config.claimTimeoutSeconds,
+        ...(input.queueNames ? { queueNames: input.queueNames } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+    }),
+
+  list: readProcedure.input(z.object({ workPoolName: z.string().optional() })).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.worker.findMany({
+      where: { workspaceId: ctx.workspaceId, ...(input.workPoolName ? { workPool: { name: input.workPoolName } } : {}) },
+      orderBy: { lastHeartbeatAt: "desc" },
+      select: { id: true, name: true, status: true, lastHeartbeatAt: true, heartbeatIntervalSeconds: true, workPoolId: true, workPool: { select: { name: true } }, createdAt: true, _count: { select: { flowRuns: { where: { stateType: { in: ["PENDING", "RUNNING", "CANCELLING"] } } } } } },
+    });
+    return rows.map(({ workPool, _count, ...w }) => ({ ...w, workPoolName: workPool.name, activeRuns: _count.flowRuns, lastHeartbeatAt: w.lastHeartbeatAt.toISOString(), createdAt: w.createdAt.toISOString() }));
+  }),
+});

@@ -1,0 +1,213 @@
+// Batched ingestion of what a running flow reports: task runs, their states, logs and artifacts.
+// Each kind is one INSERT ... SELECT FROM unnest(...) statement whatever the batch size, all in one
+// transaction (one commit). Rows carry client-made ids and conflicts are ignored, so a batch the
+// SDK re-sends after a timeout is stored once. Every row is joined to a run of the caller's
+// workspace, so rows naming another workspace's runs are dropped; the counts say what was stored.
+import type pg from "pg";
+import { publish } from "./events.ts";
+import { inTransaction } from "./sql.ts";
+
+export interface IngestTaskRun {
+  id: string;
+  flowRunId: string;
+  name: string;
+  taskKey: string;
+  dynamicKey: string;
+  tags: string[];
+  cacheKey?: string | null;
+  createdAt: string;
+}
+
+export interface IngestTaskRunState {
+  id: string;
+  taskRunId: string;
+  type: string;
+  name: string;
+  timestamp: string;
+  message?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface IngestLog {
+  id: string;
+  flowRunId: string;
+  taskRunId?: string | null;
+  name: string;
+  level: number;
+  message: string;
+  timestamp: string;
+}
+
+export interface IngestArtifact {
+  id: string;
+  flowRunId: string;
+  taskRunId?: string | null;
+  key?: string | null;
+  type: "MARKDOWN" | "TABLE" | "LINK";
+  description?: string | null;
+  data: unknown;
+}
+
+export interface IngestBatch {
+  taskRuns?: IngestTaskRun[];
+  taskRunStates?: IngestTaskRunState[];
+  logs?: IngestLog[];
+  artifacts?: IngestArtifact[];
+}
+
+export interface IngestResult {
+  taskRuns: number;
+  taskRunStates: number;
+  logs: number;
+  artifacts: number;
+}
+
+const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"];
+
+export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBatch): Promise<IngestResult> {
+  const taskRuns = batch.taskRuns ?? [];
+  const states = batch.taskRunStates ?? [];
+  const logs = batch.logs ?? [];
+  const artifacts = batch.artifacts ?? [];
+  return inTransaction(pool, async (sql) => {
+    const result: IngestResult = { taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 };
+    const touchedRuns = new Set<string>();
+
+    if (taskRuns.length > 0) {
+      const { rows } = await sql.query<{ flowRunId: string }>(
+        `INSERT INTO "TaskRun" (id, "workspaceId", "flowRunId", name, "taskKey", "dynamicKey", tags, "cacheKey",
+                                "stateType", "stateName", "stateTimestamp", "expectedStartTime", "createdAt", "updatedAt")
+         SELECT u.id, fr."workspaceId", u.flow_run_id, u.name, u.task_key, u.dynamic_key,
+                ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.cache_key, 'PENDING', 'Pending', u.created_at, u.created_at, u.created_at, now()
+           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::timestamptz[])
+                AS u(id, flow_run_id, name, task_key, dynamic_key, tags, cache_key, created_at)
+           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+         ON CONFLICT DO NOTHING
+         RETURNING "flowRunId"`,
+        [
+          workspaceId,
+          taskRuns.map((t) => t.id),
+          taskRuns.map((t) => t.flowRunId),
+          taskRuns.map((t) => t.name),
+          taskRuns.map((t) => t.taskKey),
+          taskRuns.map((t) => t.dynamicKey),
+          taskRuns.map((t) => JSON.stringify(t.tags)),
+          taskRuns.map((t) => t.cacheKey ?? null),
+          taskRuns.map((t) => t.createdAt),
+        ],
+      );
+      result.taskRuns = rows.length;
+      for (const r of rows) touchedRuns.add(r.flowRunId);
+    }
+
+    if (states.length > 0) {
+      const { rows } = await sql.query<{ inserted: number; flowRunIds: string[] }>(
+        `WITH input AS (
+           SELECT u.*, tr."flowRunId" AS flow_run_id
+             FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::jsonb[])
+                  AS u(id, task_run_id, type, name, ts, message, details)
+             JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."workspaceId" = $1
+         ),
+         inserted AS (
+           INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, message, details)
+           SELECT i.id, $1, i.task_run_id, i.type::"StateType", i.name, i.ts, i.message, i.details FROM input i
+           ON CONFLICT DO NOTHING
+           RETURNING "taskRunId", type, name, timestamp, message, details
+         ),
+         latest AS (
+           SELECT DISTINCT ON ("taskRunId") "taskRunId", type, name, timestamp, message, details
+             FROM inserted ORDER BY "taskRunId", timestamp DESC
+         ),
+         per_run AS (
+           SELECT "taskRunId",
+                  count(*) FILTER (WHERE type = 'RUNNING') AS attempts,
+                  min(timestamp) FILTER (WHERE type = 'RUNNING') AS started,
+                  max(timestamp) FILTER (WHERE type = ANY($9::"StateType"[])) AS ended
+             FROM inserted GROUP BY "taskRunId"
+         ),
+         updated AS (
+           UPDATE "TaskRun" tr SET
+             "stateType" = CASE WHEN l.timestamp >= tr."stateTimestamp" THEN l.type ELSE tr."stateType" END,
+             "stateName" = CASE WHEN l.timestamp >= tr."stateTimestamp" THEN l.name ELSE tr."stateName" END,
+             "stateMessage" = CASE WHEN l.timestamp >= tr."stateTimestamp" THEN l.message ELSE tr."stateMessage" END,
+             "stateTimestamp" = GREATEST(l.timestamp, tr."stateTimestamp"),
+             "cacheKey" = COALESCE(l.details->>'cacheKey', tr."cacheKey"),
+             "runCount" = tr."runCount" + p.attempts,
+             "startTime" = COALESCE(tr."startTime", p.started),
+             "endTime" = COALESCE(p.ended, tr."endTime"),
+             "updatedAt" = now()
+             FROM latest l JOIN per_run p ON p."taskRunId" = l."taskRunId"
+            WHERE tr.id = l."taskRunId"
+           RETURNING tr."flowRunId"
+         )
+         SELECT (SELECT count(*) FROM inserted)::int AS inserted, ARRAY(SELECT DISTINCT "flowRunId" FROM updated) AS "flowRunIds"`,
+        [
+          workspaceId,
+          states.map((s) => s.id),
+          states.map((s) => s.taskRunId),
+          states.map((s) => s.type),
+          states.map((s) => s.name),
+          states.map((s) => s.timestamp),
+          states.map((s) => s.message ?? null),
+          states.map((s) => JSON.stringify(s.details ?? {})),
+          TERMINAL,
+        ],
+      );
+      result.taskRunStates = rows[0]?.inserted ?? 0;
+      for (const id of rows[0]?.flowRunIds ?? []) touchedRuns.add(id);
+    }
+
+    const logRuns = new Set<string>();
+    if (logs.length > 0) {
+      const { rows } = await sql.query<{ flowRunId: string }>(
+        `INSERT INTO "Log" (id, "workspaceId", "flowRunId", "taskRunId", name, level, message, timestamp)
+         SELECT u.id, $1, u.flow_run_id, u.task_run_id, u.name, u.level, u.message, u.ts
+           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
+                AS u(id, flow_run_id, task_run_id, name, level, message, ts)
+           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+         ON CONFLICT DO NOTHING
+         RETURNING "flowRunId"`,
+        [
+          workspaceId,
+          logs.map((l) => l.id),
+          logs.map((l) => l.flowRunId),
+          logs.map((l) => l.taskRunId ?? null),
+          logs.map((l) => l.name),
+          logs.map((l) => l.level),
+          logs.map((l) => l.message),
+          logs.map((l) => l.timestamp),
+        ],
+      );
+      result.logs = rows.length;
+      for (const r of rows) logRuns.add(r.flowRunId);
+    }
+
+    if (artifacts.length > 0) {
+      const { rows } = await sql.query<{ flowRunId: string }>(
+        `INSERT INTO "Artifact" (id, "workspaceId", "flowRunId", "taskRunId", key, type, description, data)
+         SELECT u.id, $1, u.flow_run_id, u.task_run_id, u.key, u.type::"ArtifactType", u.description, u.data
+           FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+                AS u(id, flow_run_id, task_run_id, key, type, description, data)
+           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+         ON CONFLICT DO NOTHING
+         RETURNING "flowRunId"`,
+        [
+          workspaceId,
+          artifacts.map((a) => a.id),
+          artifacts.map((a) => a.flowRunId),
+          artifacts.map((a) => a.taskRunId ?? null),
+          artifacts.map((a) => a.key ?? null),
+          artifacts.map((a) => a.type),
+          artifacts.map((a) => a.description ?? null),
+          artifacts.map((a) => JSON.stringify(a.data ?? null)),
+        ],
+      );
+      result.artifacts = rows.length;
+      for (const r of rows) touchedRuns.add(r.flowRunId);
+    }
+
+    if (touchedRuns.size > 0) await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [...touchedRuns].slice(0, 50) });
+    if (logRuns.size > 0) await publish(sql, { kind: "logs", workspaceId, flowRunIds: [...logRuns].slice(0, 50) });
+    return result;
+  });
+}

@@ -1,0 +1,55 @@
+// Single task-run proposals, orchestrated like flow-run proposals (including the rule that a task
+// cannot start unless its flow run is RUNNING). The SDK's normal path is batched ingestion.
+import { orchestrate, type StateInput, type StateType } from "@flowplane/core";
+import type pg from "pg";
+import { notFound } from "../errors.ts";
+import { stateOfRow, type ProposalOutcome } from "./flow-runs.ts";
+import { publish } from "./events.ts";
+import { inTransaction } from "./sql.ts";
+import { uuidv7 } from "@flowplane/core";
+
+export async function proposeTaskRunState(pool: pg.Pool, workspaceId: string, taskRunId: string, proposed: StateInput): Promise<ProposalOutcome> {
+  return inTransaction(pool, async (sql) => {
+    const now = new Date();
+    const { rows } = await sql.query<{
+      id: string; flowRunId: string; stateType: StateType; stateName: string; stateTimestamp: Date; stateMessage: string | null;
+      stateTransitionId: string | null; runCount: number; flowStateType: StateType;
+    }>(
+      `SELECT tr.id, tr."flowRunId", tr."stateType", tr."stateName", tr."stateTimestamp", tr."stateMessage", tr."stateTransitionId",
+              tr."runCount", fr."stateType" AS "flowStateType"
+         FROM "TaskRun" tr JOIN "FlowRun" fr ON fr.id = tr."flowRunId"
+        WHERE tr.id = $1 AND tr."workspaceId" = $2 FOR UPDATE OF tr`,
+      [taskRunId, workspaceId],
+    );
+    const run = rows[0];
+    if (!run) throw notFound("task run", taskRunId);
+    const decision = orchestrate({
+      kind: "task",
+      now,
+      current: stateOfRow(run),
+      proposed,
+      run: { runCount: run.runCount, retryPolicy: { retries: 0 }, nextScheduledTime: null },
+      parentFlowRunState: run.flowStateType,
+    });
+    if (decision.status === "WAIT") return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
+    if (decision.status === "ABORT") return { decision: "ABORT", state: stateOfRow(run), reason: decision.reason };
+    if (decision.status === "ACCEPT" || decision.write) {
+      const s = decision.state;
+      const terminal = s.type === "COMPLETED" || s.type === "FAILED" || s.type === "CANCELLED" || s.type === "CRASHED";
+      await sql.query(
+        `WITH history AS (
+           INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, message, "transitionId", details)
+           VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8, $9)
+         )
+         UPDATE "TaskRun" SET "stateType" = $4::"StateType", "stateName" = $5, "stateTimestamp" = $6, "stateMessage" = $7,
+                "stateTransitionId" = $8, "runCount" = "runCount" + CASE WHEN $4 = 'RUNNING' THEN 1 ELSE 0 END,
+                "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
+                "endTime" = CASE WHEN $10 THEN $6 ELSE "endTime" END, "updatedAt" = $6
+          WHERE id = $3`,
+        [uuidv7(now.getTime()), workspaceId, run.id, s.type, s.name, new Date(s.timestamp), s.message ?? null, s.transitionId ?? null, JSON.stringify(s.details), terminal],
+      );
+      await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [run.flowRunId] });
+    }
+    return decision.status === "ACCEPT" ? { decision: "ACCEPT", state: decision.state } : { decision: "REJECT", state: decision.state, reason: decision.reason };
+  });
+}

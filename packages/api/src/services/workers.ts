@@ -1,0 +1,91 @@
+// Workers: registration by heartbeat, the long-poll that hands them runs, and what they must stop.
+import type pg from "pg";
+import type { Db } from "@flowplane/db";
+import { notFound } from "../errors.ts";
+import { claimRuns, nextDueTime, type ClaimedRun } from "./claims.ts";
+import type { EventBus } from "./events.ts";
+
+export interface WorkerHeartbeat {
+  workPoolName: string;
+  workerName: string;
+  heartbeatIntervalSeconds: number;
+  metadata?: Record<string, unknown>;
+}
+
+export interface WorkerIdentity {
+  workerId: string;
+  workPoolId: string;
+  workPoolType: string;
+  baseJobTemplate: unknown;
+  paused: boolean;
+}
+
+export async function heartbeatWorker(db: Db, workspaceId: string, hb: WorkerHeartbeat): Promise<WorkerIdentity> {
+  const pool = await db.workPool.findUnique({
+    where: { workspaceId_name: { workspaceId, name: hb.workPoolName } },
+    select: { id: true, type: true, baseJobTemplate: true, paused: true },
+  });
+  if (!pool) throw notFound("work pool", hb.workPoolName);
+  const now = new Date();
+  const worker = await db.worker.upsert({
+    where: { workspaceId_workPoolId_name: { workspaceId, workPoolId: pool.id, name: hb.workerName } },
+    create: { workspaceId, workPoolId: pool.id, name: hb.workerName, heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds, lastHeartbeatAt: now, status: "ONLINE", metadata: (hb.metadata ?? {}) as object },
+    update: { heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds, lastHeartbeatAt: now, status: "ONLINE", ...(hb.metadata ? { metadata: hb.metadata as object } : {}) },
+    select: { id: true },
+  });
+  return { workerId: worker.id, workPoolId: pool.id, workPoolType: pool.type, baseJobTemplate: pool.baseJobTemplate, paused: pool.paused };
+}
+
+export interface PollResult {
+  runs: ClaimedRun[];
+  /** Runs this worker holds that were asked to cancel: stop their infrastructure. */
+  cancel: string[];
+}
+
+async function cancellationsFor(pool: pg.Pool, workerId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "FlowRun" WHERE "workerId" = $1 AND "stateType" = 'CANCELLING'`, [workerId]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Claims up to `limit` runs for the worker; when there are none, waits (up to `waitMs`) until the
+ * server is told a run became claimable in this pool, the earliest scheduled run comes due, or a
+ * run of this worker is asked to cancel. We subscribe before claiming so that a run created between
+ * the claim and the wait still wakes us.
+ */
+export async function pollForWork(
+  pool: pg.Pool,
+  events: EventBus,
+  req: { workspaceId: string; workPoolId: string; workerId: string; limit: number; waitMs: number; prefetchSeconds: number; claimTimeoutSeconds: number; queueNames?: string[]; signal?: AbortSignal },
+): Promise<PollResult> {
+  const deadline = Date.now() + req.waitMs;
+  for (;;) {
+    let woken = false;
+    const unsubscribe = events.subscribe((e) => {
+      if ((e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId)) woken = true;
+    });
+    try {
+      const [runs, cancel] = await Promise.all([
+        claimRuns(pool, { ...req, limit: req.limit }),
+        cancellationsFor(pool, req.workerId),
+      ]);
+      const remaining = deadline - Date.now();
+      if (runs.length > 0 || cancel.length > 0 || remaining <= 0 || req.signal?.aborted) return { runs, cancel };
+      if (woken) continue;
+      const due = await nextDueTime(pool, req.workPoolId);
+      const untilDue = due ? due.getTime() - req.prefetchSeconds * 1000 - Date.now() : Number.POSITIVE_INFINITY;
+      if (untilDue <= 0 && req.limit > 0) {
+        // Due runs exist but none could be claimed (limits, or a paused queue): don't spin.
+        await events.waitFor((e) => (e.kind === "flow_run" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId), Math.min(remaining, 1_000), req.signal);
+        continue;
+      }
+      await events.waitFor(
+        (e) => (e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId),
+        Math.min(remaining, Math.max(untilDue, 0)),
+        req.signal,
+      );
+    } finally {
+      unsubscribe();
+    }
+  }
+}

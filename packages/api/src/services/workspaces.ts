@@ -1,0 +1,67 @@
+// Workspaces, API keys and the server's first-start bootstrap.
+import { randomBytes } from "node:crypto";
+import type { Db } from "@flowplane/db";
+import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
+
+const keySelect = { id: true, name: true, prefix: true, scope: true, expiresAt: true, revokedAt: true, lastUsedAt: true, createdAt: true } as const;
+
+export async function createApiKey(db: Db, workspaceId: string, name: string, scope: ApiKeyScope, expiresInDays?: number) {
+  const generated = generateApiKey();
+  const row = await db.apiKey.create({
+    data: {
+      workspaceId,
+      name,
+      scope,
+      prefix: generated.prefix,
+      secretHash: generated.secretHash,
+      expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null,
+    },
+    select: keySelect,
+  });
+  return { key: generated.key, row };
+}
+
+/** A workspace with its first admin key, created together or not at all. */
+export async function createWorkspace(db: Db, name: string) {
+  const generated = generateApiKey();
+  const workspace = await db.workspace.create({
+    data: { name, apiKeys: { create: { name: "admin", scope: "ADMIN", prefix: generated.prefix, secretHash: generated.secretHash } } },
+    select: { id: true, name: true },
+  });
+  return { workspace, apiKey: generated.key };
+}
+
+export const DEFAULT_WORKSPACE = "default";
+
+/**
+ * First start: creates workspace `default` with an admin key when the database has no workspace.
+ * Returns the key only when it was created now (it is never readable again); `handOver` stores it
+ * before the transaction commits. An advisory lock
+ * makes concurrent first starts of several replicas create one workspace.
+ */
+export async function bootstrapDefaultWorkspace(
+  db: Db,
+  /** Runs before the transaction commits: if it throws, nothing is created. */
+  handOver: (apiKey: string, workspaceName: string) => Promise<void> = async () => {},
+): Promise<{ created: boolean; apiKey: string | null; workspaceName: string }> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('flowplane:bootstrap', 0))`);
+    const any = await tx.workspace.findFirst({ select: { id: true } });
+    if (any) return { created: false, apiKey: null, workspaceName: DEFAULT_WORKSPACE };
+    const created = await createWorkspace(tx as unknown as Db, DEFAULT_WORKSPACE);
+    await handOver(created.apiKey, created.workspace.name);
+    return { created: true, apiKey: created.apiKey, workspaceName: created.workspace.name };
+  });
+}
+
+/** The HMAC secret for dashboard session tokens, shared by every replica through the database. */
+export async function loadSigningSecret(db: Db): Promise<Uint8Array> {
+  const existing = await db.signingKey.findFirst({ orderBy: { createdAt: "asc" }, select: { secret: true } });
+  if (existing) return Buffer.from(existing.secret, "base64url");
+  await db.$transaction(async (tx) => {
+    await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('flowplane:signing-key', 0))`);
+    const again = await tx.signingKey.findFirst({ select: { id: true } });
+    if (!again) await tx.signingKey.create({ data: { secret: randomBytes(32).toString("base64url") } });
+  });
+  return loadSigningSecret(db);
+}

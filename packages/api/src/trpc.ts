@@ -1,0 +1,101 @@
+// tRPC setup: the request context and the procedure tiers. Each tier narrows the context, so a
+// procedure's code can only reach what its callers are allowed to: `ctx.workspaceId` exists only
+// behind authentication, and scope checks happen here rather than in each router.
+import { initTRPC } from "@trpc/server";
+import { ZodError } from "zod";
+import type { Database } from "@flowplane/db";
+import { ApiError } from "./errors.ts";
+import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
+import type { Authenticator, Principal } from "./auth/authenticator.ts";
+import type { RateLimiter } from "./auth/rate-limiter.ts";
+import type { EventBus } from "./services/events.ts";
+
+export interface ApiConfig {
+  /** A claimed run that has not reported RUNNING by then goes back to SCHEDULED. */
+  claimTimeoutSeconds: number;
+  /** Workers may claim runs due this far in the future (their RUNNING proposal waits). */
+  prefetchSeconds: number;
+  sessionTtlSeconds: number;
+  /** Upper bound of a worker's long-poll. */
+  longPollMaxMs: number;
+}
+
+export const defaultApiConfig: ApiConfig = {
+  claimTimeoutSeconds: 300,
+  prefetchSeconds: 10,
+  sessionTtlSeconds: 3600,
+  longPollMaxMs: 30_000,
+};
+
+export interface ApiServices {
+  db: Database;
+  events: EventBus;
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter | null;
+  sessionSecret: Uint8Array;
+  config: ApiConfig;
+}
+
+export interface Context {
+  services: ApiServices;
+  /** Bearer credential from the request, if any. */
+  credential: string | null;
+  /** Workspace the client says it means (header `x-flowplane-workspace`), checked against the key. */
+  workspaceName: string | null;
+  signal?: AbortSignal;
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    if (cause instanceof ZodError) {
+      const issue = cause.issues[0];
+      const path = issue?.path.join(".") ?? "";
+      return { ...shape, message: issue ? `${path || "input"}: ${issue.message}` : shape.message, data: { ...shape.data, apiCode: "INVALID_INPUT", path, issues: cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) } };
+    }
+    if (error instanceof ApiError) {
+      return { ...shape, data: { ...shape.data, apiCode: error.apiCode, path: error.path ?? null, retryAfterMs: error.retryAfterMs ?? null } };
+    }
+    return shape;
+  },
+});
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure;
+
+export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const auth = await ctx.services.authenticator.authenticate(ctx.credential);
+  if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason);
+  const principal: Principal = auth.principal;
+  if (ctx.workspaceName && ctx.workspaceName !== principal.workspaceName) {
+    throw new ApiError("FORBIDDEN", `this API key belongs to workspace "${principal.workspaceName}", not "${ctx.workspaceName}"`, { path: "workspace" });
+  }
+  const limiter = ctx.services.rateLimiter;
+  if (limiter) {
+    const decision = limiter.take(principal.apiKeyId);
+    if (!decision.allowed) {
+      throw new ApiError("RATE_LIMITED", `rate limit exceeded; retry in ${decision.retryAfterMs} ms`, { retryAfterMs: decision.retryAfterMs });
+    }
+  }
+  return next({ ctx: { ...ctx, principal, workspaceId: principal.workspaceId, db: ctx.services.db.prisma, pool: ctx.services.db.pool } });
+});
+
+function requireScope(needed: ApiKeyScope) {
+  return authedProcedure.use(({ ctx, next }) => {
+    if (!scopeAllows(ctx.principal.scope, needed)) {
+      throw new ApiError("FORBIDDEN", `this needs a ${needed.toLowerCase()} key; yours is ${ctx.principal.scope.toLowerCase()}`);
+    }
+    return next();
+  });
+}
+
+/** Any valid key: reads. */
+export const readProcedure = requireScope("READ");
+/** Workers and the runs they launch: claims, heartbeats, states, logs. */
+export const workerProcedure = requireScope("WORKER");
+/** People and CI: deployments, pools, runs. */
+export const developerProcedure = requireScope("DEVELOPER");
+/** Keys and workspaces. */
+export const adminProcedure = requireScope("ADMIN");

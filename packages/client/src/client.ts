@@ -1,0 +1,43 @@
+// The typed API client used by the CLI, the SDK and workers.
+import { createTRPCClient, createWSClient, httpLink, splitLink, TRPCClientError, wsLink } from "@trpc/client";
+import type { AppRouter } from "@flowplane/api";
+import WebSocket from "ws";
+import type { Connection } from "./profile.ts";
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+export function createApiClient(conn: Connection, options: { withSubscriptions?: boolean; timeoutMs?: number } = {}) {
+  const headers = () => ({
+    authorization: `Bearer ${conn.apiKey}`,
+    ...(conn.workspace ? { "x-flowplane-workspace": conn.workspace } : {}),
+  });
+  const http = httpLink<AppRouter>({ url: `${conn.apiUrl}/trpc`, headers });
+  if (!options.withSubscriptions) return Object.assign(createTRPCClient<AppRouter>({ links: [http] }), { close: () => {} });
+  const wsUrl = `${conn.apiUrl.replace(/^http/, "ws")}/trpc-ws?token=${encodeURIComponent(conn.apiKey)}${conn.workspace ? `&workspace=${encodeURIComponent(conn.workspace)}` : ""}`;
+  const wsClient = createWSClient({ url: wsUrl, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: (attempt) => Math.min(200 * 2 ** attempt, 5_000) });
+  const client = createTRPCClient<AppRouter>({
+    links: [splitLink({ condition: (op) => op.type === "subscription", true: wsLink({ client: wsClient }), false: http })],
+  });
+  return Object.assign(client, { close: () => wsClient.close() });
+}
+
+export interface ApiErrorInfo {
+  code: string;
+  message: string;
+  path: string | null;
+  retryAfterMs: number | null;
+  httpStatus: number | null;
+  /** True when the server could not be reached at all. */
+  unreachable: boolean;
+}
+
+/** Normalises anything a client call can throw into the API's error shape. */
+export function apiErrorInfo(err: unknown): ApiErrorInfo {
+  if (err instanceof TRPCClientError) {
+    const data = (err.data ?? {}) as { code?: string; apiCode?: string; path?: string | null; retryAfterMs?: number | null; httpStatus?: number };
+    const unreachable = !err.data && /fetch failed|ECONNREFUSED|ECONNRESET|socket|network/i.test(`${err.message} ${String((err.cause as Error | undefined)?.message ?? "")}`);
+    return { code: data.apiCode ?? data.code ?? (unreachable ? "UNREACHABLE" : "ERROR"), message: err.message, path: data.path ?? null, retryAfterMs: data.retryAfterMs ?? null, httpStatus: data.httpStatus ?? null, unreachable };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: "ERROR", message, path: null, retryAfterMs: null, httpStatus: null, unreachable: /fetch failed|ECONNREFUSED/i.test(message) };
+}

@@ -1,0 +1,13 @@
+/**
+ * @flowplane/client — the typed API client and the local profile, shared by the CLI, the SDK and
+ * workers.
+ *
+ * ```ts
+ * const conn = await resolveConnection();
+ * const api = createApiClient(conn!);
+ * const runs = await api.flowRuns.list.query({ limit: 10 });
+ * ```
+ */
+export { createApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
+export { flowplaneHome, profilePath, readProfiles, writeProfiles, saveProfileKey, resolveConnection, type Connection, type Profile, type ProfileFile } from "./profile.ts";
+export type { AppRouter, FlowRunView, ClaimedRun, ProposalOutcome } from "@flowplane/api";
