@@ -1,5 +1,6 @@
 // The local profile: where the CLI, the SDK and workers find the API URL and key when the
 // environment does not say. The server writes it on first start so the same machine needs no setup.
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -28,6 +29,15 @@ export function profilePath(home = flowplaneHome()): string {
 export async function readProfiles(home = flowplaneHome()): Promise<ProfileFile | null> {
   try {
     return JSON.parse(await readFile(profilePath(home), "utf8")) as ProfileFile;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`cannot read ${profilePath(home)}: ${(err as Error).message}`);
+  }
+}
+
+function readProfilesSync(home: string): ProfileFile | null {
+  try {
+    return JSON.parse(readFileSync(profilePath(home), "utf8")) as ProfileFile;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new Error(`cannot read ${profilePath(home)}: ${(err as Error).message}`);
@@ -70,10 +80,15 @@ export interface Connection {
  * configured.
  */
 export async function resolveConnection(opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {}): Promise<Connection | null> {
+  return resolveConnectionSync(opts);
+}
+
+/** The same, synchronously: the SDK decides at a flow's first call whether to record it. */
+export function resolveConnectionSync(opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {}): Connection | null {
   const env = opts.env ?? process.env;
-  const file = await readProfiles(flowplaneHome(env));
+  const file = readProfilesSync(flowplaneHome(env));
   const profile = file?.profiles[file.active];
-  const workspace = opts.workspace ?? null;
+  const workspace = opts.workspace ?? env.FLOWPLANE_WORKSPACE ?? null;
   const apiUrl = env.FLOWPLANE_API_URL || profile?.apiUrl;
   let apiKey = env.FLOWPLANE_API_KEY || undefined;
   if (!apiKey && profile) apiKey = profile.apiKeys[workspace ?? profile.workspace];

@@ -5,3 +5,5 @@
 export * from "./states.ts";
 export { uuidv7 } from "./ids/uuidv7.ts";
 export * from "./orchestration/index.ts";
+export * from "./schedules/index.ts";
+export * from "./jobs/index.ts";

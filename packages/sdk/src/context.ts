@@ -39,8 +39,8 @@ export interface FlowRunShared {
   readonly pending: Set<Promise<unknown>>;
 }
 
-const NEVER_ABORTED = new AbortController().signal;
-export { NEVER_ABORTED };
+/** The signal of a run with no timeout anywhere above it: shared, so such runs allocate nothing. */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 export class RunScope implements RunContext {
   private _logger: RunLogger | undefined;

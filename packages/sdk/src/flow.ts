@@ -41,7 +41,7 @@ function makeFlow<Args extends unknown[], R>(options: FlowOptions, fn: (...args:
   checkRunOptions("flow", options);
   const frozen = Object.freeze({ ...options, ...(options.tags ? { tags: Object.freeze([...options.tags]) } : {}) });
   const def: FlowDefinition<Args, R> = { fn, options: frozen, flowKey, tags: [...(options.tags ?? [])] };
-  const callable = ((...args: Args) => runFlow(def, args)) as Flow<Args, R>;
+  const callable = (...args: Args): Promise<Awaited<R>> => runFlow(def, args);
   Object.defineProperty(callable, "name", { value: options.name });
   Object.defineProperty(callable, FLOW_DEFINITION, { value: def });
   return Object.assign(callable, {
@@ -49,7 +49,7 @@ function makeFlow<Args extends unknown[], R>(options: FlowOptions, fn: (...args:
     parameterJsonSchema(): JsonSchema | undefined {
       const schema = options.parameters;
       // Callers supply the schema's input (before defaults and transforms), so describe that.
-      return schema === undefined ? undefined : (z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema);
+      return schema === undefined ? undefined : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
     },
     withOptions(changes: Partial<FlowOptions>): Flow<Args, R> {
       return makeFlow({ ...options, ...changes }, fn, flowKey);

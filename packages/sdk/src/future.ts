@@ -28,7 +28,7 @@ export class TaskFutureImpl<R> implements TaskFuture<R> {
     this.promise = promise;
     // A future nobody asks for the result of must not crash the process with an unhandled
     // rejection; result() still hands the rejection to whoever awaits it.
-    promise.catch(() => undefined);
+    void promise.catch(() => undefined);
   }
 
   result(): Promise<R> {

@@ -25,7 +25,7 @@
  *   },
  * );
  *
- * console.log(await regional({ regions: ["eu", "us", "apac"] })); // 900
+ * console.log(await regional({ regions: ["eu", "us", "apac"] })); // 800
  * ```
  *
  * Without a control plane configured, runs are recorded by a LocalTracker, which prints a one-line
@@ -37,7 +37,7 @@ export { flow, type Flow, type JsonSchema } from "./flow.ts";
 export { task, type Task } from "./task.ts";
 export type { TaskFuture } from "./future.ts";
 export type { FlowOptions, TaskOptions, MapOptions } from "./options.ts";
-export { exponentialBackoff, type ExponentialBackoff, type RetryDelay } from "./retry.ts";
+export { exponentialBackoff, type RetryDelay } from "@flowplane/core";
 
 // Inside a run
 export { getRunContext, getRunLogger, type RunContext, type TaskRunInfo } from "./context.ts";

@@ -1,9 +1,9 @@
 // Options accepted by flow() and task(), and their definition-time checks. A bad option fails when
 // the flow or task is defined (at import), not in the middle of a production run.
+import type { RetryDelay } from "@flowplane/core";
 import type { z } from "zod";
 import { InvalidArgumentError } from "./errors.ts";
 import type { CacheKeyContext } from "./results/cache-key.ts";
-import type { RetryDelay } from "./retry.ts";
 
 interface RunOptions {
   name: string;

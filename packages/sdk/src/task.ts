@@ -53,6 +53,11 @@ function makeTask<Args extends unknown[], R>(
     taskKey,
     tags: [...(options.tags ?? [])],
     retries: options.retries ?? 0,
+    retryPolicy: {
+      retries: options.retries ?? 0,
+      ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
+      ...(options.retryJitterFactor !== undefined ? { retryJitterFactor: options.retryJitterFactor } : {}),
+    },
     persist: options.persistResult ?? options.cacheKey !== undefined,
   };
 
@@ -82,7 +87,7 @@ function makeTask<Args extends unknown[], R>(
     return results;
   };
 
-  const callable = ((...args: Args) => call(args)) as Task<Args, R>;
+  const callable = (...args: Args): Promise<Awaited<R>> => call(args);
   Object.defineProperty(callable, "name", { value: options.name });
   return Object.assign(callable, {
     taskKey,
@@ -97,7 +102,7 @@ function makeTask<Args extends unknown[], R>(
         const pending = scope.shared.pending;
         pending.add(promise);
         const done = (): void => void pending.delete(promise);
-        promise.then(done, done);
+        void promise.then(done, done);
       }
       return future;
     },

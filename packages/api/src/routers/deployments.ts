@@ -64,7 +64,7 @@ const refInput = z.object({ id: id.optional(), name: qualifiedName.optional() })
 
 export const deploymentsRouter = router({
   /** Creates or updates a deployment (what `flowplane deploy` calls). */
-  apply: developerProcedure
+  upsert: developerProcedure
     .input(
       z.object({
         flowName: z.string().min(1).max(200),

@@ -87,21 +87,24 @@ export function parseRrule(text: string): { ok: true; rule: ParsedRrule } | { ok
   if (ruleText === undefined) return { ok: false, message: "missing RRULE (e.g. FREQ=DAILY;BYHOUR=9;BYMINUTE=0)" };
 
   const parts = new Map<string, string>();
+  let unsupported: string | undefined;
   for (const part of ruleText.split(";").filter((p) => p.trim() !== "")) {
     const eq = part.indexOf("=");
     const key = (eq < 0 ? part : part.slice(0, eq)).trim().toUpperCase();
     const value = eq < 0 ? "" : part.slice(eq + 1).trim().toUpperCase();
-    if (!SUPPORTED_PARTS.includes(key)) {
-      return { ok: false, message: `${key} is not supported (supported: ${SUPPORTED_PARTS.join(", ")})` };
-    }
+    if (!SUPPORTED_PARTS.includes(key)) unsupported ??= key;
     if (parts.has(key)) return { ok: false, message: `${key} appears more than once` };
     parts.set(key, value);
   }
 
+  // An unsupported FREQ explains more than the BY* parts that come with it, so it is reported first.
   const freq = parts.get("FREQ");
   if (freq === undefined) return { ok: false, message: "FREQ is required" };
   if (!(RRULE_FREQUENCIES as readonly string[]).includes(freq)) {
     return { ok: false, message: `FREQ=${freq} is not supported (supported: ${RRULE_FREQUENCIES.join(", ")})` };
+  }
+  if (unsupported !== undefined) {
+    return { ok: false, message: `${unsupported} is not supported (supported: ${SUPPORTED_PARTS.join(", ")})` };
   }
   const rule: ParsedRrule = { freq: freq as RruleFrequency, interval: 1, weekStart: 1 };
 

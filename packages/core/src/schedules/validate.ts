@@ -25,8 +25,8 @@ function show(v: unknown): string {
 
 /**
  * Checks a schedule from an untrusted source (CLI flags, flowplane.yaml, API input) and returns it
- * normalized: expressions trimmed, absent optional fields dropped (null counts as absent), an
- * anchor given as a Date turned into ISO text.
+ * normalized: expressions trimmed, absent optional fields dropped (null counts as absent), fields
+ * that are not part of a schedule dropped, an anchor given as a Date turned into ISO text.
  */
 export function validateSchedule(spec: unknown): ScheduleValidation {
   const r = compileSchedule(spec);
@@ -40,9 +40,12 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
     return { ok: false, errors: [{ path: "kind", message: `must be "cron", "interval" or "rrule" (got ${show(kind)})` }] };
   }
   const errors: ScheduleIssue[] = [];
+  // Other keys are ignored (callers keep `active`, `parameters`… beside the spec), but a field of
+  // another kind means the schedule is not what its author thinks, e.g. `cron` on an interval.
   for (const key of Object.keys(input)) {
-    if (!FIELDS[kind].includes(key) && input[key] !== undefined) {
-      errors.push({ path: key, message: `unknown field for a ${kind} schedule (allowed: ${FIELDS[kind].join(", ")})` });
+    const other = (Object.keys(FIELDS) as ScheduleKind[]).find((k) => k !== kind && FIELDS[k].includes(key));
+    if (other && !FIELDS[kind].includes(key) && input[key] !== undefined && input[key] !== null) {
+      errors.push({ path: key, message: `belongs to ${other} schedules, not ${kind} (allowed: ${FIELDS[kind].join(", ")})` });
     }
   }
 

@@ -22,6 +22,14 @@ export function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Sleeps until the wall clock reaches `iso`. Timers may fire a millisecond before Date.now() agrees,
+ * and proposing RUNNING even slightly early earns a WAIT rounded up to whole seconds.
+ */
+export async function sleepUntil(iso: string): Promise<void> {
+  for (let ms = msUntil(iso); ms > 0; ms = msUntil(iso)) await sleep(ms);
+}
+
 /** ms until an ISO time (0 if it has passed or is unreadable). */
 export function msUntil(iso: string | undefined): number {
   if (iso === undefined) return 0;

@@ -21,7 +21,7 @@ import { uuidv7 } from "../ids.ts";
 import type { FlowOptions } from "../options.ts";
 import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
-import { combineSignals, errorDetail, makeState, msUntil, raceSignal, sleep, type EngineState, type EngineStateDetails } from "./common.ts";
+import { combineSignals, errorDetail, makeState, msUntil, raceSignal, sleep, sleepUntil, type EngineState, type EngineStateDetails } from "./common.ts";
 
 export interface FlowDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
@@ -86,7 +86,7 @@ export async function runFlow<Args extends unknown[], R>(
   if (parent !== undefined) return runSubflow(def, callArgs, parent);
   const tracker = options.tracker ?? getTracker();
   try {
-    return await execute(def, callArgs, tracker, { flowRunId: options.flowRunId, parentSignal: NEVER_ABORTED });
+    return await execute(def, callArgs, tracker, { flowRunId: options.flowRunId, parentSignal: NEVER_ABORTED, parentLogPrints: false });
   } finally {
     // The outermost flow waits until its records are delivered, so a script that ends right after
     // the call loses nothing.
@@ -123,7 +123,11 @@ async function runSubflow<Args extends unknown[], R>(
   tracker.recordTaskRunState(id, { type: "PENDING", name: StateNames.Pending, timestamp: createdAt });
   tracker.recordTaskRunState(id, makeState("RUNNING", StateNames.Running));
   try {
-    const value = await execute(def, args, tracker, { parentTaskRunId: id, parentSignal: parent.signal });
+    const value = await execute(def, args, tracker, {
+      parentTaskRunId: id,
+      parentSignal: parent.signal,
+      parentLogPrints: parent.logPrints,
+    });
     tracker.recordTaskRunState(id, makeState("COMPLETED", StateNames.Completed));
     return value;
   } catch (err) {
@@ -143,6 +147,8 @@ interface ExecuteOptions {
   flowRunId?: string | undefined;
   parentTaskRunId?: string;
   parentSignal: AbortSignal;
+  /** A sub-flow prints into the run log when its caller does, unless it says otherwise. */
+  parentLogPrints: boolean;
 }
 
 async function execute<Args extends unknown[], R>(
@@ -167,7 +173,7 @@ async function execute<Args extends unknown[], R>(
     },
   });
   const shared: FlowRunShared = { tracker, flowName: options.name, counters: new Map(), pending: new Set() };
-  const logPrints = options.logPrints ?? false;
+  const logPrints = options.logPrints ?? exec.parentLogPrints;
   if (logPrints) installConsoleCapture();
   const timeoutSeconds = options.timeoutSeconds;
 
@@ -227,9 +233,9 @@ async function execute<Args extends unknown[], R>(
       : makeState("FAILED", StateNames.Failed, errorMessage(error), details);
     const answer = await tracker.proposeFlowRunState(start.id, proposed);
     if (answer.status === "REJECT" && answer.state.type === "SCHEDULED") {
-      const wait = msUntil(answer.state.details.scheduledTime);
-      scope.logger.info(`Retrying in ${(wait / 1000).toFixed(2)}s (${answer.state.name})`);
-      await sleep(wait);
+      const at = answer.state.details.scheduledTime;
+      scope.logger.info(`Retrying in ${(msUntil(at) / 1000).toFixed(2)}s (${answer.state.name})`);
+      if (at !== undefined) await sleepUntil(at);
       continue;
     }
     const final: State = answer.status === "ACCEPT" || answer.status === "REJECT" ? answer.state : proposed;
@@ -251,11 +257,13 @@ async function acquireRunning(tracker: Tracker, flowRunId: string, name: string)
       case "ABORT":
         throw new AbortedRunError(flowRunId, answer.reason);
       case "REJECT": {
+        // Adopt the state the orchestrator answered with. Only "not yet" states lead to another
+        // attempt; RUNNING means another process already runs this flow run (a duplicate
+        // submission), and anything else (terminal, CANCELLING) means it must not run at all.
         const adopted = answer.state;
-        if (adopted.type === "RUNNING") return;
         if (adopted.type === "SCHEDULED" || adopted.type === "PENDING" || adopted.type === "PAUSED") {
-          // Not yet: try again when the adopted state says the run may start.
-          await sleep(adopted.details.scheduledTime !== undefined ? msUntil(adopted.details.scheduledTime) : 1000);
+          if (adopted.details.scheduledTime !== undefined) await sleepUntil(adopted.details.scheduledTime);
+          else await sleep(1000);
           continue;
         }
         throw new AbortedRunError(flowRunId, `${answer.reason} (run is ${adopted.type})`, adopted);

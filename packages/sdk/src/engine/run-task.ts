@@ -5,13 +5,11 @@
 //   PENDING → RUNNING → COMPLETED
 //   PENDING → RUNNING → SCHEDULED "AwaitingRetry" → RUNNING "Retrying" → … → COMPLETED | FAILED
 //   PENDING → COMPLETED "Cached"                  (cache hit: the function does not run)
-import { StateNames, type State } from "@flowplane/core";
+import { retryDelayMs, StateNames, type RetryPolicy, type State } from "@flowplane/core";
 import { runStorage, RunScope, type TaskRunInfo } from "../context.ts";
 import { errorMessage, TaskRunError, TimeoutError } from "../errors.ts";
-import { uuidv7 } from "../ids.ts";
 import type { TaskOptions } from "../options.ts";
 import { resultStore } from "../results/store.ts";
-import { retryDelaySeconds } from "../retry.ts";
 import type { TaskRunRecord } from "../tracking/tracker.ts";
 import { combineSignals, errorDetail, makeState, raceSignal, sleep, type EngineState, type EngineStateDetails } from "./common.ts";
 
@@ -21,6 +19,7 @@ export interface TaskDefinition<Args extends unknown[], R> {
   readonly taskKey: string;
   readonly tags: string[];
   readonly retries: number;
+  readonly retryPolicy: RetryPolicy;
   /** Persist results: explicit option, else on when caching is configured. */
   readonly persist: boolean;
 }
@@ -134,11 +133,12 @@ export async function runTask<Args extends unknown[], R>(
           }
         }
         if (retry) {
-          const delay = retryDelaySeconds(options, attempt);
-          scope.logger.warn(`Attempt ${attempt} failed; retry ${attempt}/${def.retries} in ${delay.toFixed(2)}s: ${errorDetail(err)}`);
-          const at = new Date(Date.now() + delay * 1000).toISOString();
+          // The same delay computation the server applies to flow retries.
+          const delayMs = retryDelayMs(def.retryPolicy, attempt);
+          scope.logger.warn(`Attempt ${attempt} failed; retry ${attempt}/${def.retries} in ${(delayMs / 1000).toFixed(2)}s: ${errorMessage(err)}`);
+          const at = new Date(Date.now() + delayMs).toISOString();
           report(makeState("SCHEDULED", StateNames.AwaitingRetry, errorMessage(err), { scheduledTime: at }));
-          await sleep(delay * 1000);
+          await sleep(delayMs);
           continue;
         }
         noRetry = true;
@@ -192,5 +192,3 @@ export async function runUntracked<Args extends unknown[], R>(
     throw err;
   }
 }
-
-export { uuidv7 as newTaskRunId };

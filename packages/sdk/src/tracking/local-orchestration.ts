@@ -1,10 +1,9 @@
-// The orchestration decisions a tracker without a server makes for flow runs. They mirror the
-// control plane's rules that matter to a single process — above all the retry decision: a FAILED
-// proposal with retries left is answered REJECT → SCHEDULED "AwaitingRetry", exactly as the server
-// answers, so the engine has one code path for flow retries whichever tracker is in use.
-import { DEFAULT_STATE_NAMES, isTerminal, StateNames, type State, type StateInput } from "@flowplane/core";
+// Orchestration for trackers without a server: flow-run proposals are decided by the control
+// plane's own pure rules (`orchestrate` from @flowplane/core), so a local run retries, waits and
+// aborts exactly as it would against the server — above all, a FAILED proposal with retries left is
+// answered REJECT → SCHEDULED "AwaitingRetry", and the engine has one code path for flow retries.
+import { normalizeState, orchestrate, type RetryDelay, type State, type StateInput } from "@flowplane/core";
 import { uuidv7 } from "../ids.ts";
-import { retryDelaySeconds, type RetryDelay } from "../retry.ts";
 import type { FlowRunInfo, FlowRunStart, ProposalResult } from "./tracker.ts";
 
 export interface LocalFlowRun {
@@ -15,18 +14,12 @@ export interface LocalFlowRun {
   state: State;
   readonly states: State[];
   readonly startedAt: number;
+  /** When the run may next start (from its latest SCHEDULED state), as the server tracks it. */
+  nextScheduledTime: Date | null;
 }
 
 export function toState(input: StateInput, now: number = Date.now()): State {
-  const state: State = {
-    type: input.type,
-    name: input.name ?? DEFAULT_STATE_NAMES[input.type],
-    timestamp: input.timestamp ?? new Date(now).toISOString(),
-    details: input.details ?? {},
-  };
-  if (input.message !== undefined) state.message = input.message;
-  if (input.transitionId !== undefined) state.transitionId = input.transitionId;
-  return state;
+  return normalizeState(input, new Date(now));
 }
 
 export class LocalFlowRunBook {
@@ -54,70 +47,83 @@ export class LocalFlowRunBook {
       state: pending,
       states: [pending],
       startedAt: now,
+      nextScheduledTime: null,
     };
     this.runs.set(id, run);
     return run;
   }
 
-  /** Decides a proposal without applying it. */
-  decide(run: LocalFlowRun, proposed: StateInput, now: number = Date.now()): ProposalResult {
-    const current = run.state;
-    if (proposed.transitionId !== undefined && proposed.transitionId === current.transitionId) {
-      return { status: "ACCEPT", state: current };
+  /** The server's decision on a proposal; `write` says whether the answered state is stored. */
+  decide(run: LocalFlowRun, proposed: StateInput, now: number = Date.now()): { result: ProposalResult; write: boolean } {
+    const policy = run.start.retryPolicy;
+    const retryDelaySeconds = asRetryDelay(policy.retryDelaySeconds);
+    const decision = orchestrate({
+      kind: "flow",
+      now: new Date(now),
+      current: run.state,
+      proposed,
+      run: {
+        runCount: run.info.runCount,
+        retryPolicy: {
+          retries: policy.retries,
+          ...(retryDelaySeconds !== undefined ? { retryDelaySeconds } : {}),
+          ...(policy.retryJitterFactor !== undefined ? { retryJitterFactor: policy.retryJitterFactor } : {}),
+        },
+        nextScheduledTime: run.nextScheduledTime,
+      },
+    });
+    switch (decision.status) {
+      case "ACCEPT":
+        return { result: { status: "ACCEPT", state: decision.state }, write: true };
+      case "REJECT":
+        return { result: { status: "REJECT", state: decision.state, reason: decision.reason }, write: decision.write };
+      case "WAIT":
+        return { result: { status: "WAIT", delaySeconds: decision.delaySeconds, reason: decision.reason }, write: false };
+      case "ABORT":
+        return { result: { status: "ABORT", reason: decision.reason }, write: false };
     }
-    if (proposed.type === "RUNNING") {
-      if ((isTerminal(current.type) || current.type === "CANCELLING") && !proposed.details?.retryRequested) {
-        return { status: "ABORT", reason: `run is already ${current.type}` };
-      }
-      const at = current.type === "SCHEDULED" ? current.details.scheduledTime : undefined;
-      if (at !== undefined && Date.parse(at) > now) {
-        return { status: "WAIT", delaySeconds: (Date.parse(at) - now) / 1000, reason: "scheduled in the future" };
-      }
-    }
-    if (proposed.type === "FAILED" && current.type === "RUNNING") {
-      const policy = run.start.retryPolicy;
-      const noRetry = (proposed.details as { noRetry?: boolean } | undefined)?.noRetry === true;
-      if (!noRetry && run.info.runCount <= policy.retries) {
-        const delay = retryDelaySeconds(
-          { retryDelaySeconds: asRetryDelay(policy.retryDelaySeconds), retryJitterFactor: policy.retryJitterFactor },
-          run.info.runCount,
-        );
-        const awaiting = toState(
-          {
-            type: "SCHEDULED",
-            name: StateNames.AwaitingRetry,
-            details: { scheduledTime: new Date(now + delay * 1000).toISOString() },
-            ...(proposed.message !== undefined ? { message: proposed.message } : {}),
-          },
-          now,
-        );
-        return { status: "REJECT", state: awaiting, reason: `retry ${run.info.runCount} of ${policy.retries}` };
-      }
-    }
-    return { status: "ACCEPT", state: toState(proposed, now) };
   }
 
-  /** Records the outcome of a decision on the run. */
-  apply(run: LocalFlowRun, result: ProposalResult): void {
-    if (result.status !== "ACCEPT" && result.status !== "REJECT") return;
-    if (result.state === run.state) return;
-    if (result.state.type === "RUNNING") (run.info as { runCount: number }).runCount++;
-    run.state = result.state;
-    run.states.push(result.state);
-  }
-
-  propose(flowRunId: string, proposed: StateInput): ProposalResult {
+  /**
+   * Decides and records a proposal. `override` may answer instead of the rules (a test playing
+   * the server); its ACCEPT/REJECT states are stored unless they restate the current state.
+   */
+  propose(
+    flowRunId: string,
+    proposed: StateInput,
+    override?: (run: LocalFlowRun) => ProposalResult | undefined,
+  ): ProposalResult {
     const run = this.runs.get(flowRunId);
     if (run === undefined) return { status: "ABORT", reason: `unknown flow run ${flowRunId}` };
-    const result = this.decide(run, proposed);
-    this.apply(run, result);
+    const custom = override?.(run);
+    const { result, write } =
+      custom !== undefined
+        ? { result: custom, write: custom.status === "ACCEPT" || (custom.status === "REJECT" && !sameState(custom.state, run.state)) }
+        : this.decide(run, proposed);
+    if (write && (result.status === "ACCEPT" || result.status === "REJECT")) this.record(run, result.state);
     return result;
+  }
+
+  private record(run: LocalFlowRun, state: State): void {
+    if (state.type === "RUNNING") (run.info as { runCount: number }).runCount++;
+    if (state.type === "SCHEDULED") {
+      const at = state.details.scheduledTime;
+      run.nextScheduledTime = at === undefined ? null : new Date(at);
+    }
+    run.state = state;
+    run.states.push(state);
   }
 }
 
+/** A REJECT that points back at the current state ("stay where you are") writes nothing. */
+function sameState(a: State, b: State): boolean {
+  return a.type === b.type && a.name === b.name && a.timestamp === b.timestamp;
+}
+
+/** The retry delay from a FlowRunStart (typed loosely there because it crosses the wire). */
 export function asRetryDelay(value: unknown): RetryDelay | undefined {
   if (typeof value === "number") return value;
-  if (Array.isArray(value) && value.every((v) => typeof v === "number")) return value as number[];
+  if (Array.isArray(value) && value.every((v) => typeof v === "number")) return value;
   if (typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "exponential") {
     const { baseSeconds, maxSeconds } = value as { baseSeconds?: unknown; maxSeconds?: unknown };
     if (typeof baseSeconds === "number") {

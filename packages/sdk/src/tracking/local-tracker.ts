@@ -7,7 +7,6 @@ import { isQuiet } from "../config.ts";
 import { consoleLine } from "../logging.ts";
 import { LocalFlowRunBook, type LocalFlowRun } from "./local-orchestration.ts";
 import type {
-  ArtifactRecord,
   FlowRunInfo,
   FlowRunStart,
   LogRecord,
@@ -85,9 +84,8 @@ export class LocalTracker implements Tracker {
     this.write(consoleLine(new Date(line.timestamp), line.level, who, line.message));
   }
 
-  artifact(_artifact: ArtifactRecord): void {
-    // Nothing to show them on without a control plane.
-  }
+  /** Nothing to show artifacts on without a control plane. */
+  artifact(): void {}
 
   async flush(): Promise<void> {}
 

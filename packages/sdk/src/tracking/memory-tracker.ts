@@ -26,8 +26,8 @@ export interface MemoryProposal {
 
 export interface MemoryTrackerOptions {
   /**
-   * Answers a flow-run proposal instead of the local rules; return undefined to use them.
-   * ACCEPT/REJECT answers are applied to the run's state history like the local ones.
+   * Answers a flow-run proposal instead of the server's rules; return undefined to use them.
+   * ACCEPT/REJECT answers are stored in the run's state history unless they restate its state.
    */
   decide?: (run: LocalFlowRun, proposed: StateInput) => ProposalResult | undefined;
 }
@@ -52,14 +52,8 @@ export class MemoryTracker implements Tracker {
   }
 
   async proposeFlowRunState(flowRunId: string, state: StateInput): Promise<ProposalResult> {
-    const run = this.book.runs.get(flowRunId);
-    let result: ProposalResult;
-    if (run === undefined) {
-      result = { status: "ABORT", reason: `unknown flow run ${flowRunId}` };
-    } else {
-      result = this.options.decide?.(run, state) ?? this.book.decide(run, state);
-      this.book.apply(run, result);
-    }
+    const decide = this.options.decide;
+    const result = this.book.propose(flowRunId, state, decide && ((run) => decide(run, state)));
     this.proposals.push({ flowRunId, proposed: state, result });
     return result;
   }

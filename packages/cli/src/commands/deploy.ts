@@ -1,0 +1,169 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
+import { validateSchedule, type ScheduleSpec } from "@flowplane/core";
+import { loadFlow } from "@flowplane/sdk/runner";
+import { connect, type GlobalOptions } from "../api.ts";
+import { CliError, collect, parseKeyValues, printJson, progress } from "../output.ts";
+
+/** One deployment as written in flowplane.yaml (snake_case) or assembled from flags. */
+interface DeploymentEntry {
+  name?: string;
+  entrypoint?: string;
+  pool?: string;
+  queue?: string;
+  description?: string;
+  tags?: string[];
+  parameters?: Record<string, unknown>;
+  job_variables?: Record<string, unknown>;
+  schedules?: { cron?: string; interval?: number; anchor_date?: string; rrule?: string; timezone?: string; active?: boolean; parameters?: Record<string, unknown> }[];
+  concurrency_limit?: number;
+  collision_strategy?: "enqueue" | "cancel-new";
+  catchup?: boolean;
+  paused?: boolean;
+}
+
+interface DeployFlags extends GlobalOptions {
+  name?: string;
+  pool?: string;
+  cron?: string;
+  timezone?: string;
+  interval?: string;
+  param: string[];
+  jobVar: string[];
+  all?: boolean;
+  file: string;
+}
+
+const KNOWN_KEYS = new Set(["name", "entrypoint", "pool", "queue", "description", "tags", "parameters", "job_variables", "schedules", "concurrency_limit", "collision_strategy", "catchup", "paused"]);
+
+export function registerDeploy(program: Command): void {
+  program
+    .command("deploy [entrypoint]")
+    .description("register deployments: PATH:EXPORT with flags, or the deployments in flowplane.yaml")
+    .option("--name <name>", "deployment name (default: the flow's name); with flowplane.yaml, deploy only this one")
+    .option("--pool <name>", "work pool that runs it")
+    .option("--cron <expr>", "cron schedule (5 or 6 fields)")
+    .option("--timezone <tz>", "IANA time zone of --cron", "UTC")
+    .option("--interval <seconds>", "interval schedule in seconds")
+    .option("--param <k=v>", "default parameter (repeatable)", collect, [])
+    .option("--job-var <k=v>", "job variable for the pool's template (repeatable; env.KEY=value sets one env var)", collect, [])
+    .option("--all", "deploy every deployment in flowplane.yaml")
+    .option("--file <path>", "deployments file", "flowplane.yaml")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExamples:\n  flowplane deploy flows/etl.ts:etl --name nightly --pool local --cron '0 2 * * *' --timezone Europe/Berlin\n  flowplane deploy            # everything in ./flowplane.yaml\n")
+    .action(async (entrypoint: string | undefined, flags: DeployFlags) => {
+      const { entries, baseDir, source } = await collectEntries(entrypoint, flags);
+      // Everything is checked before anything is written: a bad entry leaves the server untouched.
+      const prepared = [];
+      for (const [i, entry] of entries.entries()) {
+        const where = source === "flags" ? "" : `${source} deployments[${i}]${entry.name ? ` (${entry.name})` : ""}: `;
+        prepared.push(await prepare(entry, baseDir, where));
+      }
+      const api = await connect(flags);
+      const results = [];
+      for (const p of prepared) {
+        if (!flags.json) progress(`deploying ${p.flowName}/${p.name} ...`);
+        const r = await api.deployments.upsert.mutate(p);
+        results.push({ deployment: `${p.flowName}/${p.name}`, deploymentId: r.deploymentId, version: r.version, created: r.created, changed: r.changed });
+        if (!flags.json) {
+          const what = r.created ? `created (version ${r.version})` : r.changed.length ? `updated to version ${r.version}: ${r.changed.join(", ")} changed` : `unchanged (version ${r.version})`;
+          process.stdout.write(`${p.flowName}/${p.name}: ${what}\n`);
+        }
+      }
+      if (flags.json) printJson(results);
+    });
+}
+
+async function collectEntries(entrypoint: string | undefined, flags: DeployFlags): Promise<{ entries: DeploymentEntry[]; baseDir: string; source: string }> {
+  if (entrypoint) {
+    const schedules: NonNullable<DeploymentEntry["schedules"]> = [];
+    if (flags.cron) schedules.push({ cron: flags.cron, timezone: flags.timezone ?? "UTC" });
+    if (flags.interval !== undefined) {
+      const seconds = Number(flags.interval);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--interval ${JSON.stringify(flags.interval)}: expected a number of seconds > 0`, 2);
+      schedules.push({ interval: seconds, ...(flags.timezone ? { timezone: flags.timezone } : {}) });
+    }
+    return {
+      entries: [{ entrypoint, ...(flags.name ? { name: flags.name } : {}), ...(flags.pool ? { pool: flags.pool } : {}), parameters: parseKeyValues(flags.param, "--param"), job_variables: parseKeyValues(flags.jobVar, "--job-var"), schedules }],
+      baseDir: process.cwd(),
+      source: "flags",
+    };
+  }
+  const file = path.resolve(flags.file);
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new CliError(`no entrypoint given and ${flags.file} not found; run \`flowplane deploy PATH:EXPORT --pool NAME\` or write a flowplane.yaml`, 2);
+  });
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new CliError(`${flags.file}: invalid YAML: ${(err as Error).message}`, 2);
+  }
+  const list = (doc as { deployments?: unknown })?.deployments;
+  if (!Array.isArray(list) || list.length === 0) throw new CliError(`${flags.file}: expected a non-empty \`deployments:\` list`, 2);
+  let entries = list as DeploymentEntry[];
+  entries.forEach((e, i) => {
+    if (!e || typeof e !== "object") throw new CliError(`${flags.file} deployments[${i}]: expected a mapping`, 2);
+    const unknown = Object.keys(e).filter((k) => !KNOWN_KEYS.has(k));
+    if (unknown.length) throw new CliError(`${flags.file} deployments[${i}].${unknown[0]}: unknown field (known: ${[...KNOWN_KEYS].join(", ")})`, 2);
+  });
+  if (flags.name && !flags.all) {
+    entries = entries.filter((e) => e.name === flags.name);
+    if (entries.length === 0) throw new CliError(`--name ${JSON.stringify(flags.name)}: no deployment with that name in ${flags.file}`, 2);
+  }
+  // Flags given alongside the file override each entry.
+  const overrides = { params: parseKeyValues(flags.param, "--param"), jobVars: parseKeyValues(flags.jobVar, "--job-var") };
+  entries = entries.map((e) => ({ ...e, ...(flags.pool ? { pool: flags.pool } : {}), parameters: { ...(e.parameters ?? {}), ...overrides.params }, job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars } }));
+  return { entries, baseDir: path.dirname(file), source: flags.file };
+}
+
+async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
+  if (!entry.entrypoint) throw new CliError(`${where}entrypoint: required (PATH:EXPORT)`, 2);
+  let flowFn;
+  try {
+    flowFn = await loadFlow(entry.entrypoint, baseDir);
+  } catch (err) {
+    throw new CliError(`${where}${(err as Error).message}`, 2);
+  }
+  const parameters = entry.parameters ?? {};
+  const schema = flowFn.options.parameters as { safeParse?: (v: unknown) => { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } } | undefined;
+  if (schema?.safeParse) {
+    // Defaults need not be complete (a run may add parameters), so only check the fields given.
+    const partial = (schema as unknown as { partial?: () => typeof schema }).partial?.() ?? schema;
+    const parsed = partial.safeParse!(parameters);
+    if (!parsed.success) {
+      const issue = parsed.error!.issues[0]!;
+      throw new CliError(`${where}parameters.${issue.path.map(String).join(".")}: ${issue.message}`, 2);
+    }
+  }
+  const schedules: (ScheduleSpec & { active?: boolean; parameters?: Record<string, unknown> })[] = [];
+  for (const [i, s] of (entry.schedules ?? []).entries()) {
+    const spec = s.cron !== undefined ? { kind: "cron", cron: s.cron, timezone: s.timezone } : s.interval !== undefined ? { kind: "interval", intervalSeconds: s.interval, anchorDate: s.anchor_date, timezone: s.timezone } : s.rrule !== undefined ? { kind: "rrule", rrule: s.rrule, timezone: s.timezone } : null;
+    if (!spec) throw new CliError(`${where}schedules[${i}]: give cron, interval or rrule`, 2);
+    const checked = validateSchedule(JSON.parse(JSON.stringify(spec)));
+    if (!checked.ok) throw new CliError(`${where}schedules[${i}].${checked.errors[0]?.path ?? ""}: ${checked.errors[0]?.message}`, 2);
+    schedules.push({ ...checked.spec, ...(s.active !== undefined ? { active: s.active } : {}), ...(s.parameters ? { parameters: s.parameters } : {}) });
+  }
+  const strategy = entry.collision_strategy;
+  if (strategy !== undefined && strategy !== "enqueue" && strategy !== "cancel-new") throw new CliError(`${where}collision_strategy: expected enqueue or cancel-new`, 2);
+  return {
+    flowName: flowFn.options.name,
+    name: entry.name ?? flowFn.options.name,
+    entrypoint: entry.entrypoint,
+    path: baseDir,
+    description: entry.description ?? flowFn.options.description ?? null,
+    workPoolName: entry.pool ?? null,
+    workQueueName: entry.queue ?? null,
+    parameters,
+    parameterSchema: (flowFn.parameterJsonSchema() ?? null) as Record<string, unknown> | null,
+    jobVariables: entry.job_variables ?? {},
+    tags: entry.tags ?? [],
+    concurrencyLimit: entry.concurrency_limit ?? null,
+    ...(strategy ? { collisionStrategy: strategy === "cancel-new" ? ("CANCEL_NEW" as const) : ("ENQUEUE" as const) } : {}),
+    ...(entry.catchup !== undefined ? { catchup: entry.catchup } : {}),
+    ...(entry.paused !== undefined ? { paused: entry.paused } : {}),
+    schedules,
+  };
+}

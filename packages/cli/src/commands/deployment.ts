@@ -1,0 +1,122 @@
+import type { Command } from "commander";
+import { describeSchedule, isTerminal, type ScheduleSpec, type StateType } from "@flowplane/core";
+import type { ApiClient } from "@flowplane/client";
+import { connect, type GlobalOptions } from "../api.ts";
+import { CliError, collect, parseKeyValues, printFields, printJson, printTable } from "../output.ts";
+
+function qualified(ref: string): string {
+  if (!/^[^/]+\/[^/]+$/.test(ref)) throw new CliError(`${JSON.stringify(ref)}: expected FLOW/DEPLOYMENT`, 2);
+  return ref;
+}
+
+function scheduleWords(s: { kind: string; cron: string | null; intervalSeconds: number | null; anchorDate: string | null; rrule: string | null; timezone: string }): string {
+  const spec = (s.kind === "cron" ? { kind: "cron", cron: s.cron, timezone: s.timezone } : s.kind === "interval" ? { kind: "interval", intervalSeconds: s.intervalSeconds, ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}), timezone: s.timezone } : { kind: "rrule", rrule: s.rrule, timezone: s.timezone }) as ScheduleSpec;
+  try {
+    return describeSchedule(spec);
+  } catch {
+    return JSON.stringify(spec);
+  }
+}
+
+export function registerDeployment(program: Command): void {
+  const deployments = program.command("deployment").description("deployments: a flow, its pool, parameters and schedules");
+  deployments
+    .command("ls")
+    .description("list deployments")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: GlobalOptions) => {
+      const rows = await (await connect(opts)).deployments.list.query();
+      if (opts.json) return printJson(rows);
+      printTable(
+        rows.map((d) => ({ id: d.id, deployment: d.qualifiedName, pool: d.workPoolName, schedules: d.schedules.map(scheduleWords).join("; ") || null, status: d.paused ? "paused" : "active", updatedAt: d.updatedAt })),
+        ["id", "deployment", "pool", "schedules", "status", "updatedAt"],
+        "no deployments yet: flowplane deploy PATH:EXPORT --pool NAME",
+      );
+    });
+  deployments
+    .command("inspect <flowDeployment>")
+    .description("show a deployment: schedules in words, next runs, versions")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, opts: GlobalOptions) => {
+      const d = await (await connect(opts)).deployments.get.query({ name: qualified(ref) });
+      if (opts.json) return printJson({ ...d, schedules: d.schedules.map((s) => ({ ...s, description: scheduleWords(s) })) });
+      printFields({ id: d.id, deployment: d.qualifiedName, entrypoint: d.entrypoint, path: d.path, pool: d.workPoolName, queue: d.workQueueName, status: d.paused ? "paused" : "active", parameters: d.parameters, jobVariables: d.jobVariables, concurrencyLimit: d.concurrencyLimit, catchup: d.catchup, updatedAt: d.updatedAt });
+      process.stdout.write("\nschedules:\n");
+      printTable(d.schedules.map((s) => ({ schedule: scheduleWords(s), active: s.active })), ["schedule", "active"]);
+      process.stdout.write("\nnext runs:\n");
+      printTable(d.upcomingRuns.map((r) => ({ id: r.id, name: r.name, at: r.nextScheduledTime, state: r.stateName })), ["id", "name", "at", "state"]);
+      process.stdout.write("\nversions:\n");
+      printTable(d.versions.map((v) => ({ version: v.version, current: v.current, createdAt: v.createdAt })), ["version", "current", "createdAt"]);
+    });
+  deployments
+    .command("run <flowDeployment>")
+    .description("create a flow run of a deployment now")
+    .option("--param <k=v>", "parameter (repeatable)", collect, [])
+    .option("--job-var <k=v>", "job variable for this run (repeatable)", collect, [])
+    .option("--watch", "stream state changes until the run ends; exit 0 only if it COMPLETED")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, opts: GlobalOptions & { param: string[]; jobVar: string[]; watch?: boolean }) => {
+      const parameters = parseKeyValues(opts.param, "--param");
+      const jobVariables = parseKeyValues(opts.jobVar, "--job-var");
+      const api = await connect(opts, { withSubscriptions: opts.watch ?? false });
+      const run = await api.deployments.run.mutate({ name: qualified(ref), parameters, ...(opts.jobVar.length ? { jobVariables } : {}) });
+      if (!opts.watch) {
+        if (opts.json) printJson(run);
+        else process.stdout.write(`created flow run ${run.name} (${run.id}) of ${ref}\n`);
+        return;
+      }
+      if (!opts.json) process.stderr.write(`created flow run ${run.name} (${run.id}); watching\n`);
+      const final = await watchRun(api, run.id, opts.json ?? false);
+      api.close();
+      if (opts.json) printJson(final);
+      process.exit(final.state.type === "COMPLETED" ? 0 : 1);
+    });
+  for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+    deployments
+      .command(`${verb} <flowDeployment>`)
+      .description(`${verb} a deployment's schedules`)
+      .option("--json", "print the result as JSON")
+      .action(async (ref: string, opts: GlobalOptions) => {
+        const d = await (await connect(opts)).deployments.setPaused.mutate({ name: qualified(ref), paused });
+        if (opts.json) printJson(d);
+        else process.stdout.write(`${paused ? "paused" : "resumed"} ${d.qualifiedName}\n`);
+      });
+  }
+  deployments
+    .command("delete <flowDeployment>")
+    .description("delete a deployment and its scheduled runs")
+    .option("--json", "print the result as JSON")
+    .action(async (ref: string, opts: GlobalOptions) => {
+      const r = await (await connect(opts)).deployments.delete.mutate({ name: qualified(ref) });
+      if (opts.json) printJson(r);
+      else process.stdout.write(`deleted ${r.deleted}\n`);
+    });
+}
+
+/**
+ * Prints each state the run enters until it is terminal. Changes arrive over the websocket; a
+ * slow poll covers a dropped connection.
+ */
+export async function watchRun(api: ApiClient, flowRunId: string, quiet: boolean) {
+  let last = "";
+  let wake: (() => void) | null = null;
+  const sub = api.events.subscribe.subscribe({ flowRunId }, { onData: () => wake?.(), onError: () => {} });
+  try {
+    for (;;) {
+      const run = await api.flowRuns.get.query({ id: flowRunId });
+      const label = `${run.state.type} (${run.state.name})`;
+      if (label !== last) {
+        last = label;
+        if (!quiet) process.stderr.write(`${run.state.timestamp} ${run.name}: ${label}${run.state.message ? ` — ${run.state.message}` : ""}\n`);
+      }
+      if (isTerminal(run.state.type as StateType)) return run;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 2_000);
+      });
+      wake = null;
+    }
+  } finally {
+    sub.unsubscribe();
+  }
+}

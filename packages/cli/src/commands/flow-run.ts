@@ -1,0 +1,97 @@
+import type { Command } from "commander";
+import { STATE_TYPES, isTerminal, type StateType } from "@flowplane/core";
+import type { ApiClient } from "@flowplane/client";
+import { connect, type GlobalOptions } from "../api.ts";
+import { CliError, printFields, printJson, printTable } from "../output.ts";
+
+const LEVELS: Record<number, string> = { 10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL" };
+
+export function registerFlowRun(program: Command): void {
+  const runs = program.command("flow-run").description("inspect and control flow runs");
+  runs
+    .command("ls")
+    .description("list flow runs, newest first")
+    .option("--state <type>", `only runs in this state (${STATE_TYPES.join(", ")})`)
+    .option("--limit <n>", "how many", "20")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: GlobalOptions & { state?: string; limit: string }) => {
+      const state = opts.state?.toUpperCase();
+      if (state && !STATE_TYPES.includes(state as StateType)) throw new CliError(`--state ${JSON.stringify(opts.state)}: expected one of ${STATE_TYPES.join(", ")}`, 2);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number 1-500`, 2);
+      const page = await (await connect(opts)).flowRuns.list.query({ limit, ...(state ? { states: [state as StateType] } : {}) });
+      if (opts.json) return printJson(page.items);
+      printTable(
+        page.items.map((r) => ({ id: r.id, name: r.name, flow: r.flowName, deployment: r.deploymentName, state: `${r.state.type} (${r.state.name})`, expected: r.expectedStartTime, duration: r.durationMs === null ? null : `${(r.durationMs / 1000).toFixed(1)}s` })),
+        ["id", "name", "flow", "deployment", "state", "expected", "duration"],
+        "no flow runs",
+      );
+    });
+  runs
+    .command("inspect <id>")
+    .description("show a flow run and its state history")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, opts: GlobalOptions) => {
+      const api = await connect(opts);
+      const [run, history] = await Promise.all([api.flowRuns.get.query({ id }), api.flowRuns.history.query({ id })]);
+      if (opts.json) return printJson({ ...run, stateHistory: history });
+      printFields({ id: run.id, name: run.name, flow: run.flowName, deployment: run.deploymentName, version: run.deploymentVersion, pool: run.workPoolName, worker: run.workerName, state: `${run.state.type} (${run.state.name})`, message: run.state.message, parameters: run.parameters, runCount: run.runCount, expectedStart: run.expectedStartTime, start: run.startTime, end: run.endTime });
+      process.stdout.write("\nstate history:\n");
+      printTable(history.map((s) => ({ timestamp: s.timestamp, type: s.type, name: s.name, message: s.message })), ["timestamp", "type", "name", "message"]);
+    });
+  runs
+    .command("logs <id>")
+    .description("print a flow run's logs")
+    .option("--follow", "keep printing new lines until the run ends")
+    .option("--json", "print the result as JSON (one array; with --follow, one JSON line per log)")
+    .action(async (id: string, opts: GlobalOptions & { follow?: boolean }) => {
+      const api = await connect(opts);
+      await printLogs(api, id, { follow: opts.follow ?? false, json: opts.json ?? false });
+    });
+  runs
+    .command("cancel <id>")
+    .description("cancel a flow run (its infrastructure is stopped)")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, opts: GlobalOptions) => {
+      const r = await (await connect(opts)).flowRuns.cancel.mutate({ id });
+      if (opts.json) return printJson(r);
+      if (r.decision === "ABORT") throw new CliError(`cannot cancel flow run ${id}: ${r.reason ?? "rejected"}`);
+      process.stdout.write(`flow run ${id} is ${r.state.type}\n`);
+    });
+  runs
+    .command("retry <id>")
+    .description("run a finished flow run again")
+    .option("--json", "print the result as JSON")
+    .action(async (id: string, opts: GlobalOptions) => {
+      const r = await (await connect(opts)).flowRuns.retry.mutate({ id });
+      if (opts.json) return printJson(r);
+      if (r.decision === "ABORT" || r.decision === "REJECT") throw new CliError(`cannot retry flow run ${id}: ${r.reason ?? "rejected"}`);
+      process.stdout.write(`flow run ${id} is ${r.state.type} (${r.state.name})\n`);
+    });
+}
+
+export async function printLogs(api: ApiClient, flowRunId: string, opts: { follow: boolean; json: boolean }): Promise<void> {
+  let after: { timestamp: string; id: string } | undefined;
+  const all: unknown[] = [];
+  for (;;) {
+    const lines = await api.logs.list.query({ flowRunId, limit: 1000, ...(after ? { after } : {}) });
+    for (const l of lines) {
+      if (opts.json && !opts.follow) all.push(l);
+      else if (opts.json) process.stdout.write(JSON.stringify(l) + "\n");
+      else process.stdout.write(`${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`);
+    }
+    const last = lines[lines.length - 1];
+    if (last) after = { timestamp: last.timestamp, id: last.id };
+    if (lines.length === 1000) continue;
+    if (!opts.follow) break;
+    const run = await api.flowRuns.get.query({ id: flowRunId });
+    if (isTerminal(run.state.type as StateType)) {
+      // One last read: lines flushed just before the final state.
+      const rest = await api.logs.list.query({ flowRunId, limit: 1000, ...(after ? { after } : {}) });
+      for (const l of rest) process.stdout.write(opts.json ? JSON.stringify(l) + "\n" : `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (opts.json && !opts.follow) printJson(all);
+}

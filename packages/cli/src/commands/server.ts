@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { startServer, StartupError } from "@flowplane/server";
+import { CliError } from "../output.ts";
+
+export function registerServer(program: Command): void {
+  const server = program.command("server").description("run the Flowplane control plane");
+  server
+    .command("start")
+    .description("start the API server and dashboard (embedded PostgreSQL unless DATABASE_URL is set)")
+    .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .option("--port <port>", "port to listen on", "4200")
+    .action(async (opts: { host: string; port: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
+      let running;
+      try {
+        running = await startServer({ host: opts.host, port });
+      } catch (err) {
+        if (err instanceof StartupError) throw new CliError(err.message);
+        throw new CliError(`server failed to start: ${(err as Error).message}`);
+      }
+      process.stderr.write(`Flowplane server ready at ${running.url} (dashboard: ${running.url}/)\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        running.logger.info({ signal }, "signal received");
+        running.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+    });
+}

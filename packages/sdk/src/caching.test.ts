@@ -1,0 +1,198 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { configure, resetConfig } from "./config.ts";
+import { flow } from "./flow.ts";
+import { inputsCacheKey } from "./results/cache-key.ts";
+import { resultStore } from "./results/store.ts";
+import { task } from "./task.ts";
+import { rejectionOf, useTestEnv } from "./test-support.ts";
+import { TaskRunError } from "./errors.ts";
+
+const env = useTestEnv();
+
+function cachedFlow(options: { expiration?: number; refresh?: boolean } = {}) {
+  const calls: number[] = [];
+  const fetch = task(
+    {
+      name: "cached_fetch",
+      cacheKey: inputsCacheKey,
+      ...(options.expiration !== undefined ? { cacheExpirationSeconds: options.expiration } : {}),
+      ...(options.refresh !== undefined ? { refreshCache: options.refresh } : {}),
+    },
+    async (n: number) => {
+      calls.push(n);
+      return { n, at: calls.length };
+    },
+  );
+  const run = flow({ name: "cache_flow" }, async (n: number) => fetch(n));
+  return { run, calls };
+}
+
+function statesOfTask(taskName: string): string[][] {
+  return env.tracker.taskRuns.filter((r) => r.record.name.startsWith(taskName)).map((r) => r.states.map((s) => s.name));
+}
+
+describe("result caching across flow runs", () => {
+  it("misses, stores, then serves the stored value as a Cached run without calling the function", async () => {
+    const { run, calls } = cachedFlow();
+    expect(await run(1)).toEqual({ n: 1, at: 1 });
+    expect(await run(1)).toEqual({ n: 1, at: 1 });
+    expect(calls).toEqual([1]);
+    expect(statesOfTask("cached_fetch")).toEqual([
+      ["Pending", "Running", "Completed"],
+      ["Pending", "Cached"],
+    ]);
+    const cached = env.tracker.taskRuns[1]!;
+    expect(cached.states[1]).toMatchObject({ type: "COMPLETED", details: { cacheKey: cached.record.cacheKey } });
+    expect(cached.record.cacheKey).toBe(env.tracker.taskRuns[0]!.record.cacheKey);
+  });
+
+  it("misses on different arguments", async () => {
+    const { run, calls } = cachedFlow();
+    await run(1);
+    await run(2);
+    expect(calls).toEqual([1, 2]);
+  });
+
+  it("stops hitting once the entry expires", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const { run, calls } = cachedFlow({ expiration: 60 });
+      await run(1);
+      vi.setSystemTime(Date.now() + 30_000);
+      await run(1);
+      expect(calls).toEqual([1]);
+      vi.setSystemTime(Date.now() + 31_000);
+      expect(await run(1)).toEqual({ n: 1, at: 2 });
+      expect(calls).toEqual([1, 1]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("records the expiration on the completed state", async () => {
+    const { run } = cachedFlow({ expiration: 60 });
+    const before = Date.now();
+    await run(1);
+    const done = env.tracker.taskRuns[0]!.states.at(-1)!;
+    const exp = Date.parse(done.details.cacheExpiration!);
+    expect(exp).toBeGreaterThanOrEqual(before + 60_000);
+    expect(exp).toBeLessThanOrEqual(Date.now() + 60_000);
+  });
+
+  it("runs anyway and overwrites the entry with refreshCache", async () => {
+    const first = cachedFlow();
+    await first.run(1);
+    const refreshing = cachedFlow({ refresh: true });
+    expect(await refreshing.run(1)).toEqual({ n: 1, at: 1 });
+    expect(refreshing.calls).toEqual([1]);
+    const key = env.tracker.taskRuns[0]!.record.cacheKey!;
+    expect((await resultStore().read(key))?.value).toEqual({ n: 1, at: 1 });
+    expect(statesOfTask("cached_fetch")[1]).toEqual(["Pending", "Running", "Completed"]);
+  });
+
+  it("does not cache a call whose key function returns null", async () => {
+    let calls = 0;
+    const t = task({ name: "sometimes_cached", cacheKey: (_ctx, [n]) => (n > 0 ? `pos-${n}` : null) }, async (n: number) => ++calls);
+    const f = flow({ name: "null_key" }, async () => [await t(0), await t(0), await t(1), await t(1)]);
+    expect(await f()).toEqual([1, 2, 3, 3]);
+    expect(env.tracker.taskRuns[0]!.record.cacheKey).toBeUndefined();
+  });
+
+  it("gives the key function the task key, flow run and parameters", async () => {
+    const seen: unknown[] = [];
+    const t = task(
+      {
+        name: "ctx_key",
+        cacheKey: (ctx, args) => {
+          seen.push({ taskKey: ctx.taskKey, taskName: ctx.taskName, params: ctx.parameters, flowRunId: ctx.flowRun.id, args });
+          return "k";
+        },
+      },
+      async (a: string) => a,
+    );
+    await flow({ name: "key_ctx" }, async (p: { day: string }) => t(p.day))({ day: "mon" });
+    expect(seen).toEqual([
+      { taskKey: "ctx_key", taskName: "ctx_key", params: { day: "mon" }, flowRunId: env.tracker.flowRuns[0]!.info.id, args: ["mon"] },
+    ]);
+  });
+
+  it("fails the task run (without running it) when the key function throws", async () => {
+    let ran = false;
+    const t = task({ name: "bad_key", cacheKey: () => {
+      throw new Error("no key");
+    } }, async () => (ran = true));
+    const err = await flow({ name: "bad_key_flow" }, async () => rejectionOf(t()))();
+    expect(err).toBeInstanceOf(TaskRunError);
+    expect(ran).toBe(false);
+    expect(statesOfTask("bad_key")).toEqual([["Pending", "Failed"]]);
+  });
+
+  it("writes results atomically under the configured directory as JSON with expiry metadata", async () => {
+    const { run } = cachedFlow({ expiration: 10 });
+    await run(7);
+    const files = await readdir(env.resultsDir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^cached_fetch-[0-9a-f]{32}\.json$/);
+    const stored = JSON.parse(await readFile(join(env.resultsDir, files[0]!), "utf8")) as Record<string, unknown>;
+    expect(stored).toMatchObject({ version: 1, value: { n: 7, at: 1 } });
+    expect(typeof stored.expiresAt).toBe("string");
+  });
+
+  it("persists results without caching when persistResult is set", async () => {
+    const t = task({ name: "persisted", persistResult: true }, async () => ({ ok: true }));
+    await flow({ name: "persist_flow" }, async () => t())();
+    const done = env.tracker.taskRuns[0]!.states.at(-1)!;
+    expect(done.details.resultRef).toBe(`task-run-${env.tracker.taskRuns[0]!.record.id}`);
+    expect((await resultStore().read(done.details.resultRef!))?.value).toEqual({ ok: true });
+  });
+
+  it("skips persistence when persistResult is false, so nothing is cached", async () => {
+    let calls = 0;
+    const t = task({ name: "unpersisted", cacheKey: () => "fixed", persistResult: false }, async () => ++calls);
+    const f = flow({ name: "unpersisted_flow" }, async () => [await t(), await t()]);
+    expect(await f()).toEqual([1, 2]);
+    expect(await readdir(env.resultsDir)).toEqual([]);
+  });
+
+  it("completes the run even when the result cannot be stored", async () => {
+    const t = task({ name: "bigint_result", cacheKey: () => "big" }, async () => 10n);
+    expect(await flow({ name: "bigint_flow" }, async () => t())()).toBe(10n);
+    expect(env.tracker.taskRuns[0]!.states.at(-1)?.name).toBe("Completed");
+    expect(env.tracker.logs.some((l) => l.level === 30 && l.message.includes("not persisted"))).toBe(true);
+  });
+
+  it("reads the results directory from FLOWPLANE_RESULTS_DIR when not configured", async () => {
+    const fromEnv = join(env.resultsDir, "from-env");
+    resetConfig();
+    configure({ quiet: true });
+    vi.stubEnv("FLOWPLANE_RESULTS_DIR", fromEnv);
+    try {
+      const { run } = cachedFlow();
+      await run(4);
+      expect(await readdir(fromEnv)).toHaveLength(1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("defaults the results directory to $FLOWPLANE_HOME/results", () => {
+    resetConfig();
+    vi.stubEnv("FLOWPLANE_RESULTS_DIR", "");
+    vi.stubEnv("FLOWPLANE_HOME", "/srv/fp");
+    try {
+      expect(resultStore().dir).toBe(join("/srv/fp", "results"));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("reads the results directory from configure()", async () => {
+    const other = join(env.resultsDir, "elsewhere");
+    configure({ resultsDir: other });
+    const { run } = cachedFlow();
+    await run(3);
+    expect(await readdir(other)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,384 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { StateNames } from "@flowplane/core";
+import { getRunContext } from "./context.ts";
+import { toState } from "./tracking/local-orchestration.ts";
+import { AbortedRunError, FlowRunError, ParameterValidationError, TaskRunError, TimeoutError } from "./errors.ts";
+import { flow, runFlowWith } from "./flow.ts";
+import { argsFromParameters, parametersFromArgs } from "./engine/run-flow.ts";
+import { task } from "./task.ts";
+import { rejectionOf, useTestEnv } from "./test-support.ts";
+
+const env = useTestEnv();
+
+describe("flow runs", () => {
+  it("starts a flow run, goes Pending → Running → Completed and returns the value", async () => {
+    const f = flow({ name: "simple", tags: ["t1"], version: "1.2" }, async (a: number, b: string) => `${b}${a}`);
+    expect(await f(1, "x")).toBe("x1");
+    const [run] = env.tracker.flowRuns;
+    expect(run?.start).toMatchObject({ flowName: "simple", tags: ["t1"], flowVersion: "1.2", parameters: { "0": 1, "1": "x" } });
+    expect(env.tracker.stateNames(run!.info.id)).toEqual(["Pending", "Running", "Completed"]);
+    expect(env.tracker.flushes).toBe(1);
+  });
+
+  it("records a single object argument as the parameters", async () => {
+    const f = flow({ name: "params" }, async (p: { day: string }) => getRunContext().parameters);
+    expect(await f({ day: "2024-05-01" })).toEqual({ day: "2024-05-01" });
+    expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ day: "2024-05-01" });
+  });
+
+  it("exposes the flow run in the context", async () => {
+    const f = flow({ name: "ctx_flow" }, async () => {
+      const ctx = getRunContext();
+      return { flowRun: ctx.flowRun, taskRun: ctx.taskRun, attempt: ctx.attempt, aborted: ctx.signal.aborted };
+    });
+    const out = await f();
+    expect(out.flowRun).toMatchObject({ id: env.tracker.flowRuns[0]?.info.id, runCount: 1, scheduledTime: null });
+    expect(out.taskRun).toBeUndefined();
+    expect(out.attempt).toBe(1);
+    expect(out.aborted).toBe(false);
+  });
+
+  it("fails with FlowRunError carrying the final state and cause", async () => {
+    const f = flow({ name: "failing" }, async () => {
+      throw new Error("kaput");
+    });
+    const err = (await rejectionOf(f())) as FlowRunError;
+    expect(err).toBeInstanceOf(FlowRunError);
+    expect(err.state).toMatchObject({ type: "FAILED", message: "kaput" });
+    expect((err.cause as Error).message).toBe("kaput");
+    expect(err.flowName).toBe("failing");
+    expect(env.tracker.stateNames(err.flowRunId)).toEqual(["Pending", "Running", "Failed"]);
+    expect(env.tracker.flushes).toBe(1);
+  });
+
+  it("propagates a task failure as the flow's cause", async () => {
+    const t = task({ name: "inner_fail" }, async () => {
+      throw new Error("deep");
+    });
+    const f = flow({ name: "outer" }, async () => t());
+    const err = (await rejectionOf(f())) as FlowRunError;
+    expect(err.cause).toBeInstanceOf(TaskRunError);
+    expect(err.state.message).toBe("Task run 'inner_fail-0' failed: deep");
+  });
+});
+
+describe("flow retries (decided by the orchestrator)", () => {
+  it("retries after REJECT → AwaitingRetry and proposes Retrying", async () => {
+    let calls = 0;
+    const f = flow({ name: "flow_retry", retries: 2, retryDelaySeconds: 0.01 }, async () => {
+      calls++;
+      if (calls < 3) throw new Error(`attempt ${calls}`);
+      return getRunContext().flowRun.runCount;
+    });
+    expect(await f()).toBe(3);
+    const id = env.tracker.flowRuns[0]!.info.id;
+    expect(env.tracker.stateNames(id)).toEqual([
+      "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+    ]);
+    const failedProposals = env.tracker.proposals.filter((p) => p.proposed.type === "FAILED");
+    expect(failedProposals.map((p) => p.result.status)).toEqual(["REJECT", "REJECT"]);
+  });
+
+  it("keeps dynamic keys unique across in-process flow retries", async () => {
+    const t = task({ name: "step" }, () => 1);
+    let calls = 0;
+    const f = flow({ name: "retry_keys", retries: 1 }, async () => {
+      await t();
+      if (++calls === 1) throw new Error("first");
+    });
+    await f();
+    const keys = env.tracker.taskRuns.map((r) => r.record.dynamicKey);
+    expect(keys).toEqual(["0", "1"]);
+  });
+
+  it("runs again exactly when the orchestrator says", async () => {
+    const retryAt = Date.now() + 80;
+    const tracker = env.useTracker({
+      decide: (run, proposed) =>
+        proposed.type === "FAILED" && run.info.runCount === 1
+          ? {
+              status: "REJECT",
+              reason: "retry",
+              state: toState({ type: "SCHEDULED", name: StateNames.AwaitingRetry, details: { scheduledTime: new Date(retryAt).toISOString() } }),
+            }
+          : undefined,
+    });
+    const starts: number[] = [];
+    const f = flow({ name: "server_retry" }, async () => {
+      starts.push(Date.now());
+      if (starts.length === 1) throw new Error("once");
+      return "ok";
+    });
+    expect(await f()).toBe("ok");
+    expect(starts[1]).toBeGreaterThanOrEqual(retryAt - 2);
+    expect(tracker.stateNames(tracker.flowRuns[0]!.info.id)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
+  });
+
+  it("sends noRetry when retryCondition refuses, and the orchestrator does not retry", async () => {
+    let calls = 0;
+    const f = flow({ name: "flow_condition", retries: 3, retryCondition: (e) => !(e instanceof TypeError) }, async () => {
+      calls++;
+      throw new TypeError("fatal");
+    });
+    const err = (await rejectionOf(f())) as FlowRunError;
+    expect(calls).toBe(1);
+    expect(err.state.details).toMatchObject({ noRetry: true });
+    expect(env.tracker.proposals.find((p) => p.proposed.type === "FAILED")?.proposed.details).toMatchObject({ noRetry: true });
+  });
+
+  it("ends FAILED once retries are exhausted", async () => {
+    const f = flow({ name: "exhausted", retries: 1 }, async () => {
+      throw new Error(`try ${getRunContext().attempt}`);
+    });
+    const err = (await rejectionOf(f())) as FlowRunError;
+    expect(err.state).toMatchObject({ type: "FAILED", message: "try 2" });
+    expect(env.tracker.stateNames(err.flowRunId)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]);
+  });
+});
+
+describe("flow timeouts", () => {
+  it("fails the run as TimedOut and throws TimeoutError", async () => {
+    let sawAbort = false;
+    const f = flow({ name: "slow_flow", timeoutSeconds: 0.03 }, async () => {
+      const { signal } = getRunContext();
+      await new Promise((resolve) => signal.addEventListener("abort", resolve));
+      sawAbort = signal.reason instanceof TimeoutError;
+    });
+    const err = (await rejectionOf(f())) as TimeoutError;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.runKind).toBe("flow");
+    expect(err.state).toMatchObject({ type: "FAILED", name: "TimedOut" });
+    expect(sawAbort).toBe(true);
+    expect(env.tracker.stateNames(err.runId)).toEqual(["Pending", "Running", "TimedOut"]);
+  });
+
+  it("aborts the signal seen by tasks inside the flow, and starts no new tasks", async () => {
+    let taskSignal: AbortSignal | undefined;
+    const started: string[] = [];
+    const inner = task({ name: "inner_wait" }, async () => {
+      started.push("inner");
+      taskSignal = getRunContext().signal;
+      await new Promise((r) => setTimeout(r, 80));
+    });
+    const after = task({ name: "after" }, async () => started.push("after"));
+    const f = flow({ name: "timeout_tree", timeoutSeconds: 0.02 }, async () => {
+      await inner();
+      await after();
+    });
+    await rejectionOf(f());
+    expect(taskSignal?.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(started).toEqual(["inner"]);
+  });
+
+  it("retries a timed-out flow when retries remain", async () => {
+    const f = flow({ name: "timeout_retry", timeoutSeconds: 0.03, retries: 1 }, async () => {
+      if (getRunContext().attempt === 1) await new Promise((r) => setTimeout(r, 200));
+      return "second";
+    });
+    expect(await f()).toBe("second");
+  });
+});
+
+describe("parameter validation", () => {
+  const schema = z.object({ day: z.string(), limit: z.number().int().default(10), nested: z.object({ n: z.number() }).optional() });
+
+  it("rejects bad parameters before any run starts, naming the field path", async () => {
+    let ran = false;
+    const f = flow({ name: "validated", parameters: schema }, async () => {
+      ran = true;
+    });
+    const err = (await rejectionOf(f({ day: "d", nested: { n: "x" as unknown as number } }))) as ParameterValidationError;
+    expect(err).toBeInstanceOf(ParameterValidationError);
+    expect(err.issues.map((i) => i.path)).toEqual(["nested.n"]);
+    expect(err.message).toContain("nested.n");
+    expect(ran).toBe(false);
+    expect(env.tracker.flowRuns).toHaveLength(0);
+    expect(env.tracker.proposals).toHaveLength(0);
+  });
+
+  it("passes the parsed parameters (defaults applied) to the flow and records them", async () => {
+    const f = flow({ name: "validated_ok", parameters: schema }, async (p) => p.limit);
+    expect(await f({ day: "2024-01-01" })).toBe(10);
+    expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ day: "2024-01-01", limit: 10 });
+  });
+
+  it("validates a sub-flow's parameters before recording anything for it", async () => {
+    const child = flow({ name: "child_validated", parameters: z.object({ n: z.number() }) }, async ({ n }) => n);
+    const parent = flow({ name: "parent_of_invalid" }, async () => rejectionOf(child({ n: "1" as unknown as number })));
+    const err = await parent();
+    expect(err).toBeInstanceOf(ParameterValidationError);
+    expect(env.tracker.flowRuns).toHaveLength(1);
+    expect(env.tracker.taskRuns).toHaveLength(0);
+  });
+
+  it("publishes the parameters' JSON Schema", () => {
+    const f = flow({ name: "schema_flow", parameters: schema }, async () => undefined);
+    expect(f.parameterJsonSchema()).toMatchObject({
+      type: "object",
+      properties: { day: { type: "string" }, limit: { type: "integer", default: 10 } },
+      required: ["day"],
+    });
+    expect(flow({ name: "no_schema" }, async () => 1).parameterJsonSchema()).toBeUndefined();
+  });
+});
+
+describe("orchestrator answers to RUNNING", () => {
+  it("honours WAIT by sleeping and proposing again", async () => {
+    let waits = 0;
+    const tracker = env.useTracker({
+      decide: (_run, proposed) =>
+        proposed.type === "RUNNING" && waits++ < 2 ? { status: "WAIT", delaySeconds: 0.03, reason: "slow down" } : undefined,
+    });
+    const started = Date.now();
+    const f = flow({ name: "waited" }, async () => Date.now() - started);
+    expect(await f()).toBeGreaterThanOrEqual(55);
+    const running = tracker.proposals.filter((p) => p.proposed.type === "RUNNING");
+    expect(running.map((p) => p.result.status)).toEqual(["WAIT", "WAIT", "ACCEPT"]);
+  });
+
+  it("throws AbortedRunError on ABORT without running the function", async () => {
+    env.useTracker({ decide: (_run, proposed) => (proposed.type === "RUNNING" ? { status: "ABORT", reason: "already running elsewhere" } : undefined) });
+    let ran = false;
+    const f = flow({ name: "aborted" }, async () => {
+      ran = true;
+    });
+    const err = (await rejectionOf(f())) as AbortedRunError;
+    expect(err).toBeInstanceOf(AbortedRunError);
+    expect(err.reason).toBe("already running elsewhere");
+    expect(ran).toBe(false);
+    expect(env.tracker.flushes).toBe(1);
+  });
+
+  it("does not run when told another process already runs it (REJECT → RUNNING)", async () => {
+    env.useTracker({
+      decide: (run, proposed) =>
+        proposed.type === "RUNNING" ? { status: "REJECT", reason: "The run is already RUNNING.", state: toState({ type: "RUNNING" }) } : undefined,
+    });
+    let ran = false;
+    const err = (await rejectionOf(flow({ name: "duplicate_submission" }, async () => (ran = true))())) as AbortedRunError;
+    expect(err).toBeInstanceOf(AbortedRunError);
+    expect(err.state?.type).toBe("RUNNING");
+    expect(ran).toBe(false);
+  });
+
+  it("waits out a REJECT to a future SCHEDULED state, then runs", async () => {
+    const startAt = Date.now() + 50;
+    let first = true;
+    env.useTracker({
+      decide: (_run, proposed) => {
+        if (proposed.type !== "RUNNING" || !first) return undefined;
+        first = false;
+        return { status: "REJECT", reason: "not yet", state: toState({ type: "SCHEDULED", details: { scheduledTime: new Date(startAt).toISOString() } }) };
+      },
+    });
+    const ranAt = await flow({ name: "scheduled_later" }, async () => Date.now())();
+    expect(ranAt).toBeGreaterThanOrEqual(startAt);
+  });
+
+  it("stops with AbortedRunError when told the run is already terminal", async () => {
+    env.useTracker({
+      decide: (_run, proposed) =>
+        proposed.type === "RUNNING" ? { status: "REJECT", reason: "done", state: toState({ type: "CANCELLED" }) } : undefined,
+    });
+    let ran = false;
+    const err = (await rejectionOf(flow({ name: "adopt_cancelled" }, async () => (ran = true))())) as AbortedRunError;
+    expect(err.state?.type).toBe("CANCELLED");
+    expect(ran).toBe(false);
+  });
+});
+
+describe("sub-flows", () => {
+  it("records a sub-flow task run in the parent and links the child through parentTaskRunId", async () => {
+    const child = flow({ name: "refresh_marts" }, async (n: number) => {
+      const ctx = getRunContext();
+      return { n, childRunId: ctx.flowRun.id };
+    });
+    const parent = flow({ name: "parent" }, async () => {
+      const r = await child(5);
+      return { ...r, parentRunId: getRunContext().flowRun.id };
+    });
+    const out = await parent();
+    expect(out.n).toBe(5);
+    const [standIn] = env.tracker.taskRunsOf(out.parentRunId);
+    expect(standIn?.record).toMatchObject({ isSubflow: true, name: "refresh_marts-0", taskKey: "refresh_marts" });
+    expect(env.tracker.stateNames(standIn!.record.id)).toEqual(["Pending", "Running", "Completed"]);
+    const childRun = env.tracker.flowRun(out.childRunId);
+    expect(childRun.start.parentTaskRunId).toBe(standIn!.record.id);
+    expect(childRun.rootId).toBe(out.parentRunId);
+    expect(env.tracker.flushes).toBe(1);
+  });
+
+  it("retries the sub-flow on its own policy while the parent runs once", async () => {
+    let childCalls = 0;
+    let parentCalls = 0;
+    const child = flow({ name: "child_retry", retries: 2, retryDelaySeconds: 0.01 }, async () => {
+      if (++childCalls < 3) throw new Error("child flake");
+      return "child ok";
+    });
+    const parent = flow({ name: "parent_once" }, async () => {
+      parentCalls++;
+      return child();
+    });
+    expect(await parent()).toBe("child ok");
+    expect(parentCalls).toBe(1);
+    const childRun = env.tracker.flowRunsNamed("child_retry")[0]!;
+    expect(env.tracker.stateNames(childRun.info.id)).toEqual([
+      "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+    ]);
+  });
+
+  it("mirrors a failed sub-flow on its stand-in task run and surfaces FlowRunError to the parent", async () => {
+    const child = flow({ name: "child_fail" }, async () => {
+      throw new Error("child broke");
+    });
+    const parent = flow({ name: "parent_catches" }, async () => rejectionOf(child()));
+    const err = (await parent()) as FlowRunError;
+    expect(err).toBeInstanceOf(FlowRunError);
+    const standIn = env.tracker.taskRuns.find((r) => r.record.isSubflow)!;
+    expect(standIn.states.at(-1)).toMatchObject({ type: "FAILED", message: "child broke" });
+  });
+
+  it("gives each flow run its own task call counters", async () => {
+    const t = task({ name: "counted" }, () => 1);
+    const child = flow({ name: "counting_child" }, async () => {
+      await t();
+      await t();
+    });
+    const parent = flow({ name: "counting_parent" }, async () => {
+      await t();
+      await child();
+      await t();
+    });
+    await parent();
+    const parentRun = env.tracker.flowRunsNamed("counting_parent")[0]!;
+    const childRun = env.tracker.flowRunsNamed("counting_child")[0]!;
+    const keys = (id: string) => env.tracker.taskRunsOf(id).filter((r) => r.record.taskKey === "counted").map((r) => r.record.dynamicKey);
+    expect(keys(parentRun.info.id)).toEqual(["0", "1"]);
+    expect(keys(childRun.info.id)).toEqual(["0", "1"]);
+  });
+});
+
+describe("running an existing flow run", () => {
+  it("uses the given flow run id", async () => {
+    const f = flow({ name: "launched" }, async (p: { x: number }) => p.x);
+    const id = "0190a000-0000-7000-8000-000000000001";
+    expect(await runFlowWith(f, [{ x: 3 }], { flowRunId: id })).toBe(3);
+    expect(env.tracker.flowRun(id).start.flowRunId).toBe(id);
+  });
+
+  it("maps parameters records to call arguments and back", () => {
+    expect(argsFromParameters(parametersFromArgs([{ a: 1 }]))).toEqual([{ a: 1 }]);
+    expect(argsFromParameters(parametersFromArgs([1, "b"]))).toEqual([1, "b"]);
+    expect(argsFromParameters(parametersFromArgs([]))).toEqual([]);
+    expect(parametersFromArgs([[1, 2]])).toEqual({ "0": [1, 2] });
+  });
+});
+
+describe("option checks", () => {
+  it("rejects bad flow options when the flow is defined", () => {
+    expect(() => flow({ name: "x", retries: 1.5 }, async () => 1)).toThrow(/retries/);
+    expect(() => flow({ name: "x", retryJitterFactor: -1 }, async () => 1)).toThrow(/retryJitterFactor/);
+  });
+});

@@ -1,0 +1,35 @@
+// Process entry of the runner (see runner.ts). Workers start it with FLOWPLANE_FLOW_RUN_ID,
+// FLOWPLANE_ENTRYPOINT and the API connection in the environment; the exit code is 0 when the
+// run completed.
+import { createApiClient, resolveConnectionSync } from "@flowplane/client";
+import { ApiTracker } from "./tracking/api-tracker.ts";
+import { setTracker } from "./tracking/select.ts";
+import { executeFlowRun } from "./runner.ts";
+
+const flowRunId = process.env.FLOWPLANE_FLOW_RUN_ID;
+const entrypoint = process.env.FLOWPLANE_ENTRYPOINT;
+if (!flowRunId || !entrypoint) {
+  process.stderr.write("flowplane runner: FLOWPLANE_FLOW_RUN_ID and FLOWPLANE_ENTRYPOINT must be set\n");
+  process.exit(2);
+}
+const connection = resolveConnectionSync();
+if (!connection) {
+  process.stderr.write("flowplane runner: FLOWPLANE_API_URL and FLOWPLANE_API_KEY must be set\n");
+  process.exit(2);
+}
+
+if (process.env.FLOWPLANE_EXIT_WITH_PARENT === "1") {
+  // The worker holds our stdin open; when it dies the pipe closes and we go too, so a killed
+  // worker leaves no orphaned run behind (the server sees the heartbeats stop and crashes the run).
+  process.stdin.on("end", () => process.exit(137));
+  process.stdin.on("error", () => process.exit(137));
+  process.stdin.resume();
+}
+
+const api = createApiClient(connection);
+const tracker = new ApiTracker(api);
+setTracker(tracker);
+const result = await executeFlowRun({ api, tracker, flowRunId, entrypoint, cwd: process.cwd() });
+tracker.close();
+if (!result.ok) process.stderr.write(`flowplane runner: flow run ${flowRunId} did not complete: ${(result.error as Error)?.message ?? String(result.error)}\n`);
+process.exit(result.ok ? 0 : 1);

@@ -1,0 +1,80 @@
+// The `process` pool: each run is a child process on the worker's machine. The child gets a stdin
+// pipe it never reads from; the runner exits when that pipe closes, so a worker killed with SIGKILL
+// takes its runs down with it and their heartbeats stop (the server then crashes and retries them).
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
+
+function commandOf(configured: unknown, fallback: string[]): string[] {
+  if (configured === null || configured === undefined || configured === "") return fallback;
+  if (Array.isArray(configured)) return configured.map(String);
+  if (typeof configured === "string") return ["/bin/sh", "-c", configured];
+  throw new InfrastructureError(`command: expected a string or a list of strings, got ${JSON.stringify(configured)}`);
+}
+
+function stringEnv(value: unknown): Record<string, string> {
+  if (!value || typeof value !== "object") return {};
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+export class ProcessInfrastructure implements Infrastructure {
+  readonly type = "process" as const;
+
+  async submit(job: JobSpec): Promise<RunningJob> {
+    const config = job.configuration;
+    const [file, ...args] = commandOf(config["command"], job.defaultCommand);
+    if (!file) throw new InfrastructureError("command: empty");
+    const cwd = typeof config["working_dir"] === "string" && config["working_dir"] ? (config["working_dir"] as string) : process.cwd();
+    const stream = config["stream_output"] !== false;
+    const child = spawn(file, args, {
+      cwd,
+      env: { ...process.env, ...stringEnv(config["env"]), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+      // Own process group, so stop() reaches the runner and anything it started.
+      detached: true,
+    });
+    const spawned = await new Promise<{ ok: true } | { ok: false; error: Error }>((resolve) => {
+      child.once("spawn", () => resolve({ ok: true }));
+      child.once("error", (error) => resolve({ ok: false, error }));
+    });
+    if (!spawned.ok) {
+      const code = (spawned.error as NodeJS.ErrnoException).code;
+      throw new InfrastructureError(code === "ENOENT" ? `command not found: ${file} (working directory ${cwd})` : `could not start ${file}: ${spawned.error.message}`);
+    }
+    for (const [source, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
+      const lines = createInterface({ input: source });
+      lines.on("line", (line) => {
+        if (stream) job.onOutput(line, name);
+      });
+    }
+    let stopRequested = false;
+    const exited = new Promise<ExitResult>((resolve) => {
+      child.once("exit", (code, signal) => {
+        const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        resolve({ exitCode: code, reason, stopped: stopRequested });
+      });
+    });
+    const pid = child.pid!;
+    return {
+      id: String(pid),
+      exited,
+      async stop(graceMs: number) {
+        stopRequested = true;
+        signalGroup(pid, "SIGTERM");
+        const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+        await exited;
+        clearTimeout(timer);
+        // Whatever the runner started in its group goes too.
+        signalGroup(pid, "SIGKILL");
+      },
+    };
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}

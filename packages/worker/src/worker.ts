@@ -1,0 +1,244 @@
+// A worker: registers with its pool by heartbeat, long-polls for runs (the server answers the moment
+// one becomes claimable), launches each on its infrastructure, stops runs asked to cancel, and
+// reports runs whose infrastructure exits without a final state as CRASHED. It keeps nothing a
+// restart would lose: the server holds every run's state.
+import os from "node:os";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { isTerminal, resolveJobConfiguration, uuidv7, type BaseJobTemplate, type StateType } from "@flowplane/core";
+import { apiErrorInfo, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
+import type { Infrastructure, RunningJob } from "./infrastructure/types.ts";
+
+export interface WorkerOptions {
+  api: ApiClient;
+  connection: Connection;
+  poolName: string;
+  name?: string;
+  /** Most runs at once (default 10). */
+  limit?: number;
+  /** Claim what is due once, run it to the end, then stop. */
+  runOnce?: boolean;
+  heartbeatIntervalSeconds?: number;
+  /** How long a cancelled run gets between SIGTERM and SIGKILL. */
+  stopGraceMs?: number;
+  pollWaitMs?: number;
+  infrastructure: Infrastructure;
+  log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface ActiveRun {
+  run: ClaimedRun;
+  job: RunningJob | null;
+  cancelling: boolean;
+  /** Settles when the run's handling is over (exit seen, final state reported). */
+  done: Promise<void>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** `node --import tsx <sdk runner>`: runs the flow run in this process's Node, loading .ts entrypoints. */
+export function defaultRunnerCommand(): string[] {
+  const runner = path.resolve(here, "../../sdk/src/runner-main.ts");
+  const tsx = require.resolve("tsx/esm", { paths: [path.resolve(here, "../../sdk")] });
+  return [process.execPath, "--import", pathToFileUrl(tsx), runner];
+}
+
+function pathToFileUrl(p: string): string {
+  return new URL(`file://${p}`).href;
+}
+
+export class Worker {
+  readonly name: string;
+  private workerId: string | null = null;
+  private template: BaseJobTemplate | null = null;
+  private readonly active = new Map<string, ActiveRun>();
+  private stopping = false;
+  private readonly pollAbort = new AbortController();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly limit: number;
+  private readonly log: NonNullable<WorkerOptions["log"]>;
+  private readonly logBuffer: { id: string; flowRunId: string; name: string; level: number; message: string; timestamp: string }[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.name = options.name ?? `${os.hostname()}-${process.pid}`;
+    this.limit = options.limit ?? 10;
+    this.log = options.log ?? (() => {});
+  }
+
+  get id(): string | null {
+    return this.workerId;
+  }
+
+  /** Runs until stop() (or, with runOnce, until the due runs have finished). */
+  async run(): Promise<void> {
+    await this.heartbeat();
+    this.log("info", `worker ${this.name} polling pool ${this.options.poolName}`, { workerId: this.workerId, limit: this.limit });
+    const interval = (this.options.heartbeatIntervalSeconds ?? 10) * 1000;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((err) => this.log("warn", `heartbeat failed: ${apiErrorInfo(err).message}`)), interval);
+    try {
+      if (this.options.runOnce) {
+        await this.pollOnce(0);
+        await this.drain();
+        return;
+      }
+      let backoffMs = 250;
+      while (!this.stopping) {
+        try {
+          await this.pollOnce(this.options.pollWaitMs ?? 25_000);
+          backoffMs = 250;
+        } catch (err) {
+          if (this.stopping) break;
+          const info = apiErrorInfo(err);
+          this.log("warn", `poll failed: ${info.message}; retrying in ${backoffMs} ms`);
+          await sleep(info.retryAfterMs ?? backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 10_000);
+        }
+      }
+      await this.drain();
+    } finally {
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      await this.flushLogs();
+    }
+  }
+
+  /** Stops claiming; runs in progress finish unless `killRuns` (then they are stopped and crash). */
+  async stop(options: { killRuns?: boolean } = {}): Promise<void> {
+    this.stopping = true;
+    this.pollAbort.abort();
+    if (options.killRuns) await Promise.all([...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000)));
+  }
+
+  private async heartbeat(): Promise<void> {
+    const identity = await this.options.api.workers.heartbeat.mutate({
+      workPoolName: this.options.poolName,
+      workerName: this.name,
+      heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? 10,
+      metadata: { type: this.options.infrastructure.type, pid: process.pid, host: os.hostname() },
+    });
+    const poolType = identity.workPoolType.toLowerCase();
+    if (poolType !== this.options.infrastructure.type) {
+      throw new Error(`pool "${this.options.poolName}" is a ${poolType} pool; this worker runs ${this.options.infrastructure.type} jobs`);
+    }
+    this.workerId = identity.workerId;
+    this.template = identity.baseJobTemplate as BaseJobTemplate;
+  }
+
+  private async pollOnce(waitMs: number): Promise<void> {
+    const available = Math.max(0, this.limit - this.active.size);
+    const result = await this.options.api.workers.poll.mutate({ workerId: this.workerId!, limit: available, waitMs }, { signal: this.pollAbort.signal });
+    for (const id of result.cancel) void this.cancel(id);
+    for (const run of result.runs) this.launch(run);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.active.size > 0) await Promise.race([...this.active.values()].map((a) => a.done));
+  }
+
+  private launch(run: ClaimedRun): void {
+    const entry: ActiveRun = { run, job: null, cancelling: false, done: Promise.resolve() };
+    this.active.set(run.id, entry);
+    entry.done = this.execute(entry).finally(() => this.active.delete(run.id));
+  }
+
+  private async execute(entry: ActiveRun): Promise<void> {
+    const run = entry.run;
+    try {
+      const resolved = resolveJobConfiguration(this.template!, run.deploymentJobVariables, run.runJobVariables);
+      if (!resolved.ok) throw new Error(`job variables: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+      const configuration = resolved.configuration;
+      if (configuration["working_dir"] == null && run.path) configuration["working_dir"] = run.path;
+      const job = await this.options.infrastructure.submit({
+        flowRunId: run.id,
+        flowRunName: run.name,
+        configuration,
+        env: {
+          FLOWPLANE_API_URL: this.options.connection.apiUrl,
+          FLOWPLANE_API_KEY: this.options.connection.apiKey,
+          ...(this.options.connection.workspace ? { FLOWPLANE_WORKSPACE: this.options.connection.workspace } : {}),
+          FLOWPLANE_FLOW_RUN_ID: run.id,
+          ...(run.entrypoint ? { FLOWPLANE_ENTRYPOINT: run.entrypoint } : {}),
+          // Output is streamed to the run's logs by the worker; the SDK need not echo captured prints.
+          FLOWPLANE_OUTPUT_STREAMED: configuration["stream_output"] === false ? "0" : "1",
+        },
+        defaultCommand: defaultRunnerCommand(),
+        labels: { "flowplane.run-id": run.id, "flowplane.worker": this.name },
+        onOutput: (line, stream) => this.bufferLog(run.id, line, stream),
+      });
+      entry.job = job;
+      this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
+      if (entry.cancelling) void job.stop(this.options.stopGraceMs ?? 10_000);
+      const exit = await job.exited;
+      await this.flushLogs();
+      await this.settle(run, exit.stopped || entry.cancelling, `infrastructure ${exit.reason}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.log("error", `flow run ${run.id} could not start: ${message}`);
+      this.bufferLog(run.id, `Flowplane worker could not start this run: ${message}`, "stderr");
+      await this.flushLogs();
+      await this.propose(run.id, { type: "CRASHED", message: `infrastructure could not start: ${message}` });
+    }
+  }
+
+  /** After the infrastructure exits: a run without a final state crashed (or was cancelled). */
+  private async settle(run: ClaimedRun, stopped: boolean, reason: string): Promise<void> {
+    const current = await this.options.api.flowRuns.get.query({ id: run.id });
+    const type = current.state.type as StateType;
+    if (isTerminal(type)) return;
+    if (type === "CANCELLING" || stopped) {
+      await this.propose(run.id, { type: "CANCELLED", message: `cancelled: ${reason}` });
+      return;
+    }
+    // A SCHEDULED run (AwaitingRetry set by the runner) goes back to the queue; nothing to do.
+    if (type === "SCHEDULED") return;
+    await this.propose(run.id, { type: "CRASHED", message: `${reason} without reporting a final state` });
+  }
+
+  private async cancel(flowRunId: string): Promise<void> {
+    const entry = this.active.get(flowRunId);
+    if (!entry) {
+      // Not ours any more (e.g. the worker restarted): nothing runs, so the run is simply cancelled.
+      await this.propose(flowRunId, { type: "CANCELLED", message: "cancelled; no infrastructure was running" });
+      return;
+    }
+    if (entry.cancelling) return;
+    entry.cancelling = true;
+    this.log("info", `cancelling flow run ${flowRunId}`);
+    await entry.job?.stop(this.options.stopGraceMs ?? 10_000);
+  }
+
+  private async propose(flowRunId: string, state: { type: StateType; message: string }): Promise<void> {
+    try {
+      await this.options.api.flowRuns.setState.mutate({ id: flowRunId, state });
+    } catch (err) {
+      this.log("error", `could not report ${state.type} for flow run ${flowRunId}: ${apiErrorInfo(err).message}`);
+    }
+  }
+
+  private bufferLog(flowRunId: string, line: string, stream: "stdout" | "stderr"): void {
+    this.logBuffer.push({ id: uuidv7(), flowRunId, name: stream === "stderr" ? "flowplane.stderr" : "flowplane.stdout", level: stream === "stderr" ? 40 : 20, message: line, timestamp: new Date().toISOString() });
+    if (this.logBuffer.length >= 500) void this.flushLogs();
+    else this.flushTimer ??= setTimeout(() => void this.flushLogs(), 200);
+  }
+
+  private async flushLogs(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    while (this.logBuffer.length > 0) {
+      const batch = this.logBuffer.splice(0, 1000);
+      try {
+        await this.options.api.ingest.batch.mutate({ logs: batch });
+      } catch (err) {
+        this.log("warn", `could not send ${batch.length} log lines: ${apiErrorInfo(err).message}`);
+        this.logBuffer.unshift(...batch.slice(0, Math.max(0, 10_000 - this.logBuffer.length)));
+        return;
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
