@@ -1,3 +1,5 @@
+import os from "node:os";
+import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 // One runner for the whole repository. Unit tests sit beside the code they test; cross-process
@@ -11,6 +13,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    typecheck: { enabled: true, include: ["packages/*/src/**/*.test-d.ts"] },
+    // Tests never read or write the developer's own profile, results or embedded database.
+    env: { FLOWPLANE_HOME: path.join(os.tmpdir(), `flowplane-test-home-${process.pid}`), FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "" },
+    typecheck: { enabled: true, include: ["packages/*/src/**/*.test-d.ts"], tsconfig: "tsconfig.json" },
   },
 });

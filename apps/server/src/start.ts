@@ -11,7 +11,7 @@ import { applyMigrations, checkDatabaseReachable, connectDatabase, redactUrl, st
 import { pino, type Logger } from "pino";
 import { startLoop, type Loop } from "./background.ts";
 import { loadServerConfig, type ServerConfig } from "./config.ts";
-import { startHttpServer, type HttpServerHandle } from "./http-server.ts";
+import { startHttpServer } from "./http-server.ts";
 import { ServerMetrics } from "./metrics.ts";
 
 export interface RunningServer {

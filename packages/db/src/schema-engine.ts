@@ -8,12 +8,13 @@ import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
+import type * as EngineBindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { parse as parseConnectionString } from "pg-connection-string";
 import pg, { type PoolConfig } from "pg";
 import { randomUUID } from "node:crypto";
 
 const require = createRequire(import.meta.url);
-let loaded: Promise<typeof import("@prisma/schema-engine-wasm/schema_engine_bg")> | undefined;
+let loaded: Promise<typeof EngineBindings> | undefined;
 
 function loadEngineModule() {
   loaded ??= (async () => {

@@ -94,7 +94,7 @@ describe("result caching across flow runs", () => {
 
   it("does not cache a call whose key function returns null", async () => {
     let calls = 0;
-    const t = task({ name: "sometimes_cached", cacheKey: (_ctx, [n]) => (n > 0 ? `pos-${n}` : null) }, async (n: number) => ++calls);
+    const t = task({ name: "sometimes_cached", cacheKey: (_ctx, [n]) => (n > 0 ? `pos-${n}` : null) }, async (_n: number) => ++calls);
     const f = flow({ name: "null_key" }, async () => [await t(0), await t(0), await t(1), await t(1)]);
     expect(await f()).toEqual([1, 2, 3, 3]);
     expect(env.tracker.taskRuns[0]!.record.cacheKey).toBeUndefined();

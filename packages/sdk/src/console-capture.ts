@@ -1,9 +1,11 @@
 // logPrints: console.* calls made while a run with logPrints is the active async context are also
 // recorded as that run's log lines. The console is patched once, lazily (only when some run asks
-// for it), and the patch still prints — capture adds a copy, it never swallows output.
+// for it), and the patch still prints — capture adds a copy — except under a worker that streams
+// the process's output into the run's logs already (see envOutputStreamed).
 import { runStorage } from "./context.ts";
 import { formatMessage } from "./logging.ts";
 import { logLevel } from "./config.ts";
+import { envOutputStreamed } from "./env.ts";
 
 const METHODS = [
   ["debug", 10],
@@ -20,6 +22,7 @@ let capturing = false;
 export function installConsoleCapture(): void {
   if (installed) return;
   installed = true;
+  const outputStreamed = envOutputStreamed();
   for (const [method, level] of METHODS) {
     const original = console[method];
     console[method] = function (this: unknown, ...args: unknown[]): void {
@@ -31,6 +34,7 @@ export function installConsoleCapture(): void {
         } finally {
           capturing = false;
         }
+        if (outputStreamed) return;
       }
       original.apply(this ?? console, args);
     };

@@ -34,3 +34,11 @@ export function envLogLevel(): number {
   if (Number.isFinite(n)) return n;
   return raw in LOG_LEVELS ? LOG_LEVELS[raw as LogLevelName] : LOG_LEVELS.INFO;
 }
+
+/**
+ * Set by a worker that streams this process's stdout/stderr into the run's logs: lines captured
+ * by logPrints are then recorded once (attributed to their task) and not echoed a second time.
+ */
+export function envOutputStreamed(): boolean {
+  return process.env.FLOWPLANE_OUTPUT_STREAMED === "1";
+}

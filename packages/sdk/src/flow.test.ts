@@ -22,7 +22,7 @@ describe("flow runs", () => {
   });
 
   it("records a single object argument as the parameters", async () => {
-    const f = flow({ name: "params" }, async (p: { day: string }) => getRunContext().parameters);
+    const f = flow({ name: "params" }, async (_p: { day: string }) => getRunContext().parameters);
     expect(await f({ day: "2024-05-01" })).toEqual({ day: "2024-05-01" });
     expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ day: "2024-05-01" });
   });

@@ -65,7 +65,7 @@ describe("task types", () => {
 
 describe("flow types", () => {
   it("preserves parameters and return type", () => {
-    const etl = flow({ name: "etl" }, async (params: { day: string }) => ({ rows: 3 }));
+    const etl = flow({ name: "etl" }, async (_params: { day: string }) => ({ rows: 3 }));
     expectTypeOf(etl).toEqualTypeOf<Flow<[params: { day: string }], Promise<{ rows: number }>>>();
     expectTypeOf(etl).returns.toEqualTypeOf<Promise<{ rows: number }>>();
     // @ts-expect-error day must be a string

@@ -108,7 +108,7 @@ export class Worker {
   async stop(options: { killRuns?: boolean } = {}): Promise<void> {
     this.stopping = true;
     this.pollAbort.abort();
-    if (options.killRuns) await Promise.all([...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000)));
+    if (options.killRuns) await Promise.all([...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000) ?? Promise.resolve()));
   }
 
   private async heartbeat(): Promise<void> {

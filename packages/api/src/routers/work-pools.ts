@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defaultBaseJobTemplate, validateBaseJobTemplate } from "@flowplane/core";
+import type { Database } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
 import { publish } from "../services/events.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
@@ -13,7 +14,7 @@ const poolSelect = {
   queues: { select: { id: true, name: true, priority: true, concurrencyLimit: true, paused: true }, orderBy: { priority: "asc" as const } },
 } as const;
 
-async function poolStats(pool: import("pg").Pool, workPoolId: string) {
+async function poolStats(pool: Database["pool"], workPoolId: string) {
   const { rows } = await pool.query<{ scheduled: number; late: number; active: number; workers_online: number; workers: number }>(
     `SELECT (SELECT count(*) FROM "FlowRun" WHERE "workPoolId" = $1 AND "stateType" = 'SCHEDULED' AND "nextScheduledTime" <= now())::int AS scheduled,
             (SELECT count(*) FROM "FlowRun" WHERE "workPoolId" = $1 AND "stateType" = 'SCHEDULED' AND "stateName" = 'Late')::int AS late,

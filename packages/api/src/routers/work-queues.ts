@@ -1,10 +1,11 @@
 import { z } from "zod";
+import type { Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
 import { publish } from "../services/events.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { name } from "./schemas.ts";
 
-async function poolId(db: import("@flowplane/db").Db, workspaceId: string, poolName: string): Promise<string> {
+async function poolId(db: Db, workspaceId: string, poolName: string): Promise<string> {
   const p = await db.workPool.findUnique({ where: { workspaceId_name: { workspaceId, name: poolName } }, select: { id: true } });
   if (!p) throw new ApiError("NOT_FOUND", `workPoolName: work pool "${poolName}" not found`, { path: "workPoolName" });
   return p.id;

@@ -1,14 +1,19 @@
-// Which tracker records runs started in this process. Selection lives in resolveTracker() alone,
-// so adding the control-plane tracker (API URL + key configured → ApiTracker) is a one-place change.
+// Which tracker records runs started in this process. Selection lives in resolveTracker() alone.
+import { createApiClient, resolveConnectionSync } from "@flowplane/client";
+import { ApiTracker } from "./api-tracker.ts";
 import { LocalTracker } from "./local-tracker.ts";
 import type { Tracker } from "./tracker.ts";
 
 let explicit: Tracker | undefined;
 let resolved: Tracker | undefined;
 
-/** The tracker to use when none was set explicitly. */
+/**
+ * The tracker to use when none was set explicitly: the control plane when an API URL and key are
+ * configured (FLOWPLANE_API_URL/FLOWPLANE_API_KEY or the local profile), else this process only.
+ */
 export function resolveTracker(): Tracker {
-  return new LocalTracker();
+  const connection = resolveConnectionSync();
+  return connection ? new ApiTracker(createApiClient(connection)) : new LocalTracker();
 }
 
 /**
