@@ -12,13 +12,23 @@ export function createApiClient(conn: Connection, options: { withSubscriptions?:
     ...(conn.workspace ? { "x-flowplane-workspace": conn.workspace } : {}),
   });
   const http = httpLink<AppRouter>({ url: `${conn.apiUrl}/trpc`, headers });
-  if (!options.withSubscriptions) return Object.assign(createTRPCClient<AppRouter>({ links: [http] }), { close: () => {} });
+  if (!options.withSubscriptions) return createTRPCClient<AppRouter>({ links: [http] });
   const wsUrl = `${conn.apiUrl.replace(/^http/, "ws")}/trpc-ws?token=${encodeURIComponent(conn.apiKey)}${conn.workspace ? `&workspace=${encodeURIComponent(conn.workspace)}` : ""}`;
   const wsClient = createWSClient({ url: wsUrl, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: (attempt) => Math.min(200 * 2 ** attempt, 5_000) });
   const client = createTRPCClient<AppRouter>({
     links: [splitLink({ condition: (op) => op.type === "subscription", true: wsLink({ client: wsClient }), false: http })],
   });
-  return Object.assign(client, { close: () => wsClient.close() });
+  // The client is a proxy that turns every property into a procedure path, so the websocket's
+  // closer is kept beside it rather than on it.
+  websockets.set(client, wsClient);
+  return client;
+}
+
+const websockets = new WeakMap<object, { close(): void }>();
+
+/** Closes a client's websocket, if it opened one (clients made withSubscriptions). */
+export function closeApiClient(client: object): void {
+  websockets.get(client)?.close();
 }
 
 export interface ApiErrorInfo {

@@ -8,6 +8,6 @@
  * const runs = await api.flowRuns.list.query({ limit: 10 });
  * ```
  */
-export { createApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
+export { createApiClient, closeApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
 export { flowplaneHome, profilePath, readProfiles, writeProfiles, saveProfileKey, resolveConnection, resolveConnectionSync, type Connection, type Profile, type ProfileFile } from "./profile.ts";
 export type { AppRouter, FlowRunView, ClaimedRun, ProposalOutcome } from "@flowplane/api";

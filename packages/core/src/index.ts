@@ -3,7 +3,7 @@
  * templates and schedule math. No I/O lives here, so every rule is unit-tested without a database.
  */
 export * from "./states.ts";
-export { uuidv7 } from "./ids/uuidv7.ts";
+export { uuidv7, uuidv7Timestamp } from "./ids/uuidv7.ts";
 export * from "./orchestration/index.ts";
 export * from "./schedules/index.ts";
 export * from "./jobs/index.ts";

@@ -8,7 +8,7 @@
 //   LINK     → { url: string, linkText?: string }
 import { currentScope } from "./context.ts";
 import { InvalidArgumentError } from "./errors.ts";
-import { uuidv7 } from "./ids.ts";
+import { uuidv7 } from "@flowplane/core";
 import type { ArtifactRecord } from "./tracking/tracker.ts";
 
 export interface ArtifactOptions {

@@ -3,7 +3,7 @@
 // together) never see each other's context, logs or prints.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { MissingContextError } from "./errors.ts";
-import { uuidv7 } from "./ids.ts";
+import { uuidv7 } from "@flowplane/core";
 import { fallbackLogger, SinkLogger, type RunLogger } from "./logging.ts";
 import type { FlowRunInfo, Tracker } from "./tracking/tracker.ts";
 

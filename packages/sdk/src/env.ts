@@ -42,3 +42,9 @@ export function envLogLevel(): number {
 export function envOutputStreamed(): boolean {
   return process.env.FLOWPLANE_OUTPUT_STREAMED === "1";
 }
+
+/** How often a tracked flow run heartbeats (FLOWPLANE_RUN_HEARTBEAT_SECONDS, default 15). */
+export function envRunHeartbeatMs(): number {
+  const seconds = Number(process.env.FLOWPLANE_RUN_HEARTBEAT_SECONDS);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 15_000;
+}

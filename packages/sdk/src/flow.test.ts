@@ -204,6 +204,13 @@ describe("parameter validation", () => {
     expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ day: "2024-01-01", limit: 10 });
   });
 
+  it("runs a flow whose schema fields are all optional when called with no parameters (regression)", async () => {
+    // The signature allows f(), and a deployment run without parameters arrives as an empty call.
+    const f = flow({ name: "all_optional", parameters: z.object({ limit: z.number().default(5) }) }, async (p) => p.limit);
+    expect(await f()).toBe(5);
+    expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ limit: 5 });
+  });
+
   it("validates a sub-flow's parameters before recording anything for it", async () => {
     const child = flow({ name: "child_validated", parameters: z.object({ n: z.number() }) }, async ({ n }) => n);
     const parent = flow({ name: "parent_of_invalid" }, async () => rejectionOf(child({ n: "1" as unknown as number })));

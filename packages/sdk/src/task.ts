@@ -2,7 +2,7 @@ import { currentScope } from "./context.ts";
 import { registerRunKey } from "./engine/common.ts";
 import { runTask, runUntracked, type TaskDefinition } from "./engine/run-task.ts";
 import { TaskFutureImpl, type TaskFuture } from "./future.ts";
-import { uuidv7 } from "./ids.ts";
+import { uuidv7 } from "@flowplane/core";
 import { checkConcurrency, checkTaskOptions, type MapOptions, type TaskOptions } from "./options.ts";
 
 /** `map` items: a task that can be called with one argument maps over values of that argument. */

@@ -169,6 +169,7 @@ export class Worker {
       });
       entry.job = job;
       this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
+      this.options.api.workers.reportInfrastructure.mutate({ flowRunId: run.id, infrastructureId: job.id }).catch((err: unknown) => this.log("warn", `could not report infrastructure of ${run.id}: ${apiErrorInfo(err).message}`));
       if (entry.cancelling) void job.stop(this.options.stopGraceMs ?? 10_000);
       const exit = await job.exited;
       await this.flushLogs();

@@ -52,6 +52,8 @@ export class Authenticator {
       // The key behind a session must still be valid: revoking a key ends its sessions.
       const key = await this.loadKey({ id: verified.claims.apiKeyId });
       if (!key.principal) return { ok: false, reason: key.reason };
+      // The cached entry may predate the key's expiry; a session must not outlive its key.
+      if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return { ok: false, reason: "API key expired" };
       if (key.principal.workspaceId !== verified.claims.workspaceId) return { ok: false, reason: "invalid session token" };
       return { ok: true, principal: { ...key.principal, via: "session" } };
     }
@@ -80,10 +82,13 @@ export class Authenticator {
       where: "id" in by ? { id: by.id } : { prefix: by.prefix },
       select: { id: true, secretHash: true, scope: true, expiresAt: true, revokedAt: true, workspaceId: true, workspace: { select: { name: true } } },
     });
-    let entry: CachedKey;
+    // Only credentials that matched a stored key are cached: anyone can send endless well-formed
+    // forgeries, and caching each would grow this map without bound.
     if (!row || ("key" in by && !keyMatchesHash(by.key, row.secretHash))) {
-      entry = { principal: null, reason: "unknown API key", expiresAt: null, cachedAt: Date.now() };
-    } else if (row.revokedAt) {
+      return { principal: null, reason: "unknown API key", expiresAt: null, cachedAt: Date.now() };
+    }
+    let entry: CachedKey;
+    if (row.revokedAt) {
       entry = { principal: null, reason: "API key revoked", expiresAt: null, cachedAt: Date.now() };
     } else if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
       entry = { principal: null, reason: "API key expired", expiresAt: row.expiresAt, cachedAt: Date.now() };

@@ -33,6 +33,7 @@ const flowRunSelect = {
   endTime: true,
   runCount: true,
   partitionKey: true,
+  infrastructureId: true,
   createdAt: true,
 } as const;
 
@@ -63,6 +64,7 @@ type FlowRunRow = {
   endTime: Date | null;
   runCount: number;
   partitionKey: string | null;
+  infrastructureId: string | null;
   createdAt: Date;
 };
 
@@ -93,6 +95,7 @@ export function presentFlowRun(r: FlowRunRow) {
     durationMs: r.startTime ? (r.endTime ?? new Date()).getTime() - r.startTime.getTime() : null,
     runCount: r.runCount,
     partitionKey: r.partitionKey,
+    infrastructureId: r.infrastructureId,
     createdAt: r.createdAt.toISOString(),
   };
 }
@@ -167,6 +170,16 @@ export const flowRunsRouter = router({
 
   cancel: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
   retry: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => retryFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+
+  /**
+   * The runner declares the retry policy of the flow code it is running; the server's retry rule
+   * (for failures and for crashes it detects itself) uses it.
+   */
+  setRetryPolicy: workerProcedure.input(z.object({ id, retryPolicy })).mutation(async ({ ctx, input }) => {
+    const updated = await ctx.db.flowRun.updateMany({ where: { id: input.id, workspaceId: ctx.workspaceId }, data: { retryPolicy: input.retryPolicy } });
+    if (updated.count === 0) throw notFound("flow run", input.id);
+    return { ok: true };
+  }),
 
   heartbeat: workerProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
     const hb = await heartbeatFlowRun(ctx.pool, ctx.workspaceId, input.id);

@@ -29,8 +29,11 @@ export const taskRunsRouter = router({
       }[];
     }),
   history: readProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
+    // Another workspace's task run is "not found", as flowRuns.history says, not an empty history.
+    const run = await ctx.db.taskRun.findFirst({ where: { id: input.id, workspaceId: ctx.workspaceId }, select: { id: true } });
+    if (!run) throw notFound("task run", input.id);
     const states = await ctx.db.state.findMany({
-      where: { taskRunId: input.id, workspaceId: ctx.workspaceId },
+      where: { taskRunId: run.id, workspaceId: ctx.workspaceId },
       orderBy: [{ timestamp: "asc" }, { id: "asc" }],
       select: { id: true, type: true, name: true, timestamp: true, message: true, details: true },
     });

@@ -13,7 +13,7 @@ export const workersRouter = router({
   /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
   poll: workerProcedure
     .input(z.object({ workerId: z.uuid(), limit: z.number().int().min(0).max(100).default(1), waitMs: z.number().int().min(0).default(25_000), queueNames: z.array(z.string()).optional() }))
-    .mutation(async ({ ctx, input }) => {
+    .mutation(async ({ ctx, input, signal }) => {
       const worker = await ctx.db.worker.findFirst({ where: { id: input.workerId, workspaceId: ctx.workspaceId }, select: { id: true, workPoolId: true } });
       if (!worker) throw new ApiError("NOT_FOUND", `workerId: worker ${input.workerId} not found; send a heartbeat first`, { path: "workerId" });
       return pollForWork(ctx.pool, ctx.services.events, {
@@ -25,9 +25,17 @@ export const workersRouter = router({
         prefetchSeconds: ctx.services.config.prefetchSeconds,
         claimTimeoutSeconds: ctx.services.config.claimTimeoutSeconds,
         ...(input.queueNames ? { queueNames: input.queueNames } : {}),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        // Ends the wait when the worker disconnects or the server shuts down.
+        signal: AbortSignal.any([signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined)),
       });
     }),
+
+  /** The worker says where a run's infrastructure is (pid, container, task ARN, job name). */
+  reportInfrastructure: workerProcedure.input(z.object({ flowRunId: z.uuid(), infrastructureId: z.string().min(1).max(500) })).mutation(async ({ ctx, input }) => {
+    const updated = await ctx.db.flowRun.updateMany({ where: { id: input.flowRunId, workspaceId: ctx.workspaceId }, data: { infrastructureId: input.infrastructureId } });
+    if (updated.count === 0) throw new ApiError("NOT_FOUND", `flowRunId: flow run ${input.flowRunId} not found`, { path: "flowRunId" });
+    return { ok: true };
+  }),
 
   list: readProcedure.input(z.object({ workPoolName: z.string().optional() })).query(async ({ ctx, input }) => {
     const rows = await ctx.db.worker.findMany({

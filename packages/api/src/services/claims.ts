@@ -142,27 +142,45 @@ export async function nextDueTime(pool: pg.Pool, workPoolId: string): Promise<Da
 }
 
 /** Claims whose infrastructure never reported RUNNING go back to SCHEDULED for another worker. */
-export async function releaseExpiredClaims(pool: pg.Pool, now = new Date()): Promise<number> {
+export function releaseExpiredClaims(pool: pg.Pool, now = new Date()): Promise<number> {
+  return releaseClaims(pool, { expiredBefore: now }, "claim expired before the run started; rescheduled", now);
+}
+
+/** Claims a worker never received (its long-poll was gone when they were made) go back at once. */
+export function releaseUndeliveredClaims(pool: pg.Pool, workerId: string, flowRunIds: string[]): Promise<number> {
+  return releaseClaims(pool, { workerId, flowRunIds }, "claim not delivered to the worker; rescheduled");
+}
+
+async function releaseClaims(
+  pool: pg.Pool,
+  which: { expiredBefore: Date } | { workerId: string; flowRunIds: string[] },
+  message: string,
+  now = new Date(),
+): Promise<number> {
+  const [filter, params] =
+    "expiredBefore" in which
+      ? [`"claimExpiresAt" < $3`, [which.expiredBefore]]
+      : [`"workerId" = $3 AND id = ANY($4::uuid[])`, [which.workerId, which.flowRunIds]];
   return inTransaction(pool, async (sql) => {
     const { rows } = await sql.query<{ id: string; workspaceId: string; workPoolId: string | null; deploymentId: string | null }>(
       `WITH expired AS (
-         SELECT id FROM "FlowRun" WHERE "stateType" = 'PENDING' AND "claimExpiresAt" < $1
+         SELECT id FROM "FlowRun" WHERE "stateType" = 'PENDING' AND ${filter}
          ORDER BY "claimExpiresAt" LIMIT 500 FOR UPDATE SKIP LOCKED
        ),
        released AS (
          UPDATE "FlowRun" fr SET "stateType" = 'SCHEDULED', "stateName" = 'Scheduled', "stateTimestamp" = $1,
-                "stateMessage" = 'claim expired before the run started; rescheduled', "stateTransitionId" = NULL,
+                "stateMessage" = $2, "stateTransitionId" = NULL,
                 "workerId" = NULL, "claimExpiresAt" = NULL, "nextScheduledTime" = $1, "updatedAt" = $1
            FROM expired WHERE fr.id = expired.id
          RETURNING fr.id, fr."workspaceId", fr."workPoolId", fr."deploymentId"
        ),
        history AS (
          INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
-         SELECT gen_random_uuid(), r."workspaceId", r.id, 'SCHEDULED', 'Scheduled', $1, 'claim expired before the run started; rescheduled', '{}'::jsonb
+         SELECT gen_random_uuid(), r."workspaceId", r.id, 'SCHEDULED', 'Scheduled', $1, $2, '{}'::jsonb
            FROM released r
        )
        SELECT * FROM released`,
-      [now],
+      [now, message, ...params],
     );
     const pools = new Map<string, string>();
     for (const r of rows) {

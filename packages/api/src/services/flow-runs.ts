@@ -2,7 +2,7 @@
 // orchestration rules (packages/core) for a decision, and writes the resulting state into the
 // history and onto the run in one transaction, so concurrent proposals are serialised per run and
 // a repeated transitionId is answered without a second write.
-import { normalizeState, orchestrate, type OrchestrationDecision, type RetryPolicy, type State, type StateInput, type StateType, uuidv7 } from "@flowplane/core";
+import { isTerminal, normalizeState, orchestrate, type OrchestrationDecision, type RetryPolicy, type State, type StateInput, type StateType, uuidv7 } from "@flowplane/core";
 import type { Db } from "@flowplane/db";
 import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
@@ -59,6 +59,12 @@ export function stateOfRow(row: Pick<LockedRun, "stateType" | "stateName" | "sta
 }
 
 /**
+ * What to propose; a function chooses under the row lock from the run's current state (or refuses),
+ * so requests like cancel and retry never act on a state that changed since they looked.
+ */
+export type Proposal = StateInput | ((current: State) => StateInput | { abort: string });
+
+/**
  * Proposes a state for a flow run. Returns the decision; writes happen only for ACCEPT and for
  * REJECT decisions that carry a state to store (e.g. AwaitingRetry instead of FAILED).
  */
@@ -66,13 +72,15 @@ export async function proposeFlowRunState(
   pool: pg.Pool,
   workspaceId: string,
   flowRunId: string,
-  proposed: StateInput,
+  proposal: Proposal,
   options: { force?: boolean; now?: Date } = {},
 ): Promise<ProposalOutcome> {
   return inTransaction(pool, async (sql) => {
     const now = options.now ?? new Date();
     const run = await lockFlowRun(sql, workspaceId, flowRunId);
     if (!run) throw notFound("flow run", flowRunId);
+    const proposed = typeof proposal === "function" ? proposal(stateOfRow(run)) : proposal;
+    if ("abort" in proposed) return { decision: "ABORT", state: stateOfRow(run), reason: proposed.abort };
     const decision = orchestrate({
       kind: "flow",
       now,
@@ -86,7 +94,11 @@ export async function proposeFlowRunState(
         await writeFlowRunState(sql, run, decision.state, now);
         return { decision: "ACCEPT", state: decision.state };
       case "REJECT":
-        if (decision.write) await writeFlowRunState(sql, run, decision.state, now);
+        if (decision.write) {
+          // A failure turned into a retry stays visible: history shows FAILED/CRASHED, then AwaitingRetry.
+          if (decision.rule === "RetryFailedRuns") await appendHistory(sql, run, normalizeState(proposed, now), now);
+          await writeFlowRunState(sql, run, decision.state, now);
+        }
         return { decision: "REJECT", state: decision.state, reason: decision.reason };
       case "WAIT":
         return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
@@ -134,11 +146,19 @@ export async function writeFlowRunState(sql: Sql, run: Pick<LockedRun, "id" | "w
        "workerId" = CASE WHEN $4 = 'SCHEDULED' THEN NULL ELSE "workerId" END,
        "updatedAt" = $6
      WHERE id = $3`,
-    [uuidv7(now.getTime()), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, state.transitionId ?? null, JSON.stringify(state.details ?? {}), terminal, scheduledTime],
+    [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, state.transitionId ?? null, JSON.stringify(state.details ?? {}), terminal, scheduledTime],
   );
   await publish(sql, { kind: "flow_run", workspaceId: run.workspaceId, flowRunId: run.id, stateType: state.type, stateName: state.name, workPoolId: run.workPoolId, deploymentId: run.deploymentId });
   if (state.type === "SCHEDULED" && run.workPoolId) await publish(sql, { kind: "runs_ready", workspaceId: run.workspaceId, workPoolId: run.workPoolId });
   if (state.type === "CANCELLING") await publish(sql, { kind: "cancel_requested", workspaceId: run.workspaceId, flowRunId: run.id, workerId: run.workerId });
+}
+
+/** Adds a state to the run's history without making it the current state. */
+async function appendHistory(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId">, state: State, now: Date): Promise<void> {
+  await sql.query(
+    `INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details) VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8)`,
+    [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details ?? {})],
+  );
 }
 
 /** Creates a flow run (registering its flow by name if needed). */
@@ -151,7 +171,7 @@ export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, 
   });
   if (input.parentTaskRunId) {
     const parent = await db.taskRun.findFirst({ where: { id: input.parentTaskRunId, workspaceId }, select: { id: true } });
-    if (!parent) throw new ApiError("INVALID_INPUT", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, { path: "parentTaskRunId" });
+    if (!parent) throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, { path: "parentTaskRunId" });
   }
   let deployment: { id: string; workPoolId: string | null; workQueueId: string | null; currentVersionId: string | null; parameters: unknown; jobVariables: unknown; tags: string[] } | null = null;
   if (input.deploymentId) {
@@ -159,12 +179,12 @@ export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, 
       where: { id: input.deploymentId, workspaceId },
       select: { id: true, workPoolId: true, workQueueId: true, currentVersionId: true, parameters: true, jobVariables: true, tags: true },
     });
-    if (!deployment) throw new ApiError("INVALID_INPUT", `deploymentId: deployment ${input.deploymentId} not found`, { path: "deploymentId" });
+    if (!deployment) throw new ApiError("NOT_FOUND", `deploymentId: deployment ${input.deploymentId} not found`, { path: "deploymentId" });
   }
   const now = new Date();
   const state = normalizeState(input.state ?? { type: "SCHEDULED" }, now);
   const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : now;
-  const id = uuidv7(now.getTime());
+  const id = uuidv7();
   const name = input.name ?? generateRunName();
   return inTransaction(pool, async (sql) => {
     const inserted = await sql.query<{ id: string; name: string }>(
@@ -197,7 +217,7 @@ export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, 
     await sql.query(
       `INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
        VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8)`,
-      [uuidv7(now.getTime()), workspaceId, id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details)],
+      [uuidv7(), workspaceId, id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details)],
     );
     await publish(sql, { kind: "flow_run", workspaceId, flowRunId: id, stateType: state.type, stateName: state.name, workPoolId: deployment?.workPoolId ?? null, deploymentId: deployment?.id ?? null });
     if (state.type === "SCHEDULED" && deployment?.workPoolId) await publish(sql, { kind: "runs_ready", workspaceId, workPoolId: deployment.workPoolId });
@@ -211,24 +231,24 @@ function asObject(value: unknown): Record<string, unknown> {
 
 /** Requests cancellation: not-yet-started runs end CANCELLED at once, started ones go CANCELLING. */
 export async function cancelFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<ProposalOutcome> {
-  const current = await pool.query<{ stateType: StateType }>(`SELECT "stateType" FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`, [flowRunId, workspaceId]);
-  const type = current.rows[0]?.stateType;
-  if (!type) throw notFound("flow run", flowRunId);
-  const startedOrClaimed = type === "PENDING" || type === "RUNNING" || type === "PAUSED";
-  return proposeFlowRunState(
-    pool,
-    workspaceId,
-    flowRunId,
-    startedOrClaimed ? { type: "CANCELLING", message: "cancel requested" } : { type: "CANCELLED", message: "cancelled before it started" },
+  // Chosen under the lock: a run claimed between a separate read and the proposal must go CANCELLING
+  // (so its worker stops the infrastructure), not straight to CANCELLED.
+  return proposeFlowRunState(pool, workspaceId, flowRunId, ({ type }) =>
+    type === "PENDING" || type === "RUNNING" || type === "PAUSED"
+      ? { type: "CANCELLING", message: "cancel requested" }
+      : { type: "CANCELLED", message: "cancelled before it started" },
   );
 }
 
-/** Re-runs a finished run: a new attempt scheduled now. */
+/**
+ * Re-runs a finished run: a new attempt scheduled now. Only a finished run: the rules accept
+ * SCHEDULED from RUNNING or PENDING (a pause hand-back, a released claim), so "retry" there would
+ * free a live run for a second worker while the first still runs it.
+ */
 export async function retryFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<ProposalOutcome> {
-  return proposeFlowRunState(pool, workspaceId, flowRunId, {
-    type: "SCHEDULED",
-    name: "AwaitingRetry",
-    message: "retry requested",
-    details: { retryRequested: true, scheduledTime: new Date().toISOString() },
-  });
+  return proposeFlowRunState(pool, workspaceId, flowRunId, ({ type }) =>
+    isTerminal(type)
+      ? { type: "SCHEDULED", name: "AwaitingRetry", message: "retry requested", details: { retryRequested: true, scheduledTime: new Date().toISOString() } }
+      : { abort: `The run is ${type}; only a finished run (COMPLETED, FAILED, CANCELLED, CRASHED) can be retried.` },
+  );
 }

@@ -3,6 +3,9 @@
 // transaction (one commit). Rows carry client-made ids and conflicts are ignored, so a batch the
 // SDK re-sends after a timeout is stored once. Every row is joined to a run of the caller's
 // workspace, so rows naming another workspace's runs are dropped; the counts say what was stored.
+// A log or artifact that names a task run must name one of its own flow run: otherwise one
+// workspace could attach rows to another's task run (the foreign key alone would accept it), and
+// an unknown task run id would fail the whole batch on that key instead of dropping one row.
 import type pg from "pg";
 import { publish } from "./events.ts";
 import { inTransaction } from "./sql.ts";
@@ -112,11 +115,11 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
            INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, message, details)
            SELECT i.id, $1, i.task_run_id, i.type::"StateType", i.name, i.ts, i.message, i.details FROM input i
            ON CONFLICT DO NOTHING
-           RETURNING "taskRunId", type, name, timestamp, message, details
+           RETURNING id, "taskRunId", type, name, timestamp, message, details
          ),
          latest AS (
            SELECT DISTINCT ON ("taskRunId") "taskRunId", type, name, timestamp, message, details
-             FROM inserted ORDER BY "taskRunId", timestamp DESC
+             FROM inserted ORDER BY "taskRunId", timestamp DESC, id DESC
          ),
          per_run AS (
            SELECT "taskRunId",
@@ -165,6 +168,8 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
            FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
                 AS u(id, flow_run_id, task_run_id, name, level, message, ts)
            JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+           LEFT JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."flowRunId" = u.flow_run_id
+          WHERE u.task_run_id IS NULL OR tr.id IS NOT NULL
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
         [
@@ -189,6 +194,8 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
            FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
                 AS u(id, flow_run_id, task_run_id, key, type, description, data)
            JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+           LEFT JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."flowRunId" = u.flow_run_id
+          WHERE u.task_run_id IS NULL OR tr.id IS NOT NULL
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
         [

@@ -46,7 +46,7 @@ export async function proposeTaskRunState(pool: pg.Pool, workspaceId: string, ta
                 "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
                 "endTime" = CASE WHEN $10 THEN $6 ELSE "endTime" END, "updatedAt" = $6
           WHERE id = $3`,
-        [uuidv7(now.getTime()), workspaceId, run.id, s.type, s.name, new Date(s.timestamp), s.message ?? null, s.transitionId ?? null, JSON.stringify(s.details), terminal],
+        [uuidv7(), workspaceId, run.id, s.type, s.name, new Date(s.timestamp), s.message ?? null, s.transitionId ?? null, JSON.stringify(s.details), terminal],
       );
       await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [run.flowRunId] });
     }

@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { Db } from "@flowplane/db";
 import { notFound } from "../errors.ts";
-import { claimRuns, nextDueTime, type ClaimedRun } from "./claims.ts";
+import { claimRuns, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
 import type { EventBus } from "./events.ts";
 
 export interface WorkerHeartbeat {
@@ -60,6 +60,7 @@ export async function pollForWork(
 ): Promise<PollResult> {
   const deadline = Date.now() + req.waitMs;
   for (;;) {
+    if (req.signal?.aborted) return { runs: [], cancel: [] };
     let woken = false;
     const unsubscribe = events.subscribe((e) => {
       if ((e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId)) woken = true;
@@ -69,6 +70,12 @@ export async function pollForWork(
         claimRuns(pool, { ...req, limit: req.limit }),
         cancellationsFor(pool, req.workerId),
       ]);
+      if (req.signal?.aborted && runs.length > 0) {
+        // The worker hung up while we claimed: nobody will run these, so release them now rather
+        // than after the claim timeout.
+        await releaseUndeliveredClaims(pool, req.workerId, runs.map((r) => r.id));
+        return { runs: [], cancel };
+      }
       const remaining = deadline - Date.now();
       if (runs.length > 0 || cancel.length > 0 || remaining <= 0 || req.signal?.aborted) return { runs, cancel };
       if (woken) continue;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { describeSchedule, isTerminal, type ScheduleSpec, type StateType } from "@flowplane/core";
-import type { ApiClient } from "@flowplane/client";
+import { closeApiClient, type ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError, collect, parseKeyValues, printFields, printJson, printTable } from "../output.ts";
 
@@ -67,7 +67,7 @@ export function registerDeployment(program: Command): void {
       }
       if (!opts.json) process.stderr.write(`created flow run ${run.name} (${run.id}); watching\n`);
       const final = await watchRun(api, run.id, opts.json ?? false);
-      api.close();
+      closeApiClient(api);
       if (opts.json) printJson(final);
       process.exit(final.state.type === "COMPLETED" ? 0 : 1);
     });

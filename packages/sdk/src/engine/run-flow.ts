@@ -17,7 +17,7 @@ import {
   TimeoutError,
   type ParameterIssue,
 } from "../errors.ts";
-import { uuidv7 } from "../ids.ts";
+import { uuidv7 } from "@flowplane/core";
 import type { FlowOptions } from "../options.ts";
 import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
@@ -67,7 +67,9 @@ async function validateParameters<Args extends unknown[]>(
   schema: z.ZodType,
   args: Args,
 ): Promise<Args> {
-  const parsed = await schema.safeParseAsync(args[0]);
+  // No argument means "no parameters": the call signature allows it when every field is optional,
+  // and a deployment run without parameters reaches here as an empty call (argsFromParameters({})).
+  const parsed = await schema.safeParseAsync(args[0] === undefined ? {} : args[0]);
   if (parsed.success) return [parsed.data, ...args.slice(1)] as Args;
   const issues: ParameterIssue[] = parsed.error.issues.map((issue) => ({
     path: issue.path.map(String).join("."),

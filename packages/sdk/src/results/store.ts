@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resultsDir } from "../config.ts";
-import { uuidv7 } from "../ids.ts";
+import { uuidv7 } from "@flowplane/core";
 
 export interface StoredResult {
   key: string;

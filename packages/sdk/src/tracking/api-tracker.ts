@@ -6,8 +6,10 @@
 // backoff, proposals carry a transitionId so a retried proposal is applied once, batches carry
 // client-made ids so a re-sent batch is stored once, and the buffer is bounded (logs are dropped
 // first, oldest first, and the drop is reported) so a long outage cannot exhaust memory.
-import { uuidv7, type StateInput } from "@flowplane/core";
+import type { StateInput } from "@flowplane/core";
 import { apiErrorInfo, type ApiClient } from "@flowplane/client";
+import { uuidv7 } from "@flowplane/core";
+import { envRunHeartbeatMs } from "../env.ts";
 import type { ArtifactRecord, FlowRunInfo, FlowRunStart, LogRecord, ProposalResult, TaskRunRecord, Tracker } from "./tracker.ts";
 
 export interface ApiTrackerOptions {
@@ -30,6 +32,8 @@ type Pending =
   | { kind: "log"; row: LogRecord }
   | { kind: "artifact"; row: ArtifactRecord & { id: string } };
 
+const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+
 const DEFAULT_STATE_NAMES: Record<string, string> = {
   SCHEDULED: "Scheduled", PENDING: "Pending", RUNNING: "Running", COMPLETED: "Completed", FAILED: "Failed",
   CANCELLED: "Cancelled", CRASHED: "Crashed", PAUSED: "Paused", CANCELLING: "Cancelling",
@@ -40,6 +44,7 @@ export class ApiTracker implements Tracker {
   private sending: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private droppedLogs = 0;
+  private readonly lastStateMs = new Map<string, number>();
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
   private readonly opts: Required<Omit<ApiTrackerOptions, "warn">> & { warn: (m: string) => void };
 
@@ -52,7 +57,7 @@ export class ApiTracker implements Tracker {
       maxBatch: options.maxBatch ?? 2_000,
       maxBuffered: options.maxBuffered ?? 200_000,
       outageToleranceMs: options.outageToleranceMs ?? 10 * 60_000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 15_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? envRunHeartbeatMs(),
       warn: options.warn ?? ((m) => process.stderr.write(`flowplane: ${m}\n`)),
     };
   }
@@ -60,7 +65,11 @@ export class ApiTracker implements Tracker {
   async startFlowRun(start: FlowRunStart): Promise<FlowRunInfo> {
     if (start.flowRunId) {
       const id = start.flowRunId;
-      const run = await this.withRetry("load flow run", () => this.api.flowRuns.get.query({ id }));
+      const [run] = await Promise.all([
+        this.withRetry("load flow run", () => this.api.flowRuns.get.query({ id })),
+        // The code being run decides its retries; the server needs them to retry crashes it detects.
+        this.withRetry("declare the retry policy", () => this.api.flowRuns.setRetryPolicy.mutate({ id, retryPolicy: start.retryPolicy as { retries: number } })),
+      ]);
       return info(run);
     }
     // A sub-flow's run points at its parent task run, which must reach the server first.
@@ -112,7 +121,7 @@ export class ApiTracker implements Tracker {
         taskRunId,
         type: state.type,
         name: state.name || DEFAULT_STATE_NAMES[state.type] || state.type,
-        timestamp: state.timestamp ?? new Date().toISOString(),
+        timestamp: this.stamp(taskRunId, state.type, state.timestamp),
         message: state.message ?? null,
         details: (state.details ?? {}) as Record<string, unknown>,
       },
@@ -124,7 +133,8 @@ export class ApiTracker implements Tracker {
   }
 
   artifact(artifact: ArtifactRecord): void {
-    this.enqueue({ kind: "artifact", row: { ...artifact, id: uuidv7() } });
+    // Keep the id createXArtifact() returned to the caller.
+    this.enqueue({ kind: "artifact", row: { ...artifact, id: artifact.id ?? uuidv7() } });
   }
 
   async flush(): Promise<void> {
@@ -148,6 +158,26 @@ export class ApiTracker implements Tracker {
     for (const id of [...this.heartbeats.keys()]) this.stopHeartbeat(id);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * The control plane stores times in milliseconds, takes a task run's latest-timestamped state as
+   * its current state and orders the history by time. A synchronous task goes RUNNING → COMPLETED
+   * within one millisecond, so its states would tie and the run could end up shown as RUNNING.
+   * Each state of a task run is therefore stamped at least 1 ms after the previous one (a task
+   * reported as taking 1 ms instead of 0.2 ms is the cost), which keeps the order they happened in.
+   */
+  private stamp(taskRunId: string, type: string, iso: string | undefined): string {
+    let ms = iso === undefined ? Number.NaN : Date.parse(iso);
+    const given = !Number.isNaN(ms);
+    if (!given) ms = Date.now();
+    const last = this.lastStateMs.get(taskRunId);
+    const bumped = last !== undefined && ms <= last;
+    if (bumped) ms = last + 1;
+    // A terminal state is a task run's last; forgetting it keeps the map as small as the runs in flight.
+    if (TERMINAL.has(type)) this.lastStateMs.delete(taskRunId);
+    else this.lastStateMs.set(taskRunId, ms);
+    return given && !bumped ? iso! : new Date(ms).toISOString();
   }
 
   private enqueue(item: Pending): void {

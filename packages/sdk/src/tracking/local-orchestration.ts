@@ -3,7 +3,7 @@
 // aborts exactly as it would against the server — above all, a FAILED proposal with retries left is
 // answered REJECT → SCHEDULED "AwaitingRetry", and the engine has one code path for flow retries.
 import { normalizeState, orchestrate, type RetryDelay, type State, type StateInput } from "@flowplane/core";
-import { uuidv7 } from "../ids.ts";
+import { uuidv7 } from "@flowplane/core";
 import type { FlowRunInfo, FlowRunStart, ProposalResult } from "./tracker.ts";
 
 export interface LocalFlowRun {

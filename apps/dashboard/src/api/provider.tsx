@@ -1,0 +1,78 @@
+// Wires the signed-in session to the tRPC clients, the query cache and the live event stream.
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createApi, isUnauthenticated, type Api, type ConnectionStatus } from "./client.ts";
+import { createInvalidator, LiveHub } from "./live.ts";
+import { signOut, type Session } from "./session.ts";
+
+interface ApiContextValue {
+  api: Api;
+  hub: LiveHub;
+  status: ConnectionStatus;
+  session: Session;
+}
+
+const ApiContext = createContext<ApiContextValue | null>(null);
+
+function useApiContext(): ApiContextValue {
+  const ctx = useContext(ApiContext);
+  if (!ctx) throw new Error("useApi outside ApiProvider");
+  return ctx;
+}
+
+export const useApi = (): Api => useApiContext().api;
+export const useLiveHub = (): LiveHub => useApiContext().hub;
+export const useConnectionStatus = (): ConnectionStatus => useApiContext().status;
+export const useCurrentSession = (): Session => useApiContext().session;
+
+const EXPIRED = "Your session ended (it expired, or its API key was revoked). Sign in again.";
+
+export function ApiProvider({ session, children }: { session: Session; children: ReactNode }) {
+  const [status, setStatus] = useState<ConnectionStatus>("connecting");
+  const queryClient = useMemo(
+    () =>
+      new QueryClient({
+        queryCache: new QueryCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
+        mutationCache: new MutationCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
+        defaultOptions: {
+          queries: { staleTime: 5_000, refetchOnWindowFocus: false, retry: (count, err) => !isUnauthenticated(err) && count < 2 },
+        },
+      }),
+    // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.
+    [session.token],
+  );
+  const handle = useMemo(() => createApi(session, setStatus), [session]);
+  const hub = useMemo(() => new LiveHub(), [session.token]);
+
+  useEffect(() => {
+    const invalidator = createInvalidator(queryClient);
+    let wasOpen = false;
+    const sub = handle.api.events.subscribe.subscribe(undefined, {
+      onStarted: () => {
+        // After a reconnect, events may have been missed while we were away: refetch what is shown.
+        if (wasOpen) void queryClient.invalidateQueries();
+        wasOpen = true;
+      },
+      onData: (event) => {
+        invalidator.handle(event);
+        hub.emit(event);
+      },
+      onError: () => undefined,
+    });
+    const msLeft = new Date(session.expiresAt).getTime() - Date.now();
+    const expiry = setTimeout(() => signOut("Your session expired. Sign in again."), Math.max(0, Math.min(msLeft, 2 ** 31 - 1)));
+    return () => {
+      clearTimeout(expiry);
+      sub.unsubscribe();
+      invalidator.dispose();
+      handle.close();
+    };
+  }, [handle, hub, queryClient, session.expiresAt]);
+
+  const value = useMemo(() => ({ api: handle.api, hub, status, session }), [handle, hub, status, session]);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <ApiContext.Provider value={value}>{children}</ApiContext.Provider>
+    </QueryClientProvider>
+  );
+}

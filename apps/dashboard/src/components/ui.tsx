@@ -1,0 +1,133 @@
+// Small shared pieces: state badges, empty states, errors, copyable commands, page headers.
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { errorMessage } from "../api/client.ts";
+import { formatFullTime, formatRelative } from "../lib/format.ts";
+import { useNow } from "../lib/hooks.ts";
+import { STATE_LABELS, isStateType } from "../lib/states.ts";
+
+export function StateBadge({ type, name }: { type: string; name?: string | null }) {
+  const label = name && name !== (isStateType(type) ? STATE_LABELS[type] : type) ? name : isStateType(type) ? STATE_LABELS[type] : type;
+  return (
+    <span className={`state-badge state-${type.toLowerCase()}`} data-state={type}>
+      <span className="state-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+export function PageHeader({ title, subtitle, actions }: { title: ReactNode; subtitle?: ReactNode; actions?: ReactNode }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  // Moving focus to the new page's heading tells screen-reader users that the page changed.
+  useEffect(() => {
+    if (document.activeElement === document.body || document.activeElement?.closest("nav")) ref.current?.focus({ preventScroll: true });
+  }, []);
+  return (
+    <header className="page-header">
+      <div className="page-title">
+        <h1 ref={ref} tabIndex={-1}>
+          {title}
+        </h1>
+        {subtitle ? <div className="page-subtitle">{subtitle}</div> : null}
+      </div>
+      {actions ? <div className="page-actions">{actions}</div> : null}
+    </header>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty-state" role="status">
+      <h2>{title}</h2>
+      {children}
+    </div>
+  );
+}
+
+export function ErrorNote({ error, title = "Something went wrong" }: { error: unknown; title?: string }) {
+  return (
+    <div className="error-note" role="alert">
+      <strong>{title}:</strong> {errorMessage(error)}
+    </div>
+  );
+}
+
+export function Command({ children }: { children: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="command">
+      <code>{children}</code>
+      <button
+        type="button"
+        className="button small ghost"
+        onClick={() => {
+          void navigator.clipboard?.writeText(children).then(() => {
+            setCopied(true);
+            setTimeout(() => setCopied(false), 1500);
+          });
+        }}
+        aria-label={`Copy command: ${children}`}
+      >
+        {copied ? "Copied" : "Copy"}
+      </button>
+    </div>
+  );
+}
+
+export function RelativeTime({ iso }: { iso: string | null | undefined }) {
+  const now = useNow(5000);
+  if (!iso) return <span className="muted">—</span>;
+  return (
+    <time dateTime={iso} title={formatFullTime(iso)}>
+      {formatRelative(iso, now)}
+    </time>
+  );
+}
+
+export function Skeleton({ lines = 3 }: { lines?: number }) {
+  return (
+    <div className="skeleton" aria-busy="true" aria-label="Loading">
+      {Array.from({ length: lines }, (_, i) => (
+        <div key={i} className="skeleton-line" />
+      ))}
+    </div>
+  );
+}
+
+export function Tags({ tags }: { tags: readonly string[] }) {
+  if (tags.length === 0) return <span className="muted">—</span>;
+  return (
+    <span className="tags">
+      {tags.map((t) => (
+        <span key={t} className="tag">
+          {t}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function Section({ title, children, actions, id }: { title: string; children: ReactNode; actions?: ReactNode; id?: string }) {
+  const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-heading`;
+  return (
+    <section className="card" aria-labelledby={headingId}>
+      <div className="card-header">
+        <h2 id={headingId}>{title}</h2>
+        {actions}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+export function Toast({ message, onDone }: { message: string | null; onDone: () => void }) {
+  useEffect(() => {
+    if (!message) return;
+    const t = setTimeout(onDone, 4000);
+    return () => clearTimeout(t);
+  }, [message, onDone]);
+  return (
+    <div className="toast-region" role="status" aria-live="polite">
+      {message ? <div className="toast">{message}</div> : null}
+    </div>
+  );
+}

@@ -1,0 +1,134 @@
+// Shared scaffolding for cross-process tests: a real server on a fresh database, and helpers that
+// run the real CLI (and so real workers and runners) as child processes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { createApiClient, type ApiClient, type Connection } from "@flowplane/client";
+import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
+import { startServer, type RunningServer, type ServerConfig } from "@flowplane/server";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const tsxLoader = new URL(`file://${require.resolve("tsx/esm", { paths: [path.join(repoRoot, "packages/sdk")] })}`).href;
+
+export interface TestServer {
+  server: RunningServer;
+  db: TestDatabase;
+  url: string;
+  adminKey: string;
+  home: string;
+  connection: Connection;
+  api: ApiClient;
+  /** Environment for child processes (CLI, workers, runners) pointing at this server. */
+  env: Record<string, string>;
+  /** Stops the server only (the database stays), e.g. to simulate an outage. */
+  stopServer(): Promise<void>;
+  /** Starts the server again on the same database and port. */
+  restartServer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-e2e-"));
+  const config: Partial<ServerConfig> = { databaseUrl: db.url, port: 0, host: "127.0.0.1", home, logLevel: process.env.FLOWPLANE_TEST_SERVER_LOG ?? "silent", livenessIntervalMs: 500, ...overrides };
+  let server = await startServer(config);
+  const adminKey = server.createdAdminKey!;
+  const url = server.url;
+  const port = Number(new URL(url).port);
+  const connection: Connection = { apiUrl: url, apiKey: adminKey, workspace: "default" };
+  const env = { FLOWPLANE_HOME: home, FLOWPLANE_API_URL: url, FLOWPLANE_API_KEY: adminKey, FLOWPLANE_QUIET: "1" };
+  let running = true;
+  const handle: TestServer = {
+    get server() {
+      return server;
+    },
+    db,
+    url,
+    adminKey,
+    home,
+    connection,
+    api: createApiClient(connection),
+    env,
+    async stopServer() {
+      if (!running) return;
+      running = false;
+      await server.close();
+    },
+    async restartServer() {
+      if (running) return;
+      server = await startServer({ ...config, port });
+      running = true;
+    },
+    async close() {
+      await handle.stopServer();
+      await db.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `flowplane ARGS` as a child process, as a user would. */
+export function runCli(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnCli(args, env, options.cwd);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`flowplane ${args.join(" ")} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const outputs = new WeakMap<ChildProcess, { text: string }>();
+
+/** Starts `flowplane ARGS` and returns the live child (for workers); see outputOf(). */
+export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): ChildProcess {
+  const child = spawn(process.execPath, ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = { text: "" };
+  outputs.set(child, out);
+  child.stdout!.on("data", (d: Buffer) => (out.text += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out.text += d.toString()));
+  return child;
+}
+
+/** Everything a spawned CLI child printed so far (for failure messages). */
+export function outputOf(child: ChildProcess): string {
+  return outputs.get(child)?.text ?? "";
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}

@@ -1,0 +1,393 @@
+// The SDK against a real control plane: the example flows run in this process with an ApiTracker
+// (and as plain scripts, and through a worker's runner), and everything they report is read back
+// through the API — runs, task runs, state histories, sub-flow links, logs, artifacts, cache hits.
+// Also: a run survives the server going away mid-run, with every record arriving once it is back.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createApiClient } from "@flowplane/client";
+import { ApiTracker, configure, flow, getRunLogger, setTracker, task } from "@flowplane/sdk";
+import { daily_etl } from "../examples/daily-etl.ts";
+import { orders_pipeline } from "../examples/orders.ts";
+import { regional_sales, REGIONS } from "../examples/regional.ts";
+import { nightly_warehouse } from "../examples/warehouse.ts";
+import { exited, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+
+let server: TestServer;
+let resultsDir: string;
+let tracker: ApiTracker;
+let warnings: string[];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  resultsDir = await mkdtemp(path.join(os.tmpdir(), "flowplane-e2e-results-"));
+  configure({ resultsDir, quiet: true });
+});
+
+afterAll(async () => {
+  setTracker(undefined);
+  await server?.close();
+  await rm(resultsDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  warnings = [];
+  tracker = new ApiTracker(createApiClient(server.connection), { warn: (m) => warnings.push(m) });
+  setTracker(tracker);
+});
+
+afterEach(() => {
+  tracker.close();
+});
+
+type Api = TestServer["api"];
+type FlowRunView = Awaited<ReturnType<Api["flowRuns"]["get"]["query"]>>;
+type TaskRunRow = Awaited<ReturnType<Api["taskRuns"]["list"]["query"]>>[number];
+
+/** The newest run of a flow: runs in this file are sequential, so it is the one just made. */
+async function latestRun(flowName: string): Promise<FlowRunView> {
+  const { items } = await server.api.flowRuns.list.query({ flowName, limit: 1 });
+  const run = items[0];
+  if (!run) throw new Error(`no run of ${flowName}`);
+  return run;
+}
+
+function named(tasks: TaskRunRow[], name: string): TaskRunRow {
+  const found = tasks.find((t) => t.name === name);
+  if (!found) throw new Error(`no task run ${name} among ${tasks.map((t) => t.name).join(", ")}`);
+  return found;
+}
+
+async function stateNames(kind: "flow" | "task", id: string): Promise<string[]> {
+  const history = kind === "flow" ? await server.api.flowRuns.history.query({ id }) : await server.api.taskRuns.history.query({ id });
+  return history.map((s) => `${s.type}/${s.name}`);
+}
+
+describe("daily_etl in process, tracked", () => {
+  it("records the run, its four task runs, fetch_api's retry, logs, prints and the summary artifact", async () => {
+    const summary = await daily_etl({ day: "2024-05-01", failFirstAttempts: 1, retryDelayScale: 0.01 });
+    expect(summary).toMatchObject({ day: "2024-05-01", fetched: 49, loaded: 43, rejected: 6 });
+
+    const run = await latestRun("daily_etl");
+    expect(run.state).toMatchObject({ type: "COMPLETED", name: "Completed" });
+    expect(run.parameters).toEqual({ day: "2024-05-01", failFirstAttempts: 1, retryDelayScale: 0.01, refresh: false });
+    expect(run.tags).toEqual(["etl"]);
+    const flowStates = await stateNames("flow", run.id);
+    expect(flowStates.slice(-2)).toEqual(["RUNNING/Running", "COMPLETED/Completed"]);
+
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks.map((t) => t.name)).toEqual(["fetch_api-0", "validate-0", "load_warehouse-0", "notify-0"]);
+    for (const t of tasks) expect(t.stateType, t.name).toBe("COMPLETED");
+    const fetch = named(tasks, "fetch_api-0");
+    expect(fetch.runCount).toBe(2);
+    expect(fetch.tags).toEqual(["api"]);
+    expect(named(tasks, "validate-0").runCount).toBe(1);
+    expect(await stateNames("task", fetch.id)).toEqual([
+      "PENDING/Pending",
+      "RUNNING/Running",
+      "SCHEDULED/AwaitingRetry",
+      "RUNNING/Retrying",
+      "COMPLETED/Completed",
+    ]);
+    expect(await stateNames("task", named(tasks, "notify-0").id)).toEqual(["PENDING/Pending", "RUNNING/Running", "COMPLETED/Completed"]);
+
+    const logs = await server.api.logs.list.query({ flowRunId: run.id });
+    const line = (text: string) => {
+      const found = logs.filter((l) => l.message.includes(text));
+      expect(found, `log lines containing ${JSON.stringify(text)}`).toHaveLength(1);
+      return found[0]!;
+    };
+    // getRunLogger() in the flow body, in fetch_api (the engine's retry warning), in a task body.
+    expect(line("processing 2024-05-01")).toMatchObject({ taskRunId: null, level: 20 });
+    expect(line("Attempt 1 failed; retry 1/3")).toMatchObject({ taskRunId: fetch.id, level: 30 });
+    expect(line("rejected 6 of 49 rows")).toMatchObject({ taskRunId: named(tasks, "validate-0").id, level: 30 });
+    expect(line("loaded 43 rows into analytics.transactions partition 2024-05-01")).toMatchObject({
+      taskRunId: named(tasks, "load_warehouse-0").id,
+      level: 20,
+    });
+    // console.log captured by logPrints, attributed to the task that printed it.
+    expect(line("[#data-eng] daily_etl 2024-05-01: 43 rows loaded")).toMatchObject({ taskRunId: named(tasks, "notify-0").id, level: 20 });
+
+    const artifacts = await server.api.artifacts.list.query({ flowRunId: run.id });
+    expect(artifacts).toHaveLength(1);
+    expect(artifacts[0]).toMatchObject({ type: "MARKDOWN", key: "daily-etl-summary", taskRunId: null, description: "Run summary for 2024-05-01" });
+    expect(artifacts[0]!.data).toContain("- loaded: 43");
+    expect(warnings).toEqual([]);
+  });
+
+  it("serves the same day's fetch from the cache in a later run, recorded as COMPLETED/Cached", async () => {
+    const summary = await daily_etl({ day: "2024-05-01" });
+    expect(summary).toMatchObject({ fetched: 49, loaded: 43 });
+
+    const run = await latestRun("daily_etl");
+    expect(run.state.type).toBe("COMPLETED");
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    const fetch = named(tasks, "fetch_api-0");
+    expect(fetch).toMatchObject({ stateType: "COMPLETED", stateName: "Cached", runCount: 0 });
+    expect(await stateNames("task", fetch.id)).toEqual(["PENDING/Pending", "COMPLETED/Cached"]);
+    expect((await server.api.taskRuns.history.query({ id: fetch.id }))[1]?.details).toMatchObject({ cacheKey: "fetch_api-2024-05-01" });
+    // Nothing was fetched, so fetch_api logged nothing.
+    const logs = await server.api.logs.list.query({ flowRunId: run.id, taskRunId: fetch.id });
+    expect(logs).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe("nightly_warehouse: a sub-flow with its own retries", () => {
+  it("links refresh_marts' run to the parent's task run, retries only the sub-flow, and keeps logs apart", async () => {
+    const result = await nightly_warehouse({ failMartsOnce: true });
+    expect(result.marts.map((m) => m.mart)).toEqual(["finance", "marketing", "product"]);
+
+    const parent = await latestRun("nightly_warehouse");
+    expect(parent).toMatchObject({ state: { type: "COMPLETED" }, runCount: 1, parentTaskRunId: null });
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: parent.id });
+    expect(tasks.map((t) => t.name).sort()).toEqual(["ingest_source-billing", "ingest_source-crm", "ingest_source-web_events", "refresh_marts-0"]);
+    const call = named(tasks, "refresh_marts-0");
+    expect(call.stateType).toBe("COMPLETED");
+    expect(call.subflowRunId).not.toBeNull();
+    expect(await stateNames("task", call.id)).toEqual(["PENDING/Pending", "RUNNING/Running", "COMPLETED/Completed"]);
+
+    const child = await server.api.flowRuns.get.query({ id: call.subflowRunId! });
+    expect(child).toMatchObject({ flowName: "refresh_marts", parentTaskRunId: call.id, parentFlowRunId: parent.id, runCount: 2, state: { type: "COMPLETED" } });
+    expect(child.parameters).toEqual({ marts: ["finance", "marketing", "product"], failFirstAttempt: true });
+    const childStates = await stateNames("flow", child.id);
+    expect(childStates.slice(-5)).toEqual(["RUNNING/Running", "FAILED/Failed", "SCHEDULED/AwaitingRetry", "RUNNING/Retrying", "COMPLETED/Completed"]);
+    const { items: children } = await server.api.flowRuns.list.query({ parentFlowRunId: parent.id });
+    expect(children.map((c) => c.id)).toEqual([child.id]);
+
+    // The sub-flow's task runs belong to its own run, not the parent's.
+    const childTasks = await server.api.taskRuns.list.query({ flowRunId: child.id });
+    expect(childTasks.map((t) => t.name)).toEqual(["build_mart-finance", "build_mart-marketing", "build_mart-product"]);
+    for (const t of childTasks) expect(t.stateType).toBe("COMPLETED");
+
+    const parentLogs = await server.api.logs.list.query({ flowRunId: parent.id });
+    expect(parentLogs.filter((l) => l.message.startsWith("ingested ") && l.taskRunId === null)).toHaveLength(1);
+    expect(parentLogs.filter((l) => l.message.startsWith("copied "))).toHaveLength(3);
+    expect(parentLogs.some((l) => l.message.includes("refreshed"))).toBe(false);
+    const childLogs = await server.api.logs.list.query({ flowRunId: child.id });
+    expect(childLogs.filter((l) => l.message.includes("could not obtain lock") && l.level === 40)).toHaveLength(1);
+    expect(childLogs.filter((l) => l.message === "refreshed 3 marts (attempt 2)")).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe("regional_sales: fan-out with .map", () => {
+  it("records one task run per region and the ranking table from the submitted task", async () => {
+    const ranked = await regional_sales({ concurrency: 2 });
+    expect(ranked).toHaveLength(REGIONS.length);
+
+    const run = await latestRun("regional_sales");
+    expect(run.state.type).toBe("COMPLETED");
+    expect(run.parameters).toEqual({ concurrency: 2 });
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks.map((t) => t.name).sort()).toEqual([...REGIONS.map((r) => `fetch_region-${r}`), "rank_regions-0"].sort());
+    for (const t of tasks) expect(t).toMatchObject({ stateType: "COMPLETED", runCount: 1 });
+
+    const [table] = await server.api.artifacts.list.query({ flowRunId: run.id });
+    expect(table).toMatchObject({ type: "TABLE", key: "regional-ranking", taskRunId: named(tasks, "rank_regions-0").id });
+    const data = table!.data as { columns: string[]; rows: unknown[][] };
+    expect(data.columns).toEqual(["rank", "region", "orders", "revenue"]);
+    expect(data.rows.map((r) => r[1])).toEqual(ranked.map((r) => r.region));
+
+    const logs = await server.api.logs.list.query({ flowRunId: run.id });
+    expect(logs.filter((l) => l.message === `top region: ${ranked[0]!.region}` && l.taskRunId === null)).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe("orders_pipeline: ends in a quality check", () => {
+  it("as a plain script with the server in the environment: COMPLETED with a table and a markdown artifact", async () => {
+    const child = spawn(process.execPath, ["--import", tsxLoader(), path.join(repoRoot, "examples/orders.ts"), "2024-05-02"], {
+      cwd: repoRoot,
+      env: { ...process.env, ...server.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    expect(await exited(child), output).toBe(0);
+
+    // The script exits as soon as the flow returns: everything must already be on the server.
+    const run = await latestRun("orders_pipeline");
+    expect(run).toMatchObject({ state: { type: "COMPLETED" }, parameters: { day: "2024-05-02", duplicates: 0 } });
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual([
+      "extract_orders-0:COMPLETED",
+      "transform_orders-0:COMPLETED",
+      "load_orders-0:COMPLETED",
+      "quality_check-0:COMPLETED",
+    ]);
+    const check = named(tasks, "quality_check-0");
+    const artifacts = await server.api.artifacts.list.query({ flowRunId: run.id });
+    expect(artifacts.map((a) => `${a.type}:${a.key}`)).toEqual(["TABLE:orders-quality-checks", "MARKDOWN:orders-quality-report"]);
+    for (const a of artifacts) expect(a.taskRunId).toBe(check.id);
+    const table = artifacts[0]!.data as { columns: string[]; rows: unknown[][] };
+    expect(table.columns).toEqual(["check", "status", "observed", "expected"]);
+    expect(table.rows.map((r) => r[1])).toEqual(["pass", "pass", "pass", "pass", "pass"]);
+    expect(artifacts[1]!.data).toContain("All 5 checks passed.");
+    const logs = await server.api.logs.list.query({ flowRunId: run.id, taskRunId: check.id });
+    expect(logs.map((l) => l.message)).toEqual(["all 5 quality checks passed"]);
+  });
+
+  it("fails the run when a check fails, with the failing check in the artifacts", async () => {
+    await expect(orders_pipeline({ day: "2024-05-03", duplicates: 2 })).rejects.toThrow(/unique_order_id \(2 duplicates\)/);
+
+    const run = await latestRun("orders_pipeline");
+    expect(run.state.type).toBe("FAILED");
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    const check = named(tasks, "quality_check-0");
+    expect(check).toMatchObject({ stateType: "FAILED", stateName: "Failed" });
+    expect(check.stateMessage).toContain("unique_order_id (2 duplicates)");
+    const [table, report] = await server.api.artifacts.list.query({ flowRunId: run.id });
+    expect((table!.data as { rows: unknown[][] }).rows.find((r) => r[0] === "unique_order_id")).toEqual(["unique_order_id", "FAIL", "2 duplicates", "0 duplicates"]);
+    expect(report!.data).toContain("**1 of 5 checks failed:** unique_order_id");
+    const errors = await server.api.logs.list.query({ flowRunId: run.id, minLevel: 40 });
+    expect(errors.filter((l) => l.taskRunId === check.id)).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe("a server outage during a run", () => {
+  it("neither fails the run nor loses a task run, state or log line", { timeout: 60_000 }, async () => {
+    const N = 30;
+    const outageWarnings: string[] = [];
+    tracker.close();
+    tracker = new ApiTracker(createApiClient(server.connection), { warn: (m) => outageWarnings.push(m), flushIntervalMs: 50 });
+    setTracker(tracker);
+    const step = task({ name: "outage_step" }, async (i: number) => {
+      getRunLogger().info(`step ${i} working`);
+      await new Promise((r) => setTimeout(r, 100));
+      console.log(`step ${i} printed`);
+      return i;
+    });
+    const probe = flow({ name: "outage_probe", logPrints: true }, async (n: number) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += await step(i);
+      getRunLogger().info("all steps done");
+      return sum;
+    });
+
+    const running = probe(N);
+    const run = await waitFor("the run's first task runs on the server", async () => {
+      const { items } = await server.api.flowRuns.list.query({ flowName: "outage_probe", limit: 1 });
+      const r = items[0];
+      return r && (await server.api.taskRuns.list.query({ flowRunId: r.id })).length >= 3 ? r : null;
+    });
+    await server.stopServer();
+    const stoppedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    await server.restartServer();
+    expect(await running).toBe((N * (N - 1)) / 2);
+    // The run kept going while the server was down (no step waited for it).
+    expect(Date.now() - stoppedAt).toBeLessThan(N * 100 + 5_000);
+
+    expect((await server.api.flowRuns.get.query({ id: run.id })).state.type).toBe("COMPLETED");
+    expect(await stateNames("flow", run.id)).toEqual(expect.arrayContaining(["RUNNING/Running", "COMPLETED/Completed"]));
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks).toHaveLength(N);
+    expect(tasks.map((t) => t.name)).toEqual(Array.from({ length: N }, (_, i) => `outage_step-${i}`));
+    let states = 0;
+    for (const t of tasks) {
+      expect(t).toMatchObject({ stateType: "COMPLETED", runCount: 1 });
+      const history = await stateNames("task", t.id);
+      expect(history).toEqual(["PENDING/Pending", "RUNNING/Running", "COMPLETED/Completed"]);
+      states += history.length;
+    }
+    expect(states).toBe(3 * N);
+    const logs = await server.api.logs.list.query({ flowRunId: run.id });
+    const byTask = new Map(tasks.map((t) => [t.id, t.name]));
+    expect(logs.filter((l) => /^step \d+ working$/.test(l.message))).toHaveLength(N);
+    expect(logs.filter((l) => /^step \d+ printed$/.test(l.message))).toHaveLength(N);
+    for (const l of logs.filter((x) => x.message.startsWith("step "))) {
+      expect(byTask.get(l.taskRunId!), l.message).toBe(`outage_step-${l.message.split(" ")[1]}`);
+    }
+    expect(logs.filter((l) => l.message === "all steps done")).toHaveLength(1);
+    expect(logs).toHaveLength(2 * N + 1);
+    // Batches were retried quietly; nothing was dropped or refused.
+    expect(outageWarnings.filter((w) => /dropped|rejected|gave up/.test(w))).toEqual([]);
+  });
+});
+
+describe("deployed examples, run by a worker", () => {
+  it("runs a deployment of daily_etl through `worker start --run-once` and the runner", { timeout: 90_000 }, async () => {
+    const pool = "e2e-sdk-process";
+    await server.api.workPools.create.mutate({ name: pool, type: "process" });
+    await server.api.deployments.upsert.mutate({
+      flowName: "daily_etl",
+      name: "e2e",
+      entrypoint: "examples/daily-etl.ts:daily_etl",
+      path: repoRoot,
+      workPoolName: pool,
+      parameters: { day: "2024-06-01", retryDelayScale: 0.01 },
+      parameterSchema: daily_etl.parameterJsonSchema() ?? null,
+    });
+    // --run-once only claims what is due when the worker starts, so the run comes first.
+    const created = await server.api.deployments.run.mutate({ name: "daily_etl/e2e", parameters: { failFirstAttempts: 1 } });
+    const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], server.env);
+    let output = "";
+    worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    expect(await exited(worker), output).toBe(0);
+
+    const run = await server.api.flowRuns.get.query({ id: created.id });
+    expect(run, output).toMatchObject({ state: { type: "COMPLETED" }, deploymentName: "e2e", workPoolName: pool, runCount: 1 });
+    expect(run.parameters).toEqual({ day: "2024-06-01", retryDelayScale: 0.01, failFirstAttempts: 1 });
+    expect((await stateNames("flow", run.id)).map((s) => s.split("/")[0])).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks.map((t) => `${t.name}:${t.stateType}:${t.runCount}`)).toEqual([
+      "fetch_api-0:COMPLETED:2",
+      "validate-0:COMPLETED:1",
+      "load_warehouse-0:COMPLETED:1",
+      "notify-0:COMPLETED:1",
+    ]);
+    const logs = await server.api.logs.list.query({ flowRunId: run.id });
+    expect(logs.filter((l) => l.message.includes("loaded") && l.taskRunId === named(tasks, "load_warehouse-0").id)).toHaveLength(1);
+    // The worker streams the process's output too; a captured print is still recorded once.
+    const prints = logs.filter((l) => l.message.includes("[#data-eng] daily_etl 2024-06-01"));
+    expect(prints).toHaveLength(1);
+    expect(prints[0]!.taskRunId).toBe(named(tasks, "notify-0").id);
+    expect(await server.api.artifacts.list.query({ flowRunId: run.id })).toHaveLength(1);
+  });
+
+  it("deploys examples/flowplane.yaml to the pool `local`, and its entrypoints run", { timeout: 90_000 }, async () => {
+    await server.api.workPools.create.mutate({ name: "local", type: "process" });
+    const deployed = await runCli(["deploy", "--file", "examples/flowplane.yaml", "--json"], server.env, { cwd: repoRoot });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const results = JSON.parse(deployed.stdout) as { deployment: string; created: boolean }[];
+    expect(results.map((r) => r.deployment)).toEqual([
+      "daily_etl/nightly",
+      "nightly_warehouse/nightly",
+      "regional_sales/hourly",
+      "orders_pipeline/daily",
+      "hello/on-demand",
+    ]);
+    expect(results.every((r) => r.created)).toBe(true);
+
+    const etl = await server.api.deployments.get.query({ name: "daily_etl/nightly" });
+    expect(etl).toMatchObject({ workPoolName: "local", path: path.join(repoRoot, "examples"), tags: ["etl", "daily"] });
+    expect(etl.schedules).toEqual([expect.objectContaining({ kind: "cron", cron: "0 2 * * *", timezone: "Europe/Berlin", active: true })]);
+    expect(etl.parameterSchema).toMatchObject({ type: "object", properties: { day: { type: "string", format: "date" } } });
+
+    // A flow with a parameter schema, run with no parameters at all: the schema's defaults apply.
+    const created = await server.api.deployments.run.mutate({ name: "daily_etl/nightly" });
+    const worker = spawnCli(["worker", "start", "--pool", "local", "--run-once"], server.env);
+    let output = "";
+    worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    expect(await exited(worker), output).toBe(0);
+    const run = await server.api.flowRuns.get.query({ id: created.id });
+    expect(run.state.type, output).toBe("COMPLETED");
+    expect(run.parameters).toEqual({});
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual(["fetch_api-0:COMPLETED", "validate-0:COMPLETED", "load_warehouse-0:COMPLETED", "notify-0:COMPLETED"]);
+  });
+});
+
+function tsxLoader(): string {
+  const require = createRequire(import.meta.url);
+  return pathToFileURL(require.resolve("tsx/esm", { paths: [path.join(repoRoot, "packages/sdk")] })).href;
+}

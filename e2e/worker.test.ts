@@ -1,0 +1,145 @@
+// The path from "a run is due" to "it ran on the customer's machine and reported back", through the
+// real CLI, a real worker process, and real child processes for the runs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exited, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+
+let server: TestServer;
+const pool = "e2e-process";
+
+beforeAll(async () => {
+  // Shortened liveness so crash detection takes seconds, not minutes.
+  server = await startTestServer({ runHeartbeatTimeoutSeconds: 3, livenessIntervalMs: 300, missedWorkerHeartbeats: 2 });
+  const created = await runCli(["work-pool", "create", pool, "--type", "process", "--json"], server.env);
+  expect(created.code, created.stderr).toBe(0);
+  for (const [entrypoint, name] of [["examples/hello.ts:hello", "hello"], ["e2e/fixtures/flows.ts:sleepy", "sleepy"], ["e2e/fixtures/flows.ts:broken", "broken"], ["e2e/fixtures/flows.ts:vanishes", "vanishes"]] as const) {
+    const deployed = await runCli(["deploy", entrypoint, "--name", name, "--pool", pool, "--json"], server.env, { cwd: repoRoot });
+    expect(deployed.code, deployed.stderr).toBe(0);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const workerEnv = () => ({ ...server.env, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1", FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5", FLOWPLANE_STOP_GRACE_SECONDS: "2" });
+
+describe("process work pool", () => {
+  it("runs a deployed flow on a separate worker process to COMPLETED, with its logs", async () => {
+    const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-main"], workerEnv());
+    try {
+      const watched = await runCli(["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"], server.env);
+      expect(watched.code, watched.stderr).toBe(0);
+      const run = JSON.parse(watched.stdout) as { id: string; state: { type: string }; workerName: string | null; infrastructureId: string | null };
+      expect(run.state.type).toBe("COMPLETED");
+      expect(run.workerName).toBe("w-main");
+      const logs = await runCli(["flow-run", "logs", run.id, "--json"], server.env);
+      const lines = (JSON.parse(logs.stdout) as { message: string }[]).map((l) => l.message);
+      expect(lines).toContain("total is 6");
+      expect(lines).toContain("printed line");
+      // logPrints output reaches the logs once, not once from the SDK and again from stdout.
+      expect(lines.filter((l) => l === "printed line")).toHaveLength(1);
+      const taskRuns = await server.api.taskRuns.list.query({ flowRunId: run.id });
+      expect(taskRuns).toHaveLength(4);
+      expect(taskRuns.every((t) => t.stateType === "COMPLETED")).toBe(true);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited(worker);
+    }
+  }, 60_000);
+
+  it("ends a run whose process exits without a final state CRASHED with the exit code", async () => {
+    const run = await server.api.deployments.run.mutate({ name: "vanishes/vanishes" });
+    const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], workerEnv());
+    expect(await exited(worker)).toBe(0);
+    const final = await server.api.flowRuns.get.query({ id: run.id });
+    expect(final.state.type).toBe("CRASHED");
+    expect(final.state.message).toContain("exited with code 3");
+    const logs = await server.api.logs.list.query({ flowRunId: run.id });
+    expect(logs.map((l) => l.message)).toContain("about to exit abruptly");
+  }, 60_000);
+
+  it("reports a failing flow FAILED with its error, and --watch exits non-zero", async () => {
+    const worker = spawnCli(["worker", "start", "--pool", pool], workerEnv());
+    try {
+      const watched = await runCli(["deployment", "run", "broken/broken", "--watch", "--json"], server.env);
+      expect(watched.code).not.toBe(0);
+      const run = JSON.parse(watched.stdout) as { state: { type: string; message: string } };
+      expect(run.state.type).toBe("FAILED");
+      expect(run.state.message).toContain("the warehouse is on fire");
+    } finally {
+      worker.kill("SIGTERM");
+      await exited(worker);
+    }
+  }, 60_000);
+
+  it("cancels a running flow: the process is stopped and the run ends CANCELLED", async () => {
+    const worker = spawnCli(["worker", "start", "--pool", pool], workerEnv());
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
+      const running = await waitFor("the run to be RUNNING", async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
+      });
+      const pid = Number(running.infrastructureId);
+      expect(processAlive(pid)).toBe(true);
+      const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      const final = await waitFor("the run to be CANCELLED", async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "CANCELLED" ? r : null;
+      }, 20_000);
+      expect(final.state.type).toBe("CANCELLED");
+      await waitFor("the run's process to be gone", async () => !processAlive(pid), 10_000);
+      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
+      expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited(worker);
+    }
+  }, 60_000);
+
+  it("crashes and retries a run whose worker is killed with SIGKILL mid-run", async () => {
+    const doomed = spawnCli(["worker", "start", "--pool", pool, "--name", "doomed"], workerEnv());
+    const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 2 } });
+    const running = await waitFor("the run to be RUNNING", async () => {
+      const r = await server.api.flowRuns.get.query({ id: run.id });
+      return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
+    });
+    doomed.kill("SIGKILL");
+    await exited(doomed);
+    // The run's process notices its worker is gone and exits; its heartbeats stop.
+    await waitFor("the orphaned run process to exit", async () => !processAlive(Number(running.infrastructureId)), 10_000);
+    const rescheduled = await waitFor("the run to be rescheduled for a retry", async () => {
+      const r = await server.api.flowRuns.get.query({ id: run.id });
+      return r.state.type === "SCHEDULED" ? r : null;
+    }, 15_000);
+    expect(rescheduled.state.name).toBe("AwaitingRetry");
+    const rescuer = spawnCli(["worker", "start", "--pool", pool, "--name", "rescuer"], workerEnv());
+    try {
+      const final = await waitFor("the retry to complete", async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "COMPLETED" ? r : null;
+      }, 30_000);
+      expect(final.runCount).toBe(2);
+      expect(final.workerName).toBe("rescuer");
+      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => `${s.type}:${s.name}`);
+      expect(history).toContain("CRASHED:Crashed");
+      expect(history.indexOf("SCHEDULED:AwaitingRetry")).toBeGreaterThan(history.indexOf("CRASHED:Crashed"));
+      // The dead worker is marked offline by the server's liveness service.
+      const workers = await server.api.workers.list.query({ workPoolName: pool });
+      expect(workers.find((w) => w.name === "doomed")?.status).toBe("OFFLINE");
+    } finally {
+      rescuer.kill("SIGTERM");
+      await exited(rescuer);
+    }
+  }, 90_000);
+});
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

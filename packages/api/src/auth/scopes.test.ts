@@ -1,0 +1,127 @@
+// Scopes on every procedure: a READ key (or its dashboard session) cannot change anything, a WORKER
+// key cannot manage keys, workspaces, deployments or pools, a DEVELOPER key cannot manage keys, and
+// an ADMIN key can do all of it. The READ sweep is generated from the router.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TRPCError } from "@trpc/server";
+import { appRouter } from "../root.ts";
+import { API_KEY_SCOPES, type ApiKeyScope } from "./api-keys.ts";
+import { callError, createTestApi, type Caller, type TestApi } from "../testing.ts";
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await createTestApi();
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+type Procedure = (input?: unknown) => Promise<unknown>;
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(([path, p]) => ({ path, type: p._def.type }));
+const mutations = procedures.filter((p) => p.type === "mutation").map((p) => p.path);
+
+function call(caller: Caller, path: string, input?: unknown): Promise<unknown> {
+  const [ns, name] = path.split(".") as [string, string];
+  return (caller as unknown as Record<string, Record<string, Procedure>>)[ns]![name]!(input);
+}
+
+/** The error code of a call, or "OK". */
+async function outcome(caller: Caller, path: string, input?: unknown): Promise<TRPCError["code"] | "OK"> {
+  try {
+    await call(caller, path, input);
+    return "OK";
+  } catch (err) {
+    return (err as TRPCError).code;
+  }
+}
+
+describe("scopes", () => {
+  it("a READ key, and a session made from one, cannot call any mutation", async () => {
+    expect(mutations.length).toBeGreaterThan(20);
+    const session = await api.caller(null).auth.createSession({ apiKey: api.a.keys.READ });
+    for (const [label, caller] of [["READ key", api.a.as.READ], ["READ session", api.caller(session.token)]] as const) {
+      const allowed: string[] = [];
+      for (const path of mutations) {
+        if (path === "auth.createSession") continue; // public: it takes a key in its input, not a bearer credential
+        const code = await outcome(caller, path, {});
+        if (code !== "FORBIDDEN") allowed.push(`${path}: ${code}`);
+      }
+      expect(allowed, label).toEqual([]);
+    }
+  });
+
+  it("a WORKER key cannot manage keys, workspaces, deployments or work pools", async () => {
+    const worker = api.a.as.WORKER;
+    const attempts: [string, unknown][] = [
+      ["apiKeys.create", { name: "escalate", scope: "ADMIN" }],
+      ["apiKeys.list", undefined],
+      ["apiKeys.revoke", { id: api.a.keyIds.ADMIN }],
+      ["workspaces.create", { name: "worker-made" }],
+      ["deployments.upsert", { flowName: "f", name: "d", entrypoint: "f.ts:f" }],
+      ["workPools.create", { name: "worker-pool", type: "process" }],
+      ["workPools.update", { name: "any", paused: true }],
+      ["workPools.delete", { name: "any" }],
+      ["flowRuns.forceState", { id: "01990000-0000-7000-8000-000000000000", state: { type: "COMPLETED" } }],
+    ];
+    for (const [path, input] of attempts) expect(await outcome(worker, path, input), path).toBe("FORBIDDEN");
+    expect(await api.db.prisma.apiKey.count({ where: { name: "escalate" } })).toBe(0);
+    expect(await api.db.prisma.workspace.count({ where: { name: "worker-made" } })).toBe(0);
+  });
+
+  it("a WORKER key can do a worker's job: heartbeats, runs, states, ingestion", async () => {
+    await api.a.as.DEVELOPER.workPools.create({ name: "scoped-pool", type: "process" });
+    const worker = api.a.as.WORKER;
+    await worker.workers.heartbeat({ workPoolName: "scoped-pool", workerName: "w1" });
+    const run = await worker.flowRuns.create({ flowName: "scoped" });
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+    expect(await worker.ingest.batch({ logs: [] })).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+  });
+
+  it("a DEVELOPER key cannot manage keys or workspaces, but can manage pools and deployments", async () => {
+    const dev = api.a.as.DEVELOPER;
+    for (const [path, input] of [
+      ["apiKeys.create", { name: "dev-made" }],
+      ["apiKeys.list", undefined],
+      ["apiKeys.revoke", { id: api.a.keyIds.WORKER }],
+      ["workspaces.create", { name: "dev-made" }],
+      ["flowRuns.forceState", { id: "01990000-0000-7000-8000-000000000000", state: { type: "COMPLETED" } }],
+    ] as const) {
+      expect(await outcome(dev, path, input), path).toBe("FORBIDDEN");
+    }
+    await dev.workPools.create({ name: "dev-pool", type: "docker" });
+    const d = await dev.deployments.upsert({ flowName: "dev-flow", name: "dev", entrypoint: "f.ts:f", workPoolName: "dev-pool" });
+    expect(d.created).toBe(true);
+  });
+
+  it("an ADMIN key can manage keys and workspaces, and force a state", async () => {
+    const admin = api.a.as.ADMIN;
+    const created = await admin.apiKeys.create({ name: "admin-made", scope: "WORKER" });
+    expect(created.key).toMatch(/^fp_[0-9a-f]{12}_/);
+    expect((await admin.apiKeys.list()).some((k) => k.id === created.apiKey.id)).toBe(true);
+    expect((await admin.apiKeys.revoke({ id: created.apiKey.id })).status).toBe("revoked");
+    const ws = await admin.workspaces.create({ name: "admin-made" });
+    expect((await api.caller(ws.apiKey).workspaces.current()).name).toBe("admin-made");
+    const run = await admin.flowRuns.create({ flowName: "forced" });
+    expect((await admin.flowRuns.forceState({ id: run.id, state: { type: "COMPLETED" } })).decision).toBe("ACCEPT");
+  });
+
+  it("scopes are ordered: whatever a lower scope may call, every higher scope may call too", async () => {
+    const rank = (s: ApiKeyScope) => ["READ", "WORKER", "DEVELOPER", "ADMIN"].indexOf(s);
+    const scopes = [...API_KEY_SCOPES].sort((x, y) => rank(x) - rank(y));
+    const broken: string[] = [];
+    for (const { path, type } of procedures) {
+      if (type === "subscription" || path === "auth.createSession") continue;
+      // Input that fails validation: it reaches the scope check without changing anything.
+      const codes = await Promise.all(scopes.map((s) => outcome(api.b.as[s], path, { __invalid: true })));
+      const firstAllowed = codes.findIndex((c) => c !== "FORBIDDEN");
+      if (firstAllowed >= 0 && codes.slice(firstAllowed).some((c) => c === "FORBIDDEN")) broken.push(`${path}: ${codes.join(",")}`);
+      if (codes.at(-1) === "FORBIDDEN") broken.push(`${path}: forbidden even to ADMIN`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("a workspace's first admin key cannot be used for another workspace", async () => {
+    const err = await callError(api.caller(api.a.keys.ADMIN, { workspaceName: "ws-b" }).apiKeys.list());
+    expect(err.code).toBe("FORBIDDEN");
+  });
+});

@@ -1,0 +1,177 @@
+// Orchestrated proposals through the API on real PostgreSQL: concurrent proposals serialise on the
+// run row, retries become AwaitingRetry, cancellation goes CANCELLING -> CANCELLED only, and an
+// explicit retry re-runs a finished run (and only a finished one).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+
+let api: TestApi;
+let worker: Caller;
+let developer: Caller;
+
+beforeAll(async () => {
+  api = await createTestApi({ poolSize: 20 });
+  worker = api.a.as.WORKER;
+  developer = api.a.as.DEVELOPER;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+async function stateRows(flowRunId: string): Promise<number> {
+  const { rows } = await api.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "State" WHERE "flowRunId" = $1`, [flowRunId]);
+  return rows[0]!.n;
+}
+
+async function history(flowRunId: string): Promise<string[]> {
+  return (await api.a.as.READ.flowRuns.history({ id: flowRunId })).map((s) => `${s.type}/${s.name}`);
+}
+
+async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {
+  return worker.flowRuns.create({ flowName: "proposals", state: { type: "SCHEDULED" }, ...(retryPolicy ? { retryPolicy } : {}) });
+}
+
+async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {
+  const run = await scheduledRun(retryPolicy);
+  const started = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } });
+  expect(started.decision).toBe("ACCEPT");
+  return run;
+}
+
+describe("concurrent proposals", () => {
+  it("100 identical proposals (same transitionId) at once write one state and all answer the same state", async () => {
+    const run = await scheduledRun();
+    const before = await stateRows(run.id);
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: "start-attempt-1" } })),
+    );
+    expect(await stateRows(run.id)).toBe(before + 1);
+    expect(answers.filter((a) => a.decision === "ACCEPT")).toHaveLength(1);
+    expect(answers.filter((a) => a.decision === "REJECT")).toHaveLength(99);
+    const states = new Set(answers.map((a) => JSON.stringify([a.state.type, a.state.name, a.state.timestamp, a.state.transitionId])));
+    expect(states.size).toBe(1);
+    const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
+    expect(stored.state).toMatchObject({ type: "RUNNING", timestamp: answers[0]!.state.timestamp });
+    expect(stored.runCount).toBe(1);
+  });
+
+  it("50 different RUNNING proposals at once: exactly one is accepted", async () => {
+    const run = await scheduledRun();
+    const before = await stateRows(run.id);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: `worker-${i}` } })),
+    );
+    const accepted = answers.filter((a) => a.decision === "ACCEPT");
+    expect(accepted).toHaveLength(1);
+    expect(answers.filter((a) => a.decision !== "ACCEPT").every((a) => a.decision === "REJECT" && a.state.type === "RUNNING" && a.state.transitionId === accepted[0]!.state.transitionId)).toBe(true);
+    expect(await stateRows(run.id)).toBe(before + 1);
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(1);
+  });
+});
+
+describe("retries", () => {
+  it("FAILED with retries left is answered REJECT with AwaitingRetry, which is stored and shown in the history", async () => {
+    const run = await runningRun({ retries: 2, retryDelaySeconds: 30 });
+    const t0 = Date.now();
+    const answer = await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED", message: "boom" } });
+    expect(answer.decision).toBe("REJECT");
+    expect(answer.state).toMatchObject({ type: "SCHEDULED", name: "AwaitingRetry" });
+    const retryAt = Date.parse(answer.state.details.scheduledTime!);
+    expect(retryAt).toBeGreaterThanOrEqual(t0 + 29_000);
+    expect(retryAt).toBeLessThanOrEqual(Date.now() + 31_000);
+
+    const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
+    expect(stored.state).toMatchObject({ type: "SCHEDULED", name: "AwaitingRetry" });
+    expect(Date.parse(stored.nextScheduledTime!)).toBe(retryAt);
+    expect(stored.workerId).toBeNull();
+    const h = await history(run.id);
+    expect(h[0]).toBe("SCHEDULED/Scheduled");
+    expect(h.at(-1)).toBe("SCHEDULED/AwaitingRetry");
+    expect(h.indexOf("RUNNING/Running")).toBeGreaterThan(0);
+
+    // Starting before the retry time waits.
+    const early = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } });
+    expect(early.decision).toBe("WAIT");
+    expect(early.delaySeconds).toBeGreaterThan(25);
+  });
+
+  it("once the retries are used up, FAILED is accepted", async () => {
+    const run = await runningRun({ retries: 1, retryDelaySeconds: 0 });
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } })).decision).toBe("REJECT");
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+    const last = await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } });
+    expect(last).toMatchObject({ decision: "ACCEPT", state: { type: "FAILED" } });
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(2);
+  });
+});
+
+describe("cancellation", () => {
+  it("cancelling a SCHEDULED run ends it CANCELLED at once", async () => {
+    const run = await scheduledRun();
+    const answer = await developer.flowRuns.cancel({ id: run.id });
+    expect(answer).toMatchObject({ decision: "ACCEPT", state: { type: "CANCELLED" } });
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.type).toBe("CANCELLED");
+    // A worker that still tries to start it is told to stop.
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ABORT");
+  });
+
+  it("cancelling a RUNNING run goes CANCELLING, which moves only to CANCELLED", async () => {
+    const run = await runningRun();
+    const answer = await developer.flowRuns.cancel({ id: run.id });
+    expect(answer).toMatchObject({ decision: "ACCEPT", state: { type: "CANCELLING" } });
+    expect((await worker.flowRuns.heartbeat({ id: run.id })).cancelRequested).toBe(true);
+
+    for (const type of ["RUNNING", "PENDING", "SCHEDULED", "PAUSED"] as const) {
+      const refused = await worker.flowRuns.setState({ id: run.id, state: { type } });
+      expect(refused.decision, type).toBe("ABORT");
+    }
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.type).toBe("CANCELLING");
+
+    // A run that finishes while being cancelled is still recorded as cancelled.
+    const finished = await worker.flowRuns.setState({ id: run.id, state: { type: "COMPLETED" } });
+    expect(finished).toMatchObject({ decision: "REJECT", state: { type: "CANCELLED" } });
+    const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
+    expect(stored.state.type).toBe("CANCELLED");
+    expect(stored.endTime).not.toBeNull();
+    expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running", "CANCELLING/Cancelling", "CANCELLED/Cancelled"]);
+  });
+
+  it("a CANCELLING run accepts CANCELLED from its worker", async () => {
+    const run = await runningRun();
+    await developer.flowRuns.cancel({ id: run.id });
+    expect(await worker.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" } })).toMatchObject({ decision: "ACCEPT", state: { type: "CANCELLED" } });
+  });
+
+  it("cancelling a finished run changes nothing", async () => {
+    const run = await runningRun();
+    await worker.flowRuns.setState({ id: run.id, state: { type: "COMPLETED" } });
+    expect((await developer.flowRuns.cancel({ id: run.id })).decision).toBe("ABORT");
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.type).toBe("COMPLETED");
+  });
+});
+
+describe("explicit retry", () => {
+  it("retrying a FAILED run schedules a new attempt now, free for any worker", async () => {
+    const run = await runningRun();
+    await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } });
+    const answer = await developer.flowRuns.retry({ id: run.id });
+    expect(answer).toMatchObject({ decision: "ACCEPT", state: { type: "SCHEDULED" } });
+    const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
+    expect(stored.state.type).toBe("SCHEDULED");
+    expect(stored.workerId).toBeNull();
+    expect(Date.parse(stored.nextScheduledTime!)).toBeLessThanOrEqual(Date.now());
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(2);
+  });
+
+  it("retrying a run that has not finished leaves it alone (regression: a RUNNING run was rescheduled and could run twice)", async () => {
+    for (const setup of [runningRun, scheduledRun]) {
+      const run = await setup();
+      const before = await api.a.as.READ.flowRuns.get({ id: run.id });
+      const answer = await developer.flowRuns.retry({ id: run.id });
+      expect(answer.decision).toBe("ABORT");
+      expect(answer.state.type).toBe(before.state.type);
+      const after = await api.a.as.READ.flowRuns.get({ id: run.id });
+      expect(after.state).toEqual(before.state);
+    }
+  });
+});

@@ -1,0 +1,164 @@
+// Batched ingestion through `ingest.batch` on real PostgreSQL: a re-sent batch is stored once, rows
+// naming another workspace's runs are dropped, and task-run states move the task run's current
+// state, attempt count, start and end the way the timeline reads them.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "@flowplane/core";
+import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+
+let api: TestApi;
+let worker: Caller;
+let flowRunId: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  worker = api.a.as.WORKER;
+  flowRunId = (await worker.flowRuns.create({ flowName: "ingest", state: { type: "RUNNING" } })).id;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const base = Date.parse("2030-01-01T00:00:00.000Z");
+const at = (ms: number) => new Date(base + ms).toISOString();
+/** Ids in a known order (UUIDv7 made from increasing times), as the SDK makes them. */
+let seq = 0;
+const nextId = () => uuidv7(base + seq++);
+
+function taskRun(id = nextId(), key = `t-${id}`) {
+  return { id, flowRunId, name: key, taskKey: key, dynamicKey: "0", tags: ["x"], createdAt: at(0) };
+}
+function state(taskRunId: string, type: "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "SCHEDULED", ms: number, name?: string) {
+  const names = { PENDING: "Pending", RUNNING: "Running", COMPLETED: "Completed", FAILED: "Failed", SCHEDULED: "Scheduled" };
+  return { id: nextId(), taskRunId, type, name: name ?? names[type], timestamp: at(ms) };
+}
+
+async function row(taskRunId: string) {
+  return api.db.prisma.taskRun.findUniqueOrThrow({ where: { id: taskRunId }, select: { stateType: true, stateName: true, runCount: true, startTime: true, endTime: true, workspaceId: true } });
+}
+
+async function counts(workspaceId: string) {
+  const [taskRuns, states, logs, artifacts] = await Promise.all([
+    api.db.prisma.taskRun.count({ where: { workspaceId } }),
+    api.db.prisma.state.count({ where: { workspaceId } }),
+    api.db.prisma.log.count({ where: { workspaceId } }),
+    api.db.prisma.artifact.count({ where: { workspaceId } }),
+  ]);
+  return { taskRuns, states, logs, artifacts };
+}
+
+describe("ingest.batch", () => {
+  it("stores a re-sent batch once", async () => {
+    const t = taskRun();
+    const batch = {
+      taskRuns: [t],
+      taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 10), state(t.id, "COMPLETED", 20)],
+      logs: [{ id: nextId(), flowRunId, taskRunId: t.id, name: "task", level: 20, message: "hello", timestamp: at(15) }],
+      artifacts: [{ id: nextId(), flowRunId, taskRunId: t.id, key: "report", type: "TABLE" as const, data: [{ a: 1 }] }],
+    };
+    const first = await worker.ingest.batch(batch);
+    expect(first).toEqual({ taskRuns: 1, taskRunStates: 3, logs: 1, artifacts: 1 });
+    const stored = await counts(api.a.id);
+    const afterFirst = await row(t.id);
+
+    const again = await worker.ingest.batch(batch);
+    expect(again).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+    expect(await counts(api.a.id)).toEqual(stored);
+    expect(await row(t.id)).toEqual(afterFirst);
+    expect(afterFirst.runCount).toBe(1);
+  });
+
+  it("drops rows that name another workspace's runs: nothing is written in that workspace", async () => {
+    const bRun = await api.b.as.WORKER.flowRuns.create({ flowName: "b-ingest", state: { type: "RUNNING" } });
+    const aTask = taskRun();
+    await worker.ingest.batch({ taskRuns: [aTask], taskRunStates: [state(aTask.id, "RUNNING", 5)] });
+    const aBefore = await counts(api.a.id);
+    const bBefore = await counts(api.b.id);
+    const aTaskBefore = await row(aTask.id);
+
+    const result = await api.b.as.WORKER.ingest.batch({
+      taskRuns: [taskRun()],
+      taskRunStates: [state(aTask.id, "FAILED", 50)],
+      logs: [
+        { id: nextId(), flowRunId, name: "x", level: 40, message: "into A", timestamp: at(1) },
+        { id: nextId(), flowRunId: bRun.id, taskRunId: aTask.id, name: "x", level: 40, message: "B's run, A's task", timestamp: at(1) },
+      ],
+      artifacts: [
+        { id: nextId(), flowRunId, type: "MARKDOWN", data: "into A" },
+        { id: nextId(), flowRunId: bRun.id, taskRunId: aTask.id, type: "LINK", data: "B's run, A's task" },
+      ],
+    });
+    expect(result).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+    expect(await counts(api.a.id)).toEqual(aBefore);
+    expect(await counts(api.b.id)).toEqual(bBefore);
+    expect(await row(aTask.id)).toEqual(aTaskBefore);
+  });
+
+  it("drops a log that names an unknown task run instead of failing the whole batch", async () => {
+    const result = await worker.ingest.batch({
+      logs: [
+        { id: nextId(), flowRunId, taskRunId: nextId(), name: "x", level: 20, message: "orphan", timestamp: at(1) },
+        { id: nextId(), flowRunId, name: "x", level: 20, message: "kept", timestamp: at(1) },
+      ],
+    });
+    expect(result.logs).toBe(1);
+  });
+
+  it("a task run's current state, attempts, start and end follow its states", async () => {
+    const t = taskRun();
+    await worker.ingest.batch({ taskRuns: [t], taskRunStates: [state(t.id, "PENDING", 0)] });
+    expect(await row(t.id)).toMatchObject({ stateType: "PENDING", runCount: 0, startTime: null, endTime: null });
+
+    await worker.ingest.batch({ taskRunStates: [state(t.id, "RUNNING", 100)] });
+    expect(await row(t.id)).toMatchObject({ stateType: "RUNNING", runCount: 1, startTime: new Date(at(100)), endTime: null });
+
+    // A retry inside the task: AwaitingRetry, then a second attempt.
+    await worker.ingest.batch({ taskRunStates: [state(t.id, "SCHEDULED", 200, "AwaitingRetry"), state(t.id, "RUNNING", 300, "Retrying")] });
+    expect(await row(t.id)).toMatchObject({ stateType: "RUNNING", stateName: "Retrying", runCount: 2, startTime: new Date(at(100)), endTime: null });
+
+    await worker.ingest.batch({ taskRunStates: [state(t.id, "COMPLETED", 400)] });
+    expect(await row(t.id)).toMatchObject({ stateType: "COMPLETED", runCount: 2, startTime: new Date(at(100)), endTime: new Date(at(400)) });
+
+    const history = await api.a.as.READ.taskRuns.history({ id: t.id });
+    expect(history.map((s) => s.name)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
+  });
+
+  it("a whole life in one batch ends in its last state", async () => {
+    const t = taskRun();
+    await worker.ingest.batch({ taskRuns: [t], taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 1), state(t.id, "FAILED", 2)] });
+    expect(await row(t.id)).toMatchObject({ stateType: "FAILED", runCount: 1, startTime: new Date(at(1)), endTime: new Date(at(2)) });
+  });
+
+  it("a late batch carrying an older state does not overwrite a newer one", async () => {
+    const t = taskRun();
+    const running = state(t.id, "RUNNING", 10);
+    const completed = state(t.id, "COMPLETED", 20);
+    await worker.ingest.batch({ taskRuns: [t], taskRunStates: [completed] });
+    await worker.ingest.batch({ taskRunStates: [running] });
+    expect(await row(t.id)).toMatchObject({ stateType: "COMPLETED", runCount: 1, startTime: new Date(at(10)), endTime: new Date(at(20)) });
+  });
+
+  it("states with the same millisecond are ordered by their (time-ordered) ids (regression: the run could stay RUNNING)", async () => {
+    // A synchronous task goes RUNNING -> COMPLETED within one millisecond. Many task runs, with the
+    // rows in either order in the batch, so an arbitrary pick among equal timestamps shows up.
+    const tasks = Array.from({ length: 40 }, () => taskRun());
+    const states = tasks.flatMap((t, i) => {
+      const running = state(t.id, "RUNNING", 7);
+      const completed = state(t.id, "COMPLETED", 7);
+      return i % 2 ? [completed, running] : [running, completed];
+    });
+    await worker.ingest.batch({ taskRuns: tasks, taskRunStates: states });
+    const rows = await api.db.prisma.taskRun.findMany({ where: { id: { in: tasks.map((t) => t.id) } }, select: { stateType: true } });
+    expect(rows.map((r) => r.stateType)).toEqual(tasks.map(() => "COMPLETED"));
+  });
+
+  it("task runs and their states in one batch of 1000 are all stored", async () => {
+    const tasks = Array.from({ length: 1000 }, (_, i) => taskRun(nextId(), `bulk-${i}`));
+    const result = await worker.ingest.batch({
+      taskRuns: tasks,
+      taskRunStates: tasks.flatMap((t) => [state(t.id, "RUNNING", 1), state(t.id, "COMPLETED", 2)]),
+    });
+    expect(result).toEqual({ taskRuns: 1000, taskRunStates: 2000, logs: 0, artifacts: 0 });
+    const list = await api.a.as.READ.taskRuns.list({ flowRunId });
+    expect(list.filter((t) => t.taskKey.startsWith("bulk-") && t.stateType === "COMPLETED")).toHaveLength(1000);
+  });
+});
