@@ -2,6 +2,7 @@
 //
 //   npx tsx examples/daily-etl.ts 2024-05-01            # one day, locally (or tracked, see README)
 //   npx tsx examples/daily-etl.ts 2024-05-01 --fail     # the API fails once; fetch_api retries
+//   npx tsx examples/daily-etl.ts 2024-05-01 --refresh  # fetch again even if the day is cached
 //
 // fetch_api stands in for an HTTP API: it generates the day's rows deterministically from the
 // date, so the example needs no network. `failFirstAttempts` makes its first attempts throw, to
@@ -167,8 +168,9 @@ if (isMainModule(import.meta.url)) {
   const fail = args.includes("--fail");
   const summary = await daily_etl({
     ...(day ? { day } : {}),
+    // --fail wants to show the retry, so it fetches even when the day is cached.
     ...(fail ? { failFirstAttempts: 1, retryDelayScale: 0.5 } : {}),
-    refresh: args.includes("--refresh"),
+    refresh: fail || args.includes("--refresh"),
   });
   console.log(summary.message);
 }

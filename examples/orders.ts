@@ -4,7 +4,7 @@
 //
 //   npx tsx examples/orders.ts 2024-05-01
 //   npx tsx examples/orders.ts 2024-05-01 --corrupt   # duplicate orders: the quality check fails
-import { createMarkdownArtifact, createTableArtifact, flow, getRunLogger, task } from "@flowplane/sdk";
+import { createMarkdownArtifact, createTableArtifact, flow, getRunContext, getRunLogger, task } from "@flowplane/sdk";
 import { z } from "zod";
 import { dayBefore, delay, formatCents, isMainModule, pick, seededRandom } from "./lib/simulate.ts";
 
@@ -112,8 +112,10 @@ export const orders_pipeline = flow(
       duplicates: z.number().int().min(0).default(0),
     }),
   },
-  async ({ day = dayBefore(new Date()), duplicates }) => {
-    const orders = await extractOrders(day, duplicates);
+  async (params) => {
+    const { scheduledTime } = getRunContext();
+    const day = params.day ?? dayBefore(scheduledTime ? new Date(scheduledTime) : new Date());
+    const orders = await extractOrders(day, params.duplicates);
     const enriched = await transformOrders(orders);
     const loaded = await loadOrders(enriched);
     const checks = await qualityCheck(day, enriched, loaded);

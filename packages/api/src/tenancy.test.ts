@@ -47,6 +47,7 @@ const CASES: Record<string, Case[] | "subscription"> = {
   ],
   "flowRuns.setState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "COMPLETED" } }), expect: DENY }],
   "flowRuns.forceState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "CRASHED" } }), expect: DENY }],
+  "flowRuns.setRetryPolicy": [{ input: (a) => ({ id: a.flowRunId, retryPolicy: { retries: 9 } }), expect: DENY }],
   "flowRuns.cancel": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }, { input: (a) => ({ id: a.scheduledRunId }), expect: DENY }],
   "flowRuns.retry": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.heartbeat": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApiError } from "../errors.ts";
 import type { FlowplaneEvent } from "../services/events.ts";
 import { readProcedure, router } from "../trpc.ts";
 import { id } from "./schemas.ts";
@@ -17,18 +18,28 @@ export const eventsRouter = router({
       queue.push(event);
       wake?.();
     });
+    // One abort listener for the subscription's life (one per wait would pile up on a long-lived socket).
+    const onAbort = () => wake?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal?.aborted) {
         if (queue.length === 0) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            signal?.addEventListener("abort", () => resolve(), { once: true });
           });
           wake = null;
+        }
+        // The key checked when the subscription opened may since have been revoked (or the session
+        // expired): check again before delivering, so a revoked key stops seeing events (within the
+        // authenticator's cache TTL) instead of streaming until the socket closes.
+        if (queue.length > 0) {
+          const auth = await ctx.services.authenticator.authenticate(ctx.credential);
+          if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason);
         }
         while (queue.length > 0) yield queue.shift()!;
       }
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       unsubscribe();
     }
   }),

@@ -68,6 +68,19 @@ describe("concurrent proposals", () => {
   });
 });
 
+describe("creating runs", () => {
+  it("concurrent first runs of a new flow all succeed and register the flow once (regression: 500 on the flow's unique name)", async () => {
+    for (let round = 0; round < 5; round++) {
+      const flowName = `fan-out-${round}`;
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => worker.flowRuns.create({ flowName })));
+      expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(await api.db.prisma.flow.count({ where: { workspaceId: api.a.id, name: flowName } })).toBe(1);
+      const flowIds = new Set(results.map((r) => (r as PromiseFulfilledResult<{ flowId: string }>).value.flowId));
+      expect(flowIds.size).toBe(1);
+    }
+  });
+});
+
 describe("retries", () => {
   it("FAILED with retries left is answered REJECT with AwaitingRetry, which is stored and shown in the history", async () => {
     const run = await runningRun({ retries: 2, retryDelaySeconds: 30 });

@@ -91,13 +91,13 @@ export async function proposeFlowRunState(
     });
     switch (decision.status) {
       case "ACCEPT":
-        await writeFlowRunState(sql, run, decision.state, now);
+        await writeFlowRunState(sql, run, decision.state);
         return { decision: "ACCEPT", state: decision.state };
       case "REJECT":
         if (decision.write) {
           // A failure turned into a retry stays visible: history shows FAILED/CRASHED, then AwaitingRetry.
-          if (decision.rule === "RetryFailedRuns") await appendHistory(sql, run, normalizeState(proposed, now), now);
-          await writeFlowRunState(sql, run, decision.state, now);
+          if (decision.rule === "RetryFailedRuns") await appendHistory(sql, run, normalizeState(proposed, now));
+          await writeFlowRunState(sql, run, decision.state);
         }
         return { decision: "REJECT", state: decision.state, reason: decision.reason };
       case "WAIT":
@@ -127,7 +127,7 @@ async function lockFlowRun(sql: Sql, workspaceId: string, flowRunId: string): Pr
  * an attempt and starts the heartbeat clock; SCHEDULED (a retry or a reschedule) releases the
  * worker so another claim can pick the run up; terminal states stop the clock.
  */
-export async function writeFlowRunState(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId" | "workPoolId" | "deploymentId" | "workerId">, state: State, now: Date): Promise<void> {
+export async function writeFlowRunState(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId" | "workPoolId" | "deploymentId" | "workerId">, state: State): Promise<void> {
   const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : null;
   const terminal = state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED";
   await sql.query(
@@ -154,21 +154,36 @@ export async function writeFlowRunState(sql: Sql, run: Pick<LockedRun, "id" | "w
 }
 
 /** Adds a state to the run's history without making it the current state. */
-async function appendHistory(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId">, state: State, now: Date): Promise<void> {
+async function appendHistory(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId">, state: State): Promise<void> {
   await sql.query(
     `INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details) VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8)`,
     [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details ?? {})],
   );
 }
 
+/**
+ * The flow's id, registering the flow on first use. Concurrent first runs of a new flow (a `.map`
+ * over a sub-flow, several workers) are common, and Prisma's upsert reads then inserts, so all but
+ * one failed on the unique name. ON CONFLICT DO NOTHING cannot fail that way; the loser reads the
+ * winner's row in a new statement, whose snapshot sees it.
+ */
+async function ensureFlow(pool: pg.Pool, workspaceId: string, name: string): Promise<string> {
+  const find = async () => (await pool.query<{ id: string }>(`SELECT id FROM "Flow" WHERE "workspaceId" = $1 AND name = $2`, [workspaceId, name])).rows[0];
+  const existing = await find();
+  if (existing) return existing.id;
+  const inserted = await pool.query<{ id: string }>(
+    `INSERT INTO "Flow" (id, "workspaceId", name, tags, "createdAt", "updatedAt") VALUES ($1, $2, $3, '{}', now(), now())
+     ON CONFLICT ("workspaceId", name) DO NOTHING RETURNING id`,
+    [uuidv7(), workspaceId, name],
+  );
+  const row = inserted.rows[0] ?? (await find());
+  if (!row) throw new Error(`flow "${name}" was neither inserted nor found`);
+  return row.id;
+}
+
 /** Creates a flow run (registering its flow by name if needed). */
 export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, input: CreateFlowRunInput): Promise<{ id: string; name: string; created: boolean }> {
-  const flow = await db.flow.upsert({
-    where: { workspaceId_name: { workspaceId, name: input.flowName } },
-    create: { workspaceId, name: input.flowName },
-    update: {},
-    select: { id: true },
-  });
+  const flow = { id: await ensureFlow(pool, workspaceId, input.flowName) };
   if (input.parentTaskRunId) {
     const parent = await db.taskRun.findFirst({ where: { id: input.parentTaskRunId, workspaceId }, select: { id: true } });
     if (!parent) throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, { path: "parentTaskRunId" });

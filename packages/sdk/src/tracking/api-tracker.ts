@@ -32,8 +32,6 @@ type Pending =
   | { kind: "log"; row: LogRecord }
   | { kind: "artifact"; row: ArtifactRecord & { id: string } };
 
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
-
 const DEFAULT_STATE_NAMES: Record<string, string> = {
   SCHEDULED: "Scheduled", PENDING: "Pending", RUNNING: "Running", COMPLETED: "Completed", FAILED: "Failed",
   CANCELLED: "Cancelled", CRASHED: "Crashed", PAUSED: "Paused", CANCELLING: "Cancelling",
@@ -44,7 +42,6 @@ export class ApiTracker implements Tracker {
   private sending: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private droppedLogs = 0;
-  private readonly lastStateMs = new Map<string, number>();
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
   private readonly opts: Required<Omit<ApiTrackerOptions, "warn">> & { warn: (m: string) => void };
 
@@ -121,7 +118,7 @@ export class ApiTracker implements Tracker {
         taskRunId,
         type: state.type,
         name: state.name || DEFAULT_STATE_NAMES[state.type] || state.type,
-        timestamp: this.stamp(taskRunId, state.type, state.timestamp),
+        timestamp: state.timestamp ?? new Date().toISOString(),
         message: state.message ?? null,
         details: (state.details ?? {}) as Record<string, unknown>,
       },
@@ -158,26 +155,6 @@ export class ApiTracker implements Tracker {
     for (const id of [...this.heartbeats.keys()]) this.stopHeartbeat(id);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-  }
-
-  /**
-   * The control plane stores times in milliseconds, takes a task run's latest-timestamped state as
-   * its current state and orders the history by time. A synchronous task goes RUNNING → COMPLETED
-   * within one millisecond, so its states would tie and the run could end up shown as RUNNING.
-   * Each state of a task run is therefore stamped at least 1 ms after the previous one (a task
-   * reported as taking 1 ms instead of 0.2 ms is the cost), which keeps the order they happened in.
-   */
-  private stamp(taskRunId: string, type: string, iso: string | undefined): string {
-    let ms = iso === undefined ? Number.NaN : Date.parse(iso);
-    const given = !Number.isNaN(ms);
-    if (!given) ms = Date.now();
-    const last = this.lastStateMs.get(taskRunId);
-    const bumped = last !== undefined && ms <= last;
-    if (bumped) ms = last + 1;
-    // A terminal state is a task run's last; forgetting it keeps the map as small as the runs in flight.
-    if (TERMINAL.has(type)) this.lastStateMs.delete(taskRunId);
-    else this.lastStateMs.set(taskRunId, ms);
-    return given && !bumped ? iso! : new Date(ms).toISOString();
   }
 
   private enqueue(item: Pending): void {

@@ -1,0 +1,214 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRef, useState, type FormEvent } from "react";
+import { errorMessage, isForbidden, type ApiKeyRow } from "../api/client.ts";
+import { useApi, useCurrentSession } from "../api/provider.tsx";
+import { ConfirmDialog } from "../components/confirm.tsx";
+import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import { formatTime } from "../lib/format.ts";
+import { useDocumentTitle } from "../lib/hooks.ts";
+
+const SCOPES = [
+  { value: "READ", label: "Read", help: "view runs, logs and pools" },
+  { value: "WORKER", label: "Worker", help: "run workers: claim runs, report states and logs" },
+  { value: "DEVELOPER", label: "Developer", help: "deploy, run, cancel, manage pools" },
+  { value: "ADMIN", label: "Admin", help: "everything, including API keys" },
+] as const;
+type Scope = (typeof SCOPES)[number]["value"];
+
+export function ApiKeysPage() {
+  useDocumentTitle("API keys");
+  const api = useApi();
+  const session = useCurrentSession();
+  const qc = useQueryClient();
+  const keys = useQuery({ queryKey: ["apiKeys.list"], queryFn: () => api.apiKeys.list.query(), retry: false });
+  // Which key this session came from: it cannot revoke itself.
+  const me = useQuery({ queryKey: ["auth.whoami"], queryFn: () => api.auth.whoami.query(), staleTime: Infinity });
+  const ownKeyId = me.data?.apiKeyId ?? null;
+  const [name, setName] = useState("");
+  const [scope, setScope] = useState<Scope>("DEVELOPER");
+  const [expires, setExpires] = useState("");
+  const [created, setCreated] = useState<{ key: string; name: string } | null>(null);
+  const [revoking, setRevoking] = useState<ApiKeyRow | null>(null);
+  const revealRef = useRef<HTMLDivElement>(null);
+  const [copied, setCopied] = useState(false);
+
+  const create = useMutation({
+    mutationFn: () => api.apiKeys.create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) }),
+    onSuccess: (res) => {
+      setCreated({ key: res.key, name: res.apiKey.name });
+      setCopied(false);
+      setName("");
+      setExpires("");
+      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
+      setTimeout(() => revealRef.current?.focus(), 0);
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) => api.apiKeys.revoke.mutate({ id }),
+    onSuccess: () => {
+      setRevoking(null);
+      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
+    },
+  });
+
+  if (keys.error && isForbidden(keys.error)) {
+    return (
+      <>
+        <PageHeader title="API keys" />
+        <EmptyState title="Only admins manage API keys">
+          <p>You signed in with a {session.scope.toLowerCase()} key. Sign in with an admin key of workspace “{session.workspace.name}” to create or revoke keys.</p>
+        </EmptyState>
+      </>
+    );
+  }
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim()) create.mutate();
+  };
+
+  return (
+    <>
+      <PageHeader title="API keys" subtitle={`Keys of workspace “${session.workspace.name}”. A key is shown once, when it is created; only its hash is stored.`} />
+      {created ? (
+        <div className="card reveal" ref={revealRef} tabIndex={-1} role="region" aria-label="New API key" data-testid="new-key">
+          <h2>Copy the key for “{created.name}” now</h2>
+          <p>It will not be shown again.</p>
+          <div className="command">
+            <code data-testid="new-key-value">{created.key}</code>
+            <button
+              type="button"
+              className="button small"
+              onClick={() => {
+                void navigator.clipboard?.writeText(created.key).then(() => setCopied(true));
+              }}
+            >
+              {copied ? "Copied" : "Copy"}
+            </button>
+          </div>
+          <p className="muted small">
+            Use it with <code>pnpm flowplane login --url {location.origin} --key …</code> or <code>FLOWPLANE_API_KEY</code>.
+          </p>
+          <button type="button" className="button small ghost" onClick={() => setCreated(null)}>
+            Done, I saved it
+          </button>
+        </div>
+      ) : null}
+      <Section title="Create a key">
+        <form className="inline-form" onSubmit={submit}>
+          <label className="field">
+            <span>Name</span>
+            <input type="text" name="name" value={name} onChange={(e) => setName(e.target.value)} required placeholder="e.g. ci-deploy" maxLength={200} />
+          </label>
+          <label className="field">
+            <span>Scope</span>
+            <select name="scope" value={scope} onChange={(e) => setScope(e.target.value as Scope)} aria-describedby="scope-help">
+              {SCOPES.map((s) => (
+                <option key={s.value} value={s.value}>
+                  {s.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Expires in (days)</span>
+            <input type="number" name="expires" min={1} max={3650} step={1} value={expires} onChange={(e) => setExpires(e.target.value)} placeholder="never" />
+          </label>
+          <button type="submit" className="button primary" disabled={create.isPending || !name.trim()}>
+            {create.isPending ? "Creating…" : "Create key"}
+          </button>
+        </form>
+        <p id="scope-help" className="muted small">
+          {SCOPES.find((s) => s.value === scope)?.help}.
+        </p>
+        {create.error ? (
+          <p className="field-error" role="alert">
+            {errorMessage(create.error)}
+          </p>
+        ) : null}
+      </Section>
+      <Section title="Keys">
+        {keys.error ? <ErrorNote error={keys.error} /> : null}
+        {keys.isPending ? (
+          <Skeleton />
+        ) : (
+          <div className="table-wrap">
+            <table className="table" data-testid="keys-table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Prefix</th>
+                  <th scope="col">Scope</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="hide-sm">
+                    Last used
+                  </th>
+                  <th scope="col" className="hide-md">
+                    Expires
+                  </th>
+                  <th scope="col" className="hide-md">
+                    Created
+                  </th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {(keys.data ?? []).map((k) => (
+                  <tr key={k.id} data-key-name={k.name}>
+                    <td>
+                      {k.name}
+                      {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
+                    </td>
+                    <td>
+                      <code>{k.prefix}</code>
+                    </td>
+                    <td>{k.scope.toLowerCase()}</td>
+                    <td>
+                      <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
+                    </td>
+                    <td className="hide-sm">
+                      <RelativeTime iso={k.lastUsedAt} />
+                    </td>
+                    <td className="hide-md">{k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>}</td>
+                    <td className="hide-md">
+                      <RelativeTime iso={k.createdAt} />
+                    </td>
+                    <td className="actions">
+                      {k.status === "active" && k.id !== ownKeyId ? (
+                        <button type="button" className="button small danger-outline" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.name}`}>
+                          Revoke
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke “${revoking?.name ?? ""}”?`}
+        confirmLabel="Revoke key"
+        danger
+        busy={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onCancel={() => {
+          setRevoking(null);
+          revoke.reset();
+        }}
+      >
+        <p>Anything using this key — CLIs, workers, CI — stops working at once. This cannot be undone.</p>
+        {revoke.error ? (
+          <p className="field-error" role="alert">
+            {errorMessage(revoke.error)}
+          </p>
+        ) : null}
+      </ConfirmDialog>
+    </>
+  );
+}
+

@@ -1,0 +1,119 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { errorMessage, type Deployment } from "../api/client.ts";
+import { useApi } from "../api/provider.tsx";
+import { Modal } from "../components/confirm.tsx";
+import { RunForm } from "../components/run-form.tsx";
+import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
+import { useDocumentTitle } from "../lib/hooks.ts";
+import { scheduleInWords } from "../lib/schedules.ts";
+import { Link } from "../router.tsx";
+
+export function DeploymentsPage() {
+  useDocumentTitle("Deployments");
+  const api = useApi();
+  const list = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query() });
+  const [running, setRunning] = useState<Deployment | null>(null);
+  return (
+    <>
+      <PageHeader title="Deployments" subtitle="Flows registered to run on a work pool, on a schedule or on demand." />
+      {list.error ? <ErrorNote error={list.error} /> : null}
+      {list.isPending ? (
+        <Skeleton lines={6} />
+      ) : list.data && list.data.length === 0 ? (
+        <NoDeployments />
+      ) : (
+        <div className="card">
+          <div className="table-wrap">
+            <table className="table" data-testid="deployments-table">
+              <thead>
+                <tr>
+                  <th scope="col">Deployment</th>
+                  <th scope="col">Schedule</th>
+                  <th scope="col" className="hide-sm">
+                    Work pool
+                  </th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="hide-md">
+                    Tags
+                  </th>
+                  <th scope="col" className="hide-md">
+                    Updated
+                  </th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {(list.data ?? []).map((d) => (
+                  <tr key={d.id} data-deployment={d.qualifiedName}>
+                    <td>
+                      <Link to={`/deployments/${d.id}`}>
+                        <span className="muted">{d.flowName} /</span> {d.name}
+                      </Link>
+                    </td>
+                    <td>{d.schedules.length ? d.schedules.map((s) => <div key={s.id} className={s.active ? undefined : "muted"}>{scheduleInWords(s)}{s.active ? "" : " (inactive)"}</div>) : <span className="muted">On demand</span>}</td>
+                    <td className="hide-sm">{d.workPoolName ? <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link> : <span className="muted">—</span>}</td>
+                    <td>
+                      <PauseToggle deployment={d} />
+                    </td>
+                    <td className="hide-md">
+                      <Tags tags={d.tags} />
+                    </td>
+                    <td className="hide-md">
+                      <RelativeTime iso={d.updatedAt} />
+                    </td>
+                    <td className="actions">
+                      <button type="button" className="button small primary" onClick={() => setRunning(d)} aria-label={`Run ${d.qualifiedName} now`}>
+                        Run
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      )}
+      <Modal open={running !== null} title={running ? `Run ${running.qualifiedName}` : "Run"} labelId="run-now-title" onClose={() => setRunning(null)}>
+        {running ? <RunForm deployment={running} onDone={() => setRunning(null)} /> : null}
+      </Modal>
+    </>
+  );
+}
+
+export function PauseToggle({ deployment }: { deployment: Deployment }) {
+  const api = useApi();
+  const qc = useQueryClient();
+  const toggle = useMutation({
+    mutationFn: () => api.deployments.setPaused.mutate({ id: deployment.id, paused: !deployment.paused }),
+    onSuccess: () => qc.invalidateQueries({ predicate: (q) => String(q.queryKey[0]).startsWith("deployments.") }),
+  });
+  return (
+    <span className="pause-toggle">
+      <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>{deployment.paused ? "Paused" : "Active"}</span>
+      <button type="button" className="button small ghost" onClick={() => toggle.mutate()} disabled={toggle.isPending} aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}>
+        {deployment.paused ? "Resume" : "Pause"}
+      </button>
+      {toggle.error ? (
+        <span className="field-error" role="alert">
+          {errorMessage(toggle.error)}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+export function NoDeployments() {
+  return (
+    <EmptyState title="No deployments yet">
+      <p>A deployment tells Flowplane where a flow's code is and which work pool runs it. From the repository root:</p>
+      <Command>pnpm flowplane work-pool create local --type process</Command>
+      <Command>pnpm flowplane deploy examples/hello.ts:hello --name hello --pool local</Command>
+      <p>
+        Add <code>--cron "0 6 * * *"</code> or <code>--interval 3600</code> to run it on a schedule, or deploy everything in <code>flowplane.yaml</code> with <code>pnpm flowplane deploy --all</code>.
+      </p>
+    </EmptyState>
+  );
+}

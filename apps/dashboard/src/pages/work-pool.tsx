@@ -1,0 +1,136 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useApi } from "../api/provider.tsx";
+import { RunsTable } from "../components/runs-table.tsx";
+import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import { useDocumentTitle } from "../lib/hooks.ts";
+import { Link } from "../router.tsx";
+import { ConcurrencyMeter, PoolPauseButton } from "./work-pools.tsx";
+
+export function WorkPoolPage({ name }: { name: string }) {
+  useDocumentTitle(`Pool ${name}`);
+  const api = useApi();
+  const pool = useQuery({ queryKey: ["workPools", "get", { name }], queryFn: () => api.workPools.get.query({ name }) });
+  // Heartbeats do not raise events (they would flood the websocket), so worker health is polled.
+  const workers = useQuery({ queryKey: ["workers.list", { workPoolName: name }], queryFn: () => api.workers.list.query({ workPoolName: name }), refetchInterval: 5_000 });
+  const runs = useQuery({ queryKey: ["flowRuns.list", { workPoolName: name, limit: 10 }], queryFn: () => api.flowRuns.list.query({ workPoolName: name, limit: 10 }), placeholderData: keepPreviousData });
+
+  if (pool.isPending) return <Skeleton lines={10} />;
+  if (pool.error || !pool.data)
+    return (
+      <>
+        <PageHeader title={`Work pool ${name}`} />
+        <ErrorNote error={pool.error} title="This pool could not be loaded" />
+      </>
+    );
+  const p = pool.data;
+  return (
+    <>
+      <nav className="breadcrumbs" aria-label="Breadcrumb">
+        <Link to="/work-pools">Work pools</Link> <span aria-hidden="true">/</span> {p.name}
+      </nav>
+      <PageHeader
+        title={
+          <>
+            {p.name} <span className="tag">{p.type}</span> <span className={`status-pill ${p.paused ? "paused" : "active"}`}>{p.paused ? "Paused" : "Ready"}</span>
+          </>
+        }
+        subtitle={p.description ?? undefined}
+        actions={<PoolPauseButton pool={p} />}
+      />
+      <section className="card" aria-label="Pool status">
+        <dl className="stats">
+          <div>
+            <dt>Queue depth</dt>
+            <dd data-testid="queue-depth">{p.queueDepth}</dd>
+          </div>
+          <div>
+            <dt>Late runs</dt>
+            <dd className={p.lateRuns ? "warn" : undefined}>{p.lateRuns}</dd>
+          </div>
+          <div>
+            <dt>Active runs</dt>
+            <dd>{p.activeRuns}</dd>
+          </div>
+          <div>
+            <dt>Workers online</dt>
+            <dd>
+              {p.workersOnline} / {p.workers}
+            </dd>
+          </div>
+        </dl>
+        <ConcurrencyMeter active={p.activeRuns} limit={p.concurrencyLimit} />
+      </section>
+      <Section title="Workers">
+        {workers.error ? <ErrorNote error={workers.error} /> : null}
+        {workers.data && workers.data.length === 0 ? (
+          <EmptyState title="No workers have connected">
+            <p>Start one where the runs should execute:</p>
+            <Command>{`pnpm flowplane worker start --pool ${p.name}`}</Command>
+          </EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table className="table" data-testid="workers-table">
+              <thead>
+                <tr>
+                  <th scope="col">Worker</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Last heartbeat</th>
+                  <th scope="col" className="num">
+                    Active runs
+                  </th>
+                  <th scope="col" className="hide-sm">
+                    Since
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {(workers.data ?? []).map((w) => (
+                  <tr key={w.id}>
+                    <td>{w.name}</td>
+                    <td>
+                      <span className={`status-pill ${w.status === "ONLINE" ? "active" : "offline"}`}>{w.status === "ONLINE" ? "Online" : "Offline"}</span>
+                    </td>
+                    <td>
+                      <RelativeTime iso={w.lastHeartbeatAt} /> <span className="muted small">(every {w.heartbeatIntervalSeconds} s)</span>
+                    </td>
+                    <td className="num">{w.activeRuns}</td>
+                    <td className="hide-sm">
+                      <RelativeTime iso={w.createdAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      <Section title="Queues">
+        <div className="table-wrap">
+          <table className="table compact">
+            <thead>
+              <tr>
+                <th scope="col">Queue</th>
+                <th scope="col">Priority</th>
+                <th scope="col">Concurrency limit</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.queues.map((q) => (
+                <tr key={q.id}>
+                  <td>{q.name}</td>
+                  <td>{q.priority}</td>
+                  <td>{q.concurrencyLimit ?? "—"}</td>
+                  <td>{q.paused ? "Paused" : "Ready"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Section>
+      <Section title="Recent runs" actions={<Link to="/runs">All runs →</Link>}>
+        {runs.data && runs.data.items.length > 0 ? <RunsTable runs={runs.data.items} caption={`Recent runs in ${p.name}`} /> : runs.isPending ? <Skeleton /> : <p className="muted">No runs in this pool yet.</p>}
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,114 @@
+// Claims under contention, over HTTP against a real server: many workers long-polling one pool
+// must never receive the same run, and concurrency limits must hold while they race.
+import { createApiClient } from "@flowplane/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "./harness.ts";
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Inserts `count` due SCHEDULED runs of a new deployment in `poolName` with one statement. */
+async function seedDueRuns(poolName: string, count: number, deploymentConcurrency: number | null = null): Promise<string> {
+  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
+  const dep = await server.api.deployments.upsert.mutate({ flowName: `flow-${poolName}`, name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: poolName, concurrencyLimit: deploymentConcurrency });
+  await server.db.pool.query(
+    `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "workPoolId", "workQueueId", "stateType", "stateName", "stateTimestamp",
+                            "expectedStartTime", "nextScheduledTime", "updatedAt")
+     SELECT gen_random_uuid(), d."workspaceId", d."flowId", 'run-' || g, d.id, d."workPoolId", d."workQueueId", 'SCHEDULED', 'Scheduled', now(), now() - interval '1 second', now() - interval '1 second', now()
+       FROM "Deployment" d, generate_series(1, $2) g WHERE d.id = $1`,
+    [dep.deploymentId, count],
+  );
+  return pool.id;
+}
+
+async function registerWorkers(poolName: string, n: number) {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const api = createApiClient(server.connection);
+      const { workerId } = await api.workers.heartbeat.mutate({ workPoolName: poolName, workerName: `racer-${i}` });
+      return { api, workerId };
+    }),
+  );
+}
+
+describe("claims", () => {
+  it("8 workers racing for 2,000 due runs claim every run exactly once", async () => {
+    await seedDueRuns("race", 2_000);
+    const workers = await registerWorkers("race", 8);
+    const claimedBy = new Map<string, string[]>();
+    await Promise.all(
+      workers.map(async ({ api, workerId }) => {
+        for (;;) {
+          const { runs } = await api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 });
+          if (runs.length === 0) return;
+          for (const r of runs) claimedBy.set(r.id, [...(claimedBy.get(r.id) ?? []), workerId]);
+        }
+      }),
+    );
+    expect(claimedBy.size).toBe(2_000);
+    expect([...claimedBy.values()].filter((owners) => owners.length > 1)).toEqual([]);
+    // Every worker got a share: the claim does not serialise the pool.
+    const perWorker = new Set([...claimedBy.values()].map((o) => o[0]));
+    expect(perWorker.size).toBe(8);
+    // The database agrees: each run PENDING once in its history, owned by the worker that got it.
+    const { rows } = await server.db.pool.query<{ pendings: number; n: number }>(
+      `SELECT count(*)::int AS n, min(p)::int AS pendings FROM (
+         SELECT fr.id, (SELECT count(*) FROM "State" s WHERE s."flowRunId" = fr.id AND s.type = 'PENDING') AS p
+           FROM "FlowRun" fr JOIN "WorkPool" wp ON wp.id = fr."workPoolId" WHERE wp.name = 'race' AND fr."stateType" = 'PENDING') x
+       WHERE p = 1`,
+    );
+    expect(rows[0]).toEqual({ n: 2_000, pendings: 1 });
+  }, 120_000);
+
+  it("never exceeds a pool's concurrency limit while workers race", async () => {
+    await seedDueRuns("limited", 60);
+    await server.api.workPools.update.mutate({ name: "limited", concurrencyLimit: 5 });
+    const workers = await registerWorkers("limited", 8);
+    const claimed = (await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))).flatMap((r) => r.runs);
+    expect(claimed).toHaveLength(5);
+  }, 60_000);
+
+  it("never exceeds a deployment's concurrency limit while workers race", async () => {
+    await seedDueRuns("dep-limited", 40, 3);
+    const workers = await registerWorkers("dep-limited", 8);
+    const claimed = (await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))).flatMap((r) => r.runs);
+    expect(claimed).toHaveLength(3);
+  }, 60_000);
+
+  it("wakes a long-polling worker the moment a run is created", async () => {
+    await server.api.workPools.create.mutate({ name: "wake", type: "process" });
+    await server.api.deployments.upsert.mutate({ flowName: "flow-wake", name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: "wake" });
+    const [worker] = await registerWorkers("wake", 1);
+    const polling = worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const created = Date.now();
+    const run = await server.api.deployments.run.mutate({ name: "flow-wake/d" });
+    const { runs } = await polling;
+    expect(runs.map((r) => r.id)).toEqual([run.id]);
+    // Pickup is event-driven: far below any poll interval.
+    expect(Date.now() - created).toBeLessThan(2_000);
+  }, 60_000);
+
+  it("returns a claim to the queue when the worker hung up before receiving it", async () => {
+    await server.api.workPools.create.mutate({ name: "hangup", type: "process" });
+    await server.api.deployments.upsert.mutate({ flowName: "flow-hangup", name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: "hangup" });
+    const [worker] = await registerWorkers("hangup", 1);
+    const abort = new AbortController();
+    const polling = worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 }, { signal: abort.signal }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    await polling;
+    await new Promise((r) => setTimeout(r, 200));
+    const run = await server.api.deployments.run.mutate({ name: "flow-hangup/d" });
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await server.api.flowRuns.get.query({ id: run.id });
+    expect(after.state.type).toBe("SCHEDULED");
+  }, 60_000);
+});

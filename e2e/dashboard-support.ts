@@ -1,0 +1,83 @@
+// Shared by the dashboard's browser tests and its scale benchmark: building the dashboard when its
+// build is missing or older than its sources, and driving the system Chromium with playwright-core.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { repoRoot } from "./harness.ts";
+
+export const dashboardDir = path.join(repoRoot, "apps/dashboard/dist");
+export const screenshotDir = path.join(repoRoot, "e2e/artifacts/screenshots");
+const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
+
+function newestMtime(target: string): number {
+  if (!existsSync(target)) return 0;
+  const info = statSync(target);
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const entry of readdirSync(target)) {
+    if (entry === "node_modules" || entry === "dist") continue;
+    newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  }
+  return newest;
+}
+
+/** Builds apps/dashboard unless dist/ is newer than everything it is built from. */
+export function ensureDashboardBuilt(): void {
+  const built = existsSync(path.join(dashboardDir, "index.html")) ? statSync(path.join(dashboardDir, "index.html")).mtimeMs : 0;
+  const sources = Math.max(newestMtime(path.join(repoRoot, "apps/dashboard")), newestMtime(path.join(repoRoot, "packages/core/src")));
+  if (built > sources) return;
+  execFileSync("pnpm", ["--filter", "@flowplane/dashboard", "build"], { cwd: repoRoot, stdio: "pipe", timeout: 180_000 });
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught page errors, for asserting a clean run. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** The system Chromium, headless, on a fresh profile that is removed on close. */
+export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install it with "apt-get install -y chromium"`);
+  const userDataDir = mkdtempSync(path.join(os.tmpdir(), "flowplane-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: options.width ?? 1360, height: options.height ?? 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+  });
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Signs in through the form, as a user would. */
+export async function signIn(page: Page, baseUrl: string, apiKey: string): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel("API key").fill(apiKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: "Runs" }).waitFor();
+}
