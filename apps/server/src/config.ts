@@ -17,6 +17,15 @@ export interface ServerConfig {
   rateLimitPerSecond: number | null;
   rateLimitBurst: number;
   dbPoolSize: number;
+  schedulerIntervalMs: number;
+  /** The scheduler keeps at least this many future runs per schedule, and this far ahead. */
+  schedulerMinRuns: number;
+  schedulerHorizonSeconds: number;
+  schedulerMaxRuns: number;
+  /** SCHEDULED runs this late are marked Late. */
+  lateAfterSeconds: number;
+  retentionDays: number;
+  logRetentionDays: number;
   dashboardDir: string | null;
 }
 
@@ -45,6 +54,13 @@ export function loadServerConfig(overrides: Partial<ServerConfig> = {}, env: Nod
     rateLimitPerSecond: rate ? num(env, "FLOWPLANE_RATE_LIMIT_PER_SECOND", 0) : null,
     rateLimitBurst: num(env, "FLOWPLANE_RATE_LIMIT_BURST", 200),
     dbPoolSize: num(env, "FLOWPLANE_DB_POOL_SIZE", 20),
+    schedulerIntervalMs: num(env, "FLOWPLANE_SCHEDULER_INTERVAL_MS", 5_000),
+    schedulerMinRuns: num(env, "FLOWPLANE_SCHEDULER_MIN_RUNS", 3),
+    schedulerHorizonSeconds: num(env, "FLOWPLANE_SCHEDULER_HORIZON_SECONDS", 3600),
+    schedulerMaxRuns: num(env, "FLOWPLANE_SCHEDULER_MAX_RUNS", 100),
+    lateAfterSeconds: num(env, "FLOWPLANE_LATE_AFTER_SECONDS", 15),
+    retentionDays: num(env, "FLOWPLANE_RETENTION_DAYS", 30),
+    logRetentionDays: num(env, "FLOWPLANE_LOG_RETENTION_DAYS", 30),
     dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,
     ...overrides,
   };

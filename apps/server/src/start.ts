@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { createApiServices, sweepLiveness, bootstrapDefaultWorkspace, type ApiServices } from "@flowplane/api";
+import { bootstrapDefaultWorkspace, createApiServices, markLateRuns, pruneByRetention, scheduleRuns, sweepLiveness, type ApiServices } from "@flowplane/api";
 import { saveProfileKey } from "@flowplane/client";
 import { applyMigrations, checkDatabaseReachable, connectDatabase, redactUrl, startEmbeddedPostgres, type Database, type EmbeddedPostgresHandle } from "@flowplane/db";
 import { pino, type Logger } from "pino";
@@ -86,10 +86,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     });
     if (bootstrap.created) logger.info({ workspace: bootstrap.workspaceName, profile: path.join(config.home, "profiles.json") }, "created workspace and admin API key; the key is in the local profile");
 
+    const schedulerConfig = { minRuns: config.schedulerMinRuns, horizonSeconds: config.schedulerHorizonSeconds, maxRuns: config.schedulerMaxRuns, batchSize: 200 };
     const loops: Loop[] = [
       startLoop("liveness", config.livenessIntervalMs, logger, () =>
         sweepLiveness(db.pool, { missedWorkerHeartbeats: config.missedWorkerHeartbeats, runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds }),
       ),
+      startLoop("scheduler", config.schedulerIntervalMs, logger, () => scheduleRuns(db.pool, schedulerConfig)),
+      startLoop("late-runs", config.schedulerIntervalMs, logger, async () => ({ late: await markLateRuns(db.pool, config.lateAfterSeconds) })),
+      startLoop("retention", 3_600_000, logger, () => pruneByRetention(db.pool, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays })),
     ];
     cleanups.push(async () => {
       await Promise.all(loops.map((l) => l.stop()));

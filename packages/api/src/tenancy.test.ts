@@ -91,6 +91,10 @@ const CASES: Record<string, Case[] | "subscription"> = {
   "deployments.list": [{ input: () => undefined, expect: "own" }, { input: (a) => ({ flowName: a.flowName }), expect: "own", check: (o) => expect(o).toEqual([]) }],
   "deployments.get": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
   "deployments.run": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
+  "deployments.backfill": [
+    { input: (a) => ({ id: a.deploymentId, from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() }), expect: DENY },
+    { input: (a) => ({ name: a.deploymentName, from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() }), expect: DENY },
+  ],
   "deployments.setPaused": [{ input: (a) => ({ id: a.deploymentId, paused: true }), expect: DENY }],
   "deployments.delete": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
   "workPools.create": [{ input: () => ({ name: "b-made-pool", type: "docker" }), expect: "own" }],

@@ -35,7 +35,8 @@ export function ApiProvider({ session, children }: { session: Session; children:
         queryCache: new QueryCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
         mutationCache: new MutationCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
         defaultOptions: {
-          queries: { staleTime: 5_000, refetchOnWindowFocus: false, retry: (count, err) => !isUnauthenticated(err) && count < 2 },
+          // Pages show cached data at once and refetch on mount; live events keep them current after.
+          queries: { staleTime: 0, refetchOnWindowFocus: false, retry: (count, err) => !isUnauthenticated(err) && count < 2 },
         },
       }),
     // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.

@@ -76,9 +76,10 @@ describe("API keys", () => {
 
   it("a key that expires while cached is refused from its expiry on", async () => {
     const { key, id } = await newKey();
-    await expireAt(id, new Date(Date.now() + 400));
+    const expiry = new Date(Date.now() + 1_000);
+    await expireAt(id, expiry);
     await api.caller(key).auth.whoami(); // now cached for the authenticator's TTL (5 s)
-    await sleep(500);
+    await sleep(expiry.getTime() - Date.now() + 50);
     await expectUnauthorized(key);
   });
 
@@ -156,10 +157,11 @@ describe("session tokens", () => {
 
   it("a session of a key that expires while cached is refused from the key's expiry on", async () => {
     const { key, id } = await newKey();
-    await expireAt(id, new Date(Date.now() + 400));
+    const expiry = new Date(Date.now() + 1_000);
+    await expireAt(id, expiry);
     const { token } = await api.caller(null).auth.createSession({ apiKey: key });
     await api.caller(token).auth.whoami();
-    await sleep(500);
+    await sleep(expiry.getTime() - Date.now() + 50);
     await expectUnauthorized(token);
   });
 

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import type { Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
+import { ScheduleError } from "@flowplane/core";
 import { applyDeployment } from "../services/deployments.ts";
+import { backfillDeployment } from "../services/scheduler.ts";
 import { createFlowRun } from "../services/flow-runs.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { getFlowRun } from "./flow-runs.ts";
@@ -17,6 +19,8 @@ const scheduleInput = z.object({
   active: z.boolean().optional(),
   parameters: jsonObject.optional(),
 });
+
+const MAX_BACKFILL_SLOTS = 10_000;
 
 /** `FLOW/DEPLOYMENT`, as users type it. */
 const qualifiedName = z.string().regex(/^[^/]+\/[^/]+$/, "expected FLOW/DEPLOYMENT");
@@ -130,6 +134,25 @@ export const deploymentsRouter = router({
         state: { type: "SCHEDULED", ...(input.scheduledTime ? { details: { scheduledTime: input.scheduledTime } } : {}) },
       });
       return getFlowRun(ctx.db, ctx.workspaceId, created.id);
+    }),
+
+  /** One run per schedule slot in [from, to); repeating it creates nothing new. */
+  backfill: developerProcedure
+    .input(z.object({ id: id.optional(), name: qualifiedName.optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }))
+    .mutation(async ({ ctx, input }) => {
+      const from = new Date(input.from);
+      const to = new Date(input.to);
+      if (to <= from) throw new ApiError("INVALID_INPUT", "to: must be after from", { path: "to" });
+      const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+      if (d.schedules.length === 0) throw new ApiError("PRECONDITION_FAILED", `deployment ${d.flow.name}/${d.name} has no schedule to backfill`, { path: "name" });
+      try {
+        return await backfillDeployment(ctx.pool, ctx.workspaceId, d.id, from, to, MAX_BACKFILL_SLOTS);
+      } catch (err) {
+        if (err instanceof ScheduleError && err.code === "TOO_MANY_SLOTS") {
+          throw new ApiError("INVALID_INPUT", `from: the window holds more than ${MAX_BACKFILL_SLOTS} slots; backfill a shorter window at a time`, { path: "from" });
+        }
+        throw err;
+      }
     }),
 
   setPaused: developerProcedure.input(z.object({ id: id.optional(), name: qualifiedName.optional(), paused: z.boolean() })).mutation(async ({ ctx, input }) => {
