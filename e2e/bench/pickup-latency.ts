@@ -46,7 +46,8 @@ try {
     const before = Date.now();
     const run = await server.api.deployments.run.mutate({ name: "hello/bench" });
     created.set(run.id, before);
-    await new Promise((r) => setTimeout(r, 400)); // idle system: one run at a time
+    // An idle system: the next run is created only after this one has finished.
+    await waitFor("the run to finish", async () => ["COMPLETED", "FAILED", "CRASHED"].includes((await server.api.flowRuns.get.query({ id: run.id })).state.type), 30_000, 20);
   }
   await waitFor("every run to start", async () => (outputOf(worker).match(/started flow run/g)?.length ?? 0) >= STARTS, 60_000);
   const started: number[] = [];

@@ -80,6 +80,8 @@ export async function pollForWork(
       if (runs.length > 0 || cancel.length > 0 || remaining <= 0 || req.signal?.aborted) return { runs, cancel };
       if (woken) continue;
       const due = await nextDueTime(pool, req.workPoolId);
+      // A run made claimable while we looked: claim again rather than wait.
+      if (woken) continue;
       const untilDue = due ? due.getTime() - req.prefetchSeconds * 1000 - Date.now() : Number.POSITIVE_INFINITY;
       if (untilDue <= 0 && req.limit > 0) {
         // Due runs exist but none could be claimed (limits, or a paused queue): don't spin.
