@@ -22,3 +22,4 @@ export { createApiServices } from "./services.ts";
 export type { FlowRunView } from "./routers/flow-runs.ts";
 export type { ClaimedRun } from "./services/claims.ts";
 export type { ProposalOutcome } from "./services/flow-runs.ts";
+export { applyDeployment, type DeploymentSpec } from "./services/deployments.ts";

@@ -110,15 +110,15 @@ function slotsToCreate(schedule: ScheduleRow, config: SchedulerConfig, now: Date
   // Missed slots (the server was down past the horizon) are created only with catchup on, and
   // then at most maxRuns of them.
   const start = resumeFrom && (schedule.catchup || resumeFrom > now) ? resumeFrom : new Date(now.getTime() - 1);
-  const slots = nextSlots(spec, start, { limit: config.maxRuns });
-  const wanted: Date[] = [];
+  // Slots up to the horizon first; only if they are too few, the next ones past it. Asking the
+  // cron library for exactly what is needed matters: it is most of a pass's cost.
+  const wanted = nextSlots(spec, start, { until: horizon, limit: config.maxRuns });
   // Future runs created by earlier passes count towards the minimum.
-  let future = resumeFrom && resumeFrom > now ? nextSlots(spec, now, { until: resumeFrom, limit: config.minRuns }).length : 0;
-  for (const slot of slots) {
-    const isFuture = slot > now;
-    if (isFuture && slot > horizon && future >= config.minRuns) break;
-    wanted.push(slot);
-    if (isFuture) future++;
+  const existingFuture = resumeFrom && resumeFrom > now ? nextSlots(spec, now, { until: resumeFrom, limit: config.minRuns }).length : 0;
+  const future = existingFuture + wanted.filter((slot) => slot > now).length;
+  if (future < config.minRuns && wanted.length < config.maxRuns) {
+    const after = wanted[wanted.length - 1] ?? start;
+    wanted.push(...nextSlots(spec, after, { limit: Math.min(config.minRuns - future, config.maxRuns - wanted.length) }));
   }
   return wanted;
 }

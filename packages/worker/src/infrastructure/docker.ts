@@ -1,0 +1,269 @@
+// The `docker` pool: each run is a container on the Docker engine the worker talks to (DOCKER_HOST or
+// the local socket).
+//
+// Tied to its worker like a process run: the worker stays attached to the container's stdin
+// (OpenStdin + StdinOnce) and the runner exits when that stdin closes (FLOWPLANE_EXIT_WITH_PARENT),
+// so a worker killed with SIGKILL takes its runs down with it and the server crashes and retries
+// them. The container is removed by the worker after it has read the exit code and the OOM flag —
+// not by the engine's AutoRemove, which would delete the container before inspect could see why it
+// died; containers a dead worker left behind are found by label (cleanupOrphans).
+import { PassThrough, type Duplex } from "node:stream";
+import { createInterface } from "node:readline";
+import Docker from "dockerode";
+import { JobConfiguration, randomSuffix, slug } from "./job-configuration.ts";
+import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
+
+export const PULL_POLICIES = ["never", "if-not-present", "always"] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface DockerJobSettings {
+  image: string;
+  pullPolicy: PullPolicy;
+  autoRemove: boolean;
+  streamOutput: boolean;
+  create: Docker.ContainerCreateOptions;
+}
+
+export interface DockerInfrastructureOptions {
+  /** The engine client; default: DOCKER_HOST or /var/run/docker.sock. */
+  docker?: Docker;
+}
+
+/** How long output may trail the container's exit before the run is settled without it. */
+const OUTPUT_DRAIN_MS = 2_000;
+
+/**
+ * The container for a job (pure: no engine calls). The command defaults to the worker's runner
+ * command run by the container's own `node` (the image must provide it on PATH and see the runner's
+ * files, e.g. through a bind mount of the project at the same path).
+ */
+export function dockerJobSettings(job: JobSpec): DockerJobSettings {
+  const config = new JobConfiguration(job.configuration);
+  const image = config.string("image");
+  const volumes = config.stringList("volumes").map(parseVolume);
+  const memory = parseMemory(config.optionalText("mem_limit"));
+  const cpus = config.optionalNumber("cpus");
+  if (cpus !== null && cpus <= 0) throw new InfrastructureError(`job configuration "cpus": expected a number > 0, got ${cpus}`);
+  const [, ...runnerArgs] = job.defaultCommand;
+  const command = config.command() ?? ["node", ...runnerArgs];
+  const env = { ...config.stringMap("env"), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" };
+  // The deployment's directory (working_dir, filled in by the worker) only means something inside the
+  // container when a volume brings it there; otherwise the image's WORKDIR applies.
+  const workingDir = config.optionalString("working_dir");
+  const visible = workingDir !== null && volumes.some((v) => workingDir === v.target || workingDir.startsWith(v.target.endsWith("/") ? v.target : `${v.target}/`));
+  return {
+    image,
+    pullPolicy: config.oneOf("image_pull_policy", PULL_POLICIES, "if-not-present"),
+    autoRemove: config.boolean("auto_remove", true),
+    streamOutput: config.boolean("stream_output", true),
+    create: {
+      name: `flowplane-${slug(job.flowRunName, 40) || "run"}-${randomSuffix()}`,
+      Image: image,
+      Cmd: command,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { ...config.stringMap("labels"), ...job.labels },
+      ...(visible ? { WorkingDir: workingDir } : {}),
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      Tty: false,
+      HostConfig: {
+        NetworkMode: config.string("network_mode", "host"),
+        Binds: volumes.map((v) => v.spec),
+        // An init as PID 1 forwards the stop signal: node as PID 1 would ignore SIGTERM and every
+        // cancel would wait out the grace period.
+        Init: true,
+        AutoRemove: false,
+        ...(memory !== null ? { Memory: memory } : {}),
+        ...(cpus !== null ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
+      },
+    },
+  };
+}
+
+function parseVolume(spec: string): { spec: string; target: string } {
+  const parts = spec.split(":");
+  const target = parts[1];
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !target?.startsWith("/")) {
+    throw new InfrastructureError(`job configuration "volumes": expected "source:/container/path" or "source:/container/path:ro", got ${JSON.stringify(spec)}`);
+  }
+  return { spec, target };
+}
+
+const MEMORY_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "512m", "2g", "1073741824" → bytes, as `docker run --memory` takes them. */
+export function parseMemory(text: string | null): number | null {
+  if (text === null) return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(text.trim());
+  const bytes = m ? Math.round(Number(m[1]) * MEMORY_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new InfrastructureError(`job configuration "mem_limit": expected a size such as "512m" or "2g", got ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+interface DockerApiError {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  message?: string;
+}
+
+/** The engine's own words (`No such image: x`), without docker-modem's "(HTTP code 404) ..." prefix. */
+function engineMessage(err: unknown): string {
+  const e = err as DockerApiError;
+  const fromJson = e?.json?.message;
+  if (typeof fromJson === "string" && fromJson.trim()) return fromJson.trim();
+  return (e?.message ?? String(err)).trim();
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as DockerApiError)?.statusCode;
+}
+
+export class DockerInfrastructure implements Infrastructure {
+  readonly type = "docker" as const;
+  private readonly docker: Docker;
+
+  constructor(options: DockerInfrastructureOptions = {}) {
+    this.docker = options.docker ?? new Docker();
+  }
+
+  async submit(job: JobSpec): Promise<RunningJob> {
+    const settings = dockerJobSettings(job);
+    await this.ensureImage(settings.image, settings.pullPolicy);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(settings.create);
+    } catch (err) {
+      throw new InfrastructureError(`could not create a container from image "${settings.image}": ${engineMessage(err)}`);
+    }
+    // Attached before start, so no early output is lost; the attachment also holds the stdin that
+    // ties the run to this worker.
+    let attachment: Duplex;
+    try {
+      attachment = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      throw new InfrastructureError(`could not attach to the container from image "${settings.image}": ${engineMessage(err)}`);
+    }
+    const output = this.forwardOutput(container, attachment, settings.streamOutput ? job.onOutput : () => {});
+    try {
+      await container.start();
+    } catch (err) {
+      attachment.destroy();
+      await container.remove({ force: true }).catch(() => {});
+      throw new InfrastructureError(`the container from image "${settings.image}" failed to start: ${engineMessage(err)}`);
+    }
+
+    let stopRequested = false;
+    const exited = this.watch(container, output, attachment, settings.autoRemove, () => stopRequested);
+    return {
+      id: container.id,
+      exited,
+      async stop(graceMs: number) {
+        stopRequested = true;
+        try {
+          // The engine sends SIGTERM, waits `t` seconds, then SIGKILL.
+          await container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) });
+        } catch (err) {
+          // 304: already stopped; 404: already gone. Anything else: make sure it dies.
+          const status = statusOf(err);
+          if (status !== 304 && status !== 404) await container.kill().catch(() => {});
+        }
+        await exited;
+      },
+    };
+  }
+
+  /** Removes the containers (running or not) carrying every one of `labels`; returns how many. */
+  async cleanupOrphans(labels: Record<string, string>): Promise<number> {
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    if (filters.label.length === 0) throw new InfrastructureError("cleanupOrphans: refusing to remove containers without a label filter");
+    const found = await this.docker.listContainers({ all: true, filters });
+    let removed = 0;
+    for (const info of found) {
+      try {
+        await this.docker.getContainer(info.Id).remove({ force: true });
+        removed++;
+      } catch (err) {
+        // Removed meanwhile (its own worker finished it, or a removal was in progress).
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+      }
+    }
+    return removed;
+  }
+
+  private async ensureImage(image: string, policy: PullPolicy): Promise<void> {
+    if (policy !== "always") {
+      const present = await this.docker
+        .getImage(image)
+        .inspect()
+        .then(() => true)
+        .catch((err: unknown) => {
+          if (statusOf(err) === 404) return false;
+          throw new InfrastructureError(`could not inspect image "${image}": ${engineMessage(err)}`);
+        });
+      if (present) return;
+      if (policy === "never") {
+        throw new InfrastructureError(`image "${image}" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first`);
+      }
+    }
+    await this.pull(image);
+  }
+
+  private async pull(image: string): Promise<void> {
+    try {
+      const stream = await this.docker.pull(image);
+      const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output)));
+      });
+      // A pull that fails half way answers 200 and reports the error in the progress stream.
+      const failed = events.find((e) => e.error || e.errorDetail);
+      if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
+    } catch (err) {
+      throw new InfrastructureError(`could not pull image "${image}": ${engineMessage(err)}`);
+    }
+  }
+
+  /** Demultiplexes the attached stdout/stderr into lines; resolves when both have ended. */
+  private forwardOutput(container: Docker.Container, attachment: Duplex, onOutput: JobSpec["onOutput"]): Promise<void> {
+    const streams = { stdout: new PassThrough(), stderr: new PassThrough() };
+    container.modem.demuxStream(attachment, streams.stdout, streams.stderr);
+    const ended = (["stdout", "stderr"] as const).map((name) => {
+      const lines = createInterface({ input: streams[name], crlfDelay: Infinity });
+      lines.on("line", (line) => onOutput(line, name));
+      return new Promise<void>((resolve) => lines.once("close", resolve));
+    });
+    const endBoth = () => {
+      streams.stdout.end();
+      streams.stderr.end();
+    };
+    attachment.once("end", endBoth);
+    attachment.once("close", endBoth);
+    attachment.once("error", endBoth);
+    return Promise.all(ended).then(() => {});
+  }
+
+  private async watch(container: Docker.Container, output: Promise<void>, attachment: Duplex, autoRemove: boolean, stopRequested: () => boolean): Promise<ExitResult> {
+    let result: ExitResult;
+    try {
+      const waited = (await container.wait()) as { StatusCode?: number };
+      const state = (await container.inspect()).State;
+      const exitCode = state.ExitCode ?? waited.StatusCode ?? null;
+      result = { exitCode, reason: state.OOMKilled ? "OOMKilled" : `exited with code ${exitCode}`, stopped: stopRequested() };
+    } catch (err) {
+      // The engine went away or someone removed the container: the run's fate is unknown.
+      result = { exitCode: null, reason: `lost track of container ${container.id.slice(0, 12)}: ${engineMessage(err)}`, stopped: stopRequested() };
+    }
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([output, new Promise<void>((r) => (drainTimer = setTimeout(r, OUTPUT_DRAIN_MS)))]);
+    clearTimeout(drainTimer);
+    attachment.destroy();
+    if (autoRemove) {
+      // A container that cannot be removed now (engine busy, already removed) is left to cleanupOrphans.
+      await container.remove({ force: true }).catch(() => {});
+    }
+    return result;
+  }
+}
