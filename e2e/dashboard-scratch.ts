@@ -1,20 +1,19 @@
-import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, signIn } from "./dashboard-support.ts";
-import { repoRoot, startTestServer } from "./harness.ts";
+import { repoRoot, spawnCli, startTestServer, waitFor } from "./harness.ts";
 
-ensureDashboardBuilt();
-const server = await startTestServer({ dashboardDir });
-const b = await launchBrowser();
-const page = b.page;
+const server = await startTestServer({});
+await server.api.workPools.create.mutate({ name: "p", type: "process" });
+await server.api.deployments.upsert.mutate({ flowName: "hello", name: "hello", entrypoint: "examples/hello.ts:hello", path: repoRoot, workPoolName: "p", parameters: { n: 3 } });
+const run = await server.api.deployments.run.mutate({ name: "hello/hello", parameters: { n: 4 } });
+const w = spawnCli(["worker", "start", "--pool", "p"], server.env);
+w.stdout!.on("data", (d: Buffer) => process.stdout.write(`[w] ${d}`));
+w.stderr!.on("data", (d: Buffer) => process.stdout.write(`[w!] ${d}`));
 try {
-  await signIn(page, server.url, server.adminKey);
-  await server.api.workPools.create.mutate({ name: "p", type: "process" });
-  await server.api.deployments.upsert.mutate({ flowName: "hello", name: "hello", entrypoint: "examples/hello.ts:hello", path: repoRoot, workPoolName: "p", parameters: { n: 3 } });
-  await page.goto(`${server.url}/deployments`);
-  await page.waitForTimeout(1500);
-  await screenshot(page, "scratch-deployments");
-  console.log((await page.locator("main").innerText()).slice(0, 2000));
-  console.log(b.errors);
+  await waitFor("done", async () => {
+    const r = await server.api.flowRuns.get.query({ id: run.id });
+    console.log(r.state.type, r.state.message);
+    return r.state.type === "COMPLETED" || r.state.type === "FAILED" || r.state.type === "CRASHED";
+  }, 30_000, 1000);
 } finally {
-  await b.close();
+  w.kill("SIGTERM");
   await server.close();
 }

@@ -72,9 +72,10 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
       HostConfig: {
         NetworkMode: config.string("network_mode", "host"),
         Binds: volumes.map((v) => v.spec),
-        // An init as PID 1 forwards the stop signal: node as PID 1 would ignore SIGTERM and every
-        // cancel would wait out the grace period.
-        Init: true,
+        // No init process: with one (docker-init) a command that cannot be executed would start
+        // "successfully" and exit 127, instead of failing start() with the engine's reason. The cost:
+        // a PID 1 without a SIGTERM handler ignores SIGTERM, so stop() then takes the grace period.
+        Init: false,
         AutoRemove: false,
         ...(memory !== null ? { Memory: memory } : {}),
         ...(cpus !== null ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
@@ -114,7 +115,7 @@ function engineMessage(err: unknown): string {
   const e = err as DockerApiError;
   const fromJson = e?.json?.message;
   if (typeof fromJson === "string" && fromJson.trim()) return fromJson.trim();
-  return (e?.message ?? String(err)).trim();
+  return (e?.message ?? String(err)).replace(/^\(HTTP code \d+\) [^-]*- /, "").trim();
 }
 
 function statusOf(err: unknown): number | undefined {
