@@ -82,6 +82,30 @@ describe("claims", () => {
     expect(claimed).toHaveLength(3);
   }, 60_000);
 
+  it("serves higher-priority queues first and claims nothing from a paused pool or queue", async () => {
+    await server.api.workPools.create.mutate({ name: "prio", type: "process" });
+    await server.api.workQueues.create.mutate({ workPoolName: "prio", name: "urgent", priority: 1 });
+    await server.api.workQueues.update.mutate({ workPoolName: "prio", name: "default", priority: 5 });
+    await server.api.deployments.upsert.mutate({ flowName: "flow-prio", name: "bulk", entrypoint: "examples/hello.ts:hello", workPoolName: "prio" });
+    await server.api.deployments.upsert.mutate({ flowName: "flow-prio", name: "hot", entrypoint: "examples/hello.ts:hello", workPoolName: "prio", workQueueName: "urgent" });
+    // The bulk runs are older, but the urgent queue goes first.
+    const bulk = [];
+    for (let i = 0; i < 3; i++) bulk.push(await server.api.deployments.run.mutate({ name: "flow-prio/bulk" }));
+    const hot = await server.api.deployments.run.mutate({ name: "flow-prio/hot" });
+    const [worker] = await registerWorkers("prio", 1);
+
+    await server.api.workPools.update.mutate({ name: "prio", paused: true });
+    expect((await worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 10, waitMs: 0 })).runs).toEqual([]);
+    await server.api.workPools.update.mutate({ name: "prio", paused: false });
+
+    await server.api.workQueues.update.mutate({ workPoolName: "prio", name: "default", paused: true });
+    const first = await worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 10, waitMs: 0 });
+    expect(first.runs.map((r) => r.id)).toEqual([hot.id]);
+    await server.api.workQueues.update.mutate({ workPoolName: "prio", name: "default", paused: false });
+    const rest = await worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 10, waitMs: 0 });
+    expect(rest.runs.map((r) => r.id)).toEqual(bulk.map((b) => b.id));
+  }, 60_000);
+
   it("wakes a long-polling worker the moment a run is created", async () => {
     await server.api.workPools.create.mutate({ name: "wake", type: "process" });
     await server.api.deployments.upsert.mutate({ flowName: "flow-wake", name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: "wake" });

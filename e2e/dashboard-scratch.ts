@@ -1,19 +1,29 @@
-import { repoRoot, spawnCli, startTestServer, waitFor } from "./harness.ts";
+import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, signIn } from "./dashboard-support.ts";
+import { repoRoot, spawnCli, startTestServer } from "./harness.ts";
 
-const server = await startTestServer({});
-await server.api.workPools.create.mutate({ name: "p", type: "process" });
-await server.api.deployments.upsert.mutate({ flowName: "hello", name: "hello", entrypoint: "examples/hello.ts:hello", path: repoRoot, workPoolName: "p", parameters: { n: 3 } });
-const run = await server.api.deployments.run.mutate({ name: "hello/hello", parameters: { n: 4 } });
+ensureDashboardBuilt();
+const server = await startTestServer({ dashboardDir });
+const b = await launchBrowser();
+const page = b.page;
+page.on("websocket", (ws) => {
+  console.log("ws open", ws.url());
+  ws.on("framereceived", (f) => console.log("ws <", String(f.payload).slice(0, 200)));
+  ws.on("framesent", (f) => console.log("ws >", String(f.payload).slice(0, 200)));
+  ws.on("close", () => console.log("ws closed"));
+});
 const w = spawnCli(["worker", "start", "--pool", "p"], server.env);
-w.stdout!.on("data", (d: Buffer) => process.stdout.write(`[w] ${d}`));
-w.stderr!.on("data", (d: Buffer) => process.stdout.write(`[w!] ${d}`));
 try {
-  await waitFor("done", async () => {
-    const r = await server.api.flowRuns.get.query({ id: run.id });
-    console.log(r.state.type, r.state.message);
-    return r.state.type === "COMPLETED" || r.state.type === "FAILED" || r.state.type === "CRASHED";
-  }, 30_000, 1000);
+  await signIn(page, server.url, server.adminKey);
+  await server.api.workPools.create.mutate({ name: "p", type: "process" });
+  await server.api.deployments.upsert.mutate({ flowName: "hello", name: "hello", entrypoint: "examples/hello.ts:hello", path: repoRoot, workPoolName: "p", parameters: { n: 3 } });
+  const run = await server.api.deployments.run.mutate({ name: "hello/hello", parameters: { n: 4 } });
+  await page.goto(`${server.url}/runs/${run.id}`);
+  await page.waitForTimeout(5000);
+  await screenshot(page, "scratch-run");
+  console.log((await page.locator("main").innerText()).slice(0, 1500));
+  console.log(b.errors);
 } finally {
   w.kill("SIGTERM");
+  await b.close();
   await server.close();
 }

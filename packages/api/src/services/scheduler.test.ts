@@ -132,6 +132,23 @@ describe("scheduler", () => {
     expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime)).filter((t) => t === "2026-01-08T02:00:00.000Z")).toHaveLength(1);
   });
 
+  it("cancels a due run of a cancel-new deployment at its concurrency limit, and leaves enqueue ones waiting", async () => {
+    for (const [name, strategy] of [["cancel-new", "CANCEL_NEW"], ["enqueue", "ENQUEUE"]] as const) {
+      const d = await deploy(`collide-${name}`, { concurrencyLimit: 1, collisionStrategy: strategy, schedules: [] });
+      const { rows: flow } = await db.pool.query(`SELECT "flowId" FROM "Deployment" WHERE id = $1`, [d.deploymentId]);
+      await db.pool.query(
+        `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "stateType", "stateName", "stateTimestamp", "expectedStartTime", "nextScheduledTime", "updatedAt")
+         VALUES (gen_random_uuid(), $1, $2, 'busy', $3, 'RUNNING', 'Running', now(), now(), now(), now()),
+                (gen_random_uuid(), $1, $2, 'new', $3, 'SCHEDULED', 'Scheduled', now(), now(), now() - interval '1 second', now())`,
+        [workspaceId, flow[0].flowId, d.deploymentId],
+      );
+    }
+    await scheduleRuns(db.pool, config);
+    const states = async (name: string) => (await db.pool.query(`SELECT fr.name, fr."stateType" FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId" WHERE d.name = $1 ORDER BY fr.name`, [name])).rows;
+    expect(await states("collide-cancel-new")).toEqual([{ name: "busy", stateType: "RUNNING" }, { name: "new", stateType: "CANCELLED" }]);
+    expect(await states("collide-enqueue")).toEqual([{ name: "busy", stateType: "RUNNING" }, { name: "new", stateType: "SCHEDULED" }]);
+  });
+
   it("marks SCHEDULED runs that are late as Late", async () => {
     const d = await deploy("late", { schedules: [{ kind: "interval", intervalSeconds: 60 }] });
     await scheduleRuns(db.pool, { ...config, minRuns: 2, horizonSeconds: 60 }, new Date(Date.now() - 300_000));

@@ -62,6 +62,8 @@ export interface ScheduleResult {
   schedules: number;
   runsCreated: number;
   runsSkipped: number;
+  /** Due runs of cancel-new deployments at their concurrency limit. */
+  runsCancelled: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export interface ScheduleResult {
  */
 export async function scheduleRuns(pool: pg.Pool, config: SchedulerConfig = defaultSchedulerConfig, now = new Date()): Promise<ScheduleResult> {
   const horizon = new Date(now.getTime() + config.horizonSeconds * 1000);
-  const result: ScheduleResult = { schedules: 0, runsCreated: 0, runsSkipped: 0 };
+  const result: ScheduleResult = { schedules: 0, runsCreated: 0, runsSkipped: 0, runsCancelled: 0 };
   let afterId = "00000000-0000-0000-0000-000000000000";
   for (;;) {
     const { rows } = await pool.query<ScheduleRow>(
@@ -101,6 +103,7 @@ export async function scheduleRuns(pool: pg.Pool, config: SchedulerConfig = defa
     );
   }
   result.runsSkipped = await skipSupersededRuns(pool, now);
+  result.runsCancelled = await cancelCollidingRuns(pool, now);
   return result;
 }
 
@@ -200,6 +203,32 @@ async function skipSupersededRuns(pool: pg.Pool, now: Date): Promise<number> {
      INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
      SELECT gen_random_uuid(), "workspaceId", id, 'CANCELLED', 'Skipped', $1, 'skipped: a newer slot is due and the deployment does not catch up', '{}'::jsonb FROM skipped`,
     [now],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Deployments whose collision strategy is cancel-new: a due run that finds the deployment at its
+ * concurrency limit is cancelled rather than left waiting for a slot.
+ */
+export async function cancelCollidingRuns(pool: pg.Pool, now = new Date()): Promise<number> {
+  const message = "cancelled: the deployment was at its concurrency limit (collision strategy cancel-new)";
+  const { rowCount } = await pool.query(
+    `WITH colliding AS (
+       SELECT fr.id FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId"
+        WHERE d."collisionStrategy" = 'CANCEL_NEW' AND d."concurrencyLimit" IS NOT NULL
+          AND fr."stateType" = 'SCHEDULED' AND fr."nextScheduledTime" <= $1
+          AND (SELECT count(*) FROM "FlowRun" a WHERE a."deploymentId" = d.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) >= d."concurrencyLimit"
+        LIMIT 1000 FOR UPDATE OF fr SKIP LOCKED
+     ),
+     cancelled AS (
+       UPDATE "FlowRun" fr SET "stateType" = 'CANCELLED', "stateName" = 'Cancelled', "stateTimestamp" = $1, "endTime" = $1, "stateMessage" = $2, "updatedAt" = $1
+         FROM colliding WHERE fr.id = colliding.id
+       RETURNING fr.id, fr."workspaceId"
+     )
+     INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
+     SELECT gen_random_uuid(), "workspaceId", id, 'CANCELLED', 'Cancelled', $1, $2, '{}'::jsonb FROM cancelled`,
+    [now, message],
   );
   return rowCount ?? 0;
 }
