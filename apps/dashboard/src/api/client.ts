@@ -1,7 +1,7 @@
 // tRPC clients. Queries and mutations go over HTTP with the session token as a bearer credential;
-// subscriptions share one websocket, authenticated by the token in its URL (browsers cannot set
-// headers on a websocket).
-import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink, TRPCClientError, type TRPCClient } from "@trpc/client";
+// the live event subscription uses a websocket, authenticated by the token in its URL (browsers
+// cannot set headers on a websocket).
+import { createTRPCClient, createWSClient, httpBatchLink, wsLink, TRPCClientError, type TRPCClient } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@flowplane/api";
 import type { Session } from "./session.ts";
@@ -23,40 +23,38 @@ export type LiveEvent = Outputs["events"]["subscribe"] extends AsyncIterable<inf
 
 export type ConnectionStatus = "connecting" | "open" | "closed";
 
-export interface ApiHandle {
-  api: Api;
-  close(): void;
-}
-
 /** A client without credentials, for signing in. */
 export function createAnonymousApi(): Api {
   return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${location.origin}/trpc` })] });
 }
 
-export function createApi(session: Session, onStatus: (status: ConnectionStatus) => void): ApiHandle {
-  const wsUrl = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/trpc-ws?token=${encodeURIComponent(session.token)}`;
+/** Queries and mutations: plain HTTP, nothing to close. */
+export function createApi(session: Session): Api {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: `${location.origin}/trpc`,
+        maxURLLength: 4000,
+        headers: () => ({ authorization: `Bearer ${session.token}` }),
+      }),
+    ],
+  });
+}
+
+/**
+ * The live channel: a websocket that reconnects with backoff. It owns a socket, so it is opened in
+ * an effect and closed by its cleanup (never created during render).
+ */
+export function openLiveClient(session: Session, onStatus: (status: ConnectionStatus) => void): { api: Api; close(): void } {
   const ws = createWSClient({
-    url: wsUrl,
+    url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/trpc-ws?token=${encodeURIComponent(session.token)}`,
     onOpen: () => onStatus("open"),
     onClose: () => onStatus("closed"),
     retryDelayMs: (attempt) => Math.min(500 * 2 ** attempt, 10_000),
     keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
   });
   onStatus("connecting");
-  const api = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        true: wsLink({ client: ws }),
-        false: httpBatchLink({
-          url: `${location.origin}/trpc`,
-          maxURLLength: 4000,
-          headers: () => ({ authorization: `Bearer ${session.token}` }),
-        }),
-      }),
-    ],
-  });
-  return { api, close: () => void ws.close() };
+  return { api: createTRPCClient<AppRouter>({ links: [wsLink({ client: ws })] }), close: () => void ws.close() };
 }
 
 /** The message to show for a failed call; API errors name the bad field already. */

@@ -1,7 +1,7 @@
 // Wires the signed-in session to the tRPC clients, the query cache and the live event stream.
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { createApi, isUnauthenticated, type Api, type ConnectionStatus } from "./client.ts";
+import { createApi, isUnauthenticated, openLiveClient, type Api, type ConnectionStatus } from "./client.ts";
 import { createInvalidator, LiveHub } from "./live.ts";
 import { signOut, type Session } from "./session.ts";
 
@@ -42,13 +42,14 @@ export function ApiProvider({ session, children }: { session: Session; children:
     // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.
     [session.token],
   );
-  const handle = useMemo(() => createApi(session, setStatus), [session]);
+  const api = useMemo(() => createApi(session), [session]);
   const hub = useMemo(() => new LiveHub(), [session.token]);
 
   useEffect(() => {
+    const live = openLiveClient(session, setStatus);
     const invalidator = createInvalidator(queryClient);
     let wasOpen = false;
-    const sub = handle.api.events.subscribe.subscribe(undefined, {
+    const sub = live.api.events.subscribe.subscribe(undefined, {
       onStarted: () => {
         // After a reconnect, events may have been missed while we were away: refetch what is shown.
         if (wasOpen) void queryClient.invalidateQueries();
@@ -66,11 +67,11 @@ export function ApiProvider({ session, children }: { session: Session; children:
       clearTimeout(expiry);
       sub.unsubscribe();
       invalidator.dispose();
-      handle.close();
+      live.close();
     };
-  }, [handle, hub, queryClient, session.expiresAt]);
+  }, [session, hub, queryClient]);
 
-  const value = useMemo(() => ({ api: handle.api, hub, status, session }), [handle, hub, status, session]);
+  const value = useMemo(() => ({ api, hub, status, session }), [api, hub, status, session]);
   return (
     <QueryClientProvider client={queryClient}>
       <ApiContext.Provider value={value}>{children}</ApiContext.Provider>

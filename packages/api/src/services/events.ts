@@ -19,11 +19,6 @@ export async function publish(sql: Sql, event: FlowplaneEvent): Promise<void> {
   await sql.query("select pg_notify($1, $2)", [EVENTS_CHANNEL, JSON.stringify(event)]);
 }
 
-/** SQL text that publishes an event from inside another statement (`select ... , pg_notify(...)`). */
-export function eventJson(event: FlowplaneEvent): string {
-  return JSON.stringify(event);
-}
-
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private client: pg.Client | null = null;

@@ -19,6 +19,3 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release();
   }
 }
-
-/** UUIDv7 (time-ordered) ids for rows we insert with raw SQL, matching Prisma's `uuid(7)`. */
-export { uuidv7 } from "@flowplane/core";
