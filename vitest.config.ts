@@ -13,6 +13,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    reporters: ["default", "./e2e/support/summary-reporter.ts"],
     // Tests never read or write the developer's own profile, results or embedded database.
     env: { FLOWPLANE_HOME: path.join(os.tmpdir(), `flowplane-test-home-${process.pid}`), FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "" },
     typecheck: { enabled: true, include: ["packages/*/src/**/*.test-d.ts"], tsconfig: "tsconfig.json" },

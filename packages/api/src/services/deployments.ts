@@ -1,7 +1,7 @@
 // Deployments: `flowplane deploy` upserts one; a new DeploymentVersion is recorded only when the
 // deployed content changed, and runs remember the version they ran.
 import { createHash } from "node:crypto";
-import { validateSchedule, type ScheduleSpec } from "@flowplane/core";
+import { uuidv7, validateSchedule, type ScheduleSpec } from "@flowplane/core";
 import type { Db } from "@flowplane/db";
 import { ApiError } from "../errors.ts";
 
@@ -96,12 +96,10 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
   const contentHash = createHash("sha256").update(canonicalJson(content)).digest("hex");
 
   return db.$transaction(async (tx) => {
-    const flow = await tx.flow.upsert({
-      where: { workspaceId_name: { workspaceId, name: spec.flowName } },
-      create: { workspaceId, name: spec.flowName },
-      update: {},
-      select: { id: true },
-    });
+    // Not Prisma's upsert (read, then insert): two first deploys of a flow at once would collide.
+    await tx.$executeRaw`INSERT INTO "Flow" (id, "workspaceId", name, tags, "createdAt", "updatedAt")
+      VALUES (${uuidv7()}::uuid, ${workspaceId}::uuid, ${spec.flowName}, '{}', now(), now()) ON CONFLICT ("workspaceId", name) DO NOTHING`;
+    const flow = await tx.flow.findUniqueOrThrow({ where: { workspaceId_name: { workspaceId, name: spec.flowName } }, select: { id: true } });
     const existing = await tx.deployment.findUnique({
       where: { workspaceId_flowId_name: { workspaceId, flowId: flow.id, name: spec.name } },
       select: { id: true, currentVersionId: true, versions: { orderBy: { version: "desc" }, take: 1, select: { id: true, version: true, contentHash: true, content: true } } },
