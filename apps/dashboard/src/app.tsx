@@ -120,7 +120,7 @@ function Shell({ session, children }: { session: Session; children: ReactNode })
           })}
         </ul>
       </nav>
-      <main id="main" className="main">
+      <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
     </div>

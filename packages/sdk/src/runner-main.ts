@@ -26,6 +26,10 @@ if (process.env.FLOWPLANE_EXIT_WITH_PARENT === "1") {
   process.stdin.resume();
 }
 
+// Stopped by the infrastructure (docker stop, pod deletion, StopTask, a cancel): leave at once. As
+// PID 1 in a container node would otherwise ignore SIGTERM and wait for the kill.
+process.on("SIGTERM", () => process.exit(143));
+
 const api = createApiClient(connection);
 const tracker = new ApiTracker(api);
 setTracker(tracker);

@@ -77,7 +77,13 @@ export class Worker {
     await this.heartbeat();
     this.log("info", `worker ${this.name} polling pool ${this.options.poolName}`, { workerId: this.workerId, limit: this.limit });
     const interval = (this.options.heartbeatIntervalSeconds ?? 10) * 1000;
-    this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((err) => this.log("warn", `heartbeat failed: ${apiErrorInfo(err).message}`)), interval);
+    let beats = 0;
+    this.heartbeatTimer = setInterval(() => {
+      void this.heartbeat().catch((err) => this.log("warn", `heartbeat failed: ${apiErrorInfo(err).message}`));
+      // Now and then, remove what workers of this pool that died left running.
+      if (++beats % 6 === 0) void this.cleanupOrphans();
+    }, interval);
+    void this.cleanupOrphans();
     try {
       if (this.options.runOnce) {
         await this.pollOnce(0);
@@ -109,6 +115,21 @@ export class Worker {
     this.stopping = true;
     this.pollAbort.abort();
     if (options.killRuns) await Promise.all([...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000) ?? Promise.resolve()));
+  }
+
+  /** Jobs of this pool's OFFLINE workers (killed, say) are stopped and removed. */
+  private async cleanupOrphans(): Promise<void> {
+    const cleanup = this.options.infrastructure.cleanupOrphans?.bind(this.options.infrastructure);
+    if (!cleanup) return;
+    try {
+      const workers = await this.options.api.workers.list.query({ workPoolName: this.options.poolName });
+      for (const w of workers.filter((w) => w.status === "OFFLINE" && w.name !== this.name)) {
+        const removed = await cleanup({ "flowplane.worker": w.name });
+        if (removed > 0) this.log("info", `removed ${removed} jobs left by offline worker ${w.name}`);
+      }
+    } catch (err) {
+      this.log("warn", `orphan cleanup failed: ${apiErrorInfo(err).message}`);
+    }
   }
 
   private async heartbeat(): Promise<void> {

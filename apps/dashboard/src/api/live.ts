@@ -1,6 +1,7 @@
 // Live updates. The server pushes hints ("run X changed") over the websocket; we turn them into
 // refetches of what is on screen. Bursts are coalesced: the open run's own queries refetch within
-// ~150 ms, lists and charts at most once a second, so a busy workspace never floods the API.
+// ~100 ms, lists at most once a second and the chart every five, so a busy workspace never floods
+// the API. Only queries on screen refetch; the rest are just marked stale.
 import type { QueryClient, QueryKey } from "@tanstack/react-query";
 import type { LiveEvent } from "./client.ts";
 
@@ -53,6 +54,8 @@ class Coalescer {
 export function createInvalidator(queryClient: QueryClient): { handle(event: LiveEvent): void; dispose(): void } {
   const fast = new Coalescer(queryClient, 250, 100);
   const slow = new Coalescer(queryClient, 1000, 250);
+  // The chart aggregates over a window of up to a million runs: a few seconds late is fine.
+  const chart = new Coalescer(queryClient, 5000, 1000);
   return {
     handle(event) {
       switch (event.kind) {
@@ -61,7 +64,7 @@ export function createInvalidator(queryClient: QueryClient): { handle(event: Liv
           fast.add(["flowRuns.history", { id: event.flowRunId }]);
           fast.add(["artifacts.list", { flowRunId: event.flowRunId }]);
           slow.add(["flowRuns.list"]);
-          slow.add(["flowRuns.counts"]);
+          chart.add(["flowRuns.counts"]);
           slow.add(["deployments.get"]);
           slow.add(["workPools"]);
           slow.add(["workers.list"]);
@@ -84,6 +87,7 @@ export function createInvalidator(queryClient: QueryClient): { handle(event: Liv
     dispose() {
       fast.dispose();
       slow.dispose();
+      chart.dispose();
     },
   };
 }

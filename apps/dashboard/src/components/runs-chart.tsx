@@ -2,7 +2,7 @@
 // loads), one column per bucket of flowRuns.counts. Clicking a column narrows the range to it.
 import { useMemo, useState } from "react";
 import type { Outputs } from "../api/client.ts";
-import { formatTime } from "../lib/format.ts";
+import { formatShortTime } from "../lib/format.ts";
 import { STATE_COLORS, STATE_LABELS, STATE_TYPES, isStateType, type StateType } from "../lib/states.ts";
 
 type Counts = Outputs["flowRuns"]["counts"];
@@ -79,7 +79,7 @@ export function RunsChart({
           <strong>Runs over time</strong> <span className="muted">· {caption}</span>
         </span>
         <span className="chart-hover muted" aria-hidden="true">
-          {hover ? `${formatTime(new Date(hover.start).toISOString())} – ${formatTime(new Date(hover.end).toISOString())}: ${hover.total} runs` : " "}
+          {hover ? `${formatShortTime(hover.start)} – ${formatShortTime(hover.end)}: ${hover.total} run${hover.total === 1 ? "" : "s"}` : " "}
         </span>
       </figcaption>
       <svg viewBox={`0 0 ${width} ${HEIGHT}`} preserveAspectRatio="none" className="chart-svg" role="img" aria-label={summary} onMouseLeave={() => setHover(null)}>
@@ -114,11 +114,16 @@ export function RunsChart({
           );
         })}
       </svg>
+      {counts && total === 0 ? (
+        <div className="chart-empty muted" aria-hidden="true">
+          No runs expected to start in this window
+        </div>
+      ) : null}
       <div className="chart-axis" aria-hidden="true">
         <span className="chart-ymax">{niceMax}</span>
-        <span>{counts ? formatTime(counts.from) : " "}</span>
-        <span>{counts && columns.length ? formatTime(new Date(columns[Math.floor(columns.length / 2)]!.start).toISOString()) : " "}</span>
-        <span>{counts && columns.length ? formatTime(new Date(columns[columns.length - 1]!.end).toISOString()) : " "}</span>
+        <span>{counts ? formatShortTime(Date.parse(counts.from)) : " "}</span>
+        <span>{counts && columns.length ? formatShortTime(columns[Math.floor(columns.length / 2)]!.start) : " "}</span>
+        <span>{counts && columns.length ? formatShortTime(columns[columns.length - 1]!.end) : " "}</span>
       </div>
       <div className="chart-legend" role="group" aria-label="Filter by state">
         {STATE_TYPES.map((s) => (

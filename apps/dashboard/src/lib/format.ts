@@ -17,12 +17,18 @@ export function formatDuration(ms: number | null | undefined): string {
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const shortDateTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 const fullDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
 
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? "—" : dateTime.format(d);
+}
+
+/** Without seconds, for axes. */
+export function formatShortTime(ms: number): string {
+  return shortDateTime.format(new Date(ms));
 }
 
 export function formatFullTime(iso: string | null | undefined): string {

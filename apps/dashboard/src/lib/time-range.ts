@@ -51,7 +51,9 @@ export function resolveRange(key: RangeKey, custom: { from?: string | null; to?:
       caption: "Selected range",
     };
   }
-  const preset = PRESETS[key === "any" ? "7d" : key];
+  // "Any time" leaves the list unfiltered; its chart shows the last day, the view people watch and
+  // the one that stays cheap with a million runs (see e2e/bench/dashboard-scale.ts).
+  const preset = PRESETS[key === "any" ? "24h" : key];
   const to = Math.ceil((now + 1) / preset.bucketMs) * preset.bucketMs;
   const buckets = Math.round(preset.span / preset.bucketMs);
   const from = to - buckets * preset.bucketMs;
@@ -62,7 +64,7 @@ export function resolveRange(key: RangeKey, custom: { from?: string | null; to?:
     chartFrom: new Date(from).toISOString(),
     chartTo: new Date(to).toISOString(),
     buckets,
-    caption: key === "any" ? "Last 7 days" : (RANGES.find((r) => r.key === key)?.label ?? ""),
+    caption: key === "any" ? "Last 24 hours" : (RANGES.find((r) => r.key === key)?.label ?? ""),
   };
 }
 

@@ -8,10 +8,10 @@ import { formatTime } from "../lib/format.ts";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
 const SCOPES = [
-  { value: "READ", label: "Read", help: "view runs, logs and pools" },
-  { value: "WORKER", label: "Worker", help: "run workers: claim runs, report states and logs" },
-  { value: "DEVELOPER", label: "Developer", help: "deploy, run, cancel, manage pools" },
-  { value: "ADMIN", label: "Admin", help: "everything, including API keys" },
+  { value: "READ", label: "Read", help: "Read keys can view runs, logs and pools" },
+  { value: "WORKER", label: "Worker", help: "Worker keys run workers: they claim runs and report states and logs" },
+  { value: "DEVELOPER", label: "Developer", help: "Developer keys can deploy, run, cancel and manage pools" },
+  { value: "ADMIN", label: "Admin", help: "Admin keys can do everything, including managing API keys" },
 ] as const;
 type Scope = (typeof SCOPES)[number]["value"];
 

@@ -7,6 +7,7 @@ import { useApi } from "../api/provider.tsx";
 import { ArtifactList } from "../components/artifacts.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { LogsPanel } from "../components/logs.tsx";
+import { TaskRunsTable } from "../components/task-runs-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, Skeleton, StateBadge, Tags, Toast } from "../components/ui.tsx";
 import { formatDuration, formatFullTime, formatTime, runDurationMs, shortId } from "../lib/format.ts";
 import { useDocumentTitle, useNow } from "../lib/hooks.ts";
@@ -14,9 +15,10 @@ import { STATE_LABELS, isStateType, isTerminalState } from "../lib/states.ts";
 import { Link } from "../router.tsx";
 import { Timeline } from "../timeline/timeline.tsx";
 
-type Tab = "logs" | "history" | "parameters" | "artifacts";
+type Tab = "logs" | "tasks" | "history" | "parameters" | "artifacts";
 const TABS: { key: Tab; label: string }[] = [
   { key: "logs", label: "Logs" },
+  { key: "tasks", label: "Task runs" },
   { key: "history", label: "State history" },
   { key: "parameters", label: "Parameters" },
   { key: "artifacts", label: "Artifacts" },
@@ -225,6 +227,7 @@ export function RunPage({ id }: { id: string }) {
             >
               {t.label}
               {t.key === "artifacts" && artifacts.data?.length ? <span className="count">{artifacts.data.length}</span> : null}
+              {t.key === "tasks" && taskRuns.data?.rows.length ? <span className="count">{taskRuns.data.rows.length}</span> : null}
               {t.key === "history" && history.data?.length ? <span className="count">{history.data.length}</span> : null}
             </button>
           ))}
@@ -254,6 +257,7 @@ export function RunPage({ id }: { id: string }) {
               <Skeleton />
             )
           ) : null}
+          {tab === "tasks" ? <TaskRunsTable rows={taskRuns.data?.rows ?? []} /> : null}
           {tab === "parameters" ? <Parameters parameters={r.parameters} /> : null}
           {tab === "artifacts" ? (
             artifacts.data ? (

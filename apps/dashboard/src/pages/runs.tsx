@@ -167,10 +167,10 @@ export function RunsPage() {
               }}
               aria-describedby="tags-help"
             />
-            <small id="tags-help" className="visually-hidden">
-              Comma-separated; runs must carry every tag. Press Enter to apply.
-            </small>
           </label>
+          <small id="tags-help" className="visually-hidden">
+            Comma-separated; runs must carry every tag. Press Enter to apply.
+          </small>
           <label className="field">
             <span>Time range</span>
             <select
@@ -212,7 +212,8 @@ export function RunsPage() {
       <RunsChart
         counts={counts.data}
         buckets={range.buckets}
-        caption={range.caption}
+        // flowRuns.counts takes no filters yet, so the chart counts every run in the window.
+        caption={filters.states.length || filters.flow || filters.deployment || filters.tags.length ? `${range.caption} · all runs (the filters apply to the list)` : range.caption}
         loading={counts.isFetching}
         selectedStates={filters.states}
         onToggleState={toggleState}

@@ -36,17 +36,21 @@ export function WorkPoolsPage() {
 export function ConcurrencyMeter({ active, limit }: { active: number; limit: number | null }) {
   const pct = limit ? Math.min(100, (active / Math.max(1, limit)) * 100) : 0;
   return (
-    <div className="meter" title={limit ? `${active} of ${limit} slots in use` : `${active} running; no limit`}>
-      <span>
-        {active}
-        {limit !== null ? ` / ${limit}` : ""} active
-      </span>
+    <div className="meter">
+      <span className="muted">Concurrency</span>
       {limit !== null ? (
-        <div className="meter-bar" role="meter" aria-valuemin={0} aria-valuemax={limit} aria-valuenow={active} aria-label="Concurrency in use">
-          <div style={{ width: `${pct}%` }} />
-        </div>
+        <>
+          <div className="meter-bar" role="meter" aria-valuemin={0} aria-valuemax={limit} aria-valuenow={active} aria-label="Concurrency slots in use">
+            <div style={{ width: `${pct}%` }} />
+          </div>
+          <span>
+            {active} / {limit} slots in use
+          </span>
+        </>
       ) : (
-        <span className="muted small">no limit</span>
+        <span>
+          {active} running · no limit
+        </span>
       )}
     </div>
   );

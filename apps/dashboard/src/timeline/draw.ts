@@ -60,8 +60,10 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, width: number, heigh
   ctx.textBaseline = "middle";
 
   // Grid and axis.
+  // Ticks are offsets from the run's start, so they fall on round offsets ("+0.2 s"), not round clock times.
+  const origin = x.runStart ?? (Number.isNaN(layout.minTime) ? view.t0 : layout.minTime);
   const step = tickStep(span, Math.max(2, Math.floor(width / 110)));
-  const first = Math.ceil(view.t0 / step) * step;
+  const first = origin + Math.ceil((view.t0 - origin) / step) * step;
   ctx.strokeStyle = theme.grid;
   ctx.lineWidth = 1;
   ctx.beginPath();
@@ -168,7 +170,6 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, width: number, heigh
   ctx.fillRect(0, 0, width, AXIS_HEIGHT);
   ctx.fillStyle = theme.muted;
   ctx.textBaseline = "middle";
-  const origin = x.runStart ?? layout.minTime;
   for (let t = first; t <= view.t1; t += step) {
     const px = toX(t);
     ctx.fillText(formatOffset(t - origin, step), px + 3, AXIS_HEIGHT / 2);

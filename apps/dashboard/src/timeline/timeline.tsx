@@ -69,13 +69,15 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
 
   const runStart = run.startTime ? Date.parse(run.startTime) : null;
   const runEnd = run.endTime ? Date.parse(run.endTime) : null;
-  const live = !isTerminalState(run.state.type) || layout.running > 0;
+  const live = !isTerminalState(run.state.type);
+  // Task runs still open when their run has ended (a crash, a cancel) are drawn up to the run's end.
+  const clock = useCallback(() => (live ? Date.now() : (runEnd ?? Date.now())), [live, runEnd]);
   // The canvas only grows (never shrinks) while the page is open, so content below never jumps up.
   heightRef.current = Math.max(heightRef.current, Math.min(MAX_HEIGHT, AXIS_HEIGHT + layout.lanes.length * ROW_HEIGHT + 8));
   const height = heightRef.current;
 
   const fit = useCallback(() => {
-    const now = Date.now();
+    const now = clock();
     let lo = Math.min(Number.isNaN(layout.minTime) ? Infinity : layout.minTime, runStart ?? Infinity);
     let hi = Math.max(Number.isNaN(layout.maxTime) ? -Infinity : layout.maxTime, runEnd ?? -Infinity, live && (runStart !== null || layout.running > 0) ? now : -Infinity);
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
@@ -83,9 +85,9 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
       lo = Math.min(expected, now - 10_000);
       hi = Math.max(expected, now);
     }
-    const span = Math.max(hi - lo, 1000);
+    const span = Math.max(hi - lo, 10);
     viewRef.current = { ...viewRef.current, t0: lo - span * 0.03, t1: lo + span * 1.06 };
-  }, [layout, runStart, runEnd, live, run.expectedStartTime]);
+  }, [layout, runStart, runEnd, live, clock, run.expectedStartTime]);
 
   const draw = useCallback(() => {
     const canvas = canvasRef.current;
@@ -102,14 +104,14 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
     const maxScroll = Math.max(0, layout.lanes.length * ROW_HEIGHT - (height - AXIS_HEIGHT));
     viewRef.current.scrollY = Math.min(Math.max(0, viewRef.current.scrollY), maxScroll);
     drawTimeline(ctx, width, height, layout, viewRef.current, readTheme(container), {
-      now: Date.now(),
+      now: clock(),
       live,
       runStart,
       runEnd,
       selectedId,
       hoverId: hover?.item.id ?? null,
     });
-  }, [width, height, layout, live, runStart, runEnd, selectedId, hover]);
+  }, [width, height, layout, live, clock, runStart, runEnd, selectedId, hover]);
 
   useLayoutEffect(() => {
     const el = containerRef.current;
@@ -222,7 +224,7 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
     const v = viewRef.current;
     const lane = Math.floor((y - AXIS_HEIGHT + v.scrollY) / ROW_HEIGHT);
     const msPerPx = (v.t1 - v.t0) / Math.max(1, width);
-    return itemAt(layout, lane, v.t0 + x * msPerPx, 4 * msPerPx, Date.now());
+    return itemAt(layout, lane, v.t0 + x * msPerPx, 4 * msPerPx, clock());
   };
 
   const drag = useRef<{ x: number; y: number; moved: boolean } | null>(null);

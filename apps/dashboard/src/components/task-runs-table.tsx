@@ -1,0 +1,104 @@
+// The timeline's task runs as a paged table: the accessible (and sortable-by-start) view of the
+// same data, for keyboard and screen-reader users and for copying names.
+import { useMemo, useState } from "react";
+import type { TaskRunRow } from "../api/client.ts";
+import { formatDuration, formatFullTime, formatTime } from "../lib/format.ts";
+import { STATE_LABELS, STATE_TYPES } from "../lib/states.ts";
+import { Link } from "../router.tsx";
+import { StateBadge } from "./ui.tsx";
+
+const PAGE = 100;
+
+export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
+  const [state, setState] = useState("");
+  const [page, setPage] = useState(0);
+  const sorted = useMemo(() => {
+    const filtered = state ? rows.filter((r) => r.stateType === state) : rows.slice();
+    return filtered.sort((a, b) => Date.parse(a.startTime ?? a.createdAt) - Date.parse(b.startTime ?? b.createdAt));
+  }, [rows, state]);
+  const pages = Math.max(1, Math.ceil(sorted.length / PAGE));
+  const current = Math.min(page, pages - 1);
+  const shown = sorted.slice(current * PAGE, current * PAGE + PAGE);
+  if (rows.length === 0) return <p className="muted">No task runs yet.</p>;
+  return (
+    <div>
+      <div className="logs-toolbar">
+        <label className="field inline">
+          <span>State</span>
+          <select
+            value={state}
+            onChange={(e) => {
+              setState(e.target.value);
+              setPage(0);
+            }}
+          >
+            <option value="">All states</option>
+            {STATE_TYPES.map((s) => (
+              <option key={s} value={s}>
+                {STATE_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="muted small">
+          {sorted.length} task run{sorted.length === 1 ? "" : "s"}
+        </span>
+      </div>
+      <div className="table-wrap">
+        <table className="table compact" data-testid="task-runs-table">
+          <thead>
+            <tr>
+              <th scope="col">Task run</th>
+              <th scope="col">State</th>
+              <th scope="col" className="num">
+                Attempts
+              </th>
+              <th scope="col" className="hide-sm">
+                Started
+              </th>
+              <th scope="col" className="num">
+                Duration
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  {r.subflowRunId ? (
+                    <Link to={`/runs/${r.subflowRunId}`} title="Open the sub-flow run">
+                      ⤷ {r.name}
+                    </Link>
+                  ) : (
+                    r.name
+                  )}
+                </td>
+                <td>
+                  <StateBadge type={r.stateType} name={r.stateName} />
+                </td>
+                <td className="num">{r.runCount}</td>
+                <td className="hide-sm" title={formatFullTime(r.startTime)}>
+                  {formatTime(r.startTime)}
+                </td>
+                <td className="num">{r.startTime ? formatDuration((r.endTime ? Date.parse(r.endTime) : Date.now()) - Date.parse(r.startTime)) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {pages > 1 ? (
+        <nav className="pager" aria-label="Task run pages">
+          <button type="button" className="button small" disabled={current === 0} onClick={() => setPage(current - 1)}>
+            ← Previous
+          </button>
+          <span className="muted small">
+            Page {current + 1} of {pages}
+          </span>
+          <button type="button" className="button small" disabled={current >= pages - 1} onClick={() => setPage(current + 1)}>
+            Next →
+          </button>
+        </nav>
+      ) : null}
+    </div>
+  );
+}

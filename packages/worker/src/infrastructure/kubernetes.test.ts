@@ -1,0 +1,205 @@
+// The kubernetes pool through the real @kubernetes/client-node against an in-process fake API
+// server: the exact Job the worker creates, how it watches and deletes it, and how pod outcomes map
+// to run outcomes.
+import { KubeConfig } from "@kubernetes/client-node";
+import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
+import { Worker } from "../worker.ts";
+import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
+import { KubernetesInfrastructure } from "./kubernetes.ts";
+import type { JobSpec } from "./types.ts";
+
+let fake: FakeKubernetes;
+
+beforeAll(async () => {
+  fake = await FakeKubernetes.start();
+  fake.forbiddenNamespaces.add("kube-system");
+});
+
+afterAll(async () => {
+  await fake?.close();
+});
+
+beforeEach(() => {
+  fake.requests.length = 0;
+  fake.plan = () => ({ kind: "succeed" });
+});
+
+/** A kubeconfig whose cluster is the fake, as `kubectl config` would write it. */
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }],
+    users: [{ name: "flowplane-worker", token: "test-token" }],
+    contexts: [{ name: "fake", cluster: "fake", user: "flowplane-worker" }],
+    currentContext: "fake",
+  });
+  return kc;
+}
+
+const infra = () => new KubernetesInfrastructure({ kubeConfig: kubeConfig(), pollIntervalMs: 10 });
+
+const RUN_ID = "0197a5d0-0000-7000-8000-000000000002";
+
+function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknown> = {}): JobSpec & { lines: string[] } {
+  const resolved = resolveJobConfiguration(defaultBaseJobTemplate("kubernetes"), deployment, run);
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  const lines: string[] = [];
+  return {
+    flowRunId: RUN_ID,
+    flowRunName: "Crimson Otter",
+    configuration: resolved.configuration,
+    env: { FLOWPLANE_API_URL: "https://flowplane.example.com/api", FLOWPLANE_FLOW_RUN_ID: RUN_ID },
+    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
+    labels: { "flowplane.run-id": RUN_ID, "flowplane.worker": "k8s worker 1" },
+    onOutput: (line, stream) => lines.push(`${stream}: ${line}`),
+    lines,
+  };
+}
+
+describe("kubernetes requests", () => {
+  it("creates a batch/v1 Job from the merged template, then lists its pods by job-name", async () => {
+    const job = jobSpec(
+      { namespace: "flows", image: "registry.example.com/etl:1.4", env: { STAGE: "prod", LOG: "info" }, labels: { team: "data" }, service_account_name: "etl-runner", cpu_request: "500m", memory_limit: "1Gi", finished_job_ttl: 120 },
+      { env: { LOG: "debug" }, command: ["node", "--import", "tsx", "runner.ts"] },
+    );
+    const running = await infra().submit(job);
+    const [create] = fake.writes();
+    const name = running.id.split("/")[1]!;
+    expect(running.id).toMatch(/^flows\/crimson-otter-[0-9a-f]{6}$/);
+    expect(create).toMatchObject({ method: "POST", path: "/apis/batch/v1/namespaces/flows/jobs", authorization: "Bearer test-token" });
+    const labels = { team: "data", "flowplane.io/run-id": RUN_ID, "flowplane.io/worker": "k8s-worker-1" };
+    expect(create!.body).toEqual({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name, namespace: "flows", labels, annotations: { "flowplane.io/flow-run-name": "Crimson Otter" } },
+      spec: {
+        backoffLimit: 0,
+        ttlSecondsAfterFinished: 120,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: "etl-runner",
+            containers: [
+              {
+                name: "flowplane",
+                image: "registry.example.com/etl:1.4",
+                imagePullPolicy: "IfNotPresent",
+                command: ["node", "--import", "tsx", "runner.ts"],
+                env: [
+                  { name: "STAGE", value: "prod" },
+                  { name: "LOG", value: "debug" },
+                  { name: "FLOWPLANE_API_URL", value: "https://flowplane.example.com/api" },
+                  { name: "FLOWPLANE_FLOW_RUN_ID", value: RUN_ID },
+                ],
+                resources: { requests: { cpu: "500m" }, limits: { memory: "1Gi" } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    await running.exited;
+    const lists = fake.requests.filter((r) => r.method === "GET" && r.path.endsWith("/pods"));
+    expect(lists.length).toBeGreaterThan(2);
+    for (const list of lists) expect(list).toMatchObject({ path: "/api/v1/namespaces/flows/pods", query: { labelSelector: `job-name=${name}` } });
+  });
+
+  it("defaults: namespace default, no command (the image's), TTL 60, no resources or service account", async () => {
+    await (await infra().submit(jobSpec({ image: "etl:1" }))).exited;
+    const body = fake.writes()[0]!.body as { metadata: { namespace: string }; spec: { ttlSecondsAfterFinished: number; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } } };
+    expect(fake.writes()[0]!.path).toBe("/apis/batch/v1/namespaces/default/jobs");
+    expect(body.spec.ttlSecondsAfterFinished).toBe(60);
+    expect(body.spec.template.spec).not.toHaveProperty("serviceAccountName");
+    expect(Object.keys(body.spec.template.spec.containers[0]!).sort()).toEqual(["env", "image", "imagePullPolicy", "name"]);
+  });
+});
+
+describe("kubernetes pod outcomes", () => {
+  it("Succeeded: exit code 0, with the pod's log lines in the run's output", async () => {
+    fake.plan = () => ({ kind: "succeed", logs: ["total is 6", "printed line"], runningPolls: 3 });
+    const job = jobSpec({ image: "etl:1" });
+    const running = await infra().submit(job);
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+    expect(job.lines).toEqual(["stdout: total is 6", "stdout: printed line"]);
+    const log = fake.requests.find((r) => r.path.endsWith("/log"));
+    expect(log).toMatchObject({ query: { container: "flowplane", follow: "true" } });
+  });
+
+  it("Failed with the container's exit code", async () => {
+    fake.plan = () => ({ kind: "fail", exitCode: 2 });
+    expect(await (await infra().submit(jobSpec({ image: "etl:1" }))).exited).toEqual({ exitCode: 2, reason: "exited with code 2", stopped: false });
+  });
+
+  it("Failed with reason OOMKilled", async () => {
+    fake.plan = () => ({ kind: "fail", exitCode: 137, reason: "OOMKilled" });
+    expect(await (await infra().submit(jobSpec({ image: "etl:1", memory_limit: "64Mi" }))).exited).toEqual({ exitCode: 137, reason: "OOMKilled", stopped: false });
+  });
+
+  it("cancel: deletes the Job with propagationPolicy Background and reports it stopped", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted", logs: ["working"] });
+    const job = jobSpec({ namespace: "flows", image: "etl:1" });
+    const running = await infra().submit(job);
+    await expect.poll(() => fake.requests.filter((r) => r.path.endsWith("/pods")).length).toBeGreaterThan(3);
+    await running.stop(10_000);
+    const [, del] = fake.writes();
+    expect(del).toMatchObject({ method: "DELETE", path: `/apis/batch/v1/namespaces/flows/jobs/${running.id.split("/")[1]}`, query: { propagationPolicy: "Background" } });
+    expect(await running.exited).toMatchObject({ stopped: true, exitCode: 137 });
+    expect(fake.jobs.has(running.id)).toBe(false);
+    expect(job.lines).toEqual(["stdout: working"]);
+  });
+
+  it("a pod that cannot pull its image ends the run with the kubelet's message, and its Job is deleted", async () => {
+    const message = 'Back-off pulling image "registry.example.com/etl:404"';
+    fake.plan = () => ({ kind: "wait", reason: "ImagePullBackOff", message });
+    const running = await infra().submit(jobSpec({ image: "registry.example.com/etl:404" }));
+    const result = await running.exited;
+    expect(result).toEqual({ exitCode: null, reason: expect.stringMatching(new RegExp(`^pod ${running.id.split("/")[1]}-[0-9a-f]{5} could not start: ImagePullBackOff: Back-off pulling image "registry.example.com/etl:404"$`)), stopped: false });
+    expect(fake.writes().map((r) => `${r.method} ${r.query["propagationPolicy"] ?? ""}`)).toEqual(["POST ", "DELETE Background"]);
+  });
+
+  it("a pod that never starts is given up after pod_watch_timeout_seconds", async () => {
+    fake.plan = () => ({ kind: "wait", reason: "ContainerCreating", message: "" });
+    const running = await infra().submit(jobSpec({ image: "etl:1", pod_watch_timeout_seconds: 0 }));
+    expect((await running.exited).reason).toMatch(/did not start within 0 s \(phase Pending\)$/);
+  });
+});
+
+describe("kubernetes submit errors name the cause", () => {
+  it("a namespace the worker may not create Jobs in (403 Forbidden)", async () => {
+    await expect(infra().submit(jobSpec({ namespace: "kube-system", image: "etl:1" }))).rejects.toThrow(
+      `could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
+    );
+  });
+
+  it("an API server that does not answer", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: "down", server: "http://127.0.0.1:9", skipTLSVerify: true }], users: [{ name: "u" }], contexts: [{ name: "down", cluster: "down", user: "u" }], currentContext: "down" });
+    await expect(new KubernetesInfrastructure({ kubeConfig: kc }).submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(/could not create Kubernetes Job in namespace "default" on http:\/\/127.0.0.1:9: .*ECONNREFUSED/);
+  });
+});
+
+describe("kubernetes pool through the Worker", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    await server.api.workPools.create.mutate({ name: "k8s-pool", type: "kubernetes" });
+    await server.api.deployments.upsert.mutate({ flowName: "hello", name: "forbidden", entrypoint: "examples/hello.ts:hello", workPoolName: "k8s-pool", jobVariables: { image: "etl:1", namespace: "kube-system" } });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("ends a run in a forbidden namespace CRASHED with a message naming the namespace", async () => {
+    const run = await server.api.deployments.run.mutate({ name: "hello/forbidden" });
+    const worker = new Worker({ api: server.api, connection: server.connection, poolName: "k8s-pool", runOnce: true, infrastructure: infra() });
+    await worker.run();
+    const final = await server.api.flowRuns.get.query({ id: run.id });
+    expect(final.state.type).toBe("CRASHED");
+    expect(final.state.message).toBe(
+      `infrastructure could not start: could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
+    );
+  });
+});
