@@ -1,12 +1,16 @@
 // The claim: one statement selects a pool's due SCHEDULED runs with FOR UPDATE SKIP LOCKED and
 // moves them to PENDING for the calling worker, writing their PENDING states into the history.
-// Concurrent claimers therefore never see the same run. Concurrency limits (pool, queue,
-// deployment) are counted inside the same statement; since two claimers could each count the same
-// active runs, a pool that has any limit serialises its claims with a transaction-scoped advisory
-// lock. Pools without limits claim fully in parallel.
+// Concurrent claimers therefore never see the same run. Pools without limits claim fully in
+// parallel, with one autocommit statement that also checks the pool. Concurrency limits (pool,
+// queue, deployment) are counted inside the claiming statement; since two claimers could each
+// count the same active runs, a pool that has any limit serialises its claims with a
+// transaction-scoped advisory lock. The claimed runs' live-update events go out after the commit
+// (publishAfterCommit explains why).
 import type pg from "pg";
 import { ApiError } from "../errors.ts";
-import { EVENTS_CHANNEL, publish } from "./events.ts";
+import { publish } from "./events.ts";
+import type { RetryPolicy } from "@flowplane/core";
+import { publishAfterCommit, rememberWrittenRuns } from "./flow-runs.ts";
 import { inTransaction } from "./sql.ts";
 
 export interface ClaimedRun {
@@ -39,31 +43,141 @@ export interface ClaimRequest {
   queueNames?: string[];
 }
 
-interface PoolLimits {
-  id: string;
-  paused: boolean;
-  limited: boolean;
-}
-
 export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedRun[]> {
   if (req.limit <= 0) return [];
-  return inTransaction(pool, async (sql) => {
-    const poolRow = await sql.query<PoolLimits>(
-      `SELECT p.id, p.paused,
-              (p."concurrencyLimit" IS NOT NULL
-               OR EXISTS (SELECT 1 FROM "WorkQueue" q WHERE q."workPoolId" = p.id AND q."concurrencyLimit" IS NOT NULL)
-               OR EXISTS (SELECT 1 FROM "Deployment" d WHERE d."workPoolId" = p.id AND d."concurrencyLimit" IS NOT NULL)) AS limited
-         FROM "WorkPool" p WHERE p.id = $1 AND p."workspaceId" = $2`,
-      [req.workPoolId, req.workspaceId],
-    );
-    const limits = poolRow.rows[0];
-    if (!limits) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
-    if (limits.paused) return [];
-    if (limits.limited) await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`claim:${req.workPoolId}`]);
+  const now = new Date();
+  // Pools without limits (the common case): one autocommit statement checks the pool and claims.
+  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean }>({
+    name: "flowplane_claim_unlimited",
+    text: UNLIMITED_CLAIM,
+    values: [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? [], req.workspaceId],
+  });
+  const head = rows[0];
+  if (!head) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
+  if (head.paused) return [];
+  if (!head.limited) {
+    const claimed = rows.filter((r) => r.id !== null);
+    await announce(pool, req.workerId, claimed);
+    return claimed.map(toClaimedRun);
+  }
+  // A limit applies: count active runs and claim under the pool's advisory lock.
+  const claimed = await inTransaction(pool, async (sql) => {
+    await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`claim:${req.workPoolId}`]);
+    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? []]);
+    return limited.rows;
+  });
+  await announce(pool, req.workerId, claimed);
+  return claimed.map(toClaimedRun);
+}
 
-    const now = new Date();
-    const { rows } = await sql.query<ClaimedRun & { workPoolId: string; notified: unknown }>(
-      `WITH candidates AS (
+/** A claimed run as the statement returns it: the worker's view plus the row as written (for RecentRuns). */
+type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime"> & {
+  workspaceId: string;
+  workPoolId: string;
+  expectedStartTime: Date;
+  nextScheduledTime: Date | null;
+  rowStateTimestamp: Date;
+  rowRunCount: number;
+  rowRetryPolicy: RetryPolicy;
+  rowVersion: string;
+};
+
+function toClaimedRun(row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean }): ClaimedRun {
+  const {
+    workspaceId: _workspace, workPoolId: _pool, found: _found, paused: _paused, limited: _limited,
+    rowStateTimestamp: _ts, rowRunCount: _count, rowRetryPolicy: _policy, rowVersion: _version, ...run
+  } = row;
+  return {
+    ...run,
+    expectedStartTime: new Date(run.expectedStartTime).toISOString(),
+    nextScheduledTime: run.nextScheduledTime ? new Date(run.nextScheduledTime).toISOString() : null,
+  };
+}
+
+/**
+ * After the claim committed: remember the runs as written (the worker's RUNNING proposal then
+ * skips its read) and send their live-update events.
+ */
+function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): Promise<void> {
+  rememberWrittenRuns(
+    pool,
+    claimed.map((c) => ({
+      id: c.id, workspaceId: c.workspaceId, stateType: "PENDING", stateName: "Pending", stateTimestamp: c.rowStateTimestamp, stateMessage: null, stateTransitionId: null,
+      runCount: c.rowRunCount, retryPolicy: c.rowRetryPolicy, nextScheduledTime: c.nextScheduledTime, workPoolId: c.workPoolId, deploymentId: c.deploymentId, workerId, version: c.rowVersion,
+    })),
+  );
+  return publishAfterCommit(
+    pool,
+    claimed.map((c) => ({ kind: "flow_run", workspaceId: c.workspaceId, flowRunId: c.id, stateType: "PENDING", stateName: "Pending", workPoolId: c.workPoolId, deploymentId: c.deploymentId })),
+  );
+}
+
+/** What a claim returns per run (the same for both claim statements). */
+const CLAIMED_COLUMNS = `c.id, c.name, c."flowId", f.name AS "flowName", c."deploymentId", d.name AS "deploymentName", c."deploymentVersionId",
+              d.entrypoint, d.path, c.parameters, c."jobVariables" AS "runJobVariables",
+              COALESCE(d."jobVariables", '{}'::jsonb) AS "deploymentJobVariables",
+              c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."workPoolId", c."workspaceId",
+              c."stateTimestamp" AS "rowStateTimestamp", c."runCount" AS "rowRunCount", c."retryPolicy" AS "rowRetryPolicy", c.version AS "rowVersion"`;
+
+/** Moves the chosen runs to PENDING for the worker, with their PENDING states in the history. */
+const CLAIM_CHOSEN = `claimed AS (
+         UPDATE "FlowRun" fr SET
+           "stateType" = 'PENDING', "stateName" = 'Pending', "stateTimestamp" = $2, "stateMessage" = NULL, "stateTransitionId" = NULL,
+           "workerId" = $5, "claimExpiresAt" = $2::timestamptz + make_interval(secs => $6), "updatedAt" = $2
+          FROM chosen WHERE fr.id = chosen.id
+         RETURNING fr.*, fr.xmin::text AS version
+       ),
+       history AS (
+         INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, details)
+         SELECT gen_random_uuid(), c."workspaceId", c.id, 'PENDING', 'Pending', $2, jsonb_build_object('workerId', $5::text)
+           FROM claimed c
+       )`;
+
+/**
+ * The claim for a pool without concurrency limits, in one statement: it reads the pool (one row
+ * even when nothing is claimed: found, paused, limited) and claims only from an unpaused pool
+ * that has no limit; a limited pool's caller claims again with LIMITED_CLAIM under the lock. With
+ * no limits to count, the due runs are taken in priority order straight into the update (no
+ * over-fetch, no window functions).
+ */
+const UNLIMITED_CLAIM = `WITH wp AS (
+         SELECT p.id, p.paused,
+                (p."concurrencyLimit" IS NOT NULL
+                 OR EXISTS (SELECT 1 FROM "WorkQueue" q WHERE q."workPoolId" = p.id AND q."concurrencyLimit" IS NOT NULL)
+                 OR EXISTS (SELECT 1 FROM "Deployment" d WHERE d."workPoolId" = p.id AND d."concurrencyLimit" IS NOT NULL)) AS limited
+           FROM "WorkPool" p WHERE p.id = $1 AND p."workspaceId" = $8
+       ),
+       chosen AS (
+         SELECT fr.id
+           FROM "FlowRun" fr
+           LEFT JOIN "WorkQueue" q ON q.id = fr."workQueueId"
+          WHERE fr."workPoolId" = $1
+            AND fr."stateType" = 'SCHEDULED'
+            AND fr."nextScheduledTime" <= $2::timestamptz + make_interval(secs => $3)
+            AND (q.id IS NULL OR NOT q.paused)
+            AND (cardinality($7::text[]) = 0 OR q.name = ANY($7::text[]))
+            AND EXISTS (SELECT 1 FROM wp WHERE NOT wp.paused AND NOT wp.limited)
+          ORDER BY COALESCE(q.priority, 2147483647), fr."nextScheduledTime", fr.id
+          LIMIT $4
+          FOR UPDATE OF fr SKIP LOCKED
+       ),
+       ${CLAIM_CHOSEN},
+       runs AS (
+         SELECT ${CLAIMED_COLUMNS}
+           FROM claimed c
+           JOIN "Flow" f ON f.id = c."flowId"
+           LEFT JOIN "Deployment" d ON d.id = c."deploymentId"
+           LEFT JOIN "WorkQueue" q ON q.id = c."workQueueId"
+       )
+       SELECT true AS found, wp.paused, wp.limited, runs.*
+         FROM wp LEFT JOIN runs ON true
+        ORDER BY runs."nextScheduledTime", runs.id`;
+
+/**
+ * The claim when a limit applies (run under the pool's advisory lock): over-fetch due runs, number
+ * them per pool, queue and deployment, and keep those that fit under each limit.
+ */
+const LIMITED_CLAIM = `WITH candidates AS (
          SELECT fr.id, fr."deploymentId", fr."workQueueId", fr."nextScheduledTime", COALESCE(q.priority, 2147483647) AS priority
            FROM "FlowRun" fr
            LEFT JOIN "WorkQueue" q ON q.id = fr."workQueueId"
@@ -89,7 +203,8 @@ export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<Claim
            JOIN "WorkPool" p ON p.id = $1
            LEFT JOIN "WorkQueue" q ON q.id = n."workQueueId"
            LEFT JOIN "Deployment" d ON d.id = n."deploymentId"
-          WHERE (p."concurrencyLimit" IS NULL OR n.pool_n + (
+          WHERE NOT p.paused
+            AND (p."concurrencyLimit" IS NULL OR n.pool_n + (
                    SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= p."concurrencyLimit")
             AND (q."concurrencyLimit" IS NULL OR n.queue_n + (
                    SELECT count(*) FROM "FlowRun" a WHERE a."workQueueId" = q.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= q."concurrencyLimit")
@@ -98,39 +213,13 @@ export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<Claim
           ORDER BY n.pool_n
           LIMIT $4
        ),
-       claimed AS (
-         UPDATE "FlowRun" fr SET
-           "stateType" = 'PENDING', "stateName" = 'Pending', "stateTimestamp" = $2, "stateMessage" = NULL, "stateTransitionId" = NULL,
-           "workerId" = $5, "claimExpiresAt" = $2::timestamptz + make_interval(secs => $6), "updatedAt" = $2
-          FROM chosen WHERE fr.id = chosen.id
-         RETURNING fr.*
-       ),
-       history AS (
-         INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, details)
-         SELECT gen_random_uuid(), c."workspaceId", c.id, 'PENDING', 'Pending', $2, jsonb_build_object('workerId', $5::text)
-           FROM claimed c
-       )
-       SELECT c.id, c.name, c."flowId", f.name AS "flowName", c."deploymentId", d.name AS "deploymentName", c."deploymentVersionId",
-              d.entrypoint, d.path, c.parameters, c."jobVariables" AS "runJobVariables",
-              COALESCE(d."jobVariables", '{}'::jsonb) AS "deploymentJobVariables",
-              c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."workPoolId",
-              -- Live-update event per claimed run, sent on commit (saves a round trip per run).
-              pg_notify('${EVENTS_CHANNEL}', json_build_object('kind', 'flow_run', 'workspaceId', c."workspaceId", 'flowRunId', c.id,
-                'stateType', 'PENDING', 'stateName', 'Pending', 'workPoolId', c."workPoolId", 'deploymentId', c."deploymentId")::text) AS notified
+       ${CLAIM_CHOSEN}
+       SELECT ${CLAIMED_COLUMNS}
          FROM claimed c
          JOIN "Flow" f ON f.id = c."flowId"
          LEFT JOIN "Deployment" d ON d.id = c."deploymentId"
          LEFT JOIN "WorkQueue" q ON q.id = c."workQueueId"
-        ORDER BY c."nextScheduledTime", c.id`,
-      [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? []],
-    );
-    return rows.map(({ workPoolId: _pool, notified: _notified, ...run }) => ({
-      ...run,
-      expectedStartTime: new Date(run.expectedStartTime).toISOString(),
-      nextScheduledTime: run.nextScheduledTime ? new Date(run.nextScheduledTime).toISOString() : null,
-    }));
-  });
-}
+        ORDER BY c."nextScheduledTime", c.id`;
 
 /** When the pool's next SCHEDULED run becomes due, or null if none is waiting. */
 export async function nextDueTime(pool: pg.Pool, workPoolId: string): Promise<Date | null> {

@@ -1,12 +1,14 @@
-// Flow runs: creation, reads, and state proposals. A proposal locks the run row, asks the pure
+// Flow runs: creation, reads, and state proposals. A proposal reads the run, asks the pure
 // orchestration rules (packages/core) for a decision, and writes the resulting state into the
-// history and onto the run in one transaction, so concurrent proposals are serialised per run and
-// a repeated transitionId is answered without a second write.
+// history and onto the run in one statement that applies only if the run is still the row version
+// the decision was made from (else it decides again; a hot row falls back to a row lock). So
+// concurrent proposals are serialised per run and a repeated transitionId is answered without a
+// second write.
 import { isTerminal, normalizeState, orchestrate, type OrchestrationDecision, type RetryPolicy, type State, type StateInput, type StateType, uuidv7 } from "@flowplane/core";
 import type { Db } from "@flowplane/db";
 import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
-import { publish } from "./events.ts";
+import { EVENTS_CHANNEL, publish, type FlowplaneEvent } from "./events.ts";
 import { inTransaction, type Sql } from "./sql.ts";
 import { generateRunName } from "./run-names.ts";
 
@@ -67,6 +69,18 @@ export type Proposal = StateInput | ((current: State) => StateInput | { abort: s
 /**
  * Proposes a state for a flow run. Returns the decision; writes happen only for ACCEPT and for
  * REJECT decisions that carry a state to store (e.g. AwaitingRetry instead of FAILED).
+ *
+ * The hot path is optimistic: read the run (no transaction, no lock), decide, and write with one
+ * autocommit statement that applies only if the row is still the version we decided on (its
+ * `xmin`, which every update changes). That is two round trips and one commit instead of
+ * BEGIN, SELECT FOR UPDATE, write, NOTIFY and COMMIT, with the same guarantee: a decision is
+ * written only against the state it was made from. A write that lost a race decides again from the
+ * new state; after a few lost races (a hot row) the proposal takes the row lock instead.
+ *
+ * The read is skipped when this process wrote the run last (a claim, then RUNNING, then
+ * COMPLETED): the row as written is remembered with its version, and the versioned write refuses
+ * it if anything changed since. Only writes are decided from remembered rows; an answer that
+ * writes nothing (a rejection, a wait) is always decided from a fresh read.
  */
 export async function proposeFlowRunState(
   pool: pg.Pool,
@@ -75,90 +89,273 @@ export async function proposeFlowRunState(
   proposal: Proposal,
   options: { force?: boolean; now?: Date } = {},
 ): Promise<ProposalOutcome> {
-  return inTransaction(pool, async (sql) => {
-    const now = options.now ?? new Date();
+  const recent = recentRunsOf(pool);
+  let run = recent.take(workspaceId, flowRunId);
+  let remembered = run !== null;
+  for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    run ??= await readFlowRun(pool, workspaceId, flowRunId);
+    if (!run) throw notFound("flow run", flowRunId);
+    const { outcome, write } = decideProposal(run, proposal, options);
+    if (!write) {
+      if (!remembered) return outcome;
+      run = null;
+      remembered = false;
+      continue;
+    }
+    const written = await writeFlowRunStateIfUnchanged(pool, run, write.state, write.failedFirst);
+    if (written) {
+      recent.remember(written);
+      await publishAfterCommit(pool, stateEvents(run, write.state));
+      return outcome;
+    }
+    run = null;
+    remembered = false;
+  }
+  const { outcome, written } = await inTransaction(pool, async (sql) => {
     const run = await lockFlowRun(sql, workspaceId, flowRunId);
     if (!run) throw notFound("flow run", flowRunId);
-    const proposed = typeof proposal === "function" ? proposal(stateOfRow(run)) : proposal;
-    if ("abort" in proposed) return { decision: "ABORT", state: stateOfRow(run), reason: proposed.abort };
-    const decision = orchestrate({
-      kind: "flow",
-      now,
-      current: stateOfRow(run),
-      proposed,
-      run: { runCount: run.runCount, retryPolicy: run.retryPolicy, nextScheduledTime: run.nextScheduledTime },
-      force: options.force ?? false,
-    });
-    switch (decision.status) {
-      case "ACCEPT":
-        await writeFlowRunState(sql, run, decision.state);
-        return { decision: "ACCEPT", state: decision.state };
-      case "REJECT":
-        if (decision.write) {
-          // A failure turned into a retry stays visible: history shows FAILED/CRASHED, then AwaitingRetry.
-          if (decision.rule === "RetryFailedRuns") await appendHistory(sql, run, normalizeState(proposed, now));
-          await writeFlowRunState(sql, run, decision.state);
-        }
-        return { decision: "REJECT", state: decision.state, reason: decision.reason };
-      case "WAIT":
-        return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
-      case "ABORT":
-        return { decision: "ABORT", state: stateOfRow(run), reason: decision.reason };
-      default: {
-        const unreachable: never = decision;
-        return unreachable;
-      }
-    }
+    const { outcome, write } = decideProposal(run, proposal, options);
+    if (write) await sql.query(stateWriteStatement(run, write.state, { failedFirst: write.failedFirst, notify: false }));
+    return { outcome, written: write ? stateEvents(run, write.state) : [] };
   });
+  await publishAfterCommit(pool, written);
+  return outcome;
 }
 
+/** Optimistic tries before a proposal falls back to locking the row. */
+const OPTIMISTIC_ATTEMPTS = 4;
+
+interface ProposalWrite {
+  state: State;
+  /** RetryFailedRuns: the proposed FAILED/CRASHED goes into the history before AwaitingRetry. */
+  failedFirst: State | null;
+}
+
+/** The pure part of a proposal: what to answer and what (if anything) to write. */
+function decideProposal(run: LockedRun, proposal: Proposal, options: { force?: boolean; now?: Date }): { outcome: ProposalOutcome; write: ProposalWrite | null } {
+  const now = options.now ?? new Date();
+  const proposed = typeof proposal === "function" ? proposal(stateOfRow(run)) : proposal;
+  if ("abort" in proposed) return { outcome: { decision: "ABORT", state: stateOfRow(run), reason: proposed.abort }, write: null };
+  const decision = orchestrate({
+    kind: "flow",
+    now,
+    current: stateOfRow(run),
+    proposed,
+    run: { runCount: run.runCount, retryPolicy: run.retryPolicy, nextScheduledTime: run.nextScheduledTime },
+    force: options.force ?? false,
+  });
+  switch (decision.status) {
+    case "ACCEPT":
+      return { outcome: { decision: "ACCEPT", state: decision.state }, write: { state: decision.state, failedFirst: null } };
+    case "REJECT":
+      return {
+        outcome: { decision: "REJECT", state: decision.state, reason: decision.reason },
+        // A failure turned into a retry stays visible: history shows FAILED/CRASHED, then AwaitingRetry.
+        write: decision.write ? { state: decision.state, failedFirst: decision.rule === "RetryFailedRuns" ? normalizeState(proposed, now) : null } : null,
+      };
+    case "WAIT":
+      return { outcome: { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds }, write: null };
+    case "ABORT":
+      return { outcome: { decision: "ABORT", state: stateOfRow(run), reason: decision.reason }, write: null };
+    default: {
+      const unreachable: never = decision;
+      return unreachable;
+    }
+  }
+}
+
+const RUN_COLUMNS = `id, "workspaceId", "stateType", "stateName", "stateTimestamp", "stateMessage", "stateTransitionId",
+            "runCount", "retryPolicy", "nextScheduledTime", "workPoolId", "deploymentId", "workerId"`;
+
 async function lockFlowRun(sql: Sql, workspaceId: string, flowRunId: string): Promise<LockedRun | null> {
-  const { rows } = await sql.query<LockedRun>(
-    `SELECT id, "workspaceId", "stateType", "stateName", "stateTimestamp", "stateMessage", "stateTransitionId",
-            "runCount", "retryPolicy", "nextScheduledTime", "workPoolId", "deploymentId", "workerId"
-       FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2 FOR UPDATE`,
-    [flowRunId, workspaceId],
-  );
+  const { rows } = await sql.query<LockedRun>({
+    name: "flowplane_lock_flow_run",
+    text: `SELECT ${RUN_COLUMNS} FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2 FOR UPDATE`,
+    values: [flowRunId, workspaceId],
+  });
   return rows[0] ?? null;
 }
 
-/**
- * Stores `state` as the run's current state and appends it to the history. Entering RUNNING counts
- * an attempt and starts the heartbeat clock; SCHEDULED (a retry or a reschedule) releases the
- * worker so another claim can pick the run up; terminal states stop the clock.
- */
-export async function writeFlowRunState(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId" | "workPoolId" | "deploymentId" | "workerId">, state: State): Promise<void> {
-  const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : null;
-  const terminal = state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED";
-  await sql.query(
-    `WITH history AS (
-       INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, "transitionId", details)
-       VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8, $9)
-     )
-     UPDATE "FlowRun" SET
-       "stateType" = $4::"StateType", "stateName" = $5, "stateTimestamp" = $6, "stateMessage" = $7, "stateTransitionId" = $8,
-       "runCount" = "runCount" + CASE WHEN $4 = 'RUNNING' THEN 1 ELSE 0 END,
-       "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
-       "endTime" = CASE WHEN $10 THEN $6 WHEN $4 = 'RUNNING' THEN NULL ELSE "endTime" END,
-       "heartbeatAt" = CASE WHEN $4 = 'RUNNING' THEN $6 WHEN $10 THEN NULL ELSE "heartbeatAt" END,
-       "claimExpiresAt" = CASE WHEN $4 = 'PENDING' THEN "claimExpiresAt" ELSE NULL END,
-       "nextScheduledTime" = CASE WHEN $4 = 'SCHEDULED' THEN COALESCE($11, "nextScheduledTime", $6) ELSE "nextScheduledTime" END,
-       "workerId" = CASE WHEN $4 = 'SCHEDULED' THEN NULL ELSE "workerId" END,
-       "updatedAt" = $6
-     WHERE id = $3`,
-    [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, state.transitionId ?? null, JSON.stringify(state.details ?? {}), terminal, scheduledTime],
-  );
-  await publish(sql, { kind: "flow_run", workspaceId: run.workspaceId, flowRunId: run.id, stateType: state.type, stateName: state.name, workPoolId: run.workPoolId, deploymentId: run.deploymentId });
-  if (state.type === "SCHEDULED" && run.workPoolId) await publish(sql, { kind: "runs_ready", workspaceId: run.workspaceId, workPoolId: run.workPoolId });
-  if (state.type === "CANCELLING") await publish(sql, { kind: "cancel_requested", workspaceId: run.workspaceId, flowRunId: run.id, workerId: run.workerId });
+/** The run as of now, with its row version (`xmin`) for writeFlowRunStateIfUnchanged. */
+async function readFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<VersionedRun | null> {
+  const { rows } = await pool.query<VersionedRun>({
+    name: "flowplane_read_flow_run",
+    text: `SELECT ${RUN_COLUMNS}, xmin::text AS version FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`,
+    values: [flowRunId, workspaceId],
+  });
+  return rows[0] ?? null;
 }
 
-/** Adds a state to the run's history without making it the current state. */
-async function appendHistory(sql: Sql, run: Pick<LockedRun, "id" | "workspaceId">, state: State): Promise<void> {
-  await sql.query(
-    `INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details) VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8)`,
-    [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details ?? {})],
-  );
+/** Writes `state` if the run row is still at `run.version`: the row as written, or null if it changed meanwhile. */
+async function writeFlowRunStateIfUnchanged(pool: pg.Pool, run: VersionedRun, state: State, failedFirst: State | null): Promise<VersionedRun | null> {
+  const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { failedFirst, ifVersion: run.version, notify: false }));
+  return rows[0] ?? null;
+}
+
+/** A run row with its version (xmin) at the time it was read or written. */
+export type VersionedRun = LockedRun & { version: string };
+
+/**
+ * Runs this process wrote last, as written (per pool, so per database), so the next proposal for
+ * the run can skip its read. Bounded; a finished run is forgotten, as is any entry a proposal
+ * takes (it is put back only by that proposal's successful write).
+ */
+class RecentRuns {
+  private readonly runs = new Map<string, VersionedRun>();
+  constructor(private readonly max = 10_000) {}
+
+  take(workspaceId: string, flowRunId: string): VersionedRun | null {
+    const key = `${workspaceId}/${flowRunId}`;
+    const run = this.runs.get(key) ?? null;
+    if (run) this.runs.delete(key);
+    return run;
+  }
+
+  remember(run: VersionedRun): void {
+    const key = `${run.workspaceId}/${run.id}`;
+    this.runs.delete(key);
+    if (isTerminal(run.stateType)) return;
+    this.runs.set(key, run);
+    if (this.runs.size > this.max) this.runs.delete(this.runs.keys().next().value!);
+  }
+}
+
+const recentRuns = new WeakMap<pg.Pool, RecentRuns>();
+
+function recentRunsOf(pool: pg.Pool): RecentRuns {
+  let recent = recentRuns.get(pool);
+  if (!recent) recentRuns.set(pool, (recent = new RecentRuns()));
+  return recent;
+}
+
+/** Remembers runs as a claim just wrote them (see RecentRuns). */
+export function rememberWrittenRuns(pool: pg.Pool, runs: VersionedRun[]): void {
+  const recent = recentRunsOf(pool);
+  for (const run of runs) recent.remember(run);
+}
+
+type RunRef = Pick<LockedRun, "id" | "workspaceId" | "workPoolId" | "deploymentId" | "workerId">;
+
+/** The events a run entering `state` publishes. */
+function stateEvents(run: RunRef, state: State): FlowplaneEvent[] {
+  const events: FlowplaneEvent[] = [{ kind: "flow_run", workspaceId: run.workspaceId, flowRunId: run.id, stateType: state.type, stateName: state.name, workPoolId: run.workPoolId, deploymentId: run.deploymentId }];
+  if (state.type === "SCHEDULED" && run.workPoolId) events.push({ kind: "runs_ready", workspaceId: run.workspaceId, workPoolId: run.workPoolId });
+  if (state.type === "CANCELLING") events.push({ kind: "cancel_requested", workspaceId: run.workspaceId, flowRunId: run.id, workerId: run.workerId });
+  return events;
+}
+
+/**
+ * Sends events for changes that have already committed. NOTIFY inside a writing transaction holds
+ * PostgreSQL's global notify lock across that transaction's commit (its WAL flush), so every
+ * notifying commit in the database waits for the previous one's fsync: on the hot paths (claims,
+ * proposals) that serialised all commits. Sent after the commit instead, from a transaction that
+ * writes nothing (no WAL flush), the lock is held for microseconds, and the events of concurrent
+ * requests go out together in one statement. Events are hints (subscribers refetch; long-polls also
+ * wake on their timeout), so the guarantee that matters is kept: an event is only sent for a change
+ * that committed. The caller's answer waits until its events are sent; a failure to send is not the
+ * caller's failure (its change committed).
+ */
+export function publishAfterCommit(pool: pg.Pool, events: FlowplaneEvent[]): Promise<void> {
+  if (events.length === 0) return Promise.resolve();
+  let notifier = notifiers.get(pool);
+  if (!notifier) notifiers.set(pool, (notifier = new AfterCommitNotifier(pool)));
+  return notifier.publish(events.map((e) => JSON.stringify(e)));
+}
+
+const notifiers = new WeakMap<pg.Pool, AfterCommitNotifier>();
+
+/** One statement in flight per pool; events that arrive meanwhile go out together next, in order. */
+class AfterCommitNotifier {
+  private pending: string[] = [];
+  private waiting: (() => void)[] = [];
+  private sending = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  publish(payloads: string[]): Promise<void> {
+    this.pending.push(...payloads);
+    const sent = new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (!this.sending) void this.pump();
+    return sent;
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    while (this.pending.length > 0) {
+      const payloads = this.pending;
+      const waiting = this.waiting;
+      this.pending = [];
+      this.waiting = [];
+      try {
+        await this.pool.query({ name: "flowplane_notify_batch", text: `SELECT pg_notify('${EVENTS_CHANNEL}', p) FROM unnest($1::text[]) WITH ORDINALITY AS e(p, n) ORDER BY n`, values: [payloads] });
+      } catch {
+        // The changes committed; only their hints are lost (the pool reports connection errors).
+      }
+      for (const resolve of waiting) resolve();
+    }
+    this.sending = false;
+  }
+}
+
+/**
+ * One statement that stores `state` as the run's current state, appends it to the history (after
+ * `failedFirst`, if given) and, unless `notify` is false, publishes the events (PostgreSQL delivers
+ * them on commit). With `ifVersion` it does all of that only if the row's xmin still equals it, and
+ * returns one row if it wrote. Entering RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a
+ * reschedule) releases the worker so another claim can pick the run up; terminal states stop the
+ * clock.
+ */
+function stateWriteStatement(run: RunRef, state: State, options: { failedFirst?: State | null; ifVersion?: string; notify?: boolean } = {}): pg.QueryConfig {
+  const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : null;
+  const terminal = state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED";
+  const events = options.notify === false ? [] : stateEvents(run, state);
+  const values: unknown[] = [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, state.transitionId ?? null, JSON.stringify(state.details ?? {}), terminal, scheduledTime];
+  const param = (v: unknown) => `$${values.push(v)}`;
+  // Named (prepared) per shape, so the hot shapes are planned once per connection.
+  const shape = [options.ifVersion !== undefined ? "v" : "", options.failedFirst ? "f" : "", events.length].join("");
+  const versionCheck = options.ifVersion !== undefined ? ` AND xmin = ${param(options.ifVersion)}::text::xid` : "";
+  const failed = options.failedFirst;
+  const failedHistory = failed
+    ? `, failed AS (
+       INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
+       SELECT ${param(uuidv7())}, $2, $3, ${param(failed.type)}::"StateType", ${param(failed.name)}, ${param(new Date(failed.timestamp))}, ${param(failed.message ?? null)}, ${param(JSON.stringify(failed.details ?? {}))}
+         FROM updated
+     )`
+    : "";
+  // The history ids are uuidv7, so the FAILED row (generated first) sorts before AwaitingRetry.
+  if (failed) values[0] = uuidv7();
+  const notifies = events.length > 0 ? events.map((e) => `pg_notify('${EVENTS_CHANNEL}', ${param(JSON.stringify(e))})`).join(", ") : "1 AS written";
+  return {
+    name: `flowplane_write_flow_run_state_${shape}`,
+    text: `WITH updated AS (
+       UPDATE "FlowRun" SET
+         "stateType" = $4::"StateType", "stateName" = $5, "stateTimestamp" = $6, "stateMessage" = $7, "stateTransitionId" = $8,
+         "runCount" = "runCount" + CASE WHEN $4 = 'RUNNING' THEN 1 ELSE 0 END,
+         "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
+         "endTime" = CASE WHEN $10 THEN $6 WHEN $4 = 'RUNNING' THEN NULL ELSE "endTime" END,
+         "heartbeatAt" = CASE WHEN $4 = 'RUNNING' THEN $6 WHEN $10 THEN NULL ELSE "heartbeatAt" END,
+         "claimExpiresAt" = CASE WHEN $4 = 'PENDING' THEN "claimExpiresAt" ELSE NULL END,
+         "nextScheduledTime" = CASE WHEN $4 = 'SCHEDULED' THEN COALESCE($11, "nextScheduledTime", $6) ELSE "nextScheduledTime" END,
+         "workerId" = CASE WHEN $4 = 'SCHEDULED' THEN NULL ELSE "workerId" END,
+         "updatedAt" = $6
+       WHERE id = $3${versionCheck}
+       RETURNING ${RUN_COLUMNS}, xmin::text AS version
+     )${failedHistory},
+     history AS (
+       INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, "transitionId", details)
+       SELECT $1, $2, $3, $4::"StateType", $5, $6, $7, $8, $9 FROM updated
+     )
+     SELECT ${notifies}, updated.* FROM updated`,
+    values,
+  };
+}
+
+/**
+ * Stores `state` as the run's current state and appends it to the history, publishing its events
+ * (delivered when `sql`'s transaction commits). For callers that hold the run's row lock.
+ */
+export async function writeFlowRunState(sql: Sql, run: RunRef, state: State): Promise<void> {
+  await sql.query(stateWriteStatement(run, state));
 }
 
 /**
