@@ -7,8 +7,8 @@ export function registerServer(program: Command): void {
   server
     .command("start")
     .description("start the API server and dashboard (embedded PostgreSQL unless DATABASE_URL is set)")
-    .option("--host <host>", "interface to listen on", "127.0.0.1")
-    .option("--port <port>", "port to listen on", "4200")
+    .option("--host <host>", "interface to listen on (env FLOWPLANE_HOST)", process.env.FLOWPLANE_HOST || "127.0.0.1")
+    .option("--port <port>", "port to listen on (env FLOWPLANE_PORT)", process.env.FLOWPLANE_PORT || "4200")
     .action(async (opts: { host: string; port: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
