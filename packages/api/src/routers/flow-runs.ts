@@ -144,10 +144,21 @@ export const flowRunsRouter = router({
   get: readProcedure.input(z.object({ id })).query(({ ctx, input }) => getFlowRun(ctx.db, ctx.workspaceId, input.id)),
 
   list: readProcedure.input(listInput).query(async ({ ctx, input }) => {
+    // With a time window, runs are listed by expected start (newest first) so the index on
+    // (workspace, expectedStartTime, id) finds the window directly; walking ids newest-first would
+    // pass every run newer than the window first. The cursor stays an id either way.
+    const byTime = Boolean(input.from || input.to);
+    let cursor: object = {};
+    if (input.cursor && !byTime) cursor = { id: { lt: input.cursor } };
+    if (input.cursor && byTime) {
+      const at = await ctx.db.flowRun.findFirst({ where: { id: input.cursor, workspaceId: ctx.workspaceId }, select: { expectedStartTime: true } });
+      if (!at) throw notFound("flow run", input.cursor);
+      cursor = { OR: [{ expectedStartTime: { lt: at.expectedStartTime } }, { expectedStartTime: at.expectedStartTime, id: { lt: input.cursor } }] };
+    }
     const rows = await ctx.db.flowRun.findMany({
       where: {
         workspaceId: ctx.workspaceId,
-        ...(input.cursor ? { id: { lt: input.cursor } } : {}),
+        ...cursor,
         ...(input.states?.length ? { stateType: { in: input.states } } : {}),
         ...(input.flowId ? { flowId: input.flowId } : {}),
         ...(input.flowName ? { flow: { name: input.flowName } } : {}),
@@ -157,7 +168,7 @@ export const flowRunsRouter = router({
         ...(input.parentFlowRunId ? { parentTaskRun: { flowRunId: input.parentFlowRunId } } : {}),
         ...(input.from || input.to ? { expectedStartTime: { ...(input.from ? { gte: new Date(input.from) } : {}), ...(input.to ? { lt: new Date(input.to) } : {}) } } : {}),
       },
-      orderBy: { id: "desc" },
+      orderBy: byTime ? [{ expectedStartTime: "desc" }, { id: "desc" }] : { id: "desc" },
       take: input.limit,
       select: flowRunSelect,
     });
