@@ -1,37 +1,44 @@
 // Dispatch against the runnable peers, in one process on the same PostgreSQL (each system, each
 // trial, in its own fresh database on that server):
 //
-//   npx tsx e2e/bench/dispatch.ts            (flags or env below change the work)
+//   npx tsx e2e/bench/dispatch.ts            (flags or env below change the work; ~6 minutes)
 //
-//   --runs N          BENCH_RUNS          due runs/jobs per throughput trial (default 5000)
+//   --runs N          BENCH_RUNS          due runs/jobs per throughput trial (default 10000)
 //   --workers W       BENCH_WORKERS       Flowplane workers in the headline comparison (default 4)
 //   --limit L         BENCH_LIMIT         runs a Flowplane worker claims per poll and works at once (default 10)
 //   --latency K       BENCH_LATENCY       jobs in each pickup-latency series (default 1000)
-//   --polling-jobs P  BENCH_POLLING_JOBS  jobs in pg-boss's default-polling latency series (default 20; ~1 s each)
+//   --polling-jobs P  BENCH_POLLING_JOBS  jobs in pg-boss's default-polling latency series (default 20; ~2 s each)
 //   --scaling 1,2,4,8 BENCH_SCALING       Flowplane worker counts of the scaling curve
-//   --box S           BENCH_BOX_SECONDS   a throughput trial stops after S seconds and reports what it finished (default 60)
+//   --box S           BENCH_BOX_SECONDS   a throughput trial stops after S seconds and reports what it finished
+//                                         (default 60; pg-boss's default polling: 10)
 //   --only a,b        BENCH_ONLY          subset of: throughput, latency, scaling
 //   --systems a,b     BENCH_SYSTEMS       subset of: flowplane, graphile-worker, pg-boss
 //
 // 1. Throughput, due → claimed and completed, no-op infrastructure.
 //    Flowplane: N due SCHEDULED runs inserted with one statement (as e2e/claims.test.ts does);
 //    W in-process workers over HTTP, each: workers.poll({limit: L}) → for every claimed run,
-//    concurrently, flowRuns.setState RUNNING then COMPLETED (the full orchestrated path: row lock,
-//    rules, history row, run update, NOTIFY). Timed from the workers' first poll until all N are
-//    COMPLETED.
+//    concurrently, flowRuns.setState RUNNING then COMPLETED (the full orchestrated path: the
+//    rules, a history row and a run update per state, events). Timed from the workers' first poll
+//    until all N are COMPLETED (checked against the database).
 //    graphile-worker 0.18: N jobs inserted with add_jobs; a no-op task; default configuration and
-//    its documented performance tuning (worker.graphile.org/docs/performance: localQueue,
+//    its documented performance tuning (worker.graphile.org/docs/performance: localQueue 500,
 //    completeJobBatchDelay/failJobBatchDelay 0, prepared statements on), at concurrency W and W×L
 //    (the number of runs Flowplane's W workers hold at once). Timed from run() until the jobs
 //    table is empty.
 //    pg-boss 12: N jobs inserted with insert(); a no-op handler; default (batchSize 1, 2 s polling)
 //    and tuned (batchSize L + burstWhenBatchFull), localConcurrency W and W×L. Timed from work()
 //    until no job of the queue is left uncompleted.
-// 2. Pickup latency on an idle system, one job at a time (each finished before the next is
-//    created, 10 ms apart), client clock from the create call to the worker holding the job.
-// 3. Flowplane scaling: 1, 2, 4, 8 workers on one server; then 2 server replicas (a second
-//    startServer on the same database url, in this process) with the workers split between them.
+//    Each row also gives the CPU it cost: cores busy (this process, the machine) and CPU ms per run
+//    (this process; the PostgreSQL backends of the trial's database, from /proc), which stay
+//    meaningful when other processes share the machine.
+// 2. Pickup latency on an idle system, one job at a time (each claimed before the next is created,
+//    10 ms apart), client clock from the create call to the worker holding the job; for Flowplane
+//    also the database timestamps (run createdAt → its PENDING state).
+// 3. Flowplane scaling: 1, 2, 4, 8 workers on one server; then 2 server replicas on the same
+//    database with the workers split between them: the second started with startServer in this
+//    process (same JavaScript thread), and as a `flowplane server start` child process.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -41,7 +48,7 @@ import { databaseUrl, ensureTemplateDatabase, testAdminUrl } from "@flowplane/db
 import { startServer, type RunningServer } from "@flowplane/server";
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile, runMigrations as migrateGraphile, type Runner } from "graphile-worker";
 import { PgBoss } from "pg-boss";
-import { startTestServer, type TestServer } from "../harness.ts";
+import { exited, outputOf, spawnCli, startTestServer, waitFor, type TestServer } from "../harness.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -56,13 +63,15 @@ const { values: flags } = parseArgs({
     systems: { type: "string" },
   },
 });
-const RUNS = Number(flags.runs ?? process.env.BENCH_RUNS ?? 5_000);
+const RUNS = Number(flags.runs ?? process.env.BENCH_RUNS ?? 10_000);
 const WORKERS = Number(flags.workers ?? process.env.BENCH_WORKERS ?? 4);
 const LIMIT = Number(flags.limit ?? process.env.BENCH_LIMIT ?? 10);
 const LATENCY_JOBS = Number(flags.latency ?? process.env.BENCH_LATENCY ?? 1_000);
 const POLLING_JOBS = Number(flags["polling-jobs"] ?? process.env.BENCH_POLLING_JOBS ?? 20);
 const SCALING = (flags.scaling ?? process.env.BENCH_SCALING ?? "1,2,4,8").split(",").map(Number);
 const BOX_SECONDS = Number(flags.box ?? process.env.BENCH_BOX_SECONDS ?? 60);
+// pg-boss's default (one job per worker per 2 s poll) is steady from the first seconds.
+const POLLING_BOX_SECONDS = Math.min(BOX_SECONDS, 10);
 const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "throughput,latency,scaling").split(","));
 const SYSTEMS = new Set((flags.systems ?? process.env.BENCH_SYSTEMS ?? "flowplane,graphile-worker,pg-boss").split(","));
 const IDLE_GAP_MS = 10;
@@ -134,7 +143,7 @@ interface ThroughputResult {
   seconds: number;
   perSecond: number;
   timeBoxed: boolean;
-  /** CPU cores busy during the trial: this process (client, servers, workers) and the whole machine. */
+  /** CPU cores busy during the trial: this process (client, servers, workers; plus replica child processes) and the whole machine. */
   nodeCpu: number;
   machineCpu: number;
   /** CPU milliseconds per run: this process, and the PostgreSQL backends of the trial's database. */
@@ -151,17 +160,34 @@ async function machineTicks(): Promise<{ busy: number; total: number }> {
   return { busy: total - idle, total };
 }
 
+/** Server replicas running as child processes: their CPU counts as the bench process's. */
+const replicaPids: number[] = [];
+
+/** CPU seconds used so far by the given processes (from /proc; 100 Hz clock ticks). */
+async function processCpuSeconds(pids: number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+    if (!stat) continue;
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(f[11]) + Number(f[12])) / 100;
+  }
+  return total;
+}
+
 /** Starts measuring CPU; the returned function gives the busy cores since. */
 async function cpuMeter(): Promise<() => Promise<{ nodeCpu: number; machineCpu: number }>> {
   const t0 = performance.now();
   const n0 = process.cpuUsage();
+  const c0 = await processCpuSeconds(replicaPids);
   const m0 = await machineTicks();
   return async () => {
     const wallMs = performance.now() - t0;
     const n = process.cpuUsage(n0);
+    const children = (await processCpuSeconds(replicaPids)) - c0;
     const m = await machineTicks();
     const cpus = os.cpus().length;
-    return { nodeCpu: (n.user + n.system) / 1000 / wallMs, machineCpu: ((m.busy - m0.busy) / Math.max(1, m.total - m0.total)) * cpus };
+    return { nodeCpu: ((n.user + n.system) / 1000 + children * 1000) / wallMs, machineCpu: ((m.busy - m0.busy) / Math.max(1, m.total - m0.total)) * cpus };
   };
 }
 
@@ -339,7 +365,7 @@ async function pgBossThroughput(tuned: boolean, concurrency: number, batchSize: 
     try {
       await probe.query("ANALYZE pgboss.job");
       let handled = 0;
-      const deadline = Date.now() + BOX_SECONDS * 1000;
+      const deadline = Date.now() + (tuned ? BOX_SECONDS : POLLING_BOX_SECONDS) * 1000;
       const options = tuned ? { localConcurrency: concurrency, batchSize, burstWhenBatchFull: true } : { localConcurrency: concurrency };
       dbMeter = await dbCpuMeter(databaseOf(db.url));
       meter = await cpuMeter();
@@ -393,13 +419,15 @@ async function flowplaneLatency(server: TestServer, jobs: number): Promise<Laten
   const { workerId } = await workerApi.workers.heartbeat.mutate({ workPoolName: "latency", workerName: "latency-poller" });
   const clientSide: number[] = [];
   for (let i = 0; i < jobs + 20; i++) {
-    const polling = workerApi.workers.poll.mutate({ workerId, limit: 1, waitMs: 10_000 });
+    // The moment the worker holds the run (the poll may answer before the create call returns).
+    let claimedAt = 0;
+    const polling = workerApi.workers.poll.mutate({ workerId, limit: 1, waitMs: 10_000 }).then((r) => ((claimedAt = performance.now()), r));
     await sleep(IDLE_GAP_MS); // idle: the worker waits before the run exists
     const t0 = performance.now();
     const run = await server.api.deployments.run.mutate({ name: "latency/bench" });
     const { runs } = await polling;
     if (runs[0]?.id !== run.id) throw new Error("claimed the wrong run");
-    if (i >= 20) clientSide.push(performance.now() - t0); // the first 20 warm up
+    if (i >= 20) clientSide.push(claimedAt - t0); // the first 20 warm up
     await server.db.pool.query(`UPDATE "FlowRun" SET "stateType" = 'COMPLETED', "stateName" = 'Completed' WHERE id = $1`, [run.id]);
   }
   const { rows } = await server.db.pool.query<{ ms: number }>(
@@ -409,7 +437,7 @@ async function flowplaneLatency(server: TestServer, jobs: number): Promise<Laten
       ORDER BY fr."createdAt" OFFSET 20`,
   );
   return [
-    latencyRow("flowplane", "long-poll over HTTP (LISTEN/NOTIFY in the server)", clientSide, "client clock: deployments.run call → poll answer"),
+    latencyRow("flowplane", "long-poll over HTTP (LISTEN/NOTIFY in the server)", clientSide, "client clock: deployments.run call starts → worker's poll answers"),
     latencyRow("flowplane", "same runs, database timestamps", rows.map((r) => Number(r.ms)), "FlowRun.createdAt → PENDING state timestamp"),
   ];
 }
@@ -525,20 +553,56 @@ const log = (r: ThroughputResult) =>
     `  ${r.system.padEnd(16)} ${r.config.padEnd(48)} ${r.concurrency.padEnd(30)} ${r.perSecond.toFixed(0).padStart(7)} runs/s  (${r.completed}/${r.runs} in ${r.seconds.toFixed(2)} s${r.timeBoxed ? ", time-boxed" : ""}; CPU cores busy: this process ${r.nodeCpu.toFixed(2)}, machine ${r.machineCpu.toFixed(2)}; CPU ms/run: this process ${r.nodeCpuMsPerRun.toFixed(2)}, database ${r.dbCpuMsPerRun.toFixed(2)})`,
   );
 
-/** A fresh Flowplane database and server per trial; `replicas` servers on it. */
-async function flowplaneTrial(workers: number, replicas: number, label: string): Promise<ThroughputResult> {
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A fresh Flowplane database and server per trial, plus `replicas - 1` more servers on the same
+ * database: in this process (startServer), or as `flowplane server start` child processes, which
+ * get their own JavaScript thread.
+ */
+async function flowplaneTrial(workers: number, replicas: number, label: string, where: "in-process" | "child-process" = "in-process"): Promise<ThroughputResult> {
   const server = await startTestServer();
-  const extra: RunningServer[] = [];
+  const extra: { url: string; close(): Promise<void> }[] = [];
   const homes: string[] = [];
   try {
     for (let i = 1; i < replicas; i++) {
       const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-replica-"));
       homes.push(home);
-      extra.push(await startServer({ databaseUrl: server.db.url, port: 0, host: "127.0.0.1", home, logLevel: "silent" }, { writeProfile: false }));
+      if (where === "in-process") {
+        const replica: RunningServer = await startServer({ databaseUrl: server.db.url, port: 0, host: "127.0.0.1", home, logLevel: "silent" }, { writeProfile: false });
+        extra.push({ url: replica.url, close: () => replica.close() });
+      } else {
+        const port = await freePort();
+        const child = spawnCli(["server", "start", "--port", String(port)], { DATABASE_URL: server.db.url, FLOWPLANE_HOME: home, FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "" });
+        const url = `http://127.0.0.1:${port}`;
+        await waitFor("the replica to answer /health", async () => (await fetch(`${url}/health`).catch(() => null))?.ok, 60_000, 100).catch((err: Error) => {
+          child.kill("SIGKILL");
+          throw new Error(`${err.message}\n${outputOf(child)}`);
+        });
+        replicaPids.push(child.pid!);
+        extra.push({
+          url,
+          close: async () => {
+            replicaPids.splice(replicaPids.indexOf(child.pid!), 1);
+            child.kill("SIGTERM");
+            await exited(child);
+          },
+        });
+      }
     }
+    const urls = [server.url, ...extra.map((s) => s.url)];
     // Warm-up (untimed): JIT, connection pools, plans.
-    await flowplaneThroughput(server, [server.url, ...extra.map((s) => s.url)], workers, LIMIT, 200, "warm-up");
-    return await flowplaneThroughput(server, [server.url, ...extra.map((s) => s.url)], workers, LIMIT, RUNS, label);
+    await flowplaneThroughput(server, urls, workers, LIMIT, 200, "warm-up");
+    return await flowplaneThroughput(server, urls, workers, LIMIT, RUNS, label);
   } finally {
     for (const s of extra) await s.close();
     await server.close();
@@ -592,7 +656,12 @@ if (ONLY.has("scaling") && SYSTEMS.has("flowplane")) {
     log(r);
   }
   for (const w of [4, 8]) {
-    const r = await flowplaneTrial(w, 2, "2 server replicas (same process)");
+    const r = await flowplaneTrial(w, 2, "2 server replicas, both in this process", "in-process");
+    scaling.push(r);
+    log(r);
+  }
+  for (const w of [4, 8]) {
+    const r = await flowplaneTrial(w, 2, "2 server replicas, the second a child process", "child-process");
     scaling.push(r);
     log(r);
   }
@@ -612,7 +681,9 @@ if (flowplane && gwBest) ratios["flowplane / graphile-worker best"] = flowplane.
 if (flowplane && bossBest) ratios["flowplane / pg-boss best"] = flowplane.perSecond / bossBest.perSecond;
 const fpLat = latency.find((r) => r.system === "flowplane");
 const gwLat = latency.find((r) => r.system === "graphile-worker" && r.config.startsWith("default"));
-if (fpLat && gwLat) ratios["flowplane p99 / graphile-worker p99"] = fpLat.p99Ms / gwLat.p99Ms;
+const gwDefaultSame = throughput.find((r) => r.system === "graphile-worker" && r.config === "default" && r.concurrency === `concurrentJobs ${WORKERS}`);
+if (flowplane && gwDefaultSame) ratios[`flowplane / graphile-worker default @${WORKERS}`] = flowplane.perSecond / gwDefaultSame.perSecond;
+if (fpLat && gwLat) ratios["flowplane p99 / graphile-worker p99 (default, LISTEN/NOTIFY)"] = fpLat.p99Ms / gwLat.p99Ms;
 
 console.log("\n## results\n");
 console.log(`Machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB RAM, ${host.kernel}, node ${host.node}, ${host.postgres}. One process runs every client, server and worker; PostgreSQL runs on the same CPUs. CPU cores busy before the run (other processes): ${backgroundCpu.toFixed(2)}.\n`);
@@ -635,18 +706,18 @@ if (latency.length > 0) {
 }
 if (scaling.length > 0) {
   console.log(`Flowplane scaling, N = ${RUNS}, limit ${LIMIT} per poll:\n`);
-  console.log("| servers | workers | runs/s | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |");
-  console.log("|---:|---:|---:|---:|---:|---:|");
+  console.log("| servers | workers (× limit) | runs/s | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |");
+  console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of scaling)
     console.log(
-      `| ${r.config.startsWith("2") ? 2 : 1} | ${r.concurrency.split(" ")[0]} | ${r.perSecond.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.nodeCpu.toFixed(2)} / ${r.machineCpu.toFixed(2)} | ${r.nodeCpuMsPerRun.toFixed(2)} / ${r.dbCpuMsPerRun.toFixed(2)} |`,
+      `| ${r.config} | ${r.concurrency.split(",")[0]} | ${r.perSecond.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.nodeCpu.toFixed(2)} / ${r.machineCpu.toFixed(2)} | ${r.nodeCpuMsPerRun.toFixed(2)} / ${r.dbCpuMsPerRun.toFixed(2)} |`,
     );
   console.log("");
 }
 if (Object.keys(ratios).length > 0) {
   console.log("| ratio | value |");
   console.log("|---|---:|");
-  for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v.toFixed(2)} |`);
+  for (const [k, v] of Object.entries(ratios)) console.log(`| ${k} | ${v.toFixed(3)} |`);
   console.log("");
 }
 console.log(

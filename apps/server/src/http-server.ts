@@ -14,6 +14,8 @@ import type { ServerMetrics } from "./metrics.ts";
 export interface HttpServerHandle {
   server: http.Server;
   url: string;
+  /** /health answers 503 "starting" until this is called, so nobody sees a half-started server. */
+  markReady(): void;
   /** Stops accepting, ends long-polls and subscriptions, waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function startHttpServer(opts: {
 }): Promise<HttpServerHandle> {
   const { services, logger, metrics } = opts;
   const shutdown = new AbortController();
+  let ready = false;
 
   const trpcHandler = createHTTPHandler({
     router: appRouter,
@@ -72,6 +75,10 @@ export async function startHttpServer(opts: {
   });
 
   async function health(res: http.ServerResponse): Promise<void> {
+    if (!ready) {
+      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ status: "starting" }));
+      return;
+    }
     try {
       await services.db.pool.query("select 1");
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", database: "ok" }));
@@ -150,6 +157,9 @@ export async function startHttpServer(opts: {
   return {
     server,
     url,
+    markReady() {
+      ready = true;
+    },
     async close() {
       shutdown.abort();
       wsHandler.broadcastReconnectNotification();

@@ -99,6 +99,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       await Promise.all(loops.map((l) => l.stop()));
     });
 
+    http.markReady();
     logger.info({ url: http.url, database: embedded ? "embedded" : redactUrl(databaseUrl) }, "Flowplane server ready");
     let closing: Promise<void> | null = null;
     return {

@@ -6,10 +6,10 @@
 // count the same active runs, a pool that has any limit serialises its claims with a
 // transaction-scoped advisory lock. The claimed runs' live-update events go out after the commit
 // (publishAfterCommit explains why).
+import type { RetryPolicy } from "@flowplane/core";
 import type pg from "pg";
 import { ApiError } from "../errors.ts";
 import { publish } from "./events.ts";
-import type { RetryPolicy } from "@flowplane/core";
 import { publishAfterCommit, rememberWrittenRuns } from "./flow-runs.ts";
 import { inTransaction } from "./sql.ts";
 
@@ -45,20 +45,32 @@ export interface ClaimRequest {
 
 export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedRun[]> {
   if (req.limit <= 0) return [];
+  return (await claimWork(pool, req)).runs;
+}
+
+export interface ClaimedWork {
+  runs: ClaimedRun[];
+  /** Runs this worker holds that were asked to cancel (read by the same statement). */
+  cancel: string[];
+}
+
+/** Claims up to `req.limit` (> 0) runs for the worker, and reads which of its runs must stop. */
+export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedWork> {
   const now = new Date();
   // Pools without limits (the common case): one autocommit statement checks the pool and claims.
-  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean }>({
+  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: string[] }>({
     name: "flowplane_claim_unlimited",
     text: UNLIMITED_CLAIM,
     values: [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? [], req.workspaceId],
   });
   const head = rows[0];
   if (!head) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
-  if (head.paused) return [];
+  const cancel = head.cancel;
+  if (head.paused) return { runs: [], cancel };
   if (!head.limited) {
     const claimed = rows.filter((r) => r.id !== null);
-    await announce(pool, req.workerId, claimed);
-    return claimed.map(toClaimedRun);
+    announce(pool, req.workerId, claimed);
+    return { runs: claimed.map(toClaimedRun), cancel };
   }
   // A limit applies: count active runs and claim under the pool's advisory lock.
   const claimed = await inTransaction(pool, async (sql) => {
@@ -66,8 +78,8 @@ export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<Claim
     const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? []]);
     return limited.rows;
   });
-  await announce(pool, req.workerId, claimed);
-  return claimed.map(toClaimedRun);
+  announce(pool, req.workerId, claimed);
+  return { runs: claimed.map(toClaimedRun), cancel };
 }
 
 /** A claimed run as the statement returns it: the worker's view plus the row as written (for RecentRuns). */
@@ -82,9 +94,9 @@ type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime"> & {
   rowVersion: string;
 };
 
-function toClaimedRun(row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean }): ClaimedRun {
+function toClaimedRun(row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: string[] }): ClaimedRun {
   const {
-    workspaceId: _workspace, workPoolId: _pool, found: _found, paused: _paused, limited: _limited,
+    workspaceId: _workspace, workPoolId: _pool, found: _found, paused: _paused, limited: _limited, cancel: _cancel,
     rowStateTimestamp: _ts, rowRunCount: _count, rowRetryPolicy: _policy, rowVersion: _version, ...run
   } = row;
   return {
@@ -98,7 +110,7 @@ function toClaimedRun(row: ClaimRow & { found?: boolean; paused?: boolean; limit
  * After the claim committed: remember the runs as written (the worker's RUNNING proposal then
  * skips its read) and send their live-update events.
  */
-function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): Promise<void> {
+function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): void {
   rememberWrittenRuns(
     pool,
     claimed.map((c) => ({
@@ -106,7 +118,7 @@ function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): Promise
       runCount: c.rowRunCount, retryPolicy: c.rowRetryPolicy, nextScheduledTime: c.nextScheduledTime, workPoolId: c.workPoolId, deploymentId: c.deploymentId, workerId, version: c.rowVersion,
     })),
   );
-  return publishAfterCommit(
+  publishAfterCommit(
     pool,
     claimed.map((c) => ({ kind: "flow_run", workspaceId: c.workspaceId, flowRunId: c.id, stateType: "PENDING", stateName: "Pending", workPoolId: c.workPoolId, deploymentId: c.deploymentId })),
   );
@@ -135,16 +147,17 @@ const CLAIM_CHOSEN = `claimed AS (
 
 /**
  * The claim for a pool without concurrency limits, in one statement: it reads the pool (one row
- * even when nothing is claimed: found, paused, limited) and claims only from an unpaused pool
- * that has no limit; a limited pool's caller claims again with LIMITED_CLAIM under the lock. With
- * no limits to count, the due runs are taken in priority order straight into the update (no
- * over-fetch, no window functions).
+ * even when nothing is claimed: found, paused, limited, and the worker's runs asked to cancel) and
+ * claims only from an unpaused pool that has no limit; a limited pool's caller claims again with
+ * LIMITED_CLAIM under the lock. With no limits to count, the due runs are taken in priority order
+ * straight into the update (no over-fetch, no window functions).
  */
 const UNLIMITED_CLAIM = `WITH wp AS (
          SELECT p.id, p.paused,
                 (p."concurrencyLimit" IS NOT NULL
                  OR EXISTS (SELECT 1 FROM "WorkQueue" q WHERE q."workPoolId" = p.id AND q."concurrencyLimit" IS NOT NULL)
-                 OR EXISTS (SELECT 1 FROM "Deployment" d WHERE d."workPoolId" = p.id AND d."concurrencyLimit" IS NOT NULL)) AS limited
+                 OR EXISTS (SELECT 1 FROM "Deployment" d WHERE d."workPoolId" = p.id AND d."concurrencyLimit" IS NOT NULL)) AS limited,
+                ARRAY(SELECT a.id::text FROM "FlowRun" a WHERE a."workerId" = $5 AND a."stateType" = 'CANCELLING') AS cancel
            FROM "WorkPool" p WHERE p.id = $1 AND p."workspaceId" = $8
        ),
        chosen AS (
@@ -169,7 +182,7 @@ const UNLIMITED_CLAIM = `WITH wp AS (
            LEFT JOIN "Deployment" d ON d.id = c."deploymentId"
            LEFT JOIN "WorkQueue" q ON q.id = c."workQueueId"
        )
-       SELECT true AS found, wp.paused, wp.limited, runs.*
+       SELECT true AS found, wp.paused, wp.limited, wp.cancel, runs.*
          FROM wp LEFT JOIN runs ON true
         ORDER BY runs."nextScheduledTime", runs.id`;
 

@@ -8,7 +8,7 @@ import { isTerminal, normalizeState, orchestrate, type OrchestrationDecision, ty
 import type { Db } from "@flowplane/db";
 import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
-import { EVENTS_CHANNEL, publish, type FlowplaneEvent } from "./events.ts";
+import { EVENTS_CHANNEL, type FlowplaneEvent } from "./events.ts";
 import { inTransaction, type Sql } from "./sql.ts";
 import { generateRunName } from "./run-names.ts";
 
@@ -105,7 +105,7 @@ export async function proposeFlowRunState(
     const written = await writeFlowRunStateIfUnchanged(pool, run, write.state, write.failedFirst);
     if (written) {
       recent.remember(written);
-      await publishAfterCommit(pool, stateEvents(run, write.state));
+      publishAfterCommit(pool, stateEvents(run, write.state));
       return outcome;
     }
     run = null;
@@ -118,7 +118,7 @@ export async function proposeFlowRunState(
     if (write) await sql.query(stateWriteStatement(run, write.state, { failedFirst: write.failedFirst, notify: false }));
     return { outcome, written: write ? stateEvents(run, write.state) : [] };
   });
-  await publishAfterCommit(pool, written);
+  publishAfterCommit(pool, written);
   return outcome;
 }
 
@@ -252,46 +252,49 @@ function stateEvents(run: RunRef, state: State): FlowplaneEvent[] {
  * writes nothing (no WAL flush), the lock is held for microseconds, and the events of concurrent
  * requests go out together in one statement. Events are hints (subscribers refetch; long-polls also
  * wake on their timeout), so the guarantee that matters is kept: an event is only sent for a change
- * that committed. The caller's answer waits until its events are sent; a failure to send is not the
- * caller's failure (its change committed).
+ * that committed. Callers do not wait for the send (it follows within an event-loop turn), and a
+ * failed send is not their failure: their change committed, only hints are lost.
  */
-export function publishAfterCommit(pool: pg.Pool, events: FlowplaneEvent[]): Promise<void> {
-  if (events.length === 0) return Promise.resolve();
+export function publishAfterCommit(pool: pg.Pool, events: FlowplaneEvent[]): void {
+  if (events.length === 0) return;
   let notifier = notifiers.get(pool);
   if (!notifier) notifiers.set(pool, (notifier = new AfterCommitNotifier(pool)));
-  return notifier.publish(events.map((e) => JSON.stringify(e)));
+  notifier.publish(events.map((e) => JSON.stringify(e)));
 }
 
 const notifiers = new WeakMap<pg.Pool, AfterCommitNotifier>();
 
-/** One statement in flight per pool; events that arrive meanwhile go out together next, in order. */
+/**
+ * Batches events per pool: they wait for the current event-loop turn to end (so the events of all
+ * requests finishing together share one statement), and one statement is in flight at a time, so
+ * events go out in the order they were published.
+ */
 class AfterCommitNotifier {
   private pending: string[] = [];
-  private waiting: (() => void)[] = [];
+  private scheduled = false;
   private sending = false;
 
   constructor(private readonly pool: pg.Pool) {}
 
-  publish(payloads: string[]): Promise<void> {
+  publish(payloads: string[]): void {
     this.pending.push(...payloads);
-    const sent = new Promise<void>((resolve) => this.waiting.push(resolve));
-    if (!this.sending) void this.pump();
-    return sent;
+    if (!this.scheduled && !this.sending) {
+      this.scheduled = true;
+      setImmediate(() => void this.pump());
+    }
   }
 
   private async pump(): Promise<void> {
+    this.scheduled = false;
     this.sending = true;
     while (this.pending.length > 0) {
       const payloads = this.pending;
-      const waiting = this.waiting;
       this.pending = [];
-      this.waiting = [];
       try {
         await this.pool.query({ name: "flowplane_notify_batch", text: `SELECT pg_notify('${EVENTS_CHANNEL}', p) FROM unnest($1::text[]) WITH ORDINALITY AS e(p, n) ORDER BY n`, values: [payloads] });
       } catch {
         // The changes committed; only their hints are lost (the pool reports connection errors).
       }
-      for (const resolve of waiting) resolve();
     }
     this.sending = false;
   }
@@ -300,8 +303,9 @@ class AfterCommitNotifier {
 /**
  * One statement that stores `state` as the run's current state, appends it to the history (after
  * `failedFirst`, if given) and, unless `notify` is false, publishes the events (PostgreSQL delivers
- * them on commit). With `ifVersion` it does all of that only if the row's xmin still equals it, and
- * returns one row if it wrote. Entering RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a
+ * them on commit). With `ifVersion` it does all of that only if the row's xmin still equals it.
+ * It answers the row as written (with its new version), or no row if it wrote nothing.
+ * Entering RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a
  * reschedule) releases the worker so another claim can pick the run up; terminal states stop the
  * clock.
  */
@@ -378,68 +382,90 @@ async function ensureFlow(pool: pg.Pool, workspaceId: string, name: string): Pro
   return row.id;
 }
 
-/** Creates a flow run (registering its flow by name if needed). */
+/**
+ * Creates a flow run (registering its flow by name if needed). One autocommit statement finds the
+ * flow and the deployment, inserts the run and its first state and publishes its events, so a
+ * worker long-polling the pool is woken the moment the run commits: this is the start of every
+ * run's pickup latency, so it is kept to one round trip.
+ */
 export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, input: CreateFlowRunInput): Promise<{ id: string; name: string; created: boolean }> {
-  const flow = { id: await ensureFlow(pool, workspaceId, input.flowName) };
   if (input.parentTaskRunId) {
+    await ensureFlow(pool, workspaceId, input.flowName);
     const parent = await db.taskRun.findFirst({ where: { id: input.parentTaskRunId, workspaceId }, select: { id: true } });
     if (!parent) throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, { path: "parentTaskRunId" });
-  }
-  let deployment: { id: string; workPoolId: string | null; workQueueId: string | null; currentVersionId: string | null; parameters: unknown; jobVariables: unknown; tags: string[] } | null = null;
-  if (input.deploymentId) {
-    deployment = await db.deployment.findFirst({
-      where: { id: input.deploymentId, workspaceId },
-      select: { id: true, workPoolId: true, workQueueId: true, currentVersionId: true, parameters: true, jobVariables: true, tags: true },
-    });
-    if (!deployment) throw new ApiError("NOT_FOUND", `deploymentId: deployment ${input.deploymentId} not found`, { path: "deploymentId" });
   }
   const now = new Date();
   const state = normalizeState(input.state ?? { type: "SCHEDULED" }, now);
   const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : now;
   const id = uuidv7();
   const name = input.name ?? generateRunName();
-  return inTransaction(pool, async (sql) => {
-    const inserted = await sql.query<{ id: string; name: string }>(
-      `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "deploymentVersionId", "workPoolId", "workQueueId",
-          "parentTaskRunId", "stateType", "stateName", "stateTimestamp", "stateMessage", parameters, "jobVariables", tags,
-          "expectedStartTime", "nextScheduledTime", "idempotencyKey", "retryPolicy", "createdAt", "updatedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::"StateType", $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20, $20)
-       ON CONFLICT ("workspaceId", "flowId", "idempotencyKey") DO NOTHING
-       RETURNING id, name`,
-      [
-        id, workspaceId, flow.id, name, deployment?.id ?? null, deployment?.currentVersionId ?? null, deployment?.workPoolId ?? null, deployment?.workQueueId ?? null,
-        input.parentTaskRunId ?? null, state.type, state.name, new Date(state.timestamp), state.message ?? null,
-        JSON.stringify({ ...(asObject(deployment?.parameters)), ...(input.parameters ?? {}) }),
-        JSON.stringify(input.jobVariables ?? {}),
-        [...new Set([...(deployment?.tags ?? []), ...(input.tags ?? [])])],
-        scheduledTime, input.idempotencyKey ?? null, JSON.stringify(input.retryPolicy ?? { retries: 0 }), now,
-      ],
-    );
-    const row = inserted.rows[0];
-    if (!row) {
-      // The idempotency key already names a run: return that one.
-      const existing = await sql.query<{ id: string; name: string }>(
-        `SELECT id, name FROM "FlowRun" WHERE "workspaceId" = $1 AND "flowId" = $2 AND "idempotencyKey" = $3`,
-        [workspaceId, flow.id, input.idempotencyKey],
-      );
-      const found = existing.rows[0];
-      if (!found) throw new ApiError("CONFLICT", "idempotency key conflict");
-      return { ...found, created: false };
+  const values = [
+    id, workspaceId, input.flowName, name, input.deploymentId ?? null, input.parentTaskRunId ?? null, state.type, state.name, new Date(state.timestamp), state.message ?? null,
+    JSON.stringify(input.parameters ?? {}), JSON.stringify(input.jobVariables ?? {}), input.tags ?? [], scheduledTime, input.idempotencyKey ?? null,
+    JSON.stringify(input.retryPolicy ?? { retries: 0 }), now, uuidv7(), JSON.stringify(state.details),
+  ];
+  for (let attempt = 0; ; attempt++) {
+    const { rows } = await pool.query<{ flowFound: boolean; deploymentFound: boolean; id: string | null; name: string | null }>({ name: "flowplane_create_flow_run", text: CREATE_FLOW_RUN, values });
+    const result = rows[0]!;
+    if (!result.flowFound && attempt === 0) {
+      await ensureFlow(pool, workspaceId, input.flowName);
+      continue;
     }
-    await sql.query(
-      `INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
-       VALUES ($1, $2, $3, $4::"StateType", $5, $6, $7, $8)`,
-      [uuidv7(), workspaceId, id, state.type, state.name, new Date(state.timestamp), state.message ?? null, JSON.stringify(state.details)],
+    if (!result.deploymentFound) throw new ApiError("NOT_FOUND", `deploymentId: deployment ${input.deploymentId} not found`, { path: "deploymentId" });
+    if (result.id !== null && result.name !== null) return { id: result.id, name: result.name, created: true };
+    // The idempotency key already names a run: return that one.
+    const existing = await pool.query<{ id: string; name: string }>(
+      `SELECT fr.id, fr.name FROM "FlowRun" fr JOIN "Flow" f ON f.id = fr."flowId"
+        WHERE f."workspaceId" = $1 AND f.name = $2 AND fr."workspaceId" = $1 AND fr."idempotencyKey" = $3`,
+      [workspaceId, input.flowName, input.idempotencyKey],
     );
-    await publish(sql, { kind: "flow_run", workspaceId, flowRunId: id, stateType: state.type, stateName: state.name, workPoolId: deployment?.workPoolId ?? null, deploymentId: deployment?.id ?? null });
-    if (state.type === "SCHEDULED" && deployment?.workPoolId) await publish(sql, { kind: "runs_ready", workspaceId, workPoolId: deployment.workPoolId });
-    return { ...row, created: true };
-  });
+    const found = existing.rows[0];
+    if (!found) throw new ApiError("CONFLICT", "idempotency key conflict");
+    return { ...found, created: false };
+  }
 }
 
-function asObject(value: unknown): Record<string, unknown> {
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
+/**
+ * The run takes the deployment's pool, queue and version, its parameters (the run's own win) and
+ * tags (deployment's first, without repeats). Answers one row: whether the flow and the
+ * deployment were found, and the run if it was inserted (not when its idempotency key exists).
+ * The events mirror FlowplaneEvent "flow_run" and "runs_ready".
+ */
+const CREATE_FLOW_RUN = `WITH f AS (
+       SELECT id FROM "Flow" WHERE "workspaceId" = $2 AND name = $3
+     ),
+     d AS (
+       SELECT id, "workPoolId", "workQueueId", "currentVersionId", parameters, tags FROM "Deployment" WHERE id = $5::uuid AND "workspaceId" = $2
+     ),
+     run AS (
+       INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "deploymentVersionId", "workPoolId", "workQueueId",
+          "parentTaskRunId", "stateType", "stateName", "stateTimestamp", "stateMessage", parameters, "jobVariables", tags,
+          "expectedStartTime", "nextScheduledTime", "idempotencyKey", "retryPolicy", "createdAt", "updatedAt")
+       SELECT $1, $2, f.id, $4, d.id, d."currentVersionId", d."workPoolId", d."workQueueId",
+              $6, $7::"StateType", $8, $9, $10,
+              (CASE WHEN jsonb_typeof(d.parameters) = 'object' THEN d.parameters ELSE '{}'::jsonb END) || $11::jsonb,
+              $12::jsonb,
+              ARRAY(SELECT t FROM unnest(COALESCE(d.tags, '{}'::text[]) || $13::text[]) WITH ORDINALITY AS u(t, n) GROUP BY t ORDER BY min(n)),
+              $14, $14, $15, $16::jsonb, $17, $17
+         FROM f LEFT JOIN d ON true
+        WHERE $5::uuid IS NULL OR d.id IS NOT NULL
+       ON CONFLICT ("workspaceId", "flowId", "idempotencyKey") DO NOTHING
+       RETURNING id, name, "workPoolId", "deploymentId"
+     ),
+     history AS (
+       INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
+       SELECT $18, $2, run.id, $7::"StateType", $8, $9, $10, $19::jsonb FROM run
+     ),
+     announced AS (
+       SELECT run.id, run.name,
+              pg_notify('${EVENTS_CHANNEL}', json_build_object('kind', 'flow_run', 'workspaceId', $2::text, 'flowRunId', run.id, 'stateType', $7::text,
+                'stateName', $8::text, 'workPoolId', run."workPoolId", 'deploymentId', run."deploymentId")::text) AS run_event,
+              CASE WHEN $7::text = 'SCHEDULED' AND run."workPoolId" IS NOT NULL
+                   THEN pg_notify('${EVENTS_CHANNEL}', json_build_object('kind', 'runs_ready', 'workspaceId', $2::text, 'workPoolId', run."workPoolId")::text) END AS ready_event
+         FROM run
+     )
+     SELECT EXISTS (SELECT 1 FROM f) AS "flowFound", ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM d)) AS "deploymentFound", announced.id, announced.name
+       FROM (SELECT 1) AS one LEFT JOIN announced ON true`;
 
 /** Requests cancellation: not-yet-started runs end CANCELLED at once, started ones go CANCELLING. */
 export async function cancelFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<ProposalOutcome> {

@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { Db } from "@flowplane/db";
 import { notFound } from "../errors.ts";
-import { claimRuns, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
+import { claimWork, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
 import type { EventBus } from "./events.ts";
 
 export interface WorkerHeartbeat {
@@ -66,10 +66,8 @@ export async function pollForWork(
       if ((e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId)) woken = true;
     });
     try {
-      const [runs, cancel] = await Promise.all([
-        claimRuns(pool, { ...req, limit: req.limit }),
-        cancellationsFor(pool, req.workerId),
-      ]);
+      // One statement claims and reads the cancellations (a worker with no free slot only reads).
+      const { runs, cancel } = req.limit > 0 ? await claimWork(pool, req) : { runs: [], cancel: await cancellationsFor(pool, req.workerId) };
       if (req.signal?.aborted && runs.length > 0) {
         // The worker hung up while we claimed: nobody will run these, so release them now rather
         // than after the claim timeout.
