@@ -1,6 +1,6 @@
 // One palette for run states, used by badges (CSS variables), the runs chart (SVG) and the
 // timeline (canvas), so a state has the same colour everywhere.
-import { STATE_TYPES, type StateType } from "@flowplane/core";
+import { DEFAULT_STATE_NAMES, STATE_TYPES, TERMINAL_STATE_TYPES, type StateType } from "@flowplane/core";
 
 export { STATE_TYPES, type StateType };
 
@@ -16,19 +16,9 @@ export const STATE_COLORS: Record<StateType, string> = {
   CANCELLING: "#94a3b8",
 };
 
-export const STATE_LABELS: Record<StateType, string> = {
-  SCHEDULED: "Scheduled",
-  PENDING: "Pending",
-  RUNNING: "Running",
-  COMPLETED: "Completed",
-  FAILED: "Failed",
-  CANCELLED: "Cancelled",
-  CRASHED: "Crashed",
-  PAUSED: "Paused",
-  CANCELLING: "Cancelling",
-};
+export const STATE_LABELS: Record<StateType, string> = DEFAULT_STATE_NAMES;
 
-const TERMINAL = new Set<string>(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]);
+const TERMINAL = new Set<string>(TERMINAL_STATE_TYPES);
 
 export function isStateType(value: string): value is StateType {
   return (STATE_TYPES as readonly string[]).includes(value);
