@@ -2,7 +2,7 @@
 // must never receive the same run, and concurrency limits must hold while they race.
 import { createApiClient } from "@flowplane/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "./harness.ts";
+import { seedDueRuns as seedRuns, startTestServer, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 
@@ -14,18 +14,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Inserts `count` due SCHEDULED runs of a new deployment in `poolName` with one statement. */
 async function seedDueRuns(poolName: string, count: number, deploymentConcurrency: number | null = null): Promise<string> {
-  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
-  const dep = await server.api.deployments.upsert.mutate({ flowName: `flow-${poolName}`, name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: poolName, concurrencyLimit: deploymentConcurrency });
-  await server.db.pool.query(
-    `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "workPoolId", "workQueueId", "stateType", "stateName", "stateTimestamp",
-                            "expectedStartTime", "nextScheduledTime", "updatedAt")
-     SELECT gen_random_uuid(), d."workspaceId", d."flowId", 'run-' || g, d.id, d."workPoolId", d."workQueueId", 'SCHEDULED', 'Scheduled', now(), now() - interval '1 second', now() - interval '1 second', now()
-       FROM "Deployment" d, generate_series(1, $2) g WHERE d.id = $1`,
-    [dep.deploymentId, count],
-  );
-  return pool.id;
+  return (await seedRuns(server, poolName, count, deploymentConcurrency)).workPoolId;
 }
 
 async function registerWorkers(poolName: string, n: number) {

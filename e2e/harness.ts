@@ -72,6 +72,24 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   return handle;
 }
 
+/**
+ * Creates pool `poolName` with a deployment and inserts `count` due SCHEDULED runs of it in one
+ * statement (far faster than creating them through the API); returns the pool and deployment ids.
+ */
+export async function seedDueRuns(server: TestServer, poolName: string, count: number, deploymentConcurrency: number | null = null): Promise<{ workPoolId: string; deploymentId: string }> {
+  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
+  const dep = await server.api.deployments.upsert.mutate({ flowName: `flow-${poolName}`, name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: poolName, concurrencyLimit: deploymentConcurrency });
+  await server.db.pool.query(
+    `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "workPoolId", "workQueueId", "stateType", "stateName", "stateTimestamp",
+                            "expectedStartTime", "nextScheduledTime", "updatedAt")
+     SELECT gen_random_uuid(), d."workspaceId", d."flowId", 'run-' || g, d.id, d."workPoolId", d."workQueueId", 'SCHEDULED', 'Scheduled', now(), now() - interval '1 second', now() - interval '1 second', now()
+       FROM "Deployment" d, generate_series(1, $2) g WHERE d.id = $1`,
+    [dep.deploymentId, count],
+  );
+  await server.db.pool.query(`ANALYZE "FlowRun"`);
+  return { workPoolId: pool.id, deploymentId: dep.deploymentId };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

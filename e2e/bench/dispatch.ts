@@ -48,7 +48,7 @@ import { databaseUrl, ensureTemplateDatabase, testAdminUrl } from "@flowplane/db
 import { startServer, type RunningServer } from "@flowplane/server";
 import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile, runMigrations as migrateGraphile, type Runner } from "graphile-worker";
 import { PgBoss } from "pg-boss";
-import { exited, outputOf, spawnCli, startTestServer, waitFor, type TestServer } from "../harness.ts";
+import { exited, outputOf, seedDueRuns, spawnCli, startTestServer, waitFor, type TestServer } from "../harness.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -236,19 +236,6 @@ async function throughputRow(r: Omit<ThroughputResult, "perSecond" | "timeBoxed"
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 let trials = 0;
-
-async function seedDueRuns(server: TestServer, poolName: string, count: number): Promise<void> {
-  await server.api.workPools.create.mutate({ name: poolName, type: "process" });
-  const dep = await server.api.deployments.upsert.mutate({ flowName: `flow-${poolName}`, name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: poolName });
-  await server.db.pool.query(
-    `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "workPoolId", "workQueueId", "stateType", "stateName", "stateTimestamp",
-                            "expectedStartTime", "nextScheduledTime", "updatedAt")
-     SELECT gen_random_uuid(), d."workspaceId", d."flowId", 'run-' || g, d.id, d."workPoolId", d."workQueueId", 'SCHEDULED', 'Scheduled', now(), now() - interval '1 second', now() - interval '1 second', now()
-       FROM "Deployment" d, generate_series(1, $2) g WHERE d.id = $1`,
-    [dep.deploymentId, count],
-  );
-  await server.db.pool.query(`ANALYZE "FlowRun"`);
-}
 
 /**
  * W workers over HTTP against `urls` (round-robin), each polling with `limit` and driving every

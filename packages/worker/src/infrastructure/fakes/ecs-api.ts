@@ -6,8 +6,8 @@
 // Tasks advance one step per DescribeTasks call (PROVISIONING → PENDING → RUNNING → STOPPED), so a
 // watcher sees intermediate states; each task's fate is chosen by `outcome`.
 import { randomBytes } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
+import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
 
 const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 const ACCOUNT = "123456789012";
@@ -54,20 +54,18 @@ export class FakeEcs {
   /** Revisions by region and family: task definitions are regional. */
   private readonly taskDefinitions = new Map<string, Record<string, unknown>[]>();
   private readonly tasks = new Map<string, FakeTask>();
-  private server!: http.Server;
+  private server!: LoopbackServer;
   url = "";
 
   static async start(): Promise<FakeEcs> {
     const fake = new FakeEcs();
-    fake.server = http.createServer((req, res) => void fake.handle(req, res));
-    await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    fake.server = await serveOnLoopback((req, res) => void fake.handle(req, res));
+    fake.url = fake.server.url;
     return fake;
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   /** The bodies of the requests for one action, in order. */

@@ -10,8 +10,8 @@
 // controller-uid labels); the pod advances one step per pod listing (Pending → Running → its
 // planned end), so a watcher sees intermediate phases. Every request is recorded.
 import { randomBytes, randomUUID } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
+import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
 
 export interface KubeRequest {
   method: string;
@@ -56,20 +56,18 @@ export class FakeKubernetes {
 
   readonly jobs = new Map<string, Json>();
   readonly pods = new Map<string, FakePod>();
-  private server!: http.Server;
+  private server!: LoopbackServer;
   url = "";
 
   static async start(): Promise<FakeKubernetes> {
     const fake = new FakeKubernetes();
-    fake.server = http.createServer((req, res) => void fake.handle(req, res));
-    await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    fake.server = await serveOnLoopback((req, res) => void fake.handle(req, res));
+    fake.url = fake.server.url;
     return fake;
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.server.close();
   }
 
   /** Requests other than pod listings and log reads (which depend on timing). */
