@@ -160,19 +160,9 @@ const UNLIMITED_CLAIM = `WITH wp AS (
                 ARRAY(SELECT a.id::text FROM "FlowRun" a WHERE a."workerId" = $5 AND a."stateType" = 'CANCELLING') AS cancel
            FROM "WorkPool" p WHERE p.id = $1 AND p."workspaceId" = $8
        ),
+       ${dueRuns("$4", "AND EXISTS (SELECT 1 FROM wp WHERE NOT wp.paused AND NOT wp.limited)")},
        chosen AS (
-         SELECT fr.id
-           FROM "FlowRun" fr
-           LEFT JOIN "WorkQueue" q ON q.id = fr."workQueueId"
-          WHERE fr."workPoolId" = $1
-            AND fr."stateType" = 'SCHEDULED'
-            AND fr."nextScheduledTime" <= $2::timestamptz + make_interval(secs => $3)
-            AND (q.id IS NULL OR NOT q.paused)
-            AND (cardinality($7::text[]) = 0 OR q.name = ANY($7::text[]))
-            AND EXISTS (SELECT 1 FROM wp WHERE NOT wp.paused AND NOT wp.limited)
-          ORDER BY COALESCE(q.priority, 2147483647), fr."nextScheduledTime", fr.id
-          LIMIT $4
-          FOR UPDATE OF fr SKIP LOCKED
+         SELECT id FROM due ORDER BY priority, "nextScheduledTime", id LIMIT $4
        ),
        ${CLAIM_CHOSEN},
        runs AS (
@@ -187,21 +177,47 @@ const UNLIMITED_CLAIM = `WITH wp AS (
         ORDER BY runs."nextScheduledTime", runs.id`;
 
 /**
+ * The CTEs `queues` (the pool's claimable queues) and `due` (up to `limit` due runs of each, and of
+ * runs whose queue was deleted, locked with SKIP LOCKED). Walking the queues in priority order and
+ * each queue's due runs in time order reads only the runs a claim can take from the due index
+ * (pool, queue, time), however long the backlog; sorting the whole pool's backlog by the queues'
+ * priority instead read and sorted every due run on every poll. `guard` is a condition every
+ * queue must also meet. Parameters: $1 pool, $2 now, $3 prefetch seconds, $7 queue names.
+ */
+function dueRuns(limit: string, guard: string): string {
+  const dueFilter = `fr."workPoolId" = $1 AND fr."stateType" = 'SCHEDULED' AND fr."nextScheduledTime" <= $2::timestamptz + make_interval(secs => $3)`;
+  return `queues AS (
+         SELECT q.id, q.priority FROM "WorkQueue" q
+          WHERE q."workPoolId" = $1 AND NOT q.paused AND (cardinality($7::text[]) = 0 OR q.name = ANY($7::text[])) ${guard}
+       ),
+       queued AS (
+         SELECT r.id, q.priority, r."nextScheduledTime"
+           FROM queues q CROSS JOIN LATERAL (
+             SELECT fr.id, fr."nextScheduledTime" FROM "FlowRun" fr
+              WHERE ${dueFilter} AND fr."workQueueId" = q.id
+              ORDER BY fr."nextScheduledTime", fr.id LIMIT ${limit}
+              FOR UPDATE OF fr SKIP LOCKED
+           ) r
+       ),
+       unqueued AS (
+         SELECT fr.id, 2147483647 AS priority, fr."nextScheduledTime" FROM "FlowRun" fr
+          WHERE ${dueFilter} AND fr."workQueueId" IS NULL AND cardinality($7::text[]) = 0 ${guard}
+          ORDER BY fr."nextScheduledTime", fr.id LIMIT ${limit}
+          FOR UPDATE OF fr SKIP LOCKED
+       ),
+       due AS (SELECT * FROM queued UNION ALL SELECT * FROM unqueued)`;
+}
+
+/**
  * The claim when a limit applies (run under the pool's advisory lock): over-fetch due runs, number
  * them per pool, queue and deployment, and keep those that fit under each limit.
  */
-const LIMITED_CLAIM = `WITH candidates AS (
-         SELECT fr.id, fr."deploymentId", fr."workQueueId", fr."nextScheduledTime", COALESCE(q.priority, 2147483647) AS priority
-           FROM "FlowRun" fr
-           LEFT JOIN "WorkQueue" q ON q.id = fr."workQueueId"
-          WHERE fr."workPoolId" = $1
-            AND fr."stateType" = 'SCHEDULED'
-            AND fr."nextScheduledTime" <= $2::timestamptz + make_interval(secs => $3)
-            AND (q.id IS NULL OR NOT q.paused)
-            AND (cardinality($7::text[]) = 0 OR q.name = ANY($7::text[]))
-          ORDER BY priority, fr."nextScheduledTime", fr.id
+const LIMITED_CLAIM = `WITH ${dueRuns("$4 * 4", "")},
+       candidates AS (
+         SELECT due.id, fr."deploymentId", fr."workQueueId", due."nextScheduledTime", due.priority
+           FROM due JOIN "FlowRun" fr ON fr.id = due.id
+          ORDER BY due.priority, due."nextScheduledTime", due.id
           LIMIT $4 * 4
-          FOR UPDATE OF fr SKIP LOCKED
        ),
        numbered AS (
          SELECT c.*,
@@ -220,7 +236,7 @@ const LIMITED_CLAIM = `WITH candidates AS (
             AND (p."concurrencyLimit" IS NULL OR n.pool_n + (
                    SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= p."concurrencyLimit")
             AND (q."concurrencyLimit" IS NULL OR n.queue_n + (
-                   SELECT count(*) FROM "FlowRun" a WHERE a."workQueueId" = q.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= q."concurrencyLimit")
+                   SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."workQueueId" = q.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= q."concurrencyLimit")
             AND (d."concurrencyLimit" IS NULL OR n.deployment_n + (
                    SELECT count(*) FROM "FlowRun" a WHERE a."deploymentId" = d.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= d."concurrencyLimit")
           ORDER BY n.pool_n
@@ -237,7 +253,13 @@ const LIMITED_CLAIM = `WITH candidates AS (
 /** When the pool's next SCHEDULED run becomes due, or null if none is waiting. */
 export async function nextDueTime(pool: pg.Pool, workPoolId: string): Promise<Date | null> {
   const { rows } = await pool.query<{ next: Date | null }>(
-    `SELECT min("nextScheduledTime") AS next FROM "FlowRun" WHERE "workPoolId" = $1 AND "stateType" = 'SCHEDULED'`,
+    // Per queue, so each minimum is the first entry of the due index (pool, queue, time).
+    `SELECT min(n) AS next FROM (
+       SELECT (SELECT min(fr."nextScheduledTime") FROM "FlowRun" fr WHERE fr."workPoolId" = $1 AND fr."workQueueId" = q.id AND fr."stateType" = 'SCHEDULED') AS n
+         FROM "WorkQueue" q WHERE q."workPoolId" = $1
+       UNION ALL
+       SELECT min("nextScheduledTime") FROM "FlowRun" WHERE "workPoolId" = $1 AND "workQueueId" IS NULL AND "stateType" = 'SCHEDULED'
+     ) m`,
     [workPoolId],
   );
   return rows[0]?.next ?? null;
