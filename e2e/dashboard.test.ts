@@ -209,6 +209,13 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Clear filters" }).first().click();
     await page.getByRole("combobox", { name: "Flow", exact: true }).selectOption("alpha");
     await expect.poll(() => rows.count()).toBe(4);
+    // The chart counts what the list shows: alpha's runs only, over raw rows (last 24 hours, the
+    // default) and over the hourly counts (last 7 days).
+    const chart = page.locator("figure.runs-chart svg");
+    await expect.poll(() => chart.getAttribute("aria-label")).toMatch(/^4 runs, last 24 hours: /);
+    await page.getByLabel("Time range").selectOption("7d");
+    await expect.poll(() => chart.getAttribute("aria-label")).toMatch(/^4 runs, last 7 days: .*1 failed/);
+    await expect.poll(() => rows.count()).toBe(4);
     await page.getByLabel("Tags").fill("nightly, eu");
     await page.getByLabel("Tags").press("Enter");
     await expect.poll(() => rows.count()).toBe(3);

@@ -5,7 +5,7 @@
 //
 //   --runs N          BENCH_RUNS          due runs/jobs per throughput trial (default 10000)
 //   --workers W       BENCH_WORKERS       Flowplane workers in the headline comparison (default 4)
-//   --limit L         BENCH_LIMIT         runs a Flowplane worker claims per poll and works at once (default 10)
+//   --limit L         BENCH_LIMIT         runs a Flowplane worker claims per poll and works at once (default 50)
 //   --latency K       BENCH_LATENCY       jobs in each pickup-latency series (default 1000)
 //   --polling-jobs P  BENCH_POLLING_JOBS  jobs in pg-boss's default-polling latency series (default 20; ~2 s each)
 //   --scaling 1,2,4,8 BENCH_SCALING       Flowplane worker counts of the scaling curve
@@ -16,10 +16,12 @@
 //
 // 1. Throughput, due → claimed and completed, no-op infrastructure.
 //    Flowplane: N due SCHEDULED runs inserted with one statement (as e2e/claims.test.ts does);
-//    W in-process workers over HTTP, each: workers.poll({limit: L}) → for every claimed run,
-//    concurrently, flowRuns.setState RUNNING then COMPLETED (the full orchestrated path: the
-//    rules, a history row and a run update per state, events). Timed from the workers' first poll
-//    until all N are COMPLETED (checked against the database).
+//    W in-process workers over HTTP, each: workers.poll({limit: L}) → RUNNING then COMPLETED for
+//    every claimed run (the full orchestrated path: the rules, a history row and a run update per
+//    state, events), reported two ways: one flowRuns.setState call per run and state (the calls
+//    made in one event-loop turn share an HTTP request: the client's `batching` option), and one flowRuns.setStates call per
+//    state for all the runs the worker claimed. Timed from the workers' first poll until all N
+//    are COMPLETED (checked against the database).
 //    graphile-worker 0.18: N jobs inserted with add_jobs; a no-op task; default configuration and
 //    its documented performance tuning (worker.graphile.org/docs/performance: localQueue 500,
 //    completeJobBatchDelay/failJobBatchDelay 0, prepared statements on), at concurrency W and W×L
@@ -65,7 +67,7 @@ const { values: flags } = parseArgs({
 });
 const RUNS = Number(flags.runs ?? process.env.BENCH_RUNS ?? 10_000);
 const WORKERS = Number(flags.workers ?? process.env.BENCH_WORKERS ?? 4);
-const LIMIT = Number(flags.limit ?? process.env.BENCH_LIMIT ?? 10);
+const LIMIT = Number(flags.limit ?? process.env.BENCH_LIMIT ?? 50);
 const LATENCY_JOBS = Number(flags.latency ?? process.env.BENCH_LATENCY ?? 1_000);
 const POLLING_JOBS = Number(flags["polling-jobs"] ?? process.env.BENCH_POLLING_JOBS ?? 20);
 const SCALING = (flags.scaling ?? process.env.BENCH_SCALING ?? "1,2,4,8").split(",").map(Number);
@@ -241,13 +243,17 @@ let trials = 0;
  * W workers over HTTP against `urls` (round-robin), each polling with `limit` and driving every
  * claimed run RUNNING → COMPLETED concurrently. Resolves when all `runs` are COMPLETED.
  */
-async function flowplaneThroughput(server: TestServer, urls: string[], workers: number, limit: number, runs: number, label: string): Promise<ThroughputResult> {
+/** How a bench worker reports its claimed runs' states: a setState call per run, or one setStates call for them all. */
+type Reporting = "per-run" | "batched";
+
+async function flowplaneThroughput(server: TestServer, urls: string[], workers: number, limit: number, runs: number, label: string, reporting: Reporting): Promise<ThroughputResult> {
   const poolName = `bench-${++trials}-${workers}w-${urls.length}r`;
   await seedDueRuns(server, poolName, runs);
   const { key } = await server.api.apiKeys.create.mutate({ name: `bench-worker-${poolName}`, scope: "WORKER" });
   const clients = await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
-      const api = createApiClient({ apiUrl: urls[i % urls.length]!, apiKey: key, workspace: "default" });
+      // Per-run reporting makes up to L calls at once: they share HTTP requests (the client's batching).
+      const api = createApiClient({ apiUrl: urls[i % urls.length]!, apiKey: key, workspace: "default" }, { batching: reporting === "per-run" });
       const { workerId } = await api.workers.heartbeat.mutate({ workPoolName: poolName, workerName: `w${i}` });
       return { api, workerId };
     }),
@@ -255,12 +261,28 @@ async function flowplaneThroughput(server: TestServer, urls: string[], workers: 
   let completed = 0;
   const stop = new AbortController();
   const deadline = Date.now() + BOX_SECONDS * 1000;
-  const drive = async (api: ApiClient, id: string) => {
-    const running = await api.flowRuns.setState.mutate({ id, state: { type: "RUNNING" } });
-    if (running.decision !== "ACCEPT") throw new Error(`RUNNING for ${id}: ${running.decision} ${running.reason ?? ""}`);
-    const done = await api.flowRuns.setState.mutate({ id, state: { type: "COMPLETED" } });
-    if (done.decision !== "ACCEPT") throw new Error(`COMPLETED for ${id}: ${done.decision} ${done.reason ?? ""}`);
-    if (++completed >= runs) stop.abort();
+  const accepted = (what: string, answer: { decision: string; reason?: string } | { error: { message: string } }) => {
+    if ("error" in answer) throw new Error(`${what}: ${answer.error.message}`);
+    if (answer.decision !== "ACCEPT") throw new Error(`${what}: ${answer.decision} ${answer.reason ?? ""}`);
+  };
+  const drive = async (api: ApiClient, ids: string[]) => {
+    if (ids.length === 0) return;
+    if (reporting === "batched") {
+      for (const type of ["RUNNING", "COMPLETED"] as const) {
+        const answers = await api.flowRuns.setStates.mutate({ proposals: ids.map((id) => ({ id, state: { type } })) });
+        answers.forEach((a, i) => accepted(`${type} for ${ids[i]}`, a));
+      }
+      completed += ids.length;
+    } else {
+      await Promise.all(
+        ids.map(async (id) => {
+          accepted(`RUNNING for ${id}`, await api.flowRuns.setState.mutate({ id, state: { type: "RUNNING" } }));
+          accepted(`COMPLETED for ${id}`, await api.flowRuns.setState.mutate({ id, state: { type: "COMPLETED" } }));
+          completed++;
+        }),
+      );
+    }
+    if (completed >= runs) stop.abort();
   };
   dbMeter = await dbCpuMeter(databaseOf(server.db.url));
   meter = await cpuMeter();
@@ -275,7 +297,7 @@ async function flowplaneThroughput(server: TestServer, urls: string[], workers: 
           if (stop.signal.aborted) return;
           throw err;
         }
-        await Promise.all(claimed.runs.map((r) => drive(api, r.id)));
+        await drive(api, claimed.runs.map((r) => r.id));
       }
     }),
   );
@@ -556,7 +578,7 @@ async function freePort(): Promise<number> {
  * database: in this process (startServer), or as `flowplane server start` child processes, which
  * get their own JavaScript thread.
  */
-async function flowplaneTrial(workers: number, replicas: number, label: string, where: "in-process" | "child-process" = "in-process"): Promise<ThroughputResult> {
+async function flowplaneTrial(workers: number, replicas: number, label: string, reporting: Reporting, where: "in-process" | "child-process" = "in-process"): Promise<ThroughputResult> {
   const server = await startTestServer();
   const extra: { url: string; close(): Promise<void> }[] = [];
   const homes: string[] = [];
@@ -588,8 +610,8 @@ async function flowplaneTrial(workers: number, replicas: number, label: string, 
     }
     const urls = [server.url, ...extra.map((s) => s.url)];
     // Warm-up (untimed): JIT, connection pools, plans.
-    await flowplaneThroughput(server, urls, workers, LIMIT, 200, "warm-up");
-    return await flowplaneThroughput(server, urls, workers, LIMIT, RUNS, label);
+    await flowplaneThroughput(server, urls, workers, LIMIT, 200, "warm-up", reporting);
+    return await flowplaneThroughput(server, urls, workers, LIMIT, RUNS, label, reporting);
   } finally {
     for (const s of extra) await s.close();
     await server.close();
@@ -603,7 +625,10 @@ if (ONLY.has("throughput")) {
     throughput.push(r);
     log(r);
   };
-  if (SYSTEMS.has("flowplane")) add(await flowplaneTrial(WORKERS, 1, "HTTP poll + setState RUNNING, COMPLETED"));
+  if (SYSTEMS.has("flowplane")) {
+    add(await flowplaneTrial(WORKERS, 1, "poll + setState per run: RUNNING, COMPLETED", "per-run"));
+    add(await flowplaneTrial(WORKERS, 1, "poll + setStates per claim: RUNNING, COMPLETED", "batched"));
+  }
   for (const c of SYSTEMS.has("graphile-worker") ? [WORKERS, WORKERS * LIMIT] : []) {
     add(await graphileThroughput(false, c, RUNS));
     add(await graphileThroughput(true, c, RUNS));
@@ -638,17 +663,17 @@ if (ONLY.has("latency")) {
 if (ONLY.has("scaling") && SYSTEMS.has("flowplane")) {
   console.log("\n## Flowplane scaling");
   for (const w of SCALING) {
-    const r = await flowplaneTrial(w, 1, "1 server");
+    const r = await flowplaneTrial(w, 1, "1 server", "batched");
     scaling.push(r);
     log(r);
   }
   for (const w of [4, 8]) {
-    const r = await flowplaneTrial(w, 2, "2 server replicas, both in this process", "in-process");
+    const r = await flowplaneTrial(w, 2, "2 server replicas, both in this process", "batched", "in-process");
     scaling.push(r);
     log(r);
   }
   for (const w of [4, 8]) {
-    const r = await flowplaneTrial(w, 2, "2 server replicas, the second a child process", "child-process");
+    const r = await flowplaneTrial(w, 2, "2 server replicas, the second a child process", "batched", "child-process");
     scaling.push(r);
     log(r);
   }
@@ -658,18 +683,23 @@ if (ONLY.has("scaling") && SYSTEMS.has("flowplane")) {
 // Report
 
 const best = (xs: ThroughputResult[]) => xs.reduce<ThroughputResult | null>((a, b) => (a && a.perSecond >= b.perSecond ? a : b), null);
-const flowplane = throughput.find((r) => r.system === "flowplane");
 const gwTunedSame = throughput.find((r) => r.system === "graphile-worker" && r.config.startsWith("tuned") && r.concurrency === `concurrentJobs ${WORKERS}`);
+const gwDefaultSame = throughput.find((r) => r.system === "graphile-worker" && r.config === "default" && r.concurrency === `concurrentJobs ${WORKERS}`);
 const gwBest = best(throughput.filter((r) => r.system === "graphile-worker"));
 const bossBest = best(throughput.filter((r) => r.system === "pg-boss"));
 const ratios: Record<string, number> = {};
-if (flowplane && gwTunedSame) ratios[`flowplane / graphile-worker tuned @${WORKERS}`] = flowplane.perSecond / gwTunedSame.perSecond;
-if (flowplane && gwBest) ratios["flowplane / graphile-worker best"] = flowplane.perSecond / gwBest.perSecond;
-if (flowplane && bossBest) ratios["flowplane / pg-boss best"] = flowplane.perSecond / bossBest.perSecond;
+for (const [reporting, flowplane] of [
+  ["per-run setState", throughput.find((r) => r.system === "flowplane" && r.config.includes("setState per run"))],
+  ["setStates", throughput.find((r) => r.system === "flowplane" && r.config.includes("setStates"))],
+] as const) {
+  if (!flowplane) continue;
+  if (gwDefaultSame) ratios[`flowplane (${reporting}) / graphile-worker default @${WORKERS}`] = flowplane.perSecond / gwDefaultSame.perSecond;
+  if (gwTunedSame) ratios[`flowplane (${reporting}) / graphile-worker tuned @${WORKERS}`] = flowplane.perSecond / gwTunedSame.perSecond;
+  if (gwBest) ratios[`flowplane (${reporting}) / graphile-worker best`] = flowplane.perSecond / gwBest.perSecond;
+  if (bossBest) ratios[`flowplane (${reporting}) / pg-boss best`] = flowplane.perSecond / bossBest.perSecond;
+}
 const fpLat = latency.find((r) => r.system === "flowplane");
 const gwLat = latency.find((r) => r.system === "graphile-worker" && r.config.startsWith("default"));
-const gwDefaultSame = throughput.find((r) => r.system === "graphile-worker" && r.config === "default" && r.concurrency === `concurrentJobs ${WORKERS}`);
-if (flowplane && gwDefaultSame) ratios[`flowplane / graphile-worker default @${WORKERS}`] = flowplane.perSecond / gwDefaultSame.perSecond;
 if (fpLat && gwLat) ratios["flowplane p99 / graphile-worker p99 (default, LISTEN/NOTIFY)"] = fpLat.p99Ms / gwLat.p99Ms;
 
 console.log("\n## results\n");

@@ -24,6 +24,8 @@ export interface ServerConfig {
   schedulerMaxRuns: number;
   /** SCHEDULED runs this late are marked Late. */
   lateAfterSeconds: number;
+  /** How often the runs chart's pending count deltas are folded into the hourly rollup. */
+  countsCompactIntervalMs: number;
   retentionDays: number;
   logRetentionDays: number;
   dashboardDir: string | null;
@@ -59,6 +61,7 @@ export function loadServerConfig(overrides: Partial<ServerConfig> = {}, env: Nod
     schedulerHorizonSeconds: num(env, "FLOWPLANE_SCHEDULER_HORIZON_SECONDS", 3600),
     schedulerMaxRuns: num(env, "FLOWPLANE_SCHEDULER_MAX_RUNS", 100),
     lateAfterSeconds: num(env, "FLOWPLANE_LATE_AFTER_SECONDS", 15),
+    countsCompactIntervalMs: num(env, "FLOWPLANE_COUNTS_COMPACT_INTERVAL_MS", 5_000),
     retentionDays: num(env, "FLOWPLANE_RETENTION_DAYS", 30),
     logRetentionDays: num(env, "FLOWPLANE_LOG_RETENTION_DAYS", 30),
     dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { bootstrapDefaultWorkspace, createApiServices, markLateRuns, pruneByRetention, scheduleRuns, sweepLiveness, type ApiServices } from "@flowplane/api";
+import { bootstrapDefaultWorkspace, compactFlowRunCounts, createApiServices, markLateRuns, pruneByRetention, scheduleRuns, sweepLiveness, type ApiServices } from "@flowplane/api";
 import { saveProfileKey } from "@flowplane/client";
 import { applyMigrations, checkDatabaseReachable, connectDatabase, redactUrl, startEmbeddedPostgres, type Database, type EmbeddedPostgresHandle } from "@flowplane/db";
 import { pino, type Logger } from "pino";
@@ -94,6 +94,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       startLoop("scheduler", config.schedulerIntervalMs, logger, () => scheduleRuns(db.pool, schedulerConfig)),
       startLoop("late-runs", config.schedulerIntervalMs, logger, async () => ({ late: await markLateRuns(db.pool, config.lateAfterSeconds) })),
       startLoop("retention", 3_600_000, logger, () => pruneByRetention(db.pool, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays })),
+      // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
+      // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns
+      // nothing, so a pass is not logged every few seconds.
+      startLoop("counts-compaction", config.countsCompactIntervalMs, logger, async () => {
+        await compactFlowRunCounts(db.pool);
+      }),
     ];
     cleanups.push(async () => {
       await Promise.all(loops.map((l) => l.stop()));

@@ -18,6 +18,7 @@ export { EventBus, type FlowplaneEvent } from "./services/events.ts";
 export { bootstrapDefaultWorkspace, loadSigningSecret, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
 export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
 export { scheduleRuns, backfillDeployment, markLateRuns, pruneByRetention, defaultSchedulerConfig, type SchedulerConfig, type RetentionPolicy } from "./services/scheduler.ts";
+export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
 export type { FlowRunView } from "./routers/flow-runs.ts";
 export type { ClaimedRun } from "./services/claims.ts";

@@ -46,13 +46,29 @@ const CASES: Record<string, Case[] | "subscription"> = {
     { input: (a) => ({ flowName: a.flowName, workPoolName: a.poolName }), expect: "own", check: (o) => expect((o as { items: unknown[] }).items).toEqual([]) },
   ],
   "flowRuns.setState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "COMPLETED" } }), expect: DENY }],
+  "flowRuns.setStates": [
+    {
+      input: (a) => ({ proposals: [{ id: a.flowRunId, state: { type: "COMPLETED" } }, { id: a.scheduledRunId, state: { type: "CANCELLED" } }] }),
+      expect: "own",
+      check: (o) => expect((o as { error?: { code: string } }[]).map((r) => r.error?.code)).toEqual(["NOT_FOUND", "NOT_FOUND"]),
+    },
+  ],
   "flowRuns.forceState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "CRASHED" } }), expect: DENY }],
   "flowRuns.setRetryPolicy": [{ input: (a) => ({ id: a.flowRunId, retryPolicy: { retries: 9 } }), expect: DENY }],
   "flowRuns.cancel": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }, { input: (a) => ({ id: a.scheduledRunId }), expect: DENY }],
   "flowRuns.retry": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.heartbeat": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.history": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
-  "flowRuns.counts": [{ input: () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString() }), expect: "own" }],
+  "flowRuns.counts": [
+    { input: () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString() }), expect: "own" },
+    // A's flow and deployment as filters, over a window long enough to read the hourly rollup.
+    {
+      input: (a) => ({ from: new Date(Date.now() - 7 * 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString(), flowId: a.flowId, deploymentId: a.deploymentId }),
+      expect: "own",
+      check: (o) => expect((o as { rows: unknown[] }).rows).toEqual([]),
+    },
+    { input: (a) => ({ from: new Date(Date.now() - 7 * 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString(), flowName: a.flowName }), expect: "own", check: (o) => expect((o as { rows: unknown[] }).rows).toEqual([]) },
+  ],
   "taskRuns.list": [{ input: (a) => ({ flowRunId: a.flowRunId }), expect: DENY }],
   "taskRuns.history": [{ input: (a) => ({ id: a.taskRunIds[0] }), expect: DENY }],
   "taskRuns.setState": [{ input: (a) => ({ id: a.taskRunIds[0], state: { type: "FAILED" } }), expect: DENY }],

@@ -1,17 +1,34 @@
 // The typed API client used by the CLI, the SDK and workers.
-import { createTRPCClient, createWSClient, httpLink, splitLink, TRPCClientError, wsLink } from "@trpc/client";
+import { createTRPCClient, createWSClient, httpBatchLink, httpLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from "@trpc/client";
 import type { AppRouter } from "@flowplane/api";
 import WebSocket from "ws";
 import type { Connection } from "./profile.ts";
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
-export function createApiClient(conn: Connection, options: { withSubscriptions?: boolean; timeoutMs?: number } = {}) {
+export interface ApiClientOptions {
+  /** Open a websocket for subscriptions (live updates). */
+  withSubscriptions?: boolean;
+  /**
+   * Send the calls made in one event-loop turn in one HTTP request, for callers that make many at
+   * once. tRPC's batching waits for a timer (≥ 1 ms) before it sends, so a caller making one call
+   * at a time, where latency is what counts (a run's own states, a worker's claims), is faster
+   * without it. Calls that hold their answer back (the worker's long-poll) are never batched: a
+   * batch is answered when its last call is.
+   */
+  batching?: boolean;
+}
+
+export function createApiClient(conn: Connection, options: ApiClientOptions = {}) {
   const headers = () => ({
     authorization: `Bearer ${conn.apiKey}`,
     ...(conn.workspace ? { "x-flowplane-workspace": conn.workspace } : {}),
   });
-  const http = httpLink<AppRouter>({ url: `${conn.apiUrl}/trpc`, headers });
+  const url = `${conn.apiUrl}/trpc`;
+  const single = httpLink<AppRouter>({ url, headers });
+  const http: TRPCLink<AppRouter> = options.batching
+    ? splitLink({ condition: (op) => LONG_CALLS.has(op.path), true: single, false: httpBatchLink<AppRouter>({ url, headers, maxItems: 100, maxURLLength: 8_000 }) })
+    : single;
   if (!options.withSubscriptions) return createTRPCClient<AppRouter>({ links: [http] });
   const wsUrl = `${conn.apiUrl.replace(/^http/, "ws")}/trpc-ws?token=${encodeURIComponent(conn.apiKey)}${conn.workspace ? `&workspace=${encodeURIComponent(conn.workspace)}` : ""}`;
   const wsClient = createWSClient({ url: wsUrl, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: (attempt) => Math.min(200 * 2 ** attempt, 5_000) });
@@ -23,6 +40,9 @@ export function createApiClient(conn: Connection, options: { withSubscriptions?:
   websockets.set(client, wsClient);
   return client;
 }
+
+/** Procedures that hold their answer back (long-polls): never batched with others. */
+const LONG_CALLS = new Set(["workers.poll"]);
 
 const websockets = new WeakMap<object, { close(): void }>();
 

@@ -55,10 +55,14 @@ export async function withSchemaEngine<T>(connectionString: string, schemaPath: 
 }
 
 /**
- * Two fixes over @prisma/adapter-pg 7.10 for the schema engine's use:
+ * Three fixes over @prisma/adapter-pg 7.10 for the schema engine's use:
  * - The engine describes a database through pg_catalog columns of PostgreSQL's one-byte `"char"`
  *   type, which the adapter rejects as unsupported. Their values arrive as strings anyway, so we
  *   relabel those fields as text before the adapter maps column types.
+ * - The adapter runs a migration script by splitting it at every `;` and sending the pieces one by
+ *   one, which breaks function bodies (`$$ ... ; ... $$`) and commits a failing migration halfway.
+ *   We send the script whole, as the native engine does: PostgreSQL then runs it as one implicit
+ *   transaction, so a migration applies completely or not at all.
  * - Its shadow database is dropped while its own pool still holds a connection, so the drop
  *   fails. We create the shadow ourselves and drop it (WITH FORCE) after its pool has closed.
  */
@@ -68,14 +72,14 @@ function engineAdapterFactory(config: PoolConfig, opened: SqlDriverAdapter[]): S
     provider: factory.provider,
     adapterName: factory.adapterName,
     connect: async () => {
-      const adapter = readCharAsText(await factory.connect());
+      const adapter = wholeScripts(readCharAsText(await factory.connect()));
       opened.push(adapter);
       return adapter;
     },
     connectToShadowDb: async () => {
       const name = `flowplane_shadow_${randomUUID().replaceAll("-", "")}`;
       await runAdminStatement(config, `CREATE DATABASE "${name}"`);
-      const shadow = readCharAsText(await new PrismaPg({ ...config, database: name }).connect());
+      const shadow = wholeScripts(readCharAsText(await new PrismaPg({ ...config, database: name }).connect()));
       const dispose = shadow.dispose.bind(shadow);
       shadow.dispose = async () => {
         await dispose();
@@ -106,6 +110,19 @@ function readCharAsText<A extends SqlDriverAdapter>(adapter: A): A {
     const result = await query(...args);
     for (const field of result.fields ?? []) if (field.dataTypeID === PG_CHAR_OID) field.dataTypeID = PG_TEXT_OID;
     return result;
+  };
+  return adapter;
+}
+
+function wholeScripts<A extends SqlDriverAdapter>(adapter: A): A {
+  const inner = adapter as unknown as { client: { query: (sql: string) => Promise<unknown> }; onError: (err: unknown) => never };
+  // No parameters, so pg sends one simple-protocol Query message holding every statement.
+  adapter.executeScript = async (script: string) => {
+    try {
+      await inner.client.query(script);
+    } catch (err) {
+      inner.onError(err);
+    }
   };
   return adapter;
 }

@@ -23,9 +23,21 @@ export interface ChartColumn {
   byState: Partial<Record<StateType, number>>;
 }
 
-export function chartColumns(counts: Counts, buckets: number): ChartColumn[] {
+/**
+ * Columns on the server's grid: it may snap a long window to whole hours (an earlier start, wider
+ * buckets, one more bucket), so the answer's from, bucketMs and buckets are drawn, not the request's.
+ * The last column ends at the window's end.
+ */
+export function chartColumns(counts: Counts): ChartColumn[] {
   const from = Date.parse(counts.from);
-  const cols: ChartColumn[] = Array.from({ length: buckets }, (_, i) => ({ index: i, start: from + i * counts.bucketMs, end: from + (i + 1) * counts.bucketMs, total: 0, byState: {} }));
+  const to = Date.parse(counts.to);
+  const cols: ChartColumn[] = Array.from({ length: counts.buckets }, (_, i) => ({
+    index: i,
+    start: from + i * counts.bucketMs,
+    end: Math.min(to, from + (i + 1) * counts.bucketMs),
+    total: 0,
+    byState: {},
+  }));
   for (const row of counts.rows) {
     const col = cols[row.bucket];
     if (!col || !isStateType(row.stateType)) continue;
@@ -53,7 +65,7 @@ export function RunsChart({
   onToggleState: (state: StateType) => void;
 }) {
   const [hover, setHover] = useState<ChartColumn | null>(null);
-  const columns = useMemo(() => (counts ? chartColumns(counts, buckets) : []), [counts, buckets]);
+  const columns = useMemo(() => (counts ? chartColumns(counts) : []), [counts]);
   const totals = useMemo(() => {
     const t: Partial<Record<StateType, number>> = {};
     for (const c of columns) for (const [s, n] of Object.entries(c.byState)) t[s as StateType] = (t[s as StateType] ?? 0) + n;
@@ -64,7 +76,8 @@ export function RunsChart({
   const width = 1000;
   const plotW = width - PAD_LEFT;
   const plotH = HEIGHT - PAD_TOP - PAD_BOTTOM;
-  const colW = plotW / Math.max(1, buckets);
+  // Until the first answer arrives, the requested bucket count lays out the empty chart.
+  const colW = plotW / Math.max(1, counts ? counts.buckets : buckets);
   const total = columns.reduce((a, c) => a + c.total, 0);
   const summary = counts
     ? `${total} runs, ${caption.toLowerCase()}: ${STATE_TYPES.filter((s) => totals[s])

@@ -97,9 +97,22 @@ export function RunsPage() {
   const input = { ...baseInput, ...(cursor ? { cursor } : {}) };
 
   const runs = useQuery({ queryKey: ["flowRuns.list", input], queryFn: () => api.flowRuns.list.query(input), placeholderData: keepPreviousData });
+  // The chart takes the list's state, flow and deployment filters; tags are not among the counted
+  // dimensions (see flowRuns.counts), so with tags the chart counts runs of any tags.
+  const countsInput = useMemo(
+    (): Inputs["flowRuns"]["counts"] => ({
+      from: range.chartFrom,
+      to: range.chartTo,
+      buckets: range.buckets,
+      ...(filters.states.length ? { states: filters.states } : {}),
+      ...(filters.flow ? { flowName: filters.flow } : {}),
+      ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
+    }),
+    [range.chartFrom, range.chartTo, range.buckets, filters.states.join(), filters.flow, filters.deployment],
+  );
   const counts = useQuery({
-    queryKey: ["flowRuns.counts", { from: range.chartFrom, to: range.chartTo, buckets: range.buckets }],
-    queryFn: () => api.flowRuns.counts.query({ from: range.chartFrom, to: range.chartTo, buckets: range.buckets }),
+    queryKey: ["flowRuns.counts", countsInput],
+    queryFn: () => api.flowRuns.counts.query(countsInput),
     placeholderData: keepPreviousData,
   });
 
@@ -212,8 +225,7 @@ export function RunsPage() {
       <RunsChart
         counts={counts.data}
         buckets={range.buckets}
-        // flowRuns.counts takes no filters yet, so the chart counts every run in the window.
-        caption={filters.states.length || filters.flow || filters.deployment || filters.tags.length ? `${range.caption} · all runs (the filters apply to the list)` : range.caption}
+        caption={filters.tags.length ? `${range.caption} · tag filter applies to the list only` : range.caption}
         loading={counts.isFetching}
         selectedStates={filters.states}
         onToggleState={toggleState}

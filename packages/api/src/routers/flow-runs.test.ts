@@ -37,6 +37,52 @@ async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: n
   return run;
 }
 
+describe("setStates: many runs in one call", () => {
+  it("decides each run on its own and writes every accepted state once", async () => {
+    const runs = await Promise.all(Array.from({ length: 60 }, () => scheduledRun()));
+    const started = await worker.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })) });
+    expect(started.map((a) => ("decision" in a ? a.decision : a.error.code))).toEqual(runs.map(() => "ACCEPT"));
+    const done = await worker.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "COMPLETED" } })) });
+    expect(done).toHaveLength(runs.length);
+    expect(done.every((a) => "decision" in a && a.decision === "ACCEPT")).toBe(true);
+    for (const run of runs.slice(0, 5)) expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running", "COMPLETED/Completed"]);
+    const { rows } = await api.db.pool.query<{ n: number; runs: number; ended: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT "flowRunId")::int AS runs,
+              (SELECT count(*)::int FROM "FlowRun" WHERE id = ANY($1::uuid[]) AND "runCount" = 1 AND "endTime" IS NOT NULL AND "stateType" = 'COMPLETED') AS ended
+         FROM "State" WHERE "flowRunId" = ANY($1::uuid[]) AND type IN ('RUNNING', 'COMPLETED')`,
+      [runs.map((r) => r.id)],
+    );
+    expect(rows[0]).toEqual({ n: 120, runs: 60, ended: 60 });
+  });
+
+  it("answers a missing run and a refused proposal in their places; the others apply", async () => {
+    const [a, b] = [await scheduledRun(), await runningRun()];
+    await worker.flowRuns.setState({ id: b.id, state: { type: "COMPLETED" } });
+    const missing = "0190a5c4-0000-7000-8000-000000000000";
+    const answers = await worker.flowRuns.setStates({
+      proposals: [{ id: a.id, state: { type: "RUNNING" } }, { id: missing, state: { type: "RUNNING" } }, { id: b.id, state: { type: "RUNNING" } }],
+    });
+    expect(answers[0]).toMatchObject({ decision: "ACCEPT", state: { type: "RUNNING" } });
+    expect(answers[1]).toMatchObject({ error: { code: "NOT_FOUND" } });
+    expect(answers[2]).toMatchObject({ state: { type: "COMPLETED" } });
+    expect("decision" in answers[2]! && answers[2].decision).not.toBe("ACCEPT");
+    expect((await api.a.as.READ.flowRuns.get({ id: b.id })).state.type).toBe("COMPLETED");
+  });
+
+  it("the same run twice in one call: both are decided, in turn, against the state the other left", async () => {
+    const run = await scheduledRun();
+    const answers = await worker.flowRuns.setStates({
+      proposals: [
+        { id: run.id, state: { type: "RUNNING", transitionId: "first" } },
+        { id: run.id, state: { type: "RUNNING", transitionId: "second" } },
+      ],
+    });
+    expect(answers.filter((x) => "decision" in x && x.decision === "ACCEPT")).toHaveLength(1);
+    expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running"]);
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(1);
+  });
+});
+
 describe("concurrent proposals", () => {
   it("100 identical proposals (same transitionId) at once write one state and all answer the same state", async () => {
     const run = await scheduledRun();

@@ -1,10 +1,14 @@
 import { z } from "zod";
 import type { Db } from "@flowplane/db";
-import { notFound } from "../errors.ts";
-import { cancelFlowRun, createFlowRun, proposeFlowRunState, retryFlowRun } from "../services/flow-runs.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { countFlowRuns } from "../services/flow-run-counts.ts";
+import { cancelFlowRun, createFlowRun, proposeFlowRunState, retryFlowRun, type ProposalOutcome } from "../services/flow-runs.ts";
 import { heartbeatFlowRun } from "../services/liveness.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
 import { id, jsonObject, page, pageInput, retryPolicy, stateInput, stateType } from "./schemas.ts";
+
+/** Proposals per setStates call (one statement's worth of writes). */
+const MAX_PROPOSALS = 500;
 
 const flowRunSelect = {
   id: true,
@@ -177,6 +181,27 @@ export const flowRunsRouter = router({
 
   /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
   setState: workerProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+  /**
+   * Proposes states for many runs in one call (a worker reporting the runs it holds, bulk changes):
+   * each run is decided on its own, as by setState, and their writes share one statement. Answers
+   * come in the proposals' order; a run that cannot be found answers an error in its place and the
+   * others still apply.
+   */
+  setStates: workerProcedure
+    .input(z.object({ proposals: z.array(z.object({ id, state: stateInput })).min(1).max(MAX_PROPOSALS) }))
+    .mutation(({ ctx, input }) =>
+      Promise.all(
+        input.proposals.map(async ({ id, state }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
+          try {
+            return await proposeFlowRunState(ctx.pool, ctx.workspaceId, id, state);
+          } catch (err) {
+            // Positional answers: the message need not (and does not) repeat the run's id.
+            if (err instanceof ApiError) return { error: { code: err.apiCode, message: err.apiCode === "NOT_FOUND" ? "flow run not found" : err.message } };
+            throw err;
+          }
+        }),
+      ),
+    ),
   forceState: adminProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state, { force: true })),
 
   cancel: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
@@ -210,19 +235,25 @@ export const flowRunsRouter = router({
     return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
   }),
 
-  /** Run counts per state in time buckets, for the runs chart. */
+  /**
+   * Run counts per state in time buckets, for the runs chart, with the list's state, flow and
+   * deployment filters (tags, work pool and parent are not among the counted dimensions). Windows
+   * over six hours with buckets of an hour or more are snapped to whole hours (see planBuckets):
+   * the answer's `from`, `bucketMs` and `buckets` are the grid actually used.
+   */
   counts: readProcedure
-    .input(z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), buckets: z.number().int().min(1).max(200).default(30) }))
-    .query(async ({ ctx, input }) => {
-      const from = new Date(input.from);
-      const to = new Date(input.to);
-      const width = Math.max(1, (to.getTime() - from.getTime()) / input.buckets);
-      const { rows } = await ctx.pool.query<{ bucket: number; stateType: string; n: number }>(
-        `SELECT floor(extract(epoch FROM ("expectedStartTime" - $2::timestamptz)) * 1000 / $4)::int AS bucket, "stateType", count(*)::int AS n
-           FROM "FlowRun" WHERE "workspaceId" = $1 AND "expectedStartTime" >= $2 AND "expectedStartTime" < $3
-          GROUP BY 1, 2 ORDER BY 1`,
-        [ctx.workspaceId, from, to, width],
-      );
-      return { bucketMs: width, from: from.toISOString(), rows };
-    }),
+    .input(
+      z.object({
+        from: z.iso.datetime({ offset: true }),
+        to: z.iso.datetime({ offset: true }),
+        buckets: z.number().int().min(1).max(200).default(30),
+        states: z.array(stateType).optional(),
+        flowId: id.optional(),
+        flowName: z.string().optional(),
+        deploymentId: id.optional(),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      countFlowRuns(ctx.pool, ctx.workspaceId, { from: new Date(input.from), to: new Date(input.to), buckets: input.buckets }, { states: input.states, flowId: input.flowId, flowName: input.flowName, deploymentId: input.deploymentId }),
+    ),
 });

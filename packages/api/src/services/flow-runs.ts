@@ -9,6 +9,7 @@ import type { Db } from "@flowplane/db";
 import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
 import { EVENTS_CHANNEL, type FlowplaneEvent } from "./events.ts";
+import { Coalescer } from "./coalescer.ts";
 import { inTransaction, type Sql } from "./sql.ts";
 import { generateRunName } from "./run-names.ts";
 
@@ -89,7 +90,7 @@ export async function proposeFlowRunState(
   proposal: Proposal,
   options: { force?: boolean; now?: Date } = {},
 ): Promise<ProposalOutcome> {
-  const recent = recentRunsOf(pool);
+  const recent = hotPathOf(pool).recent;
   let run = recent.take(workspaceId, flowRunId);
   let remembered = run !== null;
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
@@ -178,18 +179,117 @@ async function lockFlowRun(sql: Sql, workspaceId: string, flowRunId: string): Pr
 
 /** The run as of now, with its row version (`xmin`) for writeFlowRunStateIfUnchanged. */
 async function readFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<VersionedRun | null> {
+  const run = await hotPathOf(pool).reads.submit(flowRunId);
+  return run && run.workspaceId === workspaceId ? run : null;
+}
+
+/** Reads the runs of one event-loop turn's proposals with one statement. */
+async function readFlowRuns(pool: pg.Pool, ids: string[]): Promise<(VersionedRun | null)[]> {
   const { rows } = await pool.query<VersionedRun>({
-    name: "flowplane_read_flow_run",
-    text: `SELECT ${RUN_COLUMNS}, xmin::text AS version FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`,
-    values: [flowRunId, workspaceId],
+    name: "flowplane_read_flow_runs",
+    text: `SELECT ${RUN_COLUMNS}, xmin::text AS version FROM "FlowRun" WHERE id = ANY($1::uuid[])`,
+    values: [ids],
   });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+/**
+ * Writes `state` if the run row is still at `run.version`: the row as written, or null if it
+ * changed meanwhile. The writes of one event-loop turn share one statement (writeFlowRunStates).
+ */
+async function writeFlowRunStateIfUnchanged(pool: pg.Pool, run: VersionedRun, state: State, failedFirst: State | null): Promise<VersionedRun | null> {
+  if (!failedFirst) return hotPathOf(pool).writes.submit({ run, state });
+  const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { failedFirst, ifVersion: run.version, notify: false }));
   return rows[0] ?? null;
 }
 
-/** Writes `state` if the run row is still at `run.version`: the row as written, or null if it changed meanwhile. */
-async function writeFlowRunStateIfUnchanged(pool: pg.Pool, run: VersionedRun, state: State, failedFirst: State | null): Promise<VersionedRun | null> {
-  const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { failedFirst, ifVersion: run.version, notify: false }));
-  return rows[0] ?? null;
+interface VersionedWrite {
+  run: VersionedRun;
+  state: State;
+}
+
+/**
+ * stateWriteStatement for many runs at once, each applied only if its row is still at the version
+ * it was decided from: one UPDATE over the rows, one INSERT of their history, one commit. Answers
+ * the rows as written, in the writes' order (null where the row had changed).
+ */
+async function writeFlowRunStates(pool: pg.Pool, writes: VersionedWrite[]): Promise<(VersionedRun | null)[]> {
+  if (writes.length === 1) {
+    const { run, state } = writes[0]!;
+    const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { ifVersion: run.version, notify: false }));
+    return [rows[0] ?? null];
+  }
+  const column = <T>(pick: (w: VersionedWrite) => T) => writes.map(pick);
+  const { rows } = await pool.query<VersionedRun>({
+    name: "flowplane_write_flow_run_states",
+    text: `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::"StateType"[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::jsonb[], $9::timestamptz[], $10::text[])
+         AS i(state_id, run_id, type, name, ts, message, transition_id, details, scheduled_time, version)
+     ),
+     updated AS (
+       UPDATE "FlowRun" fr SET
+         "stateType" = i.type, "stateName" = i.name, "stateTimestamp" = i.ts, "stateMessage" = i.message, "stateTransitionId" = i.transition_id,
+         "runCount" = fr."runCount" + CASE WHEN i.type = 'RUNNING' THEN 1 ELSE 0 END,
+         "startTime" = CASE WHEN i.type = 'RUNNING' THEN COALESCE(fr."startTime", i.ts) ELSE fr."startTime" END,
+         "endTime" = CASE WHEN i.type IN ${TERMINAL_SQL} THEN i.ts WHEN i.type = 'RUNNING' THEN NULL ELSE fr."endTime" END,
+         "heartbeatAt" = CASE WHEN i.type = 'RUNNING' THEN i.ts WHEN i.type IN ${TERMINAL_SQL} THEN NULL ELSE fr."heartbeatAt" END,
+         "claimExpiresAt" = CASE WHEN i.type = 'PENDING' THEN fr."claimExpiresAt" ELSE NULL END,
+         "nextScheduledTime" = CASE WHEN i.type = 'SCHEDULED' THEN COALESCE(i.scheduled_time, fr."nextScheduledTime", i.ts) ELSE fr."nextScheduledTime" END,
+         "workerId" = CASE WHEN i.type = 'SCHEDULED' THEN NULL ELSE fr."workerId" END,
+         "updatedAt" = i.ts
+         FROM input i
+        WHERE fr.id = i.run_id AND fr.xmin = i.version::xid
+       RETURNING ${RUN_COLUMNS}, fr.xmin::text AS version,
+                 i.state_id, i.type, i.name, i.ts, i.message, i.transition_id, i.details
+     ),
+     history AS (
+       INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, "transitionId", details)
+       SELECT state_id, "workspaceId", id, type, name, ts, message, transition_id, details FROM updated
+     )
+     SELECT ${RUN_COLUMNS}, version FROM updated`,
+    values: [
+      column(() => uuidv7()),
+      column((w) => w.run.id),
+      column((w) => w.state.type),
+      column((w) => w.state.name),
+      column((w) => new Date(w.state.timestamp)),
+      column((w) => w.state.message ?? null),
+      column((w) => w.state.transitionId ?? null),
+      column((w) => JSON.stringify(w.state.details ?? {})),
+      column((w) => (w.state.details.scheduledTime ? new Date(w.state.details.scheduledTime) : null)),
+      column((w) => w.run.version),
+    ],
+  });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return writes.map((w) => byId.get(w.run.id) ?? null);
+}
+
+const TERMINAL_SQL = "('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')";
+
+/**
+ * What the hot path keeps per pool (so per database): the runs this process wrote last, and the
+ * coalescers that turn one event-loop turn's reads and writes into one statement each.
+ */
+interface HotPath {
+  recent: RecentRuns;
+  reads: Coalescer<string, VersionedRun | null>;
+  writes: Coalescer<VersionedWrite, VersionedRun | null>;
+}
+
+const hotPaths = new WeakMap<pg.Pool, HotPath>();
+
+function hotPathOf(pool: pg.Pool): HotPath {
+  let hot = hotPaths.get(pool);
+  if (!hot) {
+    hot = {
+      recent: new RecentRuns(),
+      reads: new Coalescer((ids) => readFlowRuns(pool, ids)),
+      writes: new Coalescer((writes) => writeFlowRunStates(pool, writes), { keyOf: (w) => w.run.id }),
+    };
+    hotPaths.set(pool, hot);
+  }
+  return hot;
 }
 
 /** A run row with its version (xmin) at the time it was read or written. */
@@ -220,17 +320,9 @@ class RecentRuns {
   }
 }
 
-const recentRuns = new WeakMap<pg.Pool, RecentRuns>();
-
-function recentRunsOf(pool: pg.Pool): RecentRuns {
-  let recent = recentRuns.get(pool);
-  if (!recent) recentRuns.set(pool, (recent = new RecentRuns()));
-  return recent;
-}
-
 /** Remembers runs as a claim just wrote them (see RecentRuns). */
 export function rememberWrittenRuns(pool: pg.Pool, runs: VersionedRun[]): void {
-  const recent = recentRunsOf(pool);
+  const recent = hotPathOf(pool).recent;
   for (const run of runs) recent.remember(run);
 }
 
