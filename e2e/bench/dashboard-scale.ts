@@ -1,9 +1,10 @@
-// The dashboard at scale: 1,000,000 flow runs and one run of 10,000 task runs in a fresh test
-// database, then (1) the runs page's API calls, each timed over 50 calls through the real HTTP
+// The dashboard at scale: 1,000,000 flow runs, one run of 10,000 task runs, and 10,000,000 task-run
+// states in all (the big run's, and ten task runs of three states under each of the oldest finished
+// runs) in a fresh test database, then (1) the runs page's API calls, each timed over 50 calls through the real HTTP
 // server, and (2) the run timeline's render in Chromium, from the task runs' arrival to the canvas
 // drawn. Prints a table and writes e2e/artifacts/dashboard-scale.json.
 //
-//   npx tsx e2e/bench/dashboard-scale.ts [--runs 1000000] [--tasks 10000] [--calls 50] [--try-index]
+//   npx tsx e2e/bench/dashboard-scale.ts [--runs 1000000] [--tasks 10000] [--task-states 10000000] [--calls 50] [--try-index]
 //
 // Not a test: figures depend on the machine. Needs PostgreSQL on 127.0.0.1:5432 and /usr/bin/chromium.
 import { mkdir, writeFile } from "node:fs/promises";
@@ -19,6 +20,7 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: "string", default: "1000000" },
     tasks: { type: "string", default: "10000" },
+    "task-states": { type: "string", default: "10000000" },
     calls: { type: "string", default: "50" },
     renders: { type: "string", default: "5" },
     // Also time the chart query with a candidate covering index, created in the throwaway database.
@@ -27,6 +29,9 @@ const { values: args } = parseArgs({
 });
 const RUNS = Number(args.runs);
 const TASKS = Number(args.tasks);
+const TASK_STATES = Number(args["task-states"]);
+/** Task runs under each background flow run (each with PENDING, RUNNING and COMPLETED states). */
+const TASKS_PER_RUN = 10;
 const CALLS = Number(args.calls);
 const RENDERS = Number(args.renders);
 const FLOWS = 20;
@@ -123,6 +128,7 @@ async function seed(server: TestServer): Promise<{ workspaceId: string; deployme
        FROM "TaskRun" tr WHERE tr."flowRunId" = $3 AND tr."dynamicKey"::int % 500 = 0`,
     [ws, flowIds[1], big],
   );
+  const seedHistoryMs = await seedTaskRunHistory(server, ws, big);
   const t1 = performance.now();
   // The inserts' triggers left count deltas; the server's compaction loop folds them in every few
   // seconds, and may have done so during the seeding. Fold the rest now, as in a steady state.
@@ -130,12 +136,54 @@ async function seed(server: TestServer): Promise<{ workspaceId: string; deployme
   const compactMs = performance.now() - t1;
   const countRows = (await sql.query<{ rollup: number; delta: number }>(`SELECT (SELECT count(*) FROM "FlowRunCountRollup")::int AS rollup, (SELECT count(*) FROM "FlowRunCountDelta")::int AS delta`)).rows[0]!;
   const t2 = performance.now();
-  for (const table of ["FlowRun", "TaskRun", "FlowRunCountRollup", "FlowRunCountDelta"]) await sql.query(`VACUUM ANALYZE "${table}"`);
+  for (const table of ["FlowRun", "TaskRun", "State", "FlowRunCountRollup", "FlowRunCountDelta"]) await sql.query(`VACUUM ANALYZE "${table}"`);
   process.stderr.write(
-    `  seeded in ${((t1 - t0) / 1000).toFixed(1)} s (flow runs ${(seedRunsMs / 1000).toFixed(1)} s); last compaction ${compaction.deltas} deltas in ${compactMs.toFixed(0)} ms, ` +
+    `  seeded in ${((t1 - t0) / 1000).toFixed(1)} s (flow runs ${(seedRunsMs / 1000).toFixed(1)} s, task-run history ${(seedHistoryMs / 1000).toFixed(1)} s); last compaction ${compaction.deltas} deltas in ${compactMs.toFixed(0)} ms, ` +
       `${countRows.rollup} rollup rows, ${countRows.delta} pending; analyzed in ${((performance.now() - t2) / 1000).toFixed(1)} s\n`,
   );
   return { workspaceId: ws, deploymentId: deployments[0]!.id, bigRunId: big, flowNames };
+}
+
+/**
+ * Task runs with their state histories until TASK_STATES task-run states exist: the big run's task
+ * runs get PENDING, RUNNING and COMPLETED (FAILED for the failed ones), and TASKS_PER_RUN task runs
+ * with three states each go under the oldest finished flow runs, in chunks (progress on stderr).
+ */
+async function seedTaskRunHistory(server: TestServer, ws: string, bigRunId: string): Promise<number> {
+  const sql = server.db.pool;
+  const t0 = performance.now();
+  const states = (taskRunFilter: string) => `INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, details)
+     SELECT ${uuid7("tr.\"startTime\" + v.n * interval '1 millisecond'")}, tr."workspaceId", tr.id,
+            (CASE WHEN v.n = 2 THEN tr."stateType"::text ELSE v.type END)::"StateType", CASE WHEN v.n = 2 THEN tr."stateName" ELSE initcap(v.type) END,
+            tr."startTime" + v.n * interval '1 millisecond', '{}'::jsonb
+       FROM "TaskRun" tr CROSS JOIN (VALUES (0, 'PENDING'), (1, 'RUNNING'), (2, 'COMPLETED')) AS v(n, type)
+      WHERE ${taskRunFilter}`;
+  await sql.query(states(`tr."flowRunId" = $1`), [bigRunId]);
+  const background = Math.max(0, Math.ceil(TASK_STATES / 3) - TASKS);
+  const runIds = (await sql.query<{ id: string }>(
+    `SELECT id FROM "FlowRun" WHERE "workspaceId" = $1 AND "stateType" = 'COMPLETED' AND "parentTaskRunId" IS NULL AND id <> $2 ORDER BY id LIMIT $3`,
+    [ws, bigRunId, Math.ceil(background / TASKS_PER_RUN)],
+  )).rows.map((r) => r.id);
+  const chunk = 25_000;
+  for (let i = 0; i < runIds.length; i += chunk) {
+    const ids = runIds.slice(i, i + chunk);
+    await sql.query(
+      `WITH inserted AS (
+         INSERT INTO "TaskRun" (id, "workspaceId", "flowRunId", name, "taskKey", "dynamicKey", "stateType", "stateName", "stateTimestamp", tags, "runCount", "startTime", "endTime", "createdAt", "updatedAt")
+         SELECT ${uuid7("fr.\"startTime\" + k * interval '2 seconds'")}, fr."workspaceId", fr.id, 'step-' || k, 'step', k::text, 'COMPLETED', 'Completed',
+                fr."startTime" + k * interval '2 seconds' + interval '1 second', ARRAY[]::text[], 1,
+                fr."startTime" + k * interval '2 seconds', fr."startTime" + k * interval '2 seconds' + interval '1 second', fr."startTime", fr."startTime"
+           FROM "FlowRun" fr CROSS JOIN generate_series(0, ${TASKS_PER_RUN - 1}) AS k
+          WHERE fr.id = ANY($1::uuid[])
+         RETURNING id
+       )
+       SELECT count(*) FROM inserted`,
+      [ids],
+    );
+    await sql.query(states(`tr."flowRunId" = ANY($1::uuid[])`), [ids]);
+    process.stderr.write(`  seeded ${Math.min(runIds.length, i + chunk) * TASKS_PER_RUN + TASKS} task runs with their states\n`);
+  }
+  return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
@@ -190,6 +238,18 @@ async function main(): Promise<void> {
     await bench("flowRuns.counts 30 d preset, state=FAILED + flow", () => api.flowRuns.counts.query({ ...preset(30 * DAY, 12 * HOUR), states: ["FAILED"], flowName: flowNames[3]! }));
     await bench("flows.list + deployments.list (filter menus)", () => Promise.all([api.flows.list.query(), api.deployments.list.query()]).then(([f]) => f));
     await bench(`taskRuns.list (run of ${TASKS} task runs)`, () => api.taskRuns.list.query({ flowRunId: bigRunId, limit: 20_000 }));
+    // Reads through the task-run state history (TASK_STATES rows in the State table).
+    const probe = (await server.db.pool.query<{ bigTask: string; small: string; smallTask: string; states: number }>(
+      `SELECT (SELECT id FROM "TaskRun" WHERE "flowRunId" = $1 ORDER BY id OFFSET $2 LIMIT 1) AS "bigTask",
+              s."flowRunId" AS small, s.id AS "smallTask", (SELECT count(*)::int FROM "State" WHERE "taskRunId" IS NOT NULL) AS states
+         FROM (SELECT id, "flowRunId" FROM "TaskRun" WHERE "flowRunId" <> $1 ORDER BY id DESC LIMIT 1) s`,
+      [bigRunId, Math.floor(TASKS / 2)],
+    )).rows[0]!;
+    report.taskRunStates = probe.states;
+    await bench(`taskRuns.history (a task run of the big run; ${probe.states} task-run states stored)`, () => api.taskRuns.history.query({ id: probe.bigTask }));
+    await bench("taskRuns.history (a task run of an older run)", () => api.taskRuns.history.query({ id: probe.smallTask }));
+    await bench(`taskRuns.list (an older run of ${TASKS_PER_RUN} task runs)`, () => api.taskRuns.list.query({ flowRunId: probe.small }));
+    await bench("flowRuns.get (an older run)", () => api.flowRuns.get.query({ id: probe.small }));
     report.api = calls;
 
     if (args["try-index"]) {
