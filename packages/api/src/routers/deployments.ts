@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db } from "@flowplane/db";
+import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
 import { ScheduleError } from "@flowplane/core";
 import { applyDeployment } from "../services/deployments.ts";
@@ -44,6 +45,24 @@ export async function findDeployment(db: Db, workspaceId: string, ref: { id?: st
   const [flowName, deploymentName] = (ref.name ?? "").split("/");
   const d = await db.deployment.findFirst({ where: { workspaceId, name: deploymentName, flow: { name: flowName } }, select: deploymentSelect });
   if (!d) throw new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
+  return d;
+}
+
+/**
+ * The deployment's id and flow name, by id or FLOW/DEPLOYMENT name, in one lean statement: running
+ * a deployment needs nothing else before the run exists, and that lookup is the start of every
+ * on-demand run's pickup latency.
+ */
+async function deploymentToRun(pool: pg.Pool, workspaceId: string, ref: { id?: string; name?: string }): Promise<{ id: string; flowName: string }> {
+  const [flowName, deploymentName] = (ref.name ?? "").split("/");
+  const { rows } = await pool.query<{ id: string; flowName: string }>({
+    name: "flowplane_deployment_to_run",
+    text: `SELECT d.id, f.name AS "flowName" FROM "Deployment" d JOIN "Flow" f ON f.id = d."flowId"
+            WHERE d."workspaceId" = $1 AND f."workspaceId" = $1 AND (CASE WHEN $2::uuid IS NOT NULL THEN d.id = $2::uuid ELSE f.name = $3 AND d.name = $4 END)`,
+    values: [workspaceId, ref.id ?? null, flowName ?? null, deploymentName ?? null],
+  });
+  const d = rows[0];
+  if (!d) throw ref.id ? notFound("deployment", ref.id) : new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
   return d;
 }
 
@@ -124,9 +143,9 @@ export const deploymentsRouter = router({
   run: developerProcedure
     .input(z.object({ id: id.optional(), name: qualifiedName.optional(), parameters: jsonObject.optional(), jobVariables: jsonObject.optional(), scheduledTime: z.iso.datetime({ offset: true }).optional(), idempotencyKey: z.string().max(500).optional() }))
     .mutation(async ({ ctx, input }) => {
-      const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+      const d = await deploymentToRun(ctx.pool, ctx.workspaceId, input);
       const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, {
-        flowName: d.flow.name,
+        flowName: d.flowName,
         deploymentId: d.id,
         parameters: input.parameters ?? {},
         ...(input.jobVariables ? { jobVariables: input.jobVariables } : {}),

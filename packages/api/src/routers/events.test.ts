@@ -64,6 +64,19 @@ describe("events.subscribe", () => {
     expect(await sub.ended).toBeNull();
   });
 
+  it("delivers every event of a large batch, packed several to a notification", async () => {
+    const runs = await Promise.all(Array.from({ length: 150 }, () => api.a.as.WORKER.flowRuns.create({ flowName: "live-batch" })));
+    const sub = await subscribe(api.a.keys.READ);
+    await api.a.as.WORKER.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })) });
+    const ids = new Set(runs.map((r) => r.id));
+    const running = () => sub.events.filter((e) => e.kind === "flow_run" && ids.has(e.flowRunId) && e.stateType === "RUNNING");
+    expect(await sub.waitFor(() => running().length === runs.length)).not.toBeNull();
+    // 150 events are ~35 KB: more than one notification's 8,000 bytes, each delivered once.
+    expect(new Set(running().map((e) => (e as { flowRunId: string }).flowRunId)).size).toBe(runs.length);
+    sub.close();
+    await sub.ended;
+  });
+
   it("with a flowRunId, delivers that run's events only", async () => {
     const watched = await api.a.as.WORKER.flowRuns.create({ flowName: "live" });
     const other = await api.a.as.WORKER.flowRuns.create({ flowName: "live" });

@@ -38,8 +38,9 @@ export class EventBus {
     client.on("notification", (msg) => {
       if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
       try {
-        const event = JSON.parse(msg.payload) as FlowplaneEvent;
-        this.emitter.emit("event", event);
+        // One event, or several packed by publishAfterCommit.
+        const parsed = JSON.parse(msg.payload) as FlowplaneEvent | FlowplaneEvent[];
+        for (const event of Array.isArray(parsed) ? parsed : [parsed]) this.emitter.emit("event", event);
       } catch (err) {
         this.onError(err as Error);
       }

@@ -380,7 +380,7 @@ class AfterCommitNotifier {
     this.scheduled = false;
     this.sending = true;
     while (this.pending.length > 0) {
-      const payloads = this.pending;
+      const payloads = packEvents(this.pending);
       this.pending = [];
       try {
         await this.pool.query({ name: "flowplane_notify_batch", text: `SELECT pg_notify('${EVENTS_CHANNEL}', p) FROM unnest($1::text[]) WITH ORDINALITY AS e(p, n) ORDER BY n`, values: [payloads] });
@@ -391,6 +391,32 @@ class AfterCommitNotifier {
     this.sending = false;
   }
 }
+
+/**
+ * Events packed as JSON arrays into as few notifications as fit PostgreSQL's payload limit (8,000
+ * bytes): each notification is queued, signalled and parsed on every replica, so a busy server
+ * sends one per few dozen events rather than one each. EventBus unpacks them.
+ */
+function packEvents(payloads: string[]): string[] {
+  const packed: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const p of payloads) {
+    const bytes = Buffer.byteLength(p) + 1;
+    if (current.length > 0 && size + bytes > NOTIFY_PAYLOAD_BYTES) {
+      packed.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(p);
+    size += bytes;
+  }
+  if (current.length > 0) packed.push(`[${current.join(",")}]`);
+  return packed;
+}
+
+/** Under PostgreSQL's 8,000-byte NOTIFY payload limit, with room to spare. */
+const NOTIFY_PAYLOAD_BYTES = 7_000;
 
 /**
  * One statement that stores `state` as the run's current state, appends it to the history (after
