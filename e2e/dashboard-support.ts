@@ -1,7 +1,7 @@
 // Shared by the dashboard's browser tests and its scale benchmark: building the dashboard when its
 // build is missing or older than its sources, and driving the system Chromium with playwright-core.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,24 +12,9 @@ export const dashboardDir = path.join(repoRoot, "apps/dashboard/dist");
 export const screenshotDir = path.join(repoRoot, "e2e/artifacts/screenshots");
 const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
 
-function newestMtime(target: string): number {
-  if (!existsSync(target)) return 0;
-  const info = statSync(target);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = info.mtimeMs;
-  for (const entry of readdirSync(target)) {
-    if (entry === "node_modules" || entry === "dist") continue;
-    newest = Math.max(newest, newestMtime(path.join(target, entry)));
-  }
-  return newest;
-}
-
 /** Builds apps/dashboard unless dist/ is newer than everything it is built from. */
 export function ensureDashboardBuilt(): void {
-  const built = existsSync(path.join(dashboardDir, "index.html")) ? statSync(path.join(dashboardDir, "index.html")).mtimeMs : 0;
-  const sources = Math.max(newestMtime(path.join(repoRoot, "apps/dashboard")), newestMtime(path.join(repoRoot, "packages/core/src")));
-  if (built > sources) return;
-  execFileSync("pnpm", ["--filter", "@flowplane/dashboard", "build"], { cwd: repoRoot, stdio: "pipe", timeout: 180_000 });
+  execFileSync(process.execPath, [path.join(repoRoot, "apps/dashboard/scripts/build-if-stale.mjs")], { cwd: repoRoot, stdio: "pipe", timeout: 180_000 });
 }
 
 export interface Browser {
