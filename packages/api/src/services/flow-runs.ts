@@ -228,16 +228,7 @@ async function writeFlowRunStates(pool: pg.Pool, writes: VersionedWrite[]): Prom
          AS i(state_id, run_id, type, name, ts, message, transition_id, details, scheduled_time, version)
      ),
      updated AS (
-       UPDATE "FlowRun" fr SET
-         "stateType" = i.type, "stateName" = i.name, "stateTimestamp" = i.ts, "stateMessage" = i.message, "stateTransitionId" = i.transition_id,
-         "runCount" = fr."runCount" + CASE WHEN i.type = 'RUNNING' THEN 1 ELSE 0 END,
-         "startTime" = CASE WHEN i.type = 'RUNNING' THEN COALESCE(fr."startTime", i.ts) ELSE fr."startTime" END,
-         "endTime" = CASE WHEN i.type IN ${TERMINAL_SQL} THEN i.ts WHEN i.type = 'RUNNING' THEN NULL ELSE fr."endTime" END,
-         "heartbeatAt" = CASE WHEN i.type = 'RUNNING' THEN i.ts WHEN i.type IN ${TERMINAL_SQL} THEN NULL ELSE fr."heartbeatAt" END,
-         "claimExpiresAt" = CASE WHEN i.type = 'PENDING' THEN fr."claimExpiresAt" ELSE NULL END,
-         "nextScheduledTime" = CASE WHEN i.type = 'SCHEDULED' THEN COALESCE(i.scheduled_time, fr."nextScheduledTime", i.ts) ELSE fr."nextScheduledTime" END,
-         "workerId" = CASE WHEN i.type = 'SCHEDULED' THEN NULL ELSE fr."workerId" END,
-         "updatedAt" = i.ts
+       UPDATE "FlowRun" fr SET ${stateAssignments({ type: "i.type", name: "i.name", ts: "i.ts", message: "i.message", transitionId: "i.transition_id", terminal: `i.type IN ${TERMINAL_SQL}`, scheduledTime: "i.scheduled_time" })}
          FROM input i
         WHERE fr.id = i.run_id AND fr.xmin = i.version::xid
        RETURNING ${RUN_COLUMNS}, fr.xmin::text AS version,
@@ -266,6 +257,24 @@ async function writeFlowRunStates(pool: pg.Pool, writes: VersionedWrite[]): Prom
 }
 
 const TERMINAL_SQL = "('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')";
+
+/**
+ * The SET list that makes a state the run's current one (for `UPDATE "FlowRun" fr`), from SQL
+ * expressions for the state's fields, shared by the one-run and the many-run writes. Entering
+ * RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a reschedule)
+ * releases the worker so another claim can pick the run up; terminal states stop the clock.
+ */
+function stateAssignments(e: { type: string; name: string; ts: string; message: string; transitionId: string; terminal: string; scheduledTime: string }): string {
+  return `"stateType" = ${e.type}, "stateName" = ${e.name}, "stateTimestamp" = ${e.ts}, "stateMessage" = ${e.message}, "stateTransitionId" = ${e.transitionId},
+         "runCount" = fr."runCount" + CASE WHEN ${e.type} = 'RUNNING' THEN 1 ELSE 0 END,
+         "startTime" = CASE WHEN ${e.type} = 'RUNNING' THEN COALESCE(fr."startTime", ${e.ts}) ELSE fr."startTime" END,
+         "endTime" = CASE WHEN ${e.terminal} THEN ${e.ts} WHEN ${e.type} = 'RUNNING' THEN NULL ELSE fr."endTime" END,
+         "heartbeatAt" = CASE WHEN ${e.type} = 'RUNNING' THEN ${e.ts} WHEN ${e.terminal} THEN NULL ELSE fr."heartbeatAt" END,
+         "claimExpiresAt" = CASE WHEN ${e.type} = 'PENDING' THEN fr."claimExpiresAt" ELSE NULL END,
+         "nextScheduledTime" = CASE WHEN ${e.type} = 'SCHEDULED' THEN COALESCE(${e.scheduledTime}, fr."nextScheduledTime", ${e.ts}) ELSE fr."nextScheduledTime" END,
+         "workerId" = CASE WHEN ${e.type} = 'SCHEDULED' THEN NULL ELSE fr."workerId" END,
+         "updatedAt" = ${e.ts}`;
+}
 
 /**
  * What the hot path keeps per pool (so per database): the runs this process wrote last, and the
@@ -422,10 +431,8 @@ const NOTIFY_PAYLOAD_BYTES = 7_000;
  * One statement that stores `state` as the run's current state, appends it to the history (after
  * `failedFirst`, if given) and, unless `notify` is false, publishes the events (PostgreSQL delivers
  * them on commit). With `ifVersion` it does all of that only if the row's xmin still equals it.
- * It answers the row as written (with its new version), or no row if it wrote nothing.
- * Entering RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a
- * reschedule) releases the worker so another claim can pick the run up; terminal states stop the
- * clock.
+ * It answers the row as written (with its new version), or no row if it wrote nothing. The run's
+ * columns change as stateAssignments says.
  */
 function stateWriteStatement(run: RunRef, state: State, options: { failedFirst?: State | null; ifVersion?: string; notify?: boolean } = {}): pg.QueryConfig {
   const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : null;
@@ -450,16 +457,7 @@ function stateWriteStatement(run: RunRef, state: State, options: { failedFirst?:
   return {
     name: `flowplane_write_flow_run_state_${shape}`,
     text: `WITH updated AS (
-       UPDATE "FlowRun" SET
-         "stateType" = $4::"StateType", "stateName" = $5, "stateTimestamp" = $6, "stateMessage" = $7, "stateTransitionId" = $8,
-         "runCount" = "runCount" + CASE WHEN $4 = 'RUNNING' THEN 1 ELSE 0 END,
-         "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
-         "endTime" = CASE WHEN $10 THEN $6 WHEN $4 = 'RUNNING' THEN NULL ELSE "endTime" END,
-         "heartbeatAt" = CASE WHEN $4 = 'RUNNING' THEN $6 WHEN $10 THEN NULL ELSE "heartbeatAt" END,
-         "claimExpiresAt" = CASE WHEN $4 = 'PENDING' THEN "claimExpiresAt" ELSE NULL END,
-         "nextScheduledTime" = CASE WHEN $4 = 'SCHEDULED' THEN COALESCE($11, "nextScheduledTime", $6) ELSE "nextScheduledTime" END,
-         "workerId" = CASE WHEN $4 = 'SCHEDULED' THEN NULL ELSE "workerId" END,
-         "updatedAt" = $6
+       UPDATE "FlowRun" fr SET ${stateAssignments({ type: `$4::"StateType"`, name: "$5", ts: "$6", message: "$7", transitionId: "$8", terminal: "$10", scheduledTime: "$11" })}
        WHERE id = $3${versionCheck}
        RETURNING ${RUN_COLUMNS}, xmin::text AS version
      )${failedHistory},
