@@ -15,7 +15,11 @@ export default defineConfig({
     pool: "forks",
     reporters: ["default", "./e2e/support/summary-reporter.ts"],
     // Tests never read or write the developer's own profile, results or embedded database.
-    env: { FLOWPLANE_HOME: path.join(os.tmpdir(), `flowplane-test-home-${process.pid}`), FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "" },
+    env: {
+      FLOWPLANE_HOME: path.join(os.tmpdir(), `flowplane-test-home-${process.pid}`),
+      FLOWPLANE_API_URL: "",
+      FLOWPLANE_API_KEY: "",
+    },
     typecheck: { enabled: true, include: ["packages/*/src/**/*.test-d.ts"], tsconfig: "tsconfig.json" },
   },
 });

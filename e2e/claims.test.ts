@@ -14,7 +14,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function seedDueRuns(poolName: string, count: number, deploymentConcurrency: number | null = null): Promise<string> {
+async function seedDueRuns(
+  poolName: string,
+  count: number,
+  deploymentConcurrency: number | null = null,
+): Promise<string> {
   return (await seedRuns(server, poolName, count, deploymentConcurrency)).workPoolId;
 }
 
@@ -61,14 +65,18 @@ describe("claims", () => {
     await seedDueRuns("limited", 60);
     await server.api.workPools.update.mutate({ name: "limited", concurrencyLimit: 5 });
     const workers = await registerWorkers("limited", 8);
-    const claimed = (await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))).flatMap((r) => r.runs);
+    const claimed = (
+      await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))
+    ).flatMap((r) => r.runs);
     expect(claimed).toHaveLength(5);
   }, 60_000);
 
   it("never exceeds a deployment's concurrency limit while workers race", async () => {
     await seedDueRuns("dep-limited", 40, 3);
     const workers = await registerWorkers("dep-limited", 8);
-    const claimed = (await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))).flatMap((r) => r.runs);
+    const claimed = (
+      await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))
+    ).flatMap((r) => r.runs);
     expect(claimed).toHaveLength(3);
   }, 60_000);
 
@@ -76,8 +84,19 @@ describe("claims", () => {
     await server.api.workPools.create.mutate({ name: "prio", type: "process" });
     await server.api.workQueues.create.mutate({ workPoolName: "prio", name: "urgent", priority: 1 });
     await server.api.workQueues.update.mutate({ workPoolName: "prio", name: "default", priority: 5 });
-    await server.api.deployments.upsert.mutate({ flowName: "flow-prio", name: "bulk", entrypoint: "examples/hello.ts:hello", workPoolName: "prio" });
-    await server.api.deployments.upsert.mutate({ flowName: "flow-prio", name: "hot", entrypoint: "examples/hello.ts:hello", workPoolName: "prio", workQueueName: "urgent" });
+    await server.api.deployments.upsert.mutate({
+      flowName: "flow-prio",
+      name: "bulk",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "prio",
+    });
+    await server.api.deployments.upsert.mutate({
+      flowName: "flow-prio",
+      name: "hot",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "prio",
+      workQueueName: "urgent",
+    });
     // The bulk runs are older, but the urgent queue goes first.
     const bulk = [];
     for (let i = 0; i < 3; i++) bulk.push(await server.api.deployments.run.mutate({ name: "flow-prio/bulk" }));
@@ -85,7 +104,9 @@ describe("claims", () => {
     const [worker] = await registerWorkers("prio", 1);
 
     await server.api.workPools.update.mutate({ name: "prio", paused: true });
-    expect((await worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 10, waitMs: 0 })).runs).toEqual([]);
+    expect((await worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 10, waitMs: 0 })).runs).toEqual(
+      [],
+    );
     await server.api.workPools.update.mutate({ name: "prio", paused: false });
 
     await server.api.workQueues.update.mutate({ workPoolName: "prio", name: "default", paused: true });
@@ -98,7 +119,12 @@ describe("claims", () => {
 
   it("wakes a long-polling worker the moment a run is created", async () => {
     await server.api.workPools.create.mutate({ name: "wake", type: "process" });
-    await server.api.deployments.upsert.mutate({ flowName: "flow-wake", name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: "wake" });
+    await server.api.deployments.upsert.mutate({
+      flowName: "flow-wake",
+      name: "d",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "wake",
+    });
     const [worker] = await registerWorkers("wake", 1);
     const polling = worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 });
     await new Promise((r) => setTimeout(r, 300));
@@ -112,10 +138,17 @@ describe("claims", () => {
 
   it("returns a claim to the queue when the worker hung up before receiving it", async () => {
     await server.api.workPools.create.mutate({ name: "hangup", type: "process" });
-    await server.api.deployments.upsert.mutate({ flowName: "flow-hangup", name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: "hangup" });
+    await server.api.deployments.upsert.mutate({
+      flowName: "flow-hangup",
+      name: "d",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "hangup",
+    });
     const [worker] = await registerWorkers("hangup", 1);
     const abort = new AbortController();
-    const polling = worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 }, { signal: abort.signal }).catch(() => null);
+    const polling = worker!.api.workers.poll
+      .mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 }, { signal: abort.signal })
+      .catch(() => null);
     await new Promise((r) => setTimeout(r, 300));
     abort.abort();
     await polling;

@@ -1,7 +1,14 @@
 // Flows the dashboard's browser tests deploy: one that exercises everything the run page shows
 // (retries, a fan-out, a sub-flow, logs at every level, artifacts), and one that sleeps so it can
 // be cancelled while it runs.
-import { createLinkArtifact, createMarkdownArtifact, createTableArtifact, flow, getRunLogger, task } from "@flowplane/sdk";
+import {
+  createLinkArtifact,
+  createMarkdownArtifact,
+  createTableArtifact,
+  flow,
+  getRunLogger,
+  task,
+} from "@flowplane/sdk";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const attempts = new Map<string, number>();
@@ -40,7 +47,20 @@ export const showcase = flow({ name: "showcase", logPrints: true }, async (param
   const totals = await transform.map(regions);
   log.warn("latency above target in apac");
   await refreshMarts({ rows });
-  createMarkdownArtifact(["# Daily report", "", `Extracted **${rows}** rows from *orders*.`, "", "| region | total |", "|---|---|", ...totals.map((t) => `| ${t.region} | ${t.total} |`), "", "See [the runbook](https://example.com/runbook)."].join("\n"), { key: "daily-report" });
+  createMarkdownArtifact(
+    [
+      "# Daily report",
+      "",
+      `Extracted **${rows}** rows from *orders*.`,
+      "",
+      "| region | total |",
+      "|---|---|",
+      ...totals.map((t) => `| ${t.region} | ${t.total} |`),
+      "",
+      "See [the runbook](https://example.com/runbook).",
+    ].join("\n"),
+    { key: "daily-report" },
+  );
   createTableArtifact(totals, { key: "totals" });
   createLinkArtifact("https://example.com/dashboards/orders", { linkText: "Orders dashboard" });
   log.error("one region reported late data (not fatal)");

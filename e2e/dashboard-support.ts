@@ -14,7 +14,11 @@ const CHROMIUM = process.env.FLOWPLANE_CHROMIUM ?? "/usr/bin/chromium";
 
 /** Builds apps/dashboard unless dist/ is newer than everything it is built from. */
 export function ensureDashboardBuilt(): void {
-  execFileSync(process.execPath, [path.join(repoRoot, "apps/dashboard/scripts/build-if-stale.mjs")], { cwd: repoRoot, stdio: "pipe", timeout: 180_000 });
+  execFileSync(process.execPath, [path.join(repoRoot, "apps/dashboard/scripts/build-if-stale.mjs")], {
+    cwd: repoRoot,
+    stdio: "pipe",
+    timeout: 180_000,
+  });
 }
 
 export interface Browser {
@@ -32,7 +36,16 @@ export async function launchBrowser(options: { width?: number; height?: number }
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: options.width ?? 1360, height: options.height ?? 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());

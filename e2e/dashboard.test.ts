@@ -6,7 +6,14 @@ import type { ChildProcess } from "node:child_process";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@flowplane/client";
-import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, signIn, type Browser } from "./dashboard-support.ts";
+import {
+  dashboardDir,
+  ensureDashboardBuilt,
+  launchBrowser,
+  screenshot,
+  signIn,
+  type Browser,
+} from "./dashboard-support.ts";
 import { exited, repoRoot, spawnCli, startTestServer, type TestServer } from "./harness.ts";
 
 const POOL = "dashboard-e2e";
@@ -34,7 +41,10 @@ afterAll(async () => {
 }, 60_000);
 
 function startWorker(): void {
-  worker ??= spawnCli(["worker", "start", "--pool", POOL, "--name", "dashboard-worker"], { ...server.env, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1" });
+  worker ??= spawnCli(["worker", "start", "--pool", POOL, "--name", "dashboard-worker"], {
+    ...server.env,
+    FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
+  });
 }
 
 /** The run page's timeline states, as the page itself saw them (recorded in the page, no reloads). */
@@ -55,7 +65,8 @@ async function watchRunStates(): Promise<void> {
 
 const seenStates = () => page.evaluate(() => (window as unknown as { __states: string[] }).__states);
 const stillSamePage = () => page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload === true);
-const timelineState = (state: string) => page.waitForSelector(`[data-testid=timeline][data-run-state=${state}]`, { timeout: 45_000 });
+const timelineState = (state: string) =>
+  page.waitForSelector(`[data-testid=timeline][data-run-state=${state}]`, { timeout: 45_000 });
 
 describe("dashboard", () => {
   it("signs in with an API key, keeps only a session token, and shows the workspace", async () => {
@@ -87,7 +98,10 @@ describe("dashboard", () => {
       path: repoRoot,
       workPoolName: POOL,
       parameters: { n: 3 },
-      parameterSchema: { type: "object", properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } } },
+      parameterSchema: {
+        type: "object",
+        properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } },
+      },
     });
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
@@ -124,7 +138,9 @@ describe("dashboard", () => {
 
     const run = await server.api.flowRuns.get.query({ id: runId });
     expect(run.parameters).toEqual({ n: 4 });
-    const timing = await page.evaluate(() => (window as unknown as { __flowplaneTimeline?: { tasks: number } }).__flowplaneTimeline);
+    const timing = await page.evaluate(
+      () => (window as unknown as { __flowplaneTimeline?: { tasks: number } }).__flowplaneTimeline,
+    );
     expect(timing?.tasks).toBe(4);
     await screenshot(page, "06-run-completed");
   }, 90_000);
@@ -145,7 +161,8 @@ describe("dashboard", () => {
 
     await page.getByRole("tab", { name: /State history/ }).click();
     const history = page.getByTestId("state-history");
-    for (const name of ["Scheduled", "Pending", "Running", "Completed"]) await history.getByText(name, { exact: true }).first().waitFor();
+    for (const name of ["Scheduled", "Pending", "Running", "Completed"])
+      await history.getByText(name, { exact: true }).first().waitFor();
     await screenshot(page, "08-run-state-history");
 
     await page.getByRole("tab", { name: "Parameters" }).click();
@@ -153,7 +170,14 @@ describe("dashboard", () => {
   }, 60_000);
 
   it("shows a run's retries, sub-flow and artifacts", async () => {
-    const { deploymentId } = await server.api.deployments.upsert.mutate({ flowName: "showcase", name: "daily", entrypoint: "e2e/dashboard-flows.ts:showcase", path: repoRoot, workPoolName: POOL, tags: ["nightly"] });
+    const { deploymentId } = await server.api.deployments.upsert.mutate({
+      flowName: "showcase",
+      name: "daily",
+      entrypoint: "e2e/dashboard-flows.ts:showcase",
+      path: repoRoot,
+      workPoolName: POOL,
+      tags: ["nightly"],
+    });
     const created = await server.api.deployments.run.mutate({ id: deploymentId });
     await page.goto(`${server.url}/runs/${created.id}`);
     await timelineState("COMPLETED");
@@ -173,7 +197,9 @@ describe("dashboard", () => {
 
     await page.getByRole("tab", { name: /Artifacts/ }).click();
     await page.getByRole("heading", { name: "Daily report" }).waitFor();
-    expect(await page.getByRole("link", { name: "Orders dashboard" }).getAttribute("href")).toBe("https://example.com/dashboards/orders");
+    expect(await page.getByRole("link", { name: "Orders dashboard" }).getAttribute("href")).toBe(
+      "https://example.com/dashboards/orders",
+    );
     expect(await page.getByRole("link", { name: "the runbook" }).getAttribute("rel")).toContain("noopener");
     expect(await page.locator("[data-artifact-type=TABLE] td").first().textContent()).toBe("eu");
     await screenshot(page, "10-run-artifacts");
@@ -193,8 +219,13 @@ describe("dashboard", () => {
 
   it("filters the runs list by state, flow, deployment, tags and time, pages with cursors, and shows new runs live", async () => {
     for (let i = 0; i < 3; i++) await server.api.flowRuns.create.mutate({ flowName: "alpha", tags: ["nightly", "eu"] });
-    await server.api.flowRuns.create.mutate({ flowName: "alpha", tags: ["nightly"], state: { type: "FAILED", message: "boom" } });
-    for (let i = 0; i < 30; i++) await server.api.flowRuns.create.mutate({ flowName: "beta", state: { type: "COMPLETED" } });
+    await server.api.flowRuns.create.mutate({
+      flowName: "alpha",
+      tags: ["nightly"],
+      state: { type: "FAILED", message: "boom" },
+    });
+    for (let i = 0; i < 30; i++)
+      await server.api.flowRuns.create.mutate({ flowName: "beta", state: { type: "COMPLETED" } });
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Runs" }).click();
     const rows = page.getByTestId("runs-table").locator("tbody tr");
@@ -252,7 +283,13 @@ describe("dashboard", () => {
   }, 90_000);
 
   it("cancels a running run from its page", async () => {
-    await server.api.deployments.upsert.mutate({ flowName: "sleeper", name: "long", entrypoint: "e2e/dashboard-flows.ts:sleeper", path: repoRoot, workPoolName: POOL });
+    await server.api.deployments.upsert.mutate({
+      flowName: "sleeper",
+      name: "long",
+      entrypoint: "e2e/dashboard-flows.ts:sleeper",
+      path: repoRoot,
+      workPoolName: POOL,
+    });
     const run = await server.api.deployments.run.mutate({ name: "sleeper/long", parameters: { seconds: 120 } });
     await page.goto(`${server.url}/runs/${run.id}`);
     await timelineState("RUNNING");
@@ -275,7 +312,9 @@ describe("dashboard", () => {
     await watchRunStates();
     await page.getByRole("button", { name: "Retry" }).click();
     await expect.poll(async () => (await seenStates()).length, { timeout: 30_000 }).toBeGreaterThan(1);
-    await expect.poll(async () => (await server.api.flowRuns.get.query({ id: run.id })).runCount, { timeout: 45_000 }).toBe(2);
+    await expect
+      .poll(async () => (await server.api.flowRuns.get.query({ id: run.id })).runCount, { timeout: 45_000 })
+      .toBe(2);
     await timelineState("COMPLETED");
     expect(await stillSamePage()).toBe(true);
     await page.getByText("Attempts").locator("..").getByText("2", { exact: true }).waitFor();
@@ -289,7 +328,10 @@ describe("dashboard", () => {
       path: repoRoot,
       workPoolName: POOL,
       parameters: { n: 3 },
-      parameterSchema: { type: "object", properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } } },
+      parameterSchema: {
+        type: "object",
+        properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } },
+      },
       schedules: [{ kind: "cron", cron: "0 6 * * *", timezone: "UTC" }],
     });
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows" }).click();

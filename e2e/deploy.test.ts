@@ -21,17 +21,59 @@ async function deploymentCount(): Promise<number> {
 
 describe("flowplane deploy", () => {
   it("creates a version only when the deployed content changes, and says what changed", async () => {
-    const first = await cli(["deploy", "examples/daily-etl.ts:daily_etl", "--name", "nightly", "--pool", "local", "--cron", "0 2 * * *", "--timezone", "Europe/Berlin"]);
+    const first = await cli([
+      "deploy",
+      "examples/daily-etl.ts:daily_etl",
+      "--name",
+      "nightly",
+      "--pool",
+      "local",
+      "--cron",
+      "0 2 * * *",
+      "--timezone",
+      "Europe/Berlin",
+    ]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain("daily_etl/nightly: created (version 1)");
-    const same = await cli(["deploy", "examples/daily-etl.ts:daily_etl", "--name", "nightly", "--pool", "local", "--cron", "0 2 * * *", "--timezone", "Europe/Berlin"]);
+    const same = await cli([
+      "deploy",
+      "examples/daily-etl.ts:daily_etl",
+      "--name",
+      "nightly",
+      "--pool",
+      "local",
+      "--cron",
+      "0 2 * * *",
+      "--timezone",
+      "Europe/Berlin",
+    ]);
     expect(same.stdout).toContain("daily_etl/nightly: unchanged (version 1)");
-    const changed = await cli(["deploy", "examples/daily-etl.ts:daily_etl", "--name", "nightly", "--pool", "local", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin", "--param", "refresh=true"]);
+    const changed = await cli([
+      "deploy",
+      "examples/daily-etl.ts:daily_etl",
+      "--name",
+      "nightly",
+      "--pool",
+      "local",
+      "--cron",
+      "0 3 * * *",
+      "--timezone",
+      "Europe/Berlin",
+      "--param",
+      "refresh=true",
+    ]);
     expect(changed.stdout).toContain("daily_etl/nightly: updated to version 2: parameters, schedules changed");
 
     const inspect = await cli(["deployment", "inspect", "daily_etl/nightly", "--json"]);
-    const d = JSON.parse(inspect.stdout) as { versions: { version: number; current: boolean }[]; schedules: { description: string }[]; parameterSchema: { properties: Record<string, unknown> } };
-    expect(d.versions.map((v) => [v.version, v.current])).toEqual([[2, true], [1, false]]);
+    const d = JSON.parse(inspect.stdout) as {
+      versions: { version: number; current: boolean }[];
+      schedules: { description: string }[];
+      parameterSchema: { properties: Record<string, unknown> };
+    };
+    expect(d.versions.map((v) => [v.version, v.current])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
     expect(d.schedules[0]!.description).toBe("at 03:00 every day (Europe/Berlin)");
     expect(Object.keys(d.parameterSchema.properties)).toContain("day");
     const text = await cli(["deployment", "inspect", "daily_etl/nightly"]);
@@ -39,11 +81,28 @@ describe("flowplane deploy", () => {
   }, 60_000);
 
   it("backfills a window with one run per slot, idempotently, showing progress", async () => {
-    const first = await cli(["deployment", "backfill", "daily_etl/nightly", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-11T00:00:00Z"]);
+    const first = await cli([
+      "deployment",
+      "backfill",
+      "daily_etl/nightly",
+      "--from",
+      "2026-01-01T00:00:00Z",
+      "--to",
+      "2026-01-11T00:00:00Z",
+    ]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain("10 slots, 10 new runs, 0 already existed");
     expect(first.stderr).toContain("100%");
-    const again = await cli(["deployment", "backfill", "daily_etl/nightly", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-11T00:00:00Z", "--json"]);
+    const again = await cli([
+      "deployment",
+      "backfill",
+      "daily_etl/nightly",
+      "--from",
+      "2026-01-01T00:00:00Z",
+      "--to",
+      "2026-01-11T00:00:00Z",
+      "--json",
+    ]);
     expect(JSON.parse(again.stdout)).toMatchObject({ slots: 10, created: 0, existing: 10 });
     const runs = await server.api.flowRuns.list.query({ limit: 100 });
     const backfilled = runs.items.filter((r) => r.partitionKey?.startsWith("2026-01-"));
@@ -54,13 +113,57 @@ describe("flowplane deploy", () => {
   }, 60_000);
 
   const refused: [string, string[], RegExp][] = [
-    ["an invalid cron expression", ["deploy", "examples/hello.ts:hello", "--name", "bad-cron", "--pool", "local", "--cron", "61 * * * *"], /schedules\[0\]\.cron/],
-    ["an unknown time zone", ["deploy", "examples/hello.ts:hello", "--name", "bad-tz", "--pool", "local", "--cron", "0 * * * *", "--timezone", "Mars/Olympus"], /timezone/],
-    ["an unknown pool", ["deploy", "examples/hello.ts:hello", "--name", "no-pool", "--pool", "nope"], /workPoolName: work pool "nope" does not exist/],
-    ["parameters failing the flow's schema", ["deploy", "examples/daily-etl.ts:daily_etl", "--name", "bad-param", "--pool", "local", "--param", "failFirstAttempts=9"], /parameters\.failFirstAttempts/],
-    ["a missing export", ["deploy", "examples/hello.ts:nothing_here", "--name", "no-export", "--pool", "local"], /has no export "nothing_here" \(flows it exports: hello\)/],
+    [
+      "an invalid cron expression",
+      ["deploy", "examples/hello.ts:hello", "--name", "bad-cron", "--pool", "local", "--cron", "61 * * * *"],
+      /schedules\[0\]\.cron/,
+    ],
+    [
+      "an unknown time zone",
+      [
+        "deploy",
+        "examples/hello.ts:hello",
+        "--name",
+        "bad-tz",
+        "--pool",
+        "local",
+        "--cron",
+        "0 * * * *",
+        "--timezone",
+        "Mars/Olympus",
+      ],
+      /timezone/,
+    ],
+    [
+      "an unknown pool",
+      ["deploy", "examples/hello.ts:hello", "--name", "no-pool", "--pool", "nope"],
+      /workPoolName: work pool "nope" does not exist/,
+    ],
+    [
+      "parameters failing the flow's schema",
+      [
+        "deploy",
+        "examples/daily-etl.ts:daily_etl",
+        "--name",
+        "bad-param",
+        "--pool",
+        "local",
+        "--param",
+        "failFirstAttempts=9",
+      ],
+      /parameters\.failFirstAttempts/,
+    ],
+    [
+      "a missing export",
+      ["deploy", "examples/hello.ts:nothing_here", "--name", "no-export", "--pool", "local"],
+      /has no export "nothing_here" \(flows it exports: hello\)/,
+    ],
     ["a missing file", ["deploy", "examples/nope.ts:x", "--pool", "local"], /not found/],
-    ["a malformed --param", ["deploy", "examples/hello.ts:hello", "--param", "oops"], /--param "oops": expected KEY=VALUE/],
+    [
+      "a malformed --param",
+      ["deploy", "examples/hello.ts:hello", "--param", "oops"],
+      /--param "oops": expected KEY=VALUE/,
+    ],
   ];
   for (const [what, args, message] of refused) {
     it(`refuses ${what}, names it, and writes nothing`, async () => {
@@ -76,7 +179,12 @@ describe("flowplane deploy", () => {
 
 describe("CLI conventions", () => {
   it("prints exactly one JSON document on stdout with --json", async () => {
-    for (const args of [["work-pool", "ls", "--json"], ["deployment", "ls", "--json"], ["flow-run", "ls", "--json"], ["api-key", "ls", "--json"]]) {
+    for (const args of [
+      ["work-pool", "ls", "--json"],
+      ["deployment", "ls", "--json"],
+      ["flow-run", "ls", "--json"],
+      ["api-key", "ls", "--json"],
+    ]) {
       const r = await cli(args);
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
       expect(() => JSON.parse(r.stdout)).not.toThrow();

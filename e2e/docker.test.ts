@@ -17,25 +17,50 @@ async function dockerCli(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-const workerEnv = () => ({ ...server.env, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1", FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5", FLOWPLANE_STOP_GRACE_SECONDS: "2" });
-const containersOf = async (runId: string) => (await dockerCli("ps", "--all", "--quiet", "--filter", `label=flowplane.run-id=${runId}`)).split("\n").filter(Boolean);
+const workerEnv = () => ({
+  ...server.env,
+  FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
+  FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5",
+  FLOWPLANE_STOP_GRACE_SECONDS: "2",
+});
+const containersOf = async (runId: string) =>
+  (await dockerCli("ps", "--all", "--quiet", "--filter", `label=flowplane.run-id=${runId}`))
+    .split("\n")
+    .filter(Boolean);
 
 beforeAll(async () => {
   try {
     await dockerCli("image", "inspect", "--format", "{{.Id}}", IMAGE);
   } catch (err) {
-    throw new Error(`the docker pool tests need an engine and the ${IMAGE} image (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`);
+    throw new Error(
+      `the docker pool tests need an engine and the ${IMAGE} image (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`,
+    );
   }
   server = await startTestServer({ runHeartbeatTimeoutSeconds: 5, livenessIntervalMs: 300 });
   const created = await runCli(["work-pool", "create", pool, "--type", "docker", "--json"], server.env);
   expect(created.code, created.stderr).toBe(0);
-  const container = ["--job-var", `image=${IMAGE}`, "--job-var", "image_pull_policy=never", "--job-var", `volumes=${JSON.stringify([`${repoRoot}:${repoRoot}`])}`];
+  const container = [
+    "--job-var",
+    `image=${IMAGE}`,
+    "--job-var",
+    "image_pull_policy=never",
+    "--job-var",
+    `volumes=${JSON.stringify([`${repoRoot}:${repoRoot}`])}`,
+  ];
   for (const [entrypoint, name, jobVars] of [
     ["examples/hello.ts:hello", "hello", container],
     ["e2e/fixtures/flows.ts:sleepy", "sleepy", container],
-    ["examples/hello.ts:hello", "missing-image", ["--job-var", "image=flowplane-missing:nope", "--job-var", "image_pull_policy=never"]],
+    [
+      "examples/hello.ts:hello",
+      "missing-image",
+      ["--job-var", "image=flowplane-missing:nope", "--job-var", "image_pull_policy=never"],
+    ],
   ] as const) {
-    const deployed = await runCli(["deploy", entrypoint, "--name", name, "--pool", pool, ...jobVars, "--json"], server.env, { cwd: repoRoot });
+    const deployed = await runCli(
+      ["deploy", entrypoint, "--name", name, "--pool", pool, ...jobVars, "--json"],
+      server.env,
+      { cwd: repoRoot },
+    );
     expect(deployed.code, deployed.stderr).toBe(0);
   }
 }, 120_000);
@@ -48,9 +73,18 @@ describe("docker work pool", () => {
   it("runs a deployed flow in a container to COMPLETED, with its logs, and removes the container", async () => {
     const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-docker"], workerEnv());
     try {
-      const watched = await runCli(["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"], server.env, { timeoutMs: 90_000 });
+      const watched = await runCli(
+        ["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"],
+        server.env,
+        { timeoutMs: 90_000 },
+      );
       expect(watched.code, `${watched.stderr}\nworker:\n${outputOf(worker)}`).toBe(0);
-      const run = JSON.parse(watched.stdout) as { id: string; state: { type: string }; workerName: string | null; infrastructureId: string | null };
+      const run = JSON.parse(watched.stdout) as {
+        id: string;
+        state: { type: string };
+        workerName: string | null;
+        infrastructureId: string | null;
+      };
       expect(run.state.type).toBe("COMPLETED");
       expect(run.workerName).toBe("w-docker");
       expect(run.infrastructureId).toMatch(/^[0-9a-f]{64}$/);
@@ -71,17 +105,25 @@ describe("docker work pool", () => {
     const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-docker-cancel"], workerEnv());
     try {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
-      const running = await waitFor("the run to be RUNNING in its container", async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
-      }, 60_000);
+      const running = await waitFor(
+        "the run to be RUNNING in its container",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
+        },
+        60_000,
+      );
       expect(await dockerCli("inspect", "--format", "{{.State.Running}}", running.infrastructureId!)).toBe("true");
       const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
       expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitFor("the run to be CANCELLED", async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "CANCELLED" ? r : null;
-      }, 30_000);
+      const final = await waitFor(
+        "the run to be CANCELLED",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "CANCELLED" ? r : null;
+        },
+        30_000,
+      );
       expect(final.state.type).toBe("CANCELLED");
       expect(await containersOf(run.id)).toEqual([]);
       const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
@@ -98,8 +140,12 @@ describe("docker work pool", () => {
     expect(await exited(worker), outputOf(worker)).toBe(0);
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
-    expect(final.state.message).toBe('infrastructure could not start: image "flowplane-missing:nope" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first');
+    expect(final.state.message).toBe(
+      'infrastructure could not start: image "flowplane-missing:nope" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first',
+    );
     const logs = await server.api.logs.list.query({ flowRunId: run.id });
-    expect(logs.map((l) => l.message)).toContain(`Flowplane worker could not start this run: ${final.state.message!.replace("infrastructure could not start: ", "")}`);
+    expect(logs.map((l) => l.message)).toContain(
+      `Flowplane worker could not start this run: ${final.state.message!.replace("infrastructure could not start: ", "")}`,
+    );
   }, 60_000);
 });

@@ -12,7 +12,8 @@ import { startServer, type RunningServer, type ServerConfig } from "@flowplane/s
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const tsxLoader = new URL(`file://${require.resolve("tsx/esm", { paths: [path.join(repoRoot, "packages/sdk")] })}`).href;
+const tsxLoader = new URL(`file://${require.resolve("tsx/esm", { paths: [path.join(repoRoot, "packages/sdk")] })}`)
+  .href;
 
 export interface TestServer {
   server: RunningServer;
@@ -34,7 +35,15 @@ export interface TestServer {
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-e2e-"));
-  const config: Partial<ServerConfig> = { databaseUrl: db.url, port: 0, host: "127.0.0.1", home, logLevel: process.env.FLOWPLANE_TEST_SERVER_LOG ?? "silent", livenessIntervalMs: 500, ...overrides };
+  const config: Partial<ServerConfig> = {
+    databaseUrl: db.url,
+    port: 0,
+    host: "127.0.0.1",
+    home,
+    logLevel: process.env.FLOWPLANE_TEST_SERVER_LOG ?? "silent",
+    livenessIntervalMs: 500,
+    ...overrides,
+  };
   let server = await startServer(config);
   const adminKey = server.createdAdminKey!;
   const url = server.url;
@@ -76,9 +85,20 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
  * Creates pool `poolName` with a deployment and inserts `count` due SCHEDULED runs of it in one
  * statement (far faster than creating them through the API); returns the pool and deployment ids.
  */
-export async function seedDueRuns(server: TestServer, poolName: string, count: number, deploymentConcurrency: number | null = null): Promise<{ workPoolId: string; deploymentId: string }> {
+export async function seedDueRuns(
+  server: TestServer,
+  poolName: string,
+  count: number,
+  deploymentConcurrency: number | null = null,
+): Promise<{ workPoolId: string; deploymentId: string }> {
   const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
-  const dep = await server.api.deployments.upsert.mutate({ flowName: `flow-${poolName}`, name: "d", entrypoint: "examples/hello.ts:hello", workPoolName: poolName, concurrencyLimit: deploymentConcurrency });
+  const dep = await server.api.deployments.upsert.mutate({
+    flowName: `flow-${poolName}`,
+    name: "d",
+    entrypoint: "examples/hello.ts:hello",
+    workPoolName: poolName,
+    concurrencyLimit: deploymentConcurrency,
+  });
   await server.db.pool.query(
     `INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "workPoolId", "workQueueId", "stateType", "stateName", "stateTimestamp",
                             "expectedStartTime", "nextScheduledTime", "updatedAt")
@@ -97,7 +117,11 @@ export interface CliResult {
 }
 
 /** Runs `flowplane ARGS` as a child process, as a user would. */
-export function runCli(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env, options.cwd);
     let stdout = "";
@@ -119,11 +143,15 @@ const outputs = new WeakMap<ChildProcess, { text: string }>();
 
 /** Starts `flowplane ARGS` and returns the live child (for workers); see outputOf(). */
 export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): ChildProcess {
-  const child = spawn(process.execPath, ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args],
+    {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const out = { text: "" };
   outputs.set(child, out);
   child.stdout!.on("data", (d: Buffer) => (out.text += d.toString()));
@@ -136,7 +164,12 @@ export function outputOf(child: ChildProcess): string {
   return outputs.get(child)?.text ?? "";
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -53,8 +53,14 @@ describe("live updates", () => {
     const other = await server.api.workspaces.create.mutate({ name: "elsewhere" });
 
     const { token } = await server.api.auth.createSession.mutate({ apiKey: server.adminKey });
-    const onReplica = createApiClient({ apiUrl: replica.url, apiKey: token, workspace: null }, { withSubscriptions: true });
-    const stranger = createApiClient({ apiUrl: replica.url, apiKey: other.apiKey, workspace: null }, { withSubscriptions: true });
+    const onReplica = createApiClient(
+      { apiUrl: replica.url, apiKey: token, workspace: null },
+      { withSubscriptions: true },
+    );
+    const stranger = createApiClient(
+      { apiUrl: replica.url, apiKey: other.apiKey, workspace: null },
+      { withSubscriptions: true },
+    );
     const seen: { kind: string; flowRunId?: string; stateType?: string }[] = [];
     const leaked: unknown[] = [];
     const sub = onReplica.events.subscribe.subscribe(undefined, { onData: (e) => seen.push(e as never) });
@@ -63,7 +69,11 @@ describe("live updates", () => {
       await new Promise((r) => setTimeout(r, 500)); // both subscriptions established
       await server.api.flowRuns.setState.mutate({ id: run.id, state: { type: "RUNNING" } });
       await server.api.flowRuns.setState.mutate({ id: run.id, state: { type: "COMPLETED" } });
-      await waitFor("both state changes on the other replica", async () => seen.filter((e) => e.kind === "flow_run" && e.flowRunId === run.id).length >= 2, 10_000);
+      await waitFor(
+        "both state changes on the other replica",
+        async () => seen.filter((e) => e.kind === "flow_run" && e.flowRunId === run.id).length >= 2,
+        10_000,
+      );
       expect(seen.filter((e) => e.flowRunId === run.id).map((e) => e.stateType)).toEqual(["RUNNING", "COMPLETED"]);
       await new Promise((r) => setTimeout(r, 300));
       expect(leaked).toEqual([]);

@@ -63,7 +63,8 @@ function named(tasks: TaskRunRow[], name: string): TaskRunRow {
 }
 
 async function stateNames(kind: "flow" | "task", id: string): Promise<string[]> {
-  const history = kind === "flow" ? await server.api.flowRuns.history.query({ id }) : await server.api.taskRuns.history.query({ id });
+  const history =
+    kind === "flow" ? await server.api.flowRuns.history.query({ id }) : await server.api.taskRuns.history.query({ id });
   return history.map((s) => `${s.type}/${s.name}`);
 }
 
@@ -93,7 +94,11 @@ describe("daily_etl in process, tracked", () => {
       "RUNNING/Retrying",
       "COMPLETED/Completed",
     ]);
-    expect(await stateNames("task", named(tasks, "notify-0").id)).toEqual(["PENDING/Pending", "RUNNING/Running", "COMPLETED/Completed"]);
+    expect(await stateNames("task", named(tasks, "notify-0").id)).toEqual([
+      "PENDING/Pending",
+      "RUNNING/Running",
+      "COMPLETED/Completed",
+    ]);
 
     const logs = await server.api.logs.list.query({ flowRunId: run.id });
     const line = (text: string) => {
@@ -110,11 +115,19 @@ describe("daily_etl in process, tracked", () => {
       level: 20,
     });
     // console.log captured by logPrints, attributed to the task that printed it.
-    expect(line("[#data-eng] daily_etl 2024-05-01: 43 rows loaded")).toMatchObject({ taskRunId: named(tasks, "notify-0").id, level: 20 });
+    expect(line("[#data-eng] daily_etl 2024-05-01: 43 rows loaded")).toMatchObject({
+      taskRunId: named(tasks, "notify-0").id,
+      level: 20,
+    });
 
     const artifacts = await server.api.artifacts.list.query({ flowRunId: run.id });
     expect(artifacts).toHaveLength(1);
-    expect(artifacts[0]).toMatchObject({ type: "MARKDOWN", key: "daily-etl-summary", taskRunId: null, description: "Run summary for 2024-05-01" });
+    expect(artifacts[0]).toMatchObject({
+      type: "MARKDOWN",
+      key: "daily-etl-summary",
+      taskRunId: null,
+      description: "Run summary for 2024-05-01",
+    });
     expect(artifacts[0]!.data).toContain("- loaded: 43");
     expect(warnings).toEqual([]);
   });
@@ -129,7 +142,9 @@ describe("daily_etl in process, tracked", () => {
     const fetch = named(tasks, "fetch_api-0");
     expect(fetch).toMatchObject({ stateType: "COMPLETED", stateName: "Cached", runCount: 0 });
     expect(await stateNames("task", fetch.id)).toEqual(["PENDING/Pending", "COMPLETED/Cached"]);
-    expect((await server.api.taskRuns.history.query({ id: fetch.id }))[1]?.details).toMatchObject({ cacheKey: "fetch_api-2024-05-01" });
+    expect((await server.api.taskRuns.history.query({ id: fetch.id }))[1]?.details).toMatchObject({
+      cacheKey: "fetch_api-2024-05-01",
+    });
     // Nothing was fetched, so fetch_api logged nothing.
     const logs = await server.api.logs.list.query({ flowRunId: run.id, taskRunId: fetch.id });
     expect(logs).toEqual([]);
@@ -145,17 +160,34 @@ describe("nightly_warehouse: a sub-flow with its own retries", () => {
     const parent = await latestRun("nightly_warehouse");
     expect(parent).toMatchObject({ state: { type: "COMPLETED" }, runCount: 1, parentTaskRunId: null });
     const tasks = await server.api.taskRuns.list.query({ flowRunId: parent.id });
-    expect(tasks.map((t) => t.name).sort()).toEqual(["ingest_source-billing", "ingest_source-crm", "ingest_source-web_events", "refresh_marts-0"]);
+    expect(tasks.map((t) => t.name).sort()).toEqual([
+      "ingest_source-billing",
+      "ingest_source-crm",
+      "ingest_source-web_events",
+      "refresh_marts-0",
+    ]);
     const call = named(tasks, "refresh_marts-0");
     expect(call.stateType).toBe("COMPLETED");
     expect(call.subflowRunId).not.toBeNull();
     expect(await stateNames("task", call.id)).toEqual(["PENDING/Pending", "RUNNING/Running", "COMPLETED/Completed"]);
 
     const child = await server.api.flowRuns.get.query({ id: call.subflowRunId! });
-    expect(child).toMatchObject({ flowName: "refresh_marts", parentTaskRunId: call.id, parentFlowRunId: parent.id, runCount: 2, state: { type: "COMPLETED" } });
+    expect(child).toMatchObject({
+      flowName: "refresh_marts",
+      parentTaskRunId: call.id,
+      parentFlowRunId: parent.id,
+      runCount: 2,
+      state: { type: "COMPLETED" },
+    });
     expect(child.parameters).toEqual({ marts: ["finance", "marketing", "product"], failFirstAttempt: true });
     const childStates = await stateNames("flow", child.id);
-    expect(childStates.slice(-5)).toEqual(["RUNNING/Running", "FAILED/Failed", "SCHEDULED/AwaitingRetry", "RUNNING/Retrying", "COMPLETED/Completed"]);
+    expect(childStates.slice(-5)).toEqual([
+      "RUNNING/Running",
+      "FAILED/Failed",
+      "SCHEDULED/AwaitingRetry",
+      "RUNNING/Retrying",
+      "COMPLETED/Completed",
+    ]);
     const { items: children } = await server.api.flowRuns.list.query({ parentFlowRunId: parent.id });
     expect(children.map((c) => c.id)).toEqual([child.id]);
 
@@ -184,28 +216,40 @@ describe("regional_sales: fan-out with .map", () => {
     expect(run.state.type).toBe("COMPLETED");
     expect(run.parameters).toEqual({ concurrency: 2 });
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => t.name).sort()).toEqual([...REGIONS.map((r) => `fetch_region-${r}`), "rank_regions-0"].sort());
+    expect(tasks.map((t) => t.name).sort()).toEqual(
+      [...REGIONS.map((r) => `fetch_region-${r}`), "rank_regions-0"].sort(),
+    );
     for (const t of tasks) expect(t).toMatchObject({ stateType: "COMPLETED", runCount: 1 });
 
     const [table] = await server.api.artifacts.list.query({ flowRunId: run.id });
-    expect(table).toMatchObject({ type: "TABLE", key: "regional-ranking", taskRunId: named(tasks, "rank_regions-0").id });
+    expect(table).toMatchObject({
+      type: "TABLE",
+      key: "regional-ranking",
+      taskRunId: named(tasks, "rank_regions-0").id,
+    });
     const data = table!.data as { columns: string[]; rows: unknown[][] };
     expect(data.columns).toEqual(["rank", "region", "orders", "revenue"]);
     expect(data.rows.map((r) => r[1])).toEqual(ranked.map((r) => r.region));
 
     const logs = await server.api.logs.list.query({ flowRunId: run.id });
-    expect(logs.filter((l) => l.message === `top region: ${ranked[0]!.region}` && l.taskRunId === null)).toHaveLength(1);
+    expect(logs.filter((l) => l.message === `top region: ${ranked[0]!.region}` && l.taskRunId === null)).toHaveLength(
+      1,
+    );
     expect(warnings).toEqual([]);
   });
 });
 
 describe("orders_pipeline: ends in a quality check", () => {
   it("as a plain script with the server in the environment: COMPLETED with a table and a markdown artifact", async () => {
-    const child = spawn(process.execPath, ["--import", tsxLoader(), path.join(repoRoot, "examples/orders.ts"), "2024-05-02"], {
-      cwd: repoRoot,
-      env: { ...process.env, ...server.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", tsxLoader(), path.join(repoRoot, "examples/orders.ts"), "2024-05-02"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...server.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -223,7 +267,10 @@ describe("orders_pipeline: ends in a quality check", () => {
     ]);
     const check = named(tasks, "quality_check-0");
     const artifacts = await server.api.artifacts.list.query({ flowRunId: run.id });
-    expect(artifacts.map((a) => `${a.type}:${a.key}`)).toEqual(["TABLE:orders-quality-checks", "MARKDOWN:orders-quality-report"]);
+    expect(artifacts.map((a) => `${a.type}:${a.key}`)).toEqual([
+      "TABLE:orders-quality-checks",
+      "MARKDOWN:orders-quality-report",
+    ]);
     for (const a of artifacts) expect(a.taskRunId).toBe(check.id);
     const table = artifacts[0]!.data as { columns: string[]; rows: unknown[][] };
     expect(table.columns).toEqual(["check", "status", "observed", "expected"]);
@@ -234,7 +281,9 @@ describe("orders_pipeline: ends in a quality check", () => {
   });
 
   it("fails the run when a check fails, with the failing check in the artifacts", async () => {
-    await expect(orders_pipeline({ day: "2024-05-03", duplicates: 2 })).rejects.toThrow(/unique_order_id \(2 duplicates\)/);
+    await expect(orders_pipeline({ day: "2024-05-03", duplicates: 2 })).rejects.toThrow(
+      /unique_order_id \(2 duplicates\)/,
+    );
 
     const run = await latestRun("orders_pipeline");
     expect(run.state.type).toBe("FAILED");
@@ -243,7 +292,12 @@ describe("orders_pipeline: ends in a quality check", () => {
     expect(check).toMatchObject({ stateType: "FAILED", stateName: "Failed" });
     expect(check.stateMessage).toContain("unique_order_id (2 duplicates)");
     const [table, report] = await server.api.artifacts.list.query({ flowRunId: run.id });
-    expect((table!.data as { rows: unknown[][] }).rows.find((r) => r[0] === "unique_order_id")).toEqual(["unique_order_id", "FAIL", "2 duplicates", "0 duplicates"]);
+    expect((table!.data as { rows: unknown[][] }).rows.find((r) => r[0] === "unique_order_id")).toEqual([
+      "unique_order_id",
+      "FAIL",
+      "2 duplicates",
+      "0 duplicates",
+    ]);
     expect(report!.data).toContain("**1 of 5 checks failed:** unique_order_id");
     const errors = await server.api.logs.list.query({ flowRunId: run.id, minLevel: 40 });
     expect(errors.filter((l) => l.taskRunId === check.id)).toHaveLength(1);
@@ -259,7 +313,10 @@ describe("a server outage during a run", () => {
   async function runThroughOutage(flowName: string, steps: number, outageMs: number): Promise<void> {
     const outageWarnings: string[] = [];
     tracker.close();
-    tracker = new ApiTracker(createApiClient(server.connection), { warn: (m) => outageWarnings.push(m), flushIntervalMs: 50 });
+    tracker = new ApiTracker(createApiClient(server.connection), {
+      warn: (m) => outageWarnings.push(m),
+      flushIntervalMs: 50,
+    });
     setTracker(tracker);
     let stepsStarted = 0;
     const step = task({ name: "outage_step" }, async (i: number) => {
@@ -326,56 +383,81 @@ describe("a server outage during a run", () => {
     await runThroughOutage("outage_mid_run", 30, 1_500);
   });
 
-  it("holds the final state until the server is back when the run ends during the outage", { timeout: 60_000 }, async () => {
-    // 10 steps ≈ 1 s of work, so the run finishes ~1.5 s before the server returns.
-    await runThroughOutage("outage_at_end", 10, 2_500);
-  });
+  it(
+    "holds the final state until the server is back when the run ends during the outage",
+    { timeout: 60_000 },
+    async () => {
+      // 10 steps ≈ 1 s of work, so the run finishes ~1.5 s before the server returns.
+      await runThroughOutage("outage_at_end", 10, 2_500);
+    },
+  );
 });
 
 describe("deployed examples, run by a worker", () => {
-  it("runs a deployment of daily_etl through `worker start --run-once` and the runner", { timeout: 90_000 }, async () => {
-    const pool = "e2e-sdk-process";
-    await server.api.workPools.create.mutate({ name: pool, type: "process" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "daily_etl",
-      name: "e2e",
-      entrypoint: "examples/daily-etl.ts:daily_etl",
-      path: repoRoot,
-      workPoolName: pool,
-      parameters: { day: "2024-06-01", retryDelayScale: 0.01 },
-      parameterSchema: daily_etl.parameterJsonSchema() ?? null,
-    });
-    // --run-once only claims what is due when the worker starts, so the run comes first.
-    const created = await server.api.deployments.run.mutate({ name: "daily_etl/e2e", parameters: { failFirstAttempts: 1 } });
-    const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], server.env);
-    let output = "";
-    worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    expect(await exited(worker), output).toBe(0);
+  it(
+    "runs a deployment of daily_etl through `worker start --run-once` and the runner",
+    { timeout: 90_000 },
+    async () => {
+      const pool = "e2e-sdk-process";
+      await server.api.workPools.create.mutate({ name: pool, type: "process" });
+      await server.api.deployments.upsert.mutate({
+        flowName: "daily_etl",
+        name: "e2e",
+        entrypoint: "examples/daily-etl.ts:daily_etl",
+        path: repoRoot,
+        workPoolName: pool,
+        parameters: { day: "2024-06-01", retryDelayScale: 0.01 },
+        parameterSchema: daily_etl.parameterJsonSchema() ?? null,
+      });
+      // --run-once only claims what is due when the worker starts, so the run comes first.
+      const created = await server.api.deployments.run.mutate({
+        name: "daily_etl/e2e",
+        parameters: { failFirstAttempts: 1 },
+      });
+      const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], server.env);
+      let output = "";
+      worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+      worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+      expect(await exited(worker), output).toBe(0);
 
-    const run = await server.api.flowRuns.get.query({ id: created.id });
-    expect(run, output).toMatchObject({ state: { type: "COMPLETED" }, deploymentName: "e2e", workPoolName: pool, runCount: 1 });
-    expect(run.parameters).toEqual({ day: "2024-06-01", retryDelayScale: 0.01, failFirstAttempts: 1 });
-    expect((await stateNames("flow", run.id)).map((s) => s.split("/")[0])).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
-    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => `${t.name}:${t.stateType}:${t.runCount}`)).toEqual([
-      "fetch_api-0:COMPLETED:2",
-      "validate-0:COMPLETED:1",
-      "load_warehouse-0:COMPLETED:1",
-      "notify-0:COMPLETED:1",
-    ]);
-    const logs = await server.api.logs.list.query({ flowRunId: run.id });
-    expect(logs.filter((l) => l.message.includes("loaded") && l.taskRunId === named(tasks, "load_warehouse-0").id)).toHaveLength(1);
-    // The worker streams the process's output too; a captured print is still recorded once.
-    const prints = logs.filter((l) => l.message.includes("[#data-eng] daily_etl 2024-06-01"));
-    expect(prints).toHaveLength(1);
-    expect(prints[0]!.taskRunId).toBe(named(tasks, "notify-0").id);
-    expect(await server.api.artifacts.list.query({ flowRunId: run.id })).toHaveLength(1);
-  });
+      const run = await server.api.flowRuns.get.query({ id: created.id });
+      expect(run, output).toMatchObject({
+        state: { type: "COMPLETED" },
+        deploymentName: "e2e",
+        workPoolName: pool,
+        runCount: 1,
+      });
+      expect(run.parameters).toEqual({ day: "2024-06-01", retryDelayScale: 0.01, failFirstAttempts: 1 });
+      expect((await stateNames("flow", run.id)).map((s) => s.split("/")[0])).toEqual([
+        "SCHEDULED",
+        "PENDING",
+        "RUNNING",
+        "COMPLETED",
+      ]);
+      const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+      expect(tasks.map((t) => `${t.name}:${t.stateType}:${t.runCount}`)).toEqual([
+        "fetch_api-0:COMPLETED:2",
+        "validate-0:COMPLETED:1",
+        "load_warehouse-0:COMPLETED:1",
+        "notify-0:COMPLETED:1",
+      ]);
+      const logs = await server.api.logs.list.query({ flowRunId: run.id });
+      expect(
+        logs.filter((l) => l.message.includes("loaded") && l.taskRunId === named(tasks, "load_warehouse-0").id),
+      ).toHaveLength(1);
+      // The worker streams the process's output too; a captured print is still recorded once.
+      const prints = logs.filter((l) => l.message.includes("[#data-eng] daily_etl 2024-06-01"));
+      expect(prints).toHaveLength(1);
+      expect(prints[0]!.taskRunId).toBe(named(tasks, "notify-0").id);
+      expect(await server.api.artifacts.list.query({ flowRunId: run.id })).toHaveLength(1);
+    },
+  );
 
   it("deploys examples/flowplane.yaml to the pool `local`, and its entrypoints run", { timeout: 90_000 }, async () => {
     await server.api.workPools.create.mutate({ name: "local", type: "process" });
-    const deployed = await runCli(["deploy", "--file", "examples/flowplane.yaml", "--json"], server.env, { cwd: repoRoot });
+    const deployed = await runCli(["deploy", "--file", "examples/flowplane.yaml", "--json"], server.env, {
+      cwd: repoRoot,
+    });
     expect(deployed.code, deployed.stderr).toBe(0);
     const results = JSON.parse(deployed.stdout) as { deployment: string; created: boolean }[];
     expect(results.map((r) => r.deployment)).toEqual([
@@ -389,8 +471,13 @@ describe("deployed examples, run by a worker", () => {
 
     const etl = await server.api.deployments.get.query({ name: "daily_etl/nightly" });
     expect(etl).toMatchObject({ workPoolName: "local", path: path.join(repoRoot, "examples"), tags: ["etl", "daily"] });
-    expect(etl.schedules).toEqual([expect.objectContaining({ kind: "cron", cron: "0 2 * * *", timezone: "Europe/Berlin", active: true })]);
-    expect(etl.parameterSchema).toMatchObject({ type: "object", properties: { day: { type: "string", format: "date" } } });
+    expect(etl.schedules).toEqual([
+      expect.objectContaining({ kind: "cron", cron: "0 2 * * *", timezone: "Europe/Berlin", active: true }),
+    ]);
+    expect(etl.parameterSchema).toMatchObject({
+      type: "object",
+      properties: { day: { type: "string", format: "date" } },
+    });
 
     // A flow with a parameter schema, run with no parameters at all: the schema's defaults apply.
     const created = await server.api.deployments.run.mutate({ name: "daily_etl/nightly" });
@@ -403,7 +490,12 @@ describe("deployed examples, run by a worker", () => {
     expect(run.state.type, output).toBe("COMPLETED");
     expect(run.parameters).toEqual({});
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual(["fetch_api-0:COMPLETED", "validate-0:COMPLETED", "load_warehouse-0:COMPLETED", "notify-0:COMPLETED"]);
+    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual([
+      "fetch_api-0:COMPLETED",
+      "validate-0:COMPLETED",
+      "load_warehouse-0:COMPLETED",
+      "notify-0:COMPLETED",
+    ]);
   });
 });
 

@@ -33,11 +33,16 @@ const baseEnv = { FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "", DATABASE_URL: ""
 async function startAndWait(home: string, port: number) {
   const started = Date.now();
   const child = spawnCli(["server", "start", "--port", String(port)], { ...baseEnv, FLOWPLANE_HOME: home });
-  await waitFor("the server to be healthy", async () => {
-    if (child.exitCode !== null) throw new Error(`server exited: ${outputOf(child)}`);
-    const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
-    return res?.ok ? res : null;
-  }, 60_000, 50);
+  await waitFor(
+    "the server to be healthy",
+    async () => {
+      if (child.exitCode !== null) throw new Error(`server exited: ${outputOf(child)}`);
+      const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
+      return res?.ok ? res : null;
+    },
+    60_000,
+    50,
+  );
   return { child, ms: Date.now() - started };
 }
 
@@ -46,7 +51,9 @@ describe("flowplane server start", () => {
     const home = await freshHome();
     const port = await freePort();
     const first = await startAndWait(home, port);
-    const profile = JSON.parse(await readFile(path.join(home, "profiles.json"), "utf8")) as { profiles: { local: { apiUrl: string; workspace: string; apiKeys: Record<string, string> } } };
+    const profile = JSON.parse(await readFile(path.join(home, "profiles.json"), "utf8")) as {
+      profiles: { local: { apiUrl: string; workspace: string; apiKeys: Record<string, string> } };
+    };
     expect(profile.profiles.local.apiUrl).toBe(`http://127.0.0.1:${port}`);
     expect(profile.profiles.local.workspace).toBe("default");
     const key = profile.profiles.local.apiKeys["default"]!;
@@ -64,7 +71,9 @@ describe("flowplane server start", () => {
     expect(metrics).toContain("flowplane_http_request_duration_seconds_bucket");
     expect(metrics).toContain("flowplane_db_pool_connections");
     // pino JSON logs on stdout.
-    const readyLine = outputOf(first.child).split("\n").find((l) => l.includes("Flowplane server ready") && l.startsWith("{"));
+    const readyLine = outputOf(first.child)
+      .split("\n")
+      .find((l) => l.includes("Flowplane server ready") && l.startsWith("{"));
     expect(JSON.parse(readyLine!)).toMatchObject({ level: 30, msg: "Flowplane server ready", database: "embedded" });
 
     first.child.kill("SIGTERM");
@@ -78,7 +87,9 @@ describe("flowplane server start", () => {
       expect(again.profiles.local.apiKeys["default"]).toBe(key);
       const pools = JSON.parse((await runCli(["work-pool", "ls", "--json"], env)).stdout) as { name: string }[];
       expect(pools.map((p) => p.name)).toEqual(["kept"]);
-      console.log(`cold first start ${first.ms} ms, warm restart ${second.ms} ms (process spawn to healthy, including the tsx loader)`);
+      console.log(
+        `cold first start ${first.ms} ms, warm restart ${second.ms} ms (process spawn to healthy, including the tsx loader)`,
+      );
     } finally {
       second.child.kill("SIGINT");
       expect(await exited(second.child)).toBe(0);
@@ -103,9 +114,15 @@ describe("flowplane server start", () => {
 
   it("refuses an unreachable DATABASE_URL, naming it without its password", async () => {
     const home = await freshHome();
-    const r = await runCli(["server", "start", "--port", String(await freePort())], { ...baseEnv, FLOWPLANE_HOME: home, DATABASE_URL: "postgresql://flow:s3cret@127.0.0.1:1/flowplane" });
+    const r = await runCli(["server", "start", "--port", String(await freePort())], {
+      ...baseEnv,
+      FLOWPLANE_HOME: home,
+      DATABASE_URL: "postgresql://flow:s3cret@127.0.0.1:1/flowplane",
+    });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/^error: cannot reach the database at postgresql:\/\/flow:\*\*\*\*@127\.0\.0\.1:1\/flowplane: .*\(from DATABASE_URL\)\n$/);
+    expect(r.stderr).toMatch(
+      /^error: cannot reach the database at postgresql:\/\/flow:\*\*\*\*@127\.0\.0\.1:1\/flowplane: .*\(from DATABASE_URL\)\n$/,
+    );
     expect(r.stderr).not.toContain("s3cret");
     expect(existsSync(path.join(home, "profiles.json"))).toBe(false);
   }, 60_000);
@@ -114,7 +131,10 @@ describe("flowplane server start", () => {
     const parent = await freshHome();
     const file = path.join(parent, "a-file");
     await writeFile(file, "not a directory");
-    const r = await runCli(["server", "start", "--port", String(await freePort())], { ...baseEnv, FLOWPLANE_HOME: path.join(file, "home") });
+    const r = await runCli(["server", "start", "--port", String(await freePort())], {
+      ...baseEnv,
+      FLOWPLANE_HOME: path.join(file, "home"),
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toBe(`error: FLOWPLANE_HOME ${path.join(file, "home")} is not writable: ENOTDIR`);
   }, 60_000);

@@ -11,8 +11,15 @@ beforeAll(async () => {
   server = await startTestServer({ runHeartbeatTimeoutSeconds: 3, livenessIntervalMs: 300, missedWorkerHeartbeats: 2 });
   const created = await runCli(["work-pool", "create", pool, "--type", "process", "--json"], server.env);
   expect(created.code, created.stderr).toBe(0);
-  for (const [entrypoint, name] of [["examples/hello.ts:hello", "hello"], ["e2e/fixtures/flows.ts:sleepy", "sleepy"], ["e2e/fixtures/flows.ts:broken", "broken"], ["e2e/fixtures/flows.ts:vanishes", "vanishes"]] as const) {
-    const deployed = await runCli(["deploy", entrypoint, "--name", name, "--pool", pool, "--json"], server.env, { cwd: repoRoot });
+  for (const [entrypoint, name] of [
+    ["examples/hello.ts:hello", "hello"],
+    ["e2e/fixtures/flows.ts:sleepy", "sleepy"],
+    ["e2e/fixtures/flows.ts:broken", "broken"],
+    ["e2e/fixtures/flows.ts:vanishes", "vanishes"],
+  ] as const) {
+    const deployed = await runCli(["deploy", entrypoint, "--name", name, "--pool", pool, "--json"], server.env, {
+      cwd: repoRoot,
+    });
     expect(deployed.code, deployed.stderr).toBe(0);
   }
 }, 120_000);
@@ -21,15 +28,28 @@ afterAll(async () => {
   await server?.close();
 });
 
-const workerEnv = () => ({ ...server.env, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1", FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5", FLOWPLANE_STOP_GRACE_SECONDS: "2" });
+const workerEnv = () => ({
+  ...server.env,
+  FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
+  FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5",
+  FLOWPLANE_STOP_GRACE_SECONDS: "2",
+});
 
 describe("process work pool", () => {
   it("runs a deployed flow on a separate worker process to COMPLETED, with its logs", async () => {
     const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-main"], workerEnv());
     try {
-      const watched = await runCli(["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"], server.env);
+      const watched = await runCli(
+        ["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"],
+        server.env,
+      );
       expect(watched.code, watched.stderr).toBe(0);
-      const run = JSON.parse(watched.stdout) as { id: string; state: { type: string }; workerName: string | null; infrastructureId: string | null };
+      const run = JSON.parse(watched.stdout) as {
+        id: string;
+        state: { type: string };
+        workerName: string | null;
+        infrastructureId: string | null;
+      };
       expect(run.state.type).toBe("COMPLETED");
       expect(run.workerName).toBe("w-main");
       const logs = await runCli(["flow-run", "logs", run.id, "--json"], server.env);
@@ -84,10 +104,14 @@ describe("process work pool", () => {
       expect(processAlive(pid)).toBe(true);
       const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
       expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitFor("the run to be CANCELLED", async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "CANCELLED" ? r : null;
-      }, 20_000);
+      const final = await waitFor(
+        "the run to be CANCELLED",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "CANCELLED" ? r : null;
+        },
+        20_000,
+      );
       expect(final.state.type).toBe("CANCELLED");
       await waitFor("the run's process to be gone", async () => !processAlive(pid), 10_000);
       const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
@@ -108,18 +132,30 @@ describe("process work pool", () => {
     doomed.kill("SIGKILL");
     await exited(doomed);
     // The run's process notices its worker is gone and exits; its heartbeats stop.
-    await waitFor("the orphaned run process to exit", async () => !processAlive(Number(running.infrastructureId)), 10_000);
-    const rescheduled = await waitFor("the run to be rescheduled for a retry", async () => {
-      const r = await server.api.flowRuns.get.query({ id: run.id });
-      return r.state.type === "SCHEDULED" ? r : null;
-    }, 15_000);
+    await waitFor(
+      "the orphaned run process to exit",
+      async () => !processAlive(Number(running.infrastructureId)),
+      10_000,
+    );
+    const rescheduled = await waitFor(
+      "the run to be rescheduled for a retry",
+      async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "SCHEDULED" ? r : null;
+      },
+      15_000,
+    );
     expect(rescheduled.state.name).toBe("AwaitingRetry");
     const rescuer = spawnCli(["worker", "start", "--pool", pool, "--name", "rescuer"], workerEnv());
     try {
-      const final = await waitFor("the retry to complete", async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "COMPLETED" ? r : null;
-      }, 30_000);
+      const final = await waitFor(
+        "the retry to complete",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "COMPLETED" ? r : null;
+        },
+        30_000,
+      );
       expect(final.runCount).toBe(2);
       expect(final.workerName).toBe("rescuer");
       const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => `${s.type}:${s.name}`);

@@ -87,25 +87,31 @@ export interface LoadResult {
   revenueCents: Record<string, number>;
 }
 
-export const loadWarehouse = task({ name: "load_warehouse", tags: ["warehouse"] }, async (day: string, rows: ApiRow[]): Promise<LoadResult> => {
-  const logger = getRunLogger();
-  await delay(20);
-  const revenueCents: Record<string, number> = {};
-  for (const row of rows) revenueCents[row.currency] = (revenueCents[row.currency] ?? 0) + row.amountCents;
-  // A real load would MERGE into the partition; replaying a day is therefore idempotent.
-  logger.info("loaded %d rows into analytics.transactions partition %s", rows.length, day);
-  return { table: "analytics.transactions", partition: day, rowsLoaded: rows.length, revenueCents };
-});
+export const loadWarehouse = task(
+  { name: "load_warehouse", tags: ["warehouse"] },
+  async (day: string, rows: ApiRow[]): Promise<LoadResult> => {
+    const logger = getRunLogger();
+    await delay(20);
+    const revenueCents: Record<string, number> = {};
+    for (const row of rows) revenueCents[row.currency] = (revenueCents[row.currency] ?? 0) + row.amountCents;
+    // A real load would MERGE into the partition; replaying a day is therefore idempotent.
+    logger.info("loaded %d rows into analytics.transactions partition %s", rows.length, day);
+    return { table: "analytics.transactions", partition: day, rowsLoaded: rows.length, revenueCents };
+  },
+);
 
-export const notify = task({ name: "notify", tags: ["chat"] }, (day: string, load: LoadResult, rejected: number): string => {
-  const revenue = Object.entries(load.revenueCents)
-    .map(([currency, cents]) => `${currency} ${formatCents(cents).replace("$", "")}`)
-    .join(", ");
-  const message = `daily_etl ${day}: ${load.rowsLoaded} rows loaded into ${load.table}, ${rejected} rejected; revenue ${revenue}`;
-  // With logPrints on the flow, this print is also recorded as the notify task run's log line.
-  console.log(`[#data-eng] ${message}`);
-  return message;
-});
+export const notify = task(
+  { name: "notify", tags: ["chat"] },
+  (day: string, load: LoadResult, rejected: number): string => {
+    const revenue = Object.entries(load.revenueCents)
+      .map(([currency, cents]) => `${currency} ${formatCents(cents).replace("$", "")}`)
+      .join(", ");
+    const message = `daily_etl ${day}: ${load.rowsLoaded} rows loaded into ${load.table}, ${rejected} rejected; revenue ${revenue}`;
+    // With logPrints on the flow, this print is also recorded as the notify task run's log line.
+    console.log(`[#data-eng] ${message}`);
+    return message;
+  },
+);
 
 export const dailyEtlParameters = z.object({
   /** The day to process (YYYY-MM-DD); default: the day before the run's scheduled time. */
@@ -155,7 +161,13 @@ export const daily_etl = flow(
     const load = await loadWarehouse(day, valid);
     const message = await notify(day, load, rejected.length);
     createMarkdownArtifact(
-      [`# daily_etl ${day}`, "", `- fetched: ${rows.length}`, `- loaded: ${load.rowsLoaded}`, `- rejected: ${rejected.length}`].join("\n"),
+      [
+        `# daily_etl ${day}`,
+        "",
+        `- fetched: ${rows.length}`,
+        `- loaded: ${load.rowsLoaded}`,
+        `- rejected: ${rejected.length}`,
+      ].join("\n"),
       { key: "daily-etl-summary", description: `Run summary for ${day}` },
     );
     return { day, fetched: rows.length, loaded: load.rowsLoaded, rejected: rejected.length, message };

@@ -58,10 +58,13 @@ export const transformOrders = task({ name: "transform_orders" }, (orders: Order
   }),
 );
 
-export const loadOrders = task({ name: "load_orders", tags: ["warehouse"] }, async (orders: EnrichedOrder[]): Promise<number> => {
-  await delay(20);
-  return orders.length;
-});
+export const loadOrders = task(
+  { name: "load_orders", tags: ["warehouse"] },
+  async (orders: EnrichedOrder[]): Promise<number> => {
+    await delay(20);
+    return orders.length;
+  },
+);
 
 export function runChecks(orders: EnrichedOrder[], loaded: number): QualityCheck[] {
   const ids = new Set(orders.map((o) => o.orderId));
@@ -69,36 +72,62 @@ export function runChecks(orders: EnrichedOrder[], loaded: number): QualityCheck
   const badTotals = orders.filter((o) => o.totalCents !== o.subtotalCents + o.taxCents).length;
   return [
     { check: "row_count", passed: orders.length > 0, observed: String(orders.length), expected: "> 0" },
-    { check: "unique_order_id", passed: ids.size === orders.length, observed: `${orders.length - ids.size} duplicates`, expected: "0 duplicates" },
+    {
+      check: "unique_order_id",
+      passed: ids.size === orders.length,
+      observed: `${orders.length - ids.size} duplicates`,
+      expected: "0 duplicates",
+    },
     { check: "non_negative_total", passed: negative === 0, observed: `${negative} negative`, expected: "0 negative" },
-    { check: "total_is_subtotal_plus_tax", passed: badTotals === 0, observed: `${badTotals} mismatched`, expected: "0 mismatched" },
-    { check: "all_rows_loaded", passed: loaded === orders.length, observed: String(loaded), expected: String(orders.length) },
+    {
+      check: "total_is_subtotal_plus_tax",
+      passed: badTotals === 0,
+      observed: `${badTotals} mismatched`,
+      expected: "0 mismatched",
+    },
+    {
+      check: "all_rows_loaded",
+      passed: loaded === orders.length,
+      observed: String(loaded),
+      expected: String(orders.length),
+    },
   ];
 }
 
-export const qualityCheck = task({ name: "quality_check", tags: ["quality"] }, (day: string, orders: EnrichedOrder[], loaded: number): QualityCheck[] => {
-  const checks = runChecks(orders, loaded);
-  const failed = checks.filter((c) => !c.passed);
-  createTableArtifact(
-    checks.map((c) => ({ check: c.check, status: c.passed ? "pass" : "FAIL", observed: c.observed, expected: c.expected })),
-    { key: "orders-quality-checks", description: `Data quality checks for ${day}` },
-  );
-  const revenue = orders.filter((o) => o.status === "paid").reduce((sum, o) => sum + o.totalCents, 0);
-  createMarkdownArtifact(
-    [
-      `# Orders quality report — ${day}`,
-      "",
-      failed.length === 0 ? `All ${checks.length} checks passed.` : `**${failed.length} of ${checks.length} checks failed:** ${failed.map((c) => c.check).join(", ")}`,
-      "",
-      `- orders: ${orders.length}`,
-      `- paid revenue: ${formatCents(revenue)}`,
-    ].join("\n"),
-    { key: "orders-quality-report" },
-  );
-  if (failed.length > 0) throw new Error(`quality checks failed: ${failed.map((c) => `${c.check} (${c.observed})`).join("; ")}`);
-  getRunLogger().info("all %d quality checks passed", checks.length);
-  return checks;
-});
+export const qualityCheck = task(
+  { name: "quality_check", tags: ["quality"] },
+  (day: string, orders: EnrichedOrder[], loaded: number): QualityCheck[] => {
+    const checks = runChecks(orders, loaded);
+    const failed = checks.filter((c) => !c.passed);
+    createTableArtifact(
+      checks.map((c) => ({
+        check: c.check,
+        status: c.passed ? "pass" : "FAIL",
+        observed: c.observed,
+        expected: c.expected,
+      })),
+      { key: "orders-quality-checks", description: `Data quality checks for ${day}` },
+    );
+    const revenue = orders.filter((o) => o.status === "paid").reduce((sum, o) => sum + o.totalCents, 0);
+    createMarkdownArtifact(
+      [
+        `# Orders quality report — ${day}`,
+        "",
+        failed.length === 0
+          ? `All ${checks.length} checks passed.`
+          : `**${failed.length} of ${checks.length} checks failed:** ${failed.map((c) => c.check).join(", ")}`,
+        "",
+        `- orders: ${orders.length}`,
+        `- paid revenue: ${formatCents(revenue)}`,
+      ].join("\n"),
+      { key: "orders-quality-report" },
+    );
+    if (failed.length > 0)
+      throw new Error(`quality checks failed: ${failed.map((c) => `${c.check} (${c.observed})`).join("; ")}`);
+    getRunLogger().info("all %d quality checks passed", checks.length);
+    return checks;
+  },
+);
 
 export const orders_pipeline = flow(
   {
@@ -126,7 +155,9 @@ export const orders_pipeline = flow(
 if (isMainModule(import.meta.url)) {
   const day = process.argv.slice(2).find((a) => /^\d{4}-\d{2}-\d{2}$/.test(a));
   try {
-    console.log(await orders_pipeline({ ...(day ? { day } : {}), duplicates: process.argv.includes("--corrupt") ? 3 : 0 }));
+    console.log(
+      await orders_pipeline({ ...(day ? { day } : {}), duplicates: process.argv.includes("--corrupt") ? 3 : 0 }),
+    );
   } catch (err) {
     // The run's logs already explain the failure; exit non-zero like any failed job.
     console.error((err as Error).message);

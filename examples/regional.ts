@@ -35,7 +35,12 @@ export const fetchRegion = task(
 export const rankRegions = task({ name: "rank_regions" }, (totals: RegionTotals[]): RegionTotals[] => {
   const ranked = [...totals].sort((a, b) => b.revenueCents - a.revenueCents);
   createTableArtifact(
-    ranked.map((t, i) => ({ rank: i + 1, region: t.region, orders: t.orders, revenue: (t.revenueCents / 100).toFixed(2) })),
+    ranked.map((t, i) => ({
+      rank: i + 1,
+      region: t.region,
+      orders: t.orders,
+      revenue: (t.revenueCents / 100).toFixed(2),
+    })),
     { key: "regional-ranking", description: "Regions by revenue" },
   );
   return ranked;
@@ -55,7 +60,11 @@ export const regional_sales = flow(
   async ({ concurrency }) => {
     const totals = await fetchRegion.map(REGIONS, { concurrency });
     const ranking = rankRegions.submit(totals);
-    getRunLogger().info("fetched %d regions, %d orders in total", totals.length, totals.reduce((n, t) => n + t.orders, 0));
+    getRunLogger().info(
+      "fetched %d regions, %d orders in total",
+      totals.length,
+      totals.reduce((n, t) => n + t.orders, 0),
+    );
     const ranked = await ranking.result();
     console.log(`top region: ${ranked[0]?.region}`);
     return ranked;

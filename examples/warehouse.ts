@@ -18,7 +18,13 @@ export interface MartBuild {
 }
 
 export const ingestSource = task(
-  { name: "ingest_source", retries: 2, retryDelaySeconds: 1, tags: ["ingest"], taskRunName: (source: string) => `ingest_source-${source}` },
+  {
+    name: "ingest_source",
+    retries: 2,
+    retryDelaySeconds: 1,
+    tags: ["ingest"],
+    taskRunName: (source: string) => `ingest_source-${source}`,
+  },
   async (source: string): Promise<{ source: string; rows: number }> => {
     await delay(20);
     const rows = 1_000 + Math.floor(seededRandom(`source:${source}`)() * 9_000);
@@ -28,7 +34,14 @@ export const ingestSource = task(
 );
 
 export const buildMart = task(
-  { name: "build_mart", retries: 1, retryDelaySeconds: 1, timeoutSeconds: 300, tags: ["dbt"], taskRunName: (mart: string) => `build_mart-${mart}` },
+  {
+    name: "build_mart",
+    retries: 1,
+    retryDelaySeconds: 1,
+    timeoutSeconds: 300,
+    tags: ["dbt"],
+    taskRunName: (mart: string) => `build_mart-${mart}`,
+  },
   async (mart: string): Promise<MartBuild> => {
     await delay(20);
     const rand = seededRandom(`mart:${mart}`);
@@ -43,7 +56,14 @@ export interface RefreshMartsInput {
 }
 
 export const refresh_marts = flow(
-  { name: "refresh_marts", description: "Rebuild the reporting marts.", retries: 2, retryDelaySeconds: 1, timeoutSeconds: 900, tags: ["marts"] },
+  {
+    name: "refresh_marts",
+    description: "Rebuild the reporting marts.",
+    retries: 2,
+    retryDelaySeconds: 1,
+    timeoutSeconds: 900,
+    tags: ["marts"],
+  },
   async (input: RefreshMartsInput): Promise<MartBuild[]> => {
     const { attempt } = getRunContext();
     if (input.failFirstAttempt && attempt === 1) {
@@ -62,7 +82,10 @@ export const nightly_warehouse = flow(
     logPrints: true,
     tags: ["warehouse"],
     parameters: z.object({
-      marts: z.array(z.enum(MARTS)).min(1).default([...MARTS]),
+      marts: z
+        .array(z.enum(MARTS))
+        .min(1)
+        .default([...MARTS]),
       /** Make refresh_marts fail once (it retries on its own). */
       failMartsOnce: z.boolean().default(false),
     }),

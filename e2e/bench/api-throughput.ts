@@ -67,7 +67,8 @@ async function benchProposals(clients: ApiClient[], runs: number, perCall = 1): 
   const ids: string[] = [];
   const perClient = Math.ceil(runs / clients.length);
   await inParallel(clients.length, async (c) => {
-    for (let i = 0; i < perClient; i++) ids.push((await clients[c]!.flowRuns.create.mutate({ flowName: "bench-proposals" })).id);
+    for (let i = 0; i < perClient; i++)
+      ids.push((await clients[c]!.flowRuns.create.mutate({ flowName: "bench-proposals" })).id);
   });
   const latencies: number[] = [];
   let proposals = 0;
@@ -81,23 +82,41 @@ async function benchProposals(clients: ApiClient[], runs: number, perCall = 1): 
     latencies.push(performance.now() - t0);
     proposals += batch.length;
     answers.forEach((answer, i) => {
-      if (!("decision" in answer) || answer.decision !== "ACCEPT") throw new Error(`${type} for ${batch[i]}: ${JSON.stringify(answer)}`);
+      if (!("decision" in answer) || answer.decision !== "ACCEPT")
+        throw new Error(`${type} for ${batch[i]}: ${JSON.stringify(answer)}`);
     });
   };
   const started = performance.now();
   await inParallel(clients.length, async (c) => {
     const api = clients[c]!;
-    for (let i = next, batch = ids.slice(i, i + perCall); batch.length > 0; i = next, batch = ids.slice(i, i + perCall)) {
+    for (
+      let i = next, batch = ids.slice(i, i + perCall);
+      batch.length > 0;
+      i = next, batch = ids.slice(i, i + perCall)
+    ) {
       next += perCall;
       await propose(api, batch, "RUNNING");
       await propose(api, batch, "COMPLETED");
     }
   });
   const seconds = (performance.now() - started) / 1000;
-  return { clients: clients.length, perCall, proposals, seconds, perSecond: proposals / seconds, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99) };
+  return {
+    clients: clients.length,
+    perCall,
+    proposals,
+    seconds,
+    perSecond: proposals / seconds,
+    p50Ms: pct(latencies, 50),
+    p99Ms: pct(latencies, 99),
+  };
 }
 
-async function benchIngest(kind: IngestResult["kind"], clients: ApiClient[], flowRunIds: string[], batches: number): Promise<IngestResult> {
+async function benchIngest(
+  kind: IngestResult["kind"],
+  clients: ApiClient[],
+  flowRunIds: string[],
+  batches: number,
+): Promise<IngestResult> {
   const batchMs: number[] = [];
   let rows = 0;
   let next = 0;
@@ -124,7 +143,16 @@ async function benchIngest(kind: IngestResult["kind"], clients: ApiClient[], flo
         };
         expected = 2000;
       } else {
-        payload = { logs: Array.from({ length: 1000 }, (_, i) => ({ id: uuidv7(), flowRunId, name: "bench", level: 20, message: `line ${i} of batch ${b}: some typical log text of moderate length`, timestamp: iso(i) })) };
+        payload = {
+          logs: Array.from({ length: 1000 }, (_, i) => ({
+            id: uuidv7(),
+            flowRunId,
+            name: "bench",
+            level: 20,
+            message: `line ${i} of batch ${b}: some typical log text of moderate length`,
+            timestamp: iso(i),
+          })),
+        };
         expected = 1000;
       }
       const t0 = performance.now();
@@ -136,7 +164,15 @@ async function benchIngest(kind: IngestResult["kind"], clients: ApiClient[], flo
     }
   });
   const seconds = (performance.now() - started) / 1000;
-  return { kind, clients: clients.length, batches, rows, seconds, perSecond: rows / seconds, batchP50Ms: pct(batchMs, 50) };
+  return {
+    kind,
+    clients: clients.length,
+    batches,
+    rows,
+    seconds,
+    perSecond: rows / seconds,
+    batchP50Ms: pct(batchMs, 50),
+  };
 }
 
 async function pgbench(url: string): Promise<{ clients: number; tps: number }[] | null> {
@@ -151,7 +187,18 @@ async function pgbench(url: string): Promise<{ clients: number; tps: number }[] 
     await writeFile(script, "INSERT INTO bench_scratch (payload) VALUES ('x');\n");
     const results: { clients: number; tps: number }[] = [];
     for (const clients of PGBENCH_CLIENTS) {
-      const { stdout } = await run("pgbench", ["-n", "-f", script, "-c", String(clients), "-j", String(Math.min(clients, os.cpus().length)), "-T", "5", url]);
+      const { stdout } = await run("pgbench", [
+        "-n",
+        "-f",
+        script,
+        "-c",
+        String(clients),
+        "-j",
+        String(Math.min(clients, os.cpus().length)),
+        "-T",
+        "5",
+        url,
+      ]);
       const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
       if (!tps) throw new Error(`cannot read pgbench output:\n${stdout}`);
       results.push({ clients, tps: Number(tps[1]) });
@@ -167,9 +214,16 @@ const server = await startTestServer();
 try {
   const { key } = await server.api.apiKeys.create.mutate({ name: "bench-worker", scope: "WORKER" });
   const connect = () => createApiClient({ ...server.connection, apiKey: key });
-  const pg = (await server.db.pool.query<{ v: string }>("select current_setting($1) AS v", ["server_version"])).rows[0]!.v;
-  const settings = (await server.db.pool.query<{ name: string; setting: string }>("select name, setting from pg_settings where name in ('fsync', 'synchronous_commit')")).rows;
-  console.log(`Flowplane API throughput: node ${process.version}, PostgreSQL ${pg} (${settings.map((s) => `${s.name}=${s.setting}`).join(", ")}), ${os.cpus().length} CPUs shared by client, server and database\n`);
+  const pg = (await server.db.pool.query<{ v: string }>("select current_setting($1) AS v", ["server_version"])).rows[0]!
+    .v;
+  const settings = (
+    await server.db.pool.query<{ name: string; setting: string }>(
+      "select name, setting from pg_settings where name in ('fsync', 'synchronous_commit')",
+    )
+  ).rows;
+  console.log(
+    `Flowplane API throughput: node ${process.version}, PostgreSQL ${pg} (${settings.map((s) => `${s.name}=${s.setting}`).join(", ")}), ${os.cpus().length} CPUs shared by client, server and database\n`,
+  );
 
   // Warm-up: JIT, connection pools, plans.
   await benchProposals([connect(), connect()], 100);
@@ -178,15 +232,23 @@ try {
   for (const c of PROPOSAL_CLIENTS) {
     const r = await benchProposals(Array.from({ length: c }, connect), RUNS);
     proposals.push(r);
-    console.log(`proposals  ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} proposals/s   (setState; ${r.proposals} in ${r.seconds.toFixed(2)} s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms)`);
+    console.log(
+      `proposals  ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} proposals/s   (setState; ${r.proposals} in ${r.seconds.toFixed(2)} s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms)`,
+    );
   }
   for (const c of BATCHED_PROPOSAL_CLIENTS) {
     const r = await benchProposals(Array.from({ length: c }, connect), RUNS * 5, PROPOSALS_PER_CALL);
     proposals.push(r);
-    console.log(`proposals  ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} proposals/s   (setStates × ${PROPOSALS_PER_CALL}; ${r.proposals} in ${r.seconds.toFixed(2)} s, call p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms)`);
+    console.log(
+      `proposals  ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} proposals/s   (setStates × ${PROPOSALS_PER_CALL}; ${r.proposals} in ${r.seconds.toFixed(2)} s, call p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms)`,
+    );
   }
 
-  const runIds = await Promise.all(INGEST_CLIENTS.flatMap(() => [0, 1, 2, 3]).map(async () => (await connect().flowRuns.create.mutate({ flowName: "bench-ingest", state: { type: "RUNNING" } })).id));
+  const runIds = await Promise.all(
+    INGEST_CLIENTS.flatMap(() => [0, 1, 2, 3]).map(
+      async () => (await connect().flowRuns.create.mutate({ flowName: "bench-ingest", state: { type: "RUNNING" } })).id,
+    ),
+  );
   await benchIngest("task states", [connect()], runIds, 2); // warm-up
   await benchIngest("log lines", [connect()], runIds, 2);
   const ingestion: IngestResult[] = [];
@@ -194,22 +256,34 @@ try {
     for (const c of INGEST_CLIENTS) {
       const r = await benchIngest(kind, Array.from({ length: c }, connect), runIds, BATCHES);
       ingestion.push(r);
-      console.log(`${kind.padEnd(11)} ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} ${kind}/s   (${r.rows} in ${r.seconds.toFixed(2)} s, ${r.batches} batches, batch p50 ${r.batchP50Ms.toFixed(0)} ms)`);
+      console.log(
+        `${kind.padEnd(11)} ${String(c).padStart(2)} clients  ${r.perSecond.toFixed(0).padStart(6)} ${kind}/s   (${r.rows} in ${r.seconds.toFixed(2)} s, ${r.batches} batches, batch p50 ${r.batchP50Ms.toFixed(0)} ms)`,
+      );
     }
   }
 
-  await server.db.pool.query("CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, payload text NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+  await server.db.pool.query(
+    "CREATE TABLE bench_scratch (id bigserial PRIMARY KEY, payload text NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+  );
   const reference = await pgbench(server.db.url);
   const ratios: Record<string, number> = {};
   if (reference) {
-    for (const r of reference) console.log(`pgbench    ${String(r.clients).padStart(2)} clients  ${r.tps.toFixed(0).padStart(6)} single-row INSERT tps`);
-    const tpsAt = (c: number) => reference.find((r) => r.clients === c)?.tps ?? Math.max(...reference.map((r) => r.tps));
+    for (const r of reference)
+      console.log(
+        `pgbench    ${String(r.clients).padStart(2)} clients  ${r.tps.toFixed(0).padStart(6)} single-row INSERT tps`,
+      );
+    const tpsAt = (c: number) =>
+      reference.find((r) => r.clients === c)?.tps ?? Math.max(...reference.map((r) => r.tps));
     // The raw limit: the best single-row INSERT rate over pgbench's client counts.
     const limit = Math.max(...reference.map((r) => r.tps));
     console.log(`pgbench limit (best of the above): ${limit.toFixed(0)} tps`);
-    for (const p of proposals) ratios[`proposals/s (${p.perCall === 1 ? "setState" : `setStates × ${p.perCall}`}) @${p.clients} ÷ insert limit`] = p.perSecond / limit;
+    for (const p of proposals)
+      ratios[
+        `proposals/s (${p.perCall === 1 ? "setState" : `setStates × ${p.perCall}`}) @${p.clients} ÷ insert limit`
+      ] = p.perSecond / limit;
     for (const i of ingestion) ratios[`${i.kind}/s @${i.clients} ÷ insert limit`] = i.perSecond / limit;
-    for (const i of ingestion) ratios[`${i.kind}/s @${i.clients} ÷ insert tps @${i.clients}`] = i.perSecond / tpsAt(i.clients);
+    for (const i of ingestion)
+      ratios[`${i.kind}/s @${i.clients} ÷ insert tps @${i.clients}`] = i.perSecond / tpsAt(i.clients);
     console.log("\nratios to pgbench (rows or proposals per second ÷ single-row INSERT transactions per second)");
     for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(56)} ${v.toFixed(2)}`);
   } else {

@@ -48,7 +48,13 @@ import pg from "pg";
 import { createApiClient, type ApiClient } from "@flowplane/client";
 import { databaseUrl, ensureTemplateDatabase, testAdminUrl } from "@flowplane/db/testing";
 import { startServer, type RunningServer } from "@flowplane/server";
-import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile, runMigrations as migrateGraphile, type Runner } from "graphile-worker";
+import {
+  Logger as GraphileLogger,
+  makeWorkerUtils,
+  run as runGraphile,
+  runMigrations as migrateGraphile,
+  type Runner,
+} from "graphile-worker";
 import { PgBoss } from "pg-boss";
 import { exited, outputOf, seedDueRuns, spawnCli, startTestServer, waitFor, type TestServer } from "../harness.ts";
 
@@ -189,7 +195,10 @@ async function cpuMeter(): Promise<() => Promise<{ nodeCpu: number; machineCpu: 
     const children = (await processCpuSeconds(replicaPids)) - c0;
     const m = await machineTicks();
     const cpus = os.cpus().length;
-    return { nodeCpu: ((n.user + n.system) / 1000 + children * 1000) / wallMs, machineCpu: ((m.busy - m0.busy) / Math.max(1, m.total - m0.total)) * cpus };
+    return {
+      nodeCpu: ((n.user + n.system) / 1000 + children * 1000) / wallMs,
+      machineCpu: ((m.busy - m0.busy) / Math.max(1, m.total - m0.total)) * cpus,
+    };
   };
 }
 
@@ -201,7 +210,9 @@ let meter: (() => Promise<{ nodeCpu: number; machineCpu: number }>) | null = nul
  * mid-trial are lost (pools here keep theirs for 30 s idle).
  */
 async function backendCpuSeconds(database: string): Promise<Map<number, number>> {
-  const { rows } = await admin((c) => c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database]));
+  const { rows } = await admin((c) =>
+    c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database]),
+  );
   const out = new Map<number, number>();
   for (const { pid } of rows) {
     try {
@@ -228,11 +239,20 @@ async function dbCpuMeter(database: string): Promise<() => Promise<number>> {
 
 let dbMeter: (() => Promise<number>) | null = null;
 
-async function throughputRow(r: Omit<ThroughputResult, "perSecond" | "timeBoxed" | "nodeCpu" | "machineCpu" | "nodeCpuMsPerRun" | "dbCpuMsPerRun">): Promise<ThroughputResult> {
+async function throughputRow(
+  r: Omit<ThroughputResult, "perSecond" | "timeBoxed" | "nodeCpu" | "machineCpu" | "nodeCpuMsPerRun" | "dbCpuMsPerRun">,
+): Promise<ThroughputResult> {
   const cpu = meter ? await meter() : { nodeCpu: NaN, machineCpu: NaN };
   const dbSeconds = dbMeter ? await dbMeter() : NaN;
   const perRun = (cpuSeconds: number) => (cpuSeconds * 1000) / Math.max(1, r.completed);
-  return { ...r, perSecond: r.completed / r.seconds, timeBoxed: r.completed < r.runs, ...cpu, nodeCpuMsPerRun: perRun(cpu.nodeCpu * r.seconds), dbCpuMsPerRun: perRun(dbSeconds) };
+  return {
+    ...r,
+    perSecond: r.completed / r.seconds,
+    timeBoxed: r.completed < r.runs,
+    ...cpu,
+    nodeCpuMsPerRun: perRun(cpu.nodeCpu * r.seconds),
+    dbCpuMsPerRun: perRun(dbSeconds),
+  };
 }
 
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
@@ -246,14 +266,25 @@ let trials = 0;
 /** How a bench worker reports its claimed runs' states: a setState call per run, or one setStates call for them all. */
 type Reporting = "per-run" | "batched";
 
-async function flowplaneThroughput(server: TestServer, urls: string[], workers: number, limit: number, runs: number, label: string, reporting: Reporting): Promise<ThroughputResult> {
+async function flowplaneThroughput(
+  server: TestServer,
+  urls: string[],
+  workers: number,
+  limit: number,
+  runs: number,
+  label: string,
+  reporting: Reporting,
+): Promise<ThroughputResult> {
   const poolName = `bench-${++trials}-${workers}w-${urls.length}r`;
   await seedDueRuns(server, poolName, runs);
   const { key } = await server.api.apiKeys.create.mutate({ name: `bench-worker-${poolName}`, scope: "WORKER" });
   const clients = await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
       // Per-run reporting makes up to L calls at once: they share HTTP requests (the client's batching).
-      const api = createApiClient({ apiUrl: urls[i % urls.length]!, apiKey: key, workspace: "default" }, { batching: reporting === "per-run" });
+      const api = createApiClient(
+        { apiUrl: urls[i % urls.length]!, apiKey: key, workspace: "default" },
+        { batching: reporting === "per-run" },
+      );
       const { workerId } = await api.workers.heartbeat.mutate({ workPoolName: poolName, workerName: `w${i}` });
       return { api, workerId };
     }),
@@ -297,7 +328,10 @@ async function flowplaneThroughput(server: TestServer, urls: string[], workers: 
           if (stop.signal.aborted) return;
           throw err;
         }
-        await drive(api, claimed.runs.map((r) => r.id));
+        await drive(
+          api,
+          claimed.runs.map((r) => r.id),
+        );
       }
     }),
   );
@@ -306,8 +340,16 @@ async function flowplaneThroughput(server: TestServer, urls: string[], workers: 
     `SELECT count(*)::int AS n FROM "FlowRun" fr JOIN "WorkPool" p ON p.id = fr."workPoolId" WHERE p.name = $1 AND fr."stateType" = 'COMPLETED'`,
     [poolName],
   );
-  if (rows[0]!.n !== completed) throw new Error(`${label}: ${completed} completions answered but ${rows[0]!.n} runs COMPLETED in the database`);
-  return await throughputRow({ system: "flowplane", config: label, concurrency: `${workers} workers × ${limit}${urls.length > 1 ? `, ${urls.length} replicas` : ""}`, runs, completed, seconds });
+  if (rows[0]!.n !== completed)
+    throw new Error(`${label}: ${completed} completions answered but ${rows[0]!.n} runs COMPLETED in the database`);
+  return await throughputRow({
+    system: "flowplane",
+    config: label,
+    concurrency: `${workers} workers × ${limit}${urls.length > 1 ? `, ${urls.length} replicas` : ""}`,
+    runs,
+    completed,
+    seconds,
+  });
 }
 
 async function graphileThroughput(tuned: boolean, concurrency: number, runs: number): Promise<ThroughputResult> {
@@ -326,7 +368,14 @@ async function graphileThroughput(tuned: boolean, concurrency: number, runs: num
       const deadline = Date.now() + BOX_SECONDS * 1000;
       const worker = tuned
         ? // worker.graphile.org/docs/performance: the configuration of its published figures.
-          { concurrentJobs: concurrency, maxPoolSize: concurrency + 1, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0, preparedStatements: true }
+          {
+            concurrentJobs: concurrency,
+            maxPoolSize: concurrency + 1,
+            localQueue: { size: 500 },
+            completeJobBatchDelay: 0,
+            failJobBatchDelay: 0,
+            preparedStatements: true,
+          }
         : { concurrentJobs: concurrency };
       const pgPool = new pg.Pool({ connectionString: db.url, max: tuned ? concurrency + 1 : 10 });
       pgPool.on("error", () => {});
@@ -342,11 +391,21 @@ async function graphileThroughput(tuned: boolean, concurrency: number, runs: num
         preset: { worker: { connectionString: db.url, ...worker } },
       });
       try {
-        const count = async () => Number((await probe.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0]!.n);
+        const count = async () =>
+          Number(
+            (await probe.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0]!.n,
+          );
         while (handled < runs && Date.now() < deadline) await sleep(5);
         const left = await untilZero(count, deadline);
         const seconds = (performance.now() - started) / 1000;
-        return await throughputRow({ system: "graphile-worker", config: tuned ? "tuned: localQueue 500, completeJobBatchDelay 0" : "default", concurrency: `concurrentJobs ${concurrency}`, runs, completed: runs - left, seconds });
+        return await throughputRow({
+          system: "graphile-worker",
+          config: tuned ? "tuned: localQueue 500, completeJobBatchDelay 0" : "default",
+          concurrency: `concurrentJobs ${concurrency}`,
+          runs,
+          completed: runs - left,
+          seconds,
+        });
       } finally {
         await runner.stop();
         await runner.promise.catch(() => {});
@@ -360,7 +419,12 @@ async function graphileThroughput(tuned: boolean, concurrency: number, runs: num
   }
 }
 
-async function pgBossThroughput(tuned: boolean, concurrency: number, batchSize: number, runs: number): Promise<ThroughputResult> {
+async function pgBossThroughput(
+  tuned: boolean,
+  concurrency: number,
+  batchSize: number,
+  runs: number,
+): Promise<ThroughputResult> {
   const db = await freshDatabase("pgboss");
   const boss = new PgBoss({ connectionString: db.url });
   boss.on("error", (err) => console.error(`pg-boss: ${err.message}`));
@@ -368,21 +432,35 @@ async function pgBossThroughput(tuned: boolean, concurrency: number, batchSize: 
     await boss.start();
     const queue = "noop";
     await boss.createQueue(queue);
-    for (let i = 0; i < runs; i += 1_000) await boss.insert(queue, Array.from({ length: Math.min(1_000, runs - i) }, () => ({ data: {} })));
+    for (let i = 0; i < runs; i += 1_000)
+      await boss.insert(
+        queue,
+        Array.from({ length: Math.min(1_000, runs - i) }, () => ({ data: {} })),
+      );
     const probe = new pg.Client({ connectionString: db.url });
     await probe.connect();
     try {
       await probe.query("ANALYZE pgboss.job");
       let handled = 0;
       const deadline = Date.now() + (tuned ? BOX_SECONDS : POLLING_BOX_SECONDS) * 1000;
-      const options = tuned ? { localConcurrency: concurrency, batchSize, burstWhenBatchFull: true } : { localConcurrency: concurrency };
+      const options = tuned
+        ? { localConcurrency: concurrency, batchSize, burstWhenBatchFull: true }
+        : { localConcurrency: concurrency };
       dbMeter = await dbCpuMeter(databaseOf(db.url));
       meter = await cpuMeter();
       const started = performance.now();
       await boss.work(queue, options, async (jobs) => {
         handled += jobs.length;
       });
-      const count = async () => Number((await probe.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state <> 'completed'", [queue])).rows[0]!.n);
+      const count = async () =>
+        Number(
+          (
+            await probe.query<{ n: string }>(
+              "SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state <> 'completed'",
+              [queue],
+            )
+          ).rows[0]!.n,
+        );
       while (handled < runs && Date.now() < deadline) await sleep(5);
       const left = await untilZero(count, deadline);
       const seconds = (performance.now() - started) / 1000;
@@ -417,27 +495,49 @@ interface LatencyResult {
 }
 
 function latencyRow(system: string, config: string, xs: number[], note?: string): LatencyResult {
-  return { system, config, jobs: xs.length, p50Ms: pct(xs, 50), p99Ms: pct(xs, 99), maxMs: Math.max(...xs), ...(note ? { note } : {}) };
+  return {
+    system,
+    config,
+    jobs: xs.length,
+    p50Ms: pct(xs, 50),
+    p99Ms: pct(xs, 99),
+    maxMs: Math.max(...xs),
+    ...(note ? { note } : {}),
+  };
 }
 
 /** As e2e/bench/pickup-latency.ts: a worker long-polls, then a run is created through the API. */
 async function flowplaneLatency(server: TestServer, jobs: number): Promise<LatencyResult[]> {
   await server.api.workPools.create.mutate({ name: "latency", type: "process" });
-  await server.api.deployments.upsert.mutate({ flowName: "latency", name: "bench", entrypoint: "examples/hello.ts:hello", workPoolName: "latency", path: process.cwd() });
+  await server.api.deployments.upsert.mutate({
+    flowName: "latency",
+    name: "bench",
+    entrypoint: "examples/hello.ts:hello",
+    workPoolName: "latency",
+    path: process.cwd(),
+  });
   const workerApi = createApiClient(server.connection);
-  const { workerId } = await workerApi.workers.heartbeat.mutate({ workPoolName: "latency", workerName: "latency-poller" });
+  const { workerId } = await workerApi.workers.heartbeat.mutate({
+    workPoolName: "latency",
+    workerName: "latency-poller",
+  });
   const clientSide: number[] = [];
   for (let i = 0; i < jobs + 20; i++) {
     // The moment the worker holds the run (the poll may answer before the create call returns).
     let claimedAt = 0;
-    const polling = workerApi.workers.poll.mutate({ workerId, limit: 1, waitMs: 10_000 }).then((r) => ((claimedAt = performance.now()), r));
+    const polling = workerApi.workers.poll
+      .mutate({ workerId, limit: 1, waitMs: 10_000 })
+      .then((r) => ((claimedAt = performance.now()), r));
     await sleep(IDLE_GAP_MS); // idle: the worker waits before the run exists
     const t0 = performance.now();
     const run = await server.api.deployments.run.mutate({ name: "latency/bench" });
     const { runs } = await polling;
     if (runs[0]?.id !== run.id) throw new Error("claimed the wrong run");
     if (i >= 20) clientSide.push(claimedAt - t0); // the first 20 warm up
-    await server.db.pool.query(`UPDATE "FlowRun" SET "stateType" = 'COMPLETED', "stateName" = 'Completed' WHERE id = $1`, [run.id]);
+    await server.db.pool.query(
+      `UPDATE "FlowRun" SET "stateType" = 'COMPLETED', "stateName" = 'Completed' WHERE id = $1`,
+      [run.id],
+    );
   }
   const { rows } = await server.db.pool.query<{ ms: number }>(
     `SELECT extract(epoch FROM (s.timestamp - fr."createdAt")) * 1000 AS ms
@@ -446,8 +546,18 @@ async function flowplaneLatency(server: TestServer, jobs: number): Promise<Laten
       ORDER BY fr."createdAt" OFFSET 20`,
   );
   return [
-    latencyRow("flowplane", "long-poll over HTTP (LISTEN/NOTIFY in the server)", clientSide, "client clock: deployments.run call starts → worker's poll answers"),
-    latencyRow("flowplane", "same runs, database timestamps", rows.map((r) => Number(r.ms)), "FlowRun.createdAt → PENDING state timestamp"),
+    latencyRow(
+      "flowplane",
+      "long-poll over HTTP (LISTEN/NOTIFY in the server)",
+      clientSide,
+      "client clock: deployments.run call starts → worker's poll answers",
+    ),
+    latencyRow(
+      "flowplane",
+      "same runs, database timestamps",
+      rows.map((r) => Number(r.ms)),
+      "FlowRun.createdAt → PENDING state timestamp",
+    ),
   ];
 }
 
@@ -456,7 +566,15 @@ async function graphileLatency(tuned: boolean, jobs: number): Promise<LatencyRes
   try {
     await migrateGraphile({ connectionString: db.url, logger: silentGraphileLogger });
     let onJob: (() => void) | null = null;
-    const worker = tuned ? { concurrentJobs: WORKERS, maxPoolSize: WORKERS + 1, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } : {};
+    const worker = tuned
+      ? {
+          concurrentJobs: WORKERS,
+          maxPoolSize: WORKERS + 1,
+          localQueue: { size: 500 },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        }
+      : {};
     const pgPool = new pg.Pool({ connectionString: db.url, max: tuned ? WORKERS + 1 : 10 });
     pgPool.on("error", () => {});
     pgPool.on("connect", (client) => client.on("error", () => {}));
@@ -478,7 +596,12 @@ async function graphileLatency(tuned: boolean, jobs: number): Promise<LatencyRes
         const t1 = await got;
         if (i >= 20) xs.push(t1 - t0);
       }
-      return latencyRow("graphile-worker", tuned ? "tuned (localQueue 500, batched completion)" : "default (LISTEN/NOTIFY)", xs, "client clock: addJob call → task starts");
+      return latencyRow(
+        "graphile-worker",
+        tuned ? "tuned (localQueue 500, batched completion)" : "default (LISTEN/NOTIFY)",
+        xs,
+        "client clock: addJob call → task starts",
+      );
     } finally {
       await utils.release();
       await runner.stop();
@@ -511,7 +634,12 @@ async function pgBossLatency(listen: boolean, jobs: number): Promise<LatencyResu
       const t1 = await got;
       if (i >= warm) xs.push(t1 - t0);
     }
-    return latencyRow("pg-boss", listen ? "useListenNotify + queue notify" : "default (2 s polling)", xs, "client clock: send call → handler starts");
+    return latencyRow(
+      "pg-boss",
+      listen ? "useListenNotify + queue notify" : "default (2 s polling)",
+      xs,
+      "client clock: send call → handler starts",
+    );
   } finally {
     await boss.stop({ graceful: false }).catch(() => {});
     await db.drop();
@@ -526,7 +654,11 @@ async function machine() {
   await c.connect();
   try {
     const v = (await c.query<{ v: string }>("select version() AS v")).rows[0]!.v;
-    const settings = (await c.query<{ name: string; setting: string }>("select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections') order by name")).rows;
+    const settings = (
+      await c.query<{ name: string; setting: string }>(
+        "select name, setting from pg_settings where name in ('fsync', 'synchronous_commit', 'shared_buffers', 'max_connections') order by name",
+      )
+    ).rows;
     return {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -549,10 +681,16 @@ await sleep(2_000);
 const backgroundCpu = (await idleMeter()).machineCpu;
 console.log(`# Flowplane dispatch vs graphile-worker 0.18 and pg-boss 12`);
 console.log(
-  `machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, ${host.kernel}; node ${host.node}; ${host.postgres} (${Object.entries(host.postgresSettings).map(([k, v]) => `${k}=${v}`).join(", ")}); ` +
+  `machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB, ${host.kernel}; node ${host.node}; ${host.postgres} (${Object.entries(
+    host.postgresSettings,
+  )
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}); ` +
     `client, servers, workers and PostgreSQL share these CPUs; CPU cores busy before the run (other processes): ${backgroundCpu.toFixed(2)}\n`,
 );
-console.log(`N=${RUNS} runs per throughput trial, Flowplane W=${WORKERS} workers × limit ${LIMIT}; latency: ${LATENCY_JOBS} jobs each\n`);
+console.log(
+  `N=${RUNS} runs per throughput trial, Flowplane W=${WORKERS} workers × limit ${LIMIT}; latency: ${LATENCY_JOBS} jobs each\n`,
+);
 
 const throughput: ThroughputResult[] = [];
 const latency: LatencyResult[] = [];
@@ -578,7 +716,13 @@ async function freePort(): Promise<number> {
  * database: in this process (startServer), or as `flowplane server start` child processes, which
  * get their own JavaScript thread.
  */
-async function flowplaneTrial(workers: number, replicas: number, label: string, reporting: Reporting, where: "in-process" | "child-process" = "in-process"): Promise<ThroughputResult> {
+async function flowplaneTrial(
+  workers: number,
+  replicas: number,
+  label: string,
+  reporting: Reporting,
+  where: "in-process" | "child-process" = "in-process",
+): Promise<ThroughputResult> {
   const server = await startTestServer();
   const extra: { url: string; close(): Promise<void> }[] = [];
   const homes: string[] = [];
@@ -587,13 +731,27 @@ async function flowplaneTrial(workers: number, replicas: number, label: string, 
       const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-replica-"));
       homes.push(home);
       if (where === "in-process") {
-        const replica: RunningServer = await startServer({ databaseUrl: server.db.url, port: 0, host: "127.0.0.1", home, logLevel: "silent" }, { writeProfile: false });
+        const replica: RunningServer = await startServer(
+          { databaseUrl: server.db.url, port: 0, host: "127.0.0.1", home, logLevel: "silent" },
+          { writeProfile: false },
+        );
         extra.push({ url: replica.url, close: () => replica.close() });
       } else {
         const port = await freePort();
-        const child = spawnCli(["server", "start", "--port", String(port)], { DATABASE_URL: server.db.url, FLOWPLANE_HOME: home, FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "" });
+        const child = spawnCli(["server", "start", "--port", String(port)], {
+          DATABASE_URL: server.db.url,
+          FLOWPLANE_HOME: home,
+          FLOWPLANE_LOG_LEVEL: "warn",
+          FLOWPLANE_API_URL: "",
+          FLOWPLANE_API_KEY: "",
+        });
         const url = `http://127.0.0.1:${port}`;
-        await waitFor("the replica to answer /health", async () => (await fetch(`${url}/health`).catch(() => null))?.ok, 60_000, 100).catch((err: Error) => {
+        await waitFor(
+          "the replica to answer /health",
+          async () => (await fetch(`${url}/health`).catch(() => null))?.ok,
+          60_000,
+          100,
+        ).catch((err: Error) => {
           child.kill("SIGKILL");
           throw new Error(`${err.message}\n${outputOf(child)}`);
         });
@@ -657,7 +815,10 @@ if (ONLY.has("latency")) {
     latency.push(await pgBossLatency(true, LATENCY_JOBS));
     latency.push(await pgBossLatency(false, POLLING_JOBS));
   }
-  for (const r of latency) console.log(`  ${r.system.padEnd(16)} ${r.config.padEnd(50)} p50 ${r.p50Ms.toFixed(1).padStart(7)} ms  p99 ${r.p99Ms.toFixed(1).padStart(7)} ms  max ${r.maxMs.toFixed(1).padStart(7)} ms  (${r.jobs} jobs)`);
+  for (const r of latency)
+    console.log(
+      `  ${r.system.padEnd(16)} ${r.config.padEnd(50)} p50 ${r.p50Ms.toFixed(1).padStart(7)} ms  p99 ${r.p99Ms.toFixed(1).padStart(7)} ms  max ${r.maxMs.toFixed(1).padStart(7)} ms  (${r.jobs} jobs)`,
+    );
 }
 
 if (ONLY.has("scaling") && SYSTEMS.has("flowplane")) {
@@ -682,9 +843,15 @@ if (ONLY.has("scaling") && SYSTEMS.has("flowplane")) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const best = (xs: ThroughputResult[]) => xs.reduce<ThroughputResult | null>((a, b) => (a && a.perSecond >= b.perSecond ? a : b), null);
-const gwTunedSame = throughput.find((r) => r.system === "graphile-worker" && r.config.startsWith("tuned") && r.concurrency === `concurrentJobs ${WORKERS}`);
-const gwDefaultSame = throughput.find((r) => r.system === "graphile-worker" && r.config === "default" && r.concurrency === `concurrentJobs ${WORKERS}`);
+const best = (xs: ThroughputResult[]) =>
+  xs.reduce<ThroughputResult | null>((a, b) => (a && a.perSecond >= b.perSecond ? a : b), null);
+const gwTunedSame = throughput.find(
+  (r) =>
+    r.system === "graphile-worker" && r.config.startsWith("tuned") && r.concurrency === `concurrentJobs ${WORKERS}`,
+);
+const gwDefaultSame = throughput.find(
+  (r) => r.system === "graphile-worker" && r.config === "default" && r.concurrency === `concurrentJobs ${WORKERS}`,
+);
 const gwBest = best(throughput.filter((r) => r.system === "graphile-worker"));
 const bossBest = best(throughput.filter((r) => r.system === "pg-boss"));
 const ratios: Record<string, number> = {};
@@ -693,8 +860,12 @@ for (const [reporting, flowplane] of [
   ["setStates", throughput.find((r) => r.system === "flowplane" && r.config.includes("setStates"))],
 ] as const) {
   if (!flowplane) continue;
-  if (gwDefaultSame) ratios[`flowplane (${reporting}) / graphile-worker default @${WORKERS}`] = flowplane.perSecond / gwDefaultSame.perSecond;
-  if (gwTunedSame) ratios[`flowplane (${reporting}) / graphile-worker tuned @${WORKERS}`] = flowplane.perSecond / gwTunedSame.perSecond;
+  if (gwDefaultSame)
+    ratios[`flowplane (${reporting}) / graphile-worker default @${WORKERS}`] =
+      flowplane.perSecond / gwDefaultSame.perSecond;
+  if (gwTunedSame)
+    ratios[`flowplane (${reporting}) / graphile-worker tuned @${WORKERS}`] =
+      flowplane.perSecond / gwTunedSame.perSecond;
   if (gwBest) ratios[`flowplane (${reporting}) / graphile-worker best`] = flowplane.perSecond / gwBest.perSecond;
   if (bossBest) ratios[`flowplane (${reporting}) / pg-boss best`] = flowplane.perSecond / bossBest.perSecond;
 }
@@ -703,10 +874,14 @@ const gwLat = latency.find((r) => r.system === "graphile-worker" && r.config.sta
 if (fpLat && gwLat) ratios["flowplane p99 / graphile-worker p99 (default, LISTEN/NOTIFY)"] = fpLat.p99Ms / gwLat.p99Ms;
 
 console.log("\n## results\n");
-console.log(`Machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB RAM, ${host.kernel}, node ${host.node}, ${host.postgres}. One process runs every client, server and worker; PostgreSQL runs on the same CPUs. CPU cores busy before the run (other processes): ${backgroundCpu.toFixed(2)}.\n`);
+console.log(
+  `Machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGiB} GiB RAM, ${host.kernel}, node ${host.node}, ${host.postgres}. One process runs every client, server and worker; PostgreSQL runs on the same CPUs. CPU cores busy before the run (other processes): ${backgroundCpu.toFixed(2)}.\n`,
+);
 if (throughput.length > 0) {
   console.log(`Dispatch throughput, N = ${RUNS} no-op runs/jobs (due → claimed and completed):\n`);
-  console.log("| system | configuration | concurrency | runs/s | completed | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |");
+  console.log(
+    "| system | configuration | concurrency | runs/s | completed | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |",
+  );
   console.log("|---|---|---|---:|---:|---:|---:|---:|");
   for (const r of throughput)
     console.log(
@@ -718,12 +893,17 @@ if (latency.length > 0) {
   console.log("Pickup latency, idle system, one job at a time (created → claimed/started):\n");
   console.log("| system | configuration | jobs | p50 ms | p99 ms | max ms | measured |");
   console.log("|---|---|---:|---:|---:|---:|---|");
-  for (const r of latency) console.log(`| ${r.system} | ${r.config} | ${r.jobs} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.maxMs.toFixed(1)} | ${r.note ?? ""} |`);
+  for (const r of latency)
+    console.log(
+      `| ${r.system} | ${r.config} | ${r.jobs} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.maxMs.toFixed(1)} | ${r.note ?? ""} |`,
+    );
   console.log("");
 }
 if (scaling.length > 0) {
   console.log(`Flowplane scaling, N = ${RUNS}, limit ${LIMIT} per poll:\n`);
-  console.log("| servers | workers (× limit) | runs/s | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |");
+  console.log(
+    "| servers | workers (× limit) | runs/s | seconds | cores busy: bench process / machine | CPU ms per run: bench process / database |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of scaling)
     console.log(

@@ -9,12 +9,19 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+const fmt = (xs: number[]) =>
+  `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 
 const server = await startTestServer();
 try {
   await server.api.workPools.create.mutate({ name: "bench", type: "process" });
-  await server.api.deployments.upsert.mutate({ flowName: "hello", name: "bench", entrypoint: "examples/hello.ts:hello", workPoolName: "bench", path: process.cwd() });
+  await server.api.deployments.upsert.mutate({
+    flowName: "hello",
+    name: "bench",
+    entrypoint: "examples/hello.ts:hello",
+    workPoolName: "bench",
+    path: process.cwd(),
+  });
 
   // 1. Created → claimed, with an in-process worker long-polling over HTTP.
   const workerApi = createApiClient(server.connection);
@@ -35,7 +42,9 @@ try {
        JOIN "Deployment" d ON d.id = fr."deploymentId" WHERE d.name = 'bench'`,
   );
   const serverSide = rows.map((r) => Number(r.ms));
-  await server.db.pool.query(`UPDATE "FlowRun" SET "stateType" = 'COMPLETED', "stateName" = 'Completed' WHERE "stateType" = 'PENDING'`);
+  await server.db.pool.query(
+    `UPDATE "FlowRun" SET "stateType" = 'COMPLETED', "stateName" = 'Completed' WHERE "stateType" = 'PENDING'`,
+  );
 
   // 2. Created → infrastructure started, with a real worker process launching real child processes.
   const worker = spawnCli(["worker", "start", "--pool", "bench", "--limit", "4"], server.env);
@@ -47,9 +56,19 @@ try {
     const run = await server.api.deployments.run.mutate({ name: "hello/bench" });
     created.set(run.id, before);
     // An idle system: the next run is created only after this one has finished.
-    await waitFor("the run to finish", async () => ["COMPLETED", "FAILED", "CRASHED"].includes((await server.api.flowRuns.get.query({ id: run.id })).state.type), 30_000, 20);
+    await waitFor(
+      "the run to finish",
+      async () =>
+        ["COMPLETED", "FAILED", "CRASHED"].includes((await server.api.flowRuns.get.query({ id: run.id })).state.type),
+      30_000,
+      20,
+    );
   }
-  await waitFor("every run to start", async () => (outputOf(worker).match(/started flow run/g)?.length ?? 0) >= STARTS, 60_000);
+  await waitFor(
+    "every run to start",
+    async () => (outputOf(worker).match(/started flow run/g)?.length ?? 0) >= STARTS,
+    60_000,
+  );
   const started: number[] = [];
   for (const line of outputOf(worker).split("\n")) {
     const m = /"time":"([^"]+)","msg":"started flow run .*\(([0-9a-f-]{36})\)"/.exec(line);

@@ -8,12 +8,23 @@ const N = Number(process.argv[2] ?? 1000);
 const db = await createTestDatabase({ poolSize: 10 });
 try {
   const { workspace } = await createWorkspace(db.prisma, "bench");
-  await db.prisma.workPool.create({ data: { workspaceId: workspace.id, name: "p", type: "PROCESS", baseJobTemplate: {}, queues: { create: { workspaceId: workspace.id, name: "default" } } } });
+  await db.prisma.workPool.create({
+    data: {
+      workspaceId: workspace.id,
+      name: "p",
+      type: "PROCESS",
+      baseJobTemplate: {},
+      queues: { create: { workspaceId: workspace.id, name: "default" } },
+    },
+  });
   const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"];
   let t = performance.now();
   for (let i = 0; i < N; i++) {
     await applyDeployment(db.prisma, workspace.id, {
-      flowName: `flow-${i % 50}`, name: `d-${i}`, entrypoint: "x.ts:f", workPoolName: "p",
+      flowName: `flow-${i % 50}`,
+      name: `d-${i}`,
+      entrypoint: "x.ts:f",
+      workPoolName: "p",
       schedules: [{ kind: "cron", cron: `${i % 60} * * * *`, timezone: zones[i % zones.length]! }],
     });
   }
@@ -24,10 +35,24 @@ try {
   t = performance.now();
   const second = await scheduleRuns(db.pool);
   const secondMs = performance.now() - t;
-  console.log(`registered ${N} cron deployments in ${(deployMs / 1000).toFixed(2)} s (${(deployMs / N).toFixed(1)} ms each, sequential API-service calls)`);
-  console.log(`first scheduler pass: ${first.runsCreated} runs for ${first.schedules} schedules in ${firstMs.toFixed(0)} ms`);
-  console.log(`steady-state pass: ${second.schedules} schedules due, ${second.runsCreated} runs, ${secondMs.toFixed(1)} ms`);
-  console.log(JSON.stringify({ deployments: N, deployMs, firstPassMs: firstMs, runsCreated: first.runsCreated, steadyPassMs: secondMs }));
+  console.log(
+    `registered ${N} cron deployments in ${(deployMs / 1000).toFixed(2)} s (${(deployMs / N).toFixed(1)} ms each, sequential API-service calls)`,
+  );
+  console.log(
+    `first scheduler pass: ${first.runsCreated} runs for ${first.schedules} schedules in ${firstMs.toFixed(0)} ms`,
+  );
+  console.log(
+    `steady-state pass: ${second.schedules} schedules due, ${second.runsCreated} runs, ${secondMs.toFixed(1)} ms`,
+  );
+  console.log(
+    JSON.stringify({
+      deployments: N,
+      deployMs,
+      firstPassMs: firstMs,
+      runsCreated: first.runsCreated,
+      steadyPassMs: secondMs,
+    }),
+  );
 } finally {
   await db.drop();
 }

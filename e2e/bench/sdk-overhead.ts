@@ -68,7 +68,11 @@ async function timePlain(run: () => Promise<unknown>): Promise<number> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const perTask = (ms: number, baseline: number): string => (Math.max(0, ms - baseline) / N).toFixed(4);
 
-async function bench(mode: "local" | "tracked", shape: "sequential" | "map", afterRound?: () => Promise<void>): Promise<{ run: number; e2e: number; baseline: number }> {
+async function bench(
+  mode: "local" | "tracked",
+  shape: "sequential" | "map",
+  afterRound?: () => Promise<void>,
+): Promise<{ run: number; e2e: number; baseline: number }> {
   const flowFn = shape === "sequential" ? () => sequential(N) : () => fanOut(N);
   const plain = () => baselines[shape](N);
   // Warm-up: JIT, the server's connection pool and prepared plans.
@@ -87,7 +91,9 @@ async function bench(mode: "local" | "tracked", shape: "sequential" | "map", aft
   const e2e = median(samples.map((s) => s.e2eMs));
   const label = `${mode} ${shape}`.padEnd(20);
   if (mode === "local") {
-    console.log(`${label} ${perTask(run, baseline)} ms/task   (flow ${run.toFixed(0)} ms, baseline ${baseline.toFixed(1)} ms)`);
+    console.log(
+      `${label} ${perTask(run, baseline)} ms/task   (flow ${run.toFixed(0)} ms, baseline ${baseline.toFixed(1)} ms)`,
+    );
   } else {
     console.log(
       `${label} run ${perTask(run, baseline)} ms/task · e2e ${perTask(e2e, baseline)} ms/task · drain ${(e2e - run).toFixed(0)} ms` +
@@ -97,7 +103,9 @@ async function bench(mode: "local" | "tracked", shape: "sequential" | "map", aft
   return { run: (run - baseline) / N, e2e: (e2e - baseline) / N, baseline };
 }
 
-console.log(`SDK per-task overhead, ${N.toLocaleString("en-US")} trivial tasks, median of ${ROUNDS} rounds (node ${process.version})\n`);
+console.log(
+  `SDK per-task overhead, ${N.toLocaleString("en-US")} trivial tasks, median of ${ROUNDS} rounds (node ${process.version})\n`,
+);
 
 setTracker(new LocalTracker());
 const local = [await bench("local", "sequential"), await bench("local", "map")];
@@ -117,10 +125,15 @@ try {
     const tasks = await api.taskRuns.list.query({ flowRunId: run.id, limit: 20_000 });
     const done = tasks.filter((t) => t.stateType === "COMPLETED").length;
     if (run.state.type !== "COMPLETED" || tasks.length !== N || done !== N) {
-      throw new Error(`${flowName}: run ${run.state.type}, ${tasks.length} task runs, ${done} COMPLETED (expected ${N})`);
+      throw new Error(
+        `${flowName}: run ${run.state.type}, ${tasks.length} task runs, ${done} COMPLETED (expected ${N})`,
+      );
     }
   };
-  tracked = [await bench("tracked", "sequential", verify("bench_sequential")), await bench("tracked", "map", verify("bench_map"))];
+  tracked = [
+    await bench("tracked", "sequential", verify("bench_sequential")),
+    await bench("tracked", "map", verify("bench_map")),
+  ];
   tracker.close();
 } finally {
   await server?.close();
@@ -129,5 +142,7 @@ try {
 const worstLocal = Math.max(...local.map((r) => r.run));
 const worstTracked = Math.max(...tracked.map((r) => r.e2e));
 console.log(`\nlocal:   worst ${worstLocal.toFixed(4)} ms/task — goal < 0.05 ${worstLocal < 0.05 ? "✓" : "✗"}`);
-console.log(`tracked: worst ${worstTracked.toFixed(4)} ms/task end to end — goal < 0.5 ${worstTracked < 0.5 ? "✓" : "✗"}`);
+console.log(
+  `tracked: worst ${worstTracked.toFixed(4)} ms/task end to end — goal < 0.5 ${worstTracked < 0.5 ? "✓" : "✗"}`,
+);
 process.exit(0);

@@ -26,5 +26,9 @@ const built = existsSync(index) ? statSync(index).mtimeMs : 0;
 const sources = Math.max(newestMtime(dashboard), newestMtime(path.join(repoRoot, "packages/core/src")));
 if (built <= sources) {
   process.stderr.write("building the dashboard…\n");
-  execFileSync("pnpm", ["--filter", "@flowplane/dashboard", "build"], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"], timeout: 180_000 });
+  execFileSync("pnpm", ["--filter", "@flowplane/dashboard", "build"], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "inherit"],
+    timeout: 180_000,
+  });
 }

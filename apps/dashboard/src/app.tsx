@@ -73,7 +73,12 @@ function Shell({ session, children }: { session: Session; children: ReactNode })
           <span>Flowplane</span>
         </Link>
         <div className="topbar-right">
-          <span className={`live-status live-${status}`} role="status" aria-live="polite" title="Live updates over websocket">
+          <span
+            className={`live-status live-${status}`}
+            role="status"
+            aria-live="polite"
+            title="Live updates over websocket"
+          >
             <span className="live-dot" aria-hidden="true" />
             {status === "open" ? "Live" : status === "connecting" ? "Connecting…" : "Reconnecting…"}
           </span>
@@ -109,7 +114,10 @@ function Shell({ session, children }: { session: Session; children: ReactNode })
       <nav className="sidenav" aria-label="Main">
         <ul>
           {NAV.map((item) => {
-            const active = pathname === item.match || pathname.startsWith(`${item.match}/`) || (item.match === "/runs" && pathname === "/");
+            const active =
+              pathname === item.match ||
+              pathname.startsWith(`${item.match}/`) ||
+              (item.match === "/runs" && pathname === "/");
             return (
               <li key={item.to}>
                 <Link to={item.to} aria-current={active ? "page" : undefined}>

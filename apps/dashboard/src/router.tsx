@@ -27,7 +27,10 @@ export function useLocation(): { pathname: string; search: URLSearchParams; href
 }
 
 /** Replaces the query string (filters); empty values are dropped. */
-export function setSearch(values: Record<string, string | string[] | null | undefined>, options: { replace?: boolean } = {}): void {
+export function setSearch(
+  values: Record<string, string | string[] | null | undefined>,
+  options: { replace?: boolean } = {},
+): void {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(values)) {
     if (value === null || value === undefined) continue;

@@ -15,7 +15,8 @@ export function startLoop(name: string, intervalMs: number, logger: Logger, pass
     running = (async () => {
       try {
         const result = await pass();
-        if (result && typeof result === "object" && Object.values(result).some((v) => typeof v === "number" && v > 0)) logger.info({ loop: name, ...result }, `${name} pass`);
+        if (result && typeof result === "object" && Object.values(result).some((v) => typeof v === "number" && v > 0))
+          logger.info({ loop: name, ...result }, `${name} pass`);
       } catch (err) {
         logger.error({ err, loop: name }, `${name} pass failed`);
       }

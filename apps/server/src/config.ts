@@ -39,7 +39,10 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
-export function loadServerConfig(overrides: Partial<ServerConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function loadServerConfig(
+  overrides: Partial<ServerConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
   const rate = env.FLOWPLANE_RATE_LIMIT_PER_SECOND;
   return {
     host: env.FLOWPLANE_HOST || "127.0.0.1",

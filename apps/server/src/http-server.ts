@@ -59,15 +59,26 @@ export async function startHttpServer(opts: {
       signal: shutdown.signal,
     }),
     onError: ({ error, path: procedure }) => {
-      if (error.code === "INTERNAL_SERVER_ERROR") logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
     },
   });
 
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? "/", "http://localhost");
-    const route = url.pathname.startsWith("/trpc/") ? url.pathname.slice(6) : url.pathname.startsWith("/assets/") ? "/assets" : url.pathname;
-    res.on("finish", () => metrics.observe(route.length > 100 ? "other" : route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    const route = url.pathname.startsWith("/trpc/")
+      ? url.pathname.slice(6)
+      : url.pathname.startsWith("/assets/")
+        ? "/assets"
+        : url.pathname;
+    res.on("finish", () =>
+      metrics.observe(
+        route.length > 100 ? "other" : route,
+        res.statusCode,
+        Number(process.hrtime.bigint() - started) / 1e9,
+      ),
+    );
     if (url.pathname.startsWith("/trpc/")) return trpcHandler(req, res);
     if (url.pathname === "/health") return void health(res);
     if (url.pathname === "/metrics") return void sendMetrics(res);
@@ -83,7 +94,9 @@ export async function startHttpServer(opts: {
       await services.db.pool.query("select 1");
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", database: "ok" }));
     } catch (err) {
-      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ status: "unavailable", database: (err as Error).message }));
+      res
+        .writeHead(503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: "unavailable", database: (err as Error).message }));
     }
   }
 
@@ -93,7 +106,11 @@ export async function startHttpServer(opts: {
 
   async function serveDashboard(pathname: string, res: http.ServerResponse): Promise<void> {
     if (!opts.dashboardDir) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!doctype html><title>Flowplane</title><p>The dashboard is not built. Run <code>pnpm --filter @flowplane/dashboard build</code>.</p>");
+      res
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end(
+          "<!doctype html><title>Flowplane</title><p>The dashboard is not built. Run <code>pnpm --filter @flowplane/dashboard build</code>.</p>",
+        );
       return;
     }
     const root = opts.dashboardDir;
@@ -104,8 +121,13 @@ export async function startHttpServer(opts: {
     if (!info?.isFile()) file = path.join(root, "index.html");
     const type = CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream";
     const immutable = file.includes(`${path.sep}assets${path.sep}`);
-    res.writeHead(200, { "content-type": type, "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache" });
-    createReadStream(file).on("error", () => res.end()).pipe(res);
+    res.writeHead(200, {
+      "content-type": type,
+      "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
+    });
+    createReadStream(file)
+      .on("error", () => res.end())
+      .pipe(res);
   }
 
   // Websocket: the upgrade itself requires a valid credential, so unauthenticated sockets never open.
@@ -115,7 +137,12 @@ export async function startHttpServer(opts: {
     router: appRouter,
     createContext: ({ req }): Context => {
       const url = new URL(req.url ?? "/", "http://localhost");
-      return { services, credential: url.searchParams.get("token"), workspaceName: url.searchParams.get("workspace"), signal: shutdown.signal };
+      return {
+        services,
+        credential: url.searchParams.get("token"),
+        workspaceName: url.searchParams.get("workspace"),
+        signal: shutdown.signal,
+      };
     },
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
@@ -129,7 +156,9 @@ export async function startHttpServer(opts: {
       .authenticate(url.searchParams.get("token"))
       .then((auth) => {
         if (!auth.ok) {
-          socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${auth.reason}`);
+          socket.end(
+            `HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${auth.reason}`,
+          );
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
@@ -140,7 +169,11 @@ export async function startHttpServer(opts: {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
-      reject(err.code === "EADDRINUSE" ? new Error(`port ${opts.port} on ${opts.host} is already in use; choose another with --port`) : err);
+      reject(
+        err.code === "EADDRINUSE"
+          ? new Error(`port ${opts.port} on ${opts.host} is already in use; choose another with --port`)
+          : err,
+      );
     };
     const onListening = () => {
       server.off("error", onError);

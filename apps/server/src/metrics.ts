@@ -5,7 +5,12 @@ import type { Database } from "@flowplane/db";
 
 export class ServerMetrics {
   readonly registry = new client.Registry();
-  private readonly requests = new client.Counter({ name: "flowplane_http_requests_total", help: "HTTP requests by route and status", labelNames: ["route", "status"] as const, registers: [this.registry] });
+  private readonly requests = new client.Counter({
+    name: "flowplane_http_requests_total",
+    help: "HTTP requests by route and status",
+    labelNames: ["route", "status"] as const,
+    registers: [this.registry],
+  });
   private readonly latency = new client.Histogram({
     name: "flowplane_http_request_duration_seconds",
     help: "HTTP request latency by route",
@@ -16,9 +21,30 @@ export class ServerMetrics {
 
   constructor(pool: Database["pool"]) {
     client.collectDefaultMetrics({ register: this.registry, prefix: "flowplane_" });
-    new client.Gauge({ name: "flowplane_db_pool_connections", help: "Connections in the DB pool", registers: [this.registry], collect() { this.set(pool.totalCount); } });
-    new client.Gauge({ name: "flowplane_db_pool_idle", help: "Idle connections in the DB pool", registers: [this.registry], collect() { this.set(pool.idleCount); } });
-    new client.Gauge({ name: "flowplane_db_pool_waiting", help: "Queries waiting for a DB connection", registers: [this.registry], collect() { this.set(pool.waitingCount); } });
+    new client.Gauge({
+      name: "flowplane_db_pool_connections",
+      help: "Connections in the DB pool",
+      registers: [this.registry],
+      collect() {
+        this.set(pool.totalCount);
+      },
+    });
+    new client.Gauge({
+      name: "flowplane_db_pool_idle",
+      help: "Idle connections in the DB pool",
+      registers: [this.registry],
+      collect() {
+        this.set(pool.idleCount);
+      },
+    });
+    new client.Gauge({
+      name: "flowplane_db_pool_waiting",
+      help: "Queries waiting for a DB connection",
+      registers: [this.registry],
+      collect() {
+        this.set(pool.waitingCount);
+      },
+    });
   }
 
   observe(route: string, status: number, seconds: number): void {

@@ -5,9 +5,26 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { bootstrapDefaultWorkspace, compactFlowRunCounts, createApiServices, markLateRuns, pruneByRetention, scheduleRuns, sweepLiveness, type ApiServices } from "@flowplane/api";
+import {
+  bootstrapDefaultWorkspace,
+  compactFlowRunCounts,
+  createApiServices,
+  markLateRuns,
+  pruneByRetention,
+  scheduleRuns,
+  sweepLiveness,
+  type ApiServices,
+} from "@flowplane/api";
 import { saveProfileKey } from "@flowplane/client";
-import { applyMigrations, checkDatabaseReachable, connectDatabase, redactUrl, startEmbeddedPostgres, type Database, type EmbeddedPostgresHandle } from "@flowplane/db";
+import {
+  applyMigrations,
+  checkDatabaseReachable,
+  connectDatabase,
+  redactUrl,
+  startEmbeddedPostgres,
+  type Database,
+  type EmbeddedPostgresHandle,
+} from "@flowplane/db";
 import { pino, type Logger } from "pino";
 import { startLoop, type Loop } from "./background.ts";
 import { loadServerConfig, type ServerConfig } from "./config.ts";
@@ -32,7 +49,10 @@ export class StartupError extends Error {
 
 const defaultDashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dashboard/dist");
 
-export async function startServer(overrides: Partial<ServerConfig> = {}, options: { logger?: Logger; writeProfile?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  options: { logger?: Logger; writeProfile?: boolean } = {},
+): Promise<RunningServer> {
   const config = loadServerConfig(overrides);
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "flowplane-server" } });
   const cleanups: (() => Promise<void>)[] = [];
@@ -56,44 +76,81 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       });
       cleanups.push(() => embedded!.stop());
       databaseUrl = embedded.url;
-      logger.info({ dataDir: path.join(config.home, "postgres"), created: embedded.created, ms: Date.now() - started }, "embedded PostgreSQL started");
+      logger.info(
+        { dataDir: path.join(config.home, "postgres"), created: embedded.created, ms: Date.now() - started },
+        "embedded PostgreSQL started",
+      );
     }
 
     const applied = await applyMigrations(databaseUrl);
     if (applied.length > 0) logger.info({ migrations: applied }, "applied migrations");
 
-    const db = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, onPoolError: (err) => logger.warn({ err }, "idle database connection failed") });
+    const db = connectDatabase(databaseUrl, {
+      poolSize: config.dbPoolSize,
+      onPoolError: (err) => logger.warn({ err }, "idle database connection failed"),
+    });
     cleanups.push(() => db.close());
 
     const services = await createApiServices({
       db,
-      config: { claimTimeoutSeconds: config.claimTimeoutSeconds, prefetchSeconds: config.prefetchSeconds, sessionTtlSeconds: config.sessionTtlSeconds },
-      rateLimit: config.rateLimitPerSecond ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst } : null,
+      config: {
+        claimTimeoutSeconds: config.claimTimeoutSeconds,
+        prefetchSeconds: config.prefetchSeconds,
+        sessionTtlSeconds: config.sessionTtlSeconds,
+      },
+      rateLimit: config.rateLimitPerSecond
+        ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
+        : null,
       onEventError: (err) => logger.warn({ err }, "event listener error"),
     });
     await services.events.start();
     cleanups.push(() => services.events.stop());
 
-    const dashboardDir = config.dashboardDir ?? (existsSync(path.join(defaultDashboardDir, "index.html")) ? defaultDashboardDir : null);
-    const http = await startHttpServer({ services, host: config.host, port: config.port, logger, metrics: new ServerMetrics(db.pool), dashboardDir });
+    const dashboardDir =
+      config.dashboardDir ?? (existsSync(path.join(defaultDashboardDir, "index.html")) ? defaultDashboardDir : null);
+    const http = await startHttpServer({
+      services,
+      host: config.host,
+      port: config.port,
+      logger,
+      metrics: new ServerMetrics(db.pool),
+      dashboardDir,
+    });
     cleanups.push(() => http.close());
 
     // First start: create workspace `default` and an admin key, and hand the key to the local
     // profile. The profile is written inside the bootstrap transaction, so a failure to write it
     // leaves no key behind that nobody could ever read.
     const bootstrap = await bootstrapDefaultWorkspace(db.prisma, async (apiKey, workspace) => {
-      if (options.writeProfile !== false) await saveProfileKey({ apiUrl: http.url, workspace, apiKey, makeDefaultWorkspace: true }, config.home);
+      if (options.writeProfile !== false)
+        await saveProfileKey({ apiUrl: http.url, workspace, apiKey, makeDefaultWorkspace: true }, config.home);
     });
-    if (bootstrap.created) logger.info({ workspace: bootstrap.workspaceName, profile: path.join(config.home, "profiles.json") }, "created workspace and admin API key; the key is in the local profile");
+    if (bootstrap.created)
+      logger.info(
+        { workspace: bootstrap.workspaceName, profile: path.join(config.home, "profiles.json") },
+        "created workspace and admin API key; the key is in the local profile",
+      );
 
-    const schedulerConfig = { minRuns: config.schedulerMinRuns, horizonSeconds: config.schedulerHorizonSeconds, maxRuns: config.schedulerMaxRuns, batchSize: 200 };
+    const schedulerConfig = {
+      minRuns: config.schedulerMinRuns,
+      horizonSeconds: config.schedulerHorizonSeconds,
+      maxRuns: config.schedulerMaxRuns,
+      batchSize: 200,
+    };
     const loops: Loop[] = [
       startLoop("liveness", config.livenessIntervalMs, logger, () =>
-        sweepLiveness(db.pool, { missedWorkerHeartbeats: config.missedWorkerHeartbeats, runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds }),
+        sweepLiveness(db.pool, {
+          missedWorkerHeartbeats: config.missedWorkerHeartbeats,
+          runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
+        }),
       ),
       startLoop("scheduler", config.schedulerIntervalMs, logger, () => scheduleRuns(db.pool, schedulerConfig)),
-      startLoop("late-runs", config.schedulerIntervalMs, logger, async () => ({ late: await markLateRuns(db.pool, config.lateAfterSeconds) })),
-      startLoop("retention", 3_600_000, logger, () => pruneByRetention(db.pool, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays })),
+      startLoop("late-runs", config.schedulerIntervalMs, logger, async () => ({
+        late: await markLateRuns(db.pool, config.lateAfterSeconds),
+      })),
+      startLoop("retention", 3_600_000, logger, () =>
+        pruneByRetention(db.pool, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays }),
+      ),
       // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
       // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns
       // nothing, so a pass is not logged every few seconds.
@@ -135,7 +192,9 @@ async function assertWritableHome(home: string): Promise<void> {
     await mkdir(home, { recursive: true });
     await access(home, constants.W_OK);
   } catch (err) {
-    throw new StartupError(`FLOWPLANE_HOME ${home} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new StartupError(
+      `FLOWPLANE_HOME ${home} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -144,7 +203,13 @@ function assertPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(err.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use; choose another with --port` : `cannot listen on ${host}:${port}: ${err.message}`)),
+      reject(
+        new StartupError(
+          err.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is already in use; choose another with --port`
+            : `cannot listen on ${host}:${port}: ${err.message}`,
+        ),
+      ),
     );
     probe.listen(port, host, () => probe.close(() => resolve()));
   });

@@ -3,13 +3,7 @@
 import { TRPCError } from "@trpc/server";
 
 export type ApiErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "INVALID_INPUT"
-  | "CONFLICT"
-  | "RATE_LIMITED"
-  | "PRECONDITION_FAILED";
+  "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "INVALID_INPUT" | "CONFLICT" | "RATE_LIMITED" | "PRECONDITION_FAILED";
 
 type TrpcCode = TRPCError["code"];
 
@@ -50,5 +44,7 @@ export class ApiError extends TRPCError {
   }
 }
 
-export const notFound = (what: string, id?: string) => new ApiError("NOT_FOUND", id ? `${what} ${id} not found` : `${what} not found`);
-export const invalid = (path: string, message: string) => new ApiError("INVALID_INPUT", `${path}: ${message}`, { path });
+export const notFound = (what: string, id?: string) =>
+  new ApiError("NOT_FOUND", id ? `${what} ${id} not found` : `${what} not found`);
+export const invalid = (path: string, message: string) =>
+  new ApiError("INVALID_INPUT", `${path}: ${message}`, { path });

@@ -15,9 +15,23 @@ export { Authenticator } from "./auth/authenticator.ts";
 export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
-export { bootstrapDefaultWorkspace, loadSigningSecret, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
+export {
+  bootstrapDefaultWorkspace,
+  loadSigningSecret,
+  createApiKey,
+  createWorkspace,
+  DEFAULT_WORKSPACE,
+} from "./services/workspaces.ts";
 export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
-export { scheduleRuns, backfillDeployment, markLateRuns, pruneByRetention, defaultSchedulerConfig, type SchedulerConfig, type RetentionPolicy } from "./services/scheduler.ts";
+export {
+  scheduleRuns,
+  backfillDeployment,
+  markLateRuns,
+  pruneByRetention,
+  defaultSchedulerConfig,
+  type SchedulerConfig,
+  type RetentionPolicy,
+} from "./services/scheduler.ts";
 export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
 export type { FlowRunView } from "./routers/flow-runs.ts";

@@ -39,35 +39,79 @@ const CASES: Record<string, Case[] | "subscription"> = {
   "flows.list": [{ expect: "own" }],
   "flows.get": [{ input: (a) => ({ id: a.flowId }), expect: DENY }],
   "flowRuns.create": [{ input: (a) => ({ flowName: "b-adhoc", parentTaskRunId: a.taskRunIds[0] }), expect: DENY }],
-  "flowRuns.get": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }, { input: (a) => ({ id: a.subflowRunId }), expect: DENY }],
+  "flowRuns.get": [
+    { input: (a) => ({ id: a.flowRunId }), expect: DENY },
+    { input: (a) => ({ id: a.subflowRunId }), expect: DENY },
+  ],
   "flowRuns.list": [
     { input: () => ({}), expect: "own" },
-    { input: (a) => ({ flowId: a.flowId, deploymentId: a.deploymentId, parentFlowRunId: a.flowRunId, cursor: a.scheduledRunId }), expect: "own", check: (o) => expect((o as { items: unknown[] }).items).toEqual([]) },
-    { input: (a) => ({ flowName: a.flowName, workPoolName: a.poolName }), expect: "own", check: (o) => expect((o as { items: unknown[] }).items).toEqual([]) },
+    {
+      input: (a) => ({
+        flowId: a.flowId,
+        deploymentId: a.deploymentId,
+        parentFlowRunId: a.flowRunId,
+        cursor: a.scheduledRunId,
+      }),
+      expect: "own",
+      check: (o) => expect((o as { items: unknown[] }).items).toEqual([]),
+    },
+    {
+      input: (a) => ({ flowName: a.flowName, workPoolName: a.poolName }),
+      expect: "own",
+      check: (o) => expect((o as { items: unknown[] }).items).toEqual([]),
+    },
   ],
   "flowRuns.setState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "COMPLETED" } }), expect: DENY }],
   "flowRuns.setStates": [
     {
-      input: (a) => ({ proposals: [{ id: a.flowRunId, state: { type: "COMPLETED" } }, { id: a.scheduledRunId, state: { type: "CANCELLED" } }] }),
+      input: (a) => ({
+        proposals: [
+          { id: a.flowRunId, state: { type: "COMPLETED" } },
+          { id: a.scheduledRunId, state: { type: "CANCELLED" } },
+        ],
+      }),
       expect: "own",
-      check: (o) => expect((o as { error?: { code: string } }[]).map((r) => r.error?.code)).toEqual(["NOT_FOUND", "NOT_FOUND"]),
+      check: (o) =>
+        expect((o as { error?: { code: string } }[]).map((r) => r.error?.code)).toEqual(["NOT_FOUND", "NOT_FOUND"]),
     },
   ],
   "flowRuns.forceState": [{ input: (a) => ({ id: a.flowRunId, state: { type: "CRASHED" } }), expect: DENY }],
   "flowRuns.setRetryPolicy": [{ input: (a) => ({ id: a.flowRunId, retryPolicy: { retries: 9 } }), expect: DENY }],
-  "flowRuns.cancel": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }, { input: (a) => ({ id: a.scheduledRunId }), expect: DENY }],
+  "flowRuns.cancel": [
+    { input: (a) => ({ id: a.flowRunId }), expect: DENY },
+    { input: (a) => ({ id: a.scheduledRunId }), expect: DENY },
+  ],
   "flowRuns.retry": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.heartbeat": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.history": [{ input: (a) => ({ id: a.flowRunId }), expect: DENY }],
   "flowRuns.counts": [
-    { input: () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString() }), expect: "own" },
+    {
+      input: () => ({
+        from: new Date(Date.now() - 86_400_000).toISOString(),
+        to: new Date(Date.now() + 86_400_000).toISOString(),
+      }),
+      expect: "own",
+    },
     // A's flow and deployment as filters, over a window long enough to read the hourly rollup.
     {
-      input: (a) => ({ from: new Date(Date.now() - 7 * 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString(), flowId: a.flowId, deploymentId: a.deploymentId }),
+      input: (a) => ({
+        from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+        to: new Date(Date.now() + 86_400_000).toISOString(),
+        flowId: a.flowId,
+        deploymentId: a.deploymentId,
+      }),
       expect: "own",
       check: (o) => expect((o as { rows: unknown[] }).rows).toEqual([]),
     },
-    { input: (a) => ({ from: new Date(Date.now() - 7 * 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString(), flowName: a.flowName }), expect: "own", check: (o) => expect((o as { rows: unknown[] }).rows).toEqual([]) },
+    {
+      input: (a) => ({
+        from: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+        to: new Date(Date.now() + 86_400_000).toISOString(),
+        flowName: a.flowName,
+      }),
+      expect: "own",
+      check: (o) => expect((o as { rows: unknown[] }).rows).toEqual([]),
+    },
   ],
   "taskRuns.list": [{ input: (a) => ({ flowRunId: a.flowRunId }), expect: DENY }],
   "taskRuns.history": [{ input: (a) => ({ id: a.taskRunIds[0] }), expect: DENY }],
@@ -78,15 +122,39 @@ const CASES: Record<string, Case[] | "subscription"> = {
       input: (a, b) => {
         const ts = new Date().toISOString();
         return {
-          taskRuns: [{ id: uuidv7(), flowRunId: a.flowRunId, name: "intruder", taskKey: "intruder", dynamicKey: "0", tags: [], createdAt: ts }],
+          taskRuns: [
+            {
+              id: uuidv7(),
+              flowRunId: a.flowRunId,
+              name: "intruder",
+              taskKey: "intruder",
+              dynamicKey: "0",
+              tags: [],
+              createdAt: ts,
+            },
+          ],
           taskRunStates: [{ id: uuidv7(), taskRunId: a.taskRunIds[0], type: "FAILED", name: "Failed", timestamp: ts }],
           logs: [
             { id: uuidv7(), flowRunId: a.flowRunId, name: "x", level: 40, message: "into A's run", timestamp: ts },
-            { id: uuidv7(), flowRunId: b.flowRunId, taskRunId: a.taskRunIds[0], name: "x", level: 40, message: "pointing at A's task run", timestamp: ts },
+            {
+              id: uuidv7(),
+              flowRunId: b.flowRunId,
+              taskRunId: a.taskRunIds[0],
+              name: "x",
+              level: 40,
+              message: "pointing at A's task run",
+              timestamp: ts,
+            },
           ],
           artifacts: [
             { id: uuidv7(), flowRunId: a.flowRunId, type: "MARKDOWN", data: "into A's run" },
-            { id: uuidv7(), flowRunId: b.flowRunId, taskRunId: a.taskRunIds[0], type: "MARKDOWN", data: "pointing at A's task run" },
+            {
+              id: uuidv7(),
+              flowRunId: b.flowRunId,
+              taskRunId: a.taskRunIds[0],
+              type: "MARKDOWN",
+              data: "pointing at A's task run",
+            },
           ],
         };
       },
@@ -102,17 +170,46 @@ const CASES: Record<string, Case[] | "subscription"> = {
   ],
   "deployments.upsert": [
     // services/deployments.ts answers an unknown pool with INVALID_INPUT naming the field.
-    { input: (a) => ({ flowName: "b-flow", name: "b-other", entrypoint: "x.ts:f", workPoolName: a.poolName }), expect: { deny: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST"] } },
+    {
+      input: (a) => ({ flowName: "b-flow", name: "b-other", entrypoint: "x.ts:f", workPoolName: a.poolName }),
+      expect: { deny: ["NOT_FOUND", "FORBIDDEN", "BAD_REQUEST"] },
+    },
   ],
-  "deployments.list": [{ input: () => undefined, expect: "own" }, { input: (a) => ({ flowName: a.flowName }), expect: "own", check: (o) => expect(o).toEqual([]) }],
-  "deployments.get": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
-  "deployments.run": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
+  "deployments.list": [
+    { input: () => undefined, expect: "own" },
+    { input: (a) => ({ flowName: a.flowName }), expect: "own", check: (o) => expect(o).toEqual([]) },
+  ],
+  "deployments.get": [
+    { input: (a) => ({ id: a.deploymentId }), expect: DENY },
+    { input: (a) => ({ name: a.deploymentName }), expect: DENY },
+  ],
+  "deployments.run": [
+    { input: (a) => ({ id: a.deploymentId }), expect: DENY },
+    { input: (a) => ({ name: a.deploymentName }), expect: DENY },
+  ],
   "deployments.backfill": [
-    { input: (a) => ({ id: a.deploymentId, from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() }), expect: DENY },
-    { input: (a) => ({ name: a.deploymentName, from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() }), expect: DENY },
+    {
+      input: (a) => ({
+        id: a.deploymentId,
+        from: new Date(Date.now() - 86_400_000).toISOString(),
+        to: new Date().toISOString(),
+      }),
+      expect: DENY,
+    },
+    {
+      input: (a) => ({
+        name: a.deploymentName,
+        from: new Date(Date.now() - 86_400_000).toISOString(),
+        to: new Date().toISOString(),
+      }),
+      expect: DENY,
+    },
   ],
   "deployments.setPaused": [{ input: (a) => ({ id: a.deploymentId, paused: true }), expect: DENY }],
-  "deployments.delete": [{ input: (a) => ({ id: a.deploymentId }), expect: DENY }, { input: (a) => ({ name: a.deploymentName }), expect: DENY }],
+  "deployments.delete": [
+    { input: (a) => ({ id: a.deploymentId }), expect: DENY },
+    { input: (a) => ({ name: a.deploymentName }), expect: DENY },
+  ],
   "workPools.create": [{ input: () => ({ name: "b-made-pool", type: "docker" }), expect: "own" }],
   "workPools.list": [{ expect: "own" }],
   "workPools.get": [{ input: (a) => ({ name: a.poolName }), expect: DENY }],
@@ -120,12 +217,19 @@ const CASES: Record<string, Case[] | "subscription"> = {
   "workPools.delete": [{ input: (a) => ({ name: a.poolName }), expect: DENY }],
   "workQueues.create": [{ input: (a) => ({ workPoolName: a.poolName, name: "sneaky" }), expect: DENY }],
   "workQueues.list": [{ input: (a) => ({ workPoolName: a.poolName }), expect: DENY }],
-  "workQueues.update": [{ input: (a) => ({ workPoolName: a.poolName, name: a.queueName, paused: true }), expect: DENY }],
+  "workQueues.update": [
+    { input: (a) => ({ workPoolName: a.poolName, name: a.queueName, paused: true }), expect: DENY },
+  ],
   "workQueues.delete": [{ input: (a) => ({ workPoolName: a.poolName, name: a.queueName }), expect: DENY }],
   "workers.heartbeat": [{ input: (a) => ({ workPoolName: a.poolName, workerName: a.workerName }), expect: DENY }],
   "workers.poll": [{ input: (a) => ({ workerId: a.workerId, waitMs: 0 }), expect: DENY }],
-  "workers.reportInfrastructure": [{ input: (a) => ({ flowRunId: a.flowRunId, infrastructureId: "pid:1" }), expect: DENY }],
-  "workers.list": [{ input: () => ({}), expect: "own" }, { input: (a) => ({ workPoolName: a.poolName }), expect: "own", check: (o) => expect(o).toEqual([]) }],
+  "workers.reportInfrastructure": [
+    { input: (a) => ({ flowRunId: a.flowRunId, infrastructureId: "pid:1" }), expect: DENY },
+  ],
+  "workers.list": [
+    { input: () => ({}), expect: "own" },
+    { input: (a) => ({ workPoolName: a.poolName }), expect: "own", check: (o) => expect(o).toEqual([]) },
+  ],
   // Covered by "a subscription in B never receives A's events" below.
   "events.subscribe": "subscription",
 };
@@ -139,13 +243,18 @@ function procedure(caller: Caller, path: string): Procedure {
   return fn;
 }
 
-const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: "query" | "mutation" | "subscription" } }>).map(([path, p]) => ({ path, type: p._def.type }));
+const procedures = Object.entries(
+  appRouter._def.procedures as unknown as Record<string, { _def: { type: "query" | "mutation" | "subscription" } }>,
+).map(([path, p]) => ({ path, type: p._def.type }));
 
 /** Every id stored in a workspace, from every table that carries workspaceId. */
 async function idsOf(api: TestApi, workspaceId: string): Promise<Set<string>> {
   const ids = new Set<string>([workspaceId]);
   for (const table of await tenantTables(api)) {
-    const { rows } = await api.db.pool.query<{ id: string }>(`SELECT id::text AS id FROM "${table}" WHERE "workspaceId" = $1`, [workspaceId]);
+    const { rows } = await api.db.pool.query<{ id: string }>(
+      `SELECT id::text AS id FROM "${table}" WHERE "workspaceId" = $1`,
+      [workspaceId],
+    );
     for (const r of rows) ids.add(r.id);
   }
   return ids;
@@ -246,8 +355,14 @@ describe("tenancy", () => {
           }
         } else {
           const allowed = c.expect.deny ?? DENY.deny;
-          if (!error) failures.push(`${label}: expected ${allowed.join("|")}, but it succeeded with ${JSON.stringify(output)?.slice(0, 300)}`);
-          else if (!code || !allowed.includes(code)) failures.push(`${label}: expected ${allowed.join("|")}, got ${code ?? String(error)}: ${(error as Error).message}`);
+          if (!error)
+            failures.push(
+              `${label}: expected ${allowed.join("|")}, but it succeeded with ${JSON.stringify(output)?.slice(0, 300)}`,
+            );
+          else if (!code || !allowed.includes(code))
+            failures.push(
+              `${label}: expected ${allowed.join("|")}, got ${code ?? String(error)}: ${(error as Error).message}`,
+            );
         }
       }
     }
@@ -268,7 +383,8 @@ describe("tenancy", () => {
         await procedure(caller, path)(first?.input?.(a, b) ?? (path === "events.subscribe" ? undefined : {}));
         failures.push(`${path}: succeeded`);
       } catch (err) {
-        if ((err as TRPCError).code !== "FORBIDDEN") failures.push(`${path}: ${(err as TRPCError).code} ${(err as Error).message}`);
+        if ((err as TRPCError).code !== "FORBIDDEN")
+          failures.push(`${path}: ${(err as TRPCError).code} ${(err as Error).message}`);
       }
     }
     expect(failures).toEqual([]);
@@ -289,14 +405,21 @@ describe("tenancy", () => {
     // Activity in A: states, task runs, logs, a new run, a cancel request.
     const aApi = api.a.as.ADMIN;
     const ts = new Date().toISOString();
-    await aApi.ingest.batch({ logs: [{ id: uuidv7(), flowRunId: a.flowRunId, name: "x", level: 20, message: "A only", timestamp: ts }] });
-    await aApi.ingest.batch({ taskRuns: [{ id: uuidv7(), flowRunId: a.flowRunId, name: "t", taskKey: "late", dynamicKey: "0", tags: [], createdAt: ts }] });
+    await aApi.ingest.batch({
+      logs: [{ id: uuidv7(), flowRunId: a.flowRunId, name: "x", level: 20, message: "A only", timestamp: ts }],
+    });
+    await aApi.ingest.batch({
+      taskRuns: [
+        { id: uuidv7(), flowRunId: a.flowRunId, name: "t", taskKey: "late", dynamicKey: "0", tags: [], createdAt: ts },
+      ],
+    });
     await aApi.flowRuns.create({ flowName: a.flowName });
     await aApi.flowRuns.cancel({ id: a.subflowRunId });
     // Then a marker in B: events arrive in commit order on one LISTEN connection.
     const marker = await api.b.as.ADMIN.flowRuns.create({ flowName: "b-marker" });
     const deadline = Date.now() + 5_000;
-    while (!received.some((e) => e.kind === "flow_run" && e.flowRunId === marker.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!received.some((e) => e.kind === "flow_run" && e.flowRunId === marker.id) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     controller.abort();
     await draining;
 

@@ -31,7 +31,10 @@ export interface TestApi {
   a: TestWorkspace;
   b: TestWorkspace;
   /** A caller presenting `credential` (API key or session token), optionally naming a workspace. */
-  caller(credential: string | null, options?: { workspaceName?: string | null; services?: ApiServices; signal?: AbortSignal }): Caller;
+  caller(
+    credential: string | null,
+    options?: { workspaceName?: string | null; services?: ApiServices; signal?: AbortSignal },
+  ): Caller;
   /** Another replica's services on the same database (own authenticator cache, own event bus). */
   replica(options?: { authCacheTtlMs?: number; rateLimit?: RateLimit | null }): Promise<ApiServices>;
   close(): Promise<void>;
@@ -59,12 +62,26 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     return services;
   };
   try {
-    const services = await start({ ...(options.authCacheTtlMs !== undefined ? { authCacheTtlMs: options.authCacheTtlMs } : {}), rateLimit: options.rateLimit ?? null });
+    const services = await start({
+      ...(options.authCacheTtlMs !== undefined ? { authCacheTtlMs: options.authCacheTtlMs } : {}),
+      rateLimit: options.rateLimit ?? null,
+    });
     const caller: TestApi["caller"] = (credential, o = {}) =>
-      createCaller({ services: o.services ?? services, credential, workspaceName: o.workspaceName ?? null, ...(o.signal ? { signal: o.signal } : {}) }, o.signal ? { signal: o.signal } : {});
+      createCaller(
+        {
+          services: o.services ?? services,
+          credential,
+          workspaceName: o.workspaceName ?? null,
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        o.signal ? { signal: o.signal } : {},
+      );
     const workspace = async (name: string): Promise<TestWorkspace> => {
       const created = await createWorkspace(db.prisma, name);
-      const admin = await db.prisma.apiKey.findFirstOrThrow({ where: { workspaceId: created.workspace.id, scope: "ADMIN" }, select: { id: true } });
+      const admin = await db.prisma.apiKey.findFirstOrThrow({
+        where: { workspaceId: created.workspace.id, scope: "ADMIN" },
+        select: { id: true },
+      });
       const keys = { ADMIN: created.apiKey } as Record<ApiKeyScope, string>;
       const keyIds = { ADMIN: admin.id } as Record<ApiKeyScope, string>;
       for (const scope of API_KEY_SCOPES) {
@@ -111,7 +128,14 @@ export async function callError(call: Promise<unknown>): Promise<TRPCError> {
 export interface HttpErrorShape {
   message: string;
   code: number;
-  data: { code: string; httpStatus: number; path?: string; apiCode?: string; retryAfterMs?: number | null; issues?: { path: string; message: string }[] };
+  data: {
+    code: string;
+    httpStatus: number;
+    path?: string;
+    apiCode?: string;
+    retryAfterMs?: number | null;
+    issues?: { path: string; message: string }[];
+  };
 }
 
 /**
@@ -120,13 +144,26 @@ export interface HttpErrorShape {
  */
 export async function httpCall(
   services: ApiServices,
-  call: { path: string; type: "query" | "mutation"; input?: unknown; credential: string | null; workspaceName?: string },
+  call: {
+    path: string;
+    type: "query" | "mutation";
+    input?: unknown;
+    credential: string | null;
+    workspaceName?: string;
+  },
 ): Promise<{ status: number; result?: unknown; error?: HttpErrorShape }> {
   const base = `http://localhost/trpc/${call.path}`;
-  const url = call.type === "query" && call.input !== undefined ? `${base}?input=${encodeURIComponent(JSON.stringify(call.input))}` : base;
+  const url =
+    call.type === "query" && call.input !== undefined
+      ? `${base}?input=${encodeURIComponent(JSON.stringify(call.input))}`
+      : base;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (call.credential) headers.authorization = `Bearer ${call.credential}`;
-  const req = new Request(url, { method: call.type === "query" ? "GET" : "POST", headers, ...(call.type === "mutation" ? { body: JSON.stringify(call.input ?? null) } : {}) });
+  const req = new Request(url, {
+    method: call.type === "query" ? "GET" : "POST",
+    headers,
+    ...(call.type === "mutation" ? { body: JSON.stringify(call.input ?? null) } : {}),
+  });
   const res = await fetchRequestHandler({
     endpoint: "/trpc",
     req,
@@ -174,8 +211,17 @@ export async function seedWorkspace(ws: TestWorkspace, prefix: string): Promise<
   const flowName = `${prefix}-flow`;
   await api.workPools.create({ name: poolName, type: "process" });
   await api.workQueues.create({ workPoolName: poolName, name: queueName, priority: 2 });
-  const deployment = await api.deployments.upsert({ flowName, name: `${prefix}-deployment`, entrypoint: "flows.ts:main", workPoolName: poolName, workQueueName: queueName });
-  const scheduled = await api.deployments.run({ id: deployment.deploymentId, scheduledTime: new Date(Date.now() + 3_600_000).toISOString() });
+  const deployment = await api.deployments.upsert({
+    flowName,
+    name: `${prefix}-deployment`,
+    entrypoint: "flows.ts:main",
+    workPoolName: poolName,
+    workQueueName: queueName,
+  });
+  const scheduled = await api.deployments.run({
+    id: deployment.deploymentId,
+    scheduledTime: new Date(Date.now() + 3_600_000).toISOString(),
+  });
   const worker = await api.workers.heartbeat({ workPoolName: poolName, workerName: `${prefix}-worker` });
   const run = await api.flowRuns.create({ flowName, state: { type: "RUNNING" } });
   const now = Date.now();
@@ -185,15 +231,42 @@ export async function seedWorkspace(ws: TestWorkspace, prefix: string): Promise<
   const artifactKey = `${prefix}-report`;
   const ts = (ms: number) => new Date(now + ms).toISOString();
   await api.ingest.batch({
-    taskRuns: taskRunIds.map((id, i) => ({ id, flowRunId: run.id, name: `${prefix}-task`, taskKey: `${prefix}-task`, dynamicKey: String(i), tags: [], createdAt: ts(0) })),
+    taskRuns: taskRunIds.map((id, i) => ({
+      id,
+      flowRunId: run.id,
+      name: `${prefix}-task`,
+      taskKey: `${prefix}-task`,
+      dynamicKey: String(i),
+      tags: [],
+      createdAt: ts(0),
+    })),
     taskRunStates: taskRunIds.flatMap((id) => [
       { id: uuidv7(now), taskRunId: id, type: "RUNNING" as const, name: "Running", timestamp: ts(1) },
       { id: uuidv7(now), taskRunId: id, type: "COMPLETED" as const, name: "Completed", timestamp: ts(2) },
     ]),
-    logs: logIds.map((id, i) => ({ id, flowRunId: run.id, taskRunId: taskRunIds[i] ?? null, name: "flowplane", level: 20, message: `${prefix} log ${i}`, timestamp: ts(1) })),
-    artifacts: artifactIds.map((id) => ({ id, flowRunId: run.id, taskRunId: taskRunIds[0] ?? null, key: artifactKey, type: "MARKDOWN" as const, data: `# ${prefix}` })),
+    logs: logIds.map((id, i) => ({
+      id,
+      flowRunId: run.id,
+      taskRunId: taskRunIds[i] ?? null,
+      name: "flowplane",
+      level: 20,
+      message: `${prefix} log ${i}`,
+      timestamp: ts(1),
+    })),
+    artifacts: artifactIds.map((id) => ({
+      id,
+      flowRunId: run.id,
+      taskRunId: taskRunIds[0] ?? null,
+      key: artifactKey,
+      type: "MARKDOWN" as const,
+      data: `# ${prefix}`,
+    })),
   });
-  const subflow = await api.flowRuns.create({ flowName: `${prefix}-child`, parentTaskRunId: taskRunIds[0]!, state: { type: "RUNNING" } });
+  const subflow = await api.flowRuns.create({
+    flowName: `${prefix}-child`,
+    parentTaskRunId: taskRunIds[0]!,
+    state: { type: "RUNNING" },
+  });
   const flow = await ws.as.ADMIN.flows.list();
   return {
     workspaceId: ws.id,

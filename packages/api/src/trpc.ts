@@ -51,10 +51,27 @@ const t = initTRPC.context<Context>().create({
     if (cause instanceof ZodError) {
       const issue = cause.issues[0];
       const path = issue?.path.join(".") ?? "";
-      return { ...shape, message: issue ? `${path || "input"}: ${issue.message}` : shape.message, data: { ...shape.data, apiCode: "INVALID_INPUT", path, issues: cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) } };
+      return {
+        ...shape,
+        message: issue ? `${path || "input"}: ${issue.message}` : shape.message,
+        data: {
+          ...shape.data,
+          apiCode: "INVALID_INPUT",
+          path,
+          issues: cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        },
+      };
     }
     if (error instanceof ApiError) {
-      return { ...shape, data: { ...shape.data, apiCode: error.apiCode, path: error.path ?? null, retryAfterMs: error.retryAfterMs ?? null } };
+      return {
+        ...shape,
+        data: {
+          ...shape.data,
+          apiCode: error.apiCode,
+          path: error.path ?? null,
+          retryAfterMs: error.retryAfterMs ?? null,
+        },
+      };
     }
     return shape;
   },
@@ -70,22 +87,39 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason);
   const principal: Principal = auth.principal;
   if (ctx.workspaceName && ctx.workspaceName !== principal.workspaceName) {
-    throw new ApiError("FORBIDDEN", `this API key belongs to workspace "${principal.workspaceName}", not "${ctx.workspaceName}"`, { path: "workspace" });
+    throw new ApiError(
+      "FORBIDDEN",
+      `this API key belongs to workspace "${principal.workspaceName}", not "${ctx.workspaceName}"`,
+      { path: "workspace" },
+    );
   }
   const limiter = ctx.services.rateLimiter;
   if (limiter) {
     const decision = limiter.take(principal.apiKeyId);
     if (!decision.allowed) {
-      throw new ApiError("RATE_LIMITED", `rate limit exceeded; retry in ${decision.retryAfterMs} ms`, { retryAfterMs: decision.retryAfterMs });
+      throw new ApiError("RATE_LIMITED", `rate limit exceeded; retry in ${decision.retryAfterMs} ms`, {
+        retryAfterMs: decision.retryAfterMs,
+      });
     }
   }
-  return next({ ctx: { ...ctx, principal, workspaceId: principal.workspaceId, db: ctx.services.db.prisma, pool: ctx.services.db.pool } });
+  return next({
+    ctx: {
+      ...ctx,
+      principal,
+      workspaceId: principal.workspaceId,
+      db: ctx.services.db.prisma,
+      pool: ctx.services.db.pool,
+    },
+  });
 });
 
 function requireScope(needed: ApiKeyScope) {
   return authedProcedure.use(({ ctx, next }) => {
     if (!scopeAllows(ctx.principal.scope, needed)) {
-      throw new ApiError("FORBIDDEN", `this needs a ${needed.toLowerCase()} key; yours is ${ctx.principal.scope.toLowerCase()}`);
+      throw new ApiError(
+        "FORBIDDEN",
+        `this needs a ${needed.toLowerCase()} key; yours is ${ctx.principal.scope.toLowerCase()}`,
+      );
     }
     return next();
   });

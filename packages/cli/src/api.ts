@@ -6,7 +6,10 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-export async function connect(opts: GlobalOptions, clientOptions: { withSubscriptions?: boolean } = {}): Promise<ApiClient> {
+export async function connect(
+  opts: GlobalOptions,
+  clientOptions: { withSubscriptions?: boolean } = {},
+): Promise<ApiClient> {
   const conn = await resolveConnection({ workspace: opts.workspace ?? null });
   if (!conn) {
     throw new CliError(

@@ -28,7 +28,8 @@ export function buildProgram(): Command {
   registerDeployment(program);
   // Every command takes --workspace.
   const visit = (cmd: Command) => {
-    if (cmd.commands.length === 0 && cmd !== program) cmd.addOption(new Option("--workspace <name>", "workspace to act in (default: the profile's)"));
+    if (cmd.commands.length === 0 && cmd !== program)
+      cmd.addOption(new Option("--workspace <name>", "workspace to act in (default: the profile's)"));
     cmd.commands.forEach(visit);
   };
   visit(program);

@@ -3,7 +3,10 @@
 import { apiErrorInfo } from "@flowplane/client";
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -19,7 +22,11 @@ export function printTable(rows: Record<string, unknown>[], columns: string[], e
   }
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   process.stdout.write([line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join("\n") + "\n");
 }
 
@@ -47,7 +54,9 @@ export function reportAndExit(err: unknown): never {
     process.exit(err.exitCode);
   }
   const info = apiErrorInfo(err);
-  const message = info.unreachable ? `cannot reach the Flowplane API (${info.message}); is the server running?` : info.message;
+  const message = info.unreachable
+    ? `cannot reach the Flowplane API (${info.message}); is the server running?`
+    : info.message;
   process.stderr.write(`error: ${message}\n`);
   process.exit(info.code === "UNAUTHENTICATED" || info.code === "UNAUTHORIZED" ? 3 : 1);
 }
@@ -77,7 +86,10 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   let node = target;
   for (const part of parts.slice(0, -1)) {
     const next = node[part];
-    node = (next && typeof next === "object" && !Array.isArray(next) ? next : (node[part] = {})) as Record<string, unknown>;
+    node = (next && typeof next === "object" && !Array.isArray(next) ? next : (node[part] = {})) as Record<
+      string,
+      unknown
+    >;
   }
   node[parts[parts.length - 1]!] = value;
 }

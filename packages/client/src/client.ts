@@ -1,5 +1,14 @@
 // The typed API client used by the CLI, the SDK and workers.
-import { createTRPCClient, createWSClient, httpBatchLink, httpLink, splitLink, TRPCClientError, wsLink, type TRPCLink } from "@trpc/client";
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  httpLink,
+  splitLink,
+  TRPCClientError,
+  wsLink,
+  type TRPCLink,
+} from "@trpc/client";
 import type { AppRouter } from "@flowplane/api";
 import WebSocket from "ws";
 import type { Connection } from "./profile.ts";
@@ -27,13 +36,23 @@ export function createApiClient(conn: Connection, options: ApiClientOptions = {}
   const url = `${conn.apiUrl}/trpc`;
   const single = httpLink<AppRouter>({ url, headers });
   const http: TRPCLink<AppRouter> = options.batching
-    ? splitLink({ condition: (op) => LONG_CALLS.has(op.path), true: single, false: httpBatchLink<AppRouter>({ url, headers, maxItems: 100, maxURLLength: 8_000 }) })
+    ? splitLink({
+        condition: (op) => LONG_CALLS.has(op.path),
+        true: single,
+        false: httpBatchLink<AppRouter>({ url, headers, maxItems: 100, maxURLLength: 8_000 }),
+      })
     : single;
   if (!options.withSubscriptions) return createTRPCClient<AppRouter>({ links: [http] });
   const wsUrl = `${conn.apiUrl.replace(/^http/, "ws")}/trpc-ws?token=${encodeURIComponent(conn.apiKey)}${conn.workspace ? `&workspace=${encodeURIComponent(conn.workspace)}` : ""}`;
-  const wsClient = createWSClient({ url: wsUrl, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, retryDelayMs: (attempt) => Math.min(200 * 2 ** attempt, 5_000) });
+  const wsClient = createWSClient({
+    url: wsUrl,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    retryDelayMs: (attempt) => Math.min(200 * 2 ** attempt, 5_000),
+  });
   const client = createTRPCClient<AppRouter>({
-    links: [splitLink({ condition: (op) => op.type === "subscription", true: wsLink({ client: wsClient }), false: http })],
+    links: [
+      splitLink({ condition: (op) => op.type === "subscription", true: wsLink({ client: wsClient }), false: http }),
+    ],
   });
   // The client is a proxy that turns every property into a procedure path, so the websocket's
   // closer is kept beside it rather than on it.
@@ -64,10 +83,34 @@ export interface ApiErrorInfo {
 /** Normalises anything a client call can throw into the API's error shape. */
 export function apiErrorInfo(err: unknown): ApiErrorInfo {
   if (err instanceof TRPCClientError) {
-    const data = (err.data ?? {}) as { code?: string; apiCode?: string; path?: string | null; retryAfterMs?: number | null; httpStatus?: number };
-    const unreachable = !err.data && /fetch failed|ECONNREFUSED|ECONNRESET|socket|network/i.test(`${err.message} ${String((err.cause as Error | undefined)?.message ?? "")}`);
-    return { code: data.apiCode ?? data.code ?? (unreachable ? "UNREACHABLE" : "ERROR"), message: err.message, path: data.path ?? null, retryAfterMs: data.retryAfterMs ?? null, httpStatus: data.httpStatus ?? null, unreachable };
+    const data = (err.data ?? {}) as {
+      code?: string;
+      apiCode?: string;
+      path?: string | null;
+      retryAfterMs?: number | null;
+      httpStatus?: number;
+    };
+    const unreachable =
+      !err.data &&
+      /fetch failed|ECONNREFUSED|ECONNRESET|socket|network/i.test(
+        `${err.message} ${String((err.cause as Error | undefined)?.message ?? "")}`,
+      );
+    return {
+      code: data.apiCode ?? data.code ?? (unreachable ? "UNREACHABLE" : "ERROR"),
+      message: err.message,
+      path: data.path ?? null,
+      retryAfterMs: data.retryAfterMs ?? null,
+      httpStatus: data.httpStatus ?? null,
+      unreachable,
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: "ERROR", message, path: null, retryAfterMs: null, httpStatus: null, unreachable: /fetch failed|ECONNREFUSED/i.test(message) };
+  return {
+    code: "ERROR",
+    message,
+    path: null,
+    retryAfterMs: null,
+    httpStatus: null,
+    unreachable: /fetch failed|ECONNREFUSED/i.test(message),
+  };
 }

@@ -9,5 +9,16 @@
  * ```
  */
 export { createApiClient, closeApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
-export { flowplaneHome, profilePath, readProfiles, writeProfiles, saveProfileKey, resolveConnection, resolveConnectionSync, type Connection, type Profile, type ProfileFile } from "./profile.ts";
+export {
+  flowplaneHome,
+  profilePath,
+  readProfiles,
+  writeProfiles,
+  saveProfileKey,
+  resolveConnection,
+  resolveConnectionSync,
+  type Connection,
+  type Profile,
+  type ProfileFile,
+} from "./profile.ts";
 export type { AppRouter, FlowRunView, ClaimedRun, ProposalOutcome } from "@flowplane/api";

@@ -55,7 +55,10 @@ export async function writeProfiles(file: ProfileFile, home = flowplaneHome()): 
 }
 
 /** Adds or replaces a key for `workspace` in profile `name`, creating the profile as needed. */
-export async function saveProfileKey(opts: { name?: string; apiUrl: string; workspace: string; apiKey: string; makeDefaultWorkspace?: boolean }, home = flowplaneHome()): Promise<void> {
+export async function saveProfileKey(
+  opts: { name?: string; apiUrl: string; workspace: string; apiKey: string; makeDefaultWorkspace?: boolean },
+  home = flowplaneHome(),
+): Promise<void> {
   const name = opts.name ?? "local";
   const file = (await readProfiles(home)) ?? { active: name, profiles: {} };
   const existing = file.profiles[name];
@@ -79,12 +82,16 @@ export interface Connection {
  * (from --workspace) picks that workspace's key from the profile. Returns null when nothing is
  * configured.
  */
-export async function resolveConnection(opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {}): Promise<Connection | null> {
+export async function resolveConnection(
+  opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {},
+): Promise<Connection | null> {
   return resolveConnectionSync(opts);
 }
 
 /** The same, synchronously: the SDK decides at a flow's first call whether to record it. */
-export function resolveConnectionSync(opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {}): Connection | null {
+export function resolveConnectionSync(
+  opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {},
+): Connection | null {
   const env = opts.env ?? process.env;
   const file = readProfilesSync(flowplaneHome(env));
   const profile = file?.profiles[file.active];
@@ -93,5 +100,9 @@ export function resolveConnectionSync(opts: { workspace?: string | null; env?: N
   let apiKey = env.FLOWPLANE_API_KEY || undefined;
   if (!apiKey && profile) apiKey = profile.apiKeys[workspace ?? profile.workspace];
   if (!apiUrl || !apiKey) return null;
-  return { apiUrl: apiUrl.replace(/\/+$/, ""), apiKey, workspace: workspace ?? (env.FLOWPLANE_API_KEY ? null : (profile?.workspace ?? null)) };
+  return {
+    apiUrl: apiUrl.replace(/\/+$/, ""),
+    apiKey,
+    workspace: workspace ?? (env.FLOWPLANE_API_KEY ? null : (profile?.workspace ?? null)),
+  };
 }

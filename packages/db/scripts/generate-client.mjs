@@ -9,14 +9,18 @@ import path from "node:path";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const require = createRequire(path.join(root, "packages/db/package.json"));
 const prismaCli = require.resolve("prisma/build/index.js");
-const result = spawnSync(process.execPath, [prismaCli, "generate", "--schema", path.join(root, "prisma/schema.prisma")], {
-  cwd: root,
-  stdio: ["ignore", "inherit", "inherit"],
-  env: {
-    ...process.env,
-    PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
-    PRISMA_HIDE_UPDATE_MESSAGE: "1",
-    CHECKPOINT_DISABLE: "1",
+const result = spawnSync(
+  process.execPath,
+  [prismaCli, "generate", "--schema", path.join(root, "prisma/schema.prisma")],
+  {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+      PRISMA_HIDE_UPDATE_MESSAGE: "1",
+      CHECKPOINT_DISABLE: "1",
+    },
   },
-});
+);
 process.exit(result.status ?? 1);

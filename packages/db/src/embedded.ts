@@ -23,12 +23,19 @@ interface ClusterFile {
 
 const DATABASE = "flowplane";
 
-export async function startEmbeddedPostgres(home: string, log: (msg: string) => void = () => {}): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  home: string,
+  log: (msg: string) => void = () => {},
+): Promise<EmbeddedPostgresHandle> {
   const dataDir = path.join(home, "postgres");
   const clusterFile = path.join(home, "postgres.json");
   const existing = await readClusterFile(clusterFile);
   const created = existing === null;
-  const cluster: ClusterFile = existing ?? { port: await freePort(), user: "flowplane", password: randomBytes(18).toString("base64url") };
+  const cluster: ClusterFile = existing ?? {
+    port: await freePort(),
+    user: "flowplane",
+    password: randomBytes(18).toString("base64url"),
+  };
 
   if (userInfo().uid === 0) await letPostgresUserReach(home, log);
 
@@ -60,7 +67,9 @@ export async function startEmbeddedPostgres(home: string, log: (msg: string) => 
     }
   } else {
     if (!(await portIsFree(cluster.port))) {
-      throw new Error(`the embedded PostgreSQL port ${cluster.port} (from ${clusterFile}) is in use; is another Flowplane server running with FLOWPLANE_HOME=${home}?`);
+      throw new Error(
+        `the embedded PostgreSQL port ${cluster.port} (from ${clusterFile}) is in use; is another Flowplane server running with FLOWPLANE_HOME=${home}?`,
+      );
     }
     try {
       await pg.start();
@@ -74,7 +83,10 @@ export async function startEmbeddedPostgres(home: string, log: (msg: string) => 
 
 function describe(err: unknown, logged: string[]): string {
   const message = err instanceof Error ? err.message : String(err);
-  const last = logged.filter((l) => l.trim()).slice(-2).join("; ");
+  const last = logged
+    .filter((l) => l.trim())
+    .slice(-2)
+    .join("; ");
   return last ? `${message} (${last})` : message;
 }
 
@@ -110,7 +122,9 @@ async function letPostgresUserReach(home: string, log: (msg: string) => void): P
     const info = await stat(dir);
     if ((info.mode & 0o001) === 0) {
       await chmod(dir, info.mode | 0o001);
-      log(`granted search permission on ${dir} so the embedded PostgreSQL (running as user postgres) can reach ${home}`);
+      log(
+        `granted search permission on ${dir} so the embedded PostgreSQL (running as user postgres) can reach ${home}`,
+      );
     }
     const parent = path.dirname(dir);
     if (parent === dir) break;
@@ -124,7 +138,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -33,16 +33,32 @@ describe("flow_run_counts migration", () => {
     try {
       const list = await readMigrationList();
       expect(list.migrationDirectories.map((d) => d.path)).toContain(COUNTS_MIGRATION);
-      const before = { ...list, migrationDirectories: list.migrationDirectories.filter((d) => d.path < COUNTS_MIGRATION) };
-      await withSchemaEngine(url, schemaPath, await readFile(schemaPath, "utf8"), (engine) => engine.applyMigrations({ migrationsList: before, filters: { externalTables: [], externalEnums: [] } }));
+      const before = {
+        ...list,
+        migrationDirectories: list.migrationDirectories.filter((d) => d.path < COUNTS_MIGRATION),
+      };
+      await withSchemaEngine(url, schemaPath, await readFile(schemaPath, "utf8"), (engine) =>
+        engine.applyMigrations({ migrationsList: before, filters: { externalTables: [], externalEnums: [] } }),
+      );
 
       await db.connect();
-      const ws = (await db.query<{ id: string }>(`INSERT INTO "Workspace" (id, name) VALUES (gen_random_uuid(), 'upgraded') RETURNING id`)).rows[0]!.id;
-      const flow = (await db.query<{ id: string }>(`INSERT INTO "Flow" (id, "workspaceId", name, tags, "updatedAt") VALUES (gen_random_uuid(), $1, 'etl', '{}', now()) RETURNING id`, [ws])).rows[0]!.id;
-      const dep = (await db.query<{ id: string }>(
-        `INSERT INTO "Deployment" (id, "workspaceId", "flowId", name, entrypoint, tags, "updatedAt") VALUES (gen_random_uuid(), $1, $2, 'nightly', 'x.ts:f', '{}', now()) RETURNING id`,
-        [ws, flow],
-      )).rows[0]!.id;
+      const ws = (
+        await db.query<{ id: string }>(
+          `INSERT INTO "Workspace" (id, name) VALUES (gen_random_uuid(), 'upgraded') RETURNING id`,
+        )
+      ).rows[0]!.id;
+      const flow = (
+        await db.query<{ id: string }>(
+          `INSERT INTO "Flow" (id, "workspaceId", name, tags, "updatedAt") VALUES (gen_random_uuid(), $1, 'etl', '{}', now()) RETURNING id`,
+          [ws],
+        )
+      ).rows[0]!.id;
+      const dep = (
+        await db.query<{ id: string }>(
+          `INSERT INTO "Deployment" (id, "workspaceId", "flowId", name, entrypoint, tags, "updatedAt") VALUES (gen_random_uuid(), $1, $2, 'nightly', 'x.ts:f', '{}', now()) RETURNING id`,
+          [ws, flow],
+        )
+      ).rows[0]!.id;
       const base = Date.parse("2026-03-01T00:00:00Z");
       const runs = Array.from({ length: 400 }, (_, i) => ({
         t: new Date(base + ((i * 7_919_000) % (30 * HOUR_MS))),
@@ -71,7 +87,9 @@ describe("flow_run_counts migration", () => {
            FROM (SELECT "deploymentId", bucket, "stateType", n FROM "FlowRunCountRollup" UNION ALL SELECT "deploymentId", bucket, "stateType", n FROM "FlowRunCountDelta") c
           GROUP BY 1, 2, 3`,
       );
-      expect(Object.fromEntries(rows.map((r) => [`${r.deploymentId}/${r.bucket.toISOString()}/${r.stateType}`, r.n]))).toEqual(expected);
+      expect(
+        Object.fromEntries(rows.map((r) => [`${r.deploymentId}/${r.bucket.toISOString()}/${r.stateType}`, r.n])),
+      ).toEqual(expected);
       // The backfill went to the rollup; only the later runs are pending deltas.
       const { rows: split } = await db.query<{ rollup: number; delta: number }>(
         `SELECT (SELECT sum(n) FROM "FlowRunCountRollup")::int AS rollup, (SELECT sum(n) FROM "FlowRunCountDelta")::int AS delta`,

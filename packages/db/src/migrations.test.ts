@@ -21,7 +21,25 @@ describe("migrations", () => {
         "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
       );
       expect(rows.map((r) => r.table_name)).toEqual(
-        expect.arrayContaining(["ApiKey", "Artifact", "ConcurrencyLimit", "Deployment", "DeploymentSchedule", "DeploymentVersion", "Flow", "FlowRun", "Log", "SigningKey", "State", "TaskRun", "Worker", "WorkPool", "WorkQueue", "Workspace", "_prisma_migrations"]),
+        expect.arrayContaining([
+          "ApiKey",
+          "Artifact",
+          "ConcurrencyLimit",
+          "Deployment",
+          "DeploymentSchedule",
+          "DeploymentVersion",
+          "Flow",
+          "FlowRun",
+          "Log",
+          "SigningKey",
+          "State",
+          "TaskRun",
+          "Worker",
+          "WorkPool",
+          "WorkQueue",
+          "Workspace",
+          "_prisma_migrations",
+        ]),
       );
     } finally {
       await db.drop();

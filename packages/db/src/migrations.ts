@@ -14,7 +14,10 @@ const noFilters: SchemaFilter = { externalTables: [], externalEnums: [] };
 
 export async function readMigrationList(): Promise<MigrationList> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const dirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrationDirectories: MigrationDirectory[] = await Promise.all(
     dirs.map(async (dir) => ({
       path: dir,
@@ -51,7 +54,8 @@ export async function applyMigrations(connectionString: string): Promise<string[
  */
 export async function diffSchemaFrom(connectionString: string, from: "empty" | "migrations"): Promise<string> {
   const schemaText = await readFile(schemaPath, "utf8");
-  const fromTarget = from === "empty" ? ({ tag: "empty" } as const) : ({ tag: "migrations", ...(await readMigrationList()) } as const);
+  const fromTarget =
+    from === "empty" ? ({ tag: "empty" } as const) : ({ tag: "migrations", ...(await readMigrationList()) } as const);
   return withSchemaEngine(connectionString, schemaPath, schemaText, async (engine) => {
     const result = await engine.diff({
       from: fromTarget,

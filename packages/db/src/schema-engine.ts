@@ -6,7 +6,11 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from "@prisma/driver-adapter-utils";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 import type * as EngineBindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { parse as parseConnectionString } from "pg-connection-string";
@@ -37,7 +41,12 @@ function loadEngineModule() {
  * closes its connections. Closing matters: the engine holds a migration advisory lock on its
  * session, and a lingering pool would make the next migration wait out the lock timeout.
  */
-export async function withSchemaEngine<T>(connectionString: string, schemaPath: string, schemaText: string, work: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+export async function withSchemaEngine<T>(
+  connectionString: string,
+  schemaPath: string,
+  schemaText: string,
+  work: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   const bindings = await loadEngineModule();
   // Parsed fields, not `connectionString`: a shadow database's config is `{ ...config, database }`,
   // and pg lets a connectionString override `database`, which would point the "shadow" at the
@@ -104,7 +113,9 @@ const PG_CHAR_OID = 18;
 const PG_TEXT_OID = 25;
 
 function readCharAsText<A extends SqlDriverAdapter>(adapter: A): A {
-  const client = (adapter as unknown as { client: { query: (...args: unknown[]) => Promise<{ fields?: { dataTypeID: number }[] }> } }).client;
+  const client = (
+    adapter as unknown as { client: { query: (...args: unknown[]) => Promise<{ fields?: { dataTypeID: number }[] }> } }
+  ).client;
   const query = client.query.bind(client);
   client.query = async (...args: unknown[]) => {
     const result = await query(...args);
@@ -115,7 +126,10 @@ function readCharAsText<A extends SqlDriverAdapter>(adapter: A): A {
 }
 
 function wholeScripts<A extends SqlDriverAdapter>(adapter: A): A {
-  const inner = adapter as unknown as { client: { query: (sql: string) => Promise<unknown> }; onError: (err: unknown) => never };
+  const inner = adapter as unknown as {
+    client: { query: (sql: string) => Promise<unknown> };
+    onError: (err: unknown) => never;
+  };
   // No parameters, so pg sends one simple-protocol Query message holding every statement.
   adapter.executeScript = async (script: string) => {
     try {

@@ -41,7 +41,9 @@ export async function templateName(): Promise<string> {
 /** Creates the migrated template once per migrations version. Called from vitest's globalSetup. */
 export async function ensureTemplateDatabase(): Promise<string> {
   const name = await templateName();
-  const exists = await admin(async (c) => (await c.query("select 1 from pg_database where datname = $1", [name])).rowCount === 1);
+  const exists = await admin(
+    async (c) => (await c.query("select 1 from pg_database where datname = $1", [name])).rowCount === 1,
+  );
   if (exists) return name;
   const building = `${name}_build_${randomBytes(3).toString("hex")}`;
   await admin((c) => c.query(`CREATE DATABASE "${building}"`));
@@ -96,15 +98,22 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
 /** Drops test databases left by earlier runs (older than an hour). */
 export async function dropStaleTestDatabases(): Promise<void> {
   await admin(async (c) => {
-    const { rows } = await c.query<{ datname: string }>("select datname from pg_database where starts_with(datname, $1)", [TEST_DB_PREFIX]);
+    const { rows } = await c.query<{ datname: string }>(
+      "select datname from pg_database where starts_with(datname, $1)",
+      [TEST_DB_PREFIX],
+    );
     const cutoff = Date.now() - 3_600_000;
     for (const { datname } of rows) {
       const created = parseInt(datname.slice(TEST_DB_PREFIX.length).split("_")[0] ?? "", 36);
-      if (Number.isFinite(created) && created < cutoff) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      if (Number.isFinite(created) && created < cutoff)
+        await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
   });
 }
 
 export async function readSchemaFile(): Promise<string> {
-  return readFile(path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../prisma/schema.prisma"), "utf8");
+  return readFile(
+    path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../prisma/schema.prisma"),
+    "utf8",
+  );
 }

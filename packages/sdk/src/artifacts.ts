@@ -35,7 +35,9 @@ const KEY = /^[a-z0-9-]+$/;
 
 function record(type: ArtifactRecord["type"], data: unknown, options: ArtifactOptions): string {
   if (options.key !== undefined && !KEY.test(options.key)) {
-    throw new InvalidArgumentError(`artifact key '${options.key}' may only contain lowercase letters, digits and dashes`);
+    throw new InvalidArgumentError(
+      `artifact key '${options.key}' may only contain lowercase letters, digits and dashes`,
+    );
   }
   const id = uuidv7();
   const scope = currentScope();
@@ -92,7 +94,9 @@ export function toTable(
   return {
     columns: cols,
     rows: rows.map((r) =>
-      Array.isArray(r) ? [...(r as readonly unknown[])] : cols.map((c) => (r as Readonly<Record<string, unknown>>)[c] ?? null),
+      Array.isArray(r)
+        ? [...(r as readonly unknown[])]
+        : cols.map((c) => (r as Readonly<Record<string, unknown>>)[c] ?? null),
     ),
   };
 }

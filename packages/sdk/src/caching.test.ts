@@ -94,7 +94,10 @@ describe("result caching across flow runs", () => {
 
   it("does not cache a call whose key function returns null", async () => {
     let calls = 0;
-    const t = task({ name: "sometimes_cached", cacheKey: (_ctx, [n]) => (n > 0 ? `pos-${n}` : null) }, async (_n: number) => ++calls);
+    const t = task(
+      { name: "sometimes_cached", cacheKey: (_ctx, [n]) => (n > 0 ? `pos-${n}` : null) },
+      async (_n: number) => ++calls,
+    );
     const f = flow({ name: "null_key" }, async () => [await t(0), await t(0), await t(1), await t(1)]);
     expect(await f()).toEqual([1, 2, 3, 3]);
     expect(env.tracker.taskRuns[0]!.record.cacheKey).toBeUndefined();
@@ -106,7 +109,13 @@ describe("result caching across flow runs", () => {
       {
         name: "ctx_key",
         cacheKey: (ctx, args) => {
-          seen.push({ taskKey: ctx.taskKey, taskName: ctx.taskName, params: ctx.parameters, flowRunId: ctx.flowRun.id, args });
+          seen.push({
+            taskKey: ctx.taskKey,
+            taskName: ctx.taskName,
+            params: ctx.parameters,
+            flowRunId: ctx.flowRun.id,
+            args,
+          });
           return "k";
         },
       },
@@ -114,15 +123,27 @@ describe("result caching across flow runs", () => {
     );
     await flow({ name: "key_ctx" }, async (p: { day: string }) => t(p.day))({ day: "mon" });
     expect(seen).toEqual([
-      { taskKey: "ctx_key", taskName: "ctx_key", params: { day: "mon" }, flowRunId: env.tracker.flowRuns[0]!.info.id, args: ["mon"] },
+      {
+        taskKey: "ctx_key",
+        taskName: "ctx_key",
+        params: { day: "mon" },
+        flowRunId: env.tracker.flowRuns[0]!.info.id,
+        args: ["mon"],
+      },
     ]);
   });
 
   it("fails the task run (without running it) when the key function throws", async () => {
     let ran = false;
-    const t = task({ name: "bad_key", cacheKey: () => {
-      throw new Error("no key");
-    } }, async () => (ran = true));
+    const t = task(
+      {
+        name: "bad_key",
+        cacheKey: () => {
+          throw new Error("no key");
+        },
+      },
+      async () => (ran = true),
+    );
     const err = await flow({ name: "bad_key_flow" }, async () => rejectionOf(t()))();
     expect(err).toBeInstanceOf(TaskRunError);
     expect(ran).toBe(false);

@@ -16,7 +16,12 @@ describe("flow runs", () => {
     const f = flow({ name: "simple", tags: ["t1"], version: "1.2" }, async (a: number, b: string) => `${b}${a}`);
     expect(await f(1, "x")).toBe("x1");
     const [run] = env.tracker.flowRuns;
-    expect(run?.start).toMatchObject({ flowName: "simple", tags: ["t1"], flowVersion: "1.2", parameters: { "0": 1, "1": "x" } });
+    expect(run?.start).toMatchObject({
+      flowName: "simple",
+      tags: ["t1"],
+      flowVersion: "1.2",
+      parameters: { "0": 1, "1": "x" },
+    });
     expect(env.tracker.stateNames(run!.info.id)).toEqual(["Pending", "Running", "Completed"]);
     expect(env.tracker.flushes).toBe(1);
   });
@@ -74,7 +79,13 @@ describe("flow retries (decided by the orchestrator)", () => {
     expect(await f()).toBe(3);
     const id = env.tracker.flowRuns[0]!.info.id;
     expect(env.tracker.stateNames(id)).toEqual([
-      "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "AwaitingRetry",
+      "Retrying",
+      "Completed",
     ]);
     const failedProposals = env.tracker.proposals.filter((p) => p.proposed.type === "FAILED");
     expect(failedProposals.map((p) => p.result.status)).toEqual(["REJECT", "REJECT"]);
@@ -100,7 +111,11 @@ describe("flow retries (decided by the orchestrator)", () => {
           ? {
               status: "REJECT",
               reason: "retry",
-              state: toState({ type: "SCHEDULED", name: StateNames.AwaitingRetry, details: { scheduledTime: new Date(retryAt).toISOString() } }),
+              state: toState({
+                type: "SCHEDULED",
+                name: StateNames.AwaitingRetry,
+                details: { scheduledTime: new Date(retryAt).toISOString() },
+              }),
             }
           : undefined,
     });
@@ -112,19 +127,30 @@ describe("flow retries (decided by the orchestrator)", () => {
     });
     expect(await f()).toBe("ok");
     expect(starts[1]).toBeGreaterThanOrEqual(retryAt - 2);
-    expect(tracker.stateNames(tracker.flowRuns[0]!.info.id)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
+    expect(tracker.stateNames(tracker.flowRuns[0]!.info.id)).toEqual([
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "Completed",
+    ]);
   });
 
   it("sends noRetry when retryCondition refuses, and the orchestrator does not retry", async () => {
     let calls = 0;
-    const f = flow({ name: "flow_condition", retries: 3, retryCondition: (e) => !(e instanceof TypeError) }, async () => {
-      calls++;
-      throw new TypeError("fatal");
-    });
+    const f = flow(
+      { name: "flow_condition", retries: 3, retryCondition: (e) => !(e instanceof TypeError) },
+      async () => {
+        calls++;
+        throw new TypeError("fatal");
+      },
+    );
     const err = (await rejectionOf(f())) as FlowRunError;
     expect(calls).toBe(1);
     expect(err.state.details).toMatchObject({ noRetry: true });
-    expect(env.tracker.proposals.find((p) => p.proposed.type === "FAILED")?.proposed.details).toMatchObject({ noRetry: true });
+    expect(env.tracker.proposals.find((p) => p.proposed.type === "FAILED")?.proposed.details).toMatchObject({
+      noRetry: true,
+    });
   });
 
   it("ends FAILED once retries are exhausted", async () => {
@@ -133,7 +159,13 @@ describe("flow retries (decided by the orchestrator)", () => {
     });
     const err = (await rejectionOf(f())) as FlowRunError;
     expect(err.state).toMatchObject({ type: "FAILED", message: "try 2" });
-    expect(env.tracker.stateNames(err.flowRunId)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]);
+    expect(env.tracker.stateNames(err.flowRunId)).toEqual([
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "Failed",
+    ]);
   });
 });
 
@@ -182,14 +214,20 @@ describe("flow timeouts", () => {
 });
 
 describe("parameter validation", () => {
-  const schema = z.object({ day: z.string(), limit: z.number().int().default(10), nested: z.object({ n: z.number() }).optional() });
+  const schema = z.object({
+    day: z.string(),
+    limit: z.number().int().default(10),
+    nested: z.object({ n: z.number() }).optional(),
+  });
 
   it("rejects bad parameters before any run starts, naming the field path", async () => {
     let ran = false;
     const f = flow({ name: "validated", parameters: schema }, async () => {
       ran = true;
     });
-    const err = (await rejectionOf(f({ day: "d", nested: { n: "x" as unknown as number } }))) as ParameterValidationError;
+    const err = (await rejectionOf(
+      f({ day: "d", nested: { n: "x" as unknown as number } }),
+    )) as ParameterValidationError;
     expect(err).toBeInstanceOf(ParameterValidationError);
     expect(err.issues.map((i) => i.path)).toEqual(["nested.n"]);
     expect(err.message).toContain("nested.n");
@@ -206,7 +244,10 @@ describe("parameter validation", () => {
 
   it("runs a flow whose schema fields are all optional when called with no parameters (regression)", async () => {
     // The signature allows f(), and a deployment run without parameters arrives as an empty call.
-    const f = flow({ name: "all_optional", parameters: z.object({ limit: z.number().default(5) }) }, async (p) => p.limit);
+    const f = flow(
+      { name: "all_optional", parameters: z.object({ limit: z.number().default(5) }) },
+      async (p) => p.limit,
+    );
     expect(await f()).toBe(5);
     expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ limit: 5 });
   });
@@ -236,7 +277,9 @@ describe("orchestrator answers to RUNNING", () => {
     let waits = 0;
     const tracker = env.useTracker({
       decide: (_run, proposed) =>
-        proposed.type === "RUNNING" && waits++ < 2 ? { status: "WAIT", delaySeconds: 0.03, reason: "slow down" } : undefined,
+        proposed.type === "RUNNING" && waits++ < 2
+          ? { status: "WAIT", delaySeconds: 0.03, reason: "slow down" }
+          : undefined,
     });
     const started = Date.now();
     const f = flow({ name: "waited" }, async () => Date.now() - started);
@@ -246,7 +289,10 @@ describe("orchestrator answers to RUNNING", () => {
   });
 
   it("throws AbortedRunError on ABORT without running the function", async () => {
-    env.useTracker({ decide: (_run, proposed) => (proposed.type === "RUNNING" ? { status: "ABORT", reason: "already running elsewhere" } : undefined) });
+    env.useTracker({
+      decide: (_run, proposed) =>
+        proposed.type === "RUNNING" ? { status: "ABORT", reason: "already running elsewhere" } : undefined,
+    });
     let ran = false;
     const f = flow({ name: "aborted" }, async () => {
       ran = true;
@@ -261,10 +307,14 @@ describe("orchestrator answers to RUNNING", () => {
   it("does not run when told another process already runs it (REJECT → RUNNING)", async () => {
     env.useTracker({
       decide: (run, proposed) =>
-        proposed.type === "RUNNING" ? { status: "REJECT", reason: "The run is already RUNNING.", state: toState({ type: "RUNNING" }) } : undefined,
+        proposed.type === "RUNNING"
+          ? { status: "REJECT", reason: "The run is already RUNNING.", state: toState({ type: "RUNNING" }) }
+          : undefined,
     });
     let ran = false;
-    const err = (await rejectionOf(flow({ name: "duplicate_submission" }, async () => (ran = true))())) as AbortedRunError;
+    const err = (await rejectionOf(
+      flow({ name: "duplicate_submission" }, async () => (ran = true))(),
+    )) as AbortedRunError;
     expect(err).toBeInstanceOf(AbortedRunError);
     expect(err.state?.type).toBe("RUNNING");
     expect(ran).toBe(false);
@@ -277,7 +327,11 @@ describe("orchestrator answers to RUNNING", () => {
       decide: (_run, proposed) => {
         if (proposed.type !== "RUNNING" || !first) return undefined;
         first = false;
-        return { status: "REJECT", reason: "not yet", state: toState({ type: "SCHEDULED", details: { scheduledTime: new Date(startAt).toISOString() } }) };
+        return {
+          status: "REJECT",
+          reason: "not yet",
+          state: toState({ type: "SCHEDULED", details: { scheduledTime: new Date(startAt).toISOString() } }),
+        };
       },
     });
     const ranAt = await flow({ name: "scheduled_later" }, async () => Date.now())();
@@ -287,7 +341,9 @@ describe("orchestrator answers to RUNNING", () => {
   it("stops with AbortedRunError when told the run is already terminal", async () => {
     env.useTracker({
       decide: (_run, proposed) =>
-        proposed.type === "RUNNING" ? { status: "REJECT", reason: "done", state: toState({ type: "CANCELLED" }) } : undefined,
+        proposed.type === "RUNNING"
+          ? { status: "REJECT", reason: "done", state: toState({ type: "CANCELLED" }) }
+          : undefined,
     });
     let ran = false;
     const err = (await rejectionOf(flow({ name: "adopt_cancelled" }, async () => (ran = true))())) as AbortedRunError;
@@ -332,7 +388,13 @@ describe("sub-flows", () => {
     expect(parentCalls).toBe(1);
     const childRun = env.tracker.flowRunsNamed("child_retry")[0]!;
     expect(env.tracker.stateNames(childRun.info.id)).toEqual([
-      "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "AwaitingRetry",
+      "Retrying",
+      "Completed",
     ]);
   });
 
@@ -361,7 +423,11 @@ describe("sub-flows", () => {
     await parent();
     const parentRun = env.tracker.flowRunsNamed("counting_parent")[0]!;
     const childRun = env.tracker.flowRunsNamed("counting_child")[0]!;
-    const keys = (id: string) => env.tracker.taskRunsOf(id).filter((r) => r.record.taskKey === "counted").map((r) => r.record.dynamicKey);
+    const keys = (id: string) =>
+      env.tracker
+        .taskRunsOf(id)
+        .filter((r) => r.record.taskKey === "counted")
+        .map((r) => r.record.dynamicKey);
     expect(keys(parentRun.info.id)).toEqual(["0", "1"]);
     expect(keys(childRun.info.id)).toEqual(["0", "1"]);
   });

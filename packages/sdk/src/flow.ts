@@ -37,7 +37,11 @@ export function flow(options: FlowOptions, fn: (...args: unknown[]) => unknown):
 
 const FLOW_DEFINITION = Symbol("flowplane.flowDefinition");
 
-function makeFlow<Args extends unknown[], R>(options: FlowOptions, fn: (...args: Args) => R, flowKey: string): Flow<Args, R> {
+function makeFlow<Args extends unknown[], R>(
+  options: FlowOptions,
+  fn: (...args: Args) => R,
+  flowKey: string,
+): Flow<Args, R> {
   checkRunOptions("flow", options);
   const frozen = Object.freeze({ ...options, ...(options.tags ? { tags: Object.freeze([...options.tags]) } : {}) });
   const def: FlowDefinition<Args, R> = { fn, options: frozen, flowKey, tags: [...(options.tags ?? [])] };

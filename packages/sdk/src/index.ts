@@ -75,7 +75,12 @@ export {
 export { setTracker, getTracker } from "./tracking/select.ts";
 export { LocalTracker, type LocalTrackerOptions } from "./tracking/local-tracker.ts";
 export { ApiTracker, type ApiTrackerOptions } from "./tracking/api-tracker.ts";
-export { MemoryTracker, type MemoryTaskRun, type MemoryProposal, type MemoryTrackerOptions } from "./tracking/memory-tracker.ts";
+export {
+  MemoryTracker,
+  type MemoryTaskRun,
+  type MemoryProposal,
+  type MemoryTrackerOptions,
+} from "./tracking/memory-tracker.ts";
 export type { LocalFlowRun } from "./tracking/local-orchestration.ts";
 export type {
   Tracker,

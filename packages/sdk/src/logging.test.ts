@@ -21,7 +21,13 @@ describe("run logger", () => {
       return { taskRunId: await t(), flowRunId: getRunContext().flowRun.id };
     });
     const { taskRunId, flowRunId } = await f();
-    const lines = env.tracker.logs.map((l) => ({ level: l.level, message: l.message, taskRunId: l.taskRunId, flowRunId: l.flowRunId, name: l.name }));
+    const lines = env.tracker.logs.map((l) => ({
+      level: l.level,
+      message: l.message,
+      taskRunId: l.taskRunId,
+      flowRunId: l.flowRunId,
+      name: l.name,
+    }));
     expect(lines).toEqual([
       { level: 20, message: "flow says hi", taskRunId: undefined, flowRunId, name: "flowplane.flow_runs" },
       { level: 50, message: "{ a: 1 }", taskRunId: undefined, flowRunId, name: "flowplane.flow_runs" },
@@ -73,7 +79,10 @@ describe("logPrints", () => {
       return { flowRunId: getRunContext().flowRun.id, ids };
     });
     const [x, y] = await Promise.all([f("x"), f("y")]);
-    for (const [label, run] of [["x", x], ["y", y]] as const) {
+    for (const [label, run] of [
+      ["x", x],
+      ["y", y],
+    ] as const) {
       const mine = env.tracker.logs.filter((l) => l.flowRunId === run.flowRunId);
       expect(mine.map((l) => l.message).sort()).toEqual(
         [`${label} flow`, ...[0, 1, 2].flatMap((i) => [`${label}-a ${i}`, `${label}-b ${i}`])].sort(),
@@ -117,7 +126,13 @@ describe("logPrints", () => {
 describe("artifacts", () => {
   it("records markdown, table and link artifacts against the current run", async () => {
     const t = task({ name: "artifact_task" }, async () => {
-      createTableArtifact([{ region: "eu", total: 3 }, { total: 4, region: "us", extra: true }], { key: "totals" });
+      createTableArtifact(
+        [
+          { region: "eu", total: 3 },
+          { total: 4, region: "us", extra: true },
+        ],
+        { key: "totals" },
+      );
       return getRunContext().taskRun!.id;
     });
     const f = flow({ name: "artifact_flow" }, async () => {
@@ -128,14 +143,25 @@ describe("artifacts", () => {
     const { mdId, taskRunId, flowRunId } = await f();
     expect(env.tracker.artifacts).toEqual([
       { id: mdId, flowRunId, type: "MARKDOWN", data: "# Report", description: "weekly" },
-      { id: expect.any(String), flowRunId, type: "LINK", data: { url: "https://example.com/dash", linkText: "dashboard" } },
+      {
+        id: expect.any(String),
+        flowRunId,
+        type: "LINK",
+        data: { url: "https://example.com/dash", linkText: "dashboard" },
+      },
       {
         id: expect.any(String),
         flowRunId,
         taskRunId,
         key: "totals",
         type: "TABLE",
-        data: { columns: ["region", "total", "extra"], rows: [["eu", 3, null], ["us", 4, true]] },
+        data: {
+          columns: ["region", "total", "extra"],
+          rows: [
+            ["eu", 3, null],
+            ["us", 4, true],
+          ],
+        },
       },
     ]);
   });

@@ -68,7 +68,8 @@ export function checkRunOptions(kind: "flow" | "task", options: RunOptions): voi
   const d = options.retryDelaySeconds;
   if (d !== undefined) {
     const values = typeof d === "number" ? [d] : Array.isArray(d) ? d : [(d as { baseSeconds: number }).baseSeconds];
-    if (values.some((v) => typeof v !== "number" || !(v >= 0))) bad("retryDelaySeconds", "must be non-negative seconds");
+    if (values.some((v) => typeof v !== "number" || !(v >= 0)))
+      bad("retryDelaySeconds", "must be non-negative seconds");
   }
 }
 

@@ -35,5 +35,8 @@ const tracker = new ApiTracker(api);
 setTracker(tracker);
 const result = await executeFlowRun({ api, tracker, flowRunId, entrypoint, cwd: process.cwd() });
 tracker.close();
-if (!result.ok) process.stderr.write(`flowplane runner: flow run ${flowRunId} did not complete: ${(result.error as Error)?.message ?? String(result.error)}\n`);
+if (!result.ok)
+  process.stderr.write(
+    `flowplane runner: flow run ${flowRunId} did not complete: ${(result.error as Error)?.message ?? String(result.error)}\n`,
+  );
 process.exit(result.ok ? 0 : 1);

@@ -21,7 +21,11 @@ export function parseEntrypoint(entrypoint: string): { file: string; exportName:
 }
 
 export function isFlow(value: unknown): value is Flow<unknown[], unknown> {
-  return typeof value === "function" && typeof (value as { parameterJsonSchema?: unknown }).parameterJsonSchema === "function" && typeof (value as { options?: { name?: unknown } }).options?.name === "string";
+  return (
+    typeof value === "function" &&
+    typeof (value as { parameterJsonSchema?: unknown }).parameterJsonSchema === "function" &&
+    typeof (value as { options?: { name?: unknown } }).options?.name === "string"
+  );
 }
 
 /** Imports an entrypoint's module and returns its flow export, or says precisely what is wrong. */
@@ -33,22 +37,33 @@ export async function loadFlow(entrypoint: string, cwd = process.cwd()): Promise
     mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes(absolute)) throw new EntrypointError(`entrypoint ${entrypoint}: file ${absolute} not found`);
+    if (code === "ERR_MODULE_NOT_FOUND" && String((err as Error).message).includes(absolute))
+      throw new EntrypointError(`entrypoint ${entrypoint}: file ${absolute} not found`);
     throw new EntrypointError(`entrypoint ${entrypoint}: could not load ${absolute}: ${(err as Error).message}`);
   }
   if (!(exportName in mod)) {
-    const flows = Object.entries(mod).filter(([, v]) => isFlow(v)).map(([k]) => k);
-    throw new EntrypointError(`entrypoint ${entrypoint}: ${file} has no export "${exportName}"${flows.length ? ` (flows it exports: ${flows.join(", ")})` : ""}`);
+    const flows = Object.entries(mod)
+      .filter(([, v]) => isFlow(v))
+      .map(([k]) => k);
+    throw new EntrypointError(
+      `entrypoint ${entrypoint}: ${file} has no export "${exportName}"${flows.length ? ` (flows it exports: ${flows.join(", ")})` : ""}`,
+    );
   }
   const value = mod[exportName];
-  if (!isFlow(value)) throw new EntrypointError(`entrypoint ${entrypoint}: export "${exportName}" is not a flow (wrap the function with flow())`);
+  if (!isFlow(value))
+    throw new EntrypointError(
+      `entrypoint ${entrypoint}: export "${exportName}" is not a flow (wrap the function with flow())`,
+    );
   return value;
 }
 
 /** All flows a module exports, by export name (for `flowplane deploy --all` style discovery). */
 export async function loadFlows(file: string, cwd = process.cwd()): Promise<Record<string, Flow<unknown[], unknown>>> {
   const mod = (await import(pathToFileURL(path.resolve(cwd, file)).href)) as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(mod).filter(([, v]) => isFlow(v))) as Record<string, Flow<unknown[], unknown>>;
+  return Object.fromEntries(Object.entries(mod).filter(([, v]) => isFlow(v))) as Record<
+    string,
+    Flow<unknown[], unknown>
+  >;
 }
 
 export interface ExecuteOptions {
@@ -67,12 +82,18 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
     flowFn = await loadFlow(opts.entrypoint, opts.cwd);
   } catch (err) {
     // Code that cannot load will not load on a retry either.
-    await opts.api.flowRuns.setState.mutate({ id: opts.flowRunId, state: { type: "FAILED", message: (err as Error).message, details: { noRetry: true } } });
+    await opts.api.flowRuns.setState.mutate({
+      id: opts.flowRunId,
+      state: { type: "FAILED", message: (err as Error).message, details: { noRetry: true } },
+    });
     return { ok: false, error: err };
   }
   const run = await opts.api.flowRuns.get.query({ id: opts.flowRunId });
   try {
-    const value = await runFlowWith(flowFn, argsFromParameters(run.parameters), { flowRunId: opts.flowRunId, tracker: opts.tracker });
+    const value = await runFlowWith(flowFn, argsFromParameters(run.parameters), {
+      flowRunId: opts.flowRunId,
+      tracker: opts.tracker,
+    });
     return { ok: true, value };
   } catch (err) {
     return { ok: false, error: err };

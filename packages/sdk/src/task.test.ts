@@ -24,7 +24,13 @@ describe("task calls inside a flow", () => {
     const { flowRunId, value } = await inFlow(() => double(21));
     expect(value).toBe(42);
     const [run] = env.tracker.taskRunsOf(flowRunId);
-    expect(run?.record).toMatchObject({ name: "double-0", taskKey: "double", dynamicKey: "0", tags: ["math"], flowRunId });
+    expect(run?.record).toMatchObject({
+      name: "double-0",
+      taskKey: "double",
+      dynamicKey: "0",
+      tags: ["math"],
+      flowRunId,
+    });
     expect(env.tracker.stateNames(run!.record.id)).toEqual(["Pending", "Running", "Completed"]);
   });
 
@@ -85,7 +91,13 @@ describe("task retries", () => {
     expect(value).toBe(3);
     const id = env.tracker.taskRunsOf(flowRunId)[0]!.record.id;
     expect(env.tracker.stateNames(id)).toEqual([
-      "Pending", "Running", "AwaitingRetry", "Retrying", "AwaitingRetry", "Retrying", "Completed",
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "AwaitingRetry",
+      "Retrying",
+      "Completed",
     ]);
     const awaiting = env.tracker.taskRun(id).states[2]!;
     expect(awaiting).toMatchObject({ type: "SCHEDULED", message: "fail 1" });
@@ -106,7 +118,13 @@ describe("task retries", () => {
     expect(err.state).toMatchObject({ type: "FAILED", name: "Failed", message: "nope 2" });
     expect((err.cause as Error).message).toBe("nope 2");
     expect(err.taskRunId).toBe(env.tracker.taskRunsOf(flowRunId)[0]?.record.id);
-    expect(env.tracker.stateNames(err.taskRunId)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]);
+    expect(env.tracker.stateNames(err.taskRunId)).toEqual([
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "Failed",
+    ]);
   });
 
   it("waits the configured delays between attempts", async () => {
@@ -175,7 +193,13 @@ describe("task retries", () => {
     expect(seen.map((e) => (e as Error).message)).toEqual(["transient", "permanent"]);
     const err = caught as TaskRunError;
     expect(err.state.details).toMatchObject({ noRetry: true });
-    expect(env.tracker.stateNames(err.taskRunId)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]);
+    expect(env.tracker.stateNames(err.taskRunId)).toEqual([
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "Failed",
+    ]);
   });
 
   it("does not consult retryCondition when no retries are configured", async () => {
@@ -312,7 +336,12 @@ describe("map", () => {
 
   it("maps tuples over multi-argument tasks with mapArgs", async () => {
     const add = task({ name: "add" }, (a: number, b: number) => a + b);
-    const { value } = await inFlow(() => add.mapArgs([[1, 2], [3, 4]]));
+    const { value } = await inFlow(() =>
+      add.mapArgs([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     expect(value).toEqual([3, 7]);
   });
 

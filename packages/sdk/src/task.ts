@@ -96,7 +96,9 @@ function makeTask<Args extends unknown[], R>(
       const future = new TaskFutureImpl<Awaited<R>>(uuidv7());
       const scope = currentScope();
       const promise =
-        scope === undefined ? runUntracked(def, args, future.onState) : runTask(def, args, scope, future.id, future.onState);
+        scope === undefined
+          ? runUntracked(def, args, future.onState)
+          : runTask(def, args, scope, future.id, future.onState);
       future.attach(promise);
       if (scope !== undefined) {
         const pending = scope.shared.pending;
@@ -107,7 +109,10 @@ function makeTask<Args extends unknown[], R>(
       return future;
     },
     map(items: MapItems<Args>, mapOptions?: MapOptions): Promise<Awaited<R>[]> {
-      return mapCalls(Array.from(items as Iterable<unknown>, (item) => [item] as Args), mapOptions);
+      return mapCalls(
+        Array.from(items as Iterable<unknown>, (item) => [item] as Args),
+        mapOptions,
+      );
     },
     mapArgs(items: Iterable<Args>, mapOptions?: MapOptions): Promise<Awaited<R>[]> {
       return mapCalls(Array.from(items), mapOptions);

@@ -9,7 +9,9 @@ describe("task types", () => {
   const noArgs = task({ name: "no_args" }, () => "x" as const);
 
   it("preserves parameters and unwraps the return type", () => {
-    expectTypeOf(fetchApi).toEqualTypeOf<Task<[url: string, retries?: number], Promise<{ url: string; retries: number | undefined }>>>();
+    expectTypeOf(fetchApi).toEqualTypeOf<
+      Task<[url: string, retries?: number], Promise<{ url: string; retries: number | undefined }>>
+    >();
     expectTypeOf(fetchApi).parameters.toEqualTypeOf<[url: string, retries?: number]>();
     expectTypeOf(fetchApi).returns.toEqualTypeOf<Promise<{ url: string; retries: number | undefined }>>();
     expectTypeOf(syncTask).returns.toEqualTypeOf<Promise<number>>();

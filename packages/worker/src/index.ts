@@ -12,5 +12,11 @@ export { ProcessInfrastructure } from "./infrastructure/process.ts";
 export { DockerInfrastructure } from "./infrastructure/docker.ts";
 export { EcsInfrastructure } from "./infrastructure/ecs.ts";
 export { KubernetesInfrastructure } from "./infrastructure/kubernetes.ts";
-export { InfrastructureError, type Infrastructure, type JobSpec, type RunningJob, type ExitResult } from "./infrastructure/types.ts";
+export {
+  InfrastructureError,
+  type Infrastructure,
+  type JobSpec,
+  type RunningJob,
+  type ExitResult,
+} from "./infrastructure/types.ts";
 export { infrastructureFor } from "./infrastructure/registry.ts";

@@ -59,7 +59,14 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly limit: number;
   private readonly log: NonNullable<WorkerOptions["log"]>;
-  private readonly logBuffer: { id: string; flowRunId: string; name: string; level: number; message: string; timestamp: string }[] = [];
+  private readonly logBuffer: {
+    id: string;
+    flowRunId: string;
+    name: string;
+    level: number;
+    message: string;
+    timestamp: string;
+  }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: WorkerOptions) {
@@ -75,7 +82,10 @@ export class Worker {
   /** Runs until stop() (or, with runOnce, until the due runs have finished). */
   async run(): Promise<void> {
     await this.heartbeat();
-    this.log("info", `worker ${this.name} polling pool ${this.options.poolName}`, { workerId: this.workerId, limit: this.limit });
+    this.log("info", `worker ${this.name} polling pool ${this.options.poolName}`, {
+      workerId: this.workerId,
+      limit: this.limit,
+    });
     const interval = (this.options.heartbeatIntervalSeconds ?? 10) * 1000;
     let beats = 0;
     this.heartbeatTimer = setInterval(() => {
@@ -114,7 +124,10 @@ export class Worker {
   async stop(options: { killRuns?: boolean } = {}): Promise<void> {
     this.stopping = true;
     this.pollAbort.abort();
-    if (options.killRuns) await Promise.all([...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000) ?? Promise.resolve()));
+    if (options.killRuns)
+      await Promise.all(
+        [...this.active.values()].map((a) => a.job?.stop(this.options.stopGraceMs ?? 10_000) ?? Promise.resolve()),
+      );
   }
 
   /** Jobs of this pool's OFFLINE workers (killed, say) are stopped and removed. */
@@ -141,7 +154,9 @@ export class Worker {
     });
     const poolType = identity.workPoolType.toLowerCase();
     if (poolType !== this.options.infrastructure.type) {
-      throw new Error(`pool "${this.options.poolName}" is a ${poolType} pool; this worker runs ${this.options.infrastructure.type} jobs`);
+      throw new Error(
+        `pool "${this.options.poolName}" is a ${poolType} pool; this worker runs ${this.options.infrastructure.type} jobs`,
+      );
     }
     this.workerId = identity.workerId;
     this.template = identity.baseJobTemplate as BaseJobTemplate;
@@ -149,7 +164,10 @@ export class Worker {
 
   private async pollOnce(waitMs: number): Promise<void> {
     const available = Math.max(0, this.limit - this.active.size);
-    const result = await this.options.api.workers.poll.mutate({ workerId: this.workerId!, limit: available, waitMs }, { signal: this.pollAbort.signal });
+    const result = await this.options.api.workers.poll.mutate(
+      { workerId: this.workerId!, limit: available, waitMs },
+      { signal: this.pollAbort.signal },
+    );
     for (const id of result.cancel) void this.cancel(id);
     for (const run of result.runs) this.launch(run);
   }
@@ -168,7 +186,8 @@ export class Worker {
     const run = entry.run;
     try {
       const resolved = resolveJobConfiguration(this.template!, run.deploymentJobVariables, run.runJobVariables);
-      if (!resolved.ok) throw new Error(`job variables: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+      if (!resolved.ok)
+        throw new Error(`job variables: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
       const configuration = resolved.configuration;
       if (configuration["working_dir"] == null && run.path) configuration["working_dir"] = run.path;
       const job = await this.options.infrastructure.submit({
@@ -190,7 +209,11 @@ export class Worker {
       });
       entry.job = job;
       this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
-      this.options.api.workers.reportInfrastructure.mutate({ flowRunId: run.id, infrastructureId: job.id }).catch((err: unknown) => this.log("warn", `could not report infrastructure of ${run.id}: ${apiErrorInfo(err).message}`));
+      this.options.api.workers.reportInfrastructure
+        .mutate({ flowRunId: run.id, infrastructureId: job.id })
+        .catch((err: unknown) =>
+          this.log("warn", `could not report infrastructure of ${run.id}: ${apiErrorInfo(err).message}`),
+        );
       if (entry.cancelling) void job.stop(this.options.stopGraceMs ?? 10_000);
       const exit = await job.exited;
       await this.flushLogs();
@@ -240,7 +263,14 @@ export class Worker {
   }
 
   private bufferLog(flowRunId: string, line: string, stream: "stdout" | "stderr"): void {
-    this.logBuffer.push({ id: uuidv7(), flowRunId, name: stream === "stderr" ? "flowplane.stderr" : "flowplane.stdout", level: stream === "stderr" ? 40 : 20, message: line, timestamp: new Date().toISOString() });
+    this.logBuffer.push({
+      id: uuidv7(),
+      flowRunId,
+      name: stream === "stderr" ? "flowplane.stderr" : "flowplane.stdout",
+      level: stream === "stderr" ? 40 : 20,
+      message: line,
+      timestamp: new Date().toISOString(),
+    });
     if (this.logBuffer.length >= 500) void this.flushLogs();
     else this.flushTimer ??= setTimeout(() => void this.flushLogs(), 200);
   }

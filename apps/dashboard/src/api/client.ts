@@ -1,7 +1,14 @@
 // tRPC clients. Queries and mutations go over HTTP with the session token as a bearer credential;
 // the live event subscription uses a websocket, authenticated by the token in its URL (browsers
 // cannot set headers on a websocket).
-import { createTRPCClient, createWSClient, httpBatchLink, wsLink, TRPCClientError, type TRPCClient } from "@trpc/client";
+import {
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  wsLink,
+  TRPCClientError,
+  type TRPCClient,
+} from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@flowplane/api";
 import type { Session } from "./session.ts";
@@ -45,7 +52,10 @@ export function createApi(session: Session): Api {
  * The live channel: a websocket that reconnects with backoff. It owns a socket, so it is opened in
  * an effect and closed by its cleanup (never created during render).
  */
-export function openLiveClient(session: Session, onStatus: (status: ConnectionStatus) => void): { api: Api; close(): void } {
+export function openLiveClient(
+  session: Session,
+  onStatus: (status: ConnectionStatus) => void,
+): { api: Api; close(): void } {
   const ws = createWSClient({
     url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/trpc-ws?token=${encodeURIComponent(session.token)}`,
     onOpen: () => onStatus("open"),

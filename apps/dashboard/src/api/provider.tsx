@@ -36,7 +36,11 @@ export function ApiProvider({ session, children }: { session: Session; children:
         mutationCache: new MutationCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
         defaultOptions: {
           // Pages show cached data at once and refetch on mount; live events keep them current after.
-          queries: { staleTime: 0, refetchOnWindowFocus: false, retry: (count, err) => !isUnauthenticated(err) && count < 2 },
+          queries: {
+            staleTime: 0,
+            refetchOnWindowFocus: false,
+            retry: (count, err) => !isUnauthenticated(err) && count < 2,
+          },
         },
       }),
     // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.
@@ -62,7 +66,10 @@ export function ApiProvider({ session, children }: { session: Session; children:
       onError: () => undefined,
     });
     const msLeft = new Date(session.expiresAt).getTime() - Date.now();
-    const expiry = setTimeout(() => signOut("Your session expired. Sign in again."), Math.max(0, Math.min(msLeft, 2 ** 31 - 1)));
+    const expiry = setTimeout(
+      () => signOut("Your session expired. Sign in again."),
+      Math.max(0, Math.min(msLeft, 2 ** 31 - 1)),
+    );
     return () => {
       clearTimeout(expiry);
       sub.unsubscribe();

@@ -117,7 +117,13 @@ function ArtifactBody({ artifact }: { artifact: Artifact }) {
             </thead>
             <tbody>
               {rows.slice(0, 1000).map((r, i) => (
-                <tr key={i}>{Array.isArray(r) ? r.map((v, j) => <td key={j}>{cell(v)}</td>) : <td colSpan={columns.length}>{cell(r)}</td>}</tr>
+                <tr key={i}>
+                  {Array.isArray(r) ? (
+                    r.map((v, j) => <td key={j}>{cell(v)}</td>)
+                  ) : (
+                    <td colSpan={columns.length}>{cell(r)}</td>
+                  )}
+                </tr>
               ))}
             </tbody>
           </table>
@@ -128,7 +134,8 @@ function ArtifactBody({ artifact }: { artifact: Artifact }) {
     case "LINK": {
       const l = data as { url?: unknown; linkText?: unknown };
       const href = typeof l?.url === "string" ? safeHref(l.url) : null;
-      const text = typeof l?.linkText === "string" && l.linkText ? l.linkText : typeof l?.url === "string" ? l.url : "link";
+      const text =
+        typeof l?.linkText === "string" && l.linkText ? l.linkText : typeof l?.url === "string" ? l.url : "link";
       return href ? (
         <p>
           <a href={href} target="_blank" rel="noopener noreferrer nofollow">
@@ -144,7 +151,13 @@ function ArtifactBody({ artifact }: { artifact: Artifact }) {
   }
 }
 
-export function ArtifactList({ artifacts, taskNames }: { artifacts: readonly Artifact[]; taskNames: ReadonlyMap<string, string> }) {
+export function ArtifactList({
+  artifacts,
+  taskNames,
+}: {
+  artifacts: readonly Artifact[];
+  taskNames: ReadonlyMap<string, string>;
+}) {
   return (
     <ul className="artifacts">
       {artifacts.map((a) => (
@@ -152,7 +165,9 @@ export function ArtifactList({ artifacts, taskNames }: { artifacts: readonly Art
           <div className="artifact-meta">
             <span className="tag">{a.type.toLowerCase()}</span>
             {a.key ? <strong>{a.key}</strong> : null}
-            {a.taskRunId ? <span className="muted small">from {taskNames.get(a.taskRunId) ?? "a task run"}</span> : null}
+            {a.taskRunId ? (
+              <span className="muted small">from {taskNames.get(a.taskRunId) ?? "a task run"}</span>
+            ) : null}
             <time className="muted small" dateTime={a.createdAt}>
               {formatTime(a.createdAt)}
             </time>

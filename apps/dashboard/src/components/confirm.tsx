@@ -28,7 +28,12 @@ export function ConfirmDialog({
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" onCancel={(e) => (e.preventDefault(), onCancel())}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="confirm-title"
+      onCancel={(e) => (e.preventDefault(), onCancel())}
+    >
       <h2 id="confirm-title">{title}</h2>
       {children}
       <div className="dialog-actions">
@@ -43,7 +48,19 @@ export function ConfirmDialog({
   );
 }
 
-export function Modal({ open, title, onClose, children, labelId }: { open: boolean; title: string; onClose: () => void; children: ReactNode; labelId: string }) {
+export function Modal({
+  open,
+  title,
+  onClose,
+  children,
+  labelId,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  labelId: string;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -52,7 +69,12 @@ export function Modal({ open, title, onClose, children, labelId }: { open: boole
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="dialog wide" aria-labelledby={labelId} onCancel={(e) => (e.preventDefault(), onClose())}>
+    <dialog
+      ref={ref}
+      className="dialog wide"
+      aria-labelledby={labelId}
+      onCancel={(e) => (e.preventDefault(), onClose())}
+    >
       <div className="dialog-header">
         <h2 id={labelId}>{title}</h2>
         <button type="button" className="button small ghost" onClick={onClose} aria-label="Close">

@@ -7,7 +7,13 @@ import { LOG_LEVELS, levelName } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks.ts";
 
 const PAGE = 1000;
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3, hour12: false });
+const timeFmt = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+  hour12: false,
+});
 
 function Highlight({ text, term }: { text: string; term: string }) {
   if (!term) return <>{text}</>;
@@ -25,14 +31,26 @@ function Highlight({ text, term }: { text: string; term: string }) {
   return <>{parts.map((p, k) => (typeof p === "string" ? p : <mark key={k}>{p.m}</mark>))}</>;
 }
 
-export function LogsPanel({ flowRunId, taskNames, live }: { flowRunId: string; taskNames: ReadonlyMap<string, string>; live: boolean }) {
+export function LogsPanel({
+  flowRunId,
+  taskNames,
+  live,
+}: {
+  flowRunId: string;
+  taskNames: ReadonlyMap<string, string>;
+  live: boolean;
+}) {
   const api = useApi();
   const hub = useLiveHub();
   const [minLevel, setMinLevel] = useState(0);
   const [searchText, setSearchText] = useState("");
   const search = useDebounced(searchText.trim(), 250);
   const [lines, setLines] = useState<LogLine[]>([]);
-  const [state, setState] = useState<{ loading: boolean; complete: boolean; error: string | null }>({ loading: true, complete: false, error: null });
+  const [state, setState] = useState<{ loading: boolean; complete: boolean; error: string | null }>({
+    loading: true,
+    complete: false,
+    error: null,
+  });
   const [follow, setFollow] = useState(true);
   const scrollRef = useRef<HTMLDivElement>(null);
   // Each filter change starts a new generation; answers for an older one are dropped.
@@ -115,7 +133,13 @@ export function LogsPanel({ flowRunId, taskNames, live }: { flowRunId: string; t
         </label>
         <label className="field inline grow">
           <span>Search</span>
-          <input type="search" name="log-search" placeholder="Find in messages" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
+          <input
+            type="search"
+            name="log-search"
+            placeholder="Find in messages"
+            value={searchText}
+            onChange={(e) => setSearchText(e.target.value)}
+          />
         </label>
         <label className="checkbox">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
@@ -136,7 +160,17 @@ export function LogsPanel({ flowRunId, taskNames, live }: { flowRunId: string; t
         }}
       >
         {lines.length === 0 ? (
-          <p className="muted log-empty">{state.loading ? "Loading logs…" : state.error ? "" : search || minLevel ? "No log lines match." : live ? "No logs yet — lines appear here as the run writes them." : "This run wrote no logs."}</p>
+          <p className="muted log-empty">
+            {state.loading
+              ? "Loading logs…"
+              : state.error
+                ? ""
+                : search || minLevel
+                  ? "No log lines match."
+                  : live
+                    ? "No logs yet — lines appear here as the run writes them."
+                    : "This run wrote no logs."}
+          </p>
         ) : (
           lines.map((l) => (
             <div key={l.id} className={`log-line level-${levelName(l.level).toLowerCase()}`}>

@@ -11,7 +11,9 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
   const api = useApi();
   const defaults = (deployment.parameters ?? {}) as Record<string, unknown>;
   const fields = useMemo(() => fieldsFromSchema(deployment.parameterSchema), [deployment.parameterSchema]);
-  const [values, setValues] = useState<Record<string, FormValue>>(() => (fields ? initialValues(fields, defaults) : {}));
+  const [values, setValues] = useState<Record<string, FormValue>>(() =>
+    fields ? initialValues(fields, defaults) : {},
+  );
   const [rawJson, setRawJson] = useState(() => JSON.stringify(defaults, null, 2));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const run = useMutation({
@@ -36,7 +38,8 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
     } else {
       try {
         const parsed: unknown = rawJson.trim() ? JSON.parse(rawJson) : {};
-        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("parameters must be a JSON object");
+        if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+          throw new Error("parameters must be a JSON object");
         setErrors({});
         run.mutate(parsed as Record<string, unknown>);
       } catch (err) {
@@ -49,24 +52,45 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
   return (
     <form className="run-form" onSubmit={submit} noValidate aria-describedby="run-form-help">
       <p id="run-form-help" className="muted small">
-        Creates a run of <strong>{deployment.qualifiedName}</strong> now{deployment.workPoolName ? ` in pool “${deployment.workPoolName}”` : ""}. Values start from the deployment's defaults.
+        Creates a run of <strong>{deployment.qualifiedName}</strong> now
+        {deployment.workPoolName ? ` in pool “${deployment.workPoolName}”` : ""}. Values start from the deployment's
+        defaults.
       </p>
       {fields ? (
         fields.length === 0 ? (
           <p className="muted">This flow takes no parameters.</p>
         ) : (
-          fields.map((f) => <ParamField key={f.name} field={f} value={values[f.name] ?? ""} error={errors[f.name]} onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))} />)
+          fields.map((f) => (
+            <ParamField
+              key={f.name}
+              field={f}
+              value={values[f.name] ?? ""}
+              error={errors[f.name]}
+              onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))}
+            />
+          ))
         )
       ) : (
         <div className="field">
           <label htmlFor="param-json">Parameters (JSON object)</label>
-          <textarea id="param-json" rows={8} value={rawJson} onChange={(e) => setRawJson(e.target.value)} spellCheck={false} aria-invalid={errors.__json ? true : undefined} aria-describedby={errors.__json ? "param-json-error" : undefined} />
+          <textarea
+            id="param-json"
+            rows={8}
+            value={rawJson}
+            onChange={(e) => setRawJson(e.target.value)}
+            spellCheck={false}
+            aria-invalid={errors.__json ? true : undefined}
+            aria-describedby={errors.__json ? "param-json-error" : undefined}
+          />
           {errors.__json ? (
             <p id="param-json-error" className="field-error">
               {errors.__json}
             </p>
           ) : (
-            <p className="muted small">This deployment has no parameter schema; declare one with a zod schema in the flow's `parameters` option to get a form.</p>
+            <p className="muted small">
+              This deployment has no parameter schema; declare one with a zod schema in the flow's `parameters` option
+              to get a form.
+            </p>
           )}
         </div>
       )}
@@ -87,14 +111,38 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
   );
 }
 
-function ParamField({ field: f, value, error, onChange }: { field: Field; value: FormValue; error: string | undefined; onChange: (v: FormValue) => void }) {
+function ParamField({
+  field: f,
+  value,
+  error,
+  onChange,
+}: {
+  field: Field;
+  value: FormValue;
+  error: string | undefined;
+  onChange: (v: FormValue) => void;
+}) {
   const id = `param-${f.name}`;
-  const describedBy = [f.description ? `${id}-desc` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
-  const common = { id, name: f.name, "aria-invalid": error ? true : undefined, "aria-describedby": describedBy, required: f.required } as const;
+  const describedBy =
+    [f.description ? `${id}-desc` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
+  const common = {
+    id,
+    name: f.name,
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": describedBy,
+    required: f.required,
+  } as const;
   const label = (
     <>
       {f.title}
-      {f.required ? <span aria-hidden="true" className="required"> *</span> : <span className="muted small"> (optional)</span>}
+      {f.required ? (
+        <span aria-hidden="true" className="required">
+          {" "}
+          *
+        </span>
+      ) : (
+        <span className="muted small"> (optional)</span>
+      )}
       <span className="muted small kind"> {f.kind === "json" ? (f.jsonType ?? "JSON") : f.kind}</span>
     </>
   );
@@ -105,7 +153,11 @@ function ParamField({ field: f, value, error, onChange }: { field: Field; value:
           <input type="checkbox" {...common} checked={value === true} onChange={(e) => onChange(e.target.checked)} />
           {label}
         </label>
-        {f.description ? <p id={`${id}-desc`} className="muted small">{f.description}</p> : null}
+        {f.description ? (
+          <p id={`${id}-desc`} className="muted small">
+            {f.description}
+          </p>
+        ) : null}
       </div>
     );
   }
@@ -122,7 +174,14 @@ function ParamField({ field: f, value, error, onChange }: { field: Field; value:
           ))}
         </select>
       ) : f.kind === "json" ? (
-        <textarea {...common} rows={4} spellCheck={false} value={String(value)} onChange={(e) => onChange(e.target.value)} placeholder={f.jsonType === "array" ? "[ ]" : "{ }"} />
+        <textarea
+          {...common}
+          rows={4}
+          spellCheck={false}
+          value={String(value)}
+          onChange={(e) => onChange(e.target.value)}
+          placeholder={f.jsonType === "array" ? "[ ]" : "{ }"}
+        />
       ) : (
         <input
           {...common}
@@ -135,7 +194,11 @@ function ParamField({ field: f, value, error, onChange }: { field: Field; value:
           onChange={(e) => onChange(e.target.value)}
         />
       )}
-      {f.description ? <p id={`${id}-desc`} className="muted small">{f.description}</p> : null}
+      {f.description ? (
+        <p id={`${id}-desc`} className="muted small">
+          {f.description}
+        </p>
+      ) : null}
       {error ? (
         <p id={`${id}-error`} className="field-error">
           {error}

@@ -8,7 +8,17 @@ import { STATE_COLORS, STATE_LABELS, STATE_TYPES, isStateType, type StateType } 
 type Counts = Outputs["flowRuns"]["counts"];
 
 // Bottom to top: finished work first, then what is in flight, then what is still to come.
-const STACK_ORDER: StateType[] = ["COMPLETED", "FAILED", "CRASHED", "CANCELLED", "CANCELLING", "RUNNING", "PAUSED", "PENDING", "SCHEDULED"];
+const STACK_ORDER: StateType[] = [
+  "COMPLETED",
+  "FAILED",
+  "CRASHED",
+  "CANCELLED",
+  "CANCELLING",
+  "RUNNING",
+  "PAUSED",
+  "PENDING",
+  "SCHEDULED",
+];
 
 const HEIGHT = 140;
 const PAD_TOP = 8;
@@ -68,7 +78,8 @@ export function RunsChart({
   const columns = useMemo(() => (counts ? chartColumns(counts) : []), [counts]);
   const totals = useMemo(() => {
     const t: Partial<Record<StateType, number>> = {};
-    for (const c of columns) for (const [s, n] of Object.entries(c.byState)) t[s as StateType] = (t[s as StateType] ?? 0) + n;
+    for (const c of columns)
+      for (const [s, n] of Object.entries(c.byState)) t[s as StateType] = (t[s as StateType] ?? 0) + n;
     return t;
   }, [columns]);
   const max = Math.max(1, ...columns.map((c) => c.total));
@@ -80,9 +91,11 @@ export function RunsChart({
   const colW = plotW / Math.max(1, counts ? counts.buckets : buckets);
   const total = columns.reduce((a, c) => a + c.total, 0);
   const summary = counts
-    ? `${total} runs, ${caption.toLowerCase()}: ${STATE_TYPES.filter((s) => totals[s])
-        .map((s) => `${totals[s]} ${STATE_LABELS[s].toLowerCase()}`)
-        .join(", ") || "none"}`
+    ? `${total} runs, ${caption.toLowerCase()}: ${
+        STATE_TYPES.filter((s) => totals[s])
+          .map((s) => `${totals[s]} ${STATE_LABELS[s].toLowerCase()}`)
+          .join(", ") || "none"
+      }`
     : "Loading run counts";
 
   return (
@@ -92,10 +105,19 @@ export function RunsChart({
           <strong>Runs over time</strong> <span className="muted">· {caption}</span>
         </span>
         <span className="chart-hover muted" aria-hidden="true">
-          {hover ? `${formatShortTime(hover.start)} – ${formatShortTime(hover.end)}: ${hover.total} run${hover.total === 1 ? "" : "s"}` : " "}
+          {hover
+            ? `${formatShortTime(hover.start)} – ${formatShortTime(hover.end)}: ${hover.total} run${hover.total === 1 ? "" : "s"}`
+            : " "}
         </span>
       </figcaption>
-      <svg viewBox={`0 0 ${width} ${HEIGHT}`} preserveAspectRatio="none" className="chart-svg" role="img" aria-label={summary} onMouseLeave={() => setHover(null)}>
+      <svg
+        viewBox={`0 0 ${width} ${HEIGHT}`}
+        preserveAspectRatio="none"
+        className="chart-svg"
+        role="img"
+        aria-label={summary}
+        onMouseLeave={() => setHover(null)}
+      >
         {[0, 0.5, 1].map((f) => {
           const y = PAD_TOP + plotH * (1 - f);
           return (
@@ -121,7 +143,16 @@ export function RunsChart({
                 if (!n) return null;
                 const h = (n / niceMax) * plotH;
                 y -= h;
-                return <rect key={s} x={x + colW * 0.12} y={y} width={colW * 0.76} height={Math.max(h, 0.5)} fill={STATE_COLORS[s]} />;
+                return (
+                  <rect
+                    key={s}
+                    x={x + colW * 0.12}
+                    y={y}
+                    width={colW * 0.76}
+                    height={Math.max(h, 0.5)}
+                    fill={STATE_COLORS[s]}
+                  />
+                );
               })}
             </g>
           );

@@ -55,7 +55,11 @@ export function RunsTable({ runs, caption, busy }: { runs: readonly FlowRun[]; c
                   {r.deploymentName ? <span className="muted"> / {r.deploymentName}</span> : null}
                 </td>
                 <td className="hide-sm nowrap">
-                  <time dateTime={start} title={`${r.startTime ? "Started" : "Expected"} ${formatFullTime(start)}`} className={r.startTime ? undefined : "muted"}>
+                  <time
+                    dateTime={start}
+                    title={`${r.startTime ? "Started" : "Expected"} ${formatFullTime(start)}`}
+                    className={r.startTime ? undefined : "muted"}
+                  >
                     {formatTime(start)}
                   </time>
                 </td>

@@ -80,7 +80,11 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
                 <td className="hide-sm" title={formatFullTime(r.startTime)}>
                   {formatTime(r.startTime)}
                 </td>
-                <td className="num">{r.startTime ? formatDuration((r.endTime ? Date.parse(r.endTime) : Date.now()) - Date.parse(r.startTime)) : "—"}</td>
+                <td className="num">
+                  {r.startTime
+                    ? formatDuration((r.endTime ? Date.parse(r.endTime) : Date.now()) - Date.parse(r.startTime))
+                    : "—"}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -94,7 +98,12 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
           <span className="muted small">
             Page {current + 1} of {pages}
           </span>
-          <button type="button" className="button small" disabled={current >= pages - 1} onClick={() => setPage(current + 1)}>
+          <button
+            type="button"
+            className="button small"
+            disabled={current >= pages - 1}
+            onClick={() => setPage(current + 1)}
+          >
             Next →
           </button>
         </nav>

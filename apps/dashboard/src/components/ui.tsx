@@ -6,7 +6,12 @@ import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, isStateType } from "../lib/states.ts";
 
 export function StateBadge({ type, name }: { type: string; name?: string | null }) {
-  const label = name && name !== (isStateType(type) ? STATE_LABELS[type] : type) ? name : isStateType(type) ? STATE_LABELS[type] : type;
+  const label =
+    name && name !== (isStateType(type) ? STATE_LABELS[type] : type)
+      ? name
+      : isStateType(type)
+        ? STATE_LABELS[type]
+        : type;
   return (
     <span className={`state-badge state-${type.toLowerCase()}`} data-state={type}>
       <span className="state-dot" aria-hidden="true" />
@@ -15,11 +20,20 @@ export function StateBadge({ type, name }: { type: string; name?: string | null 
   );
 }
 
-export function PageHeader({ title, subtitle, actions }: { title: ReactNode; subtitle?: ReactNode; actions?: ReactNode }) {
+export function PageHeader({
+  title,
+  subtitle,
+  actions,
+}: {
+  title: ReactNode;
+  subtitle?: ReactNode;
+  actions?: ReactNode;
+}) {
   const ref = useRef<HTMLHeadingElement>(null);
   // Moving focus to the new page's heading tells screen-reader users that the page changed.
   useEffect(() => {
-    if (document.activeElement === document.body || document.activeElement?.closest("nav")) ref.current?.focus({ preventScroll: true });
+    if (document.activeElement === document.body || document.activeElement?.closest("nav"))
+      ref.current?.focus({ preventScroll: true });
   }, []);
   return (
     <header className="page-header">
@@ -106,7 +120,17 @@ export function Tags({ tags }: { tags: readonly string[] }) {
   );
 }
 
-export function Section({ title, children, actions, id }: { title: string; children: ReactNode; actions?: ReactNode; id?: string }) {
+export function Section({
+  title,
+  children,
+  actions,
+  id,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+  id?: string;
+}) {
   const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-heading`;
   return (
     <section className="card" aria-labelledby={headingId}>

@@ -16,8 +16,19 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${m}m ${String(sec).padStart(2, "0")}s`;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const shortDateTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+const shortDateTime = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
 const fullDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
 
 export function formatTime(iso: string | null | undefined): string {
@@ -54,7 +65,10 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
 }
 
 /** Duration of a run, counting a still-running one up to `now`. */
-export function runDurationMs(run: { startTime: string | null; endTime: string | null }, now = Date.now()): number | null {
+export function runDurationMs(
+  run: { startTime: string | null; endTime: string | null },
+  now = Date.now(),
+): number | null {
   if (!run.startTime) return null;
   const start = new Date(run.startTime).getTime();
   const end = run.endTime ? new Date(run.endTime).getTime() : now;

@@ -3,7 +3,11 @@
 // Supported: headings, paragraphs, bullet and numbered lists, fenced code, block quotes, rules,
 // pipe tables, and inline **bold**, *italic*, `code` and [links](url).
 
-export type Inline = { kind: "text"; text: string } | { kind: "strong" | "em"; children: Inline[] } | { kind: "code"; text: string } | { kind: "link"; href: string; children: Inline[] };
+export type Inline =
+  | { kind: "text"; text: string }
+  | { kind: "strong" | "em"; children: Inline[] }
+  | { kind: "code"; text: string }
+  | { kind: "link"; href: string; children: Inline[] };
 
 export type Block =
   | { kind: "heading"; level: 1 | 2 | 3 | 4 | 5 | 6; children: Inline[] }
@@ -18,7 +22,9 @@ export function safeHref(raw: string): string | null {
   const url = raw.trim();
   try {
     const parsed = new URL(url);
-    return parsed.protocol === "http:" || parsed.protocol === "https:" || parsed.protocol === "mailto:" ? parsed.href : null;
+    return parsed.protocol === "http:" || parsed.protocol === "https:" || parsed.protocol === "mailto:"
+      ? parsed.href
+      : null;
   } catch {
     return null;
   }
@@ -100,11 +106,16 @@ export function parseMarkdown(src: string): Block[] {
     } else if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {
       blocks.push({ kind: "rule" });
       i++;
-    } else if (line.includes("|") && i + 1 < lines.length && /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/.test(lines[i + 1]!)) {
+    } else if (
+      line.includes("|") &&
+      i + 1 < lines.length &&
+      /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/.test(lines[i + 1]!)
+    ) {
       const header = splitRow(line).map(parseInline);
       i += 2;
       const rows: Inline[][][] = [];
-      while (i < lines.length && lines[i]!.includes("|") && lines[i]!.trim() !== "") rows.push(splitRow(lines[i++]!).map(parseInline));
+      while (i < lines.length && lines[i]!.includes("|") && lines[i]!.trim() !== "")
+        rows.push(splitRow(lines[i++]!).map(parseInline));
       blocks.push({ kind: "table", header, rows });
     } else if (/^\s*>/.test(line)) {
       const body: string[] = [];
@@ -128,7 +139,12 @@ export function parseMarkdown(src: string): Block[] {
       blocks.push({ kind: "list", ordered, items });
     } else {
       const body: string[] = [];
-      while (i < lines.length && lines[i]!.trim() !== "" && !/^(#{1,6}\s|\s*```|\s*>|\s*([-*+]|\d+[.)])\s+)/.test(lines[i]!)) body.push(lines[i++]!.trim());
+      while (
+        i < lines.length &&
+        lines[i]!.trim() !== "" &&
+        !/^(#{1,6}\s|\s*```|\s*>|\s*([-*+]|\d+[.)])\s+)/.test(lines[i]!)
+      )
+        body.push(lines[i++]!.trim());
       blocks.push({ kind: "paragraph", children: parseInline(body.join(" ")) });
     }
   }

@@ -15,7 +15,13 @@ export interface ScheduleRow {
 export function toSpec(s: ScheduleRow): ScheduleSpec | null {
   const timezone = s.timezone || undefined;
   if (s.kind === "cron" && s.cron) return { kind: "cron", cron: s.cron, ...(timezone ? { timezone } : {}) };
-  if (s.kind === "interval" && s.intervalSeconds) return { kind: "interval", intervalSeconds: s.intervalSeconds, ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}), ...(timezone ? { timezone } : {}) };
+  if (s.kind === "interval" && s.intervalSeconds)
+    return {
+      kind: "interval",
+      intervalSeconds: s.intervalSeconds,
+      ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}),
+      ...(timezone ? { timezone } : {}),
+    };
   if (s.kind === "rrule" && s.rrule) return { kind: "rrule", rrule: s.rrule, ...(timezone ? { timezone } : {}) };
   return null;
 }

@@ -32,7 +32,10 @@ describe("schema form", () => {
     const values = initialValues(fields, { region: "us" });
     expect(values).toMatchObject({ n: "3", region: "1", dryRun: false });
     const out = collectParameters(fields, { ...values, day: "2026-01-01", options: '{"a":1}', dryRun: true });
-    expect(out).toEqual({ ok: true, parameters: { day: "2026-01-01", n: 3, dryRun: true, region: "us", options: { a: 1 } } });
+    expect(out).toEqual({
+      ok: true,
+      parameters: { day: "2026-01-01", n: 3, dryRun: true, region: "us", options: { a: 1 } },
+    });
   });
 
   it("names each bad field", () => {

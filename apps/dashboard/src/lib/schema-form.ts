@@ -46,7 +46,8 @@ function resolveRef(s: Schema, root: Schema): Schema {
   const ref = s.$ref;
   if (typeof ref !== "string" || !ref.startsWith("#/")) return s;
   let node: unknown = root;
-  for (const part of ref.slice(2).split("/")) node = isObject(node) ? node[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
+  for (const part of ref.slice(2).split("/"))
+    node = isObject(node) ? node[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
   return isObject(node) ? { ...node, ...Object.fromEntries(Object.entries(s).filter(([k]) => k !== "$ref")) } : s;
 }
 
@@ -55,12 +56,20 @@ export function fieldsFromSchema(schema: unknown): Field[] | null {
   if (!isObject(schema)) return null;
   const props = schema.properties;
   if (!isObject(props)) return null;
-  const required = new Set(Array.isArray(schema.required) ? (schema.required as unknown[]).filter((r): r is string => typeof r === "string") : []);
+  const required = new Set(
+    Array.isArray(schema.required)
+      ? (schema.required as unknown[]).filter((r): r is string => typeof r === "string")
+      : [],
+  );
   return Object.entries(props).map(([name, raw]) => {
     const s = unwrapNullable(resolveRef(isObject(raw) ? raw : {}, schema));
     const type = s.type;
     let kind: FieldKind = "json";
-    const enumValues = Array.isArray(s.enum) ? (s.enum as unknown[]).filter((v) => v !== null) : "const" in s ? [s.const] : [];
+    const enumValues = Array.isArray(s.enum)
+      ? (s.enum as unknown[]).filter((v) => v !== null)
+      : "const" in s
+        ? [s.const]
+        : [];
     if (enumValues.length > 0) kind = "enum";
     else if (type === "string") kind = "string";
     else if (type === "number") kind = "number";
@@ -105,7 +114,8 @@ export function initialValues(fields: readonly Field[], defaults: Record<string,
   return values;
 }
 
-export type Collected = { ok: true; parameters: Record<string, unknown> } | { ok: false; errors: Record<string, string> };
+export type Collected =
+  { ok: true; parameters: Record<string, unknown> } | { ok: false; errors: Record<string, string> };
 
 export function collectParameters(fields: readonly Field[], values: Record<string, FormValue>): Collected {
   const parameters: Record<string, unknown> = {};
@@ -144,7 +154,7 @@ export function collectParameters(fields: readonly Field[], values: Record<strin
       case "json": {
         try {
           const v: unknown = JSON.parse(text);
-          if (f.jsonType === "object" && !isObject(v)) errors[f.name] = "Enter a JSON object, like {\"key\": 1}.";
+          if (f.jsonType === "object" && !isObject(v)) errors[f.name] = 'Enter a JSON object, like {"key": 1}.';
           else if (f.jsonType === "array" && !Array.isArray(v)) errors[f.name] = "Enter a JSON array, like [1, 2].";
           else parameters[f.name] = v;
         } catch (err) {

@@ -34,7 +34,11 @@ export interface ResolvedRange {
   caption: string;
 }
 
-export function resolveRange(key: RangeKey, custom: { from?: string | null; to?: string | null }, now: number): ResolvedRange {
+export function resolveRange(
+  key: RangeKey,
+  custom: { from?: string | null; to?: string | null },
+  now: number,
+): ResolvedRange {
   if (key === "custom") {
     const from = custom.from ? Date.parse(custom.from) : NaN;
     const to = custom.to ? Date.parse(custom.to) : NaN;

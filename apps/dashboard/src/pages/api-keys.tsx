@@ -33,7 +33,8 @@ export function ApiKeysPage() {
   const [copied, setCopied] = useState(false);
 
   const create = useMutation({
-    mutationFn: () => api.apiKeys.create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) }),
+    mutationFn: () =>
+      api.apiKeys.create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) }),
     onSuccess: (res) => {
       setCreated({ key: res.key, name: res.apiKey.name });
       setCopied(false);
@@ -56,7 +57,10 @@ export function ApiKeysPage() {
       <>
         <PageHeader title="API keys" />
         <EmptyState title="Only admins manage API keys">
-          <p>You signed in with a {session.scope.toLowerCase()} key. Sign in with an admin key of workspace “{session.workspace.name}” to create or revoke keys.</p>
+          <p>
+            You signed in with a {session.scope.toLowerCase()} key. Sign in with an admin key of workspace “
+            {session.workspace.name}” to create or revoke keys.
+          </p>
         </EmptyState>
       </>
     );
@@ -69,9 +73,19 @@ export function ApiKeysPage() {
 
   return (
     <>
-      <PageHeader title="API keys" subtitle={`Keys of workspace “${session.workspace.name}”. A key is shown once, when it is created; only its hash is stored.`} />
+      <PageHeader
+        title="API keys"
+        subtitle={`Keys of workspace “${session.workspace.name}”. A key is shown once, when it is created; only its hash is stored.`}
+      />
       {created ? (
-        <div className="card reveal" ref={revealRef} tabIndex={-1} role="region" aria-label="New API key" data-testid="new-key">
+        <div
+          className="card reveal"
+          ref={revealRef}
+          tabIndex={-1}
+          role="region"
+          aria-label="New API key"
+          data-testid="new-key"
+        >
           <h2>Copy the key for “{created.name}” now</h2>
           <p>It will not be shown again.</p>
           <div className="command">
@@ -87,7 +101,8 @@ export function ApiKeysPage() {
             </button>
           </div>
           <p className="muted small">
-            Use it with <code>pnpm flowplane login --url {location.origin} --key …</code> or <code>FLOWPLANE_API_KEY</code>.
+            Use it with <code>pnpm flowplane login --url {location.origin} --key …</code> or{" "}
+            <code>FLOWPLANE_API_KEY</code>.
           </p>
           <button type="button" className="button small ghost" onClick={() => setCreated(null)}>
             Done, I saved it
@@ -98,11 +113,24 @@ export function ApiKeysPage() {
         <form className="inline-form" onSubmit={submit}>
           <label className="field">
             <span>Name</span>
-            <input type="text" name="name" value={name} onChange={(e) => setName(e.target.value)} required placeholder="e.g. ci-deploy" maxLength={200} />
+            <input
+              type="text"
+              name="name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              required
+              placeholder="e.g. ci-deploy"
+              maxLength={200}
+            />
           </label>
           <label className="field">
             <span>Scope</span>
-            <select name="scope" value={scope} onChange={(e) => setScope(e.target.value as Scope)} aria-describedby="scope-help">
+            <select
+              name="scope"
+              value={scope}
+              onChange={(e) => setScope(e.target.value as Scope)}
+              aria-describedby="scope-help"
+            >
               {SCOPES.map((s) => (
                 <option key={s.value} value={s.value}>
                   {s.label}
@@ -112,7 +140,16 @@ export function ApiKeysPage() {
           </label>
           <label className="field">
             <span>Expires in (days)</span>
-            <input type="number" name="expires" min={1} max={3650} step={1} value={expires} onChange={(e) => setExpires(e.target.value)} placeholder="never" />
+            <input
+              type="number"
+              name="expires"
+              min={1}
+              max={3650}
+              step={1}
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+              placeholder="never"
+            />
           </label>
           <button type="submit" className="button primary" disabled={create.isPending || !name.trim()}>
             {create.isPending ? "Creating…" : "Create key"}
@@ -171,13 +208,20 @@ export function ApiKeysPage() {
                     <td className="hide-sm">
                       <RelativeTime iso={k.lastUsedAt} />
                     </td>
-                    <td className="hide-md">{k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>}</td>
+                    <td className="hide-md">
+                      {k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>}
+                    </td>
                     <td className="hide-md">
                       <RelativeTime iso={k.createdAt} />
                     </td>
                     <td className="actions">
                       {k.status === "active" && k.id !== ownKeyId ? (
-                        <button type="button" className="button small danger-outline" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.name}`}>
+                        <button
+                          type="button"
+                          className="button small danger-outline"
+                          onClick={() => setRevoking(k)}
+                          aria-label={`Revoke key ${k.name}`}
+                        >
                           Revoke
                         </button>
                       ) : null}
@@ -211,4 +255,3 @@ export function ApiKeysPage() {
     </>
   );
 }
-

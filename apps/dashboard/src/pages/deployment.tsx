@@ -14,7 +14,11 @@ import { PauseToggle } from "./deployments.tsx";
 export function DeploymentPage({ id }: { id: string }) {
   const api = useApi();
   const d = useQuery({ queryKey: ["deployments.get", { id }], queryFn: () => api.deployments.get.query({ id }) });
-  const runs = useQuery({ queryKey: ["flowRuns.list", { deploymentId: id, limit: 10 }], queryFn: () => api.flowRuns.list.query({ deploymentId: id, limit: 10 }), placeholderData: keepPreviousData });
+  const runs = useQuery({
+    queryKey: ["flowRuns.list", { deploymentId: id, limit: 10 }],
+    queryFn: () => api.flowRuns.list.query({ deploymentId: id, limit: 10 }),
+    placeholderData: keepPreviousData,
+  });
   const [running, setRunning] = useState(false);
   useDocumentTitle(d.data ? d.data.qualifiedName : "Deployment");
 
@@ -27,7 +31,13 @@ export function DeploymentPage({ id }: { id: string }) {
       </>
     );
   const dep = d.data;
-  const slots = dep.paused ? [] : dep.schedules.filter((s) => s.active).flatMap((s) => upcomingSlots(s, 5).map((t) => ({ t, s }))).sort((a, b) => a.t.getTime() - b.t.getTime()).slice(0, 5);
+  const slots = dep.paused
+    ? []
+    : dep.schedules
+        .filter((s) => s.active)
+        .flatMap((s) => upcomingSlots(s, 5).map((t) => ({ t, s })))
+        .sort((a, b) => a.t.getTime() - b.t.getTime())
+        .slice(0, 5);
 
   return (
     <>
@@ -54,9 +64,20 @@ export function DeploymentPage({ id }: { id: string }) {
               <code>{dep.entrypoint}</code>
             </dd>
             <dt>Work pool</dt>
-            <dd>{dep.workPoolName ? <Link to={`/work-pools/${encodeURIComponent(dep.workPoolName)}`}>{dep.workPoolName}</Link> : "—"}{dep.workQueueName ? <span className="muted"> · queue {dep.workQueueName}</span> : null}</dd>
+            <dd>
+              {dep.workPoolName ? (
+                <Link to={`/work-pools/${encodeURIComponent(dep.workPoolName)}`}>{dep.workPoolName}</Link>
+              ) : (
+                "—"
+              )}
+              {dep.workQueueName ? <span className="muted"> · queue {dep.workQueueName}</span> : null}
+            </dd>
             <dt>Concurrency</dt>
-            <dd>{dep.concurrencyLimit ? `at most ${dep.concurrencyLimit} at once (${dep.collisionStrategy === "CANCEL_NEW" ? "extra runs are cancelled" : "extra runs wait"})` : "unlimited"}</dd>
+            <dd>
+              {dep.concurrencyLimit
+                ? `at most ${dep.concurrencyLimit} at once (${dep.collisionStrategy === "CANCEL_NEW" ? "extra runs are cancelled" : "extra runs wait"})`
+                : "unlimited"}
+            </dd>
             <dt>Tags</dt>
             <dd>
               <Tags tags={dep.tags} />
@@ -70,7 +91,11 @@ export function DeploymentPage({ id }: { id: string }) {
         <Section title="Schedules">
           {dep.schedules.length === 0 ? (
             <p className="muted">
-              Runs only on demand. Add a schedule with <code>pnpm flowplane deploy {dep.entrypoint} --name {dep.name} --cron "0 6 * * *"</code>.
+              Runs only on demand. Add a schedule with{" "}
+              <code>
+                pnpm flowplane deploy {dep.entrypoint} --name {dep.name} --cron "0 6 * * *"
+              </code>
+              .
             </p>
           ) : (
             <ul className="plain-list">
@@ -79,7 +104,10 @@ export function DeploymentPage({ id }: { id: string }) {
                   <strong>{scheduleInWords(s)}</strong>
                   {!s.active ? <span className="muted"> (inactive)</span> : null}
                   <div className="muted small">
-                    <code>{s.kind === "cron" ? s.cron : s.kind === "interval" ? `every ${s.intervalSeconds} s` : s.rrule}</code> · {s.timezone}
+                    <code>
+                      {s.kind === "cron" ? s.cron : s.kind === "interval" ? `every ${s.intervalSeconds} s` : s.rrule}
+                    </code>{" "}
+                    · {s.timezone}
                   </div>
                 </li>
               ))}
@@ -106,7 +134,9 @@ export function DeploymentPage({ id }: { id: string }) {
                       <time dateTime={t.toISOString()} title={formatFullTime(t.toISOString())}>
                         {formatTime(t.toISOString())}
                       </time>{" "}
-                      <span className="muted">(<RelativeTime iso={t.toISOString()} />)</span>
+                      <span className="muted">
+                        (<RelativeTime iso={t.toISOString()} />)
+                      </span>
                     </li>
                   ))
                 : null}
@@ -146,7 +176,14 @@ export function DeploymentPage({ id }: { id: string }) {
           </div>
         )}
       </Section>
-      <Section title="Recent runs" actions={<Link to={`/runs?deployment=${dep.id}&flow=${encodeURIComponent(dep.flowName)}`}>All runs of this deployment →</Link>}>
+      <Section
+        title="Recent runs"
+        actions={
+          <Link to={`/runs?deployment=${dep.id}&flow=${encodeURIComponent(dep.flowName)}`}>
+            All runs of this deployment →
+          </Link>
+        }
+      >
         {runs.data && runs.data.items.length > 0 ? (
           <RunsTable runs={runs.data.items} caption={`Recent runs of ${dep.qualifiedName}`} />
         ) : runs.isPending ? (
@@ -158,7 +195,12 @@ export function DeploymentPage({ id }: { id: string }) {
           </EmptyState>
         )}
       </Section>
-      <Modal open={running} title={`Run ${dep.qualifiedName}`} labelId="run-now-title" onClose={() => setRunning(false)}>
+      <Modal
+        open={running}
+        title={`Run ${dep.qualifiedName}`}
+        labelId="run-now-title"
+        onClose={() => setRunning(false)}
+      >
         <RunForm deployment={dep} onDone={() => setRunning(false)} />
       </Modal>
     </>

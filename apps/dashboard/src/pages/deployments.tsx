@@ -53,8 +53,25 @@ export function DeploymentsPage() {
                         <span className="muted">{d.flowName} /</span> {d.name}
                       </Link>
                     </td>
-                    <td>{d.schedules.length ? d.schedules.map((s) => <div key={s.id} className={s.active ? undefined : "muted"}>{scheduleInWords(s)}{s.active ? "" : " (inactive)"}</div>) : <span className="muted">On demand</span>}</td>
-                    <td className="hide-sm">{d.workPoolName ? <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link> : <span className="muted">—</span>}</td>
+                    <td>
+                      {d.schedules.length ? (
+                        d.schedules.map((s) => (
+                          <div key={s.id} className={s.active ? undefined : "muted"}>
+                            {scheduleInWords(s)}
+                            {s.active ? "" : " (inactive)"}
+                          </div>
+                        ))
+                      ) : (
+                        <span className="muted">On demand</span>
+                      )}
+                    </td>
+                    <td className="hide-sm">
+                      {d.workPoolName ? (
+                        <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
                     <td>
                       <PauseToggle deployment={d} />
                     </td>
@@ -65,7 +82,12 @@ export function DeploymentsPage() {
                       <RelativeTime iso={d.updatedAt} />
                     </td>
                     <td className="actions">
-                      <button type="button" className="button small primary" onClick={() => setRunning(d)} aria-label={`Run ${d.qualifiedName} now`}>
+                      <button
+                        type="button"
+                        className="button small primary"
+                        onClick={() => setRunning(d)}
+                        aria-label={`Run ${d.qualifiedName} now`}
+                      >
                         Run
                       </button>
                     </td>
@@ -76,7 +98,12 @@ export function DeploymentsPage() {
           </div>
         </div>
       )}
-      <Modal open={running !== null} title={running ? `Run ${running.qualifiedName}` : "Run"} labelId="run-now-title" onClose={() => setRunning(null)}>
+      <Modal
+        open={running !== null}
+        title={running ? `Run ${running.qualifiedName}` : "Run"}
+        labelId="run-now-title"
+        onClose={() => setRunning(null)}
+      >
         {running ? <RunForm deployment={running} onDone={() => setRunning(null)} /> : null}
       </Modal>
     </>
@@ -92,8 +119,16 @@ export function PauseToggle({ deployment }: { deployment: Deployment }) {
   });
   return (
     <span className="pause-toggle">
-      <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>{deployment.paused ? "Paused" : "Active"}</span>
-      <button type="button" className="button small ghost" onClick={() => toggle.mutate()} disabled={toggle.isPending} aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}>
+      <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>
+        {deployment.paused ? "Paused" : "Active"}
+      </span>
+      <button
+        type="button"
+        className="button small ghost"
+        onClick={() => toggle.mutate()}
+        disabled={toggle.isPending}
+        aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}
+      >
         {deployment.paused ? "Resume" : "Pause"}
       </button>
       {toggle.error ? (
@@ -112,7 +147,8 @@ export function NoDeployments() {
       <Command>pnpm flowplane work-pool create local --type process</Command>
       <Command>pnpm flowplane deploy examples/hello.ts:hello --name hello --pool local</Command>
       <p>
-        Add <code>--cron "0 6 * * *"</code> or <code>--interval 3600</code> to run it on a schedule, or deploy everything in <code>flowplane.yaml</code> with <code>pnpm flowplane deploy --all</code>.
+        Add <code>--cron "0 6 * * *"</code> or <code>--interval 3600</code> to run it on a schedule, or deploy
+        everything in <code>flowplane.yaml</code> with <code>pnpm flowplane deploy --all</code>.
       </p>
     </EmptyState>
   );

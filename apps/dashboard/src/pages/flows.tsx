@@ -22,7 +22,8 @@ export function FlowsPage() {
       ) : flows.data && flows.data.length === 0 ? (
         <EmptyState title="No flows yet">
           <p>
-            A flow is an async function wrapped with <code>flow()</code> from <code>@flowplane/sdk</code>. It appears here the first time it runs against this server or is deployed:
+            A flow is an async function wrapped with <code>flow()</code> from <code>@flowplane/sdk</code>. It appears
+            here the first time it runs against this server or is deployed:
           </p>
           <Command>pnpm flowplane deploy examples/hello.ts:hello --name hello --pool local</Command>
         </EmptyState>
@@ -58,7 +59,11 @@ export function FlowsPage() {
                           {(byFlow.get(f.name) ?? []).map((d) => (
                             <li key={d.id}>
                               <Link to={`/deployments/${d.id}`}>{d.name}</Link>
-                              <span className="muted small"> · {d.schedules[0] ? scheduleInWords(d.schedules[0]) : "on demand"}{d.paused ? " · paused" : ""}</span>
+                              <span className="muted small">
+                                {" "}
+                                · {d.schedules[0] ? scheduleInWords(d.schedules[0]) : "on demand"}
+                                {d.paused ? " · paused" : ""}
+                              </span>
                             </li>
                           ))}
                         </ul>

@@ -44,8 +44,14 @@ export function RunPage({ id }: { id: string }) {
     },
     staleTime: 0,
   });
-  const history = useQuery({ queryKey: ["flowRuns.history", { id }], queryFn: () => api.flowRuns.history.query({ id }) });
-  const artifacts = useQuery({ queryKey: ["artifacts.list", { flowRunId: id }], queryFn: () => api.artifacts.list.query({ flowRunId: id, limit: 500 }) });
+  const history = useQuery({
+    queryKey: ["flowRuns.history", { id }],
+    queryFn: () => api.flowRuns.history.query({ id }),
+  });
+  const artifacts = useQuery({
+    queryKey: ["artifacts.list", { flowRunId: id }],
+    queryFn: () => api.artifacts.list.query({ flowRunId: id, limit: 500 }),
+  });
   const [tab, setTab] = useState<Tab>("logs");
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [toast, setToast] = useState<string | null>(null);
@@ -58,7 +64,13 @@ export function RunPage({ id }: { id: string }) {
     mutationFn: () => api.flowRuns.cancel.mutate({ id }),
     onSuccess: (res) => {
       setConfirmCancel(false);
-      setToast(res.decision === "ACCEPT" ? (res.state.type === "CANCELLED" ? "Run cancelled." : "Cancellation requested; the worker is stopping the run.") : `Not cancelled: ${res.reason ?? res.state.name}`);
+      setToast(
+        res.decision === "ACCEPT"
+          ? res.state.type === "CANCELLED"
+            ? "Run cancelled."
+            : "Cancellation requested; the worker is stopping the run."
+          : `Not cancelled: ${res.reason ?? res.state.name}`,
+      );
       void run.refetch();
     },
     onError: (err) => {
@@ -69,7 +81,11 @@ export function RunPage({ id }: { id: string }) {
   const retry = useMutation({
     mutationFn: () => api.flowRuns.retry.mutate({ id }),
     onSuccess: (res) => {
-      setToast(res.decision === "ACCEPT" ? "Retry scheduled; a worker will pick it up." : `Not retried: ${res.reason ?? res.state.name}`);
+      setToast(
+        res.decision === "ACCEPT"
+          ? "Retry scheduled; a worker will pick it up."
+          : `Not retried: ${res.reason ?? res.state.name}`,
+      );
       void run.refetch();
     },
     onError: (err) => setToast(`Retry failed: ${errorMessage(err)}`),
@@ -105,7 +121,8 @@ export function RunPage({ id }: { id: string }) {
   return (
     <>
       <nav className="breadcrumbs" aria-label="Breadcrumb">
-        <Link to="/runs">Runs</Link> <span aria-hidden="true">/</span> <Link to={`/runs?flow=${encodeURIComponent(r.flowName)}`}>{r.flowName}</Link>
+        <Link to="/runs">Runs</Link> <span aria-hidden="true">/</span>{" "}
+        <Link to={`/runs?flow=${encodeURIComponent(r.flowName)}`}>{r.flowName}</Link>
         {r.parentFlowRunId ? (
           <>
             {" "}
@@ -116,7 +133,8 @@ export function RunPage({ id }: { id: string }) {
       <PageHeader
         title={
           <>
-            <span data-testid="run-name">{r.name}</span> <span data-testid="run-state">{<StateBadge type={r.state.type} name={r.state.name} />}</span>
+            <span data-testid="run-name">{r.name}</span>{" "}
+            <span data-testid="run-state">{<StateBadge type={r.state.type} name={r.state.name} />}</span>
           </>
         }
         subtitle={
@@ -133,10 +151,20 @@ export function RunPage({ id }: { id: string }) {
         }
         actions={
           <>
-            <button type="button" className="button danger-outline" disabled={!canCancel || cancel.isPending} onClick={() => setConfirmCancel(true)}>
+            <button
+              type="button"
+              className="button danger-outline"
+              disabled={!canCancel || cancel.isPending}
+              onClick={() => setConfirmCancel(true)}
+            >
               Cancel run
             </button>
-            <button type="button" className="button" disabled={!canRetry || retry.isPending} onClick={() => retry.mutate()}>
+            <button
+              type="button"
+              className="button"
+              disabled={!canRetry || retry.isPending}
+              onClick={() => retry.mutate()}
+            >
               {retry.isPending ? "Retrying…" : "Retry"}
             </button>
           </>
@@ -150,7 +178,12 @@ export function RunPage({ id }: { id: string }) {
         <dl className="kv grid">
           <div>
             <dt>State</dt>
-            <dd>{isStateType(r.state.type) ? STATE_LABELS[r.state.type] : r.state.type}{r.state.name !== (isStateType(r.state.type) ? STATE_LABELS[r.state.type] : "") ? ` (${r.state.name})` : ""}</dd>
+            <dd>
+              {isStateType(r.state.type) ? STATE_LABELS[r.state.type] : r.state.type}
+              {r.state.name !== (isStateType(r.state.type) ? STATE_LABELS[r.state.type] : "")
+                ? ` (${r.state.name})`
+                : ""}
+            </dd>
           </div>
           <div>
             <dt>Duration</dt>
@@ -158,7 +191,9 @@ export function RunPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>{r.startTime ? "Started" : "Expected start"}</dt>
-            <dd title={formatFullTime(r.startTime ?? r.expectedStartTime)}>{formatTime(r.startTime ?? r.expectedStartTime)}</dd>
+            <dd title={formatFullTime(r.startTime ?? r.expectedStartTime)}>
+              {formatTime(r.startTime ?? r.expectedStartTime)}
+            </dd>
           </div>
           <div>
             <dt>Ended</dt>
@@ -170,7 +205,13 @@ export function RunPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Work pool</dt>
-            <dd>{r.workPoolName ? <Link to={`/work-pools/${encodeURIComponent(r.workPoolName)}`}>{r.workPoolName}</Link> : "—"}</dd>
+            <dd>
+              {r.workPoolName ? (
+                <Link to={`/work-pools/${encodeURIComponent(r.workPoolName)}`}>{r.workPoolName}</Link>
+              ) : (
+                "—"
+              )}
+            </dd>
           </div>
           <div>
             <dt>Worker</dt>
@@ -200,7 +241,12 @@ export function RunPage({ id }: { id: string }) {
           <h2 id="timeline-heading">Timeline</h2>
         </div>
         {taskRuns.error ? <ErrorNote error={taskRuns.error} title="Task runs failed to load" /> : null}
-        <Timeline run={r} rows={taskRuns.data?.rows ?? []} receivedAt={taskRuns.data?.receivedAt ?? null} loading={taskRuns.isPending} />
+        <Timeline
+          run={r}
+          rows={taskRuns.data?.rows ?? []}
+          receivedAt={taskRuns.data?.receivedAt ?? null}
+          loading={taskRuns.isPending}
+        />
       </section>
 
       <section className="card tabs-card">
@@ -217,7 +263,12 @@ export function RunPage({ id }: { id: string }) {
               onClick={() => setTab(t.key)}
               onKeyDown={(e) => {
                 const i = TABS.findIndex((x) => x.key === tab);
-                const next = e.key === "ArrowRight" ? TABS[(i + 1) % TABS.length] : e.key === "ArrowLeft" ? TABS[(i + TABS.length - 1) % TABS.length] : null;
+                const next =
+                  e.key === "ArrowRight"
+                    ? TABS[(i + 1) % TABS.length]
+                    : e.key === "ArrowLeft"
+                      ? TABS[(i + TABS.length - 1) % TABS.length]
+                      : null;
                 if (next) {
                   e.preventDefault();
                   setTab(next.key);
@@ -226,9 +277,15 @@ export function RunPage({ id }: { id: string }) {
               }}
             >
               {t.label}
-              {t.key === "artifacts" && artifacts.data?.length ? <span className="count">{artifacts.data.length}</span> : null}
-              {t.key === "tasks" && taskRuns.data?.rows.length ? <span className="count">{taskRuns.data.rows.length}</span> : null}
-              {t.key === "history" && history.data?.length ? <span className="count">{history.data.length}</span> : null}
+              {t.key === "artifacts" && artifacts.data?.length ? (
+                <span className="count">{artifacts.data.length}</span>
+              ) : null}
+              {t.key === "tasks" && taskRuns.data?.rows.length ? (
+                <span className="count">{taskRuns.data.rows.length}</span>
+              ) : null}
+              {t.key === "history" && history.data?.length ? (
+                <span className="count">{history.data.length}</span>
+              ) : null}
             </button>
           ))}
         </div>
@@ -245,7 +302,9 @@ export function RunPage({ id }: { id: string }) {
                       <time dateTime={s.timestamp} title={formatFullTime(s.timestamp)}>
                         {formatTime(s.timestamp)}
                       </time>
-                      <span className="muted small">{next ? `for ${formatDuration(Date.parse(next.timestamp) - Date.parse(s.timestamp))}` : ""}</span>
+                      <span className="muted small">
+                        {next ? `for ${formatDuration(Date.parse(next.timestamp) - Date.parse(s.timestamp))}` : ""}
+                      </span>
                       {s.message ? <span className="history-message">{s.message}</span> : null}
                     </li>
                   );
@@ -266,7 +325,9 @@ export function RunPage({ id }: { id: string }) {
               ) : (
                 <EmptyState title="No artifacts">
                   <p>
-                    Flows publish reports here with <code>createMarkdownArtifact</code>, <code>createTableArtifact</code> or <code>createLinkArtifact</code> from <code>@flowplane/sdk</code>.
+                    Flows publish reports here with <code>createMarkdownArtifact</code>,{" "}
+                    <code>createTableArtifact</code> or <code>createLinkArtifact</code> from <code>@flowplane/sdk</code>
+                    .
                   </p>
                 </EmptyState>
               )
@@ -288,10 +349,16 @@ export function RunPage({ id }: { id: string }) {
         onConfirm={() => cancel.mutate()}
         onCancel={() => setConfirmCancel(false)}
       >
-        <p>{r.startTime ? "The worker stops the run's infrastructure; the run ends Cancelled." : "The run has not started; it ends Cancelled at once."}</p>
+        <p>
+          {r.startTime
+            ? "The worker stops the run's infrastructure; the run ends Cancelled."
+            : "The run has not started; it ends Cancelled at once."}
+        </p>
       </ConfirmDialog>
       <Toast message={toast} onDone={() => setToast(null)} />
-      {cancel.error && isForbidden(cancel.error) ? <p className="muted small">Your key's scope cannot cancel runs.</p> : null}
+      {cancel.error && isForbidden(cancel.error) ? (
+        <p className="muted small">Your key's scope cannot cancel runs.</p>
+      ) : null}
     </>
   );
 }
@@ -315,7 +382,9 @@ function Parameters({ parameters }: { parameters: Record<string, unknown> }) {
                 <code>{k}</code>
               </th>
               <td>
-                <pre className="inline-json">{typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, null, 2)}</pre>
+                <pre className="inline-json">
+                  {typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, null, 2)}
+                </pre>
               </td>
             </tr>
           ))}

@@ -25,7 +25,11 @@ interface Filters {
 }
 
 function readFilters(search: URLSearchParams): Filters {
-  const list = (k: string) => (search.get(k) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (k: string) =>
+    (search.get(k) ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const range = search.get("range");
   const limit = Number(search.get("limit"));
   return {
@@ -71,7 +75,11 @@ export function RunsPage() {
   const range = resolveRange(filters.range, { from: filters.from, to: filters.to }, minute);
 
   const flows = useQuery({ queryKey: ["flows.list"], queryFn: () => api.flows.list.query(), staleTime: 30_000 });
-  const deployments = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query(), staleTime: 30_000 });
+  const deployments = useQuery({
+    queryKey: ["deployments.list"],
+    queryFn: () => api.deployments.list.query(),
+    staleTime: 30_000,
+  });
   const flowDeployments = (deployments.data ?? []).filter((d) => !filters.flow || d.flowName === filters.flow);
 
   const baseInput = useMemo(
@@ -84,11 +92,22 @@ export function RunsPage() {
       ...(range.listFrom ? { from: range.listFrom } : {}),
       ...(range.listTo ? { to: range.listTo } : {}),
     }),
-    [filters.limit, filters.states.join(), filters.flow, filters.deployment, filters.tags.join(), range.listFrom, range.listTo],
+    [
+      filters.limit,
+      filters.states.join(),
+      filters.flow,
+      filters.deployment,
+      filters.tags.join(),
+      range.listFrom,
+      range.listTo,
+    ],
   );
   const filterKey = JSON.stringify(baseInput);
   // Cursor pages: the stack holds the cursor of each page we went through, newest first.
-  const [pages, setPages] = useState<{ key: string; cursors: (string | undefined)[] }>({ key: filterKey, cursors: [undefined] });
+  const [pages, setPages] = useState<{ key: string; cursors: (string | undefined)[] }>({
+    key: filterKey,
+    cursors: [undefined],
+  });
   const cursors = pages.key === filterKey ? pages.cursors : [undefined];
   useEffect(() => {
     if (pages.key !== filterKey) setPages({ key: filterKey, cursors: [undefined] });
@@ -96,7 +115,11 @@ export function RunsPage() {
   const cursor = cursors[cursors.length - 1];
   const input = { ...baseInput, ...(cursor ? { cursor } : {}) };
 
-  const runs = useQuery({ queryKey: ["flowRuns.list", input], queryFn: () => api.flowRuns.list.query(input), placeholderData: keepPreviousData });
+  const runs = useQuery({
+    queryKey: ["flowRuns.list", input],
+    queryFn: () => api.flowRuns.list.query(input),
+    placeholderData: keepPreviousData,
+  });
   // The chart takes the list's state, flow and deployment filters; tags are not among the counted
   // dimensions (see flowRuns.counts), so with tags the chart counts runs of any tags.
   const countsInput = useMemo(
@@ -116,15 +139,24 @@ export function RunsPage() {
     placeholderData: keepPreviousData,
   });
 
-  const filtered = filters.states.length > 0 || filters.flow || filters.deployment || filters.tags.length > 0 || filters.range !== "any";
+  const filtered =
+    filters.states.length > 0 ||
+    filters.flow ||
+    filters.deployment ||
+    filters.tags.length > 0 ||
+    filters.range !== "any";
   const [tagsText, setTagsText] = useState(filters.tags.join(", "));
   useEffect(() => setTagsText(filters.tags.join(", ")), [filters.tags.join()]);
   const applyTags = () => {
-    const tags = tagsText.split(",").map((t) => t.trim()).filter(Boolean);
+    const tags = tagsText
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
     if (tags.join() !== filters.tags.join()) update({ tags });
   };
 
-  const toggleState = (s: StateType) => update({ states: filters.states.includes(s) ? filters.states.filter((x) => x !== s) : [...filters.states, s] });
+  const toggleState = (s: StateType) =>
+    update({ states: filters.states.includes(s) ? filters.states.filter((x) => x !== s) : [...filters.states, s] });
   const items = runs.data?.items ?? [];
 
   return (
@@ -136,7 +168,13 @@ export function RunsPage() {
           <div className="chips">
             {STATE_TYPES.map((s) => (
               <label key={s} className={`chip state-${s.toLowerCase()}`}>
-                <input type="checkbox" checked={filters.states.includes(s)} onChange={() => toggleState(s)} name="state" value={s} />
+                <input
+                  type="checkbox"
+                  checked={filters.states.includes(s)}
+                  onChange={() => toggleState(s)}
+                  name="state"
+                  value={s}
+                />
                 <span className="state-dot" aria-hidden="true" />
                 {STATE_LABELS[s]}
               </label>
@@ -157,7 +195,11 @@ export function RunsPage() {
           </label>
           <label className="field">
             <span>Deployment</span>
-            <select value={filters.deployment} onChange={(e) => update({ deployment: e.target.value })} name="deployment">
+            <select
+              value={filters.deployment}
+              onChange={(e) => update({ deployment: e.target.value })}
+              name="deployment"
+            >
               <option value="">All deployments</option>
               {flowDeployments.map((d) => (
                 <option key={d.id} value={d.id}>
@@ -191,7 +233,8 @@ export function RunsPage() {
               name="range"
               onChange={(e) => {
                 const r = e.target.value as RangeKey;
-                if (r === "custom") update({ range: r, from: filters.from || range.chartFrom, to: filters.to || range.chartTo });
+                if (r === "custom")
+                  update({ range: r, from: filters.from || range.chartFrom, to: filters.to || range.chartTo });
                 else update({ range: r });
               }}
             >
@@ -206,11 +249,21 @@ export function RunsPage() {
             <>
               <label className="field">
                 <span>From</span>
-                <input type="datetime-local" name="from" value={toLocalInput(filters.from)} onChange={(e) => e.target.value && update({ from: new Date(e.target.value).toISOString() })} />
+                <input
+                  type="datetime-local"
+                  name="from"
+                  value={toLocalInput(filters.from)}
+                  onChange={(e) => e.target.value && update({ from: new Date(e.target.value).toISOString() })}
+                />
               </label>
               <label className="field">
                 <span>To</span>
-                <input type="datetime-local" name="to" value={toLocalInput(filters.to)} onChange={(e) => e.target.value && update({ to: new Date(e.target.value).toISOString() })} />
+                <input
+                  type="datetime-local"
+                  name="to"
+                  value={toLocalInput(filters.to)}
+                  onChange={(e) => e.target.value && update({ to: new Date(e.target.value).toISOString() })}
+                />
               </label>
             </>
           ) : null}
@@ -229,14 +282,19 @@ export function RunsPage() {
         loading={counts.isFetching}
         selectedStates={filters.states}
         onToggleState={toggleState}
-        onSelectRange={(from, to) => update({ range: "custom", from: new Date(from).toISOString(), to: new Date(to).toISOString() })}
+        onSelectRange={(from, to) =>
+          update({ range: "custom", from: new Date(from).toISOString(), to: new Date(to).toISOString() })
+        }
       />
       {counts.error ? <ErrorNote error={counts.error} title="Run counts failed" /> : null}
 
       <section className="card runs-list" aria-labelledby="runs-list-heading">
         <div className="card-header">
           <h2 id="runs-list-heading">
-            Flow runs <span className="muted small" aria-live="polite">{runs.isFetching ? "Updating…" : ""}</span>
+            Flow runs{" "}
+            <span className="muted small" aria-live="polite">
+              {runs.isFetching ? "Updating…" : ""}
+            </span>
           </h2>
           <label className="field inline">
             <span>Per page</span>
@@ -267,7 +325,12 @@ export function RunsPage() {
           <RunsTable runs={items} caption="Flow runs" busy={runs.isFetching} />
         )}
         <nav className="pager" aria-label="Pages">
-          <button type="button" className="button small" disabled={cursors.length <= 1} onClick={() => setPages({ key: filterKey, cursors: cursors.slice(0, -1) })}>
+          <button
+            type="button"
+            className="button small"
+            disabled={cursors.length <= 1}
+            onClick={() => setPages({ key: filterKey, cursors: cursors.slice(0, -1) })}
+          >
             ← Newer
           </button>
           <span className="muted small">Page {cursors.length}</span>
@@ -275,7 +338,9 @@ export function RunsPage() {
             type="button"
             className="button small"
             disabled={!runs.data?.nextCursor || runs.isPlaceholderData}
-            onClick={() => runs.data?.nextCursor && setPages({ key: filterKey, cursors: [...cursors, runs.data.nextCursor] })}
+            onClick={() =>
+              runs.data?.nextCursor && setPages({ key: filterKey, cursors: [...cursors, runs.data.nextCursor] })
+            }
           >
             Older →
           </button>

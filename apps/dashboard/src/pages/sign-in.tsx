@@ -20,7 +20,14 @@ export function SignInPage({ adding }: { adding: boolean }) {
       const res = await createAnonymousApi().auth.createSession.mutate({ apiKey: apiKey.trim() });
       signIn({ token: res.token, expiresAt: res.expiresAt, workspace: res.workspace, scope: res.scope });
       const back = new URLSearchParams(location.search).get("next");
-      navigate(back && back.startsWith("/") && !back.startsWith("//") ? back : location.pathname === "/sign-in" ? "/runs" : location.pathname + location.search, { replace: true });
+      navigate(
+        back && back.startsWith("/") && !back.startsWith("//")
+          ? back
+          : location.pathname === "/sign-in"
+            ? "/runs"
+            : location.pathname + location.search,
+        { replace: true },
+      );
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -70,7 +77,10 @@ export function SignInPage({ adding }: { adding: boolean }) {
           </button>
         </form>
         <div id="api-key-help" className="help">
-          <p>The key is exchanged for a session that lasts an hour; the key itself is not stored. To make a key for the dashboard, run this where the server runs (its CLI is already logged in):</p>
+          <p>
+            The key is exchanged for a session that lasts an hour; the key itself is not stored. To make a key for the
+            dashboard, run this where the server runs (its CLI is already logged in):
+          </p>
           <Command>pnpm flowplane api-key create dashboard --scope admin</Command>
         </div>
         {adding ? (

@@ -11,8 +11,16 @@ export function WorkPoolPage({ name }: { name: string }) {
   const api = useApi();
   const pool = useQuery({ queryKey: ["workPools", "get", { name }], queryFn: () => api.workPools.get.query({ name }) });
   // Heartbeats do not raise events (they would flood the websocket), so worker health is polled.
-  const workers = useQuery({ queryKey: ["workers.list", { workPoolName: name }], queryFn: () => api.workers.list.query({ workPoolName: name }), refetchInterval: 5_000 });
-  const runs = useQuery({ queryKey: ["flowRuns.list", { workPoolName: name, limit: 10 }], queryFn: () => api.flowRuns.list.query({ workPoolName: name, limit: 10 }), placeholderData: keepPreviousData });
+  const workers = useQuery({
+    queryKey: ["workers.list", { workPoolName: name }],
+    queryFn: () => api.workers.list.query({ workPoolName: name }),
+    refetchInterval: 5_000,
+  });
+  const runs = useQuery({
+    queryKey: ["flowRuns.list", { workPoolName: name, limit: 10 }],
+    queryFn: () => api.flowRuns.list.query({ workPoolName: name, limit: 10 }),
+    placeholderData: keepPreviousData,
+  });
 
   if (pool.isPending) return <Skeleton lines={10} />;
   if (pool.error || !pool.data)
@@ -31,7 +39,8 @@ export function WorkPoolPage({ name }: { name: string }) {
       <PageHeader
         title={
           <>
-            {p.name} <span className="tag">{p.type}</span> <span className={`status-pill ${p.paused ? "paused" : "active"}`}>{p.paused ? "Paused" : "Ready"}</span>
+            {p.name} <span className="tag">{p.type}</span>{" "}
+            <span className={`status-pill ${p.paused ? "paused" : "active"}`}>{p.paused ? "Paused" : "Ready"}</span>
           </>
         }
         subtitle={p.description ?? undefined}
@@ -88,10 +97,13 @@ export function WorkPoolPage({ name }: { name: string }) {
                   <tr key={w.id}>
                     <td>{w.name}</td>
                     <td>
-                      <span className={`status-pill ${w.status === "ONLINE" ? "active" : "offline"}`}>{w.status === "ONLINE" ? "Online" : "Offline"}</span>
+                      <span className={`status-pill ${w.status === "ONLINE" ? "active" : "offline"}`}>
+                        {w.status === "ONLINE" ? "Online" : "Offline"}
+                      </span>
                     </td>
                     <td>
-                      <RelativeTime iso={w.lastHeartbeatAt} /> <span className="muted small">(every {w.heartbeatIntervalSeconds} s)</span>
+                      <RelativeTime iso={w.lastHeartbeatAt} />{" "}
+                      <span className="muted small">(every {w.heartbeatIntervalSeconds} s)</span>
                     </td>
                     <td className="num">{w.activeRuns}</td>
                     <td className="hide-sm">
@@ -129,7 +141,13 @@ export function WorkPoolPage({ name }: { name: string }) {
         </div>
       </Section>
       <Section title="Recent runs" actions={<Link to="/runs">All runs →</Link>}>
-        {runs.data && runs.data.items.length > 0 ? <RunsTable runs={runs.data.items} caption={`Recent runs in ${p.name}`} /> : runs.isPending ? <Skeleton /> : <p className="muted">No runs in this pool yet.</p>}
+        {runs.data && runs.data.items.length > 0 ? (
+          <RunsTable runs={runs.data.items} caption={`Recent runs in ${p.name}`} />
+        ) : runs.isPending ? (
+          <Skeleton />
+        ) : (
+          <p className="muted">No runs in this pool yet.</p>
+        )}
       </Section>
     </>
   );

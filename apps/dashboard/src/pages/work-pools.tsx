@@ -11,7 +11,10 @@ export function WorkPoolsPage() {
   const pools = useQuery({ queryKey: ["workPools", "list"], queryFn: () => api.workPools.list.query() });
   return (
     <>
-      <PageHeader title="Work pools" subtitle="Where runs execute. Workers in your network poll a pool and launch its runs." />
+      <PageHeader
+        title="Work pools"
+        subtitle="Where runs execute. Workers in your network poll a pool and launch its runs."
+      />
       {pools.error ? <ErrorNote error={pools.error} /> : null}
       {pools.isPending ? (
         <Skeleton lines={6} />
@@ -40,7 +43,14 @@ export function ConcurrencyMeter({ active, limit }: { active: number; limit: num
       <span className="muted">Concurrency</span>
       {limit !== null ? (
         <>
-          <div className="meter-bar" role="meter" aria-valuemin={0} aria-valuemax={limit} aria-valuenow={active} aria-label="Concurrency slots in use">
+          <div
+            className="meter-bar"
+            role="meter"
+            aria-valuemin={0}
+            aria-valuemax={limit}
+            aria-valuenow={active}
+            aria-label="Concurrency slots in use"
+          >
             <div style={{ width: `${pct}%` }} />
           </div>
           <span>
@@ -48,9 +58,7 @@ export function ConcurrencyMeter({ active, limit }: { active: number; limit: num
           </span>
         </>
       ) : (
-        <span>
-          {active} running · no limit
-        </span>
+        <span>{active} running · no limit</span>
       )}
     </div>
   );
@@ -65,7 +73,13 @@ export function PoolPauseButton({ pool }: { pool: Pick<WorkPool, "name" | "pause
   });
   return (
     <>
-      <button type="button" className="button small" onClick={() => toggle.mutate()} disabled={toggle.isPending} aria-label={`${pool.paused ? "Resume" : "Pause"} work pool ${pool.name}`}>
+      <button
+        type="button"
+        className="button small"
+        onClick={() => toggle.mutate()}
+        disabled={toggle.isPending}
+        aria-label={`${pool.paused ? "Resume" : "Pause"} work pool ${pool.name}`}
+      >
         {pool.paused ? "Resume" : "Pause"}
       </button>
       {toggle.error ? (
@@ -84,7 +98,9 @@ function PoolCard({ pool: p }: { pool: WorkPool }) {
         <h2 id={`pool-${p.id}`}>
           <Link to={`/work-pools/${encodeURIComponent(p.name)}`}>{p.name}</Link> <span className="tag">{p.type}</span>
         </h2>
-        <span className={`status-pill ${p.paused ? "paused" : p.workersOnline > 0 ? "active" : "idle"}`}>{p.paused ? "Paused" : p.workersOnline > 0 ? "Ready" : "No workers"}</span>
+        <span className={`status-pill ${p.paused ? "paused" : p.workersOnline > 0 ? "active" : "idle"}`}>
+          {p.paused ? "Paused" : p.workersOnline > 0 ? "Ready" : "No workers"}
+        </span>
       </div>
       <dl className="stats">
         <div>

@@ -49,7 +49,15 @@ function label(it: TimelineItem): string {
   return `${prefix}${it.name}${retries}`;
 }
 
-export function drawTimeline(ctx: CanvasRenderingContext2D, width: number, height: number, layout: TimelineLayout, view: View, theme: Theme, x: DrawExtras): void {
+export function drawTimeline(
+  ctx: CanvasRenderingContext2D,
+  width: number,
+  height: number,
+  layout: TimelineLayout,
+  view: View,
+  theme: Theme,
+  x: DrawExtras,
+): void {
   ctx.clearRect(0, 0, width, height);
   ctx.fillStyle = theme.bg;
   ctx.fillRect(0, 0, width, height);

@@ -3,14 +3,33 @@ import { itemAt, layoutTimeline, tickStep, type TimelineInputRow } from "./layou
 
 const base = Date.parse("2026-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(base + ms).toISOString();
-function row(id: string, start: number | null, end: number | null, extra: Partial<TimelineInputRow> = {}): TimelineInputRow {
-  return { id, name: id, stateType: end === null ? "RUNNING" : "COMPLETED", stateName: "x", runCount: 1, startTime: start === null ? null : iso(start), endTime: end === null ? null : iso(end), createdAt: iso(start ?? 0), subflowRunId: null, ...extra };
+function row(
+  id: string,
+  start: number | null,
+  end: number | null,
+  extra: Partial<TimelineInputRow> = {},
+): TimelineInputRow {
+  return {
+    id,
+    name: id,
+    stateType: end === null ? "RUNNING" : "COMPLETED",
+    stateName: "x",
+    runCount: 1,
+    startTime: start === null ? null : iso(start),
+    endTime: end === null ? null : iso(end),
+    createdAt: iso(start ?? 0),
+    subflowRunId: null,
+    ...extra,
+  };
 }
 
 describe("layoutTimeline", () => {
   it("gives each task run its own lane in rows mode, in start order", () => {
     const l = layoutTimeline([row("b", 50, 60), row("a", 0, 10)], "rows");
-    expect(l.items.map((i) => [i.id, i.lane])).toEqual([["a", 0], ["b", 1]]);
+    expect(l.items.map((i) => [i.id, i.lane])).toEqual([
+      ["a", 0],
+      ["b", 1],
+    ]);
     expect(l.minTime).toBe(base);
     expect(l.maxTime).toBe(base + 60);
   });
@@ -31,7 +50,9 @@ describe("layoutTimeline", () => {
   });
 
   it("places 10,000 task runs quickly", () => {
-    const rows = Array.from({ length: 10_000 }, (_, i) => row(`t${String(i).padStart(5, "0")}`, i * 3, i * 3 + 50, { runCount: i % 7 === 0 ? 2 : 1 }));
+    const rows = Array.from({ length: 10_000 }, (_, i) =>
+      row(`t${String(i).padStart(5, "0")}`, i * 3, i * 3 + 50, { runCount: i % 7 === 0 ? 2 : 1 }),
+    );
     const t0 = performance.now();
     const l = layoutTimeline(rows, "packed");
     expect(performance.now() - t0).toBeLessThan(200);

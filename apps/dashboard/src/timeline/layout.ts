@@ -67,7 +67,18 @@ export function layoutTimeline(rows: readonly TimelineInputRow[], mode: LayoutMo
     if (start < minTime) minTime = start;
     const last = Number.isNaN(end) ? start : end;
     if (last > maxTime) maxTime = last;
-    items[i] = { id: r.id, name: r.name, stateType: r.stateType, stateName: r.stateName, runCount: r.runCount, start, end, started, subflowRunId: r.subflowRunId, lane: 0 };
+    items[i] = {
+      id: r.id,
+      name: r.name,
+      stateType: r.stateType,
+      stateName: r.stateName,
+      runCount: r.runCount,
+      start,
+      end,
+      started,
+      subflowRunId: r.subflowRunId,
+      lane: 0,
+    };
   }
   // Stable sort by start, then by id (UUIDv7: creation order) for equal starts.
   items.sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -105,8 +116,16 @@ export function layoutTimeline(rows: readonly TimelineInputRow[], mode: LayoutMo
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < heapEnd.length && (heapEnd[l]! < heapEnd[m]! || (heapEnd[l] === heapEnd[m] && heapLane[l]! < heapLane[m]!))) m = l;
-        if (r < heapEnd.length && (heapEnd[r]! < heapEnd[m]! || (heapEnd[r] === heapEnd[m] && heapLane[r]! < heapLane[m]!))) m = r;
+        if (
+          l < heapEnd.length &&
+          (heapEnd[l]! < heapEnd[m]! || (heapEnd[l] === heapEnd[m] && heapLane[l]! < heapLane[m]!))
+        )
+          m = l;
+        if (
+          r < heapEnd.length &&
+          (heapEnd[r]! < heapEnd[m]! || (heapEnd[r] === heapEnd[m] && heapLane[r]! < heapLane[m]!))
+        )
+          m = r;
         if (m === i) break;
         [heapEnd[m], heapEnd[i]] = [heapEnd[i]!, heapEnd[m]!];
         [heapLane[m], heapLane[i]] = [heapLane[i]!, heapLane[m]!];
@@ -152,7 +171,13 @@ export function firstVisible(layout: TimelineLayout, lane: Int32Array, t: number
 }
 
 /** The item under time `t` on `laneIndex`, within `slackMs` either side (thin bars stay clickable). */
-export function itemAt(layout: TimelineLayout, laneIndex: number, t: number, slackMs: number, now: number): TimelineItem | null {
+export function itemAt(
+  layout: TimelineLayout,
+  laneIndex: number,
+  t: number,
+  slackMs: number,
+  now: number,
+): TimelineItem | null {
   const lane = layout.lanes[laneIndex];
   if (!lane) return null;
   let best: TimelineItem | null = null;
@@ -172,7 +197,10 @@ export function itemAt(layout: TimelineLayout, laneIndex: number, t: number, sla
 
 /** A tick step (ms) giving about `targetTicks` ticks over `spanMs`. */
 export function tickStep(spanMs: number, targetTicks: number): number {
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 108e5, 216e5, 432e5, 864e5, 1728e5, 6048e5];
+  const steps = [
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5, 72e5,
+    108e5, 216e5, 432e5, 864e5, 1728e5, 6048e5,
+  ];
   const raw = spanMs / Math.max(1, targetTicks);
   for (const s of steps) if (s >= raw) return s;
   return steps[steps.length - 1]!;

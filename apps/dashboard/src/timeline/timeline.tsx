@@ -2,7 +2,16 @@
 // Ctrl/⌘ + wheel, the buttons or +/-; pan by dragging, Shift + wheel or the arrow keys. While the
 // run is live the view follows it, until the user zooms or pans.
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+import {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent,
+  type PointerEvent,
+} from "react";
 import type { FlowRun, TaskRunRow } from "../api/client.ts";
 import { useApi } from "../api/provider.tsx";
 import { StateBadge } from "../components/ui.tsx";
@@ -45,7 +54,17 @@ function readTheme(el: HTMLElement): Theme {
   };
 }
 
-export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; rows: readonly TaskRunRow[]; receivedAt: number | null; loading: boolean }) {
+export function Timeline({
+  run,
+  rows,
+  receivedAt,
+  loading,
+}: {
+  run: FlowRun;
+  rows: readonly TaskRunRow[];
+  receivedAt: number | null;
+  loading: boolean;
+}) {
   const containerRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(0);
@@ -73,13 +92,20 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
   // Task runs still open when their run has ended (a crash, a cancel) are drawn up to the run's end.
   const clock = useCallback(() => (live ? Date.now() : (runEnd ?? Date.now())), [live, runEnd]);
   // The canvas only grows (never shrinks) while the page is open, so content below never jumps up.
-  heightRef.current = Math.max(heightRef.current, Math.min(MAX_HEIGHT, AXIS_HEIGHT + layout.lanes.length * ROW_HEIGHT + 8));
+  heightRef.current = Math.max(
+    heightRef.current,
+    Math.min(MAX_HEIGHT, AXIS_HEIGHT + layout.lanes.length * ROW_HEIGHT + 8),
+  );
   const height = heightRef.current;
 
   const fit = useCallback(() => {
     const now = clock();
     let lo = Math.min(Number.isNaN(layout.minTime) ? Infinity : layout.minTime, runStart ?? Infinity);
-    let hi = Math.max(Number.isNaN(layout.maxTime) ? -Infinity : layout.maxTime, runEnd ?? -Infinity, live && (runStart !== null || layout.running > 0) ? now : -Infinity);
+    let hi = Math.max(
+      Number.isNaN(layout.maxTime) ? -Infinity : layout.maxTime,
+      runEnd ?? -Infinity,
+      live && (runStart !== null || layout.running > 0) ? now : -Infinity,
+    );
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
       const expected = Date.parse(run.expectedStartTime);
       lo = Math.min(expected, now - 10_000);
@@ -128,7 +154,13 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
     if (receivedAt !== null && measuredRef.current !== receivedAt && width > 0) {
       measuredRef.current = receivedAt;
       const drawnAt = performance.now();
-      const timing: TimelineTiming = { tasks: rows.length, lanes: layout.lanes.length, layoutMs: layoutMsRef.current, totalMs: drawnAt - receivedAt, frameMs: null };
+      const timing: TimelineTiming = {
+        tasks: rows.length,
+        lanes: layout.lanes.length,
+        layoutMs: layoutMsRef.current,
+        totalMs: drawnAt - receivedAt,
+        frameMs: null,
+      };
       window.__flowplaneTimeline = timing;
       performance.measure("timeline-render", { start: receivedAt, end: drawnAt });
       requestAnimationFrame(() => requestAnimationFrame(() => (timing.frameMs = performance.now() - receivedAt)));
@@ -314,7 +346,15 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
         <div className="toolbar-group">
           <div className="segmented" role="radiogroup" aria-label="Layout">
             {(["rows", "packed"] as const).map((m) => (
-              <button key={m} type="button" role="radio" aria-checked={mode === m} className={mode === m ? "active" : ""} onClick={() => setModeOverride(m)} title={m === "rows" ? "One row per task run" : "Pack task runs into as few rows as possible"}>
+              <button
+                key={m}
+                type="button"
+                role="radio"
+                aria-checked={mode === m}
+                className={mode === m ? "active" : ""}
+                onClick={() => setModeOverride(m)}
+                title={m === "rows" ? "One row per task run" : "Pack task runs into as few rows as possible"}
+              >
                 {m === "rows" ? "Rows" : "Packed"}
               </button>
             ))}
@@ -325,7 +365,13 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
           <button type="button" className="button small" onClick={() => zoom(0.5)} aria-label="Zoom in">
             +
           </button>
-          <button type="button" className="button small" onClick={resetView} aria-pressed={following} title="Fit the whole run (and follow it while live)">
+          <button
+            type="button"
+            className="button small"
+            onClick={resetView}
+            aria-pressed={following}
+            title="Fit the whole run (and follow it while live)"
+          >
             Fit
           </button>
         </div>
@@ -349,14 +395,21 @@ export function Timeline({ run, rows, receivedAt, loading }: { run: FlowRun; row
           onKeyDown={onKeyDown}
         />
         {rows.length === 0 && !loading ? (
-          <div className="timeline-empty">{run.state.type === "SCHEDULED" || run.state.type === "PENDING" ? "Waiting for the run to start — task runs appear here live." : "This run has no task runs."}</div>
+          <div className="timeline-empty">
+            {run.state.type === "SCHEDULED" || run.state.type === "PENDING"
+              ? "Waiting for the run to start — task runs appear here live."
+              : "This run has no task runs."}
+          </div>
         ) : null}
         {hover ? <TimelineTooltip item={hover.item} x={hover.x} y={hover.y} width={width} /> : null}
       </div>
       <p id="timeline-help" className="muted small timeline-help">
-        Drag to pan · Ctrl/⌘ + wheel to zoom · Shift + wheel to pan sideways · click a bar for details · double-click a sub-flow (⤷) to open it · ↻ marks retried task runs
+        Drag to pan · Ctrl/⌘ + wheel to zoom · Shift + wheel to pan sideways · click a bar for details · double-click a
+        sub-flow (⤷) to open it · ↻ marks retried task runs
       </p>
-      <div aria-live="polite">{selected ? <TaskRunDetails row={selected} onClose={() => setSelectedId(null)} /> : null}</div>
+      <div aria-live="polite">
+        {selected ? <TaskRunDetails row={selected} onClose={() => setSelectedId(null)} /> : null}
+      </div>
     </div>
   );
 }
@@ -381,7 +434,10 @@ function TimelineTooltip({ item, x, y, width }: { item: TimelineItem; x: number;
 
 function TaskRunDetails({ row, onClose }: { row: TaskRunRow; onClose: () => void }) {
   const api = useApi();
-  const history = useQuery({ queryKey: ["taskRuns.history", { id: row.id, state: row.stateType, runCount: row.runCount }], queryFn: () => api.taskRuns.history.query({ id: row.id }) });
+  const history = useQuery({
+    queryKey: ["taskRuns.history", { id: row.id, state: row.stateType, runCount: row.runCount }],
+    queryFn: () => api.taskRuns.history.query({ id: row.id }),
+  });
   return (
     <section className="task-details" aria-label={`Task run ${row.name}`}>
       <div className="task-details-header">
@@ -404,7 +460,11 @@ function TaskRunDetails({ row, onClose }: { row: TaskRunRow; onClose: () => void
         <dt>Started</dt>
         <dd title={formatFullTime(row.startTime)}>{formatTime(row.startTime)}</dd>
         <dt>Duration</dt>
-        <dd>{row.startTime ? formatDuration((row.endTime ? Date.parse(row.endTime) : Date.now()) - Date.parse(row.startTime)) : "—"}</dd>
+        <dd>
+          {row.startTime
+            ? formatDuration((row.endTime ? Date.parse(row.endTime) : Date.now()) - Date.parse(row.startTime))
+            : "—"}
+        </dd>
         <dt>Task</dt>
         <dd>
           <code>{row.taskKey}</code> #{row.dynamicKey}

@@ -31,8 +31,19 @@ async function expireAt(keyId: string, at: Date): Promise<void> {
 }
 
 /** A token shaped like the server's sessions, with parts overridable to forge bad ones. */
-async function craftSession(opts: { keyId: string; workspaceId: string; secret?: Uint8Array; alg?: string; issuer?: string | null; audience?: string | null; exp?: number | null }) {
-  let jwt = new SignJWT({ ws: opts.workspaceId, scope: "READ" }).setProtectedHeader({ alg: opts.alg ?? "HS256", typ: "JWT" }).setSubject(opts.keyId).setIssuedAt();
+async function craftSession(opts: {
+  keyId: string;
+  workspaceId: string;
+  secret?: Uint8Array;
+  alg?: string;
+  issuer?: string | null;
+  audience?: string | null;
+  exp?: number | null;
+}) {
+  let jwt = new SignJWT({ ws: opts.workspaceId, scope: "READ" })
+    .setProtectedHeader({ alg: opts.alg ?? "HS256", typ: "JWT" })
+    .setSubject(opts.keyId)
+    .setIssuedAt();
   if (opts.issuer !== null) jwt = jwt.setIssuer(opts.issuer ?? "flowplane");
   if (opts.audience !== null) jwt = jwt.setAudience(opts.audience ?? "flowplane-dashboard");
   if (opts.exp !== null) jwt = jwt.setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600);
@@ -42,11 +53,24 @@ async function craftSession(opts: { keyId: string; workspaceId: string; secret?:
 describe("API keys", () => {
   it("a valid key authenticates to its own workspace", async () => {
     const { key } = await newKey();
-    expect(await api.caller(key).auth.whoami()).toMatchObject({ workspace: { id: api.a.id, name: "ws-a" }, scope: "READ", via: "api-key" });
+    expect(await api.caller(key).auth.whoami()).toMatchObject({
+      workspace: { id: api.a.id, name: "ws-a" },
+      scope: "READ",
+      via: "api-key",
+    });
   });
 
   it("missing and malformed keys are refused", async () => {
-    for (const bad of [null, "", "nonsense", "fp_", "fp_zzzzzzzzzzzz_" + "a".repeat(32), `${api.a.keys.READ}x`, api.a.keys.READ.toUpperCase(), `Bearer ${api.a.keys.READ}`]) {
+    for (const bad of [
+      null,
+      "",
+      "nonsense",
+      "fp_",
+      "fp_zzzzzzzzzzzz_" + "a".repeat(32),
+      `${api.a.keys.READ}x`,
+      api.a.keys.READ.toUpperCase(),
+      `Bearer ${api.a.keys.READ}`,
+    ]) {
       await expectUnauthorized(bad, JSON.stringify(bad));
     }
   });
@@ -64,7 +88,10 @@ describe("API keys", () => {
     const cache = (api.services.authenticator as unknown as { byKey: Map<string, unknown> }).byKey;
     const prefix = api.a.keys.READ.split("_")[1]!;
     const before = cache.size;
-    for (let i = 0; i < 200; i++) await expectUnauthorized(`fp_${i % 2 ? prefix : randomBytes(6).toString("hex")}_${randomBytes(24).toString("base64url")}`);
+    for (let i = 0; i < 200; i++)
+      await expectUnauthorized(
+        `fp_${i % 2 ? prefix : randomBytes(6).toString("hex")}_${randomBytes(24).toString("base64url")}`,
+      );
     expect(cache.size).toBe(before);
   });
 
@@ -113,7 +140,12 @@ describe("session tokens", () => {
   it("a session from a valid key authenticates as that key", async () => {
     const { key, id } = await newKey();
     const session = await api.caller(null).auth.createSession({ apiKey: key });
-    expect(await api.caller(session.token).auth.whoami()).toMatchObject({ apiKeyId: id, scope: "READ", via: "session", workspace: { id: api.a.id } });
+    expect(await api.caller(session.token).auth.whoami()).toMatchObject({
+      apiKeyId: id,
+      scope: "READ",
+      via: "session",
+      workspace: { id: api.a.id },
+    });
   });
 
   it("expired, tampered, unsigned, foreign, mis-addressed and exp-less tokens are refused", async () => {
@@ -129,7 +161,13 @@ describe("session tokens", () => {
       "tampered payload (other workspace)": `${header}.${reencode({ ...claims, ws: api.b.id })}.${signature}`,
       "tampered payload (other key)": `${header}.${reencode({ ...claims, sub: api.a.keyIds.ADMIN })}.${signature}`,
       "tampered payload (later exp)": `${header}.${reencode({ ...claims, exp: Number(claims.exp) + 86_400 })}.${signature}`,
-      "alg none": new UnsecuredJWT({ ws: api.a.id, scope: "ADMIN" }).setSubject(id).setIssuer("flowplane").setAudience("flowplane-dashboard").setIssuedAt().setExpirationTime("10m").encode(),
+      "alg none": new UnsecuredJWT({ ws: api.a.id, scope: "ADMIN" })
+        .setSubject(id)
+        .setIssuer("flowplane")
+        .setAudience("flowplane-dashboard")
+        .setIssuedAt()
+        .setExpirationTime("10m")
+        .encode(),
       "alg none with the header swapped": `${reencode({ alg: "none", typ: "JWT" })}.${payload}.`,
       "signed with another secret": await craftSession({ ...base, secret: randomBytes(32) }),
       "HS512 with the right secret": await craftSession({ ...base, alg: "HS512" }),
@@ -138,8 +176,14 @@ describe("session tokens", () => {
       "no issuer": await craftSession({ ...base, issuer: null }),
       "no audience": await craftSession({ ...base, audience: null }),
       "missing exp": await craftSession({ ...base, exp: null }),
-      "signed claims naming a key of another workspace": await craftSession({ keyId: api.a.keyIds.READ, workspaceId: api.b.id }),
-      "signed claims naming an unknown key": await craftSession({ keyId: "01990000-0000-7000-8000-000000000000", workspaceId: api.a.id }),
+      "signed claims naming a key of another workspace": await craftSession({
+        keyId: api.a.keyIds.READ,
+        workspaceId: api.b.id,
+      }),
+      "signed claims naming an unknown key": await craftSession({
+        keyId: "01990000-0000-7000-8000-000000000000",
+        workspaceId: api.a.id,
+      }),
       "truncated signature": `${header}.${payload}.${signature.slice(0, -4)}`,
     };
     // The real token works, so each refusal is down to what was changed.

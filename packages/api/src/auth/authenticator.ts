@@ -45,7 +45,8 @@ export class Authenticator {
   }
 
   async authenticate(credential: string | undefined | null): Promise<Authentication> {
-    if (!credential) return { ok: false, reason: "missing credentials: send `Authorization: Bearer <api key or session token>`" };
+    if (!credential)
+      return { ok: false, reason: "missing credentials: send `Authorization: Bearer <api key or session token>`" };
     if (looksLikeSessionToken(credential)) {
       const verified = await verifySessionToken(this.sessionSecret, credential);
       if (!verified.ok) return verified;
@@ -54,13 +55,17 @@ export class Authenticator {
       if (!key.principal) return { ok: false, reason: key.reason };
       // The cached entry may predate the key's expiry; a session must not outlive its key.
       if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return { ok: false, reason: "API key expired" };
-      if (key.principal.workspaceId !== verified.claims.workspaceId) return { ok: false, reason: "invalid session token" };
+      if (key.principal.workspaceId !== verified.claims.workspaceId)
+        return { ok: false, reason: "invalid session token" };
       return { ok: true, principal: { ...key.principal, via: "session" } };
     }
     const parsed = parseApiKey(credential);
     if (!parsed) return { ok: false, reason: "malformed API key" };
     const cached = this.byKey.get(credential);
-    const entry = cached && Date.now() - cached.cachedAt < this.cacheTtlMs ? cached : await this.loadKey({ prefix: parsed.prefix, key: credential });
+    const entry =
+      cached && Date.now() - cached.cachedAt < this.cacheTtlMs
+        ? cached
+        : await this.loadKey({ prefix: parsed.prefix, key: credential });
     if (!entry.principal) return { ok: false, reason: entry.reason };
     if (entry.expiresAt && entry.expiresAt.getTime() <= Date.now()) return { ok: false, reason: "API key expired" };
     this.touch(entry.principal.apiKeyId);
@@ -80,7 +85,15 @@ export class Authenticator {
     }
     const row = await this.db.apiKey.findFirst({
       where: "id" in by ? { id: by.id } : { prefix: by.prefix },
-      select: { id: true, secretHash: true, scope: true, expiresAt: true, revokedAt: true, workspaceId: true, workspace: { select: { name: true } } },
+      select: {
+        id: true,
+        secretHash: true,
+        scope: true,
+        expiresAt: true,
+        revokedAt: true,
+        workspaceId: true,
+        workspace: { select: { name: true } },
+      },
     });
     // Only credentials that matched a stored key are cached: anyone can send endless well-formed
     // forgeries, and caching each would grow this map without bound.
@@ -94,7 +107,13 @@ export class Authenticator {
       entry = { principal: null, reason: "API key expired", expiresAt: row.expiresAt, cachedAt: Date.now() };
     } else {
       entry = {
-        principal: { apiKeyId: row.id, workspaceId: row.workspaceId, workspaceName: row.workspace.name, scope: row.scope, via: "api-key" },
+        principal: {
+          apiKeyId: row.id,
+          workspaceId: row.workspaceId,
+          workspaceName: row.workspace.name,
+          scope: row.scope,
+          via: "api-key",
+        },
         reason: "",
         expiresAt: row.expiresAt,
         cachedAt: Date.now(),
@@ -111,6 +130,8 @@ export class Authenticator {
     if (now - last < this.lastUsedResolutionMs) return;
     this.lastUsedWritten.set(apiKeyId, now);
     // Off the request path: a lost lastUsedAt update is harmless.
-    this.db.apiKey.update({ where: { id: apiKeyId }, data: { lastUsedAt: new Date(now) }, select: { id: true } }).catch(() => {});
+    this.db.apiKey
+      .update({ where: { id: apiKeyId }, data: { lastUsedAt: new Date(now) }, select: { id: true } })
+      .catch(() => {});
   }
 }

@@ -16,7 +16,10 @@ export class RateLimiter {
 
   take(key: string, now = Date.now()): RateDecision {
     const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, updatedAt: now };
-    bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.limit.ratePerSecond);
+    bucket.tokens = Math.min(
+      this.limit.burst,
+      bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.limit.ratePerSecond,
+    );
     bucket.updatedAt = now;
     this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) {

@@ -17,7 +17,9 @@ afterAll(async () => {
 });
 
 type Procedure = (input?: unknown) => Promise<unknown>;
-const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(([path, p]) => ({ path, type: p._def.type }));
+const procedures = Object.entries(
+  appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>,
+).map(([path, p]) => ({ path, type: p._def.type }));
 const mutations = procedures.filter((p) => p.type === "mutation").map((p) => p.path);
 
 function call(caller: Caller, path: string, input?: unknown): Promise<unknown> {
@@ -39,7 +41,10 @@ describe("scopes", () => {
   it("a READ key, and a session made from one, cannot call any mutation", async () => {
     expect(mutations.length).toBeGreaterThan(20);
     const session = await api.caller(null).auth.createSession({ apiKey: api.a.keys.READ });
-    for (const [label, caller] of [["READ key", api.a.as.READ], ["READ session", api.caller(session.token)]] as const) {
+    for (const [label, caller] of [
+      ["READ key", api.a.as.READ],
+      ["READ session", api.caller(session.token)],
+    ] as const) {
       const allowed: string[] = [];
       for (const path of mutations) {
         if (path === "auth.createSession") continue; // public: it takes a key in its input, not a bearer credential
@@ -89,7 +94,12 @@ describe("scopes", () => {
       expect(await outcome(dev, path, input), path).toBe("FORBIDDEN");
     }
     await dev.workPools.create({ name: "dev-pool", type: "docker" });
-    const d = await dev.deployments.upsert({ flowName: "dev-flow", name: "dev", entrypoint: "f.ts:f", workPoolName: "dev-pool" });
+    const d = await dev.deployments.upsert({
+      flowName: "dev-flow",
+      name: "dev",
+      entrypoint: "f.ts:f",
+      workPoolName: "dev-pool",
+    });
     expect(d.created).toBe(true);
   });
 
@@ -114,7 +124,8 @@ describe("scopes", () => {
       // Input that fails validation: it reaches the scope check without changing anything.
       const codes = await Promise.all(scopes.map((s) => outcome(api.b.as[s], path, { __invalid: true })));
       const firstAllowed = codes.findIndex((c) => c !== "FORBIDDEN");
-      if (firstAllowed >= 0 && codes.slice(firstAllowed).some((c) => c === "FORBIDDEN")) broken.push(`${path}: ${codes.join(",")}`);
+      if (firstAllowed >= 0 && codes.slice(firstAllowed).some((c) => c === "FORBIDDEN"))
+        broken.push(`${path}: ${codes.join(",")}`);
       if (codes.at(-1) === "FORBIDDEN") broken.push(`${path}: forbidden even to ADMIN`);
     }
     expect(broken).toEqual([]);

@@ -14,7 +14,11 @@ export interface SessionClaims {
   scope: ApiKeyScope;
 }
 
-export async function issueSessionToken(secret: Uint8Array, claims: SessionClaims, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+export async function issueSessionToken(
+  secret: Uint8Array,
+  claims: SessionClaims,
+  ttlSeconds: number,
+): Promise<{ token: string; expiresAt: Date }> {
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   const token = await new SignJWT({ ws: claims.workspaceId, scope: claims.scope })
     .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
@@ -39,7 +43,8 @@ export async function verifySessionToken(secret: Uint8Array, token: string): Pro
     });
     const ws = payload["ws"];
     const scope = payload["scope"];
-    if (typeof ws !== "string" || typeof scope !== "string" || !payload.sub) return { ok: false, reason: "malformed session token" };
+    if (typeof ws !== "string" || typeof scope !== "string" || !payload.sub)
+      return { ok: false, reason: "malformed session token" };
     return { ok: true, claims: { apiKeyId: payload.sub, workspaceId: ws, scope: scope as ApiKeyScope } };
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: "session token expired" };

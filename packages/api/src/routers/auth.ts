@@ -8,13 +8,19 @@ export const authRouter = router({
   createSession: publicProcedure.input(z.object({ apiKey: z.string().min(1) })).mutation(async ({ ctx, input }) => {
     const auth = await ctx.services.authenticator.authenticate(input.apiKey);
     if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason, { path: "apiKey" });
-    if (auth.principal.via !== "api-key") throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
+    if (auth.principal.via !== "api-key")
+      throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
     const { token, expiresAt } = await issueSessionToken(
       ctx.services.sessionSecret,
       { apiKeyId: auth.principal.apiKeyId, workspaceId: auth.principal.workspaceId, scope: auth.principal.scope },
       ctx.services.config.sessionTtlSeconds,
     );
-    return { token, expiresAt: expiresAt.toISOString(), workspace: { id: auth.principal.workspaceId, name: auth.principal.workspaceName }, scope: auth.principal.scope };
+    return {
+      token,
+      expiresAt: expiresAt.toISOString(),
+      workspace: { id: auth.principal.workspaceId, name: auth.principal.workspaceName },
+      scope: auth.principal.scope,
+    };
   }),
   whoami: readProcedure.query(({ ctx }) => ({
     workspace: { id: ctx.principal.workspaceId, name: ctx.principal.workspaceName },

@@ -27,13 +27,41 @@ const MAX_BACKFILL_SLOTS = 10_000;
 const qualifiedName = z.string().regex(/^[^/]+\/[^/]+$/, "expected FLOW/DEPLOYMENT");
 
 const deploymentSelect = {
-  id: true, name: true, description: true, entrypoint: true, path: true, parameters: true, parameterSchema: true, jobVariables: true,
-  tags: true, paused: true, concurrencyLimit: true, collisionStrategy: true, catchup: true, createdAt: true, updatedAt: true,
-  flowId: true, flow: { select: { name: true } },
-  workPoolId: true, workPool: { select: { name: true, type: true } },
+  id: true,
+  name: true,
+  description: true,
+  entrypoint: true,
+  path: true,
+  parameters: true,
+  parameterSchema: true,
+  jobVariables: true,
+  tags: true,
+  paused: true,
+  concurrencyLimit: true,
+  collisionStrategy: true,
+  catchup: true,
+  createdAt: true,
+  updatedAt: true,
+  flowId: true,
+  flow: { select: { name: true } },
+  workPoolId: true,
+  workPool: { select: { name: true, type: true } },
   workQueue: { select: { name: true } },
   currentVersionId: true,
-  schedules: { select: { id: true, kind: true, cron: true, intervalSeconds: true, anchorDate: true, rrule: true, timezone: true, active: true, parameters: true }, orderBy: { createdAt: "asc" as const } },
+  schedules: {
+    select: {
+      id: true,
+      kind: true,
+      cron: true,
+      intervalSeconds: true,
+      anchorDate: true,
+      rrule: true,
+      timezone: true,
+      active: true,
+      parameters: true,
+    },
+    orderBy: { createdAt: "asc" as const },
+  },
 } as const;
 
 export async function findDeployment(db: Db, workspaceId: string, ref: { id?: string; name?: string }) {
@@ -43,7 +71,10 @@ export async function findDeployment(db: Db, workspaceId: string, ref: { id?: st
     return d;
   }
   const [flowName, deploymentName] = (ref.name ?? "").split("/");
-  const d = await db.deployment.findFirst({ where: { workspaceId, name: deploymentName, flow: { name: flowName } }, select: deploymentSelect });
+  const d = await db.deployment.findFirst({
+    where: { workspaceId, name: deploymentName, flow: { name: flowName } },
+    select: deploymentSelect,
+  });
   if (!d) throw new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
   return d;
 }
@@ -53,7 +84,11 @@ export async function findDeployment(db: Db, workspaceId: string, ref: { id?: st
  * a deployment needs nothing else before the run exists, and that lookup is the start of every
  * on-demand run's pickup latency.
  */
-async function deploymentToRun(pool: pg.Pool, workspaceId: string, ref: { id?: string; name?: string }): Promise<{ id: string; flowName: string }> {
+async function deploymentToRun(
+  pool: pg.Pool,
+  workspaceId: string,
+  ref: { id?: string; name?: string },
+): Promise<{ id: string; flowName: string }> {
   const [flowName, deploymentName] = (ref.name ?? "").split("/");
   const { rows } = await pool.query<{ id: string; flowName: string }>({
     name: "flowplane_deployment_to_run",
@@ -62,7 +97,10 @@ async function deploymentToRun(pool: pg.Pool, workspaceId: string, ref: { id?: s
     values: [workspaceId, ref.id ?? null, flowName ?? null, deploymentName ?? null],
   });
   const d = rows[0];
-  if (!d) throw ref.id ? notFound("deployment", ref.id) : new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
+  if (!d)
+    throw ref.id
+      ? notFound("deployment", ref.id)
+      : new ApiError("NOT_FOUND", `deployment "${ref.name}" not found`, { path: "name" });
   return d;
 }
 
@@ -79,11 +117,17 @@ function present(d: DeploymentRow) {
     workQueueName: workQueue?.name ?? null,
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
-    schedules: d.schedules.map((s) => ({ ...s, kind: s.kind.toLowerCase(), anchorDate: s.anchorDate?.toISOString() ?? null })),
+    schedules: d.schedules.map((s) => ({
+      ...s,
+      kind: s.kind.toLowerCase(),
+      anchorDate: s.anchorDate?.toISOString() ?? null,
+    })),
   };
 }
 
-const refInput = z.object({ id: id.optional(), name: qualifiedName.optional() }).refine((r) => r.id || r.name, { message: "give id or name" });
+const refInput = z
+  .object({ id: id.optional(), name: qualifiedName.optional() })
+  .refine((r) => r.id || r.name, { message: "give id or name" });
 
 export const deploymentsRouter = router({
   /** Creates or updates a deployment (what `flowplane deploy` calls). */
@@ -108,7 +152,9 @@ export const deploymentsRouter = router({
         schedules: z.array(scheduleInput).max(20).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => applyDeployment(ctx.db, ctx.workspaceId, input as Parameters<typeof applyDeployment>[2])),
+    .mutation(({ ctx, input }) =>
+      applyDeployment(ctx.db, ctx.workspaceId, input as Parameters<typeof applyDeployment>[2]),
+    ),
 
   list: readProcedure.input(z.object({ flowName: z.string().optional() }).optional()).query(async ({ ctx, input }) => {
     const rows = await ctx.db.deployment.findMany({
@@ -135,13 +181,26 @@ export const deploymentsRouter = router({
     });
     return {
       ...present(d),
-      versions: versions.map((v) => ({ ...v, current: v.id === d.currentVersionId, createdAt: v.createdAt.toISOString() })),
+      versions: versions.map((v) => ({
+        ...v,
+        current: v.id === d.currentVersionId,
+        createdAt: v.createdAt.toISOString(),
+      })),
       upcomingRuns: upcoming.map((r) => ({ ...r, nextScheduledTime: r.nextScheduledTime?.toISOString() ?? null })),
     };
   }),
 
   run: developerProcedure
-    .input(z.object({ id: id.optional(), name: qualifiedName.optional(), parameters: jsonObject.optional(), jobVariables: jsonObject.optional(), scheduledTime: z.iso.datetime({ offset: true }).optional(), idempotencyKey: z.string().max(500).optional() }))
+    .input(
+      z.object({
+        id: id.optional(),
+        name: qualifiedName.optional(),
+        parameters: jsonObject.optional(),
+        jobVariables: jsonObject.optional(),
+        scheduledTime: z.iso.datetime({ offset: true }).optional(),
+        idempotencyKey: z.string().max(500).optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const d = await deploymentToRun(ctx.pool, ctx.workspaceId, input);
       const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, {
@@ -150,43 +209,66 @@ export const deploymentsRouter = router({
         parameters: input.parameters ?? {},
         ...(input.jobVariables ? { jobVariables: input.jobVariables } : {}),
         ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
-        state: { type: "SCHEDULED", ...(input.scheduledTime ? { details: { scheduledTime: input.scheduledTime } } : {}) },
+        state: {
+          type: "SCHEDULED",
+          ...(input.scheduledTime ? { details: { scheduledTime: input.scheduledTime } } : {}),
+        },
       });
       return getFlowRun(ctx.db, ctx.workspaceId, created.id);
     }),
 
   /** One run per schedule slot in [from, to); repeating it creates nothing new. */
   backfill: developerProcedure
-    .input(z.object({ id: id.optional(), name: qualifiedName.optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }))
+    .input(
+      z.object({
+        id: id.optional(),
+        name: qualifiedName.optional(),
+        from: z.iso.datetime({ offset: true }),
+        to: z.iso.datetime({ offset: true }),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const from = new Date(input.from);
       const to = new Date(input.to);
       if (to <= from) throw new ApiError("INVALID_INPUT", "to: must be after from", { path: "to" });
       const d = await findDeployment(ctx.db, ctx.workspaceId, input);
-      if (d.schedules.length === 0) throw new ApiError("PRECONDITION_FAILED", `deployment ${d.flow.name}/${d.name} has no schedule to backfill`, { path: "name" });
+      if (d.schedules.length === 0)
+        throw new ApiError("PRECONDITION_FAILED", `deployment ${d.flow.name}/${d.name} has no schedule to backfill`, {
+          path: "name",
+        });
       try {
         return await backfillDeployment(ctx.pool, ctx.workspaceId, d.id, from, to, MAX_BACKFILL_SLOTS);
       } catch (err) {
         if (err instanceof ScheduleError && err.code === "TOO_MANY_SLOTS") {
-          throw new ApiError("INVALID_INPUT", `from: the window holds more than ${MAX_BACKFILL_SLOTS} slots; backfill a shorter window at a time`, { path: "from" });
+          throw new ApiError(
+            "INVALID_INPUT",
+            `from: the window holds more than ${MAX_BACKFILL_SLOTS} slots; backfill a shorter window at a time`,
+            { path: "from" },
+          );
         }
         throw err;
       }
     }),
 
-  setPaused: developerProcedure.input(z.object({ id: id.optional(), name: qualifiedName.optional(), paused: z.boolean() })).mutation(async ({ ctx, input }) => {
-    const d = await findDeployment(ctx.db, ctx.workspaceId, input);
-    await ctx.db.deployment.update({ where: { id: d.id }, data: { paused: input.paused } });
-    if (input.paused) {
-      // A paused deployment's schedule stops: its future auto-scheduled runs go away.
-      await ctx.db.flowRun.deleteMany({ where: { workspaceId: ctx.workspaceId, deploymentId: d.id, autoScheduled: true, stateType: "SCHEDULED" } });
-    }
-    return present(await findDeployment(ctx.db, ctx.workspaceId, { id: d.id }));
-  }),
+  setPaused: developerProcedure
+    .input(z.object({ id: id.optional(), name: qualifiedName.optional(), paused: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      const d = await findDeployment(ctx.db, ctx.workspaceId, input);
+      await ctx.db.deployment.update({ where: { id: d.id }, data: { paused: input.paused } });
+      if (input.paused) {
+        // A paused deployment's schedule stops: its future auto-scheduled runs go away.
+        await ctx.db.flowRun.deleteMany({
+          where: { workspaceId: ctx.workspaceId, deploymentId: d.id, autoScheduled: true, stateType: "SCHEDULED" },
+        });
+      }
+      return present(await findDeployment(ctx.db, ctx.workspaceId, { id: d.id }));
+    }),
 
   delete: developerProcedure.input(refInput).mutation(async ({ ctx, input }) => {
     const d = await findDeployment(ctx.db, ctx.workspaceId, input);
-    await ctx.db.flowRun.deleteMany({ where: { workspaceId: ctx.workspaceId, deploymentId: d.id, stateType: "SCHEDULED" } });
+    await ctx.db.flowRun.deleteMany({
+      where: { workspaceId: ctx.workspaceId, deploymentId: d.id, stateType: "SCHEDULED" },
+    });
     await ctx.db.deployment.delete({ where: { id: d.id } });
     return { deleted: `${d.flow.name}/${d.name}` };
   }),

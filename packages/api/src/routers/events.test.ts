@@ -25,8 +25,14 @@ interface Subscription {
   waitFor(match: (e: FlowplaneEvent) => boolean, timeoutMs?: number): Promise<FlowplaneEvent | null>;
 }
 
-async function subscribe(credential: string, input?: { flowRunId?: string }, controller = new AbortController()): Promise<Subscription> {
-  const iterable = (await api.caller(credential, { signal: controller.signal }).events.subscribe(input)) as AsyncIterable<FlowplaneEvent>;
+async function subscribe(
+  credential: string,
+  input?: { flowRunId?: string },
+  controller = new AbortController(),
+): Promise<Subscription> {
+  const iterable = (await api
+    .caller(credential, { signal: controller.signal })
+    .events.subscribe(input)) as AsyncIterable<FlowplaneEvent>;
   const events: FlowplaneEvent[] = [];
   const ended = (async () => {
     try {
@@ -57,19 +63,30 @@ describe("events.subscribe", () => {
     const sub = await subscribe(api.a.keys.READ);
     const run = await api.a.as.WORKER.flowRuns.create({ flowName: "live" });
     await api.a.as.WORKER.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } });
-    await api.a.as.WORKER.ingest.batch({ logs: [{ id: uuidv7(), flowRunId: run.id, name: "x", level: 20, message: "hi", timestamp: new Date().toISOString() }] });
-    expect(await sub.waitFor((e) => e.kind === "flow_run" && e.flowRunId === run.id && e.stateType === "RUNNING")).not.toBeNull();
+    await api.a.as.WORKER.ingest.batch({
+      logs: [
+        { id: uuidv7(), flowRunId: run.id, name: "x", level: 20, message: "hi", timestamp: new Date().toISOString() },
+      ],
+    });
+    expect(
+      await sub.waitFor((e) => e.kind === "flow_run" && e.flowRunId === run.id && e.stateType === "RUNNING"),
+    ).not.toBeNull();
     expect(await sub.waitFor((e) => e.kind === "logs" && e.flowRunIds.includes(run.id))).not.toBeNull();
     sub.close();
     expect(await sub.ended).toBeNull();
   });
 
   it("delivers every event of a large batch, packed several to a notification", async () => {
-    const runs = await Promise.all(Array.from({ length: 150 }, () => api.a.as.WORKER.flowRuns.create({ flowName: "live-batch" })));
+    const runs = await Promise.all(
+      Array.from({ length: 150 }, () => api.a.as.WORKER.flowRuns.create({ flowName: "live-batch" })),
+    );
     const sub = await subscribe(api.a.keys.READ);
-    await api.a.as.WORKER.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })) });
+    await api.a.as.WORKER.flowRuns.setStates({
+      proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })),
+    });
     const ids = new Set(runs.map((r) => r.id));
-    const running = () => sub.events.filter((e) => e.kind === "flow_run" && ids.has(e.flowRunId) && e.stateType === "RUNNING");
+    const running = () =>
+      sub.events.filter((e) => e.kind === "flow_run" && ids.has(e.flowRunId) && e.stateType === "RUNNING");
     expect(await sub.waitFor(() => running().length === runs.length)).not.toBeNull();
     // 150 events are ~35 KB: more than one notification's 8,000 bytes, each delivered once.
     expect(new Set(running().map((e) => (e as { flowRunId: string }).flowRunId)).size).toBe(runs.length);

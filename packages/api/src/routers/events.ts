@@ -9,7 +9,11 @@ import { id } from "./schemas.ts";
  * are hints ("run X changed"); clients refetch what they show, so a missed event only delays.
  */
 export const eventsRouter = router({
-  subscribe: readProcedure.input(z.object({ flowRunId: id.optional() }).optional()).subscription(async function* ({ ctx, input, signal }) {
+  subscribe: readProcedure.input(z.object({ flowRunId: id.optional() }).optional()).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
     const queue: FlowplaneEvent[] = [];
     let wake: (() => void) | null = null;
     const unsubscribe = ctx.services.events.subscribe((event) => {

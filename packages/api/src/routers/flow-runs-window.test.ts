@@ -19,17 +19,28 @@ describe("flowRuns.list in a time window", () => {
     const created: { id: string; at: string }[] = [];
     for (let i = 0; i < 25; i++) {
       const at = new Date(base + ((i * 7) % 25) * 3_600_000).toISOString();
-      const run = await admin.flowRuns.create({ flowName: "windowed", state: { type: "SCHEDULED", details: { scheduledTime: at } } });
+      const run = await admin.flowRuns.create({
+        flowName: "windowed",
+        state: { type: "SCHEDULED", details: { scheduledTime: at } },
+      });
       created.push({ id: run.id, at });
     }
     const from = new Date(base + 5 * 3_600_000).toISOString();
     const to = new Date(base + 20 * 3_600_000).toISOString();
-    const expected = created.filter((r) => r.at >= from && r.at < to).sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id < b.id ? 1 : -1));
+    const expected = created
+      .filter((r) => r.at >= from && r.at < to)
+      .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id < b.id ? 1 : -1));
 
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await admin.flowRuns.list({ flowName: "windowed", from, to, limit: 4, ...(cursor ? { cursor } : {}) });
+      const page = await admin.flowRuns.list({
+        flowName: "windowed",
+        from,
+        to,
+        limit: 4,
+        ...(cursor ? { cursor } : {}),
+      });
       seen.push(...page.items.map((r) => r.id));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

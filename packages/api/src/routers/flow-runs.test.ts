@@ -18,7 +18,10 @@ afterAll(async () => {
 });
 
 async function stateRows(flowRunId: string): Promise<number> {
-  const { rows } = await api.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "State" WHERE "flowRunId" = $1`, [flowRunId]);
+  const { rows } = await api.db.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "State" WHERE "flowRunId" = $1`,
+    [flowRunId],
+  );
   return rows[0]!.n;
 }
 
@@ -27,7 +30,11 @@ async function history(flowRunId: string): Promise<string[]> {
 }
 
 async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {
-  return worker.flowRuns.create({ flowName: "proposals", state: { type: "SCHEDULED" }, ...(retryPolicy ? { retryPolicy } : {}) });
+  return worker.flowRuns.create({
+    flowName: "proposals",
+    state: { type: "SCHEDULED" },
+    ...(retryPolicy ? { retryPolicy } : {}),
+  });
 }
 
 async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {
@@ -40,12 +47,17 @@ async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: n
 describe("setStates: many runs in one call", () => {
   it("decides each run on its own and writes every accepted state once", async () => {
     const runs = await Promise.all(Array.from({ length: 60 }, () => scheduledRun()));
-    const started = await worker.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })) });
+    const started = await worker.flowRuns.setStates({
+      proposals: runs.map((r) => ({ id: r.id, state: { type: "RUNNING" } })),
+    });
     expect(started.map((a) => ("decision" in a ? a.decision : a.error.code))).toEqual(runs.map(() => "ACCEPT"));
-    const done = await worker.flowRuns.setStates({ proposals: runs.map((r) => ({ id: r.id, state: { type: "COMPLETED" } })) });
+    const done = await worker.flowRuns.setStates({
+      proposals: runs.map((r) => ({ id: r.id, state: { type: "COMPLETED" } })),
+    });
     expect(done).toHaveLength(runs.length);
     expect(done.every((a) => "decision" in a && a.decision === "ACCEPT")).toBe(true);
-    for (const run of runs.slice(0, 5)) expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running", "COMPLETED/Completed"]);
+    for (const run of runs.slice(0, 5))
+      expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running", "COMPLETED/Completed"]);
     const { rows } = await api.db.pool.query<{ n: number; runs: number; ended: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT "flowRunId")::int AS runs,
               (SELECT count(*)::int FROM "FlowRun" WHERE id = ANY($1::uuid[]) AND "runCount" = 1 AND "endTime" IS NOT NULL AND "stateType" = 'COMPLETED') AS ended
@@ -60,7 +72,11 @@ describe("setStates: many runs in one call", () => {
     await worker.flowRuns.setState({ id: b.id, state: { type: "COMPLETED" } });
     const missing = "0190a5c4-0000-7000-8000-000000000000";
     const answers = await worker.flowRuns.setStates({
-      proposals: [{ id: a.id, state: { type: "RUNNING" } }, { id: missing, state: { type: "RUNNING" } }, { id: b.id, state: { type: "RUNNING" } }],
+      proposals: [
+        { id: a.id, state: { type: "RUNNING" } },
+        { id: missing, state: { type: "RUNNING" } },
+        { id: b.id, state: { type: "RUNNING" } },
+      ],
     });
     expect(answers[0]).toMatchObject({ decision: "ACCEPT", state: { type: "RUNNING" } });
     expect(answers[1]).toMatchObject({ error: { code: "NOT_FOUND" } });
@@ -88,12 +104,16 @@ describe("concurrent proposals", () => {
     const run = await scheduledRun();
     const before = await stateRows(run.id);
     const answers = await Promise.all(
-      Array.from({ length: 100 }, () => worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: "start-attempt-1" } })),
+      Array.from({ length: 100 }, () =>
+        worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: "start-attempt-1" } }),
+      ),
     );
     expect(await stateRows(run.id)).toBe(before + 1);
     expect(answers.filter((a) => a.decision === "ACCEPT")).toHaveLength(1);
     expect(answers.filter((a) => a.decision === "REJECT")).toHaveLength(99);
-    const states = new Set(answers.map((a) => JSON.stringify([a.state.type, a.state.name, a.state.timestamp, a.state.transitionId])));
+    const states = new Set(
+      answers.map((a) => JSON.stringify([a.state.type, a.state.name, a.state.timestamp, a.state.transitionId])),
+    );
     expect(states.size).toBe(1);
     const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
     expect(stored.state).toMatchObject({ type: "RUNNING", timestamp: answers[0]!.state.timestamp });
@@ -104,11 +124,22 @@ describe("concurrent proposals", () => {
     const run = await scheduledRun();
     const before = await stateRows(run.id);
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: `worker-${i}` } })),
+      Array.from({ length: 50 }, (_, i) =>
+        worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING", transitionId: `worker-${i}` } }),
+      ),
     );
     const accepted = answers.filter((a) => a.decision === "ACCEPT");
     expect(accepted).toHaveLength(1);
-    expect(answers.filter((a) => a.decision !== "ACCEPT").every((a) => a.decision === "REJECT" && a.state.type === "RUNNING" && a.state.transitionId === accepted[0]!.state.transitionId)).toBe(true);
+    expect(
+      answers
+        .filter((a) => a.decision !== "ACCEPT")
+        .every(
+          (a) =>
+            a.decision === "REJECT" &&
+            a.state.type === "RUNNING" &&
+            a.state.transitionId === accepted[0]!.state.transitionId,
+        ),
+    ).toBe(true);
     expect(await stateRows(run.id)).toBe(before + 1);
     expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(1);
   });
@@ -119,7 +150,9 @@ describe("creating runs", () => {
     for (let round = 0; round < 5; round++) {
       const flowName = `fan-out-${round}`;
       const results = await Promise.allSettled(Array.from({ length: 20 }, () => worker.flowRuns.create({ flowName })));
-      expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason)),
+      ).toEqual([]);
       expect(await api.db.prisma.flow.count({ where: { workspaceId: api.a.id, name: flowName } })).toBe(1);
       const flowIds = new Set(results.map((r) => (r as PromiseFulfilledResult<{ flowId: string }>).value.flowId));
       expect(flowIds.size).toBe(1);
@@ -191,13 +224,21 @@ describe("cancellation", () => {
     const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
     expect(stored.state.type).toBe("CANCELLED");
     expect(stored.endTime).not.toBeNull();
-    expect(await history(run.id)).toEqual(["SCHEDULED/Scheduled", "RUNNING/Running", "CANCELLING/Cancelling", "CANCELLED/Cancelled"]);
+    expect(await history(run.id)).toEqual([
+      "SCHEDULED/Scheduled",
+      "RUNNING/Running",
+      "CANCELLING/Cancelling",
+      "CANCELLED/Cancelled",
+    ]);
   });
 
   it("a CANCELLING run accepts CANCELLED from its worker", async () => {
     const run = await runningRun();
     await developer.flowRuns.cancel({ id: run.id });
-    expect(await worker.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" } })).toMatchObject({ decision: "ACCEPT", state: { type: "CANCELLED" } });
+    expect(await worker.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" } })).toMatchObject({
+      decision: "ACCEPT",
+      state: { type: "CANCELLED" },
+    });
   });
 
   it("cancelling a finished run changes nothing", async () => {

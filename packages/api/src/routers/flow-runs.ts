@@ -2,7 +2,13 @@ import { z } from "zod";
 import type { Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
 import { countFlowRuns } from "../services/flow-run-counts.ts";
-import { cancelFlowRun, createFlowRun, proposeFlowRunState, retryFlowRun, type ProposalOutcome } from "../services/flow-runs.ts";
+import {
+  cancelFlowRun,
+  createFlowRun,
+  proposeFlowRunState,
+  retryFlowRun,
+  type ProposalOutcome,
+} from "../services/flow-runs.ts";
 import { heartbeatFlowRun } from "../services/liveness.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
 import { id, jsonObject, page, pageInput, retryPolicy, stateInput, stateType } from "./schemas.ts";
@@ -155,9 +161,17 @@ export const flowRunsRouter = router({
     let cursor: object = {};
     if (input.cursor && !byTime) cursor = { id: { lt: input.cursor } };
     if (input.cursor && byTime) {
-      const at = await ctx.db.flowRun.findFirst({ where: { id: input.cursor, workspaceId: ctx.workspaceId }, select: { expectedStartTime: true } });
+      const at = await ctx.db.flowRun.findFirst({
+        where: { id: input.cursor, workspaceId: ctx.workspaceId },
+        select: { expectedStartTime: true },
+      });
       if (!at) throw notFound("flow run", input.cursor);
-      cursor = { OR: [{ expectedStartTime: { lt: at.expectedStartTime } }, { expectedStartTime: at.expectedStartTime, id: { lt: input.cursor } }] };
+      cursor = {
+        OR: [
+          { expectedStartTime: { lt: at.expectedStartTime } },
+          { expectedStartTime: at.expectedStartTime, id: { lt: input.cursor } },
+        ],
+      };
     }
     const rows = await ctx.db.flowRun.findMany({
       where: {
@@ -170,7 +184,14 @@ export const flowRunsRouter = router({
         ...(input.workPoolName ? { workPool: { name: input.workPoolName } } : {}),
         ...(input.tags?.length ? { tags: { hasEvery: input.tags } } : {}),
         ...(input.parentFlowRunId ? { parentTaskRun: { flowRunId: input.parentFlowRunId } } : {}),
-        ...(input.from || input.to ? { expectedStartTime: { ...(input.from ? { gte: new Date(input.from) } : {}), ...(input.to ? { lt: new Date(input.to) } : {}) } } : {}),
+        ...(input.from || input.to
+          ? {
+              expectedStartTime: {
+                ...(input.from ? { gte: new Date(input.from) } : {}),
+                ...(input.to ? { lt: new Date(input.to) } : {}),
+              },
+            }
+          : {}),
       },
       orderBy: byTime ? [{ expectedStartTime: "desc" }, { id: "desc" }] : { id: "desc" },
       take: input.limit,
@@ -180,7 +201,9 @@ export const flowRunsRouter = router({
   }),
 
   /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
-  setState: workerProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+  setState: workerProcedure
+    .input(z.object({ id, state: stateInput }))
+    .mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
   /**
    * Proposes states for many runs in one call (a worker reporting the runs it holds, bulk changes):
    * each run is decided on its own, as by setState, and their writes share one statement. Answers
@@ -188,31 +211,57 @@ export const flowRunsRouter = router({
    * others still apply.
    */
   setStates: workerProcedure
-    .input(z.object({ proposals: z.array(z.object({ id, state: stateInput })).min(1).max(MAX_PROPOSALS) }))
+    .input(
+      z.object({
+        proposals: z
+          .array(z.object({ id, state: stateInput }))
+          .min(1)
+          .max(MAX_PROPOSALS),
+      }),
+    )
     .mutation(({ ctx, input }) =>
       Promise.all(
-        input.proposals.map(async ({ id, state }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
-          try {
-            return await proposeFlowRunState(ctx.pool, ctx.workspaceId, id, state);
-          } catch (err) {
-            // Positional answers: the message need not (and does not) repeat the run's id.
-            if (err instanceof ApiError) return { error: { code: err.apiCode, message: err.apiCode === "NOT_FOUND" ? "flow run not found" : err.message } };
-            throw err;
-          }
-        }),
+        input.proposals.map(
+          async ({ id, state }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
+            try {
+              return await proposeFlowRunState(ctx.pool, ctx.workspaceId, id, state);
+            } catch (err) {
+              // Positional answers: the message need not (and does not) repeat the run's id.
+              if (err instanceof ApiError)
+                return {
+                  error: {
+                    code: err.apiCode,
+                    message: err.apiCode === "NOT_FOUND" ? "flow run not found" : err.message,
+                  },
+                };
+              throw err;
+            }
+          },
+        ),
       ),
     ),
-  forceState: adminProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state, { force: true })),
+  forceState: adminProcedure
+    .input(z.object({ id, state: stateInput }))
+    .mutation(({ ctx, input }) =>
+      proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state, { force: true }),
+    ),
 
-  cancel: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
-  retry: developerProcedure.input(z.object({ id })).mutation(({ ctx, input }) => retryFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+  cancel: developerProcedure
+    .input(z.object({ id }))
+    .mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+  retry: developerProcedure
+    .input(z.object({ id }))
+    .mutation(({ ctx, input }) => retryFlowRun(ctx.pool, ctx.workspaceId, input.id)),
 
   /**
    * The runner declares the retry policy of the flow code it is running; the server's retry rule
    * (for failures and for crashes it detects itself) uses it.
    */
   setRetryPolicy: workerProcedure.input(z.object({ id, retryPolicy })).mutation(async ({ ctx, input }) => {
-    const updated = await ctx.db.flowRun.updateMany({ where: { id: input.id, workspaceId: ctx.workspaceId }, data: { retryPolicy: input.retryPolicy } });
+    const updated = await ctx.db.flowRun.updateMany({
+      where: { id: input.id, workspaceId: ctx.workspaceId },
+      data: { retryPolicy: input.retryPolicy },
+    });
     if (updated.count === 0) throw notFound("flow run", input.id);
     return { ok: true };
   }),
@@ -225,7 +274,10 @@ export const flowRunsRouter = router({
 
   /** A run's state history, oldest first. */
   history: readProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
-    const run = await ctx.db.flowRun.findFirst({ where: { id: input.id, workspaceId: ctx.workspaceId }, select: { id: true } });
+    const run = await ctx.db.flowRun.findFirst({
+      where: { id: input.id, workspaceId: ctx.workspaceId },
+      select: { id: true },
+    });
     if (!run) throw notFound("flow run", input.id);
     const states = await ctx.db.state.findMany({
       where: { flowRunId: run.id, workspaceId: ctx.workspaceId },
@@ -254,6 +306,11 @@ export const flowRunsRouter = router({
       }),
     )
     .query(({ ctx, input }) =>
-      countFlowRuns(ctx.pool, ctx.workspaceId, { from: new Date(input.from), to: new Date(input.to), buckets: input.buckets }, { states: input.states, flowId: input.flowId, flowName: input.flowName, deploymentId: input.deploymentId }),
+      countFlowRuns(
+        ctx.pool,
+        ctx.workspaceId,
+        { from: new Date(input.from), to: new Date(input.to), buckets: input.buckets },
+        { states: input.states, flowId: input.flowId, flowName: input.flowName, deploymentId: input.deploymentId },
+      ),
     ),
 });

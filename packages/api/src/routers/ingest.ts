@@ -11,10 +11,63 @@ export const ingestRouter = router({
   batch: workerProcedure
     .input(
       z.object({
-        taskRuns: z.array(z.object({ id, flowRunId: id, name: z.string().min(1).max(200), taskKey: z.string().min(1).max(500), dynamicKey: z.string().max(100), tags: z.array(z.string().max(100)).max(50), cacheKey: z.string().max(1000).nullish(), createdAt: iso })).max(MAX_BATCH).optional(),
-        taskRunStates: z.array(z.object({ id, taskRunId: id, type: stateType, name: z.string().min(1).max(100), timestamp: iso, message: z.string().max(10_000).nullish(), details: z.record(z.string(), z.unknown()).optional() })).max(MAX_BATCH).optional(),
-        logs: z.array(z.object({ id, flowRunId: id, taskRunId: id.nullish(), name: z.string().max(200), level: z.number().int().min(0).max(100), message: z.string().max(100_000), timestamp: iso })).max(MAX_BATCH).optional(),
-        artifacts: z.array(z.object({ id, flowRunId: id, taskRunId: id.nullish(), key: z.string().max(200).nullish(), type: z.enum(["MARKDOWN", "TABLE", "LINK"]), description: z.string().max(2_000).nullish(), data: z.unknown() })).max(500).optional(),
+        taskRuns: z
+          .array(
+            z.object({
+              id,
+              flowRunId: id,
+              name: z.string().min(1).max(200),
+              taskKey: z.string().min(1).max(500),
+              dynamicKey: z.string().max(100),
+              tags: z.array(z.string().max(100)).max(50),
+              cacheKey: z.string().max(1000).nullish(),
+              createdAt: iso,
+            }),
+          )
+          .max(MAX_BATCH)
+          .optional(),
+        taskRunStates: z
+          .array(
+            z.object({
+              id,
+              taskRunId: id,
+              type: stateType,
+              name: z.string().min(1).max(100),
+              timestamp: iso,
+              message: z.string().max(10_000).nullish(),
+              details: z.record(z.string(), z.unknown()).optional(),
+            }),
+          )
+          .max(MAX_BATCH)
+          .optional(),
+        logs: z
+          .array(
+            z.object({
+              id,
+              flowRunId: id,
+              taskRunId: id.nullish(),
+              name: z.string().max(200),
+              level: z.number().int().min(0).max(100),
+              message: z.string().max(100_000),
+              timestamp: iso,
+            }),
+          )
+          .max(MAX_BATCH)
+          .optional(),
+        artifacts: z
+          .array(
+            z.object({
+              id,
+              flowRunId: id,
+              taskRunId: id.nullish(),
+              key: z.string().max(200).nullish(),
+              type: z.enum(["MARKDOWN", "TABLE", "LINK"]),
+              description: z.string().max(2_000).nullish(),
+              data: z.unknown(),
+            }),
+          )
+          .max(500)
+          .optional(),
       }),
     )
     .mutation(({ ctx, input }) => ingest(ctx.pool, ctx.workspaceId, input)),

@@ -17,9 +17,19 @@ export const logsRouter = router({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const run = await ctx.db.flowRun.findFirst({ where: { id: input.flowRunId, workspaceId: ctx.workspaceId }, select: { id: true } });
+      const run = await ctx.db.flowRun.findFirst({
+        where: { id: input.flowRunId, workspaceId: ctx.workspaceId },
+        select: { id: true },
+      });
       if (!run) throw notFound("flow run", input.flowRunId);
-      const { rows } = await ctx.pool.query<{ id: string; taskRunId: string | null; name: string; level: number; message: string; timestamp: Date }>(
+      const { rows } = await ctx.pool.query<{
+        id: string;
+        taskRunId: string | null;
+        name: string;
+        level: number;
+        message: string;
+        timestamp: Date;
+      }>(
         `SELECT id, "taskRunId", name, level, message, timestamp FROM "Log"
           WHERE "flowRunId" = $1 AND "workspaceId" = $2
             AND ($3::uuid IS NULL OR "taskRunId" = $3)
@@ -27,7 +37,16 @@ export const logsRouter = router({
             AND ($5::text IS NULL OR message ILIKE '%' || $5 || '%')
             AND ($6::timestamptz IS NULL OR (timestamp, id) > ($6, $7::uuid))
           ORDER BY timestamp, id LIMIT $8`,
-        [run.id, ctx.workspaceId, input.taskRunId ?? null, input.minLevel ?? null, input.search ?? null, input.after?.timestamp ?? null, input.after?.id ?? null, input.limit],
+        [
+          run.id,
+          ctx.workspaceId,
+          input.taskRunId ?? null,
+          input.minLevel ?? null,
+          input.search ?? null,
+          input.after?.timestamp ?? null,
+          input.after?.id ?? null,
+          input.limit,
+        ],
       );
       return rows.map((r) => ({ ...r, timestamp: r.timestamp.toISOString() }));
     }),

@@ -3,7 +3,12 @@ import { z } from "zod";
 import { STATE_TYPES } from "@flowplane/core";
 
 export const id = z.uuid();
-export const name = z.string().trim().min(1, "must not be empty").max(200).regex(/^[A-Za-z0-9][A-Za-z0-9_.\- ]*$/, "use letters, digits, spaces, '.', '_' and '-'");
+export const name = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.\- ]*$/, "use letters, digits, spaces, '.', '_' and '-'");
 export const jsonObject = z.record(z.string(), z.unknown());
 export const stateType = z.enum(STATE_TYPES);
 
@@ -29,7 +34,15 @@ export const stateInput = z.object({
 export const retryPolicy = z.object({
   retries: z.number().int().min(0).max(1000),
   retryDelaySeconds: z
-    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.object({ kind: z.literal("exponential"), baseSeconds: z.number().min(0), maxSeconds: z.number().min(0).optional() })])
+    .union([
+      z.number().min(0),
+      z.array(z.number().min(0)).min(1),
+      z.object({
+        kind: z.literal("exponential"),
+        baseSeconds: z.number().min(0),
+        maxSeconds: z.number().min(0).optional(),
+      }),
+    ])
     .optional(),
   retryJitterFactor: z.number().min(0).max(10).optional(),
 });

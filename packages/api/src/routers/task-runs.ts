@@ -12,7 +12,10 @@ export const taskRunsRouter = router({
   list: readProcedure
     .input(z.object({ flowRunId: id, limit: z.number().int().min(1).max(20_000).default(5_000), after: id.optional() }))
     .query(async ({ ctx, input }) => {
-      const run = await ctx.db.flowRun.findFirst({ where: { id: input.flowRunId, workspaceId: ctx.workspaceId }, select: { id: true } });
+      const run = await ctx.db.flowRun.findFirst({
+        where: { id: input.flowRunId, workspaceId: ctx.workspaceId },
+        select: { id: true },
+      });
       if (!run) throw notFound("flow run", input.flowRunId);
       const { rows } = await ctx.pool.query(
         `SELECT tr.id, tr.name, tr."taskKey", tr."dynamicKey", tr."stateType", tr."stateName", tr."stateMessage",
@@ -24,13 +27,27 @@ export const taskRunsRouter = router({
         [run.id, ctx.workspaceId, input.after ?? null, input.limit],
       );
       return rows as {
-        id: string; name: string; taskKey: string; dynamicKey: string; stateType: string; stateName: string; stateMessage: string | null;
-        runCount: number; startTime: Date | null; endTime: Date | null; createdAt: Date; tags: string[]; subflowRunId: string | null;
+        id: string;
+        name: string;
+        taskKey: string;
+        dynamicKey: string;
+        stateType: string;
+        stateName: string;
+        stateMessage: string | null;
+        runCount: number;
+        startTime: Date | null;
+        endTime: Date | null;
+        createdAt: Date;
+        tags: string[];
+        subflowRunId: string | null;
       }[];
     }),
   history: readProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     // Another workspace's task run is "not found", as flowRuns.history says, not an empty history.
-    const run = await ctx.db.taskRun.findFirst({ where: { id: input.id, workspaceId: ctx.workspaceId }, select: { id: true } });
+    const run = await ctx.db.taskRun.findFirst({
+      where: { id: input.id, workspaceId: ctx.workspaceId },
+      select: { id: true },
+    });
     if (!run) throw notFound("task run", input.id);
     const states = await ctx.db.state.findMany({
       where: { taskRunId: run.id, workspaceId: ctx.workspaceId },
@@ -40,5 +57,7 @@ export const taskRunsRouter = router({
     return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
   }),
   /** One orchestrated proposal (the SDK reports task states in batches through ingest.batch). */
-  setState: workerProcedure.input(z.object({ id, state: stateInput })).mutation(({ ctx, input }) => proposeTaskRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+  setState: workerProcedure
+    .input(z.object({ id, state: stateInput }))
+    .mutation(({ ctx, input }) => proposeTaskRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
 });

@@ -35,16 +35,27 @@ describe("validation errors", () => {
 
   it("nested fields are named by their dotted path", async () => {
     const run = await api.a.as.WORKER.flowRuns.create({ flowName: "v" });
-    expect((await badRequest("flowRuns.setState", "mutation", { id: run.id, state: { type: "DONE" } })).data.path).toBe("state.type");
-    expect((await badRequest("flowRuns.setState", "mutation", { id: run.id, state: { type: "SCHEDULED", details: { scheduledTime: "tomorrow" } } })).data.path).toBe(
-      "state.details.scheduledTime",
+    expect((await badRequest("flowRuns.setState", "mutation", { id: run.id, state: { type: "DONE" } })).data.path).toBe(
+      "state.type",
     );
+    expect(
+      (
+        await badRequest("flowRuns.setState", "mutation", {
+          id: run.id,
+          state: { type: "SCHEDULED", details: { scheduledTime: "tomorrow" } },
+        })
+      ).data.path,
+    ).toBe("state.details.scheduledTime");
     const log = { id: run.id, flowRunId: "x", name: "n", level: 20, message: "m", timestamp: new Date().toISOString() };
     expect((await badRequest("ingest.batch", "mutation", { logs: [log] })).data.path).toBe("logs.0.flowRunId");
   });
 
   it("names the field for errors found by the service too", async () => {
-    const err = await badRequest("workPools.create", "mutation", { name: "tmpl", type: "process", baseJobTemplate: { job_configuration: 1 } });
+    const err = await badRequest("workPools.create", "mutation", {
+      name: "tmpl",
+      type: "process",
+      baseJobTemplate: { job_configuration: 1 },
+    });
     expect(err.data.path).toMatch(/^baseJobTemplate/);
     expect(err.message).toMatch(/^baseJobTemplate/);
     const key = await badRequest("apiKeys.create", "mutation", { name: "  " });
@@ -52,7 +63,12 @@ describe("validation errors", () => {
   });
 
   it("authentication comes before validation: a caller without a key learns nothing about the input", async () => {
-    const res = await httpCall(api.services, { path: "flowRuns.get", type: "query", input: { id: "not-a-uuid" }, credential: null });
+    const res = await httpCall(api.services, {
+      path: "flowRuns.get",
+      type: "query",
+      input: { id: "not-a-uuid" },
+      credential: null,
+    });
     expect(res.status).toBe(401);
     expect(res.error?.data.code).toBe("UNAUTHORIZED");
   });

@@ -6,7 +6,10 @@ import { name } from "./schemas.ts";
 
 export const workspacesRouter = router({
   current: readProcedure.query(async ({ ctx }) => {
-    const ws = await ctx.db.workspace.findUniqueOrThrow({ where: { id: ctx.workspaceId }, select: { id: true, name: true, createdAt: true } });
+    const ws = await ctx.db.workspace.findUniqueOrThrow({
+      where: { id: ctx.workspaceId },
+      select: { id: true, name: true, createdAt: true },
+    });
     return { ...ws, createdAt: ws.createdAt.toISOString() };
   }),
   /** Creates a workspace and its first admin key (shown once). */

@@ -58,11 +58,22 @@ export interface ClaimedWork {
 export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedWork> {
   const now = new Date();
   // Pools without limits (the common case): one autocommit statement checks the pool and claims.
-  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: string[] }>({
-    name: "flowplane_claim_unlimited",
-    text: UNLIMITED_CLAIM,
-    values: [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? [], req.workspaceId],
-  });
+  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: string[] }>(
+    {
+      name: "flowplane_claim_unlimited",
+      text: UNLIMITED_CLAIM,
+      values: [
+        req.workPoolId,
+        now,
+        req.prefetchSeconds,
+        req.limit,
+        req.workerId,
+        req.claimTimeoutSeconds,
+        req.queueNames ?? [],
+        req.workspaceId,
+      ],
+    },
+  );
   const head = rows[0];
   if (!head) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
   const cancel = head.cancel;
@@ -75,7 +86,15 @@ export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<Claim
   // A limit applies: count active runs and claim under the pool's advisory lock.
   const claimed = await inTransaction(pool, async (sql) => {
     await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`claim:${req.workPoolId}`]);
-    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [req.workPoolId, now, req.prefetchSeconds, req.limit, req.workerId, req.claimTimeoutSeconds, req.queueNames ?? []]);
+    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [
+      req.workPoolId,
+      now,
+      req.prefetchSeconds,
+      req.limit,
+      req.workerId,
+      req.claimTimeoutSeconds,
+      req.queueNames ?? [],
+    ]);
     return limited.rows;
   });
   announce(pool, req.workerId, claimed);
@@ -94,10 +113,21 @@ type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime"> & {
   rowVersion: string;
 };
 
-function toClaimedRun(row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: string[] }): ClaimedRun {
+function toClaimedRun(
+  row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: string[] },
+): ClaimedRun {
   const {
-    workspaceId: _workspace, workPoolId: _pool, found: _found, paused: _paused, limited: _limited, cancel: _cancel,
-    rowStateTimestamp: _ts, rowRunCount: _count, rowRetryPolicy: _policy, rowVersion: _version, ...run
+    workspaceId: _workspace,
+    workPoolId: _pool,
+    found: _found,
+    paused: _paused,
+    limited: _limited,
+    cancel: _cancel,
+    rowStateTimestamp: _ts,
+    rowRunCount: _count,
+    rowRetryPolicy: _policy,
+    rowVersion: _version,
+    ...run
   } = row;
   return {
     ...run,
@@ -114,13 +144,33 @@ function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): void {
   rememberWrittenRuns(
     pool,
     claimed.map((c) => ({
-      id: c.id, workspaceId: c.workspaceId, stateType: "PENDING", stateName: "Pending", stateTimestamp: c.rowStateTimestamp, stateMessage: null, stateTransitionId: null,
-      runCount: c.rowRunCount, retryPolicy: c.rowRetryPolicy, nextScheduledTime: c.nextScheduledTime, workPoolId: c.workPoolId, deploymentId: c.deploymentId, workerId, version: c.rowVersion,
+      id: c.id,
+      workspaceId: c.workspaceId,
+      stateType: "PENDING",
+      stateName: "Pending",
+      stateTimestamp: c.rowStateTimestamp,
+      stateMessage: null,
+      stateTransitionId: null,
+      runCount: c.rowRunCount,
+      retryPolicy: c.rowRetryPolicy,
+      nextScheduledTime: c.nextScheduledTime,
+      workPoolId: c.workPoolId,
+      deploymentId: c.deploymentId,
+      workerId,
+      version: c.rowVersion,
     })),
   );
   publishAfterCommit(
     pool,
-    claimed.map((c) => ({ kind: "flow_run", workspaceId: c.workspaceId, flowRunId: c.id, stateType: "PENDING", stateName: "Pending", workPoolId: c.workPoolId, deploymentId: c.deploymentId })),
+    claimed.map((c) => ({
+      kind: "flow_run",
+      workspaceId: c.workspaceId,
+      flowRunId: c.id,
+      stateType: "PENDING",
+      stateName: "Pending",
+      workPoolId: c.workPoolId,
+      deploymentId: c.deploymentId,
+    })),
   );
 }
 
@@ -286,7 +336,12 @@ async function releaseClaims(
       ? [`"claimExpiresAt" < $3`, [which.expiredBefore]]
       : [`"workerId" = $3 AND id = ANY($4::uuid[])`, [which.workerId, which.flowRunIds]];
   return inTransaction(pool, async (sql) => {
-    const { rows } = await sql.query<{ id: string; workspaceId: string; workPoolId: string | null; deploymentId: string | null }>(
+    const { rows } = await sql.query<{
+      id: string;
+      workspaceId: string;
+      workPoolId: string | null;
+      deploymentId: string | null;
+    }>(
       `WITH expired AS (
          SELECT id FROM "FlowRun" WHERE "stateType" = 'PENDING' AND ${filter}
          ORDER BY "claimExpiresAt" LIMIT 500 FOR UPDATE SKIP LOCKED
@@ -308,11 +363,18 @@ async function releaseClaims(
     );
     const pools = new Map<string, string>();
     for (const r of rows) {
-      await publish(sql, { kind: "flow_run", workspaceId: r.workspaceId, flowRunId: r.id, stateType: "SCHEDULED", stateName: "Scheduled", workPoolId: r.workPoolId, deploymentId: r.deploymentId });
+      await publish(sql, {
+        kind: "flow_run",
+        workspaceId: r.workspaceId,
+        flowRunId: r.id,
+        stateType: "SCHEDULED",
+        stateName: "Scheduled",
+        workPoolId: r.workPoolId,
+        deploymentId: r.deploymentId,
+      });
       if (r.workPoolId) pools.set(r.workPoolId, r.workspaceId);
     }
     for (const [workPoolId, workspaceId] of pools) await publish(sql, { kind: "runs_ready", workspaceId, workPoolId });
     return rows.length;
   });
 }
-

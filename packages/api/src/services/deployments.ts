@@ -37,7 +37,9 @@ export interface ApplyResult {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value ?? null);
@@ -82,11 +84,21 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
       where: { workspaceId_name: { workspaceId, name: spec.workPoolName } },
       select: { id: true, queues: { select: { id: true, name: true } } },
     });
-    if (!pool) throw new ApiError("INVALID_INPUT", `workPoolName: work pool "${spec.workPoolName}" does not exist (create it with \`flowplane work-pool create\`)`, { path: "workPoolName" });
+    if (!pool)
+      throw new ApiError(
+        "INVALID_INPUT",
+        `workPoolName: work pool "${spec.workPoolName}" does not exist (create it with \`flowplane work-pool create\`)`,
+        { path: "workPoolName" },
+      );
     workPoolId = pool.id;
     const queueName = spec.workQueueName ?? "default";
     const queue = pool.queues.find((q) => q.name === queueName);
-    if (!queue) throw new ApiError("INVALID_INPUT", `workQueueName: queue "${queueName}" does not exist in pool "${spec.workPoolName}"`, { path: "workQueueName" });
+    if (!queue)
+      throw new ApiError(
+        "INVALID_INPUT",
+        `workQueueName: queue "${queueName}" does not exist in pool "${spec.workPoolName}"`,
+        { path: "workQueueName" },
+      );
     workQueueId = queue.id;
   } else if (spec.workQueueName) {
     throw new ApiError("INVALID_INPUT", "workQueueName: a queue needs a work pool", { path: "workQueueName" });
@@ -99,10 +111,21 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
     // Not Prisma's upsert (read, then insert): two first deploys of a flow at once would collide.
     await tx.$executeRaw`INSERT INTO "Flow" (id, "workspaceId", name, tags, "createdAt", "updatedAt")
       VALUES (${uuidv7()}::uuid, ${workspaceId}::uuid, ${spec.flowName}, '{}', now(), now()) ON CONFLICT ("workspaceId", name) DO NOTHING`;
-    const flow = await tx.flow.findUniqueOrThrow({ where: { workspaceId_name: { workspaceId, name: spec.flowName } }, select: { id: true } });
+    const flow = await tx.flow.findUniqueOrThrow({
+      where: { workspaceId_name: { workspaceId, name: spec.flowName } },
+      select: { id: true },
+    });
     const existing = await tx.deployment.findUnique({
       where: { workspaceId_flowId_name: { workspaceId, flowId: flow.id, name: spec.name } },
-      select: { id: true, currentVersionId: true, versions: { orderBy: { version: "desc" }, take: 1, select: { id: true, version: true, contentHash: true, content: true } } },
+      select: {
+        id: true,
+        currentVersionId: true,
+        versions: {
+          orderBy: { version: "desc" },
+          take: 1,
+          select: { id: true, version: true, contentHash: true, content: true },
+        },
+      },
     });
     const data = {
       description: spec.description ?? null,
@@ -121,14 +144,19 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
     };
     const deployment = existing
       ? await tx.deployment.update({ where: { id: existing.id }, data, select: { id: true } })
-      : await tx.deployment.create({ data: { ...data, workspaceId, flowId: flow.id, name: spec.name }, select: { id: true } });
+      : await tx.deployment.create({
+          data: { ...data, workspaceId, flowId: flow.id, name: spec.name },
+          select: { id: true },
+        });
 
     const latest = existing?.versions[0];
     if (latest && latest.contentHash === contentHash) {
       return { deploymentId: deployment.id, flowId: flow.id, version: latest.version, created: false, changed: [] };
     }
     const previous = (latest?.content ?? {}) as Record<string, unknown>;
-    const changed = Object.keys(content).filter((k) => canonicalJson(previous[k]) !== canonicalJson((content as Record<string, unknown>)[k]));
+    const changed = Object.keys(content).filter(
+      (k) => canonicalJson(previous[k]) !== canonicalJson((content as Record<string, unknown>)[k]),
+    );
     const version = (latest?.version ?? 0) + 1;
     const row = await tx.deploymentVersion.create({
       data: { workspaceId, deploymentId: deployment.id, version, contentHash, content: content as object },
@@ -139,7 +167,9 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
     if (changed.includes("schedules")) {
       // Changing or removing a schedule drops its future runs that have not started; the scheduler
       // creates the new ones on its next pass.
-      await tx.flowRun.deleteMany({ where: { workspaceId, deploymentId: deployment.id, autoScheduled: true, stateType: "SCHEDULED" } });
+      await tx.flowRun.deleteMany({
+        where: { workspaceId, deploymentId: deployment.id, autoScheduled: true, stateType: "SCHEDULED" },
+      });
       await tx.deploymentSchedule.deleteMany({ where: { workspaceId, deploymentId: deployment.id } });
       for (const [i, s] of schedules.entries()) {
         const extra = spec.schedules?.[i];
@@ -159,6 +189,12 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
         });
       }
     }
-    return { deploymentId: deployment.id, flowId: flow.id, version, created: !existing, changed: existing ? changed : Object.keys(content) };
+    return {
+      deploymentId: deployment.id,
+      flowId: flow.id,
+      version,
+      created: !existing,
+      changed: existing ? changed : Object.keys(content),
+    };
   });
 }

@@ -8,7 +8,15 @@ import type { Sql } from "./sql.ts";
 export const EVENTS_CHANNEL = "flowplane_events";
 
 export type FlowplaneEvent =
-  | { kind: "flow_run"; workspaceId: string; flowRunId: string; stateType: string; stateName: string; workPoolId: string | null; deploymentId: string | null }
+  | {
+      kind: "flow_run";
+      workspaceId: string;
+      flowRunId: string;
+      stateType: string;
+      stateName: string;
+      workPoolId: string | null;
+      deploymentId: string | null;
+    }
   | { kind: "task_runs"; workspaceId: string; flowRunIds: string[] }
   | { kind: "logs"; workspaceId: string; flowRunIds: string[] }
   | { kind: "runs_ready"; workspaceId: string; workPoolId: string }
@@ -67,7 +75,11 @@ export class EventBus {
   }
 
   /** Resolves when `match` accepts an event, or after `timeoutMs`; `signal` cancels the wait. */
-  waitFor(match: (event: FlowplaneEvent) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<FlowplaneEvent | null> {
+  waitFor(
+    match: (event: FlowplaneEvent) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<FlowplaneEvent | null> {
     return new Promise((resolve) => {
       const done = (value: FlowplaneEvent | null) => {
         clearTimeout(timer);

@@ -67,7 +67,12 @@ export interface FlowRunCounts {
   rows: CountRow[];
 }
 
-export async function countFlowRuns(pool: pg.Pool, workspaceId: string, window: { from: Date; to: Date; buckets: number }, filter: CountsFilter = {}): Promise<FlowRunCounts> {
+export async function countFlowRuns(
+  pool: pg.Pool,
+  workspaceId: string,
+  window: { from: Date; to: Date; buckets: number },
+  filter: CountsFilter = {},
+): Promise<FlowRunCounts> {
   const to = window.to.getTime();
   const plan = planBuckets(window.from.getTime(), to, window.buckets);
   const params: unknown[] = [workspaceId];
@@ -77,7 +82,8 @@ export async function countFlowRuns(pool: pg.Pool, workspaceId: string, window: 
   const conditions: string[] = [];
   if (filter.states?.length) conditions.push(`"stateType" = ANY(${param(filter.states)}::"StateType"[])`);
   if (filter.flowId) conditions.push(`"flowId" = ${param(filter.flowId)}::uuid`);
-  if (filter.flowName) conditions.push(`"flowId" = (SELECT id FROM "Flow" WHERE "workspaceId" = $1 AND name = ${param(filter.flowName)})`);
+  if (filter.flowName)
+    conditions.push(`"flowId" = (SELECT id FROM "Flow" WHERE "workspaceId" = $1 AND name = ${param(filter.flowName)})`);
   if (filter.deploymentId) conditions.push(`"deploymentId" = ${param(filter.deploymentId)}::uuid`);
   const where = conditions.map((c) => ` AND ${c}`).join("");
 
@@ -98,11 +104,14 @@ export async function countFlowRuns(pool: pg.Pool, workspaceId: string, window: 
     const lo = param(new Date(firstHour));
     const hi = param(new Date(lastHour));
     const hours = ["FlowRunCountRollup", "FlowRunCountDelta"].map(
-      (table) => `SELECT bucket, "stateType", n FROM "${table}" WHERE "workspaceId" = $1 AND bucket >= ${lo}::timestamptz AND bucket < ${hi}::timestamptz${where}`,
+      (table) =>
+        `SELECT bucket, "stateType", n FROM "${table}" WHERE "workspaceId" = $1 AND bucket >= ${lo}::timestamptz AND bucket < ${hi}::timestamptz${where}`,
     );
     // Summed per hour first: the bucket arithmetic below then runs once per hour and state, not per
     // flow and deployment too.
-    branches.push(`SELECT bucket AS t, "stateType", sum(n)::int AS n FROM (${hours.join(" UNION ALL ")}) h GROUP BY 1, 2`);
+    branches.push(
+      `SELECT bucket AS t, "stateType", sum(n)::int AS n FROM (${hours.join(" UNION ALL ")}) h GROUP BY 1, 2`,
+    );
     if (plan.origin < firstHour) branches.push(raw(plan.origin, firstHour));
     if (lastHour < to) branches.push(raw(lastHour, to));
   } else if (plan.origin < to) {
@@ -122,7 +131,13 @@ export async function countFlowRuns(pool: pg.Pool, workspaceId: string, window: 
       params,
     ));
   }
-  return { from: new Date(plan.origin).toISOString(), to: new Date(to).toISOString(), bucketMs: plan.bucketMs, buckets: plan.buckets, rows };
+  return {
+    from: new Date(plan.origin).toISOString(),
+    to: new Date(to).toISOString(),
+    bucketMs: plan.bucketMs,
+    buckets: plan.buckets,
+    rows,
+  };
 }
 
 export interface CompactionResult {
@@ -144,7 +159,9 @@ export interface CompactionResult {
  */
 export async function compactFlowRunCounts(pool: pg.Pool): Promise<CompactionResult> {
   return inTransaction(pool, async (client) => {
-    const { rows: lock } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended('flowplane:flow-run-counts', 0)) AS ok`);
+    const { rows: lock } = await client.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtextextended('flowplane:flow-run-counts', 0)) AS ok`,
+    );
     if (!lock[0]?.ok) return { skipped: true, deltas: 0, removed: 0 };
     const { rows } = await client.query<{ deltas: number; zero: string[] }>(
       `WITH moved AS (
@@ -163,7 +180,11 @@ export async function compactFlowRunCounts(pool: pg.Pool): Promise<CompactionRes
     );
     const { deltas = 0, zero = [] } = rows[0] ?? {};
     // A separate statement: one statement cannot update a row and then delete it.
-    const removed = zero.length > 0 ? ((await client.query(`DELETE FROM "FlowRunCountRollup" WHERE id = ANY($1::uuid[]) AND n = 0`, [zero])).rowCount ?? 0) : 0;
+    const removed =
+      zero.length > 0
+        ? ((await client.query(`DELETE FROM "FlowRunCountRollup" WHERE id = ANY($1::uuid[]) AND n = 0`, [zero]))
+            .rowCount ?? 0)
+        : 0;
     return { skipped: false, deltas, removed };
   });
 }

@@ -4,7 +4,17 @@
 // the decision was made from (else it decides again; a hot row falls back to a row lock). So
 // concurrent proposals are serialised per run and a repeated transitionId is answered without a
 // second write.
-import { isTerminal, normalizeState, orchestrate, type OrchestrationDecision, type RetryPolicy, type State, type StateInput, type StateType, uuidv7 } from "@flowplane/core";
+import {
+  isTerminal,
+  normalizeState,
+  orchestrate,
+  type OrchestrationDecision,
+  type RetryPolicy,
+  type State,
+  type StateInput,
+  type StateType,
+  uuidv7,
+} from "@flowplane/core";
 import type { Db } from "@flowplane/db";
 import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
@@ -50,7 +60,9 @@ interface LockedRun {
   workerId: string | null;
 }
 
-export function stateOfRow(row: Pick<LockedRun, "stateType" | "stateName" | "stateTimestamp" | "stateMessage" | "stateTransitionId">): State {
+export function stateOfRow(
+  row: Pick<LockedRun, "stateType" | "stateName" | "stateTimestamp" | "stateMessage" | "stateTransitionId">,
+): State {
   return {
     type: row.stateType,
     name: row.stateName,
@@ -116,7 +128,8 @@ export async function proposeFlowRunState(
     const run = await lockFlowRun(sql, workspaceId, flowRunId);
     if (!run) throw notFound("flow run", flowRunId);
     const { outcome, write } = decideProposal(run, proposal, options);
-    if (write) await sql.query(stateWriteStatement(run, write.state, { failedFirst: write.failedFirst, notify: false }));
+    if (write)
+      await sql.query(stateWriteStatement(run, write.state, { failedFirst: write.failedFirst, notify: false }));
     return { outcome, written: write ? stateEvents(run, write.state) : [] };
   });
   publishAfterCommit(pool, written);
@@ -133,10 +146,15 @@ interface ProposalWrite {
 }
 
 /** The pure part of a proposal: what to answer and what (if anything) to write. */
-function decideProposal(run: LockedRun, proposal: Proposal, options: { force?: boolean; now?: Date }): { outcome: ProposalOutcome; write: ProposalWrite | null } {
+function decideProposal(
+  run: LockedRun,
+  proposal: Proposal,
+  options: { force?: boolean; now?: Date },
+): { outcome: ProposalOutcome; write: ProposalWrite | null } {
   const now = options.now ?? new Date();
   const proposed = typeof proposal === "function" ? proposal(stateOfRow(run)) : proposal;
-  if ("abort" in proposed) return { outcome: { decision: "ABORT", state: stateOfRow(run), reason: proposed.abort }, write: null };
+  if ("abort" in proposed)
+    return { outcome: { decision: "ABORT", state: stateOfRow(run), reason: proposed.abort }, write: null };
   const decision = orchestrate({
     kind: "flow",
     now,
@@ -147,15 +165,31 @@ function decideProposal(run: LockedRun, proposal: Proposal, options: { force?: b
   });
   switch (decision.status) {
     case "ACCEPT":
-      return { outcome: { decision: "ACCEPT", state: decision.state }, write: { state: decision.state, failedFirst: null } };
+      return {
+        outcome: { decision: "ACCEPT", state: decision.state },
+        write: { state: decision.state, failedFirst: null },
+      };
     case "REJECT":
       return {
         outcome: { decision: "REJECT", state: decision.state, reason: decision.reason },
         // A failure turned into a retry stays visible: history shows FAILED/CRASHED, then AwaitingRetry.
-        write: decision.write ? { state: decision.state, failedFirst: decision.rule === "RetryFailedRuns" ? normalizeState(proposed, now) : null } : null,
+        write: decision.write
+          ? {
+              state: decision.state,
+              failedFirst: decision.rule === "RetryFailedRuns" ? normalizeState(proposed, now) : null,
+            }
+          : null,
       };
     case "WAIT":
-      return { outcome: { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds }, write: null };
+      return {
+        outcome: {
+          decision: "WAIT",
+          state: stateOfRow(run),
+          reason: decision.reason,
+          delaySeconds: decision.delaySeconds,
+        },
+        write: null,
+      };
     case "ABORT":
       return { outcome: { decision: "ABORT", state: stateOfRow(run), reason: decision.reason }, write: null };
     default: {
@@ -198,9 +232,16 @@ async function readFlowRuns(pool: pg.Pool, ids: string[]): Promise<(VersionedRun
  * Writes `state` if the run row is still at `run.version`: the row as written, or null if it
  * changed meanwhile. The writes of one event-loop turn share one statement (writeFlowRunStates).
  */
-async function writeFlowRunStateIfUnchanged(pool: pg.Pool, run: VersionedRun, state: State, failedFirst: State | null): Promise<VersionedRun | null> {
+async function writeFlowRunStateIfUnchanged(
+  pool: pg.Pool,
+  run: VersionedRun,
+  state: State,
+  failedFirst: State | null,
+): Promise<VersionedRun | null> {
   if (!failedFirst) return hotPathOf(pool).writes.submit({ run, state });
-  const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { failedFirst, ifVersion: run.version, notify: false }));
+  const { rows } = await pool.query<VersionedRun>(
+    stateWriteStatement(run, state, { failedFirst, ifVersion: run.version, notify: false }),
+  );
   return rows[0] ?? null;
 }
 
@@ -217,7 +258,9 @@ interface VersionedWrite {
 async function writeFlowRunStates(pool: pg.Pool, writes: VersionedWrite[]): Promise<(VersionedRun | null)[]> {
   if (writes.length === 1) {
     const { run, state } = writes[0]!;
-    const { rows } = await pool.query<VersionedRun>(stateWriteStatement(run, state, { ifVersion: run.version, notify: false }));
+    const { rows } = await pool.query<VersionedRun>(
+      stateWriteStatement(run, state, { ifVersion: run.version, notify: false }),
+    );
     return [rows[0] ?? null];
   }
   const column = <T>(pick: (w: VersionedWrite) => T) => writes.map(pick);
@@ -264,7 +307,15 @@ const TERMINAL_SQL = "('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')";
  * RUNNING counts an attempt and starts the heartbeat clock; SCHEDULED (a retry or a reschedule)
  * releases the worker so another claim can pick the run up; terminal states stop the clock.
  */
-function stateAssignments(e: { type: string; name: string; ts: string; message: string; transitionId: string; terminal: string; scheduledTime: string }): string {
+function stateAssignments(e: {
+  type: string;
+  name: string;
+  ts: string;
+  message: string;
+  transitionId: string;
+  terminal: string;
+  scheduledTime: string;
+}): string {
   return `"stateType" = ${e.type}, "stateName" = ${e.name}, "stateTimestamp" = ${e.ts}, "stateMessage" = ${e.message}, "stateTransitionId" = ${e.transitionId},
          "runCount" = fr."runCount" + CASE WHEN ${e.type} = 'RUNNING' THEN 1 ELSE 0 END,
          "startTime" = CASE WHEN ${e.type} = 'RUNNING' THEN COALESCE(fr."startTime", ${e.ts}) ELSE fr."startTime" END,
@@ -339,9 +390,21 @@ type RunRef = Pick<LockedRun, "id" | "workspaceId" | "workPoolId" | "deploymentI
 
 /** The events a run entering `state` publishes. */
 function stateEvents(run: RunRef, state: State): FlowplaneEvent[] {
-  const events: FlowplaneEvent[] = [{ kind: "flow_run", workspaceId: run.workspaceId, flowRunId: run.id, stateType: state.type, stateName: state.name, workPoolId: run.workPoolId, deploymentId: run.deploymentId }];
-  if (state.type === "SCHEDULED" && run.workPoolId) events.push({ kind: "runs_ready", workspaceId: run.workspaceId, workPoolId: run.workPoolId });
-  if (state.type === "CANCELLING") events.push({ kind: "cancel_requested", workspaceId: run.workspaceId, flowRunId: run.id, workerId: run.workerId });
+  const events: FlowplaneEvent[] = [
+    {
+      kind: "flow_run",
+      workspaceId: run.workspaceId,
+      flowRunId: run.id,
+      stateType: state.type,
+      stateName: state.name,
+      workPoolId: run.workPoolId,
+      deploymentId: run.deploymentId,
+    },
+  ];
+  if (state.type === "SCHEDULED" && run.workPoolId)
+    events.push({ kind: "runs_ready", workspaceId: run.workspaceId, workPoolId: run.workPoolId });
+  if (state.type === "CANCELLING")
+    events.push({ kind: "cancel_requested", workspaceId: run.workspaceId, flowRunId: run.id, workerId: run.workerId });
   return events;
 }
 
@@ -392,7 +455,11 @@ class AfterCommitNotifier {
       const payloads = packEvents(this.pending);
       this.pending = [];
       try {
-        await this.pool.query({ name: "flowplane_notify_batch", text: `SELECT pg_notify('${EVENTS_CHANNEL}', p) FROM unnest($1::text[]) WITH ORDINALITY AS e(p, n) ORDER BY n`, values: [payloads] });
+        await this.pool.query({
+          name: "flowplane_notify_batch",
+          text: `SELECT pg_notify('${EVENTS_CHANNEL}', p) FROM unnest($1::text[]) WITH ORDINALITY AS e(p, n) ORDER BY n`,
+          values: [payloads],
+        });
       } catch {
         // The changes committed; only their hints are lost (the pool reports connection errors).
       }
@@ -434,11 +501,28 @@ const NOTIFY_PAYLOAD_BYTES = 7_000;
  * It answers the row as written (with its new version), or no row if it wrote nothing. The run's
  * columns change as stateAssignments says.
  */
-function stateWriteStatement(run: RunRef, state: State, options: { failedFirst?: State | null; ifVersion?: string; notify?: boolean } = {}): pg.QueryConfig {
+function stateWriteStatement(
+  run: RunRef,
+  state: State,
+  options: { failedFirst?: State | null; ifVersion?: string; notify?: boolean } = {},
+): pg.QueryConfig {
   const scheduledTime = state.details.scheduledTime ? new Date(state.details.scheduledTime) : null;
-  const terminal = state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED";
+  const terminal =
+    state.type === "COMPLETED" || state.type === "FAILED" || state.type === "CANCELLED" || state.type === "CRASHED";
   const events = options.notify === false ? [] : stateEvents(run, state);
-  const values: unknown[] = [uuidv7(), run.workspaceId, run.id, state.type, state.name, new Date(state.timestamp), state.message ?? null, state.transitionId ?? null, JSON.stringify(state.details ?? {}), terminal, scheduledTime];
+  const values: unknown[] = [
+    uuidv7(),
+    run.workspaceId,
+    run.id,
+    state.type,
+    state.name,
+    new Date(state.timestamp),
+    state.message ?? null,
+    state.transitionId ?? null,
+    JSON.stringify(state.details ?? {}),
+    terminal,
+    scheduledTime,
+  ];
   const param = (v: unknown) => `$${values.push(v)}`;
   // Named (prepared) per shape, so the hot shapes are planned once per connection.
   const shape = [options.ifVersion !== undefined ? "v" : "", options.failedFirst ? "f" : "", events.length].join("");
@@ -453,7 +537,10 @@ function stateWriteStatement(run: RunRef, state: State, options: { failedFirst?:
     : "";
   // The history ids are uuidv7, so the FAILED row (generated first) sorts before AwaitingRetry.
   if (failed) values[0] = uuidv7();
-  const notifies = events.length > 0 ? events.map((e) => `pg_notify('${EVENTS_CHANNEL}', ${param(JSON.stringify(e))})`).join(", ") : "1 AS written";
+  const notifies =
+    events.length > 0
+      ? events.map((e) => `pg_notify('${EVENTS_CHANNEL}', ${param(JSON.stringify(e))})`).join(", ")
+      : "1 AS written";
   return {
     name: `flowplane_write_flow_run_state_${shape}`,
     text: `WITH updated AS (
@@ -485,7 +572,13 @@ export async function writeFlowRunState(sql: Sql, run: RunRef, state: State): Pr
  * winner's row in a new statement, whose snapshot sees it.
  */
 async function ensureFlow(pool: pg.Pool, workspaceId: string, name: string): Promise<string> {
-  const find = async () => (await pool.query<{ id: string }>(`SELECT id FROM "Flow" WHERE "workspaceId" = $1 AND name = $2`, [workspaceId, name])).rows[0];
+  const find = async () =>
+    (
+      await pool.query<{ id: string }>(`SELECT id FROM "Flow" WHERE "workspaceId" = $1 AND name = $2`, [
+        workspaceId,
+        name,
+      ])
+    ).rows[0];
   const existing = await find();
   if (existing) return existing.id;
   const inserted = await pool.query<{ id: string }>(
@@ -504,11 +597,22 @@ async function ensureFlow(pool: pg.Pool, workspaceId: string, name: string): Pro
  * worker long-polling the pool is woken the moment the run commits: this is the start of every
  * run's pickup latency, so it is kept to one round trip.
  */
-export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, input: CreateFlowRunInput): Promise<{ id: string; name: string; created: boolean }> {
+export async function createFlowRun(
+  db: Db,
+  pool: pg.Pool,
+  workspaceId: string,
+  input: CreateFlowRunInput,
+): Promise<{ id: string; name: string; created: boolean }> {
   if (input.parentTaskRunId) {
     await ensureFlow(pool, workspaceId, input.flowName);
-    const parent = await db.taskRun.findFirst({ where: { id: input.parentTaskRunId, workspaceId }, select: { id: true } });
-    if (!parent) throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, { path: "parentTaskRunId" });
+    const parent = await db.taskRun.findFirst({
+      where: { id: input.parentTaskRunId, workspaceId },
+      select: { id: true },
+    });
+    if (!parent)
+      throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, {
+        path: "parentTaskRunId",
+      });
   }
   const now = new Date();
   const state = normalizeState(input.state ?? { type: "SCHEDULED" }, now);
@@ -516,18 +620,42 @@ export async function createFlowRun(db: Db, pool: pg.Pool, workspaceId: string, 
   const id = uuidv7();
   const name = input.name ?? generateRunName();
   const values = [
-    id, workspaceId, input.flowName, name, input.deploymentId ?? null, input.parentTaskRunId ?? null, state.type, state.name, new Date(state.timestamp), state.message ?? null,
-    JSON.stringify(input.parameters ?? {}), JSON.stringify(input.jobVariables ?? {}), input.tags ?? [], scheduledTime, input.idempotencyKey ?? null,
-    JSON.stringify(input.retryPolicy ?? { retries: 0 }), now, uuidv7(), JSON.stringify(state.details),
+    id,
+    workspaceId,
+    input.flowName,
+    name,
+    input.deploymentId ?? null,
+    input.parentTaskRunId ?? null,
+    state.type,
+    state.name,
+    new Date(state.timestamp),
+    state.message ?? null,
+    JSON.stringify(input.parameters ?? {}),
+    JSON.stringify(input.jobVariables ?? {}),
+    input.tags ?? [],
+    scheduledTime,
+    input.idempotencyKey ?? null,
+    JSON.stringify(input.retryPolicy ?? { retries: 0 }),
+    now,
+    uuidv7(),
+    JSON.stringify(state.details),
   ];
   for (let attempt = 0; ; attempt++) {
-    const { rows } = await pool.query<{ flowFound: boolean; deploymentFound: boolean; id: string | null; name: string | null }>({ name: "flowplane_create_flow_run", text: CREATE_FLOW_RUN, values });
+    const { rows } = await pool.query<{
+      flowFound: boolean;
+      deploymentFound: boolean;
+      id: string | null;
+      name: string | null;
+    }>({ name: "flowplane_create_flow_run", text: CREATE_FLOW_RUN, values });
     const result = rows[0]!;
     if (!result.flowFound && attempt === 0) {
       await ensureFlow(pool, workspaceId, input.flowName);
       continue;
     }
-    if (!result.deploymentFound) throw new ApiError("NOT_FOUND", `deploymentId: deployment ${input.deploymentId} not found`, { path: "deploymentId" });
+    if (!result.deploymentFound)
+      throw new ApiError("NOT_FOUND", `deploymentId: deployment ${input.deploymentId} not found`, {
+        path: "deploymentId",
+      });
     if (result.id !== null && result.name !== null) return { id: result.id, name: result.name, created: true };
     // The idempotency key already names a run: return that one.
     const existing = await pool.query<{ id: string; name: string }>(
@@ -602,7 +730,12 @@ export async function cancelFlowRun(pool: pg.Pool, workspaceId: string, flowRunI
 export async function retryFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<ProposalOutcome> {
   return proposeFlowRunState(pool, workspaceId, flowRunId, ({ type }) =>
     isTerminal(type)
-      ? { type: "SCHEDULED", name: "AwaitingRetry", message: "retry requested", details: { retryRequested: true, scheduledTime: new Date().toISOString() } }
+      ? {
+          type: "SCHEDULED",
+          name: "AwaitingRetry",
+          message: "retry requested",
+          details: { retryRequested: true, scheduledTime: new Date().toISOString() },
+        }
       : { abort: `The run is ${type}; only a finished run (COMPLETED, FAILED, CANCELLED, CRASHED) can be retried.` },
   );
 }

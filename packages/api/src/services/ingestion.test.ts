@@ -27,13 +27,27 @@ const nextId = () => uuidv7(base + seq++);
 function taskRun(id = nextId(), key = `t-${id}`) {
   return { id, flowRunId, name: key, taskKey: key, dynamicKey: "0", tags: ["x"], createdAt: at(0) };
 }
-function state(taskRunId: string, type: "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "SCHEDULED", ms: number, name?: string) {
-  const names = { PENDING: "Pending", RUNNING: "Running", COMPLETED: "Completed", FAILED: "Failed", SCHEDULED: "Scheduled" };
+function state(
+  taskRunId: string,
+  type: "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "SCHEDULED",
+  ms: number,
+  name?: string,
+) {
+  const names = {
+    PENDING: "Pending",
+    RUNNING: "Running",
+    COMPLETED: "Completed",
+    FAILED: "Failed",
+    SCHEDULED: "Scheduled",
+  };
   return { id: nextId(), taskRunId, type, name: name ?? names[type], timestamp: at(ms) };
 }
 
 async function row(taskRunId: string) {
-  return api.db.prisma.taskRun.findUniqueOrThrow({ where: { id: taskRunId }, select: { stateType: true, stateName: true, runCount: true, startTime: true, endTime: true, workspaceId: true } });
+  return api.db.prisma.taskRun.findUniqueOrThrow({
+    where: { id: taskRunId },
+    select: { stateType: true, stateName: true, runCount: true, startTime: true, endTime: true, workspaceId: true },
+  });
 }
 
 async function counts(workspaceId: string) {
@@ -52,8 +66,12 @@ describe("ingest.batch", () => {
     const batch = {
       taskRuns: [t],
       taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 10), state(t.id, "COMPLETED", 20)],
-      logs: [{ id: nextId(), flowRunId, taskRunId: t.id, name: "task", level: 20, message: "hello", timestamp: at(15) }],
-      artifacts: [{ id: nextId(), flowRunId, taskRunId: t.id, key: "report", type: "TABLE" as const, data: [{ a: 1 }] }],
+      logs: [
+        { id: nextId(), flowRunId, taskRunId: t.id, name: "task", level: 20, message: "hello", timestamp: at(15) },
+      ],
+      artifacts: [
+        { id: nextId(), flowRunId, taskRunId: t.id, key: "report", type: "TABLE" as const, data: [{ a: 1 }] },
+      ],
     };
     const first = await worker.ingest.batch(batch);
     expect(first).toEqual({ taskRuns: 1, taskRunStates: 3, logs: 1, artifacts: 1 });
@@ -80,7 +98,15 @@ describe("ingest.batch", () => {
       taskRunStates: [state(aTask.id, "FAILED", 50)],
       logs: [
         { id: nextId(), flowRunId, name: "x", level: 40, message: "into A", timestamp: at(1) },
-        { id: nextId(), flowRunId: bRun.id, taskRunId: aTask.id, name: "x", level: 40, message: "B's run, A's task", timestamp: at(1) },
+        {
+          id: nextId(),
+          flowRunId: bRun.id,
+          taskRunId: aTask.id,
+          name: "x",
+          level: 40,
+          message: "B's run, A's task",
+          timestamp: at(1),
+        },
       ],
       artifacts: [
         { id: nextId(), flowRunId, type: "MARKDOWN", data: "into A" },
@@ -109,14 +135,32 @@ describe("ingest.batch", () => {
     expect(await row(t.id)).toMatchObject({ stateType: "PENDING", runCount: 0, startTime: null, endTime: null });
 
     await worker.ingest.batch({ taskRunStates: [state(t.id, "RUNNING", 100)] });
-    expect(await row(t.id)).toMatchObject({ stateType: "RUNNING", runCount: 1, startTime: new Date(at(100)), endTime: null });
+    expect(await row(t.id)).toMatchObject({
+      stateType: "RUNNING",
+      runCount: 1,
+      startTime: new Date(at(100)),
+      endTime: null,
+    });
 
     // A retry inside the task: AwaitingRetry, then a second attempt.
-    await worker.ingest.batch({ taskRunStates: [state(t.id, "SCHEDULED", 200, "AwaitingRetry"), state(t.id, "RUNNING", 300, "Retrying")] });
-    expect(await row(t.id)).toMatchObject({ stateType: "RUNNING", stateName: "Retrying", runCount: 2, startTime: new Date(at(100)), endTime: null });
+    await worker.ingest.batch({
+      taskRunStates: [state(t.id, "SCHEDULED", 200, "AwaitingRetry"), state(t.id, "RUNNING", 300, "Retrying")],
+    });
+    expect(await row(t.id)).toMatchObject({
+      stateType: "RUNNING",
+      stateName: "Retrying",
+      runCount: 2,
+      startTime: new Date(at(100)),
+      endTime: null,
+    });
 
     await worker.ingest.batch({ taskRunStates: [state(t.id, "COMPLETED", 400)] });
-    expect(await row(t.id)).toMatchObject({ stateType: "COMPLETED", runCount: 2, startTime: new Date(at(100)), endTime: new Date(at(400)) });
+    expect(await row(t.id)).toMatchObject({
+      stateType: "COMPLETED",
+      runCount: 2,
+      startTime: new Date(at(100)),
+      endTime: new Date(at(400)),
+    });
 
     const history = await api.a.as.READ.taskRuns.history({ id: t.id });
     expect(history.map((s) => s.name)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
@@ -124,8 +168,16 @@ describe("ingest.batch", () => {
 
   it("a whole life in one batch ends in its last state", async () => {
     const t = taskRun();
-    await worker.ingest.batch({ taskRuns: [t], taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 1), state(t.id, "FAILED", 2)] });
-    expect(await row(t.id)).toMatchObject({ stateType: "FAILED", runCount: 1, startTime: new Date(at(1)), endTime: new Date(at(2)) });
+    await worker.ingest.batch({
+      taskRuns: [t],
+      taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 1), state(t.id, "FAILED", 2)],
+    });
+    expect(await row(t.id)).toMatchObject({
+      stateType: "FAILED",
+      runCount: 1,
+      startTime: new Date(at(1)),
+      endTime: new Date(at(2)),
+    });
   });
 
   it("a late batch carrying an older state does not overwrite a newer one", async () => {
@@ -134,7 +186,12 @@ describe("ingest.batch", () => {
     const completed = state(t.id, "COMPLETED", 20);
     await worker.ingest.batch({ taskRuns: [t], taskRunStates: [completed] });
     await worker.ingest.batch({ taskRunStates: [running] });
-    expect(await row(t.id)).toMatchObject({ stateType: "COMPLETED", runCount: 1, startTime: new Date(at(10)), endTime: new Date(at(20)) });
+    expect(await row(t.id)).toMatchObject({
+      stateType: "COMPLETED",
+      runCount: 1,
+      startTime: new Date(at(10)),
+      endTime: new Date(at(20)),
+    });
   });
 
   it("states with the same millisecond are ordered by their (time-ordered) ids (regression: the run could stay RUNNING)", async () => {
@@ -147,7 +204,10 @@ describe("ingest.batch", () => {
       return i % 2 ? [completed, running] : [running, completed];
     });
     await worker.ingest.batch({ taskRuns: tasks, taskRunStates: states });
-    const rows = await api.db.prisma.taskRun.findMany({ where: { id: { in: tasks.map((t) => t.id) } }, select: { stateType: true } });
+    const rows = await api.db.prisma.taskRun.findMany({
+      where: { id: { in: tasks.map((t) => t.id) } },
+      select: { stateType: true },
+    });
     expect(rows.map((r) => r.stateType)).toEqual(tasks.map(() => "COMPLETED"));
   });
 

@@ -213,7 +213,8 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
       for (const r of rows) touchedRuns.add(r.flowRunId);
     }
 
-    if (touchedRuns.size > 0) await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [...touchedRuns].slice(0, 50) });
+    if (touchedRuns.size > 0)
+      await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [...touchedRuns].slice(0, 50) });
     if (logRuns.size > 0) await publish(sql, { kind: "logs", workspaceId, flowRunIds: [...logRuns].slice(0, 50) });
     return result;
   });

@@ -44,7 +44,11 @@ export async function sweepLiveness(pool: pg.Pool, config: LivenessConfig, now =
 }
 
 /** Records a flow run's heartbeat; says whether the run has been asked to cancel. */
-export async function heartbeatFlowRun(pool: pg.Pool, workspaceId: string, flowRunId: string): Promise<{ found: boolean; cancelRequested: boolean; stateType: string | null }> {
+export async function heartbeatFlowRun(
+  pool: pg.Pool,
+  workspaceId: string,
+  flowRunId: string,
+): Promise<{ found: boolean; cancelRequested: boolean; stateType: string | null }> {
   const { rows } = await pool.query<{ stateType: string }>(
     `UPDATE "FlowRun" SET "heartbeatAt" = now() WHERE id = $1 AND "workspaceId" = $2 RETURNING "stateType"`,
     [flowRunId, workspaceId],

@@ -11,7 +11,15 @@ const config: SchedulerConfig = { minRuns: 3, horizonSeconds: 3600, maxRuns: 100
 beforeAll(async () => {
   db = await createTestDatabase();
   workspaceId = (await createWorkspace(db.prisma, "sched")).workspace.id;
-  await db.prisma.workPool.create({ data: { workspaceId, name: "p", type: "PROCESS", baseJobTemplate: {}, queues: { create: { workspaceId, name: "default" } } } });
+  await db.prisma.workPool.create({
+    data: {
+      workspaceId,
+      name: "p",
+      type: "PROCESS",
+      baseJobTemplate: {},
+      queues: { create: { workspaceId, name: "default" } },
+    },
+  });
 });
 
 afterAll(async () => {
@@ -19,11 +27,24 @@ afterAll(async () => {
 });
 
 async function deploy(name: string, spec: Partial<DeploymentSpec>) {
-  return applyDeployment(db.prisma, workspaceId, { flowName: "f", name, entrypoint: "x.ts:f", workPoolName: "p", ...spec });
+  return applyDeployment(db.prisma, workspaceId, {
+    flowName: "f",
+    name,
+    entrypoint: "x.ts:f",
+    workPoolName: "p",
+    ...spec,
+  });
 }
 
 async function runsOf(deploymentId: string) {
-  const { rows } = await db.pool.query<{ expectedStartTime: Date; stateType: string; stateName: string; parameters: Record<string, unknown>; partitionKey: string | null; autoScheduled: boolean }>(
+  const { rows } = await db.pool.query<{
+    expectedStartTime: Date;
+    stateType: string;
+    stateName: string;
+    parameters: Record<string, unknown>;
+    partitionKey: string | null;
+    autoScheduled: boolean;
+  }>(
     `SELECT "expectedStartTime", "stateType", "stateName", parameters, "partitionKey", "autoScheduled" FROM "FlowRun" WHERE "deploymentId" = $1 ORDER BY "expectedStartTime"`,
     [deploymentId],
   );
@@ -34,29 +55,48 @@ const iso = (d: Date) => d.toISOString();
 
 describe("scheduler", () => {
   it("creates the next runs of a cron schedule ahead, in the schedule's time zone", async () => {
-    const d = await deploy("hourly-berlin", { schedules: [{ kind: "cron", cron: "15 * * * *", timezone: "Europe/Berlin" }] });
+    const d = await deploy("hourly-berlin", {
+      schedules: [{ kind: "cron", cron: "15 * * * *", timezone: "Europe/Berlin" }],
+    });
     const now = new Date("2026-03-28T22:00:00Z");
     await scheduleRuns(db.pool, config, now);
     const runs = await runsOf(d.deploymentId);
     // At least 3 runs and at least an hour ahead: 22:15, 23:15, 00:15 UTC.
-    expect(runs.map((r) => iso(r.expectedStartTime))).toEqual(["2026-03-28T22:15:00.000Z", "2026-03-28T23:15:00.000Z", "2026-03-29T00:15:00.000Z"]);
+    expect(runs.map((r) => iso(r.expectedStartTime))).toEqual([
+      "2026-03-28T22:15:00.000Z",
+      "2026-03-28T23:15:00.000Z",
+      "2026-03-29T00:15:00.000Z",
+    ]);
     expect(runs.every((r) => r.stateType === "SCHEDULED" && r.autoScheduled)).toBe(true);
   });
 
   it("follows a daily cron across a DST change in a non-UTC time zone", async () => {
-    const d = await deploy("daily-ny", { schedules: [{ kind: "cron", cron: "30 9 * * *", timezone: "America/New_York" }] });
+    const d = await deploy("daily-ny", {
+      schedules: [{ kind: "cron", cron: "30 9 * * *", timezone: "America/New_York" }],
+    });
     await scheduleRuns(db.pool, { ...config, minRuns: 4, horizonSeconds: 60 }, new Date("2026-03-06T12:00:00Z"));
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     // 09:30 EST is 14:30Z; from March 8 (EDT) 09:30 is 13:30Z.
-    expect(times).toEqual(["2026-03-06T14:30:00.000Z", "2026-03-07T14:30:00.000Z", "2026-03-08T13:30:00.000Z", "2026-03-09T13:30:00.000Z"]);
+    expect(times).toEqual([
+      "2026-03-06T14:30:00.000Z",
+      "2026-03-07T14:30:00.000Z",
+      "2026-03-08T13:30:00.000Z",
+      "2026-03-09T13:30:00.000Z",
+    ]);
   });
 
   it("aligns interval schedules to their anchor and extends the horizon as time passes", async () => {
-    const d = await deploy("every-20m", { schedules: [{ kind: "interval", intervalSeconds: 1200, anchorDate: "2026-01-01T00:05:00Z" }] });
+    const d = await deploy("every-20m", {
+      schedules: [{ kind: "interval", intervalSeconds: 1200, anchorDate: "2026-01-01T00:05:00Z" }],
+    });
     const t0 = new Date("2026-05-01T10:00:00Z");
     await scheduleRuns(db.pool, config, t0);
     // Three runs, and everything within the hour: 10:05, 10:25, 10:45 (11:05 is past both).
-    expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))).toEqual(["2026-05-01T10:05:00.000Z", "2026-05-01T10:25:00.000Z", "2026-05-01T10:45:00.000Z"]);
+    expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))).toEqual([
+      "2026-05-01T10:05:00.000Z",
+      "2026-05-01T10:25:00.000Z",
+      "2026-05-01T10:45:00.000Z",
+    ]);
     await scheduleRuns(db.pool, config, new Date("2026-05-01T10:30:00Z"));
     const later = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     expect(later.slice(-2)).toEqual(["2026-05-01T11:05:00.000Z", "2026-05-01T11:25:00.000Z"]);
@@ -67,8 +107,14 @@ describe("scheduler", () => {
     const d = await deploy("raced", { schedules: [{ kind: "cron", cron: "*/5 * * * *" }] });
     const now = new Date("2026-06-01T00:01:00Z");
     // Two replicas, each believing nothing is scheduled yet.
-    await Promise.all([scheduleRuns(db.pool, config, now), scheduleRuns(db.pool, config, now), scheduleRuns(db.pool, config, now)]);
-    await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [d.deploymentId]);
+    await Promise.all([
+      scheduleRuns(db.pool, config, now),
+      scheduleRuns(db.pool, config, now),
+      scheduleRuns(db.pool, config, now),
+    ]);
+    await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [
+      d.deploymentId,
+    ]);
     await scheduleRuns(db.pool, config, now);
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     expect(times.length).toBe(12);
@@ -85,9 +131,17 @@ describe("scheduler", () => {
     const runs = await runsOf(d.deploymentId);
     const waiting = runs.filter((r) => r.stateType === "SCHEDULED");
     // No run for the 28 slots between the old horizon and now; only the latest overdue one waits.
-    expect(runs.filter((r) => r.expectedStartTime > new Date("2026-07-01T00:10:00Z") && r.expectedStartTime < new Date("2026-07-01T05:00:00Z"))).toEqual([]);
+    expect(
+      runs.filter(
+        (r) =>
+          r.expectedStartTime > new Date("2026-07-01T00:10:00Z") &&
+          r.expectedStartTime < new Date("2026-07-01T05:00:00Z"),
+      ),
+    ).toEqual([]);
     expect(waiting.map((r) => iso(r.expectedStartTime))[0]).toBe("2026-07-01T00:10:00.000Z");
-    expect(runs.filter((r) => r.stateName === "Skipped").map((r) => iso(r.expectedStartTime))).toEqual(["2026-07-01T00:00:00.000Z"]);
+    expect(runs.filter((r) => r.stateName === "Skipped").map((r) => iso(r.expectedStartTime))).toEqual([
+      "2026-07-01T00:00:00.000Z",
+    ]);
   });
 
   it("with catchup on, creates the runs of the slots missed while the server was down", async () => {
@@ -95,7 +149,15 @@ describe("scheduler", () => {
     await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T00:00:00Z"));
     await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T05:30:00Z"));
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
-    expect(times).toEqual(["2026-07-02T00:00:00.000Z", "2026-07-02T01:00:00.000Z", "2026-07-02T02:00:00.000Z", "2026-07-02T03:00:00.000Z", "2026-07-02T04:00:00.000Z", "2026-07-02T05:00:00.000Z", "2026-07-02T06:00:00.000Z"]);
+    expect(times).toEqual([
+      "2026-07-02T00:00:00.000Z",
+      "2026-07-02T01:00:00.000Z",
+      "2026-07-02T02:00:00.000Z",
+      "2026-07-02T03:00:00.000Z",
+      "2026-07-02T04:00:00.000Z",
+      "2026-07-02T05:00:00.000Z",
+      "2026-07-02T06:00:00.000Z",
+    ]);
   });
 
   it("drops a schedule's future runs when the schedule changes, and schedules the new one", async () => {
@@ -117,23 +179,47 @@ describe("scheduler", () => {
   });
 
   it("backfills one run per slot with its partition key, idempotently, sharing slots with the scheduler", async () => {
-    const d = await deploy("daily-backfill", { parameters: { region: "eu" }, schedules: [{ kind: "cron", cron: "0 2 * * *", timezone: "UTC" }] });
-    const first = await backfillDeployment(db.pool, workspaceId, d.deploymentId, new Date("2026-01-01T00:00:00Z"), new Date("2026-01-08T00:00:00Z"));
+    const d = await deploy("daily-backfill", {
+      parameters: { region: "eu" },
+      schedules: [{ kind: "cron", cron: "0 2 * * *", timezone: "UTC" }],
+    });
+    const first = await backfillDeployment(
+      db.pool,
+      workspaceId,
+      d.deploymentId,
+      new Date("2026-01-01T00:00:00Z"),
+      new Date("2026-01-08T00:00:00Z"),
+    );
     expect(first).toEqual({ slots: 7, created: 7, existing: 0 });
-    const again = await backfillDeployment(db.pool, workspaceId, d.deploymentId, new Date("2026-01-01T00:00:00Z"), new Date("2026-01-10T00:00:00Z"));
+    const again = await backfillDeployment(
+      db.pool,
+      workspaceId,
+      d.deploymentId,
+      new Date("2026-01-01T00:00:00Z"),
+      new Date("2026-01-10T00:00:00Z"),
+    );
     expect(again).toEqual({ slots: 9, created: 2, existing: 7 });
     const runs = await runsOf(d.deploymentId);
     expect(runs).toHaveLength(9);
     expect(runs[0]!.partitionKey).toBe("2026-01-01T02:00:00.000Z");
     expect(runs[0]!.parameters).toEqual({ region: "eu", partitionKey: "2026-01-01T02:00:00.000Z" });
     // The scheduler later reaching the same slots creates no duplicates.
-    await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [d.deploymentId]);
+    await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [
+      d.deploymentId,
+    ]);
     await scheduleRuns(db.pool, { ...config, minRuns: 1 }, new Date("2026-01-08T01:00:00Z"));
-    expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime)).filter((t) => t === "2026-01-08T02:00:00.000Z")).toHaveLength(1);
+    expect(
+      (await runsOf(d.deploymentId))
+        .map((r) => iso(r.expectedStartTime))
+        .filter((t) => t === "2026-01-08T02:00:00.000Z"),
+    ).toHaveLength(1);
   });
 
   it("cancels a due run of a cancel-new deployment at its concurrency limit, and leaves enqueue ones waiting", async () => {
-    for (const [name, strategy] of [["cancel-new", "CANCEL_NEW"], ["enqueue", "ENQUEUE"]] as const) {
+    for (const [name, strategy] of [
+      ["cancel-new", "CANCEL_NEW"],
+      ["enqueue", "ENQUEUE"],
+    ] as const) {
       const d = await deploy(`collide-${name}`, { concurrencyLimit: 1, collisionStrategy: strategy, schedules: [] });
       const { rows: flow } = await db.pool.query(`SELECT "flowId" FROM "Deployment" WHERE id = $1`, [d.deploymentId]);
       await db.pool.query(
@@ -144,9 +230,21 @@ describe("scheduler", () => {
       );
     }
     await scheduleRuns(db.pool, config);
-    const states = async (name: string) => (await db.pool.query(`SELECT fr.name, fr."stateType" FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId" WHERE d.name = $1 ORDER BY fr.name`, [name])).rows;
-    expect(await states("collide-cancel-new")).toEqual([{ name: "busy", stateType: "RUNNING" }, { name: "new", stateType: "CANCELLED" }]);
-    expect(await states("collide-enqueue")).toEqual([{ name: "busy", stateType: "RUNNING" }, { name: "new", stateType: "SCHEDULED" }]);
+    const states = async (name: string) =>
+      (
+        await db.pool.query(
+          `SELECT fr.name, fr."stateType" FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId" WHERE d.name = $1 ORDER BY fr.name`,
+          [name],
+        )
+      ).rows;
+    expect(await states("collide-cancel-new")).toEqual([
+      { name: "busy", stateType: "RUNNING" },
+      { name: "new", stateType: "CANCELLED" },
+    ]);
+    expect(await states("collide-enqueue")).toEqual([
+      { name: "busy", stateType: "RUNNING" },
+      { name: "new", stateType: "SCHEDULED" },
+    ]);
   });
 
   it("marks SCHEDULED runs that are late as Late", async () => {
@@ -155,8 +253,13 @@ describe("scheduler", () => {
     const marked = await markLateRuns(db.pool, 15);
     expect(marked).toBeGreaterThan(0);
     const runs = await runsOf(d.deploymentId);
-    expect(runs.filter((r) => r.expectedStartTime.getTime() < Date.now() - 15_000).every((r) => r.stateName === "Late")).toBe(true);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM "State" s JOIN "FlowRun" fr ON fr.id = s."flowRunId" WHERE fr."deploymentId" = $1 AND s.name = 'Late'`, [d.deploymentId]);
+    expect(
+      runs.filter((r) => r.expectedStartTime.getTime() < Date.now() - 15_000).every((r) => r.stateName === "Late"),
+    ).toBe(true);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM "State" s JOIN "FlowRun" fr ON fr.id = s."flowRunId" WHERE fr."deploymentId" = $1 AND s.name = 'Late'`,
+      [d.deploymentId],
+    );
     // The renaming is in the history too, once per run.
     expect(rows[0].n).toBe(runs.filter((r) => r.stateName === "Late").length);
   });
@@ -173,7 +276,9 @@ describe("scheduler", () => {
     );
     const pruned = await pruneByRetention(db.pool, { flowRunDays: 30, logDays: 30 });
     expect(pruned.flowRuns).toBeGreaterThanOrEqual(1);
-    const { rows } = await db.pool.query(`SELECT name FROM "FlowRun" WHERE "deploymentId" = $1 ORDER BY name`, [d.deploymentId]);
+    const { rows } = await db.pool.query(`SELECT name FROM "FlowRun" WHERE "deploymentId" = $1 ORDER BY name`, [
+      d.deploymentId,
+    ]);
     expect(rows.map((r) => r.name)).toEqual(["old-but-waiting", "recent"]);
   });
 });

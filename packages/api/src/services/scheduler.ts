@@ -19,7 +19,12 @@ export interface SchedulerConfig {
   batchSize: number;
 }
 
-export const defaultSchedulerConfig: SchedulerConfig = { minRuns: 3, horizonSeconds: 3600, maxRuns: 100, batchSize: 200 };
+export const defaultSchedulerConfig: SchedulerConfig = {
+  minRuns: 3,
+  horizonSeconds: 3600,
+  maxRuns: 100,
+  batchSize: 200,
+};
 
 interface ScheduleRow {
   id: string;
@@ -42,12 +47,19 @@ interface ScheduleRow {
   currentVersionId: string | null;
 }
 
-export function specOf(row: Pick<ScheduleRow, "kind" | "cron" | "intervalSeconds" | "anchorDate" | "rrule" | "timezone">): ScheduleSpec {
+export function specOf(
+  row: Pick<ScheduleRow, "kind" | "cron" | "intervalSeconds" | "anchorDate" | "rrule" | "timezone">,
+): ScheduleSpec {
   switch (row.kind) {
     case "CRON":
       return { kind: "cron", cron: row.cron!, timezone: row.timezone };
     case "INTERVAL":
-      return { kind: "interval", intervalSeconds: row.intervalSeconds!, ...(row.anchorDate ? { anchorDate: row.anchorDate.toISOString() } : {}), timezone: row.timezone };
+      return {
+        kind: "interval",
+        intervalSeconds: row.intervalSeconds!,
+        ...(row.anchorDate ? { anchorDate: row.anchorDate.toISOString() } : {}),
+        timezone: row.timezone,
+      };
     case "RRULE":
       return { kind: "rrule", rrule: row.rrule!, timezone: row.timezone };
   }
@@ -71,7 +83,11 @@ export interface ScheduleResult {
  * A schedule with `catchup: false` never creates runs for slots already past (a server that was
  * down resumes at the next slot), and its overdue runs are skipped once a newer slot is due.
  */
-export async function scheduleRuns(pool: pg.Pool, config: SchedulerConfig = defaultSchedulerConfig, now = new Date()): Promise<ScheduleResult> {
+export async function scheduleRuns(
+  pool: pg.Pool,
+  config: SchedulerConfig = defaultSchedulerConfig,
+  now = new Date(),
+): Promise<ScheduleResult> {
   const horizon = new Date(now.getTime() + config.horizonSeconds * 1000);
   const result: ScheduleResult = { schedules: 0, runsCreated: 0, runsSkipped: 0, runsCancelled: 0 };
   let afterId = "00000000-0000-0000-0000-000000000000";
@@ -94,7 +110,11 @@ export async function scheduleRuns(pool: pg.Pool, config: SchedulerConfig = defa
       const slots = slotsToCreate(schedule, config, now, horizon);
       for (const slot of slots) runs.push({ schedule, slot });
       // Even with no new slot (e.g. a yearly cron), remember how far we looked.
-      through.set(schedule.id, slots[slots.length - 1] ?? (schedule.scheduledThrough && schedule.scheduledThrough > horizon ? schedule.scheduledThrough : horizon));
+      through.set(
+        schedule.id,
+        slots[slots.length - 1] ??
+          (schedule.scheduledThrough && schedule.scheduledThrough > horizon ? schedule.scheduledThrough : horizon),
+      );
     }
     result.runsCreated += await insertRuns(pool, runs, now, { autoScheduled: true });
     await pool.query(
@@ -117,17 +137,25 @@ function slotsToCreate(schedule: ScheduleRow, config: SchedulerConfig, now: Date
   // cron library for exactly what is needed matters: it is most of a pass's cost.
   const wanted = nextSlots(spec, start, { until: horizon, limit: config.maxRuns });
   // Future runs created by earlier passes count towards the minimum.
-  const existingFuture = resumeFrom && resumeFrom > now ? nextSlots(spec, now, { until: resumeFrom, limit: config.minRuns }).length : 0;
+  const existingFuture =
+    resumeFrom && resumeFrom > now ? nextSlots(spec, now, { until: resumeFrom, limit: config.minRuns }).length : 0;
   const future = existingFuture + wanted.filter((slot) => slot > now).length;
   if (future < config.minRuns && wanted.length < config.maxRuns) {
     const after = wanted[wanted.length - 1] ?? start;
-    wanted.push(...nextSlots(spec, after, { limit: Math.min(config.minRuns - future, config.maxRuns - wanted.length) }));
+    wanted.push(
+      ...nextSlots(spec, after, { limit: Math.min(config.minRuns - future, config.maxRuns - wanted.length) }),
+    );
   }
   return wanted;
 }
 
 /** Inserts runs for slots; returns how many were new (existing slot keys are left alone). */
-export async function insertRuns(pool: pg.Pool, runs: NewRun[], now: Date, options: { autoScheduled: boolean; partitionParameter?: boolean }): Promise<number> {
+export async function insertRuns(
+  pool: pg.Pool,
+  runs: NewRun[],
+  now: Date,
+  options: { autoScheduled: boolean; partitionParameter?: boolean },
+): Promise<number> {
   if (runs.length === 0) return 0;
   return inTransaction(pool, async (sql) => {
     const { rows } = await sql.query<{ workspaceId: string; workPoolId: string | null }>(
@@ -164,7 +192,11 @@ export async function insertRuns(pool: pg.Pool, runs: NewRun[], now: Date, optio
         runs.map((r) => r.schedule.workPoolId),
         runs.map((r) => r.schedule.workQueueId),
         runs.map((r) =>
-          JSON.stringify({ ...r.schedule.deploymentParameters, ...r.schedule.parameters, ...(options.partitionParameter ? { partitionKey: partitionKeyFor(r.slot) } : {}) }),
+          JSON.stringify({
+            ...r.schedule.deploymentParameters,
+            ...r.schedule.parameters,
+            ...(options.partitionParameter ? { partitionKey: partitionKeyFor(r.slot) } : {}),
+          }),
         ),
         runs.map((r) => JSON.stringify(r.schedule.tags ?? [])),
         runs.map((r) => r.slot),
@@ -244,7 +276,14 @@ export interface BackfillResult {
  * key (the slot time, ISO-8601 UTC) in the run and as the `partitionKey` parameter. Repeating a
  * backfill creates nothing new; slots the scheduler already created keep their runs.
  */
-export async function backfillDeployment(pool: pg.Pool, workspaceId: string, deploymentId: string, from: Date, to: Date, maxSlots = 10_000): Promise<BackfillResult> {
+export async function backfillDeployment(
+  pool: pg.Pool,
+  workspaceId: string,
+  deploymentId: string,
+  from: Date,
+  to: Date,
+  maxSlots = 10_000,
+): Promise<BackfillResult> {
   const { rows } = await pool.query<ScheduleRow>(
     `SELECT s.id, s."workspaceId", s."deploymentId", d."flowId", s.kind, s.cron, s."intervalSeconds", s."anchorDate", s.rrule, s.timezone,
             s.parameters, s."scheduledThrough", d.catchup, d.parameters AS "deploymentParameters", d.tags, d."workPoolId", d."workQueueId", d."currentVersionId"
@@ -257,7 +296,11 @@ export async function backfillDeployment(pool: pg.Pool, workspaceId: string, dep
     for (const slot of slotsBetween(specOf(schedule), from, to, maxSlots - runs.length)) runs.push({ schedule, slot });
   }
   let created = 0;
-  for (let i = 0; i < runs.length; i += 1_000) created += await insertRuns(pool, runs.slice(i, i + 1_000), new Date(), { autoScheduled: false, partitionParameter: true });
+  for (let i = 0; i < runs.length; i += 1_000)
+    created += await insertRuns(pool, runs.slice(i, i + 1_000), new Date(), {
+      autoScheduled: false,
+      partitionParameter: true,
+    });
   return { slots: runs.length, created, existing: runs.length - created };
 }
 
@@ -299,7 +342,11 @@ export interface RetentionPolicy {
 }
 
 /** Deletes what the retention policy no longer keeps, in bounded batches. */
-export async function pruneByRetention(pool: pg.Pool, policy: RetentionPolicy, now = new Date()): Promise<{ flowRuns: number; logs: number }> {
+export async function pruneByRetention(
+  pool: pg.Pool,
+  policy: RetentionPolicy,
+  now = new Date(),
+): Promise<{ flowRuns: number; logs: number }> {
   const runs = await pool.query(
     `DELETE FROM "FlowRun" WHERE id IN (
        SELECT id FROM "FlowRun" WHERE "stateType" IN ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')

@@ -8,12 +8,24 @@ import { publish } from "./events.ts";
 import { inTransaction } from "./sql.ts";
 import { uuidv7 } from "@flowplane/core";
 
-export async function proposeTaskRunState(pool: pg.Pool, workspaceId: string, taskRunId: string, proposed: StateInput): Promise<ProposalOutcome> {
+export async function proposeTaskRunState(
+  pool: pg.Pool,
+  workspaceId: string,
+  taskRunId: string,
+  proposed: StateInput,
+): Promise<ProposalOutcome> {
   return inTransaction(pool, async (sql) => {
     const now = new Date();
     const { rows } = await sql.query<{
-      id: string; flowRunId: string; stateType: StateType; stateName: string; stateTimestamp: Date; stateMessage: string | null;
-      stateTransitionId: string | null; runCount: number; flowStateType: StateType;
+      id: string;
+      flowRunId: string;
+      stateType: StateType;
+      stateName: string;
+      stateTimestamp: Date;
+      stateMessage: string | null;
+      stateTransitionId: string | null;
+      runCount: number;
+      flowStateType: StateType;
     }>(
       `SELECT tr.id, tr."flowRunId", tr."stateType", tr."stateName", tr."stateTimestamp", tr."stateMessage", tr."stateTransitionId",
               tr."runCount", fr."stateType" AS "flowStateType"
@@ -31,7 +43,8 @@ export async function proposeTaskRunState(pool: pg.Pool, workspaceId: string, ta
       run: { runCount: run.runCount, retryPolicy: { retries: 0 }, nextScheduledTime: null },
       parentFlowRunState: run.flowStateType,
     });
-    if (decision.status === "WAIT") return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
+    if (decision.status === "WAIT")
+      return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
     if (decision.status === "ABORT") return { decision: "ABORT", state: stateOfRow(run), reason: decision.reason };
     if (decision.status === "ACCEPT" || decision.write) {
       const s = decision.state;
@@ -46,10 +59,23 @@ export async function proposeTaskRunState(pool: pg.Pool, workspaceId: string, ta
                 "startTime" = CASE WHEN $4 = 'RUNNING' THEN COALESCE("startTime", $6) ELSE "startTime" END,
                 "endTime" = CASE WHEN $10 THEN $6 ELSE "endTime" END, "updatedAt" = $6
           WHERE id = $3`,
-        [uuidv7(), workspaceId, run.id, s.type, s.name, new Date(s.timestamp), s.message ?? null, s.transitionId ?? null, JSON.stringify(s.details), terminal],
+        [
+          uuidv7(),
+          workspaceId,
+          run.id,
+          s.type,
+          s.name,
+          new Date(s.timestamp),
+          s.message ?? null,
+          s.transitionId ?? null,
+          JSON.stringify(s.details),
+          terminal,
+        ],
       );
       await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [run.flowRunId] });
     }
-    return decision.status === "ACCEPT" ? { decision: "ACCEPT", state: decision.state } : { decision: "REJECT", state: decision.state, reason: decision.reason };
+    return decision.status === "ACCEPT"
+      ? { decision: "ACCEPT", state: decision.state }
+      : { decision: "REJECT", state: decision.state, reason: decision.reason };
   });
 }

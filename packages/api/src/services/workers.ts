@@ -29,11 +29,30 @@ export async function heartbeatWorker(db: Db, workspaceId: string, hb: WorkerHea
   const now = new Date();
   const worker = await db.worker.upsert({
     where: { workspaceId_workPoolId_name: { workspaceId, workPoolId: pool.id, name: hb.workerName } },
-    create: { workspaceId, workPoolId: pool.id, name: hb.workerName, heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds, lastHeartbeatAt: now, status: "ONLINE", metadata: (hb.metadata ?? {}) as object },
-    update: { heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds, lastHeartbeatAt: now, status: "ONLINE", ...(hb.metadata ? { metadata: hb.metadata as object } : {}) },
+    create: {
+      workspaceId,
+      workPoolId: pool.id,
+      name: hb.workerName,
+      heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds,
+      lastHeartbeatAt: now,
+      status: "ONLINE",
+      metadata: (hb.metadata ?? {}) as object,
+    },
+    update: {
+      heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds,
+      lastHeartbeatAt: now,
+      status: "ONLINE",
+      ...(hb.metadata ? { metadata: hb.metadata as object } : {}),
+    },
     select: { id: true },
   });
-  return { workerId: worker.id, workPoolId: pool.id, workPoolType: pool.type, baseJobTemplate: pool.baseJobTemplate, paused: pool.paused };
+  return {
+    workerId: worker.id,
+    workPoolId: pool.id,
+    workPoolType: pool.type,
+    baseJobTemplate: pool.baseJobTemplate,
+    paused: pool.paused,
+  };
 }
 
 export interface PollResult {
@@ -43,7 +62,10 @@ export interface PollResult {
 }
 
 async function cancellationsFor(pool: pg.Pool, workerId: string): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "FlowRun" WHERE "workerId" = $1 AND "stateType" = 'CANCELLING'`, [workerId]);
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM "FlowRun" WHERE "workerId" = $1 AND "stateType" = 'CANCELLING'`,
+    [workerId],
+  );
   return rows.map((r) => r.id);
 }
 
@@ -56,22 +78,41 @@ async function cancellationsFor(pool: pg.Pool, workerId: string): Promise<string
 export async function pollForWork(
   pool: pg.Pool,
   events: EventBus,
-  req: { workspaceId: string; workPoolId: string; workerId: string; limit: number; waitMs: number; prefetchSeconds: number; claimTimeoutSeconds: number; queueNames?: string[]; signal?: AbortSignal },
+  req: {
+    workspaceId: string;
+    workPoolId: string;
+    workerId: string;
+    limit: number;
+    waitMs: number;
+    prefetchSeconds: number;
+    claimTimeoutSeconds: number;
+    queueNames?: string[];
+    signal?: AbortSignal;
+  },
 ): Promise<PollResult> {
   const deadline = Date.now() + req.waitMs;
   for (;;) {
     if (req.signal?.aborted) return { runs: [], cancel: [] };
     let woken = false;
     const unsubscribe = events.subscribe((e) => {
-      if ((e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId)) woken = true;
+      if (
+        (e.kind === "runs_ready" && e.workPoolId === req.workPoolId) ||
+        (e.kind === "cancel_requested" && e.workerId === req.workerId)
+      )
+        woken = true;
     });
     try {
       // One statement claims and reads the cancellations (a worker with no free slot only reads).
-      const { runs, cancel } = req.limit > 0 ? await claimWork(pool, req) : { runs: [], cancel: await cancellationsFor(pool, req.workerId) };
+      const { runs, cancel } =
+        req.limit > 0 ? await claimWork(pool, req) : { runs: [], cancel: await cancellationsFor(pool, req.workerId) };
       if (req.signal?.aborted && runs.length > 0) {
         // The worker hung up while we claimed: nobody will run these, so release them now rather
         // than after the claim timeout.
-        await releaseUndeliveredClaims(pool, req.workerId, runs.map((r) => r.id));
+        await releaseUndeliveredClaims(
+          pool,
+          req.workerId,
+          runs.map((r) => r.id),
+        );
         return { runs: [], cancel };
       }
       const remaining = deadline - Date.now();
@@ -83,11 +124,19 @@ export async function pollForWork(
       const untilDue = due ? due.getTime() - req.prefetchSeconds * 1000 - Date.now() : Number.POSITIVE_INFINITY;
       if (untilDue <= 0 && req.limit > 0) {
         // Due runs exist but none could be claimed (limits, or a paused queue): don't spin.
-        await events.waitFor((e) => (e.kind === "flow_run" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId), Math.min(remaining, 1_000), req.signal);
+        await events.waitFor(
+          (e) =>
+            (e.kind === "flow_run" && e.workPoolId === req.workPoolId) ||
+            (e.kind === "cancel_requested" && e.workerId === req.workerId),
+          Math.min(remaining, 1_000),
+          req.signal,
+        );
         continue;
       }
       await events.waitFor(
-        (e) => (e.kind === "runs_ready" && e.workPoolId === req.workPoolId) || (e.kind === "cancel_requested" && e.workerId === req.workerId),
+        (e) =>
+          (e.kind === "runs_ready" && e.workPoolId === req.workPoolId) ||
+          (e.kind === "cancel_requested" && e.workerId === req.workerId),
         Math.min(remaining, Math.max(untilDue, 0)),
         req.signal,
       );

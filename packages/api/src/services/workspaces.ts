@@ -3,9 +3,24 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "@flowplane/db";
 import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
 
-const keySelect = { id: true, name: true, prefix: true, scope: true, expiresAt: true, revokedAt: true, lastUsedAt: true, createdAt: true } as const;
+const keySelect = {
+  id: true,
+  name: true,
+  prefix: true,
+  scope: true,
+  expiresAt: true,
+  revokedAt: true,
+  lastUsedAt: true,
+  createdAt: true,
+} as const;
 
-export async function createApiKey(db: Db, workspaceId: string, name: string, scope: ApiKeyScope, expiresInDays?: number) {
+export async function createApiKey(
+  db: Db,
+  workspaceId: string,
+  name: string,
+  scope: ApiKeyScope,
+  expiresInDays?: number,
+) {
   const generated = generateApiKey();
   const row = await db.apiKey.create({
     data: {
@@ -25,7 +40,12 @@ export async function createApiKey(db: Db, workspaceId: string, name: string, sc
 export async function createWorkspace(db: Db, name: string) {
   const generated = generateApiKey();
   const workspace = await db.workspace.create({
-    data: { name, apiKeys: { create: { name: "admin", scope: "ADMIN", prefix: generated.prefix, secretHash: generated.secretHash } } },
+    data: {
+      name,
+      apiKeys: {
+        create: { name: "admin", scope: "ADMIN", prefix: generated.prefix, secretHash: generated.secretHash },
+      },
+    },
     select: { id: true, name: true },
   });
   return { workspace, apiKey: generated.key };

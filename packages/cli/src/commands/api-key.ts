@@ -13,15 +13,23 @@ export function registerApiKey(program: Command): void {
     .option("--expires-in <days>", "expire after this many days")
     .option("--json", "print the result as JSON")
     .action(async (name: string, opts: GlobalOptions & { scope: string; expiresIn?: string }) => {
-      if (!SCOPES.includes(opts.scope)) throw new CliError(`--scope ${JSON.stringify(opts.scope)}: expected one of ${SCOPES.join(", ")}`, 2);
+      if (!SCOPES.includes(opts.scope))
+        throw new CliError(`--scope ${JSON.stringify(opts.scope)}: expected one of ${SCOPES.join(", ")}`, 2);
       const days = opts.expiresIn === undefined ? undefined : Number(opts.expiresIn);
-      if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new CliError(`--expires-in ${JSON.stringify(opts.expiresIn)}: expected a whole number of days >= 1`, 2);
+      if (days !== undefined && (!Number.isInteger(days) || days < 1))
+        throw new CliError(`--expires-in ${JSON.stringify(opts.expiresIn)}: expected a whole number of days >= 1`, 2);
       const api = await connect(opts);
-      const created = await api.apiKeys.create.mutate({ name, scope: opts.scope.toUpperCase() as "ADMIN", ...(days ? { expiresInDays: days } : {}) });
+      const created = await api.apiKeys.create.mutate({
+        name,
+        scope: opts.scope.toUpperCase() as "ADMIN",
+        ...(days ? { expiresInDays: days } : {}),
+      });
       if (opts.json) printJson({ ...created.apiKey, key: created.key });
       else {
         process.stdout.write(`${created.key}\n`);
-        process.stderr.write(`created ${created.apiKey.scope.toLowerCase()} key "${name}" (${created.apiKey.id}); copy it now, it is not shown again\n`);
+        process.stderr.write(
+          `created ${created.apiKey.scope.toLowerCase()} key "${name}" (${created.apiKey.id}); copy it now, it is not shown again\n`,
+        );
       }
     });
   keys

@@ -17,7 +17,15 @@ interface DeploymentEntry {
   tags?: string[];
   parameters?: Record<string, unknown>;
   job_variables?: Record<string, unknown>;
-  schedules?: { cron?: string; interval?: number; anchor_date?: string; rrule?: string; timezone?: string; active?: boolean; parameters?: Record<string, unknown> }[];
+  schedules?: {
+    cron?: string;
+    interval?: number;
+    anchor_date?: string;
+    rrule?: string;
+    timezone?: string;
+    active?: boolean;
+    parameters?: Record<string, unknown>;
+  }[];
   concurrency_limit?: number;
   collision_strategy?: "enqueue" | "cancel-new";
   catchup?: boolean;
@@ -36,7 +44,21 @@ interface DeployFlags extends GlobalOptions {
   file: string;
 }
 
-const KNOWN_KEYS = new Set(["name", "entrypoint", "pool", "queue", "description", "tags", "parameters", "job_variables", "schedules", "concurrency_limit", "collision_strategy", "catchup", "paused"]);
+const KNOWN_KEYS = new Set([
+  "name",
+  "entrypoint",
+  "pool",
+  "queue",
+  "description",
+  "tags",
+  "parameters",
+  "job_variables",
+  "schedules",
+  "concurrency_limit",
+  "collision_strategy",
+  "catchup",
+  "paused",
+]);
 
 export function registerDeploy(program: Command): void {
   program
@@ -48,11 +70,19 @@ export function registerDeploy(program: Command): void {
     .option("--timezone <tz>", "IANA time zone of --cron", "UTC")
     .option("--interval <seconds>", "interval schedule in seconds")
     .option("--param <k=v>", "default parameter (repeatable)", collect, [])
-    .option("--job-var <k=v>", "job variable for the pool's template (repeatable; env.KEY=value sets one env var)", collect, [])
+    .option(
+      "--job-var <k=v>",
+      "job variable for the pool's template (repeatable; env.KEY=value sets one env var)",
+      collect,
+      [],
+    )
     .option("--all", "deploy every deployment in flowplane.yaml")
     .option("--file <path>", "deployments file", "flowplane.yaml")
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nExamples:\n  flowplane deploy flows/etl.ts:etl --name nightly --pool local --cron '0 2 * * *' --timezone Europe/Berlin\n  flowplane deploy            # everything in ./flowplane.yaml\n")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  flowplane deploy flows/etl.ts:etl --name nightly --pool local --cron '0 2 * * *' --timezone Europe/Berlin\n  flowplane deploy            # everything in ./flowplane.yaml\n",
+    )
     .action(async (entrypoint: string | undefined, flags: DeployFlags) => {
       const { entries, baseDir, source } = await collectEntries(entrypoint, flags);
       // Everything is checked before anything is written: a bad entry leaves the server untouched.
@@ -66,9 +96,19 @@ export function registerDeploy(program: Command): void {
       for (const p of prepared) {
         if (!flags.json) progress(`deploying ${p.flowName}/${p.name} ...`);
         const r = await api.deployments.upsert.mutate(p);
-        results.push({ deployment: `${p.flowName}/${p.name}`, deploymentId: r.deploymentId, version: r.version, created: r.created, changed: r.changed });
+        results.push({
+          deployment: `${p.flowName}/${p.name}`,
+          deploymentId: r.deploymentId,
+          version: r.version,
+          created: r.created,
+          changed: r.changed,
+        });
         if (!flags.json) {
-          const what = r.created ? `created (version ${r.version})` : r.changed.length ? `updated to version ${r.version}: ${r.changed.join(", ")} changed` : `unchanged (version ${r.version})`;
+          const what = r.created
+            ? `created (version ${r.version})`
+            : r.changed.length
+              ? `updated to version ${r.version}: ${r.changed.join(", ")} changed`
+              : `unchanged (version ${r.version})`;
           process.stdout.write(`${p.flowName}/${p.name}: ${what}\n`);
         }
       }
@@ -76,24 +116,40 @@ export function registerDeploy(program: Command): void {
     });
 }
 
-async function collectEntries(entrypoint: string | undefined, flags: DeployFlags): Promise<{ entries: DeploymentEntry[]; baseDir: string; source: string }> {
+async function collectEntries(
+  entrypoint: string | undefined,
+  flags: DeployFlags,
+): Promise<{ entries: DeploymentEntry[]; baseDir: string; source: string }> {
   if (entrypoint) {
     const schedules: NonNullable<DeploymentEntry["schedules"]> = [];
     if (flags.cron) schedules.push({ cron: flags.cron, timezone: flags.timezone ?? "UTC" });
     if (flags.interval !== undefined) {
       const seconds = Number(flags.interval);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--interval ${JSON.stringify(flags.interval)}: expected a number of seconds > 0`, 2);
+      if (!Number.isFinite(seconds) || seconds <= 0)
+        throw new CliError(`--interval ${JSON.stringify(flags.interval)}: expected a number of seconds > 0`, 2);
       schedules.push({ interval: seconds, ...(flags.timezone ? { timezone: flags.timezone } : {}) });
     }
     return {
-      entries: [{ entrypoint, ...(flags.name ? { name: flags.name } : {}), ...(flags.pool ? { pool: flags.pool } : {}), parameters: parseKeyValues(flags.param, "--param"), job_variables: parseKeyValues(flags.jobVar, "--job-var"), schedules }],
+      entries: [
+        {
+          entrypoint,
+          ...(flags.name ? { name: flags.name } : {}),
+          ...(flags.pool ? { pool: flags.pool } : {}),
+          parameters: parseKeyValues(flags.param, "--param"),
+          job_variables: parseKeyValues(flags.jobVar, "--job-var"),
+          schedules,
+        },
+      ],
       baseDir: process.cwd(),
       source: "flags",
     };
   }
   const file = path.resolve(flags.file);
   const text = await readFile(file, "utf8").catch(() => {
-    throw new CliError(`no entrypoint given and ${flags.file} not found; run \`flowplane deploy PATH:EXPORT --pool NAME\` or write a flowplane.yaml`, 2);
+    throw new CliError(
+      `no entrypoint given and ${flags.file} not found; run \`flowplane deploy PATH:EXPORT --pool NAME\` or write a flowplane.yaml`,
+      2,
+    );
   });
   let doc: unknown;
   try {
@@ -102,20 +158,34 @@ async function collectEntries(entrypoint: string | undefined, flags: DeployFlags
     throw new CliError(`${flags.file}: invalid YAML: ${(err as Error).message}`, 2);
   }
   const list = (doc as { deployments?: unknown })?.deployments;
-  if (!Array.isArray(list) || list.length === 0) throw new CliError(`${flags.file}: expected a non-empty \`deployments:\` list`, 2);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new CliError(`${flags.file}: expected a non-empty \`deployments:\` list`, 2);
   let entries = list as DeploymentEntry[];
   entries.forEach((e, i) => {
     if (!e || typeof e !== "object") throw new CliError(`${flags.file} deployments[${i}]: expected a mapping`, 2);
     const unknown = Object.keys(e).filter((k) => !KNOWN_KEYS.has(k));
-    if (unknown.length) throw new CliError(`${flags.file} deployments[${i}].${unknown[0]}: unknown field (known: ${[...KNOWN_KEYS].join(", ")})`, 2);
+    if (unknown.length)
+      throw new CliError(
+        `${flags.file} deployments[${i}].${unknown[0]}: unknown field (known: ${[...KNOWN_KEYS].join(", ")})`,
+        2,
+      );
   });
   if (flags.name && !flags.all) {
     entries = entries.filter((e) => e.name === flags.name);
-    if (entries.length === 0) throw new CliError(`--name ${JSON.stringify(flags.name)}: no deployment with that name in ${flags.file}`, 2);
+    if (entries.length === 0)
+      throw new CliError(`--name ${JSON.stringify(flags.name)}: no deployment with that name in ${flags.file}`, 2);
   }
   // Flags given alongside the file override each entry.
-  const overrides = { params: parseKeyValues(flags.param, "--param"), jobVars: parseKeyValues(flags.jobVar, "--job-var") };
-  entries = entries.map((e) => ({ ...e, ...(flags.pool ? { pool: flags.pool } : {}), parameters: { ...(e.parameters ?? {}), ...overrides.params }, job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars } }));
+  const overrides = {
+    params: parseKeyValues(flags.param, "--param"),
+    jobVars: parseKeyValues(flags.jobVar, "--job-var"),
+  };
+  entries = entries.map((e) => ({
+    ...e,
+    ...(flags.pool ? { pool: flags.pool } : {}),
+    parameters: { ...(e.parameters ?? {}), ...overrides.params },
+    job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars },
+  }));
   return { entries, baseDir: path.dirname(file), source: flags.file };
 }
 
@@ -128,7 +198,14 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
     throw new CliError(`${where}${(err as Error).message}`, 2);
   }
   const parameters = entry.parameters ?? {};
-  const schema = flowFn.options.parameters as { safeParse?: (v: unknown) => { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } } | undefined;
+  const schema = flowFn.options.parameters as
+    | {
+        safeParse?: (v: unknown) => {
+          success: boolean;
+          error?: { issues: { path: PropertyKey[]; message: string }[] };
+        };
+      }
+    | undefined;
   if (schema?.safeParse) {
     // Defaults need not be complete (a run may add parameters), so only check the fields given.
     const partial = (schema as unknown as { partial?: () => typeof schema }).partial?.() ?? schema;
@@ -140,14 +217,27 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
   }
   const schedules: (ScheduleSpec & { active?: boolean; parameters?: Record<string, unknown> })[] = [];
   for (const [i, s] of (entry.schedules ?? []).entries()) {
-    const spec = s.cron !== undefined ? { kind: "cron", cron: s.cron, timezone: s.timezone } : s.interval !== undefined ? { kind: "interval", intervalSeconds: s.interval, anchorDate: s.anchor_date, timezone: s.timezone } : s.rrule !== undefined ? { kind: "rrule", rrule: s.rrule, timezone: s.timezone } : null;
+    const spec =
+      s.cron !== undefined
+        ? { kind: "cron", cron: s.cron, timezone: s.timezone }
+        : s.interval !== undefined
+          ? { kind: "interval", intervalSeconds: s.interval, anchorDate: s.anchor_date, timezone: s.timezone }
+          : s.rrule !== undefined
+            ? { kind: "rrule", rrule: s.rrule, timezone: s.timezone }
+            : null;
     if (!spec) throw new CliError(`${where}schedules[${i}]: give cron, interval or rrule`, 2);
     const checked = validateSchedule(JSON.parse(JSON.stringify(spec)));
-    if (!checked.ok) throw new CliError(`${where}schedules[${i}].${checked.errors[0]?.path ?? ""}: ${checked.errors[0]?.message}`, 2);
-    schedules.push({ ...checked.spec, ...(s.active !== undefined ? { active: s.active } : {}), ...(s.parameters ? { parameters: s.parameters } : {}) });
+    if (!checked.ok)
+      throw new CliError(`${where}schedules[${i}].${checked.errors[0]?.path ?? ""}: ${checked.errors[0]?.message}`, 2);
+    schedules.push({
+      ...checked.spec,
+      ...(s.active !== undefined ? { active: s.active } : {}),
+      ...(s.parameters ? { parameters: s.parameters } : {}),
+    });
   }
   const strategy = entry.collision_strategy;
-  if (strategy !== undefined && strategy !== "enqueue" && strategy !== "cancel-new") throw new CliError(`${where}collision_strategy: expected enqueue or cancel-new`, 2);
+  if (strategy !== undefined && strategy !== "enqueue" && strategy !== "cancel-new")
+    throw new CliError(`${where}collision_strategy: expected enqueue or cancel-new`, 2);
   return {
     flowName: flowFn.options.name,
     name: entry.name ?? flowFn.options.name,
@@ -161,7 +251,9 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
     jobVariables: entry.job_variables ?? {},
     tags: entry.tags ?? [],
     concurrencyLimit: entry.concurrency_limit ?? null,
-    ...(strategy ? { collisionStrategy: strategy === "cancel-new" ? ("CANCEL_NEW" as const) : ("ENQUEUE" as const) } : {}),
+    ...(strategy
+      ? { collisionStrategy: strategy === "cancel-new" ? ("CANCEL_NEW" as const) : ("ENQUEUE" as const) }
+      : {}),
     ...(entry.catchup !== undefined ? { catchup: entry.catchup } : {}),
     ...(entry.paused !== undefined ? { paused: entry.paused } : {}),
     schedules,

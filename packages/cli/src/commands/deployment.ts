@@ -11,12 +11,34 @@ function qualified(ref: string): string {
 
 function parseIso(value: string, flag: string): Date {
   const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) throw new CliError(`${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`, 2);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
+    throw new CliError(
+      `${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`,
+      2,
+    );
   return d;
 }
 
-function scheduleWords(s: { kind: string; cron: string | null; intervalSeconds: number | null; anchorDate: string | null; rrule: string | null; timezone: string }): string {
-  const spec = (s.kind === "cron" ? { kind: "cron", cron: s.cron, timezone: s.timezone } : s.kind === "interval" ? { kind: "interval", intervalSeconds: s.intervalSeconds, ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}), timezone: s.timezone } : { kind: "rrule", rrule: s.rrule, timezone: s.timezone }) as ScheduleSpec;
+function scheduleWords(s: {
+  kind: string;
+  cron: string | null;
+  intervalSeconds: number | null;
+  anchorDate: string | null;
+  rrule: string | null;
+  timezone: string;
+}): string {
+  const spec = (
+    s.kind === "cron"
+      ? { kind: "cron", cron: s.cron, timezone: s.timezone }
+      : s.kind === "interval"
+        ? {
+            kind: "interval",
+            intervalSeconds: s.intervalSeconds,
+            ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}),
+            timezone: s.timezone,
+          }
+        : { kind: "rrule", rrule: s.rrule, timezone: s.timezone }
+  ) as ScheduleSpec;
   try {
     return describeSchedule(spec);
   } catch {
@@ -25,7 +47,9 @@ function scheduleWords(s: { kind: string; cron: string | null; intervalSeconds: 
 }
 
 export function registerDeployment(program: Command): void {
-  const deployments = program.command("deployment").description("deployments: a flow, its pool, parameters and schedules");
+  const deployments = program
+    .command("deployment")
+    .description("deployments: a flow, its pool, parameters and schedules");
   deployments
     .command("ls")
     .description("list deployments")
@@ -34,7 +58,14 @@ export function registerDeployment(program: Command): void {
       const rows = await (await connect(opts)).deployments.list.query();
       if (opts.json) return printJson(rows);
       printTable(
-        rows.map((d) => ({ id: d.id, deployment: d.qualifiedName, pool: d.workPoolName, schedules: d.schedules.map(scheduleWords).join("; ") || null, status: d.paused ? "paused" : "active", updatedAt: d.updatedAt })),
+        rows.map((d) => ({
+          id: d.id,
+          deployment: d.qualifiedName,
+          pool: d.workPoolName,
+          schedules: d.schedules.map(scheduleWords).join("; ") || null,
+          status: d.paused ? "paused" : "active",
+          updatedAt: d.updatedAt,
+        })),
         ["id", "deployment", "pool", "schedules", "status", "updatedAt"],
         "no deployments yet: flowplane deploy PATH:EXPORT --pool NAME",
       );
@@ -45,14 +76,37 @@ export function registerDeployment(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (ref: string, opts: GlobalOptions) => {
       const d = await (await connect(opts)).deployments.get.query({ name: qualified(ref) });
-      if (opts.json) return printJson({ ...d, schedules: d.schedules.map((s) => ({ ...s, description: scheduleWords(s) })) });
-      printFields({ id: d.id, deployment: d.qualifiedName, entrypoint: d.entrypoint, path: d.path, pool: d.workPoolName, queue: d.workQueueName, status: d.paused ? "paused" : "active", parameters: d.parameters, jobVariables: d.jobVariables, concurrencyLimit: d.concurrencyLimit, catchup: d.catchup, updatedAt: d.updatedAt });
+      if (opts.json)
+        return printJson({ ...d, schedules: d.schedules.map((s) => ({ ...s, description: scheduleWords(s) })) });
+      printFields({
+        id: d.id,
+        deployment: d.qualifiedName,
+        entrypoint: d.entrypoint,
+        path: d.path,
+        pool: d.workPoolName,
+        queue: d.workQueueName,
+        status: d.paused ? "paused" : "active",
+        parameters: d.parameters,
+        jobVariables: d.jobVariables,
+        concurrencyLimit: d.concurrencyLimit,
+        catchup: d.catchup,
+        updatedAt: d.updatedAt,
+      });
       process.stdout.write("\nschedules:\n");
-      printTable(d.schedules.map((s) => ({ schedule: scheduleWords(s), active: s.active })), ["schedule", "active"]);
+      printTable(
+        d.schedules.map((s) => ({ schedule: scheduleWords(s), active: s.active })),
+        ["schedule", "active"],
+      );
       process.stdout.write("\nnext runs:\n");
-      printTable(d.upcomingRuns.map((r) => ({ id: r.id, name: r.name, at: r.nextScheduledTime, state: r.stateName })), ["id", "name", "at", "state"]);
+      printTable(
+        d.upcomingRuns.map((r) => ({ id: r.id, name: r.name, at: r.nextScheduledTime, state: r.stateName })),
+        ["id", "name", "at", "state"],
+      );
       process.stdout.write("\nversions:\n");
-      printTable(d.versions.map((v) => ({ version: v.version, current: v.current, createdAt: v.createdAt })), ["version", "current", "createdAt"]);
+      printTable(
+        d.versions.map((v) => ({ version: v.version, current: v.current, createdAt: v.createdAt })),
+        ["version", "current", "createdAt"],
+      );
     });
   deployments
     .command("run <flowDeployment>")
@@ -65,7 +119,11 @@ export function registerDeployment(program: Command): void {
       const parameters = parseKeyValues(opts.param, "--param");
       const jobVariables = parseKeyValues(opts.jobVar, "--job-var");
       const api = await connect(opts, { withSubscriptions: opts.watch ?? false });
-      const run = await api.deployments.run.mutate({ name: qualified(ref), parameters, ...(opts.jobVar.length ? { jobVariables } : {}) });
+      const run = await api.deployments.run.mutate({
+        name: qualified(ref),
+        parameters,
+        ...(opts.jobVar.length ? { jobVariables } : {}),
+      });
       if (!opts.watch) {
         if (opts.json) printJson(run);
         else process.stdout.write(`created flow run ${run.name} (${run.id}) of ${ref}\n`);
@@ -77,7 +135,10 @@ export function registerDeployment(program: Command): void {
       if (opts.json) printJson(final);
       process.exit(final.state.type === "COMPLETED" ? 0 : 1);
     });
-  for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
     deployments
       .command(`${verb} <flowDeployment>`)
       .description(`${verb} a deployment's schedules`)
@@ -106,15 +167,25 @@ export function registerDeployment(program: Command): void {
       for (let i = 0; i < chunks; i++) {
         const a = new Date(from.getTime() + Math.round(i * step));
         const b = i === chunks - 1 ? to : new Date(from.getTime() + Math.round((i + 1) * step));
-        const r = await api.deployments.backfill.mutate({ name: qualified(ref), from: a.toISOString(), to: b.toISOString() });
+        const r = await api.deployments.backfill.mutate({
+          name: qualified(ref),
+          from: a.toISOString(),
+          to: b.toISOString(),
+        });
         total.slots += r.slots;
         total.created += r.created;
         total.existing += r.existing;
-        if (!opts.json) process.stderr.write(`\rbackfill ${ref}: ${Math.round(((i + 1) / chunks) * 100)}% — ${total.created} runs created, ${total.existing} already existed`);
+        if (!opts.json)
+          process.stderr.write(
+            `\rbackfill ${ref}: ${Math.round(((i + 1) / chunks) * 100)}% — ${total.created} runs created, ${total.existing} already existed`,
+          );
       }
       if (!opts.json) process.stderr.write("\n");
       if (opts.json) printJson({ deployment: ref, from: from.toISOString(), to: to.toISOString(), ...total });
-      else process.stdout.write(`backfilled ${ref}: ${total.slots} slots, ${total.created} new runs, ${total.existing} already existed\n`);
+      else
+        process.stdout.write(
+          `backfilled ${ref}: ${total.slots} slots, ${total.created} new runs, ${total.existing} already existed\n`,
+        );
     });
   deployments
     .command("delete <flowDeployment>")
@@ -141,7 +212,10 @@ export async function watchRun(api: ApiClient, flowRunId: string, quiet: boolean
       const label = `${run.state.type} (${run.state.name})`;
       if (label !== last) {
         last = label;
-        if (!quiet) process.stderr.write(`${run.state.timestamp} ${run.name}: ${label}${run.state.message ? ` — ${run.state.message}` : ""}\n`);
+        if (!quiet)
+          process.stderr.write(
+            `${run.state.timestamp} ${run.name}: ${label}${run.state.message ? ` — ${run.state.message}` : ""}\n`,
+          );
       }
       if (isTerminal(run.state.type as StateType)) return run;
       await new Promise<void>((resolve) => {

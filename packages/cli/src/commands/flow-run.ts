@@ -16,13 +16,25 @@ export function registerFlowRun(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (opts: GlobalOptions & { state?: string; limit: string }) => {
       const state = opts.state?.toUpperCase();
-      if (state && !STATE_TYPES.includes(state as StateType)) throw new CliError(`--state ${JSON.stringify(opts.state)}: expected one of ${STATE_TYPES.join(", ")}`, 2);
+      if (state && !STATE_TYPES.includes(state as StateType))
+        throw new CliError(`--state ${JSON.stringify(opts.state)}: expected one of ${STATE_TYPES.join(", ")}`, 2);
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number 1-500`, 2);
-      const page = await (await connect(opts)).flowRuns.list.query({ limit, ...(state ? { states: [state as StateType] } : {}) });
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number 1-500`, 2);
+      const page = await (
+        await connect(opts)
+      ).flowRuns.list.query({ limit, ...(state ? { states: [state as StateType] } : {}) });
       if (opts.json) return printJson(page.items);
       printTable(
-        page.items.map((r) => ({ id: r.id, name: r.name, flow: r.flowName, deployment: r.deploymentName, state: `${r.state.type} (${r.state.name})`, expected: r.expectedStartTime, duration: r.durationMs === null ? null : `${(r.durationMs / 1000).toFixed(1)}s` })),
+        page.items.map((r) => ({
+          id: r.id,
+          name: r.name,
+          flow: r.flowName,
+          deployment: r.deploymentName,
+          state: `${r.state.type} (${r.state.name})`,
+          expected: r.expectedStartTime,
+          duration: r.durationMs === null ? null : `${(r.durationMs / 1000).toFixed(1)}s`,
+        })),
         ["id", "name", "flow", "deployment", "state", "expected", "duration"],
         "no flow runs",
       );
@@ -35,9 +47,27 @@ export function registerFlowRun(program: Command): void {
       const api = await connect(opts);
       const [run, history] = await Promise.all([api.flowRuns.get.query({ id }), api.flowRuns.history.query({ id })]);
       if (opts.json) return printJson({ ...run, stateHistory: history });
-      printFields({ id: run.id, name: run.name, flow: run.flowName, deployment: run.deploymentName, version: run.deploymentVersion, pool: run.workPoolName, worker: run.workerName, state: `${run.state.type} (${run.state.name})`, message: run.state.message, parameters: run.parameters, runCount: run.runCount, expectedStart: run.expectedStartTime, start: run.startTime, end: run.endTime });
+      printFields({
+        id: run.id,
+        name: run.name,
+        flow: run.flowName,
+        deployment: run.deploymentName,
+        version: run.deploymentVersion,
+        pool: run.workPoolName,
+        worker: run.workerName,
+        state: `${run.state.type} (${run.state.name})`,
+        message: run.state.message,
+        parameters: run.parameters,
+        runCount: run.runCount,
+        expectedStart: run.expectedStartTime,
+        start: run.startTime,
+        end: run.endTime,
+      });
       process.stdout.write("\nstate history:\n");
-      printTable(history.map((s) => ({ timestamp: s.timestamp, type: s.type, name: s.name, message: s.message })), ["timestamp", "type", "name", "message"]);
+      printTable(
+        history.map((s) => ({ timestamp: s.timestamp, type: s.type, name: s.name, message: s.message })),
+        ["timestamp", "type", "name", "message"],
+      );
     });
   runs
     .command("logs <id>")
@@ -65,12 +95,17 @@ export function registerFlowRun(program: Command): void {
     .action(async (id: string, opts: GlobalOptions) => {
       const r = await (await connect(opts)).flowRuns.retry.mutate({ id });
       if (opts.json) return printJson(r);
-      if (r.decision === "ABORT" || r.decision === "REJECT") throw new CliError(`cannot retry flow run ${id}: ${r.reason ?? "rejected"}`);
+      if (r.decision === "ABORT" || r.decision === "REJECT")
+        throw new CliError(`cannot retry flow run ${id}: ${r.reason ?? "rejected"}`);
       process.stdout.write(`flow run ${id} is ${r.state.type} (${r.state.name})\n`);
     });
 }
 
-export async function printLogs(api: ApiClient, flowRunId: string, opts: { follow: boolean; json: boolean }): Promise<void> {
+export async function printLogs(
+  api: ApiClient,
+  flowRunId: string,
+  opts: { follow: boolean; json: boolean },
+): Promise<void> {
   let after: { timestamp: string; id: string } | undefined;
   const all: unknown[] = [];
   for (;;) {
@@ -78,7 +113,10 @@ export async function printLogs(api: ApiClient, flowRunId: string, opts: { follo
     for (const l of lines) {
       if (opts.json && !opts.follow) all.push(l);
       else if (opts.json) process.stdout.write(JSON.stringify(l) + "\n");
-      else process.stdout.write(`${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`);
+      else
+        process.stdout.write(
+          `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`,
+        );
     }
     const last = lines[lines.length - 1];
     if (last) after = { timestamp: last.timestamp, id: last.id };
@@ -88,7 +126,12 @@ export async function printLogs(api: ApiClient, flowRunId: string, opts: { follo
     if (isTerminal(run.state.type as StateType)) {
       // One last read: lines flushed just before the final state.
       const rest = await api.logs.list.query({ flowRunId, limit: 1000, ...(after ? { after } : {}) });
-      for (const l of rest) process.stdout.write(opts.json ? JSON.stringify(l) + "\n" : `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`);
+      for (const l of rest)
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(l) + "\n"
+            : `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`,
+        );
       break;
     }
     await new Promise((r) => setTimeout(r, 500));

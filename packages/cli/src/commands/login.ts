@@ -20,6 +20,9 @@ export function registerLogin(program: Command): void {
       const who = await createApiClient({ apiUrl, apiKey: opts.key, workspace: null }).auth.whoami.query();
       await saveProfileKey({ apiUrl, workspace: who.workspace.name, apiKey: opts.key, makeDefaultWorkspace: true });
       if (opts.json) printJson({ apiUrl, workspace: who.workspace.name, scope: who.scope });
-      else process.stdout.write(`logged in to ${apiUrl} as a ${who.scope.toLowerCase()} key of workspace "${who.workspace.name}"\n`);
+      else
+        process.stdout.write(
+          `logged in to ${apiUrl} as a ${who.scope.toLowerCase()} key of workspace "${who.workspace.name}"\n`,
+        );
     });
 }

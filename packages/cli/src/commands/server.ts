@@ -11,7 +11,8 @@ export function registerServer(program: Command): void {
     .option("--port <port>", "port to listen on (env FLOWPLANE_PORT)", process.env.FLOWPLANE_PORT || "4200")
     .action(async (opts: { host: string; port: string }) => {
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
       let running;
       try {
         running = await startServer({ host: opts.host, port });

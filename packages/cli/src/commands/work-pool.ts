@@ -14,26 +14,44 @@ export function registerWorkPool(program: Command): void {
     .option("--concurrency-limit <n>", "at most this many runs of the pool at once")
     .option("--base-job-template <file>", "JSON file with jobConfiguration and variables")
     .option("--json", "print the result as JSON")
-    .action(async (name: string, opts: GlobalOptions & { type: string; concurrencyLimit?: string; baseJobTemplate?: string }) => {
-      if (!TYPES.includes(opts.type as (typeof TYPES)[number])) throw new CliError(`--type ${JSON.stringify(opts.type)}: expected one of ${TYPES.join(", ")}`, 2);
-      const limit = opts.concurrencyLimit === undefined ? undefined : Number(opts.concurrencyLimit);
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new CliError(`--concurrency-limit ${JSON.stringify(opts.concurrencyLimit)}: expected a whole number >= 0`, 2);
-      let template: unknown;
-      if (opts.baseJobTemplate) {
-        const text = await readFile(opts.baseJobTemplate, "utf8").catch((err: Error) => {
-          throw new CliError(`--base-job-template ${opts.baseJobTemplate}: ${err.message}`, 2);
-        });
-        try {
-          template = JSON.parse(text);
-        } catch (err) {
-          throw new CliError(`--base-job-template ${opts.baseJobTemplate}: not valid JSON (${(err as Error).message})`, 2);
+    .action(
+      async (
+        name: string,
+        opts: GlobalOptions & { type: string; concurrencyLimit?: string; baseJobTemplate?: string },
+      ) => {
+        if (!TYPES.includes(opts.type as (typeof TYPES)[number]))
+          throw new CliError(`--type ${JSON.stringify(opts.type)}: expected one of ${TYPES.join(", ")}`, 2);
+        const limit = opts.concurrencyLimit === undefined ? undefined : Number(opts.concurrencyLimit);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+          throw new CliError(
+            `--concurrency-limit ${JSON.stringify(opts.concurrencyLimit)}: expected a whole number >= 0`,
+            2,
+          );
+        let template: unknown;
+        if (opts.baseJobTemplate) {
+          const text = await readFile(opts.baseJobTemplate, "utf8").catch((err: Error) => {
+            throw new CliError(`--base-job-template ${opts.baseJobTemplate}: ${err.message}`, 2);
+          });
+          try {
+            template = JSON.parse(text);
+          } catch (err) {
+            throw new CliError(
+              `--base-job-template ${opts.baseJobTemplate}: not valid JSON (${(err as Error).message})`,
+              2,
+            );
+          }
         }
-      }
-      const api = await connect(opts);
-      const pool = await api.workPools.create.mutate({ name, type: opts.type as (typeof TYPES)[number], ...(limit !== undefined ? { concurrencyLimit: limit } : {}), ...(template ? { baseJobTemplate: template } : {}) });
-      if (opts.json) printJson(pool);
-      else process.stdout.write(`created ${pool.type} work pool "${pool.name}" (${pool.id})\n`);
-    });
+        const api = await connect(opts);
+        const pool = await api.workPools.create.mutate({
+          name,
+          type: opts.type as (typeof TYPES)[number],
+          ...(limit !== undefined ? { concurrencyLimit: limit } : {}),
+          ...(template ? { baseJobTemplate: template } : {}),
+        });
+        if (opts.json) printJson(pool);
+        else process.stdout.write(`created ${pool.type} work pool "${pool.name}" (${pool.id})\n`);
+      },
+    );
   pools
     .command("ls")
     .description("list work pools")
@@ -41,7 +59,12 @@ export function registerWorkPool(program: Command): void {
     .action(async (opts: GlobalOptions) => {
       const rows = await (await connect(opts)).workPools.list.query();
       if (opts.json) printJson(rows);
-      else printTable(rows.map((p) => ({ ...p, status: p.paused ? "paused" : "ready" })), ["id", "name", "type", "status", "concurrencyLimit", "queueDepth", "activeRuns", "workersOnline"], "no work pools yet: flowplane work-pool create NAME --type process");
+      else
+        printTable(
+          rows.map((p) => ({ ...p, status: p.paused ? "paused" : "ready" })),
+          ["id", "name", "type", "status", "concurrencyLimit", "queueDepth", "activeRuns", "workersOnline"],
+          "no work pools yet: flowplane work-pool create NAME --type process",
+        );
     });
   pools
     .command("inspect <name>")
@@ -50,15 +73,30 @@ export function registerWorkPool(program: Command): void {
     .action(async (name: string, opts: GlobalOptions) => {
       const p = await (await connect(opts)).workPools.get.query({ name });
       if (opts.json) return printJson(p);
-      printFields({ id: p.id, name: p.name, type: p.type, paused: p.paused, concurrencyLimit: p.concurrencyLimit, queueDepth: p.queueDepth, activeRuns: p.activeRuns, workers: `${p.workersOnline} online of ${p.workers}`, createdAt: p.createdAt });
+      printFields({
+        id: p.id,
+        name: p.name,
+        type: p.type,
+        paused: p.paused,
+        concurrencyLimit: p.concurrencyLimit,
+        queueDepth: p.queueDepth,
+        activeRuns: p.activeRuns,
+        workers: `${p.workersOnline} online of ${p.workers}`,
+        createdAt: p.createdAt,
+      });
       process.stdout.write("\nqueues:\n");
       printTable(p.queues, ["name", "priority", "concurrencyLimit", "paused"]);
       process.stdout.write(`\nbase job template:\n${JSON.stringify(p.baseJobTemplate, null, 2)}\n`);
     });
-  for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
     pools
       .command(`${verb} <name>`)
-      .description(`${verb} a work pool (${paused ? "workers claim nothing from it" : "its runs become claimable again"})`)
+      .description(
+        `${verb} a work pool (${paused ? "workers claim nothing from it" : "its runs become claimable again"})`,
+      )
       .option("--json", "print the result as JSON")
       .action(async (name: string, opts: GlobalOptions) => {
         const p = await (await connect(opts)).workPools.update.mutate({ name, paused });

@@ -15,7 +15,8 @@ export function registerWorker(program: Command): void {
     .option("--run-once", "run what is due now, then exit")
     .action(async (opts: GlobalOptions & { pool: string; name?: string; limit: string; runOnce?: boolean }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number >= 1`, 2);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number >= 1`, 2);
       const api = await connect(opts);
       const connection = (await resolveConnection({ workspace: opts.workspace ?? null }))!;
       const pool = await api.workPools.get.query({ name: opts.pool }).catch((err: Error) => {
@@ -32,7 +33,10 @@ export function registerWorker(program: Command): void {
         heartbeatIntervalSeconds: heartbeatSeconds,
         stopGraceMs: Number(process.env.FLOWPLANE_STOP_GRACE_SECONDS || 10) * 1000,
         infrastructure: infrastructureFor(pool.type),
-        log: (level, message, fields) => process.stderr.write(JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields }) + "\n"),
+        log: (level, message, fields) =>
+          process.stderr.write(
+            JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields }) + "\n",
+          ),
       });
       let signals = 0;
       const onSignal = () => {

@@ -14,7 +14,10 @@ export function registerWorkspace(program: Command): void {
       const conn = await resolveConnection({ workspace: opts.workspace ?? null });
       await saveProfileKey({ apiUrl: conn!.apiUrl, workspace: created.workspace.name, apiKey: created.apiKey });
       if (opts.json) printJson({ id: created.workspace.id, name: created.workspace.name, apiKeySavedToProfile: true });
-      else process.stdout.write(`created workspace "${created.workspace.name}"; its admin key is saved in the local profile (use --workspace ${created.workspace.name})\n`);
+      else
+        process.stdout.write(
+          `created workspace "${created.workspace.name}"; its admin key is saved in the local profile (use --workspace ${created.workspace.name})\n`,
+        );
     });
   ws.command("ls")
     .description("list the workspaces the local profile has keys for")
@@ -25,7 +28,11 @@ export function registerWorkspace(program: Command): void {
       const rows: { id: string | null; name: string; current: boolean; status: string }[] = [];
       for (const [name, apiKey] of Object.entries(profile?.apiKeys ?? {})) {
         try {
-          const ws = await createApiClient({ apiUrl: profile!.apiUrl, apiKey, workspace: name }).workspaces.current.query();
+          const ws = await createApiClient({
+            apiUrl: profile!.apiUrl,
+            apiKey,
+            workspace: name,
+          }).workspaces.current.query();
           rows.push({ id: ws.id, name, current: name === profile!.workspace, status: "ok" });
         } catch (err) {
           rows.push({ id: null, name, current: name === profile!.workspace, status: (err as Error).message });

@@ -14,10 +14,12 @@ export class CommandSyntaxError extends Error {
 export function commandArgv(command: unknown): string[] | null {
   if (command === null || command === undefined) return null;
   if (Array.isArray(command)) {
-    if (!command.every((c): c is string => typeof c === "string")) throw new CommandSyntaxError("command array items must be strings");
+    if (!command.every((c): c is string => typeof c === "string"))
+      throw new CommandSyntaxError("command array items must be strings");
     return [...command];
   }
-  if (typeof command !== "string") throw new CommandSyntaxError(`command must be a string or an array of strings, got ${typeof command}`);
+  if (typeof command !== "string")
+    throw new CommandSyntaxError(`command must be a string or an array of strings, got ${typeof command}`);
   const args: string[] = [];
   let current = "";
   let inWord = false;
@@ -29,7 +31,8 @@ export function commandArgv(command: unknown): string[] | null {
       else current += c;
     } else if (quote === '"') {
       if (c === '"') quote = null;
-      else if (c === "\\" && i + 1 < command.length && '"\\$`'.includes(command[i + 1] as string)) current += command[++i];
+      else if (c === "\\" && i + 1 < command.length && '"\\$`'.includes(command[i + 1] as string))
+        current += command[++i];
       else current += c;
     } else if (c === "'" || c === '"') {
       quote = c;

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { defaultBaseJobTemplate, resolveJobConfiguration, validateBaseJobTemplate, WORK_POOL_TYPES, type WorkPoolType } from "./index.ts";
+import {
+  defaultBaseJobTemplate,
+  resolveJobConfiguration,
+  validateBaseJobTemplate,
+  WORK_POOL_TYPES,
+  type WorkPoolType,
+} from "./index.ts";
 
-function resolveDefaults(type: WorkPoolType, deployment: Record<string, unknown> = {}, run: Record<string, unknown> = {}) {
+function resolveDefaults(
+  type: WorkPoolType,
+  deployment: Record<string, unknown> = {},
+  run: Record<string, unknown> = {},
+) {
   const r = resolveJobConfiguration(defaultBaseJobTemplate(type), deployment, run);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.configuration;
@@ -9,7 +19,10 @@ function resolveDefaults(type: WorkPoolType, deployment: Record<string, unknown>
 
 describe("default base job templates", () => {
   it.each(WORK_POOL_TYPES)("%s: validates", (type) => {
-    expect(validateBaseJobTemplate(defaultBaseJobTemplate(type))).toEqual({ ok: true, template: defaultBaseJobTemplate(type) });
+    expect(validateBaseJobTemplate(defaultBaseJobTemplate(type))).toEqual({
+      ok: true,
+      template: defaultBaseJobTemplate(type),
+    });
   });
 
   it.each(WORK_POOL_TYPES)("%s: resolves with no variables to placeholder-free JSON", (type) => {
@@ -21,13 +34,23 @@ describe("default base job templates", () => {
   });
 
   it.each(WORK_POOL_TYPES)("%s: merges env and accepts a command as a string or argv", (type) => {
-    const configuration = resolveDefaults(type, { env: { A: "1" }, command: "node main.js" }, { env: { B: "2" }, command: ["node", "x.js"] });
+    const configuration = resolveDefaults(
+      type,
+      { env: { A: "1" }, command: "node main.js" },
+      { env: { B: "2" }, command: ["node", "x.js"] },
+    );
     expect(configuration.env).toEqual({ A: "1", B: "2" });
     expect(configuration.command).toEqual(["node", "x.js"]);
   });
 
   it("process: defaults", () => {
-    expect(resolveDefaults("process")).toEqual({ command: null, env: {}, working_dir: null, stream_output: true, labels: {} });
+    expect(resolveDefaults("process")).toEqual({
+      command: null,
+      env: {},
+      working_dir: null,
+      stream_output: true,
+      labels: {},
+    });
   });
 
   it("docker: defaults", () => {
@@ -72,7 +95,10 @@ describe("default base job templates", () => {
       tags: {},
       stream_output: false,
     });
-    expect(resolveDefaults("ecs", { cpu: 512, tags: { a: "1" } }, { tags: { b: "2" } })).toMatchObject({ cpu: 512, tags: { a: "1", b: "2" } });
+    expect(resolveDefaults("ecs", { cpu: 512, tags: { a: "1" } }, { tags: { b: "2" } })).toMatchObject({
+      cpu: 512,
+      tags: { a: "1", b: "2" },
+    });
   });
 
   it("kubernetes: defaults, with backoffLimit fixed at 0 and the TTL under the Job's field name", () => {

@@ -28,7 +28,8 @@ const command: JsonSchema = {
 
 const env: JsonSchema = {
   title: "Environment variables",
-  description: "Set for the flow run. Merged key by key across pool, deployment and run; null removes an inherited key.",
+  description:
+    "Set for the flow run. Merged key by key across pool, deployment and run; null removes an inherited key.",
   type: "object",
   additionalProperties: { type: ["string", "null"] },
   default: {},
@@ -56,7 +57,12 @@ const image = (what: string): JsonSchema => ({
   default: DEFAULT_FLOW_RUN_IMAGE,
 });
 
-const nullableString = (title: string, description: string): JsonSchema => ({ title, description, type: ["string", "null"], default: null });
+const nullableString = (title: string, description: string): JsonSchema => ({
+  title,
+  description,
+  type: ["string", "null"],
+  default: null,
+});
 
 function template(properties: Record<string, JsonSchema>, literals: Record<string, unknown> = {}): BaseJobTemplate {
   const jobConfiguration: Record<string, unknown> = {};
@@ -68,7 +74,10 @@ function processTemplate(): BaseJobTemplate {
   return template({
     command,
     env,
-    working_dir: nullableString("Working directory", "Directory the flow run starts in; null: the worker's working directory."),
+    working_dir: nullableString(
+      "Working directory",
+      "Directory the flow run starts in; null: the worker's working directory.",
+    ),
     stream_output: streamOutput(true, "Copy the process's stdout and stderr to the worker's output."),
     labels: labels("flow run's metadata"),
   });
@@ -82,7 +91,12 @@ function dockerTemplate(): BaseJobTemplate {
     labels: labels("container"),
     // The flow run reports back to the API; on the host network a server on the worker's
     // localhost stays reachable without extra configuration.
-    network_mode: { title: "Network mode", description: "Docker network mode (host, bridge, a network name).", type: "string", default: "host" },
+    network_mode: {
+      title: "Network mode",
+      description: "Docker network mode (host, bridge, a network name).",
+      type: "string",
+      default: "host",
+    },
     volumes: {
       title: "Volumes",
       description: 'Bind mounts as "host:container" or "host:container:ro".',
@@ -91,8 +105,18 @@ function dockerTemplate(): BaseJobTemplate {
       default: [],
     },
     mem_limit: nullableString("Memory limit", 'Container memory limit such as "512m" or "2g"; null: no limit.'),
-    cpus: { title: "CPUs", description: "CPUs the container may use, e.g. 1.5; null: no limit.", type: ["number", "null"], default: null },
-    auto_remove: { title: "Auto remove", description: "Remove the container once the flow run has finished.", type: "boolean", default: true },
+    cpus: {
+      title: "CPUs",
+      description: "CPUs the container may use, e.g. 1.5; null: no limit.",
+      type: ["number", "null"],
+      default: null,
+    },
+    auto_remove: {
+      title: "Auto remove",
+      description: "Remove the container once the flow run has finished.",
+      type: "boolean",
+      default: true,
+    },
     image_pull_policy: {
       title: "Image pull policy",
       description: "never: use a local image only; if-not-present: pull when missing; always: pull before every run.",
@@ -119,7 +143,12 @@ function ecsTemplate(): BaseJobTemplate {
       "Run this existing task definition; null: register one from image, cpu, memory and the roles.",
     ),
     image: image("registered in the task definition when no task_definition_arn is given"),
-    container_name: { title: "Container name", description: "Container in the task definition that runs the flow.", type: "string", default: "flowplane" },
+    container_name: {
+      title: "Container name",
+      description: "Container in the task definition that runs the flow.",
+      type: "string",
+      default: "flowplane",
+    },
     family_prefix: {
       title: "Task definition family prefix",
       description: "Prefix of the family of task definitions the worker registers.",
@@ -136,8 +165,20 @@ function ecsTemplate(): BaseJobTemplate {
       items: { type: "object" },
       default: null,
     },
-    subnets: { title: "Subnets", description: "Subnet ids for awsvpc networking.", type: "array", items: { type: "string" }, default: [] },
-    security_groups: { title: "Security groups", description: "Security group ids for awsvpc networking.", type: "array", items: { type: "string" }, default: [] },
+    subnets: {
+      title: "Subnets",
+      description: "Subnet ids for awsvpc networking.",
+      type: "array",
+      items: { type: "string" },
+      default: [],
+    },
+    security_groups: {
+      title: "Security groups",
+      description: "Security group ids for awsvpc networking.",
+      type: "array",
+      items: { type: "string" },
+      default: [],
+    },
     assign_public_ip: {
       title: "Assign public IP",
       description: "Give the task a public IP (needed in a public subnet without a NAT gateway to pull images).",
@@ -168,18 +209,27 @@ function kubernetesTemplate(): BaseJobTemplate {
     {
       namespace: { title: "Namespace", type: "string", default: "default" },
       image: image("the Job's pod runs"),
-      image_pull_policy: { title: "Image pull policy", type: "string", enum: ["IfNotPresent", "Always", "Never"], default: "IfNotPresent" },
+      image_pull_policy: {
+        title: "Image pull policy",
+        type: "string",
+        enum: ["IfNotPresent", "Always", "Never"],
+        default: "IfNotPresent",
+      },
       command,
       env,
       labels: labels("Job and its pod"),
-      service_account_name: nullableString("Service account", "Service account the pod runs as; null: the namespace's default."),
+      service_account_name: nullableString(
+        "Service account",
+        "Service account the pod runs as; null: the namespace's default.",
+      ),
       cpu_request: quantity("CPU request", "500m"),
       memory_request: quantity("Memory request", "512Mi"),
       cpu_limit: quantity("CPU limit", "1"),
       memory_limit: quantity("Memory limit", "1Gi"),
       finished_job_ttl: {
         title: "Finished job TTL",
-        description: "Seconds Kubernetes keeps a finished Job before deleting it (ttlSecondsAfterFinished); null: keep it.",
+        description:
+          "Seconds Kubernetes keeps a finished Job before deleting it (ttlSecondsAfterFinished); null: keep it.",
         type: ["integer", "null"],
         default: 60,
       },

@@ -17,7 +17,13 @@ export {
   type JobTemplateIssue,
   type ResolvedJobConfiguration,
 } from "./template.ts";
-export { defaultBaseJobTemplate, isWorkPoolType, WORK_POOL_TYPES, DEFAULT_FLOW_RUN_IMAGE, type WorkPoolType } from "./defaults.ts";
+export {
+  defaultBaseJobTemplate,
+  isWorkPoolType,
+  WORK_POOL_TYPES,
+  DEFAULT_FLOW_RUN_IMAGE,
+  type WorkPoolType,
+} from "./defaults.ts";
 export {
   checkValue as checkJsonValue,
   describeSchemaType,

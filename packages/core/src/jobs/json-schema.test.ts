@@ -26,13 +26,17 @@ describe("checkValue", () => {
   it("a type list accepts any of its types", () => {
     expect(ok(null, { type: ["string", "null"] })).toBe(true);
     expect(ok("x", { type: ["string", "null"] })).toBe(true);
-    expect(checkValue(1, { type: ["string", "null"] }, "v")).toEqual([{ path: "v", message: "expected string or null, got 1" }]);
+    expect(checkValue(1, { type: ["string", "null"] }, "v")).toEqual([
+      { path: "v", message: "expected string or null, got 1" },
+    ]);
   });
 
   it("enum compares JSON values", () => {
     expect(ok("a", { type: "string", enum: ["a", "b"] })).toBe(true);
     expect(ok({ x: [1] }, { enum: [{ x: [1] }] })).toBe(true);
-    expect(checkValue("c", { type: "string", enum: ["a", "b"] }, "v")[0]?.message).toBe('expected one of "a", "b", got "c"');
+    expect(checkValue("c", { type: "string", enum: ["a", "b"] }, "v")[0]?.message).toBe(
+      'expected one of "a", "b", got "c"',
+    );
   });
 
   it("checks array items and object properties with their paths", () => {
@@ -50,7 +54,9 @@ describe("checkValue", () => {
       { path: "v.name", message: "expected string, got 1" },
       { path: "v.extra", message: 'expected number, got "x"' },
     ]);
-    expect(checkValue({ a: 1 }, { type: "object", additionalProperties: false }, "v")).toEqual([{ path: "v.a", message: "is not allowed" }]);
+    expect(checkValue({ a: 1 }, { type: "object", additionalProperties: false }, "v")).toEqual([
+      { path: "v.a", message: "is not allowed" },
+    ]);
   });
 
   it("anyOf accepts a value matching any branch", () => {
@@ -66,7 +72,11 @@ describe("checkValue", () => {
   });
 
   it("describes types for messages", () => {
-    expect(describeSchemaType({ type: ["array", "string", "null"], items: { type: "string" } })).toBe("array of string, string or null");
-    expect(describeSchemaType({ type: "object", additionalProperties: { type: "string" } })).toBe("object of string values");
+    expect(describeSchemaType({ type: ["array", "string", "null"], items: { type: "string" } })).toBe(
+      "array of string, string or null",
+    );
+    expect(describeSchemaType({ type: "object", additionalProperties: { type: "string" } })).toBe(
+      "object of string values",
+    );
   });
 });

@@ -45,7 +45,8 @@ export function joinPath(base: string, key: string | number): string {
 export function jsonTypeOf(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
-  if (typeof v === "number") return Number.isInteger(v) ? "integer" : Number.isFinite(v) ? "number" : "non-finite number";
+  if (typeof v === "number")
+    return Number.isInteger(v) ? "integer" : Number.isFinite(v) ? "number" : "non-finite number";
   return typeof v;
 }
 
@@ -117,7 +118,9 @@ export function checkValue(value: unknown, schema: JsonSchema, path: string): Sc
   }
   const types = schema.type === undefined ? undefined : Array.isArray(schema.type) ? schema.type : [schema.type];
   if (types && !types.some((t) => matchesType(value, t))) {
-    return [{ path, message: `expected ${describeSchemaType({ ...schema, enum: undefined })}, got ${showValue(value)}` }];
+    return [
+      { path, message: `expected ${describeSchemaType({ ...schema, enum: undefined })}, got ${showValue(value)}` },
+    ];
   }
   if (types === undefined && !isJsonValue(value)) {
     return [{ path, message: `expected a JSON value, got ${jsonTypeOf(value)}` }];
@@ -136,8 +139,10 @@ export function checkValue(value: unknown, schema: JsonSchema, path: string): Sc
       if (v === undefined) continue;
       const prop = props[key];
       if (prop) issues.push(...checkValue(v, prop, joinPath(path, key)));
-      else if (schema.additionalProperties === false) issues.push({ path: joinPath(path, key), message: "is not allowed" });
-      else if (isPlainObject(schema.additionalProperties)) issues.push(...checkValue(v, schema.additionalProperties, joinPath(path, key)));
+      else if (schema.additionalProperties === false)
+        issues.push({ path: joinPath(path, key), message: "is not allowed" });
+      else if (isPlainObject(schema.additionalProperties))
+        issues.push(...checkValue(v, schema.additionalProperties, joinPath(path, key)));
     }
   }
   return issues;
@@ -164,7 +169,10 @@ export function checkSchema(schema: unknown, path: string): SchemaIssue[] {
     if (list.length === 0) issues.push({ path: joinPath(path, "type"), message: "must name at least one type" });
     for (const t of list) {
       if (!(JSON_SCHEMA_TYPES as readonly unknown[]).includes(t)) {
-        issues.push({ path: joinPath(path, "type"), message: `unknown type ${showValue(t)} (known: ${JSON_SCHEMA_TYPES.join(", ")})` });
+        issues.push({
+          path: joinPath(path, "type"),
+          message: `unknown type ${showValue(t)} (known: ${JSON_SCHEMA_TYPES.join(", ")})`,
+        });
       }
     }
   }
@@ -178,16 +186,24 @@ export function checkSchema(schema: unknown, path: string): SchemaIssue[] {
   }
   if (schema.items !== undefined) issues.push(...checkSchema(schema.items, joinPath(path, "items")));
   if (schema.properties !== undefined) {
-    if (!isPlainObject(schema.properties)) issues.push({ path: joinPath(path, "properties"), message: "must be an object" });
-    else for (const [k, v] of Object.entries(schema.properties)) issues.push(...checkSchema(v, joinPath(joinPath(path, "properties"), k)));
+    if (!isPlainObject(schema.properties))
+      issues.push({ path: joinPath(path, "properties"), message: "must be an object" });
+    else
+      for (const [k, v] of Object.entries(schema.properties))
+        issues.push(...checkSchema(v, joinPath(joinPath(path, "properties"), k)));
   }
-  if (schema.required !== undefined && (!Array.isArray(schema.required) || schema.required.some((r) => typeof r !== "string"))) {
+  if (
+    schema.required !== undefined &&
+    (!Array.isArray(schema.required) || schema.required.some((r) => typeof r !== "string"))
+  ) {
     issues.push({ path: joinPath(path, "required"), message: "must be an array of property names" });
   }
   const ap = schema.additionalProperties;
-  if (ap !== undefined && typeof ap !== "boolean") issues.push(...checkSchema(ap, joinPath(path, "additionalProperties")));
+  if (ap !== undefined && typeof ap !== "boolean")
+    issues.push(...checkSchema(ap, joinPath(path, "additionalProperties")));
   if (schema.anyOf !== undefined) {
-    if (!Array.isArray(schema.anyOf) || schema.anyOf.length === 0) issues.push({ path: joinPath(path, "anyOf"), message: "must be a non-empty array" });
+    if (!Array.isArray(schema.anyOf) || schema.anyOf.length === 0)
+      issues.push({ path: joinPath(path, "anyOf"), message: "must be a non-empty array" });
     else schema.anyOf.forEach((s, i) => issues.push(...checkSchema(s, joinPath(joinPath(path, "anyOf"), i))));
   }
   return issues;

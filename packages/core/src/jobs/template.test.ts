@@ -104,13 +104,18 @@ describe("resolveJobConfiguration: errors", () => {
   });
 
   it("names the variable and the expected type on a type mismatch", () => {
-    expect(errors({ image: 5 }, {})).toEqual([{ path: "job_variables.image", message: "expected string, got 5", source: "deployment" }]);
+    expect(errors({ image: 5 }, {})).toEqual([
+      { path: "job_variables.image", message: "expected string, got 5", source: "deployment" },
+    ]);
     expect(errors({}, { cpus: "two" })).toEqual([
       { path: "job_variables.cpus", message: 'expected number or null, got "two"', source: "run" },
     ]);
     expect(errors({ retries: 1.5 }, {})[0]?.message).toBe("expected integer, got 1.5");
     expect(errors({ pull: "sometimes" }, {})[0]?.message).toBe('expected one of "never", "always", got "sometimes"');
-    expect(errors({ env: { A: 1 } }, {})[0]).toMatchObject({ path: "job_variables.env.A", message: "expected string or null, got 1" });
+    expect(errors({ env: { A: 1 } }, {})[0]).toMatchObject({
+      path: "job_variables.env.A",
+      message: "expected string or null, got 1",
+    });
     expect(errors({ env: ["A=1"] }, {})[0]?.message).toBe("expected object of string or null values, got an array");
   });
 
@@ -142,7 +147,10 @@ describe("resolveJobConfiguration: errors", () => {
   });
 
   it("refuses job variables that are not an object", () => {
-    expect(errors([] as unknown as Record<string, unknown>, {})[0]).toMatchObject({ path: "job_variables", source: "deployment" });
+    expect(errors([] as unknown as Record<string, unknown>, {})[0]).toMatchObject({
+      path: "job_variables",
+      source: "deployment",
+    });
   });
 });
 
@@ -198,7 +206,9 @@ describe("validateBaseJobTemplate", () => {
     expect(paths({ type: "array", properties: {} })).toEqual(["variables.type"]);
     expect(paths({ type: "object" })).toEqual(["variables.properties"]);
     expect(paths({ type: "object", properties: { a: { type: "text" } } })).toEqual(["variables.properties.a.type"]);
-    expect(paths({ type: "object", properties: { a: { type: "string" } }, required: ["b"] })).toEqual(["variables.required[0]"]);
+    expect(paths({ type: "object", properties: { a: { type: "string" } }, required: ["b"] })).toEqual([
+      "variables.required[0]",
+    ]);
     expect(paths({ type: "object", properties: { "a.b": { type: "string" } } })).toEqual(["variables.properties.a.b"]);
   });
 
@@ -224,7 +234,11 @@ describe("validateBaseJobTemplate", () => {
         message: expect.stringContaining('placeholder "{{ imgae }}" names no declared variable (declared: image, env'),
         source: "template",
       },
-      { path: "jobConfiguration.dotted", message: 'invalid placeholder "{{ a.b }}": expected {{ variable_name }}', source: "template" },
+      {
+        path: "jobConfiguration.dotted",
+        message: 'invalid placeholder "{{ a.b }}": expected {{ variable_name }}',
+        source: "template",
+      },
     ]);
   });
 });

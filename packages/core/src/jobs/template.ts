@@ -23,7 +23,8 @@ export interface JobTemplateIssue extends SchemaIssue {
   source: "template" | "deployment" | "run";
 }
 
-export type BaseJobTemplateValidation = { ok: true; template: BaseJobTemplate } | { ok: false; errors: JobTemplateIssue[] };
+export type BaseJobTemplateValidation =
+  { ok: true; template: BaseJobTemplate } | { ok: false; errors: JobTemplateIssue[] };
 
 export type ResolvedJobConfiguration =
   | {
@@ -47,7 +48,12 @@ const fromTemplate = (issues: SchemaIssue[]): JobTemplateIssue[] => issues.map((
  */
 export function validateBaseJobTemplate(t: unknown): BaseJobTemplateValidation {
   if (!isPlainObject(t)) {
-    return { ok: false, errors: fromTemplate([{ path: "", message: "a base job template must be an object with jobConfiguration and variables" }]) };
+    return {
+      ok: false,
+      errors: fromTemplate([
+        { path: "", message: "a base job template must be an object with jobConfiguration and variables" },
+      ]),
+    };
   }
   const issues: SchemaIssue[] = [];
   for (const key of Object.keys(t)) {
@@ -60,13 +66,19 @@ export function validateBaseJobTemplate(t: unknown): BaseJobTemplateValidation {
   }
   const jobConfiguration = t.jobConfiguration ?? t.job_configuration;
   if (!isPlainObject(jobConfiguration)) {
-    issues.push({ path: "jobConfiguration", message: "must be an object mapping configuration keys to values or {{ placeholders }}" });
+    issues.push({
+      path: "jobConfiguration",
+      message: "must be an object mapping configuration keys to values or {{ placeholders }}",
+    });
   }
 
   const variables = t.variables;
   const declared: string[] = [];
   if (!isPlainObject(variables)) {
-    issues.push({ path: "variables", message: 'must be a JSON Schema object: { "type": "object", "properties": { ... } }' });
+    issues.push({
+      path: "variables",
+      message: 'must be a JSON Schema object: { "type": "object", "properties": { ... } }',
+    });
   } else {
     if (variables.type !== "object") issues.push({ path: "variables.type", message: `must be "object"` });
     if (!isPlainObject(variables.properties)) {
@@ -76,7 +88,10 @@ export function validateBaseJobTemplate(t: unknown): BaseJobTemplateValidation {
       for (const [name, schema] of Object.entries(variables.properties)) {
         const path = joinPath("variables.properties", name);
         if (!VARIABLE_NAME_RE.test(name)) {
-          issues.push({ path, message: "a variable name must start with a letter or _ and hold only letters, digits, _ and -" });
+          issues.push({
+            path,
+            message: "a variable name must start with a letter or _ and hold only letters, digits, _ and -",
+          });
         }
         declared.push(name);
         if (isPlainObject(schema) && Object.hasOwn(schema, "default") && checkSchema(schema, path).length === 0) {
@@ -109,7 +124,10 @@ export function validateBaseJobTemplate(t: unknown): BaseJobTemplateValidation {
   if (issues.length > 0) return { ok: false, errors: fromTemplate(issues) };
   return {
     ok: true,
-    template: { jobConfiguration: jobConfiguration as Record<string, unknown>, variables: variables as unknown as JsonSchemaObject },
+    template: {
+      jobConfiguration: jobConfiguration as Record<string, unknown>,
+      variables: variables as unknown as JsonSchemaObject,
+    },
   };
 }
 
@@ -159,7 +177,8 @@ export function resolveJobConfiguration(
 
   const values: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(properties)) {
-    if (Object.hasOwn(schema, "default") && schema.default !== undefined) values[name] = structuredClone(schema.default);
+    if (Object.hasOwn(schema, "default") && schema.default !== undefined)
+      values[name] = structuredClone(schema.default);
   }
   for (const [, vars] of layers) {
     for (const [name, value] of Object.entries(vars)) {

@@ -21,7 +21,9 @@ describe("renderTemplate", () => {
   });
 
   it("recurses through arrays and objects, leaving keys and non-strings alone", () => {
-    expect(renderTemplate({ "{{ s }}": ["{{ n }}", ["{{ s }}!"], { deep: "{{ obj }}" }], k: 1, b: false, z: null }, values)).toEqual({
+    expect(
+      renderTemplate({ "{{ s }}": ["{{ n }}", ["{{ s }}!"], { deep: "{{ obj }}" }], k: 1, b: false, z: null }, values),
+    ).toEqual({
       "{{ s }}": [3, ["x!"], { deep: { a: [1, 2] } }],
       k: 1,
       b: false,
@@ -54,7 +56,7 @@ describe("commandArgv", () => {
   });
 
   it("splits a string like a shell, without expansion", () => {
-    expect(commandArgv("  node   main.js --name 'my flow' \"say \\\"hi\\\"\" a\\ b $HOME ")).toEqual([
+    expect(commandArgv('  node   main.js --name \'my flow\' "say \\"hi\\"" a\\ b $HOME ')).toEqual([
       "node",
       "main.js",
       "--name",

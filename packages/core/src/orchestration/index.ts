@@ -15,4 +15,10 @@
 export type { OrchestrationContext, OrchestrationDecision, OrchestrationRule, RunKind } from "./types.ts";
 export { ORCHESTRATION_RULES, orchestrate } from "./rules.ts";
 export { normalizeState } from "./normalize.ts";
-export { MAX_RETRY_DELAY_SECONDS, exponentialBackoff, retryDelayMs, type RetryDelay, type RetryPolicy } from "./retry.ts";
+export {
+  MAX_RETRY_DELAY_SECONDS,
+  exponentialBackoff,
+  retryDelayMs,
+  type RetryDelay,
+  type RetryPolicy,
+} from "./retry.ts";

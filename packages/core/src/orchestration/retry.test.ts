@@ -10,14 +10,49 @@ describe("retryDelayMs without jitter", () => {
     { name: "no delay configured → retry at once", policy: { retries: 3 }, attempt: 1, ms: 0 },
     { name: "a number applies to every retry", policy: { retries: 3, retryDelaySeconds: 5 }, attempt: 3, ms: 5000 },
     { name: "fractional seconds", policy: { retries: 1, retryDelaySeconds: 0.25 }, attempt: 1, ms: 250 },
-    { name: "list: first retry uses the first entry", policy: { retries: 3, retryDelaySeconds: [1, 10, 60] }, attempt: 1, ms: 1000 },
-    { name: "list: second retry uses the second entry", policy: { retries: 3, retryDelaySeconds: [1, 10, 60] }, attempt: 2, ms: 10_000 },
-    { name: "list: last entry repeats once the list runs out", policy: { retries: 9, retryDelaySeconds: [1, 10, 60] }, attempt: 7, ms: 60_000 },
+    {
+      name: "list: first retry uses the first entry",
+      policy: { retries: 3, retryDelaySeconds: [1, 10, 60] },
+      attempt: 1,
+      ms: 1000,
+    },
+    {
+      name: "list: second retry uses the second entry",
+      policy: { retries: 3, retryDelaySeconds: [1, 10, 60] },
+      attempt: 2,
+      ms: 10_000,
+    },
+    {
+      name: "list: last entry repeats once the list runs out",
+      policy: { retries: 9, retryDelaySeconds: [1, 10, 60] },
+      attempt: 7,
+      ms: 60_000,
+    },
     { name: "list: empty means no delay", policy: { retries: 2, retryDelaySeconds: [] }, attempt: 1, ms: 0 },
-    { name: "exponential: first retry waits the base", policy: { retries: 5, retryDelaySeconds: exponentialBackoff(2) }, attempt: 1, ms: 2000 },
-    { name: "exponential: doubles per retry", policy: { retries: 5, retryDelaySeconds: exponentialBackoff(2) }, attempt: 4, ms: 16_000 },
-    { name: "exponential: capped by maxSeconds", policy: { retries: 9, retryDelaySeconds: exponentialBackoff(2, 30) }, attempt: 6, ms: 30_000 },
-    { name: "exponential: below the cap is untouched", policy: { retries: 9, retryDelaySeconds: exponentialBackoff(2, 30) }, attempt: 4, ms: 16_000 },
+    {
+      name: "exponential: first retry waits the base",
+      policy: { retries: 5, retryDelaySeconds: exponentialBackoff(2) },
+      attempt: 1,
+      ms: 2000,
+    },
+    {
+      name: "exponential: doubles per retry",
+      policy: { retries: 5, retryDelaySeconds: exponentialBackoff(2) },
+      attempt: 4,
+      ms: 16_000,
+    },
+    {
+      name: "exponential: capped by maxSeconds",
+      policy: { retries: 9, retryDelaySeconds: exponentialBackoff(2, 30) },
+      attempt: 6,
+      ms: 30_000,
+    },
+    {
+      name: "exponential: below the cap is untouched",
+      policy: { retries: 9, retryDelaySeconds: exponentialBackoff(2, 30) },
+      attempt: 4,
+      ms: 16_000,
+    },
     {
       name: "exponential without a cap stops at MAX_RETRY_DELAY_SECONDS so the date stays valid",
       policy: { retries: 2000, retryDelaySeconds: exponentialBackoff(10) },
@@ -25,8 +60,18 @@ describe("retryDelayMs without jitter", () => {
       ms: MAX_RETRY_DELAY_SECONDS * 1000,
     },
     { name: "negative delay is treated as none", policy: { retries: 1, retryDelaySeconds: -5 }, attempt: 1, ms: 0 },
-    { name: "attempt 0 is treated as the first retry", policy: { retries: 3, retryDelaySeconds: [4, 8] }, attempt: 0, ms: 4000 },
-    { name: "zero jitter factor draws nothing", policy: { retries: 1, retryDelaySeconds: 3, retryJitterFactor: 0 }, attempt: 1, ms: 3000 },
+    {
+      name: "attempt 0 is treated as the first retry",
+      policy: { retries: 3, retryDelaySeconds: [4, 8] },
+      attempt: 0,
+      ms: 4000,
+    },
+    {
+      name: "zero jitter factor draws nothing",
+      policy: { retries: 1, retryDelaySeconds: 3, retryJitterFactor: 0 },
+      attempt: 1,
+      ms: 3000,
+    },
   ];
   it.each(cases)("$name", ({ policy, attempt, ms }) => {
     expect(retryDelayMs(policy, attempt, never)).toBe(ms);
@@ -35,11 +80,36 @@ describe("retryDelayMs without jitter", () => {
 
 describe("retryDelayMs with jitter", () => {
   const cases: { name: string; policy: RetryPolicy; attempt?: number; random: number; ms: number }[] = [
-    { name: "random 0 → lower bound d*(1-j)", policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 }, random: 0, ms: 5000 },
-    { name: "random 0.5 → the delay itself", policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 }, random: 0.5, ms: 10_000 },
-    { name: "random →1 → upper bound d*(1+j)", policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 }, random: 0.999999, ms: 15_000 },
-    { name: "factor above 1 never goes negative", policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 3 }, random: 0, ms: 0 },
-    { name: "negative factor means no jitter", policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: -1 }, random: 0, ms: 10_000 },
+    {
+      name: "random 0 → lower bound d*(1-j)",
+      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
+      random: 0,
+      ms: 5000,
+    },
+    {
+      name: "random 0.5 → the delay itself",
+      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
+      random: 0.5,
+      ms: 10_000,
+    },
+    {
+      name: "random →1 → upper bound d*(1+j)",
+      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
+      random: 0.999999,
+      ms: 15_000,
+    },
+    {
+      name: "factor above 1 never goes negative",
+      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 3 },
+      random: 0,
+      ms: 0,
+    },
+    {
+      name: "negative factor means no jitter",
+      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: -1 },
+      random: 0,
+      ms: 10_000,
+    },
     {
       name: "jitter applies to the list entry of this attempt",
       policy: { retries: 3, retryDelaySeconds: [1, 100], retryJitterFactor: 0.1 },

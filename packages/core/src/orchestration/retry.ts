@@ -26,7 +26,9 @@ export function exponentialBackoff(
   baseSeconds: number,
   maxSeconds?: number,
 ): { kind: "exponential"; baseSeconds: number; maxSeconds?: number } {
-  return maxSeconds === undefined ? { kind: "exponential", baseSeconds } : { kind: "exponential", baseSeconds, maxSeconds };
+  return maxSeconds === undefined
+    ? { kind: "exponential", baseSeconds }
+    : { kind: "exponential", baseSeconds, maxSeconds };
 }
 
 /**

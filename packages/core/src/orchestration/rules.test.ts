@@ -22,7 +22,13 @@ const NOW = new Date("2030-01-01T12:00:00.000Z");
 const secondsFromNow = (s: number): Date => new Date(NOW.getTime() + s * 1000);
 
 function state(type: StateType, extra: Partial<State> = {}): State {
-  return { type, name: type.charAt(0) + type.slice(1).toLowerCase(), timestamp: "2030-01-01T11:00:00.000Z", details: {}, ...extra };
+  return {
+    type,
+    name: type.charAt(0) + type.slice(1).toLowerCase(),
+    timestamp: "2030-01-01T11:00:00.000Z",
+    details: {},
+    ...extra,
+  };
 }
 
 interface Given {
@@ -43,7 +49,11 @@ function context(g: Given): OrchestrationContext {
     now: NOW,
     current: g.current ?? null,
     proposed: g.proposed,
-    run: { runCount: g.runCount ?? 0, retryPolicy: g.retryPolicy ?? { retries: 0 }, nextScheduledTime: g.nextScheduledTime ?? null },
+    run: {
+      runCount: g.runCount ?? 0,
+      retryPolicy: g.retryPolicy ?? { retries: 0 },
+      nextScheduledTime: g.nextScheduledTime ?? null,
+    },
   };
   if ("parentFlowRunState" in g) ctx.parentFlowRunState = g.parentFlowRunState;
   if (g.force !== undefined) ctx.force = g.force;
@@ -80,7 +90,8 @@ function check(decision: OrchestrationDecision, want: Want, ctx: OrchestrationCo
     if (want.stateType !== undefined) expect(decision.state.type).toBe(want.stateType);
     if (want.stateName !== undefined) expect(decision.state.name).toBe(want.stateName);
   }
-  if (decision.status === "WAIT" && want.delaySeconds !== undefined) expect(decision.delaySeconds).toBe(want.delaySeconds);
+  if (decision.status === "WAIT" && want.delaySeconds !== undefined)
+    expect(decision.delaySeconds).toBe(want.delaySeconds);
 }
 
 const running = state("RUNNING", { transitionId: "t-run" });
@@ -95,12 +106,19 @@ const cases: Case[] = [
   },
   {
     name: "resent transition is a no-op even under force",
-    given: { current: state("COMPLETED", { transitionId: "t-1" }), proposed: { type: "FAILED", transitionId: "t-1" }, force: true },
+    given: {
+      current: state("COMPLETED", { transitionId: "t-1" }),
+      proposed: { type: "FAILED", transitionId: "t-1" },
+      force: true,
+    },
     want: { status: "REJECT", rule: "DuplicateTransition", write: false, keepsCurrent: true },
   },
   {
     name: "a resend that would otherwise be aborted still gets the stored state",
-    given: { current: state("COMPLETED", { transitionId: "t-1" }), proposed: { type: "COMPLETED", transitionId: "t-1" } },
+    given: {
+      current: state("COMPLETED", { transitionId: "t-1" }),
+      proposed: { type: "COMPLETED", transitionId: "t-1" },
+    },
     want: { status: "REJECT", rule: "DuplicateTransition", write: false, keepsCurrent: true },
   },
   {
@@ -132,7 +150,12 @@ const cases: Case[] = [
   },
   {
     name: "force skips the scheduled-time wait",
-    given: { current: state("SCHEDULED"), proposed: { type: "RUNNING" }, nextScheduledTime: secondsFromNow(60), force: true },
+    given: {
+      current: state("SCHEDULED"),
+      proposed: { type: "RUNNING" },
+      nextScheduledTime: secondsFromNow(60),
+      force: true,
+    },
     want: { status: "ACCEPT", rule: "ForceOverride", stateType: "RUNNING" },
   },
   {
@@ -142,13 +165,11 @@ const cases: Case[] = [
   },
 
   // c. TerminalIsFinal
-  ...(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"] as const).map(
-    (type): Case => ({
-      name: `${type} cannot start running again`,
-      given: { current: state(type), proposed: { type: "RUNNING" } },
-      want: { status: "ABORT", rule: "TerminalIsFinal" },
-    }),
-  ),
+  ...(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"] as const).map((type): Case => ({
+    name: `${type} cannot start running again`,
+    given: { current: state(type), proposed: { type: "RUNNING" } },
+    want: { status: "ABORT", rule: "TerminalIsFinal" },
+  })),
   {
     name: "a finished run cannot be claimed",
     given: { current: state("FAILED"), proposed: { type: "PENDING" } },
@@ -189,7 +210,13 @@ const cases: Case[] = [
   {
     name: "finishing while cancelling is recorded as cancelled",
     given: { current: state("CANCELLING"), proposed: { type: "COMPLETED" } },
-    want: { status: "REJECT", rule: "CancellingOnlyToCancelled", write: true, stateType: "CANCELLED", stateName: "Cancelled" },
+    want: {
+      status: "REJECT",
+      rule: "CancellingOnlyToCancelled",
+      write: true,
+      stateType: "CANCELLED",
+      stateName: "Cancelled",
+    },
   },
   {
     name: "failing while cancelling is cancelled, not retried",
@@ -201,13 +228,11 @@ const cases: Case[] = [
     given: { current: state("CANCELLING"), proposed: { type: "CRASHED" } },
     want: { status: "REJECT", rule: "CancellingOnlyToCancelled", write: true, stateType: "CANCELLED" },
   },
-  ...(["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"] as const).map(
-    (type): Case => ({
-      name: `a cancelling run cannot move to ${type}`,
-      given: { current: state("CANCELLING"), proposed: { type } },
-      want: { status: "ABORT", rule: "CancellingOnlyToCancelled" },
-    }),
-  ),
+  ...(["SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"] as const).map((type): Case => ({
+    name: `a cancelling run cannot move to ${type}`,
+    given: { current: state("CANCELLING"), proposed: { type } },
+    want: { status: "ABORT", rule: "CancellingOnlyToCancelled" },
+  })),
 
   // e. LateOnlyFromScheduled
   {
@@ -237,25 +262,21 @@ const cases: Case[] = [
   },
 
   // f. NoSecondClaim
-  ...([null, "SCHEDULED", "PAUSED"] as const).map(
-    (type): Case => ({
-      name: `claim from ${type ?? "no state"}`,
-      given: { current: type === null ? null : state(type), proposed: { type: "PENDING" } },
-      want: { status: "ACCEPT", rule: null, stateType: "PENDING", stateName: "Pending" },
-    }),
-  ),
+  ...([null, "SCHEDULED", "PAUSED"] as const).map((type): Case => ({
+    name: `claim from ${type ?? "no state"}`,
+    given: { current: type === null ? null : state(type), proposed: { type: "PENDING" } },
+    want: { status: "ACCEPT", rule: null, stateType: "PENDING", stateName: "Pending" },
+  })),
   {
     name: "Late runs can be claimed",
     given: { current: state("SCHEDULED", { name: "Late" }), proposed: { type: "PENDING" } },
     want: { status: "ACCEPT", rule: null, stateType: "PENDING" },
   },
-  ...(["PENDING", "RUNNING"] as const).map(
-    (type): Case => ({
-      name: `a ${type} run cannot be claimed again`,
-      given: { current: state(type), proposed: { type: "PENDING" } },
-      want: { status: "ABORT", rule: "NoSecondClaim" },
-    }),
-  ),
+  ...(["PENDING", "RUNNING"] as const).map((type): Case => ({
+    name: `a ${type} run cannot be claimed again`,
+    given: { current: state(type), proposed: { type: "PENDING" } },
+    want: { status: "ABORT", rule: "NoSecondClaim" },
+  })),
 
   // g. WaitForScheduledTime
   {
@@ -300,13 +321,11 @@ const cases: Case[] = [
     given: { kind: "task", current: state("PENDING"), proposed: { type: "RUNNING" }, parentFlowRunState: "RUNNING" },
     want: { status: "ACCEPT", rule: null, stateType: "RUNNING" },
   },
-  ...(["COMPLETED", "CANCELLING", "PAUSED", "SCHEDULED", null] as const).map(
-    (parent): Case => ({
-      name: `task cannot start while its flow run is ${parent ?? "without a state"}`,
-      given: { kind: "task", current: state("PENDING"), proposed: { type: "RUNNING" }, parentFlowRunState: parent },
-      want: { status: "ABORT", rule: "TaskNeedsRunningFlow" },
-    }),
-  ),
+  ...(["COMPLETED", "CANCELLING", "PAUSED", "SCHEDULED", null] as const).map((parent): Case => ({
+    name: `task cannot start while its flow run is ${parent ?? "without a state"}`,
+    given: { kind: "task", current: state("PENDING"), proposed: { type: "RUNNING" }, parentFlowRunState: parent },
+    want: { status: "ABORT", rule: "TaskNeedsRunningFlow" },
+  })),
   {
     name: "a task with no enclosing flow run may start",
     given: { kind: "task", current: state("PENDING"), proposed: { type: "RUNNING" } },
@@ -338,7 +357,13 @@ const cases: Case[] = [
   {
     name: "flow FAILED with retries left → AwaitingRetry",
     given: { current: running, proposed: { type: "FAILED" }, runCount: 1, retryPolicy: retrying },
-    want: { status: "REJECT", rule: "RetryFailedRuns", write: true, stateType: "SCHEDULED", stateName: "AwaitingRetry" },
+    want: {
+      status: "REJECT",
+      rule: "RetryFailedRuns",
+      write: true,
+      stateType: "SCHEDULED",
+      stateName: "AwaitingRetry",
+    },
   },
   {
     name: "the last retry (runCount = retries) is still granted",
@@ -362,12 +387,24 @@ const cases: Case[] = [
   },
   {
     name: "task FAILED with retries left → AwaitingRetry",
-    given: { kind: "task", current: running, proposed: { type: "FAILED" }, runCount: 1, retryPolicy: retrying, parentFlowRunState: "RUNNING" },
+    given: {
+      kind: "task",
+      current: running,
+      proposed: { type: "FAILED" },
+      runCount: 1,
+      retryPolicy: retrying,
+      parentFlowRunState: "RUNNING",
+    },
     want: { status: "REJECT", rule: "RetryFailedRuns", write: true, stateName: "AwaitingRetry" },
   },
   {
     name: "noRetry keeps the failure",
-    given: { current: running, proposed: { type: "FAILED", details: { noRetry: true } }, runCount: 1, retryPolicy: retrying },
+    given: {
+      current: running,
+      proposed: { type: "FAILED", details: { noRetry: true } },
+      runCount: 1,
+      retryPolicy: retrying,
+    },
     want: { status: "ACCEPT", rule: null, stateType: "FAILED" },
   },
   {
@@ -392,16 +429,23 @@ const cases: Case[] = [
   },
 
   // j. CachedCompletion
-  ...([null, "SCHEDULED", "PENDING", "RUNNING"] as const).map(
-    (type): Case => ({
-      name: `cache hit from ${type ?? "no state"}`,
-      given: { current: type === null ? null : state(type), proposed: { type: "COMPLETED", name: "Cached" }, nextScheduledTime: secondsFromNow(60) },
-      want: { status: "ACCEPT", rule: "CachedCompletion", stateType: "COMPLETED", stateName: "Cached" },
-    }),
-  ),
+  ...([null, "SCHEDULED", "PENDING", "RUNNING"] as const).map((type): Case => ({
+    name: `cache hit from ${type ?? "no state"}`,
+    given: {
+      current: type === null ? null : state(type),
+      proposed: { type: "COMPLETED", name: "Cached" },
+      nextScheduledTime: secondsFromNow(60),
+    },
+    want: { status: "ACCEPT", rule: "CachedCompletion", stateType: "COMPLETED", stateName: "Cached" },
+  })),
   {
     name: "a cache hit for a task of a stopped flow run is still recorded",
-    given: { kind: "task", current: state("PENDING"), proposed: { type: "COMPLETED", name: "Cached" }, parentFlowRunState: "CANCELLED" },
+    given: {
+      kind: "task",
+      current: state("PENDING"),
+      proposed: { type: "COMPLETED", name: "Cached" },
+      parentFlowRunState: "CANCELLED",
+    },
     want: { status: "ACCEPT", rule: "CachedCompletion", stateName: "Cached" },
   },
 
@@ -421,13 +465,11 @@ const cases: Case[] = [
     given: { current: state("PAUSED"), proposed: { type: "SCHEDULED" } },
     want: { status: "ACCEPT", rule: "PauseResume", stateType: "SCHEDULED" },
   },
-  ...(["SCHEDULED", "PAUSED"] as const).map(
-    (type): Case => ({
-      name: `a ${type} run cannot pause`,
-      given: { current: state(type), proposed: { type: "PAUSED" } },
-      want: { status: "REJECT", rule: "PauseResume", write: false, keepsCurrent: true },
-    }),
-  ),
+  ...(["SCHEDULED", "PAUSED"] as const).map((type): Case => ({
+    name: `a ${type} run cannot pause`,
+    given: { current: state(type), proposed: { type: "PAUSED" } },
+    want: { status: "REJECT", rule: "PauseResume", write: false, keepsCurrent: true },
+  })),
   {
     name: "a run with no state cannot pause",
     given: { current: null, proposed: { type: "PAUSED" } },
@@ -479,16 +521,40 @@ describe("orchestrate", () => {
 describe("rules on their own", () => {
   // Rules shadowed by earlier ones in orchestrate still hold their line when used alone.
   const solo: { rule: OrchestrationRule; given: Given; status: OrchestrationDecision["status"] | undefined }[] = [
-    { rule: DuplicateTransition, given: { current: running, proposed: { type: "COMPLETED", transitionId: "t-run" } }, status: "REJECT" },
+    {
+      rule: DuplicateTransition,
+      given: { current: running, proposed: { type: "COMPLETED", transitionId: "t-run" } },
+      status: "REJECT",
+    },
     { rule: TerminalIsFinal, given: { current: running, proposed: { type: "COMPLETED" } }, status: undefined },
-    { rule: CancellingOnlyToCancelled, given: { current: running, proposed: { type: "CANCELLED" } }, status: undefined },
+    {
+      rule: CancellingOnlyToCancelled,
+      given: { current: running, proposed: { type: "CANCELLED" } },
+      status: undefined,
+    },
     { rule: LateOnlyFromScheduled, given: { current: running, proposed: { type: "SCHEDULED" } }, status: undefined },
     { rule: NoSecondClaim, given: { current: state("CANCELLING"), proposed: { type: "PENDING" } }, status: "ABORT" },
     { rule: NoSecondClaim, given: { current: state("COMPLETED"), proposed: { type: "PENDING" } }, status: "ABORT" },
-    { rule: WaitForScheduledTime, given: { current: running, proposed: { type: "RUNNING" }, nextScheduledTime: secondsFromNow(9) }, status: undefined },
-    { rule: TaskNeedsRunningFlow, given: { kind: "task", current: running, proposed: { type: "COMPLETED" }, parentFlowRunState: "FAILED" }, status: undefined },
-    { rule: RetryFailedRuns, given: { current: running, proposed: { type: "CANCELLED" }, runCount: 1, retryPolicy: retrying }, status: undefined },
-    { rule: CachedCompletion, given: { current: state("PAUSED"), proposed: { type: "COMPLETED", name: "Cached" } }, status: undefined },
+    {
+      rule: WaitForScheduledTime,
+      given: { current: running, proposed: { type: "RUNNING" }, nextScheduledTime: secondsFromNow(9) },
+      status: undefined,
+    },
+    {
+      rule: TaskNeedsRunningFlow,
+      given: { kind: "task", current: running, proposed: { type: "COMPLETED" }, parentFlowRunState: "FAILED" },
+      status: undefined,
+    },
+    {
+      rule: RetryFailedRuns,
+      given: { current: running, proposed: { type: "CANCELLED" }, runCount: 1, retryPolicy: retrying },
+      status: undefined,
+    },
+    {
+      rule: CachedCompletion,
+      given: { current: state("PAUSED"), proposed: { type: "COMPLETED", name: "Cached" } },
+      status: undefined,
+    },
     { rule: CachedCompletion, given: { current: running, proposed: { type: "COMPLETED" } }, status: undefined },
     { rule: PauseResume, given: { current: state("PAUSED"), proposed: { type: "FAILED" } }, status: undefined },
     { rule: AlreadyRunning, given: { current: state("PENDING"), proposed: { type: "RUNNING" } }, status: undefined },
@@ -531,7 +597,12 @@ describe("retry state", () => {
   }
 
   it("is stamped now and scheduled now + delay", () => {
-    const s = retryOf({ current: running, proposed: { type: "FAILED", message: "boom" }, runCount: 1, retryPolicy: retrying });
+    const s = retryOf({
+      current: running,
+      proposed: { type: "FAILED", message: "boom" },
+      runCount: 1,
+      retryPolicy: retrying,
+    });
     expect(s.timestamp).toBe(NOW.toISOString());
     expect(s.details.scheduledTime).toBe(secondsFromNow(10).toISOString());
     expect(s.message).toBe("Retry 1 of 2 after FAILED: boom");
@@ -546,17 +617,25 @@ describe("retry state", () => {
 
   it("uses exponential backoff", () => {
     const policy: RetryPolicy = { retries: 5, retryDelaySeconds: exponentialBackoff(3, 20) };
-    expect(retryOf({ current: running, proposed: { type: "FAILED" }, runCount: 3, retryPolicy: policy }).details.scheduledTime).toBe(
-      secondsFromNow(12).toISOString(),
-    );
-    expect(retryOf({ current: running, proposed: { type: "FAILED" }, runCount: 5, retryPolicy: policy }).details.scheduledTime).toBe(
-      secondsFromNow(20).toISOString(),
-    );
+    expect(
+      retryOf({ current: running, proposed: { type: "FAILED" }, runCount: 3, retryPolicy: policy }).details
+        .scheduledTime,
+    ).toBe(secondsFromNow(12).toISOString());
+    expect(
+      retryOf({ current: running, proposed: { type: "FAILED" }, runCount: 5, retryPolicy: policy }).details
+        .scheduledTime,
+    ).toBe(secondsFromNow(20).toISOString());
   });
 
   it("draws jitter from ctx.random", () => {
     const policy: RetryPolicy = { retries: 1, retryDelaySeconds: 100, retryJitterFactor: 0.2 };
-    const s = retryOf({ current: running, proposed: { type: "FAILED" }, runCount: 1, retryPolicy: policy, random: () => 0 });
+    const s = retryOf({
+      current: running,
+      proposed: { type: "FAILED" },
+      runCount: 1,
+      retryPolicy: policy,
+      random: () => 0,
+    });
     expect(s.details.scheduledTime).toBe(secondsFromNow(80).toISOString());
   });
 
@@ -604,15 +683,26 @@ describe("cancelled-while-finishing state", () => {
 
 describe("accepted state", () => {
   it("is the normalized proposal", () => {
-    const decision = orchestrate(context({ current: running, proposed: { type: "COMPLETED", message: "ok", transitionId: "t-2" } }));
+    const decision = orchestrate(
+      context({ current: running, proposed: { type: "COMPLETED", message: "ok", transitionId: "t-2" } }),
+    );
     expect(decision).toEqual({
       status: "ACCEPT",
-      state: { type: "COMPLETED", name: "Completed", timestamp: NOW.toISOString(), message: "ok", transitionId: "t-2", details: {} },
+      state: {
+        type: "COMPLETED",
+        name: "Completed",
+        timestamp: NOW.toISOString(),
+        message: "ok",
+        transitionId: "t-2",
+        details: {},
+      },
     });
   });
 
   it("keeps a timestamp the client supplied", () => {
-    const decision = orchestrate(context({ current: running, proposed: { type: "COMPLETED", timestamp: "2030-01-01T11:59:59.000Z" } }));
+    const decision = orchestrate(
+      context({ current: running, proposed: { type: "COMPLETED", timestamp: "2030-01-01T11:59:59.000Z" } }),
+    );
     expect(decision.status === "ACCEPT" && decision.state.timestamp).toBe("2030-01-01T11:59:59.000Z");
   });
 });
@@ -634,7 +724,13 @@ describe("purity", () => {
   });
 
   it("gives the same answer twice", () => {
-    const ctx = context({ current: running, proposed: { type: "FAILED" }, runCount: 1, retryPolicy: { ...retrying, retryJitterFactor: 0.5 }, random: () => 0.25 });
+    const ctx = context({
+      current: running,
+      proposed: { type: "FAILED" },
+      runCount: 1,
+      retryPolicy: { ...retrying, retryJitterFactor: 0.5 },
+      random: () => 0.25,
+    });
     expect(orchestrate(ctx)).toEqual(orchestrate(ctx));
   });
 });

@@ -43,7 +43,8 @@ export const TerminalIsFinal: OrchestrationRule = {
   decide(ctx) {
     const { current, proposed } = ctx;
     if (current === null || !isTerminal(current.type)) return undefined;
-    if (proposed.type === "SCHEDULED" && proposed.details?.retryRequested === true) return accept(ctx, "TerminalIsFinal");
+    if (proposed.type === "SCHEDULED" && proposed.details?.retryRequested === true)
+      return accept(ctx, "TerminalIsFinal");
     return abort(
       "TerminalIsFinal",
       `The run is already ${current.type}; a finished run only leaves it through an explicit retry ` +
@@ -98,7 +99,10 @@ export const NoSecondClaim: OrchestrationRule = {
   decide({ current, proposed }) {
     if (proposed.type !== "PENDING") return undefined;
     if (current === null || current.type === "SCHEDULED" || current.type === "PAUSED") return undefined;
-    return abort("NoSecondClaim", `The run is already ${current.type}; it has been claimed and cannot be claimed again.`);
+    return abort(
+      "NoSecondClaim",
+      `The run is already ${current.type}; it has been claimed and cannot be claimed again.`,
+    );
   },
 };
 
@@ -199,7 +203,11 @@ export const PauseResume: OrchestrationRule = {
     const { current, proposed } = ctx;
     if (proposed.type === "PAUSED") {
       if (current?.type === "RUNNING" || current?.type === "PENDING") return accept(ctx, "PauseResume");
-      return keepCurrent(current, "PauseResume", `A ${current?.type ?? "new"} run cannot pause; only RUNNING or PENDING runs can.`);
+      return keepCurrent(
+        current,
+        "PauseResume",
+        `A ${current?.type ?? "new"} run cannot pause; only RUNNING or PENDING runs can.`,
+      );
     }
     // Resuming in place (RUNNING) or handing the run back to a worker (SCHEDULED).
     if (current?.type === "PAUSED" && (proposed.type === "RUNNING" || proposed.type === "SCHEDULED")) {

@@ -30,7 +30,10 @@ export function compileCron(
     if (!Object.hasOwn(CRON_NICKNAMES, expr)) {
       return {
         ok: false,
-        issue: { path: "cron", message: `unknown nickname "${expr}" (known: ${Object.keys(CRON_NICKNAMES).join(", ")})` },
+        issue: {
+          path: "cron",
+          message: `unknown nickname "${expr}" (known: ${Object.keys(CRON_NICKNAMES).join(", ")})`,
+        },
       };
     }
   } else {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { describeSchedule, type ScheduleSpec } from "./index.ts";
 
-const cron = (expr: string, timezone?: string): ScheduleSpec => (timezone ? { kind: "cron", cron: expr, timezone } : { kind: "cron", cron: expr });
+const cron = (expr: string, timezone?: string): ScheduleSpec =>
+  timezone ? { kind: "cron", cron: expr, timezone } : { kind: "cron", cron: expr };
 
 describe("describeSchedule", () => {
   it.each([
@@ -28,16 +29,12 @@ describe("describeSchedule", () => {
     expect(describeSchedule(cron(expr, timezone))).toBe(words);
   });
 
-  it.each([
-    ["*/7 * * * *"],
-    ["0 9 1 * MON"],
-    ["0 12 * * 5#2"],
-    ["0 0 L * *"],
-    ["5-10 * * * *"],
-    ["15 30 9 * * *"],
-  ])("falls back to the expression for %j", (expr) => {
-    expect(describeSchedule(cron(expr, "Europe/Berlin"))).toBe(`cron \`${expr}\` (Europe/Berlin)`);
-  });
+  it.each([["*/7 * * * *"], ["0 9 1 * MON"], ["0 12 * * 5#2"], ["0 0 L * *"], ["5-10 * * * *"], ["15 30 9 * * *"]])(
+    "falls back to the expression for %j",
+    (expr) => {
+      expect(describeSchedule(cron(expr, "Europe/Berlin"))).toBe(`cron \`${expr}\` (Europe/Berlin)`);
+    },
+  );
 
   it.each([
     [1, undefined, undefined, "every second"],
@@ -62,8 +59,16 @@ describe("describeSchedule", () => {
     ["FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "Europe/Berlin", "at 09:00 every day (Europe/Berlin)"],
     ["FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=30", undefined, "at 09:30 on Monday through Friday (UTC)"],
     ["FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=8;BYMINUTE=0", undefined, "at 08:00 every 2 weeks on Monday (UTC)"],
-    ["DTSTART;TZID=America/New_York:20260101T073000\nRRULE:FREQ=DAILY", undefined, "at 07:30 every day (America/New_York)"],
-    ["FREQ=DAILY;BYHOUR=9;UNTIL=20270101T000000Z", undefined, "rrule `FREQ=DAILY;BYHOUR=9;UNTIL=20270101T000000Z` (UTC)"],
+    [
+      "DTSTART;TZID=America/New_York:20260101T073000\nRRULE:FREQ=DAILY",
+      undefined,
+      "at 07:30 every day (America/New_York)",
+    ],
+    [
+      "FREQ=DAILY;BYHOUR=9;UNTIL=20270101T000000Z",
+      undefined,
+      "rrule `FREQ=DAILY;BYHOUR=9;UNTIL=20270101T000000Z` (UTC)",
+    ],
   ])("rrule %j in %s -> %j", (rrule, timezone, words) => {
     const spec: ScheduleSpec = timezone ? { kind: "rrule", rrule, timezone } : { kind: "rrule", rrule };
     expect(describeSchedule(spec)).toBe(words);

@@ -25,7 +25,11 @@ describe("slot keys", () => {
 
   it("partition keys are ISO-8601 UTC and sort as their times do", () => {
     expect(partitionKeyFor(slot)).toBe("2026-03-08T07:00:00.000Z");
-    const slots = [new Date("2026-03-08T07:00:00Z"), new Date("2026-03-08T06:59:59.500Z"), new Date("2025-12-31T23:00:00Z")];
+    const slots = [
+      new Date("2026-03-08T07:00:00Z"),
+      new Date("2026-03-08T06:59:59.500Z"),
+      new Date("2025-12-31T23:00:00Z"),
+    ];
     const byKey = [...slots].sort((a, b) => partitionKeyFor(a).localeCompare(partitionKeyFor(b)));
     const byTime = [...slots].sort((a, b) => a.getTime() - b.getTime());
     expect(byKey).toEqual(byTime);

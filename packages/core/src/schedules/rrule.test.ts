@@ -3,11 +3,14 @@ import { nextSlots, slotsBetween, type ScheduleSpec } from "./index.ts";
 
 const iso = (dates: Date[]): string[] => dates.map((d) => d.toISOString());
 const at = (s: string): Date => new Date(s);
-const rrule = (text: string, timezone?: string): ScheduleSpec => (timezone ? { kind: "rrule", rrule: text, timezone } : { kind: "rrule", rrule: text });
+const rrule = (text: string, timezone?: string): ScheduleSpec =>
+  timezone ? { kind: "rrule", rrule: text, timezone } : { kind: "rrule", rrule: text };
 
 describe("rrule slots", () => {
   it("FREQ=DAILY expands BYHOUR x BYMINUTE", () => {
-    expect(iso(nextSlots(rrule("FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30"), at("2026-01-01T10:00:00Z"), { limit: 4 }))).toEqual([
+    expect(
+      iso(nextSlots(rrule("FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30"), at("2026-01-01T10:00:00Z"), { limit: 4 })),
+    ).toEqual([
       "2026-01-01T17:00:00.000Z",
       "2026-01-01T17:30:00.000Z",
       "2026-01-02T09:00:00.000Z",
@@ -16,10 +19,9 @@ describe("rrule slots", () => {
   });
 
   it("takes missing fields from DTSTART and never returns a time before it", () => {
-    expect(iso(nextSlots(rrule("DTSTART:20260110T061500Z\nRRULE:FREQ=DAILY"), at("2026-01-01T00:00:00Z"), { limit: 2 }))).toEqual([
-      "2026-01-10T06:15:00.000Z",
-      "2026-01-11T06:15:00.000Z",
-    ]);
+    expect(
+      iso(nextSlots(rrule("DTSTART:20260110T061500Z\nRRULE:FREQ=DAILY"), at("2026-01-01T00:00:00Z"), { limit: 2 })),
+    ).toEqual(["2026-01-10T06:15:00.000Z", "2026-01-11T06:15:00.000Z"]);
   });
 
   it("FREQ=WEEKLY with BYDAY and INTERVAL counts weeks from DTSTART's week", () => {
@@ -105,7 +107,12 @@ describe("rrule slots", () => {
 
   it("stays fast far from DTSTART", () => {
     const started = performance.now();
-    const slots = slotsBetween(rrule("FREQ=MINUTELY;INTERVAL=5", "Europe/Berlin"), at("2030-06-01T00:00:00Z"), at("2030-06-02T00:00:00Z"), 1000);
+    const slots = slotsBetween(
+      rrule("FREQ=MINUTELY;INTERVAL=5", "Europe/Berlin"),
+      at("2030-06-01T00:00:00Z"),
+      at("2030-06-02T00:00:00Z"),
+      1000,
+    );
     expect(slots).toHaveLength(288);
     expect(performance.now() - started).toBeLessThan(2000);
   });

@@ -71,7 +71,11 @@ export function parseRrule(text: string): { ok: true; rule: ParsedRrule } | { ok
       }
       const value = line.slice(colon + 1);
       const parsed = parseRruleDate(value);
-      if (!parsed) return { ok: false, message: `invalid DTSTART "${value}" (expected YYYYMMDD or YYYYMMDDTHHMMSS, optionally ending in Z)` };
+      if (!parsed)
+        return {
+          ok: false,
+          message: `invalid DTSTART "${value}" (expected YYYYMMDD or YYYYMMDDTHHMMSS, optionally ending in Z)`,
+        };
       if (tzid !== undefined && parsed.kind === "instant") {
         return { ok: false, message: "DTSTART cannot carry both TZID and a UTC time (Z)" };
       }
@@ -91,7 +95,13 @@ export function parseRrule(text: string): { ok: true; rule: ParsedRrule } | { ok
   for (const part of ruleText.split(";").filter((p) => p.trim() !== "")) {
     const eq = part.indexOf("=");
     const key = (eq < 0 ? part : part.slice(0, eq)).trim().toUpperCase();
-    const value = eq < 0 ? "" : part.slice(eq + 1).trim().toUpperCase();
+    const value =
+      eq < 0
+        ? ""
+        : part
+            .slice(eq + 1)
+            .trim()
+            .toUpperCase();
     if (!SUPPORTED_PARTS.includes(key)) unsupported ??= key;
     if (parts.has(key)) return { ok: false, message: `${key} appears more than once` };
     parts.set(key, value);
@@ -156,7 +166,11 @@ export function parseRrule(text: string): { ok: true; rule: ParsedRrule } | { ok
   const until = parts.get("UNTIL");
   if (until !== undefined) {
     const parsed = parseRruleDate(until);
-    if (!parsed) return { ok: false, message: `invalid UNTIL "${until}" (expected YYYYMMDD or YYYYMMDDTHHMMSS, optionally ending in Z)` };
+    if (!parsed)
+      return {
+        ok: false,
+        message: `invalid UNTIL "${until}" (expected YYYYMMDD or YYYYMMDDTHHMMSS, optionally ending in Z)`,
+      };
     rule.until = parsed;
   }
   if (dtstart) rule.dtstart = dtstart;
@@ -255,7 +269,9 @@ export function rruleSlots(rule: ParsedRrule, timezone: string): (afterMs: numbe
     const day = Math.floor(local / DAY_MS);
     let range = offsetCache.get(day);
     if (!range) {
-      const probes = [-DAY_MS, 0, DAY_MS, 2 * DAY_MS].map((d) => toLocalMs(day * DAY_MS + d, timezone) - (day * DAY_MS + d));
+      const probes = [-DAY_MS, 0, DAY_MS, 2 * DAY_MS].map(
+        (d) => toLocalMs(day * DAY_MS + d, timezone) - (day * DAY_MS + d),
+      );
       range = { min: Math.min(...probes), max: Math.max(...probes) };
       offsetCache.set(day, range);
     }

@@ -237,8 +237,14 @@ describe("invalid arguments", () => {
 
   it("refuses invalid dates and limits", () => {
     const spec: ScheduleSpec = { kind: "interval", intervalSeconds: 60 };
-    expect(() => nextSlots(spec, new Date(NaN), { limit: 1 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
-    expect(() => nextSlots(spec, new Date(), { limit: -1 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
-    expect(() => nextSlots(spec, new Date(), { limit: 1.5 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(() => nextSlots(spec, new Date(NaN), { limit: 1 })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }),
+    );
+    expect(() => nextSlots(spec, new Date(), { limit: -1 })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }),
+    );
+    expect(() => nextSlots(spec, new Date(), { limit: 1.5 })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT" }),
+    );
   });
 });

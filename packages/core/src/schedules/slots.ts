@@ -45,7 +45,10 @@ export function slotsBetween(spec: ScheduleSpec, from: Date, to: Date, max: numb
   const fromMs = checkDate("from", from);
   const toMs = checkDate("to", to);
   if (toMs < fromMs) {
-    throw new ScheduleError("INVALID_ARGUMENT", `the window ends (${to.toISOString()}) before it starts (${from.toISOString()})`);
+    throw new ScheduleError(
+      "INVALID_ARGUMENT",
+      `the window ends (${to.toISOString()}) before it starts (${from.toISOString()})`,
+    );
   }
   if (!Number.isInteger(max) || max < 0) {
     throw new ScheduleError("INVALID_ARGUMENT", `max must be a non-negative integer (got ${max})`);

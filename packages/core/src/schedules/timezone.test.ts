@@ -11,15 +11,21 @@ describe("wall-clock conversion", () => {
   });
 
   it("places an ordinary reading", () => {
-    expect(new Date(fromLocalMs(local("2026-01-15T09:00:00"), "America/New_York")).toISOString()).toBe("2026-01-15T14:00:00.000Z");
+    expect(new Date(fromLocalMs(local("2026-01-15T09:00:00"), "America/New_York")).toISOString()).toBe(
+      "2026-01-15T14:00:00.000Z",
+    );
   });
 
   it("places a repeated reading at its first occurrence", () => {
-    expect(new Date(fromLocalMs(local("2026-11-01T01:30:00"), "America/New_York")).toISOString()).toBe("2026-11-01T05:30:00.000Z");
+    expect(new Date(fromLocalMs(local("2026-11-01T01:30:00"), "America/New_York")).toISOString()).toBe(
+      "2026-11-01T05:30:00.000Z",
+    );
   });
 
   it("moves a reading inside a gap forward by the gap's length", () => {
-    expect(new Date(fromLocalMs(local("2026-03-08T02:30:00"), "America/New_York")).toISOString()).toBe("2026-03-08T07:30:00.000Z");
+    expect(new Date(fromLocalMs(local("2026-03-08T02:30:00"), "America/New_York")).toISOString()).toBe(
+      "2026-03-08T07:30:00.000Z",
+    );
   });
 
   it("knows IANA names and refuses offsets and nonsense", () => {
@@ -31,8 +37,14 @@ describe("wall-clock conversion", () => {
   });
 
   it("parses ISO date-times with and without offsets", () => {
-    expect(parseIsoDateTime("2026-01-01T09:00:00+02:00")).toEqual({ kind: "instant", utcMs: Date.parse("2026-01-01T07:00:00Z") });
-    expect(parseIsoDateTime("2026-01-01T09:00:00.250Z")).toEqual({ kind: "instant", utcMs: Date.parse("2026-01-01T09:00:00.250Z") });
+    expect(parseIsoDateTime("2026-01-01T09:00:00+02:00")).toEqual({
+      kind: "instant",
+      utcMs: Date.parse("2026-01-01T07:00:00Z"),
+    });
+    expect(parseIsoDateTime("2026-01-01T09:00:00.250Z")).toEqual({
+      kind: "instant",
+      utcMs: Date.parse("2026-01-01T09:00:00.250Z"),
+    });
     expect(parseIsoDateTime("2026-01-01")).toEqual({ kind: "local", localMs: local("2026-01-01T00:00:00") });
     expect(parseIsoDateTime("2028-02-29T00:00")).toEqual({ kind: "local", localMs: local("2028-02-29T00:00:00") });
     expect(parseIsoDateTime("2026-02-29T00:00")).toBeUndefined();

@@ -17,7 +17,9 @@ describe("validateSchedule", () => {
       ok: true,
       spec: { kind: "interval", intervalSeconds: 300 },
     });
-    expect(validateSchedule({ kind: "interval", intervalSeconds: 60, anchorDate: new Date("2026-01-01T00:00:00Z") })).toEqual({
+    expect(
+      validateSchedule({ kind: "interval", intervalSeconds: 60, anchorDate: new Date("2026-01-01T00:00:00Z") }),
+    ).toEqual({
       ok: true,
       spec: { kind: "interval", intervalSeconds: 60, anchorDate: "2026-01-01T00:00:00.000Z" },
     });
@@ -89,10 +91,11 @@ describe("validateSchedule", () => {
   });
 
   it("reports every invalid field at once", () => {
-    expect(errorsOf({ kind: "interval", intervalSeconds: 0, timezone: "Nowhere/City" }).map((e) => e.path).sort()).toEqual([
-      "intervalSeconds",
-      "timezone",
-    ]);
+    expect(
+      errorsOf({ kind: "interval", intervalSeconds: 0, timezone: "Nowhere/City" })
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(["intervalSeconds", "timezone"]);
   });
 
   it("validates rrule specs", () => {
@@ -104,15 +107,22 @@ describe("validateSchedule", () => {
     expect(errorsOf({ kind: "rrule", rrule: "FREQ=WEEKLY;BYDAY=1MO" })[0]?.message).toContain("numbered weekdays");
     expect(errorsOf({ kind: "rrule", rrule: "FREQ=DAILY;BYHOUR=24" })[0]?.message).toContain("BYHOUR");
     expect(errorsOf({ kind: "rrule", rrule: "FREQ=DAILY;INTERVAL=0" })[0]?.message).toContain("INTERVAL");
-    expect(errorsOf({ kind: "rrule", rrule: "DTSTART:20260105T000000Z\nRRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU" })[0]?.message).toContain(
-      "produces no times",
+    expect(
+      errorsOf({ kind: "rrule", rrule: "DTSTART:20260105T000000Z\nRRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU" })[0]?.message,
+    ).toContain("produces no times");
+    expect(
+      errorsOf({ kind: "rrule", rrule: "DTSTART:20260105T000000Z\nRRULE:FREQ=DAILY;UNTIL=20260101T000000Z" })[0]
+        ?.message,
+    ).toContain("produces no times");
+    expect(
+      errorsOf({
+        kind: "rrule",
+        rrule: "DTSTART;TZID=Europe/Berlin:20260101T090000\nRRULE:FREQ=DAILY",
+        timezone: "UTC",
+      })[0]?.message,
+    ).toContain("contradicts");
+    expect(errorsOf({ kind: "rrule", rrule: "EXDATE:20260101T000000Z\nRRULE:FREQ=DAILY" })[0]?.message).toContain(
+      'unsupported line "EXDATE"',
     );
-    expect(errorsOf({ kind: "rrule", rrule: "DTSTART:20260105T000000Z\nRRULE:FREQ=DAILY;UNTIL=20260101T000000Z" })[0]?.message).toContain(
-      "produces no times",
-    );
-    expect(errorsOf({ kind: "rrule", rrule: "DTSTART;TZID=Europe/Berlin:20260101T090000\nRRULE:FREQ=DAILY", timezone: "UTC" })[0]?.message).toContain(
-      "contradicts",
-    );
-    expect(errorsOf({ kind: "rrule", rrule: "EXDATE:20260101T000000Z\nRRULE:FREQ=DAILY" })[0]?.message).toContain('unsupported line "EXDATE"');
   });
 });

@@ -33,11 +33,17 @@ export function validateSchedule(spec: unknown): ScheduleValidation {
   return r.ok ? { ok: true, spec: r.compiled.spec } : r;
 }
 
-export function compileSchedule(input: unknown): { ok: true; compiled: CompiledSchedule } | { ok: false; errors: ScheduleIssue[] } {
-  if (!isRecord(input)) return { ok: false, errors: [{ path: "", message: `a schedule must be an object, got ${show(input)}` }] };
+export function compileSchedule(
+  input: unknown,
+): { ok: true; compiled: CompiledSchedule } | { ok: false; errors: ScheduleIssue[] } {
+  if (!isRecord(input))
+    return { ok: false, errors: [{ path: "", message: `a schedule must be an object, got ${show(input)}` }] };
   const kind = input.kind;
   if (kind !== "cron" && kind !== "interval" && kind !== "rrule") {
-    return { ok: false, errors: [{ path: "kind", message: `must be "cron", "interval" or "rrule" (got ${show(kind)})` }] };
+    return {
+      ok: false,
+      errors: [{ path: "kind", message: `must be "cron", "interval" or "rrule" (got ${show(kind)})` }],
+    };
   }
   const errors: ScheduleIssue[] = [];
   // Other keys are ignored (callers keep `active`, `parameters`… beside the spec), but a field of
@@ -45,27 +51,40 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
   for (const key of Object.keys(input)) {
     const other = (Object.keys(FIELDS) as ScheduleKind[]).find((k) => k !== kind && FIELDS[k].includes(key));
     if (other && !FIELDS[kind].includes(key) && input[key] !== undefined && input[key] !== null) {
-      errors.push({ path: key, message: `belongs to ${other} schedules, not ${kind} (allowed: ${FIELDS[kind].join(", ")})` });
+      errors.push({
+        path: key,
+        message: `belongs to ${other} schedules, not ${kind} (allowed: ${FIELDS[kind].join(", ")})`,
+      });
     }
   }
 
   let timezone: string | undefined;
   if (input.timezone !== undefined && input.timezone !== null) {
     if (typeof input.timezone !== "string") {
-      errors.push({ path: "timezone", message: `must be an IANA time zone name such as "Europe/Berlin" (got ${show(input.timezone)})` });
+      errors.push({
+        path: "timezone",
+        message: `must be an IANA time zone name such as "Europe/Berlin" (got ${show(input.timezone)})`,
+      });
     } else if (!isValidTimeZone(input.timezone)) {
-      errors.push({ path: "timezone", message: `unknown IANA time zone ${show(input.timezone)} (e.g. "UTC", "Europe/Berlin", "America/New_York")` });
+      errors.push({
+        path: "timezone",
+        message: `unknown IANA time zone ${show(input.timezone)} (e.g. "UTC", "Europe/Berlin", "America/New_York")`,
+      });
     } else {
       timezone = input.timezone;
     }
   }
   const timezoneOk = !errors.some((e) => e.path === "timezone");
-  const withZone = <T extends object>(s: T): T & { timezone?: string } => (timezone === undefined ? s : { ...s, timezone });
+  const withZone = <T extends object>(s: T): T & { timezone?: string } =>
+    timezone === undefined ? s : { ...s, timezone };
 
   switch (kind) {
     case "cron": {
       if (typeof input.cron !== "string" || input.cron.trim() === "") {
-        errors.push({ path: "cron", message: `must be a cron expression such as "0 2 * * *" (got ${show(input.cron)})` });
+        errors.push({
+          path: "cron",
+          message: `must be a cron expression such as "0 2 * * *" (got ${show(input.cron)})`,
+        });
         return { ok: false, errors };
       }
       if (!timezoneOk) return { ok: false, errors };
@@ -74,9 +93,18 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
       if (errors.length > 0) return { ok: false, errors };
       // A pattern like `0 0 30 2 *` parses but names a day that never comes.
       if (compiled.slotsAfter(Date.UTC(2020, 0, 1)).next().done) {
-        return { ok: false, errors: [{ path: "cron", message: `cron expression "${input.cron}" never matches a date` }] };
+        return {
+          ok: false,
+          errors: [{ path: "cron", message: `cron expression "${input.cron}" never matches a date` }],
+        };
       }
-      return { ok: true, compiled: { spec: withZone({ kind: "cron" as const, cron: input.cron.trim() }), slotsAfter: compiled.slotsAfter } };
+      return {
+        ok: true,
+        compiled: {
+          spec: withZone({ kind: "cron" as const, cron: input.cron.trim() }),
+          slotsAfter: compiled.slotsAfter,
+        },
+      };
     }
     case "interval": {
       const seconds = input.intervalSeconds;
@@ -96,7 +124,10 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
         else anchorDate = rawAnchor.toISOString();
       } else if (typeof rawAnchor === "string") {
         if (isoToUtcMs(rawAnchor, "UTC") === undefined) {
-          errors.push({ path: "anchorDate", message: `must be an ISO-8601 date-time such as "2026-01-01T09:00:00Z" (got ${show(rawAnchor)})` });
+          errors.push({
+            path: "anchorDate",
+            message: `must be an ISO-8601 date-time such as "2026-01-01T09:00:00Z" (got ${show(rawAnchor)})`,
+          });
         } else {
           anchorDate = rawAnchor.trim();
         }
@@ -106,16 +137,24 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
       if (errors.length > 0) return { ok: false, errors };
       const intervalSeconds = seconds as number;
       const anchorMs = isoToUtcMs(anchorDate ?? DEFAULT_INTERVAL_ANCHOR, timezone) as number;
-      const spec = withZone(anchorDate === undefined ? { kind: "interval" as const, intervalSeconds } : { kind: "interval" as const, intervalSeconds, anchorDate });
+      const spec = withZone(
+        anchorDate === undefined
+          ? { kind: "interval" as const, intervalSeconds }
+          : { kind: "interval" as const, intervalSeconds, anchorDate },
+      );
       return { ok: true, compiled: { spec, slotsAfter: intervalSlots(intervalSeconds, anchorMs, timezone) } };
     }
     case "rrule": {
       if (typeof input.rrule !== "string" || input.rrule.trim() === "") {
-        errors.push({ path: "rrule", message: `must be an RRULE such as "FREQ=DAILY;BYHOUR=9;BYMINUTE=0" (got ${show(input.rrule)})` });
+        errors.push({
+          path: "rrule",
+          message: `must be an RRULE such as "FREQ=DAILY;BYHOUR=9;BYMINUTE=0" (got ${show(input.rrule)})`,
+        });
         return { ok: false, errors };
       }
       const parsed = parseRrule(input.rrule);
-      if (!parsed.ok) return { ok: false, errors: [...errors, { path: "rrule", message: `invalid rrule: ${parsed.message}` }] };
+      if (!parsed.ok)
+        return { ok: false, errors: [...errors, { path: "rrule", message: `invalid rrule: ${parsed.message}` }] };
       const { tzid } = parsed.rule;
       if (tzid !== undefined) {
         if (!isValidTimeZone(tzid)) {
@@ -128,7 +167,15 @@ export function compileSchedule(input: unknown): { ok: true; compiled: CompiledS
       const zone = timezone ?? tzid ?? "UTC";
       const slotsAfter = rruleSlots(parsed.rule, zone);
       if (slotsAfter(Number.MIN_SAFE_INTEGER).next().done) {
-        return { ok: false, errors: [{ path: "rrule", message: "rrule produces no times (check BYDAY against INTERVAL, and UNTIL against DTSTART)" }] };
+        return {
+          ok: false,
+          errors: [
+            {
+              path: "rrule",
+              message: "rrule produces no times (check BYDAY against INTERVAL, and UNTIL against DTSTART)",
+            },
+          ],
+        };
       }
       const spec = withZone({ kind: "rrule" as const, rrule: input.rrule.trim() });
       return { ok: true, compiled: { spec, slotsAfter } };

@@ -12,7 +12,12 @@ export type EngineStateDetails = StateDetails & { noRetry?: boolean };
 /** A state the engine reports: a complete State that is also a valid proposal (StateInput). */
 export type EngineState = State & StateInput;
 
-export function makeState(type: StateType, name: string, message?: string, details: EngineStateDetails = {}): EngineState {
+export function makeState(
+  type: StateType,
+  name: string,
+  message?: string,
+  details: EngineStateDetails = {},
+): EngineState {
   const state: EngineState = { type, name, timestamp: new Date().toISOString(), details };
   if (message !== undefined) state.message = message;
   return state;

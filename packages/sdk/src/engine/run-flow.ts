@@ -21,7 +21,17 @@ import { uuidv7 } from "@flowplane/core";
 import type { FlowOptions } from "../options.ts";
 import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
-import { combineSignals, errorDetail, makeState, msUntil, raceSignal, sleep, sleepUntil, type EngineState, type EngineStateDetails } from "./common.ts";
+import {
+  combineSignals,
+  errorDetail,
+  makeState,
+  msUntil,
+  raceSignal,
+  sleep,
+  sleepUntil,
+  type EngineState,
+  type EngineStateDetails,
+} from "./common.ts";
 
 export interface FlowDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
@@ -83,12 +93,18 @@ export async function runFlow<Args extends unknown[], R>(
   args: Args,
   options: RunFlowOptions = {},
 ): Promise<Awaited<R>> {
-  const callArgs = def.options.parameters ? await validateParameters(def.options.name, def.options.parameters, args) : args;
+  const callArgs = def.options.parameters
+    ? await validateParameters(def.options.name, def.options.parameters, args)
+    : args;
   const parent = currentScope();
   if (parent !== undefined) return runSubflow(def, callArgs, parent);
   const tracker = options.tracker ?? getTracker();
   try {
-    return await execute(def, callArgs, tracker, { flowRunId: options.flowRunId, parentSignal: NEVER_ABORTED, parentLogPrints: false });
+    return await execute(def, callArgs, tracker, {
+      flowRunId: options.flowRunId,
+      parentSignal: NEVER_ABORTED,
+      parentLogPrints: false,
+    });
   } finally {
     // The outermost flow waits until its records are delivered, so a script that ends right after
     // the call loses nothing.
@@ -190,7 +206,11 @@ async function execute<Args extends unknown[], R>(
       const controller = new AbortController();
       signal = combineSignals(exec.parentSignal, controller.signal);
       timer = setTimeout(() => {
-        timeout.state = makeState("FAILED", StateNames.TimedOut, `Flow run '${start.name}' timed out after ${timeoutSeconds}s`);
+        timeout.state = makeState(
+          "FAILED",
+          StateNames.TimedOut,
+          `Flow run '${start.name}' timed out after ${timeoutSeconds}s`,
+        );
         timeout.reason = new TimeoutError("flow", start.id, start.name, timeoutSeconds, timeout.state);
         controller.abort(timeout.reason);
       }, timeoutSeconds * 1000);
@@ -212,7 +232,9 @@ async function execute<Args extends unknown[], R>(
     if (outcome.ok) {
       const answer = await tracker.proposeFlowRunState(start.id, makeState("COMPLETED", StateNames.Completed));
       if (answer.status !== "ACCEPT") {
-        scope.logger.warn(`Orchestrator answered ${answer.status} to COMPLETED: ${"reason" in answer ? answer.reason : ""}`);
+        scope.logger.warn(
+          `Orchestrator answered ${answer.status} to COMPLETED: ${"reason" in answer ? answer.reason : ""}`,
+        );
       }
       return outcome.value;
     }

@@ -11,7 +11,15 @@ import { errorMessage, TaskRunError, TimeoutError } from "../errors.ts";
 import type { TaskOptions } from "../options.ts";
 import { resultStore } from "../results/store.ts";
 import type { TaskRunRecord } from "../tracking/tracker.ts";
-import { combineSignals, errorDetail, makeState, raceSignal, sleep, type EngineState, type EngineStateDetails } from "./common.ts";
+import {
+  combineSignals,
+  errorDetail,
+  makeState,
+  raceSignal,
+  sleep,
+  type EngineState,
+  type EngineStateDetails,
+} from "./common.ts";
 
 export interface TaskDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
@@ -53,7 +61,8 @@ export async function runTask<Args extends unknown[], R>(
   if (options.cacheKey !== undefined) {
     try {
       cacheKey =
-        options.cacheKey({ taskKey, taskName: options.name, flowRun, parameters: flowRun.parameters }, args) ?? undefined;
+        options.cacheKey({ taskKey, taskName: options.name, flowRun, parameters: flowRun.parameters }, args) ??
+        undefined;
     } catch (err) {
       cacheKeyError = err;
     }
@@ -106,7 +115,11 @@ export async function runTask<Args extends unknown[], R>(
       const controller = new AbortController();
       signal = combineSignals(parent.signal, controller.signal);
       timer = setTimeout(() => {
-        timeout.state = makeState("FAILED", StateNames.TimedOut, `Task run '${name}' timed out after ${timeoutSeconds}s`);
+        timeout.state = makeState(
+          "FAILED",
+          StateNames.TimedOut,
+          `Task run '${name}' timed out after ${timeoutSeconds}s`,
+        );
         timeout.reason = new TimeoutError("task", id, name, timeoutSeconds, timeout.state);
         controller.abort(timeout.reason);
       }, timeoutSeconds * 1000);
@@ -135,7 +148,9 @@ export async function runTask<Args extends unknown[], R>(
         if (retry) {
           // The same delay computation the server applies to flow retries.
           const delayMs = retryDelayMs(def.retryPolicy, attempt);
-          scope.logger.warn(`Attempt ${attempt} failed; retry ${attempt}/${def.retries} in ${(delayMs / 1000).toFixed(2)}s: ${errorMessage(err)}`);
+          scope.logger.warn(
+            `Attempt ${attempt} failed; retry ${attempt}/${def.retries} in ${(delayMs / 1000).toFixed(2)}s: ${errorMessage(err)}`,
+          );
           const at = new Date(Date.now() + delayMs).toISOString();
           report(makeState("SCHEDULED", StateNames.AwaitingRetry, errorMessage(err), { scheduledTime: at }));
           await sleep(delayMs);

@@ -14,7 +14,21 @@ describe("stableStringify", () => {
   });
 
   it("encodes maps and sets independently of insertion order", () => {
-    expect(stableStringify(new Map([["b", 1], ["a", 2]]))).toBe(stableStringify(new Map([["a", 2], ["b", 1]])));
+    expect(
+      stableStringify(
+        new Map([
+          ["b", 1],
+          ["a", 2],
+        ]),
+      ),
+    ).toBe(
+      stableStringify(
+        new Map([
+          ["a", 2],
+          ["b", 1],
+        ]),
+      ),
+    );
     expect(stableStringify(new Set([2, 1]))).toBe(stableStringify(new Set([1, 2])));
     expect(stableStringify(10n)).toBe('"10n"');
   });

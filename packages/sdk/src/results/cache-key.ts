@@ -55,7 +55,10 @@ function encode(value: unknown, seen: Set<object>): string | undefined {
       return `{"$map":[${entries.sort().join(",")}]}`;
     }
     if (obj instanceof Set) {
-      return `{"$set":[${[...obj].map((v) => encode(v, seen) ?? "null").sort().join(",")}]}`;
+      return `{"$set":[${[...obj]
+        .map((v) => encode(v, seen) ?? "null")
+        .sort()
+        .join(",")}]}`;
     }
     const parts: string[] = [];
     for (const key of Object.keys(obj).sort()) {

@@ -10,7 +10,15 @@ import type { StateInput } from "@flowplane/core";
 import { apiErrorInfo, type ApiClient } from "@flowplane/client";
 import { uuidv7 } from "@flowplane/core";
 import { envRunHeartbeatMs } from "../env.ts";
-import type { ArtifactRecord, FlowRunInfo, FlowRunStart, LogRecord, ProposalResult, TaskRunRecord, Tracker } from "./tracker.ts";
+import type {
+  ArtifactRecord,
+  FlowRunInfo,
+  FlowRunStart,
+  LogRecord,
+  ProposalResult,
+  TaskRunRecord,
+  Tracker,
+} from "./tracker.ts";
 
 export interface ApiTrackerOptions {
   /** How long buffered records may wait before a batch is sent. */
@@ -28,13 +36,31 @@ export interface ApiTrackerOptions {
 
 type Pending =
   | { kind: "taskRun"; row: TaskRunRecord }
-  | { kind: "state"; row: { id: string; taskRunId: string; type: string; name: string; timestamp: string; message?: string | null; details?: Record<string, unknown> } }
+  | {
+      kind: "state";
+      row: {
+        id: string;
+        taskRunId: string;
+        type: string;
+        name: string;
+        timestamp: string;
+        message?: string | null;
+        details?: Record<string, unknown>;
+      };
+    }
   | { kind: "log"; row: LogRecord }
   | { kind: "artifact"; row: ArtifactRecord & { id: string } };
 
 const DEFAULT_STATE_NAMES: Record<string, string> = {
-  SCHEDULED: "Scheduled", PENDING: "Pending", RUNNING: "Running", COMPLETED: "Completed", FAILED: "Failed",
-  CANCELLED: "Cancelled", CRASHED: "Crashed", PAUSED: "Paused", CANCELLING: "Cancelling",
+  SCHEDULED: "Scheduled",
+  PENDING: "Pending",
+  RUNNING: "Running",
+  COMPLETED: "Completed",
+  FAILED: "Failed",
+  CANCELLED: "Cancelled",
+  CRASHED: "Crashed",
+  PAUSED: "Paused",
+  CANCELLING: "Cancelling",
 };
 
 export class ApiTracker implements Tracker {
@@ -65,7 +91,9 @@ export class ApiTracker implements Tracker {
       const [run] = await Promise.all([
         this.withRetry("load flow run", () => this.api.flowRuns.get.query({ id })),
         // The code being run decides its retries; the server needs them to retry crashes it detects.
-        this.withRetry("declare the retry policy", () => this.api.flowRuns.setRetryPolicy.mutate({ id, retryPolicy: start.retryPolicy as { retries: number } })),
+        this.withRetry("declare the retry policy", () =>
+          this.api.flowRuns.setRetryPolicy.mutate({ id, retryPolicy: start.retryPolicy as { retries: number } }),
+        ),
       ]);
       return info(run);
     }
@@ -89,10 +117,15 @@ export class ApiTracker implements Tracker {
     const proposal = { ...state, transitionId: state.transitionId ?? uuidv7() };
     // Task records go first, so the history shows the run's tasks before its final state.
     if (proposal.type !== "RUNNING") await this.flush();
-    const outcome = await this.withRetry(`report ${proposal.type}`, () => this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal }));
+    const outcome = await this.withRetry(`report ${proposal.type}`, () =>
+      this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal }),
+    );
     const s = { ...outcome.state, details: outcome.state.details ?? {} };
     // A retried proposal that the server had already applied comes back as a duplicate: same outcome.
-    const appliedEarlier = outcome.decision === "REJECT" && outcome.state.transitionId === proposal.transitionId && outcome.state.type === proposal.type;
+    const appliedEarlier =
+      outcome.decision === "REJECT" &&
+      outcome.state.transitionId === proposal.transitionId &&
+      outcome.state.type === proposal.type;
     const result: ProposalResult =
       outcome.decision === "ACCEPT" || appliedEarlier
         ? { status: "ACCEPT", state: s }
@@ -140,7 +173,9 @@ export class ApiTracker implements Tracker {
       if (this.sending) await this.sending;
       else await this.send();
       if (Date.now() > deadline && this.queue.length > 0) {
-        this.opts.warn(`gave up sending ${this.queue.length} records after ${Math.round(this.opts.outageToleranceMs / 1000)} s`);
+        this.opts.warn(
+          `gave up sending ${this.queue.length} records after ${Math.round(this.opts.outageToleranceMs / 1000)} s`,
+        );
         this.queue = [];
       }
     }
@@ -254,7 +289,16 @@ export class ApiTracker implements Tracker {
 /** One ingest request's body from a slice of the queue, kept in queue order within each kind. */
 function toPayload(batch: Pending[]) {
   const payload = {
-    taskRuns: [] as { id: string; flowRunId: string; name: string; taskKey: string; dynamicKey: string; tags: string[]; cacheKey: string | null; createdAt: string }[],
+    taskRuns: [] as {
+      id: string;
+      flowRunId: string;
+      name: string;
+      taskKey: string;
+      dynamicKey: string;
+      tags: string[];
+      cacheKey: string | null;
+      createdAt: string;
+    }[],
     taskRunStates: [] as Extract<Pending, { kind: "state" }>["row"][],
     logs: [] as LogRecord[],
     artifacts: [] as (ArtifactRecord & { id: string })[],
@@ -263,7 +307,16 @@ function toPayload(batch: Pending[]) {
     switch (p.kind) {
       case "taskRun": {
         const t = p.row;
-        payload.taskRuns.push({ id: t.id, flowRunId: t.flowRunId, name: t.name, taskKey: t.taskKey, dynamicKey: t.dynamicKey, tags: t.tags, cacheKey: t.cacheKey ?? null, createdAt: t.createdAt });
+        payload.taskRuns.push({
+          id: t.id,
+          flowRunId: t.flowRunId,
+          name: t.name,
+          taskKey: t.taskKey,
+          dynamicKey: t.dynamicKey,
+          tags: t.tags,
+          cacheKey: t.cacheKey ?? null,
+          createdAt: t.createdAt,
+        });
         break;
       }
       case "state":
@@ -282,11 +335,33 @@ function toPayload(batch: Pending[]) {
 
 /** Outages, overload and rate limits pass; everything else is the request's own fault. */
 function transient(e: ReturnType<typeof apiErrorInfo>): boolean {
-  return e.unreachable || e.code === "RATE_LIMITED" || e.code === "TOO_MANY_REQUESTS" || (e.httpStatus !== null && e.httpStatus >= 500) || e.code === "INTERNAL_SERVER_ERROR";
+  return (
+    e.unreachable ||
+    e.code === "RATE_LIMITED" ||
+    e.code === "TOO_MANY_REQUESTS" ||
+    (e.httpStatus !== null && e.httpStatus >= 500) ||
+    e.code === "INTERNAL_SERVER_ERROR"
+  );
 }
 
-function info(run: { id: string; name: string; runCount: number; parameters: Record<string, unknown>; expectedStartTime: string; partitionKey: string | null; deploymentId: string | null }): FlowRunInfo {
-  return { id: run.id, name: run.name, runCount: run.runCount, parameters: run.parameters, scheduledTime: run.expectedStartTime, partitionKey: run.partitionKey, deploymentId: run.deploymentId };
+function info(run: {
+  id: string;
+  name: string;
+  runCount: number;
+  parameters: Record<string, unknown>;
+  expectedStartTime: string;
+  partitionKey: string | null;
+  deploymentId: string | null;
+}): FlowRunInfo {
+  return {
+    id: run.id,
+    name: run.name,
+    runCount: run.runCount,
+    parameters: run.parameters,
+    scheduledTime: run.expectedStartTime,
+    partitionKey: run.partitionKey,
+    deploymentId: run.deploymentId,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -40,7 +40,11 @@ describe("LocalFlowRunBook", () => {
     const answer = book.propose(info.id, { type: "FAILED", message: "boom" });
     expect(answer.status).toBe("REJECT");
     if (answer.status !== "REJECT") return;
-    expect(answer.state).toMatchObject({ type: "SCHEDULED", name: "AwaitingRetry", message: "Retry 1 of 1 after FAILED: boom" });
+    expect(answer.state).toMatchObject({
+      type: "SCHEDULED",
+      name: "AwaitingRetry",
+      message: "Retry 1 of 1 after FAILED: boom",
+    });
     const at = Date.parse(answer.state.details.scheduledTime!);
     expect(at).toBeGreaterThanOrEqual(before + 10_000);
     const run = book.runs.get(info.id)!;
@@ -81,7 +85,11 @@ describe("LocalFlowRunBook", () => {
   it("lets an override answer instead of the rules and stores what it answers", () => {
     const book = new LocalFlowRunBook();
     const { info } = book.start(start());
-    const answer = book.propose(info.id, { type: "RUNNING" }, () => ({ status: "WAIT", delaySeconds: 1, reason: "test" }));
+    const answer = book.propose(info.id, { type: "RUNNING" }, () => ({
+      status: "WAIT",
+      delaySeconds: 1,
+      reason: "test",
+    }));
     expect(answer.status).toBe("WAIT");
     expect(book.runs.get(info.id)?.states).toHaveLength(1);
   });

@@ -54,7 +54,11 @@ export class LocalFlowRunBook {
   }
 
   /** The server's decision on a proposal; `write` says whether the answered state is stored. */
-  decide(run: LocalFlowRun, proposed: StateInput, now: number = Date.now()): { result: ProposalResult; write: boolean } {
+  decide(
+    run: LocalFlowRun,
+    proposed: StateInput,
+    now: number = Date.now(),
+  ): { result: ProposalResult; write: boolean } {
     const policy = run.start.retryPolicy;
     const retryDelaySeconds = asRetryDelay(policy.retryDelaySeconds);
     const decision = orchestrate({
@@ -78,7 +82,10 @@ export class LocalFlowRunBook {
       case "REJECT":
         return { result: { status: "REJECT", state: decision.state, reason: decision.reason }, write: decision.write };
       case "WAIT":
-        return { result: { status: "WAIT", delaySeconds: decision.delaySeconds, reason: decision.reason }, write: false };
+        return {
+          result: { status: "WAIT", delaySeconds: decision.delaySeconds, reason: decision.reason },
+          write: false,
+        };
       case "ABORT":
         return { result: { status: "ABORT", reason: decision.reason }, write: false };
     }
@@ -98,7 +105,10 @@ export class LocalFlowRunBook {
     const custom = override?.(run);
     const { result, write } =
       custom !== undefined
-        ? { result: custom, write: custom.status === "ACCEPT" || (custom.status === "REJECT" && !sameState(custom.state, run.state)) }
+        ? {
+            result: custom,
+            write: custom.status === "ACCEPT" || (custom.status === "REJECT" && !sameState(custom.state, run.state)),
+          }
         : this.decide(run, proposed);
     if (write && (result.status === "ACCEPT" || result.status === "REJECT")) this.record(run, result.state);
     return result;
@@ -136,14 +146,68 @@ export function asRetryDelay(value: unknown): RetryDelay | undefined {
 }
 
 const ADJECTIVES = [
-  "amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly", "keen",
-  "lucky", "mellow", "nimble", "olive", "proud", "quiet", "rapid", "silver", "tidy", "urban", "vivid",
-  "witty", "young", "zesty", "crimson", "golden", "misty", "sunny", "wild",
+  "amber",
+  "brisk",
+  "calm",
+  "daring",
+  "eager",
+  "fuzzy",
+  "gentle",
+  "hidden",
+  "icy",
+  "jolly",
+  "keen",
+  "lucky",
+  "mellow",
+  "nimble",
+  "olive",
+  "proud",
+  "quiet",
+  "rapid",
+  "silver",
+  "tidy",
+  "urban",
+  "vivid",
+  "witty",
+  "young",
+  "zesty",
+  "crimson",
+  "golden",
+  "misty",
+  "sunny",
+  "wild",
 ];
 const ANIMALS = [
-  "otter", "falcon", "badger", "heron", "lynx", "marmot", "newt", "osprey", "panda", "quokka",
-  "raven", "salmon", "tapir", "urchin", "vole", "walrus", "yak", "zebra", "beaver", "coyote", "dingo",
-  "ferret", "gecko", "ibis", "jackal", "koala", "lemur", "moose", "narwhal", "ocelot",
+  "otter",
+  "falcon",
+  "badger",
+  "heron",
+  "lynx",
+  "marmot",
+  "newt",
+  "osprey",
+  "panda",
+  "quokka",
+  "raven",
+  "salmon",
+  "tapir",
+  "urchin",
+  "vole",
+  "walrus",
+  "yak",
+  "zebra",
+  "beaver",
+  "coyote",
+  "dingo",
+  "ferret",
+  "gecko",
+  "ibis",
+  "jackal",
+  "koala",
+  "lemur",
+  "moose",
+  "narwhal",
+  "ocelot",
 ];
 
 function pick<T>(xs: readonly T[]): T {

@@ -90,7 +90,11 @@ describe("LocalTracker", () => {
     const { tracker } = captured();
     const t = task({ name: "t" }, () => 1);
     await flow({ name: "forget" }, async () => t())();
-    const internals = tracker as unknown as { tasks: Map<string, unknown>; roots: Map<string, unknown>; book: { runs: Map<string, unknown> } };
+    const internals = tracker as unknown as {
+      tasks: Map<string, unknown>;
+      roots: Map<string, unknown>;
+      book: { runs: Map<string, unknown> };
+    };
     expect(internals.tasks.size).toBe(0);
     expect(internals.roots.size).toBe(0);
     expect(internals.book.runs.size).toBe(0);

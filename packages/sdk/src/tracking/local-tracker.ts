@@ -6,14 +6,7 @@ import { isTerminal, StateNames, type State, type StateInput } from "@flowplane/
 import { isQuiet } from "../config.ts";
 import { consoleLine } from "../logging.ts";
 import { LocalFlowRunBook, type LocalFlowRun } from "./local-orchestration.ts";
-import type {
-  FlowRunInfo,
-  FlowRunStart,
-  LogRecord,
-  ProposalResult,
-  TaskRunRecord,
-  Tracker,
-} from "./tracker.ts";
+import type { FlowRunInfo, FlowRunStart, LogRecord, ProposalResult, TaskRunRecord, Tracker } from "./tracker.ts";
 
 interface TaskEntry {
   readonly name: string;
@@ -56,7 +49,12 @@ export class LocalTracker implements Tracker {
   async proposeFlowRunState(flowRunId: string, state: StateInput): Promise<ProposalResult> {
     const result = this.book.propose(flowRunId, state);
     const run = this.book.runs.get(flowRunId);
-    if (run !== undefined && run.rootId === run.info.id && result.status === "ACCEPT" && isTerminal(result.state.type)) {
+    if (
+      run !== undefined &&
+      run.rootId === run.info.id &&
+      result.status === "ACCEPT" &&
+      isTerminal(result.state.type)
+    ) {
       this.finishRoot(run);
     }
     return result;
@@ -78,9 +76,10 @@ export class LocalTracker implements Tracker {
 
   log(line: LogRecord): void {
     if (line.echoed || isQuiet()) return;
-    const who = line.taskRunId !== undefined
-      ? `Task run '${this.tasks.get(line.taskRunId)?.name ?? line.taskRunId}'`
-      : `Flow run '${this.book.runs.get(line.flowRunId)?.info.name ?? line.flowRunId}'`;
+    const who =
+      line.taskRunId !== undefined
+        ? `Task run '${this.tasks.get(line.taskRunId)?.name ?? line.taskRunId}'`
+        : `Flow run '${this.book.runs.get(line.flowRunId)?.info.name ?? line.flowRunId}'`;
     this.write(consoleLine(new Date(line.timestamp), line.level, who, line.message));
   }
 

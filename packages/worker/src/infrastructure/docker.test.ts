@@ -16,7 +16,10 @@ const infra = new DockerInfrastructure({ docker });
 // Every container of this file carries this label, so afterAll can remove what a failure left.
 const testLabel = `docker-test-${process.pid}`;
 
-function jobSpec(configuration: Record<string, unknown>, overrides: Partial<JobSpec> = {}): JobSpec & { lines: string[] } {
+function jobSpec(
+  configuration: Record<string, unknown>,
+  overrides: Partial<JobSpec> = {},
+): JobSpec & { lines: string[] } {
   const lines: string[] = [];
   const runId = overrides.flowRunId ?? `run-${Math.random().toString(36).slice(2, 8)}`;
   return {
@@ -42,7 +45,9 @@ beforeAll(async () => {
   try {
     await docker.ping();
   } catch (err) {
-    throw new Error(`no Docker engine answers (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`);
+    throw new Error(
+      `no Docker engine answers (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`,
+    );
   }
   await docker
     .getImage(IMAGE)
@@ -58,10 +63,17 @@ afterAll(async () => {
 
 describe("docker job settings", () => {
   it("merges env and labels over the configuration and runs the runner with the container's node", () => {
-    const job = jobSpec({ env: { STAGE: "prod", FLOWPLANE_FLOW_RUN_ID: "spoofed", GONE: null }, labels: { team: "data", "flowplane.worker": "spoofed" } });
+    const job = jobSpec({
+      env: { STAGE: "prod", FLOWPLANE_FLOW_RUN_ID: "spoofed", GONE: null },
+      labels: { team: "data", "flowplane.worker": "spoofed" },
+    });
     const s = dockerJobSettings(job);
     expect(s.create.Cmd).toEqual(["node", "--import", "file:///x/tsx.mjs", "/x/runner-main.ts"]);
-    expect(s.create.Env).toEqual([`STAGE=prod`, `FLOWPLANE_FLOW_RUN_ID=${job.flowRunId}`, "FLOWPLANE_EXIT_WITH_PARENT=1"]);
+    expect(s.create.Env).toEqual([
+      `STAGE=prod`,
+      `FLOWPLANE_FLOW_RUN_ID=${job.flowRunId}`,
+      "FLOWPLANE_EXIT_WITH_PARENT=1",
+    ]);
     expect(s.create.Labels).toEqual({ team: "data", "flowplane.run-id": job.flowRunId, "flowplane.worker": testLabel });
     expect(s.create.HostConfig).toMatchObject({ NetworkMode: "host", Binds: [], AutoRemove: false });
     expect(s.create.HostConfig).not.toHaveProperty("Memory");
@@ -70,22 +82,48 @@ describe("docker job settings", () => {
   });
 
   it("maps limits, volumes, network mode and a string command", () => {
-    const s = dockerJobSettings(jobSpec({ mem_limit: "512m", cpus: 1.5, volumes: ["/srv/data:/data:ro"], network_mode: "bridge", command: "python -c 'print(1)'" }));
-    expect(s.create.HostConfig).toMatchObject({ Memory: 512 * 1024 * 1024, NanoCpus: 1_500_000_000, Binds: ["/srv/data:/data:ro"], NetworkMode: "bridge" });
+    const s = dockerJobSettings(
+      jobSpec({
+        mem_limit: "512m",
+        cpus: 1.5,
+        volumes: ["/srv/data:/data:ro"],
+        network_mode: "bridge",
+        command: "python -c 'print(1)'",
+      }),
+    );
+    expect(s.create.HostConfig).toMatchObject({
+      Memory: 512 * 1024 * 1024,
+      NanoCpus: 1_500_000_000,
+      Binds: ["/srv/data:/data:ro"],
+      NetworkMode: "bridge",
+    });
     expect(s.create.Cmd).toEqual(["python", "-c", "print(1)"]);
   });
 
   it("uses the deployment's directory as working directory only when a volume brings it into the container", () => {
-    expect(dockerJobSettings(jobSpec({ working_dir: "/work/app/flows", volumes: ["/work/app:/work/app"] })).create.WorkingDir).toBe("/work/app/flows");
-    expect(dockerJobSettings(jobSpec({ working_dir: "/work/application", volumes: ["/work/app:/work/app"] })).create).not.toHaveProperty("WorkingDir");
+    expect(
+      dockerJobSettings(jobSpec({ working_dir: "/work/app/flows", volumes: ["/work/app:/work/app"] })).create
+        .WorkingDir,
+    ).toBe("/work/app/flows");
+    expect(
+      dockerJobSettings(jobSpec({ working_dir: "/work/application", volumes: ["/work/app:/work/app"] })).create,
+    ).not.toHaveProperty("WorkingDir");
     expect(dockerJobSettings(jobSpec({ working_dir: "/home/me/project" })).create).not.toHaveProperty("WorkingDir");
   });
 
   it("names the configuration key at fault", () => {
-    expect(() => dockerJobSettings(jobSpec({ mem_limit: "lots" }))).toThrow('job configuration "mem_limit": expected a size such as "512m" or "2g", got "lots"');
-    expect(() => dockerJobSettings(jobSpec({ volumes: ["/data"] }))).toThrow('job configuration "volumes": expected "source:/container/path"');
-    expect(() => dockerJobSettings(jobSpec({ image_pull_policy: "IfNotPresent" }))).toThrow('job configuration "image_pull_policy": expected one of "never", "if-not-present", "always", got "IfNotPresent"');
-    expect(() => dockerJobSettings(jobSpec({ command: "node 'unterminated" }))).toThrow('job configuration "command": unterminated');
+    expect(() => dockerJobSettings(jobSpec({ mem_limit: "lots" }))).toThrow(
+      'job configuration "mem_limit": expected a size such as "512m" or "2g", got "lots"',
+    );
+    expect(() => dockerJobSettings(jobSpec({ volumes: ["/data"] }))).toThrow(
+      'job configuration "volumes": expected "source:/container/path"',
+    );
+    expect(() => dockerJobSettings(jobSpec({ image_pull_policy: "IfNotPresent" }))).toThrow(
+      'job configuration "image_pull_policy": expected one of "never", "if-not-present", "always", got "IfNotPresent"',
+    );
+    expect(() => dockerJobSettings(jobSpec({ command: "node 'unterminated" }))).toThrow(
+      'job configuration "command": unterminated',
+    );
     expect(parseMemory("2g")).toBe(2 * 1024 ** 3);
     expect(parseMemory("1048576")).toBe(1048576);
   });
@@ -94,13 +132,19 @@ describe("docker job settings", () => {
 describe("docker infrastructure on the real engine", () => {
   it("runs a container: both output streams, env, labels, exit code; auto-remove leaves nothing", async () => {
     const job = jobSpec({
-      command: nodeCommand("console.log('hello from', process.env.STAGE); console.error('a warning'); console.log(process.cwd()); process.exit(3)"),
+      command: nodeCommand(
+        "console.log('hello from', process.env.STAGE); console.error('a warning'); console.log(process.cwd()); process.exit(3)",
+      ),
       env: { STAGE: "prod" },
       labels: { team: "data" },
     });
     const running = await infra.submit(job);
     const info = await docker.getContainer(running.id).inspect();
-    expect(info.Config.Labels).toMatchObject({ team: "data", "flowplane.run-id": job.flowRunId, "flowplane.worker": testLabel });
+    expect(info.Config.Labels).toMatchObject({
+      team: "data",
+      "flowplane.run-id": job.flowRunId,
+      "flowplane.worker": testLabel,
+    });
     expect(info.HostConfig.NetworkMode).toBe("host");
     expect(await running.exited).toEqual({ exitCode: 3, reason: "exited with code 3", stopped: false });
     // Each stream keeps its order; how the two interleave depends on scheduling.
@@ -110,19 +154,32 @@ describe("docker infrastructure on the real engine", () => {
   });
 
   it("keeps the container when auto_remove is false, with its limits and mounts", async () => {
-    const job = jobSpec({ command: nodeCommand("console.log(require('fs').readdirSync('/mnt/here').includes('docker.test.ts'))"), auto_remove: false, mem_limit: "256m", cpus: 0.5, volumes: [`${here}:/mnt/here:ro`] });
+    const job = jobSpec({
+      command: nodeCommand("console.log(require('fs').readdirSync('/mnt/here').includes('docker.test.ts'))"),
+      auto_remove: false,
+      mem_limit: "256m",
+      cpus: 0.5,
+      volumes: [`${here}:/mnt/here:ro`],
+    });
     const running = await infra.submit(job);
     expect((await running.exited).exitCode).toBe(0);
     expect(job.lines).toEqual(["stdout: true"]);
     const [kept] = await containersOf(job.flowRunId);
     const info = await docker.getContainer(kept!.Id).inspect();
     expect(info.State.Status).toBe("exited");
-    expect(info.HostConfig).toMatchObject({ Memory: 256 * 1024 * 1024, NanoCpus: 500_000_000, Binds: [`${here}:/mnt/here:ro`] });
+    expect(info.HostConfig).toMatchObject({
+      Memory: 256 * 1024 * 1024,
+      NanoCpus: 500_000_000,
+      Binds: [`${here}:/mnt/here:ro`],
+    });
     await docker.getContainer(kept!.Id).remove();
   });
 
   it("reports a container killed for memory as OOMKilled", async () => {
-    const job = jobSpec({ command: nodeCommand("const a = []; for (;;) a.push(Buffer.alloc(1e6, 1))"), mem_limit: "64m" });
+    const job = jobSpec({
+      command: nodeCommand("const a = []; for (;;) a.push(Buffer.alloc(1e6, 1))"),
+      mem_limit: "64m",
+    });
     const running = await infra.submit(job);
     expect(await running.exited).toEqual({ exitCode: 137, reason: "OOMKilled", stopped: false });
   });
@@ -138,21 +195,25 @@ describe("docker infrastructure on the real engine", () => {
   });
 
   it("refuses a missing image with pull policy never, naming the image", async () => {
-    await expect(infra.submit(jobSpec({ image: "flowplane-missing:nope" }))).rejects.toThrow('image "flowplane-missing:nope" is not present on the Docker engine and image_pull_policy is "never"');
+    await expect(infra.submit(jobSpec({ image: "flowplane-missing:nope" }))).rejects.toThrow(
+      'image "flowplane-missing:nope" is not present on the Docker engine and image_pull_policy is "never"',
+    );
   });
 
   it("rejects a command that cannot start, naming it, and leaves no container", async () => {
     const job = jobSpec({ command: ["/no/such/binary", "--flag"] });
-    await expect(infra.submit(job)).rejects.toThrow(/the container from image "flowplane-node:test" failed to start: .*\/no\/such\/binary.*no such file or directory/);
+    await expect(infra.submit(job)).rejects.toThrow(
+      /the container from image "flowplane-node:test" failed to start: .*\/no\/such\/binary.*no such file or directory/,
+    );
     expect(await containersOf(job.flowRunId)).toEqual([]);
   });
 
   // The registries below are on loopback where nothing listens: the pull fails at once, and no
   // traffic leaves the machine.
   it("pulls a missing image with if-not-present, and names the image when the pull fails", async () => {
-    await expect(infra.submit(jobSpec({ image: "127.0.0.1:9/flowplane/missing:1", image_pull_policy: "if-not-present" }))).rejects.toThrow(
-      /could not pull image "127.0.0.1:9\/flowplane\/missing:1": .*connection refused/,
-    );
+    await expect(
+      infra.submit(jobSpec({ image: "127.0.0.1:9/flowplane/missing:1", image_pull_policy: "if-not-present" })),
+    ).rejects.toThrow(/could not pull image "127.0.0.1:9\/flowplane\/missing:1": .*connection refused/);
   });
 
   it("pulls with always even when the image is present", async () => {
@@ -160,8 +221,14 @@ describe("docker infrastructure on the real engine", () => {
     const [repo, tag] = ["127.0.0.1:9/flowplane/present", "test"];
     await docker.getImage(IMAGE).tag({ repo, tag });
     try {
-      await expect(infra.submit(jobSpec({ image: tagged, image_pull_policy: "if-not-present", command: nodeCommand("") })).then((j) => j.exited)).resolves.toMatchObject({ exitCode: 0 });
-      await expect(infra.submit(jobSpec({ image: tagged, image_pull_policy: "always" }))).rejects.toThrow(`could not pull image "${tagged}"`);
+      await expect(
+        infra
+          .submit(jobSpec({ image: tagged, image_pull_policy: "if-not-present", command: nodeCommand("") }))
+          .then((j) => j.exited),
+      ).resolves.toMatchObject({ exitCode: 0 });
+      await expect(infra.submit(jobSpec({ image: tagged, image_pull_policy: "always" }))).rejects.toThrow(
+        `could not pull image "${tagged}"`,
+      );
     } finally {
       await docker.getImage(tagged).remove();
     }
@@ -183,13 +250,17 @@ describe("docker infrastructure on the real engine", () => {
       });
       console.log(job.id);
       process.kill(process.pid, "SIGKILL");`;
-    const child = spawn(process.execPath, ["--import", tsx, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--import", tsx, "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     await new Promise((r) => child.once("exit", r));
     const id = out.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
-    await expect.poll(async () => (await docker.getContainer(id).inspect()).State.Status, { timeout: 10_000 }).toBe("exited");
+    await expect
+      .poll(async () => (await docker.getContainer(id).inspect()).State.Status, { timeout: 10_000 })
+      .toBe("exited");
     const bystander = await infra.submit(jobSpec({ command: nodeCommand("setInterval(() => {}, 1000)") }));
     try {
       expect(await infra.cleanupOrphans({ "flowplane.worker": worker })).toBe(1);

@@ -43,14 +43,19 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
   const volumes = config.stringList("volumes").map(parseVolume);
   const memory = parseMemory(config.optionalText("mem_limit"));
   const cpus = config.optionalNumber("cpus");
-  if (cpus !== null && cpus <= 0) throw new InfrastructureError(`job configuration "cpus": expected a number > 0, got ${cpus}`);
+  if (cpus !== null && cpus <= 0)
+    throw new InfrastructureError(`job configuration "cpus": expected a number > 0, got ${cpus}`);
   const [, ...runnerArgs] = job.defaultCommand;
   const command = config.command() ?? ["node", ...runnerArgs];
   const env = { ...config.stringMap("env"), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" };
   // The deployment's directory (working_dir, filled in by the worker) only means something inside the
   // container when a volume brings it there; otherwise the image's WORKDIR applies.
   const workingDir = config.optionalString("working_dir");
-  const visible = workingDir !== null && volumes.some((v) => workingDir === v.target || workingDir.startsWith(v.target.endsWith("/") ? v.target : `${v.target}/`));
+  const visible =
+    workingDir !== null &&
+    volumes.some(
+      (v) => workingDir === v.target || workingDir.startsWith(v.target.endsWith("/") ? v.target : `${v.target}/`),
+    );
   return {
     image,
     pullPolicy: config.oneOf("image_pull_policy", PULL_POLICIES, "if-not-present"),
@@ -88,7 +93,9 @@ function parseVolume(spec: string): { spec: string; target: string } {
   const parts = spec.split(":");
   const target = parts[1];
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !target?.startsWith("/")) {
-    throw new InfrastructureError(`job configuration "volumes": expected "source:/container/path" or "source:/container/path:ro", got ${JSON.stringify(spec)}`);
+    throw new InfrastructureError(
+      `job configuration "volumes": expected "source:/container/path" or "source:/container/path:ro", got ${JSON.stringify(spec)}`,
+    );
   }
   return { spec, target };
 }
@@ -100,7 +107,10 @@ export function parseMemory(text: string | null): number | null {
   if (text === null) return null;
   const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(text.trim());
   const bytes = m ? Math.round(Number(m[1]) * MEMORY_UNITS[m[2]!.toLowerCase()]!) : NaN;
-  if (!Number.isFinite(bytes) || bytes <= 0) throw new InfrastructureError(`job configuration "mem_limit": expected a size such as "512m" or "2g", got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(bytes) || bytes <= 0)
+    throw new InfrastructureError(
+      `job configuration "mem_limit": expected a size such as "512m" or "2g", got ${JSON.stringify(text)}`,
+    );
   return bytes;
 }
 
@@ -137,16 +147,26 @@ export class DockerInfrastructure implements Infrastructure {
     try {
       container = await this.docker.createContainer(settings.create);
     } catch (err) {
-      throw new InfrastructureError(`could not create a container from image "${settings.image}": ${engineMessage(err)}`);
+      throw new InfrastructureError(
+        `could not create a container from image "${settings.image}": ${engineMessage(err)}`,
+      );
     }
     // Attached before start, so no early output is lost; the attachment also holds the stdin that
     // ties the run to this worker.
     let attachment: Duplex;
     try {
-      attachment = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+      attachment = (await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as Duplex;
     } catch (err) {
       await container.remove({ force: true }).catch(() => {});
-      throw new InfrastructureError(`could not attach to the container from image "${settings.image}": ${engineMessage(err)}`);
+      throw new InfrastructureError(
+        `could not attach to the container from image "${settings.image}": ${engineMessage(err)}`,
+      );
     }
     const output = this.forwardOutput(container, attachment, settings.streamOutput ? job.onOutput : () => {});
     try {
@@ -154,7 +174,9 @@ export class DockerInfrastructure implements Infrastructure {
     } catch (err) {
       attachment.destroy();
       await container.remove({ force: true }).catch(() => {});
-      throw new InfrastructureError(`the container from image "${settings.image}" failed to start: ${engineMessage(err)}`);
+      throw new InfrastructureError(
+        `the container from image "${settings.image}" failed to start: ${engineMessage(err)}`,
+      );
     }
 
     let stopRequested = false;
@@ -180,7 +202,8 @@ export class DockerInfrastructure implements Infrastructure {
   /** Removes the containers (running or not) carrying every one of `labels`; returns how many. */
   async cleanupOrphans(labels: Record<string, string>): Promise<number> {
     const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
-    if (filters.label.length === 0) throw new InfrastructureError("cleanupOrphans: refusing to remove containers without a label filter");
+    if (filters.label.length === 0)
+      throw new InfrastructureError("cleanupOrphans: refusing to remove containers without a label filter");
     const found = await this.docker.listContainers({ all: true, filters });
     let removed = 0;
     for (const info of found) {
@@ -207,7 +230,9 @@ export class DockerInfrastructure implements Infrastructure {
         });
       if (present) return;
       if (policy === "never") {
-        throw new InfrastructureError(`image "${image}" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first`);
+        throw new InfrastructureError(
+          `image "${image}" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first`,
+        );
       }
     }
     await this.pull(image);
@@ -217,7 +242,9 @@ export class DockerInfrastructure implements Infrastructure {
     try {
       const stream = await this.docker.pull(image);
       const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output)));
+        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) =>
+          err ? reject(err) : resolve(output),
+        );
       });
       // A pull that fails half way answers 200 and reports the error in the progress stream.
       const failed = events.find((e) => e.error || e.errorDetail);
@@ -246,16 +273,30 @@ export class DockerInfrastructure implements Infrastructure {
     return Promise.all(ended).then(() => {});
   }
 
-  private async watch(container: Docker.Container, output: Promise<void>, attachment: Duplex, autoRemove: boolean, stopRequested: () => boolean): Promise<ExitResult> {
+  private async watch(
+    container: Docker.Container,
+    output: Promise<void>,
+    attachment: Duplex,
+    autoRemove: boolean,
+    stopRequested: () => boolean,
+  ): Promise<ExitResult> {
     let result: ExitResult;
     try {
       const waited = (await container.wait()) as { StatusCode?: number };
       const state = (await container.inspect()).State;
       const exitCode = state.ExitCode ?? waited.StatusCode ?? null;
-      result = { exitCode, reason: state.OOMKilled ? "OOMKilled" : `exited with code ${exitCode}`, stopped: stopRequested() };
+      result = {
+        exitCode,
+        reason: state.OOMKilled ? "OOMKilled" : `exited with code ${exitCode}`,
+        stopped: stopRequested(),
+      };
     } catch (err) {
       // The engine went away or someone removed the container: the run's fate is unknown.
-      result = { exitCode: null, reason: `lost track of container ${container.id.slice(0, 12)}: ${engineMessage(err)}`, stopped: stopRequested() };
+      result = {
+        exitCode: null,
+        reason: `lost track of container ${container.id.slice(0, 12)}: ${engineMessage(err)}`,
+        stopped: stopRequested(),
+      };
     }
     let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([output, new Promise<void>((r) => (drainTimer = setTimeout(r, OUTPUT_DRAIN_MS)))]);

@@ -11,7 +11,15 @@ import type { JobSpec } from "./types.ts";
 
 let fake: FakeEcs;
 const saved: Record<string, string | undefined> = {};
-const awsEnv = { AWS_ACCESS_KEY_ID: "AKIAFLOWPLANETEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true", AWS_PROFILE: undefined, AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent" };
+const awsEnv = {
+  AWS_ACCESS_KEY_ID: "AKIAFLOWPLANETEST",
+  AWS_SECRET_ACCESS_KEY: "secret",
+  AWS_REGION: "us-east-1",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_PROFILE: undefined,
+  AWS_CONFIG_FILE: "/nonexistent",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+};
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(awsEnv)) {
@@ -42,7 +50,10 @@ const infra = () => new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 
 const network = { subnets: ["subnet-0a1b"], security_groups: ["sg-0c2d"] };
 
 /** A job as the worker builds it: the default ecs template resolved with deployment and run variables. */
-function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknown> = {}): JobSpec & { lines: string[] } {
+function jobSpec(
+  deployment: Record<string, unknown>,
+  run: Record<string, unknown> = {},
+): JobSpec & { lines: string[] } {
   const resolved = resolveJobConfiguration(defaultBaseJobTemplate("ecs"), deployment, run);
   if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
   const lines: string[] = [];
@@ -50,7 +61,10 @@ function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknow
     flowRunId: "0197a5d0-0000-7000-8000-000000000001",
     flowRunName: "crimson-otter",
     configuration: resolved.configuration,
-    env: { FLOWPLANE_API_URL: "https://flowplane.example.com/api", FLOWPLANE_FLOW_RUN_ID: "0197a5d0-0000-7000-8000-000000000001" },
+    env: {
+      FLOWPLANE_API_URL: "https://flowplane.example.com/api",
+      FLOWPLANE_FLOW_RUN_ID: "0197a5d0-0000-7000-8000-000000000001",
+    },
     defaultCommand: ["/usr/bin/node", "runner-main.ts"],
     labels: { "flowplane.run-id": "0197a5d0-0000-7000-8000-000000000001", "flowplane.worker": "ecs-worker-1" },
     onOutput: (line) => lines.push(line),
@@ -61,7 +75,16 @@ function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknow
 describe("ecs requests", () => {
   it("registers a task definition from the job's image, cpu and memory, then runs it with the merged overrides and tags", async () => {
     const job = jobSpec(
-      { image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4", cluster: "flows", cpu: 512, memory: "1024", execution_role_arn: "arn:aws:iam::123456789012:role/exec", env: { STAGE: "prod", LOG: "info" }, tags: { team: "data" }, ...network },
+      {
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4",
+        cluster: "flows",
+        cpu: 512,
+        memory: "1024",
+        execution_role_arn: "arn:aws:iam::123456789012:role/exec",
+        env: { STAGE: "prod", LOG: "info" },
+        tags: { team: "data" },
+        ...network,
+      },
       { env: { LOG: "debug" }, command: "node --import tsx runner.ts", tags: { ticket: "OPS-1" } },
     );
     const running = await infra().submit(job);
@@ -73,7 +96,9 @@ describe("ecs requests", () => {
     expect(fake.bodiesOf("RegisterTaskDefinition")).toEqual([
       {
         family,
-        containerDefinitions: [{ name: "flowplane", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4", essential: true }],
+        containerDefinitions: [
+          { name: "flowplane", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4", essential: true },
+        ],
         cpu: "512",
         memory: "1024",
         networkMode: "awsvpc",
@@ -88,7 +113,9 @@ describe("ecs requests", () => {
         cluster: "flows",
         taskDefinition: `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:1`,
         launchType: "FARGATE",
-        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0a1b"], securityGroups: ["sg-0c2d"], assignPublicIp: "DISABLED" } },
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets: ["subnet-0a1b"], securityGroups: ["sg-0c2d"], assignPublicIp: "DISABLED" },
+        },
         overrides: {
           containerOverrides: [
             {
@@ -116,32 +143,67 @@ describe("ecs requests", () => {
     await running.exited;
     const describes = fake.bodiesOf("DescribeTasks");
     expect(describes.length).toBeGreaterThan(2);
-    for (const body of describes) expect(body).toEqual({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/flows", tasks: [running.id] });
+    for (const body of describes)
+      expect(body).toEqual({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/flows", tasks: [running.id] });
   });
 
   it("reuses a registered task definition for the same content and registers another for a new image", async () => {
     const worker = infra();
-    await (await worker.submit(jobSpec({ image: "etl:1", ...network }))).exited;
-    await (await worker.submit(jobSpec({ image: "etl:1", ...network }, { env: { RUN_ONLY: "1" } }))).exited;
-    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual(["DescribeTaskDefinition", "RegisterTaskDefinition", "RunTask", "RunTask"]);
+    await (
+      await worker.submit(jobSpec({ image: "etl:1", ...network }))
+    ).exited;
+    await (
+      await worker.submit(jobSpec({ image: "etl:1", ...network }, { env: { RUN_ONLY: "1" } }))
+    ).exited;
+    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual([
+      "DescribeTaskDefinition",
+      "RegisterTaskDefinition",
+      "RunTask",
+      "RunTask",
+    ]);
     // Another worker (nothing cached) finds the family ECS already has.
     fake.requests.length = 0;
-    await (await infra().submit(jobSpec({ image: "etl:1", ...network }))).exited;
-    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual(["DescribeTaskDefinition", "RunTask"]);
+    await (
+      await infra().submit(jobSpec({ image: "etl:1", ...network }))
+    ).exited;
+    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual([
+      "DescribeTaskDefinition",
+      "RunTask",
+    ]);
     fake.requests.length = 0;
-    await (await worker.submit(jobSpec({ image: "etl:2", ...network }))).exited;
-    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual(["DescribeTaskDefinition", "RegisterTaskDefinition", "RunTask"]);
-    const [v1, v2] = [ecsJobSettings(jobSpec({ image: "etl:1" })).register!.family, ecsJobSettings(jobSpec({ image: "etl:2" })).register!.family];
+    await (
+      await worker.submit(jobSpec({ image: "etl:2", ...network }))
+    ).exited;
+    expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual([
+      "DescribeTaskDefinition",
+      "RegisterTaskDefinition",
+      "RunTask",
+    ]);
+    const [v1, v2] = [
+      ecsJobSettings(jobSpec({ image: "etl:1" })).register!.family,
+      ecsJobSettings(jobSpec({ image: "etl:2" })).register!.family,
+    ];
     expect(v2).not.toBe(v1);
     expect(fake.bodiesOf("RegisterTaskDefinition").map((b) => b["family"])).toEqual([v2]);
   });
 
   it("runs a given task definition as is, with a capacity provider strategy instead of a launch type and the default cluster", async () => {
-    await (await infra().submit(jobSpec({ image: "ignored:1", ...network }))).exited;
+    await (
+      await infra().submit(jobSpec({ image: "ignored:1", ...network }))
+    ).exited;
     const arn = String(fake.bodiesOf("RunTask")[0]!["taskDefinition"]);
     fake.requests.length = 0;
-    const job = jobSpec({ task_definition_arn: arn, capacity_provider_strategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }], assign_public_ip: true, container_name: "flowplane", ...network, security_groups: [] });
-    await (await infra().submit(job)).exited;
+    const job = jobSpec({
+      task_definition_arn: arn,
+      capacity_provider_strategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }],
+      assign_public_ip: true,
+      container_name: "flowplane",
+      ...network,
+      security_groups: [],
+    });
+    await (
+      await infra().submit(job)
+    ).exited;
     expect(fake.requests.filter((r) => r.action !== "DescribeTasks").map((r) => r.action)).toEqual(["RunTask"]);
     const body = fake.bodiesOf("RunTask")[0]!;
     expect(body).not.toHaveProperty("cluster");
@@ -152,11 +214,15 @@ describe("ecs requests", () => {
       networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0a1b"], assignPublicIp: "ENABLED" } },
     });
     // No command override: the image's own command (the flowplane image's runner) runs.
-    expect((body["overrides"] as { containerOverrides: Record<string, unknown>[] }).containerOverrides[0]).not.toHaveProperty("command");
+    expect(
+      (body["overrides"] as { containerOverrides: Record<string, unknown>[] }).containerOverrides[0],
+    ).not.toHaveProperty("command");
   });
 
   it("signs with the job's region when it names one, over the chain's AWS_REGION", async () => {
-    await (await infra().submit(jobSpec({ image: "etl:1", region: "eu-west-1", ...network }))).exited;
+    await (
+      await infra().submit(jobSpec({ image: "etl:1", region: "eu-west-1", ...network }))
+    ).exited;
     expect(new Set(fake.requests.map((r) => r.region))).toEqual(new Set(["eu-west-1"]));
     expect(fake.bodiesOf("RegisterTaskDefinition")[0]!["family"]).toMatch(/^flowplane-/);
   });
@@ -181,10 +247,15 @@ describe("ecs task outcomes", () => {
   });
 
   it("maps TaskFailedToStart with ECS's reason (an image that cannot be pulled)", async () => {
-    const reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/etl:404: not found";
+    const reason =
+      "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/library/etl:404: not found";
     fake.outcome = () => ({ kind: "fail-to-start", stoppedReason: reason });
     const running = await infra().submit(jobSpec({ image: "etl:404", ...network }));
-    expect(await running.exited).toEqual({ exitCode: null, reason: `task failed to start: ${reason}: ${reason}`, stopped: false });
+    expect(await running.exited).toEqual({
+      exitCode: null,
+      reason: `task failed to start: ${reason}: ${reason}`,
+      stopped: false,
+    });
   });
 
   it("stop(): StopTask with a reason, then the task is reported stopped (UserInitiated)", async () => {
@@ -192,29 +263,51 @@ describe("ecs task outcomes", () => {
     const running = await infra().submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }));
     await expect.poll(() => fake.bodiesOf("DescribeTasks").length).toBeGreaterThan(3);
     await running.stop(10_000);
-    expect(fake.bodiesOf("StopTask")).toEqual([{ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/flows", task: running.id, reason: "Flowplane: flow run cancelled" }]);
-    expect(await running.exited).toEqual({ exitCode: 137, reason: "task stopped: Flowplane: flow run cancelled", stopped: true });
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      {
+        cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/flows",
+        task: running.id,
+        reason: "Flowplane: flow run cancelled",
+      },
+    ]);
+    expect(await running.exited).toEqual({
+      exitCode: 137,
+      reason: "task stopped: Flowplane: flow run cancelled",
+      stopped: true,
+    });
   });
 
   it("notes once that stream_output is not supported", async () => {
     const job = jobSpec({ image: "etl:1", stream_output: true, ...network });
-    await (await infra().submit(job)).exited;
-    expect(job.lines).toEqual(["stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual"]);
+    await (
+      await infra().submit(job)
+    ).exited;
+    expect(job.lines).toEqual([
+      "stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual",
+    ]);
   });
 });
 
 describe("ecs submit errors name the cause", () => {
   it("a cluster that does not exist", async () => {
-    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "nope", ...network }))).rejects.toThrow('ECS cluster "nope" not found (ClusterNotFoundException: Cluster not found.)');
+    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "nope", ...network }))).rejects.toThrow(
+      'ECS cluster "nope" not found (ClusterNotFoundException: Cluster not found.)',
+    );
   });
 
   it("failures in RunTask's answer", async () => {
-    fake.runTaskFailures = () => [{ arn: "arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc", reason: "RESOURCE:MEMORY" }];
-    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))).rejects.toThrow('ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc');
+    fake.runTaskFailures = () => [
+      { arn: "arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc", reason: "RESOURCE:MEMORY" },
+    ];
+    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))).rejects.toThrow(
+      'ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc',
+    );
   });
 
   it("awsvpc without subnets", async () => {
-    await expect(infra().submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(`ECS RunTask on cluster "default" failed: InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.`);
+    await expect(infra().submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
+      `ECS RunTask on cluster "default" failed: InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.`,
+    );
   });
 });
 
@@ -223,7 +316,13 @@ describe("ecs pool through the Worker", () => {
   beforeAll(async () => {
     server = await startTestServer();
     await server.api.workPools.create.mutate({ name: "ecs-pool", type: "ecs" });
-    await server.api.deployments.upsert.mutate({ flowName: "hello", name: "bad-cluster", entrypoint: "examples/hello.ts:hello", workPoolName: "ecs-pool", jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network } });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "bad-cluster",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "ecs-pool",
+      jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network },
+    });
   }, 60_000);
   afterAll(async () => {
     await server?.close();
@@ -231,10 +330,18 @@ describe("ecs pool through the Worker", () => {
 
   it("ends a run on a missing cluster CRASHED with a message naming the cluster", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/bad-cluster" });
-    const worker = new Worker({ api: server.api, connection: server.connection, poolName: "ecs-pool", runOnce: true, infrastructure: infra() });
+    const worker = new Worker({
+      api: server.api,
+      connection: server.connection,
+      poolName: "ecs-pool",
+      runOnce: true,
+      infrastructure: infra(),
+    });
     await worker.run();
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
-    expect(final.state.message).toBe('infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)');
+    expect(final.state.message).toBe(
+      'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
+    );
   });
 });

@@ -69,10 +69,17 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
   let register: RegisterTaskDefinitionCommandInput | null = null;
   if (!taskDefinitionArn) {
     const prefix = config.string("family_prefix", "flowplane");
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(prefix)) throw new InfrastructureError(`job configuration "family_prefix": expected letters, digits, "-" and "_" (at most 200), got ${JSON.stringify(prefix)}`);
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(prefix))
+      throw new InfrastructureError(
+        `job configuration "family_prefix": expected letters, digits, "-" and "_" (at most 200), got ${JSON.stringify(prefix)}`,
+      );
     const executionRoleArn = config.optionalString("execution_role_arn");
     const taskRoleArn = config.optionalString("task_role_arn");
-    const compatibility: Compatibility = strategy ? (strategy.every((s) => s.capacityProvider?.startsWith("FARGATE")) ? "FARGATE" : "EC2") : launchType;
+    const compatibility: Compatibility = strategy
+      ? strategy.every((s) => s.capacityProvider?.startsWith("FARGATE"))
+        ? "FARGATE"
+        : "EC2"
+      : launchType;
     const content = {
       containerDefinitions: [{ name: containerName, image: config.string("image"), essential: true }],
       cpu: config.optionalText("cpu") ?? "1024",
@@ -96,10 +103,24 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
       ...(cluster ? { cluster } : {}),
       ...(strategy ? { capacityProviderStrategy: strategy } : { launchType }),
       ...(subnets.length
-        ? { networkConfiguration: { awsvpcConfiguration: { subnets, ...(securityGroups.length ? { securityGroups } : {}), assignPublicIp: config.boolean("assign_public_ip", false) ? "ENABLED" : "DISABLED" } } }
+        ? {
+            networkConfiguration: {
+              awsvpcConfiguration: {
+                subnets,
+                ...(securityGroups.length ? { securityGroups } : {}),
+                assignPublicIp: config.boolean("assign_public_ip", false) ? "ENABLED" : "DISABLED",
+              },
+            },
+          }
         : {}),
       overrides: {
-        containerOverrides: [{ name: containerName, environment: Object.entries(env).map(([name, value]) => ({ name, value })), ...(command ? { command } : {}) }],
+        containerOverrides: [
+          {
+            name: containerName,
+            environment: Object.entries(env).map(([name, value]) => ({ name, value })),
+            ...(command ? { command } : {}),
+          },
+        ],
       },
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
       startedBy: "flowplane",
@@ -110,7 +131,9 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
 function capacityProviderStrategy(value: unknown): CapacityProviderStrategyItem[] | null {
   if (value === null || value === undefined) return null;
   const fail = (): never => {
-    throw new InfrastructureError(`job configuration "capacity_provider_strategy": expected a list of {capacityProvider, weight?, base?}, got ${JSON.stringify(value)}`);
+    throw new InfrastructureError(
+      `job configuration "capacity_provider_strategy": expected a list of {capacityProvider, weight?, base?}, got ${JSON.stringify(value)}`,
+    );
   };
   if (!Array.isArray(value) || value.length === 0) fail();
   return (value as unknown[]).map((item) => {
@@ -122,7 +145,11 @@ function capacityProviderStrategy(value: unknown): CapacityProviderStrategyItem[
     if (typeof provider !== "string" || !provider) fail();
     if (weight !== undefined && typeof weight !== "number") fail();
     if (base !== undefined && typeof base !== "number") fail();
-    return { capacityProvider: provider as string, ...(weight !== undefined ? { weight: weight as number } : {}), ...(base !== undefined ? { base: base as number } : {}) };
+    return {
+      capacityProvider: provider as string,
+      ...(weight !== undefined ? { weight: weight as number } : {}),
+      ...(base !== undefined ? { base: base as number } : {}),
+    };
   });
 }
 
@@ -130,10 +157,18 @@ function capacityProviderStrategy(value: unknown): CapacityProviderStrategyItem[
 export function contentHash(value: unknown): string {
   const canonical = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canonical);
-    if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === "object")
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
-  return createHash("sha256").update(JSON.stringify(canonical(value))).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(value)))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** How a STOPPED task ended, in the worker's terms. */
@@ -141,11 +176,19 @@ export function ecsExitResult(task: Task, containerName: string, stopped: boolea
   const container = task.containers?.find((c) => c.name === containerName) ?? task.containers?.[0];
   const exitCode = container?.exitCode ?? null;
   const why = [task.stoppedReason, container?.reason].filter(Boolean).join(": ");
-  if (/OutOfMemoryError/i.test(container?.reason ?? "") || /OutOfMemoryError/i.test(task.stoppedReason ?? "")) return { exitCode, reason: "OOMKilled", stopped };
+  if (/OutOfMemoryError/i.test(container?.reason ?? "") || /OutOfMemoryError/i.test(task.stoppedReason ?? ""))
+    return { exitCode, reason: "OOMKilled", stopped };
   const code = task.stopCode as TaskStopCode | undefined;
   switch (code) {
     case "EssentialContainerExited":
-      return { exitCode, reason: exitCode !== null ? `exited with code ${exitCode}` : `essential container exited: ${why || "no reason given"}`, stopped };
+      return {
+        exitCode,
+        reason:
+          exitCode !== null
+            ? `exited with code ${exitCode}`
+            : `essential container exited: ${why || "no reason given"}`,
+        stopped,
+      };
     case "TaskFailedToStart":
       return { exitCode, reason: `task failed to start: ${why || "no reason given"}`, stopped };
     case "UserInitiated":
@@ -185,7 +228,10 @@ export class EcsInfrastructure implements Infrastructure {
     const key = region ?? "";
     let client = this.clients.get(key);
     if (!client) {
-      client = new ECSClient({ ...(region ? { region } : {}), ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}) });
+      client = new ECSClient({
+        ...(region ? { region } : {}),
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+      });
       this.clients.set(key, client);
     }
     return client;
@@ -195,22 +241,30 @@ export class EcsInfrastructure implements Infrastructure {
     const settings = ecsJobSettings(job);
     const ecs = this.client(settings.region);
     const clusterName = settings.cluster ?? "default";
-    const taskDefinition = settings.taskDefinitionArn ?? (await this.taskDefinitionFor(ecs, settings.region, settings.register!));
+    const taskDefinition =
+      settings.taskDefinitionArn ?? (await this.taskDefinitionFor(ecs, settings.region, settings.register!));
     let started: Task;
     try {
       const out = await ecs.send(new RunTaskCommand({ ...settings.runTask, taskDefinition }));
       const failure = out.failures?.[0];
       if (failure || !out.tasks?.[0]?.taskArn) {
-        const what = failure ? `${failure.reason ?? "unknown failure"}${failure.detail ? ` (${failure.detail})` : ""}${failure.arn ? ` for ${failure.arn}` : ""}` : "RunTask returned no task";
+        const what = failure
+          ? `${failure.reason ?? "unknown failure"}${failure.detail ? ` (${failure.detail})` : ""}${failure.arn ? ` for ${failure.arn}` : ""}`
+          : "RunTask returned no task";
         throw new InfrastructureError(`ECS could not start a task on cluster "${clusterName}": ${what}`);
       }
       started = out.tasks[0];
     } catch (err) {
       if (err instanceof InfrastructureError) throw err;
-      if (err instanceof ECSServiceException && err.name === "ClusterNotFoundException") throw new InfrastructureError(`ECS cluster "${clusterName}" not found (${awsMessage(err)})`);
+      if (err instanceof ECSServiceException && err.name === "ClusterNotFoundException")
+        throw new InfrastructureError(`ECS cluster "${clusterName}" not found (${awsMessage(err)})`);
       throw new InfrastructureError(`ECS RunTask on cluster "${clusterName}" failed: ${awsMessage(err)}`);
     }
-    if (settings.streamOutput) job.onOutput("stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual", "stderr");
+    if (settings.streamOutput)
+      job.onOutput(
+        "stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual",
+        "stderr",
+      );
 
     const taskArn = started.taskArn!;
     // The task's cluster ARN, so a null (default) cluster is addressed exactly as ECS placed it.
@@ -225,7 +279,13 @@ export class EcsInfrastructure implements Infrastructure {
         // definition's, not the worker's.
         stopRequested = true;
         try {
-          await ecs.send(new StopTaskCommand({ ...(cluster ? { cluster } : {}), task: taskArn, reason: "Flowplane: flow run cancelled" }));
+          await ecs.send(
+            new StopTaskCommand({
+              ...(cluster ? { cluster } : {}),
+              task: taskArn,
+              reason: "Flowplane: flow run cancelled",
+            }),
+          );
         } catch {
           // Already stopped or gone; the watch reports how it ended.
         }
@@ -234,7 +294,11 @@ export class EcsInfrastructure implements Infrastructure {
     };
   }
 
-  private async taskDefinitionFor(ecs: ECSClient, region: string | null, input: RegisterTaskDefinitionCommandInput): Promise<string> {
+  private async taskDefinitionFor(
+    ecs: ECSClient,
+    region: string | null,
+    input: RegisterTaskDefinitionCommandInput,
+  ): Promise<string> {
     const family = input.family!;
     const key = `${region ?? ""}/${family}`;
     const cached = this.taskDefinitions.get(key);
@@ -254,7 +318,9 @@ export class EcsInfrastructure implements Infrastructure {
         const registered = await ecs.send(new RegisterTaskDefinitionCommand(input));
         arn = registered.taskDefinition?.taskDefinitionArn;
       } catch (err) {
-        throw new InfrastructureError(`could not register ECS task definition "${family}" for image "${input.containerDefinitions?.[0]?.image}": ${awsMessage(err)}`);
+        throw new InfrastructureError(
+          `could not register ECS task definition "${family}" for image "${input.containerDefinitions?.[0]?.image}": ${awsMessage(err)}`,
+        );
       }
       if (!arn) throw new InfrastructureError(`ECS registered task definition "${family}" but returned no ARN`);
     }
@@ -262,7 +328,13 @@ export class EcsInfrastructure implements Infrastructure {
     return arn;
   }
 
-  private async watch(ecs: ECSClient, cluster: string | undefined, taskArn: string, containerName: string, stopRequested: () => boolean): Promise<ExitResult> {
+  private async watch(
+    ecs: ECSClient,
+    cluster: string | undefined,
+    taskArn: string,
+    containerName: string,
+    stopRequested: () => boolean,
+  ): Promise<ExitResult> {
     let errors = 0;
     let lastError = "";
     for (;;) {
@@ -276,12 +348,15 @@ export class EcsInfrastructure implements Infrastructure {
           continue;
         }
         const failure = out.failures?.[0];
-        lastError = failure ? `${failure.reason ?? "unknown"}${failure.detail ? ` (${failure.detail})` : ""}` : "DescribeTasks returned no task";
+        lastError = failure
+          ? `${failure.reason ?? "unknown"}${failure.detail ? ` (${failure.detail})` : ""}`
+          : "DescribeTasks returned no task";
       } catch (err) {
         lastError = awsMessage(err);
       }
       // Throttling or a network blip is retried; a task ECS no longer knows is lost.
-      if (++errors >= this.maxWatchErrors) return { exitCode: null, reason: `lost track of ECS task ${taskArn}: ${lastError}`, stopped: stopRequested() };
+      if (++errors >= this.maxWatchErrors)
+        return { exitCode: null, reason: `lost track of ECS task ${taskArn}: ${lastError}`, stopped: stopRequested() };
     }
   }
 }

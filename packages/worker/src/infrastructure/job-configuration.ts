@@ -9,7 +9,9 @@ export class JobConfiguration {
   constructor(private readonly values: Record<string, unknown>) {}
 
   private fail(key: string, expected: string): never {
-    throw new InfrastructureError(`job configuration "${key}": expected ${expected}, got ${JSON.stringify(this.values[key])}`);
+    throw new InfrastructureError(
+      `job configuration "${key}": expected ${expected}, got ${JSON.stringify(this.values[key])}`,
+    );
   }
 
   private isUnset(key: string): boolean {
@@ -35,7 +37,8 @@ export class JobConfiguration {
   /** One of `allowed`; `fallback` when unset. */
   oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
     const v = this.string(key, fallback);
-    if (!(allowed as readonly string[]).includes(v)) this.fail(key, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+    if (!(allowed as readonly string[]).includes(v))
+      this.fail(key, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
     return v as T;
   }
 
@@ -90,7 +93,8 @@ export class JobConfiguration {
       if (argv && argv.length === 0) return null;
       return argv;
     } catch (err) {
-      if (err instanceof CommandSyntaxError) throw new InfrastructureError(`job configuration "${key}": ${err.message}`);
+      if (err instanceof CommandSyntaxError)
+        throw new InfrastructureError(`job configuration "${key}": ${err.message}`);
       throw err;
     }
   }
@@ -107,7 +111,10 @@ export function randomSuffix(): string {
 
 /** Lower-case letters, digits and dashes only, as container and Kubernetes names require. */
 export function slug(text: string, maxLength: number): string {
-  const s = text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const s = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
   return s.slice(0, maxLength).replace(/-+$/, "");
 }
 

@@ -42,7 +42,10 @@ const infra = () => new KubernetesInfrastructure({ kubeConfig: kubeConfig(), pol
 
 const RUN_ID = "0197a5d0-0000-7000-8000-000000000002";
 
-function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknown> = {}): JobSpec & { lines: string[] } {
+function jobSpec(
+  deployment: Record<string, unknown>,
+  run: Record<string, unknown> = {},
+): JobSpec & { lines: string[] } {
   const resolved = resolveJobConfiguration(defaultBaseJobTemplate("kubernetes"), deployment, run);
   if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
   const lines: string[] = [];
@@ -61,14 +64,27 @@ function jobSpec(deployment: Record<string, unknown>, run: Record<string, unknow
 describe("kubernetes requests", () => {
   it("creates a batch/v1 Job from the merged template, then lists its pods by job-name", async () => {
     const job = jobSpec(
-      { namespace: "flows", image: "registry.example.com/etl:1.4", env: { STAGE: "prod", LOG: "info" }, labels: { team: "data" }, service_account_name: "etl-runner", cpu_request: "500m", memory_limit: "1Gi", finished_job_ttl: 120 },
+      {
+        namespace: "flows",
+        image: "registry.example.com/etl:1.4",
+        env: { STAGE: "prod", LOG: "info" },
+        labels: { team: "data" },
+        service_account_name: "etl-runner",
+        cpu_request: "500m",
+        memory_limit: "1Gi",
+        finished_job_ttl: 120,
+      },
       { env: { LOG: "debug" }, command: ["node", "--import", "tsx", "runner.ts"] },
     );
     const running = await infra().submit(job);
     const [create] = fake.writes();
     const name = running.id.split("/")[1]!;
     expect(running.id).toMatch(/^flows\/crimson-otter-[0-9a-f]{6}$/);
-    expect(create).toMatchObject({ method: "POST", path: "/apis/batch/v1/namespaces/flows/jobs", authorization: "Bearer test-token" });
+    expect(create).toMatchObject({
+      method: "POST",
+      path: "/apis/batch/v1/namespaces/flows/jobs",
+      authorization: "Bearer test-token",
+    });
     const labels = { team: "data", "flowplane.io/run-id": RUN_ID, "flowplane.io/worker": "k8s-worker-1" };
     expect(create!.body).toEqual({
       apiVersion: "batch/v1",
@@ -104,16 +120,33 @@ describe("kubernetes requests", () => {
     await running.exited;
     const lists = fake.requests.filter((r) => r.method === "GET" && r.path.endsWith("/pods"));
     expect(lists.length).toBeGreaterThan(2);
-    for (const list of lists) expect(list).toMatchObject({ path: "/api/v1/namespaces/flows/pods", query: { labelSelector: `job-name=${name}` } });
+    for (const list of lists)
+      expect(list).toMatchObject({
+        path: "/api/v1/namespaces/flows/pods",
+        query: { labelSelector: `job-name=${name}` },
+      });
   });
 
   it("defaults: namespace default, no command (the image's), TTL 60, no resources or service account", async () => {
-    await (await infra().submit(jobSpec({ image: "etl:1" }))).exited;
-    const body = fake.writes()[0]!.body as { metadata: { namespace: string }; spec: { ttlSecondsAfterFinished: number; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } } };
+    await (
+      await infra().submit(jobSpec({ image: "etl:1" }))
+    ).exited;
+    const body = fake.writes()[0]!.body as {
+      metadata: { namespace: string };
+      spec: {
+        ttlSecondsAfterFinished: number;
+        template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } };
+      };
+    };
     expect(fake.writes()[0]!.path).toBe("/apis/batch/v1/namespaces/default/jobs");
     expect(body.spec.ttlSecondsAfterFinished).toBe(60);
     expect(body.spec.template.spec).not.toHaveProperty("serviceAccountName");
-    expect(Object.keys(body.spec.template.spec.containers[0]!).sort()).toEqual(["env", "image", "imagePullPolicy", "name"]);
+    expect(Object.keys(body.spec.template.spec.containers[0]!).sort()).toEqual([
+      "env",
+      "image",
+      "imagePullPolicy",
+      "name",
+    ]);
   });
 });
 
@@ -130,12 +163,20 @@ describe("kubernetes pod outcomes", () => {
 
   it("Failed with the container's exit code", async () => {
     fake.plan = () => ({ kind: "fail", exitCode: 2 });
-    expect(await (await infra().submit(jobSpec({ image: "etl:1" }))).exited).toEqual({ exitCode: 2, reason: "exited with code 2", stopped: false });
+    expect(await (await infra().submit(jobSpec({ image: "etl:1" }))).exited).toEqual({
+      exitCode: 2,
+      reason: "exited with code 2",
+      stopped: false,
+    });
   });
 
   it("Failed with reason OOMKilled", async () => {
     fake.plan = () => ({ kind: "fail", exitCode: 137, reason: "OOMKilled" });
-    expect(await (await infra().submit(jobSpec({ image: "etl:1", memory_limit: "64Mi" }))).exited).toEqual({ exitCode: 137, reason: "OOMKilled", stopped: false });
+    expect(await (await infra().submit(jobSpec({ image: "etl:1", memory_limit: "64Mi" }))).exited).toEqual({
+      exitCode: 137,
+      reason: "OOMKilled",
+      stopped: false,
+    });
   });
 
   it("cancel: deletes the Job with propagationPolicy Background and reports it stopped", async () => {
@@ -145,7 +186,11 @@ describe("kubernetes pod outcomes", () => {
     await expect.poll(() => fake.requests.filter((r) => r.path.endsWith("/pods")).length).toBeGreaterThan(3);
     await running.stop(10_000);
     const [, del] = fake.writes();
-    expect(del).toMatchObject({ method: "DELETE", path: `/apis/batch/v1/namespaces/flows/jobs/${running.id.split("/")[1]}`, query: { propagationPolicy: "Background" } });
+    expect(del).toMatchObject({
+      method: "DELETE",
+      path: `/apis/batch/v1/namespaces/flows/jobs/${running.id.split("/")[1]}`,
+      query: { propagationPolicy: "Background" },
+    });
     expect(await running.exited).toMatchObject({ stopped: true, exitCode: 137 });
     expect(fake.jobs.has(running.id)).toBe(false);
     expect(job.lines).toEqual(["stdout: working"]);
@@ -156,8 +201,19 @@ describe("kubernetes pod outcomes", () => {
     fake.plan = () => ({ kind: "wait", reason: "ImagePullBackOff", message });
     const running = await infra().submit(jobSpec({ image: "registry.example.com/etl:404" }));
     const result = await running.exited;
-    expect(result).toEqual({ exitCode: null, reason: expect.stringMatching(new RegExp(`^pod ${running.id.split("/")[1]}-[0-9a-f]{5} could not start: ImagePullBackOff: Back-off pulling image "registry.example.com/etl:404"$`)), stopped: false });
-    expect(fake.writes().map((r) => `${r.method} ${r.query["propagationPolicy"] ?? ""}`)).toEqual(["POST ", "DELETE Background"]);
+    expect(result).toEqual({
+      exitCode: null,
+      reason: expect.stringMatching(
+        new RegExp(
+          `^pod ${running.id.split("/")[1]}-[0-9a-f]{5} could not start: ImagePullBackOff: Back-off pulling image "registry.example.com/etl:404"$`,
+        ),
+      ),
+      stopped: false,
+    });
+    expect(fake.writes().map((r) => `${r.method} ${r.query["propagationPolicy"] ?? ""}`)).toEqual([
+      "POST ",
+      "DELETE Background",
+    ]);
   });
 
   it("a pod that never starts is given up after pod_watch_timeout_seconds", async () => {
@@ -176,8 +232,15 @@ describe("kubernetes submit errors name the cause", () => {
 
   it("an API server that does not answer", async () => {
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "down", server: "http://127.0.0.1:9", skipTLSVerify: true }], users: [{ name: "u" }], contexts: [{ name: "down", cluster: "down", user: "u" }], currentContext: "down" });
-    await expect(new KubernetesInfrastructure({ kubeConfig: kc }).submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(/could not create Kubernetes Job in namespace "default" on http:\/\/127.0.0.1:9: .*ECONNREFUSED/);
+    kc.loadFromOptions({
+      clusters: [{ name: "down", server: "http://127.0.0.1:9", skipTLSVerify: true }],
+      users: [{ name: "u" }],
+      contexts: [{ name: "down", cluster: "down", user: "u" }],
+      currentContext: "down",
+    });
+    await expect(new KubernetesInfrastructure({ kubeConfig: kc }).submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
+      /could not create Kubernetes Job in namespace "default" on http:\/\/127.0.0.1:9: .*ECONNREFUSED/,
+    );
   });
 });
 
@@ -186,7 +249,13 @@ describe("kubernetes pool through the Worker", () => {
   beforeAll(async () => {
     server = await startTestServer();
     await server.api.workPools.create.mutate({ name: "k8s-pool", type: "kubernetes" });
-    await server.api.deployments.upsert.mutate({ flowName: "hello", name: "forbidden", entrypoint: "examples/hello.ts:hello", workPoolName: "k8s-pool", jobVariables: { image: "etl:1", namespace: "kube-system" } });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "forbidden",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "k8s-pool",
+      jobVariables: { image: "etl:1", namespace: "kube-system" },
+    });
   }, 60_000);
   afterAll(async () => {
     await server?.close();
@@ -194,7 +263,13 @@ describe("kubernetes pool through the Worker", () => {
 
   it("ends a run in a forbidden namespace CRASHED with a message naming the namespace", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/forbidden" });
-    const worker = new Worker({ api: server.api, connection: server.connection, poolName: "k8s-pool", runOnce: true, infrastructure: infra() });
+    const worker = new Worker({
+      api: server.api,
+      connection: server.connection,
+      poolName: "k8s-pool",
+      runOnce: true,
+      infrastructure: infra(),
+    });
     await worker.run();
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");

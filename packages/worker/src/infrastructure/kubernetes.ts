@@ -34,7 +34,13 @@ export const CONTAINER_NAME = "flowplane";
  * Waiting reasons after which a pod will not start by itself: the run is ended (and its Job deleted)
  * with the kubelet's message instead of waiting out pod_watch_timeout_seconds.
  */
-const FATAL_WAITING_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"]);
+const FATAL_WAITING_REASONS = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CreateContainerConfigError",
+]);
 
 const OUTPUT_DRAIN_MS = 2_000;
 
@@ -48,7 +54,10 @@ export interface KubernetesJobSettings {
 
 /** A label value as Kubernetes accepts it: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends. */
 function labelValue(value: string): string {
-  return value.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+  return value
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
 }
 
 /** The Job for a run (pure: no API calls). */
@@ -57,11 +66,18 @@ export function kubernetesJobSettings(job: JobSpec): KubernetesJobSettings {
   const namespace = config.string("namespace", "default");
   const name = `${slug(job.flowRunName, 50) || "flowplane"}-${randomSuffix()}`;
   // The worker's labels (flowplane.run-id, flowplane.worker) under the flowplane.io/ prefix.
-  const ownLabels = Object.fromEntries(Object.entries(job.labels).map(([k, v]) => [k.replace(/^flowplane\./, "flowplane.io/"), labelValue(v)]));
+  const ownLabels = Object.fromEntries(
+    Object.entries(job.labels).map(([k, v]) => [k.replace(/^flowplane\./, "flowplane.io/"), labelValue(v)]),
+  );
   const labels = { ...config.stringMap("labels"), ...ownLabels };
   const command = config.command();
   const resources: { requests?: Record<string, string>; limits?: Record<string, string> } = {};
-  for (const [kind, resource, key] of [["requests", "cpu", "cpu_request"], ["requests", "memory", "memory_request"], ["limits", "cpu", "cpu_limit"], ["limits", "memory", "memory_limit"]] as const) {
+  for (const [kind, resource, key] of [
+    ["requests", "cpu", "cpu_request"],
+    ["requests", "memory", "memory_request"],
+    ["limits", "cpu", "cpu_limit"],
+    ["limits", "memory", "memory_limit"],
+  ] as const) {
     const quantity = config.optionalText(key);
     if (quantity !== null) (resources[kind] ??= {})[resource] = quantity;
   }
@@ -96,7 +112,13 @@ export function kubernetesJobSettings(job: JobSpec): KubernetesJobSettings {
       },
     },
   };
-  return { namespace, name, podWatchTimeoutMs: (config.optionalNumber("pod_watch_timeout_seconds") ?? 300) * 1000, streamOutput: config.boolean("stream_output", true), manifest };
+  return {
+    namespace,
+    name,
+    podWatchTimeoutMs: (config.optionalNumber("pod_watch_timeout_seconds") ?? 300) * 1000,
+    streamOutput: config.boolean("stream_output", true),
+    manifest,
+  };
 }
 
 /** The API server's own words from an error: its Status reason and message when it sent one. */
@@ -128,7 +150,8 @@ function statusCode(err: unknown): number | undefined {
 export function podExitResult(pod: V1Pod, stopped: boolean): ExitResult | null {
   const phase = pod.status?.phase;
   if (phase !== "Succeeded" && phase !== "Failed") return null;
-  const container = pod.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME) ?? pod.status?.containerStatuses?.[0];
+  const container =
+    pod.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME) ?? pod.status?.containerStatuses?.[0];
   const terminated = container?.state?.terminated;
   if (terminated) {
     if (terminated.reason === "OOMKilled") return { exitCode: terminated.exitCode, reason: "OOMKilled", stopped };
@@ -143,13 +166,17 @@ export function podExitResult(pod: V1Pod, stopped: boolean): ExitResult | null {
 function fatalWaiting(pod: V1Pod): string | null {
   for (const c of pod.status?.containerStatuses ?? []) {
     const waiting = c.state?.waiting;
-    if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`;
+    if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason))
+      return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`;
   }
   return null;
 }
 
 function newest(pods: V1Pod[]): V1Pod | undefined {
-  return [...pods].sort((a, b) => new Date(b.metadata?.creationTimestamp ?? 0).getTime() - new Date(a.metadata?.creationTimestamp ?? 0).getTime())[0];
+  return [...pods].sort(
+    (a, b) =>
+      new Date(b.metadata?.creationTimestamp ?? 0).getTime() - new Date(a.metadata?.creationTimestamp ?? 0).getTime(),
+  )[0];
 }
 
 export class KubernetesInfrastructure implements Infrastructure {
@@ -174,7 +201,9 @@ export class KubernetesInfrastructure implements Infrastructure {
     try {
       await this.batch.createNamespacedJob({ namespace, body: settings.manifest });
     } catch (err) {
-      throw new InfrastructureError(`could not create Kubernetes Job in namespace "${namespace}" on ${this.server()}: ${kubernetesMessage(err)}`);
+      throw new InfrastructureError(
+        `could not create Kubernetes Job in namespace "${namespace}" on ${this.server()}: ${kubernetesMessage(err)}`,
+      );
     }
     let stopRequested = false;
     const exited = this.watch(settings, job.onOutput, () => stopRequested);
@@ -182,7 +211,10 @@ export class KubernetesInfrastructure implements Infrastructure {
       try {
         await this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background" });
       } catch (err) {
-        if (statusCode(err) !== 404) throw new InfrastructureError(`could not delete Kubernetes Job ${namespace}/${name}: ${kubernetesMessage(err)}`);
+        if (statusCode(err) !== 404)
+          throw new InfrastructureError(
+            `could not delete Kubernetes Job ${namespace}/${name}: ${kubernetesMessage(err)}`,
+          );
       }
     };
     return {
@@ -202,7 +234,11 @@ export class KubernetesInfrastructure implements Infrastructure {
     return this.kubeConfig.getCurrentCluster()?.server ?? "the cluster";
   }
 
-  private async watch(settings: KubernetesJobSettings, onOutput: JobSpec["onOutput"], stopRequested: () => boolean): Promise<ExitResult> {
+  private async watch(
+    settings: KubernetesJobSettings,
+    onOutput: JobSpec["onOutput"],
+    stopRequested: () => boolean,
+  ): Promise<ExitResult> {
     const { namespace, name } = settings;
     const startDeadline = Date.now() + settings.podWatchTimeoutMs;
     let started = false;
@@ -233,19 +269,32 @@ export class KubernetesInfrastructure implements Infrastructure {
         errors = 0;
       } catch (err) {
         lastError = kubernetesMessage(err);
-        if (++errors >= this.maxWatchErrors) return finish({ exitCode: null, reason: `lost track of Kubernetes Job ${namespace}/${name}: ${lastError}`, stopped: stopRequested() });
+        if (++errors >= this.maxWatchErrors)
+          return finish({
+            exitCode: null,
+            reason: `lost track of Kubernetes Job ${namespace}/${name}: ${lastError}`,
+            stopped: stopRequested(),
+          });
         continue;
       }
       if (stopRequested()) {
         // Deleted by stop(): done once the pod has finished, is terminating, or is gone.
         if (!pod || pod.metadata?.deletionTimestamp || podExitResult(pod, true)) {
-          return finish(pod && podExitResult(pod, true) ? podExitResult(pod, true)! : { exitCode: null, reason: "Job deleted", stopped: true });
+          return finish(
+            pod && podExitResult(pod, true)
+              ? podExitResult(pod, true)!
+              : { exitCode: null, reason: "Job deleted", stopped: true },
+          );
         }
         continue;
       }
       if (!pod) {
-        if (seenPod) return finish({ exitCode: null, reason: `pod of Job ${namespace}/${name} disappeared`, stopped: false });
-        if (Date.now() > startDeadline) return giveUp(`no pod was created for Job ${namespace}/${name} within ${settings.podWatchTimeoutMs / 1000} s`);
+        if (seenPod)
+          return finish({ exitCode: null, reason: `pod of Job ${namespace}/${name} disappeared`, stopped: false });
+        if (Date.now() > startDeadline)
+          return giveUp(
+            `no pod was created for Job ${namespace}/${name} within ${settings.podWatchTimeoutMs / 1000} s`,
+          );
         continue;
       }
       seenPod = true;
@@ -259,12 +308,19 @@ export class KubernetesInfrastructure implements Infrastructure {
       if (!started) {
         const fatal = fatalWaiting(pod);
         if (fatal) return giveUp(`pod ${pod.metadata?.name} could not start: ${fatal}`);
-        if (Date.now() > startDeadline) return giveUp(`pod ${pod.metadata?.name} did not start within ${settings.podWatchTimeoutMs / 1000} s (phase ${phase ?? "unknown"})`);
+        if (Date.now() > startDeadline)
+          return giveUp(
+            `pod ${pod.metadata?.name} did not start within ${settings.podWatchTimeoutMs / 1000} s (phase ${phase ?? "unknown"})`,
+          );
       }
     }
   }
 
-  private followLogs(namespace: string, pod: string, onOutput: JobSpec["onOutput"]): { done: Promise<void>; abort(): void } {
+  private followLogs(
+    namespace: string,
+    pod: string,
+    onOutput: JobSpec["onOutput"],
+  ): { done: Promise<void>; abort(): void } {
     const sink = new PassThrough();
     const lines = createInterface({ input: sink, crlfDelay: Infinity });
     lines.on("line", (line) => onOutput(line, "stdout"));

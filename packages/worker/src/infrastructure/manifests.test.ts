@@ -18,11 +18,21 @@ const read = (file: string) => readFileSync(path.join(infra, file), "utf8");
 function jobSpec(type: WorkPoolType, variables: Record<string, unknown>): JobSpec {
   const resolved = resolveJobConfiguration(defaultBaseJobTemplate(type), variables, {});
   if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  return { flowRunId: "r1", flowRunName: "r1", configuration: resolved.configuration, env: {}, defaultCommand: [], labels: { "flowplane.run-id": "r1" }, onOutput: () => {} };
+  return {
+    flowRunId: "r1",
+    flowRunName: "r1",
+    configuration: resolved.configuration,
+    env: {},
+    defaultCommand: [],
+    labels: { "flowplane.run-id": "r1" },
+    onOutput: () => {},
+  };
 }
 
 describe("infra/kubernetes", () => {
-  const objects = ["namespace.yaml", "serviceaccount.yaml", "role.yaml", "rolebinding.yaml", "deployment.yaml"].flatMap((f) => loadAllYaml(read(`kubernetes/${f}`)) as { kind: string }[]);
+  const objects = ["namespace.yaml", "serviceaccount.yaml", "role.yaml", "rolebinding.yaml", "deployment.yaml"].flatMap(
+    (f) => loadAllYaml(read(`kubernetes/${f}`)) as { kind: string }[],
+  );
   const role = objects.find((o) => o.kind === "Role") as V1Role;
   let fake: FakeKubernetes;
   beforeAll(async () => {
@@ -34,23 +44,40 @@ describe("infra/kubernetes", () => {
 
   it("the worker's Role allows every request the kubernetes pool makes, in its namespace only", async () => {
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "c", server: fake.url, skipTLSVerify: true }], users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: fake.url, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "c", cluster: "c", user: "u" }],
+      currentContext: "c",
+    });
     fake.plan = () => ({ kind: "run-until-deleted", logs: ["hi"] });
-    const running = await new KubernetesInfrastructure({ kubeConfig: kc, pollIntervalMs: 10 }).submit(jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }));
+    const running = await new KubernetesInfrastructure({ kubeConfig: kc, pollIntervalMs: 10 }).submit(
+      jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }),
+    );
     await new Promise((r) => setTimeout(r, 100));
     await running.stop(1_000);
     const needed = new Set(
       fake.requests.map((r) => {
-        const m = /^\/(?:apis\/(batch)\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods)(?:\/[^/]+(\/log)?)?$/.exec(r.path);
+        const m = /^\/(?:apis\/(batch)\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods)(?:\/[^/]+(\/log)?)?$/.exec(
+          r.path,
+        );
         expect(m, r.path).not.toBeNull();
         expect(m![2]).toBe(role.metadata!.namespace);
         const resource = `${m![3]}${m![4] ?? ""}`;
-        const verb = { POST: "create", DELETE: "delete", GET: resource === "pods" && !r.path.match(/pods\/[^/]+$/) ? "list" : "get" }[r.method]!;
+        const verb = {
+          POST: "create",
+          DELETE: "delete",
+          GET: resource === "pods" && !r.path.match(/pods\/[^/]+$/) ? "list" : "get",
+        }[r.method]!;
         return `${m![1] ?? ""}|${resource}|${verb}`;
       }),
     );
     expect([...needed].sort()).toEqual(["batch|jobs|create", "batch|jobs|delete", "|pods/log|get", "|pods|list"]);
-    const granted = new Set(role.rules!.flatMap((rule) => rule.apiGroups!.flatMap((g) => rule.resources!.flatMap((res) => rule.verbs.map((v) => `${g}|${res}|${v}`)))));
+    const granted = new Set(
+      role.rules!.flatMap((rule) =>
+        rule.apiGroups!.flatMap((g) => rule.resources!.flatMap((res) => rule.verbs.map((v) => `${g}|${res}|${v}`))),
+      ),
+    );
     for (const n of needed) expect(granted, n).toContain(n);
     // Nothing beyond jobs and pods.
     expect(new Set(role.rules!.flatMap((r) => r.resources))).toEqual(new Set(["jobs", "pods", "pods/log"]));
@@ -67,7 +94,10 @@ describe("infra/kubernetes", () => {
     expect(deployment.spec!.template.spec!.serviceAccountName).toBe("flowplane-worker");
     const container = deployment.spec!.template.spec!.containers[0]!;
     expect(container.command!.slice(0, 4)).toEqual(["flowplane", "worker", "start", "--pool"]);
-    expect(container.env!.find((e) => e.name === "FLOWPLANE_API_KEY")!.valueFrom!.secretKeyRef).toEqual({ name: "flowplane-worker", key: "api-key" });
+    expect(container.env!.find((e) => e.name === "FLOWPLANE_API_KEY")!.valueFrom!.secretKeyRef).toEqual({
+      name: "flowplane-worker",
+      key: "api-key",
+    });
     expect(objects.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")).toEqual([]);
   });
 });
@@ -76,7 +106,12 @@ describe("infra/ecs", () => {
   let fake: FakeEcs;
   const saved = { ...process.env };
   beforeAll(async () => {
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIATEST", AWS_SECRET_ACCESS_KEY: "secret", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: "AKIATEST",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_REGION: "us-east-1",
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
     fake = await FakeEcs.start();
   });
   afterAll(async () => {
@@ -87,24 +122,42 @@ describe("infra/ecs", () => {
   it("the worker's IAM policy allows every ECS action the ecs pool calls, tagging at launch, and passing the flow-run roles", async () => {
     fake.outcome = () => ({ kind: "run-until-stopped" });
     const running = await new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 }).submit(
-      jobSpec("ecs", { image: "etl:1", subnets: ["subnet-1"], execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution", task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run" }),
+      jobSpec("ecs", {
+        image: "etl:1",
+        subnets: ["subnet-1"],
+        execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
+        task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
+      }),
     );
     await running.stop(1_000);
-    const policy = JSON.parse(read("ecs/worker-iam-policy.json")) as { Statement: { Effect: string; Action: string | string[]; Resource: string | string[] }[] };
+    const policy = JSON.parse(read("ecs/worker-iam-policy.json")) as {
+      Statement: { Effect: string; Action: string | string[]; Resource: string | string[] }[];
+    };
     const allowed = new Set(policy.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat()));
     const called = new Set(fake.requests.map((r) => `ecs:${r.action}`));
-    expect([...called].sort()).toEqual(["ecs:DescribeTaskDefinition", "ecs:DescribeTasks", "ecs:RegisterTaskDefinition", "ecs:RunTask", "ecs:StopTask"]);
+    expect([...called].sort()).toEqual([
+      "ecs:DescribeTaskDefinition",
+      "ecs:DescribeTasks",
+      "ecs:RegisterTaskDefinition",
+      "ecs:RunTask",
+      "ecs:StopTask",
+    ]);
     for (const action of called) expect(allowed, action).toContain(action);
     // RunTask with tags needs ecs:TagResource; registering with roles needs iam:PassRole on them.
     expect(allowed).toContain("ecs:TagResource");
     const passRole = policy.Statement.find((s) => s.Action === "iam:PassRole")!;
     expect([passRole.Resource].flat().map((r) => r.replace("ACCOUNT_ID", "123456789012"))).toEqual(
-      expect.arrayContaining(fake.bodiesOf("RegisterTaskDefinition").flatMap((b) => [b["executionRoleArn"], b["taskRoleArn"]])),
+      expect.arrayContaining(
+        fake.bodiesOf("RegisterTaskDefinition").flatMap((b) => [b["executionRoleArn"], b["taskRoleArn"]]),
+      ),
     );
   });
 
   it("the worker's task definition runs a worker with its API key from a secret", () => {
-    const td = JSON.parse(read("ecs/worker-task-definition.json")) as { taskRoleArn: string; containerDefinitions: { command: string[]; secrets: { name: string }[] }[] };
+    const td = JSON.parse(read("ecs/worker-task-definition.json")) as {
+      taskRoleArn: string;
+      containerDefinitions: { command: string[]; secrets: { name: string }[] }[];
+    };
     expect(td.taskRoleArn).toMatch(/:role\/flowplane-worker$/);
     expect(td.containerDefinitions[0]!.command.slice(0, 3)).toEqual(["flowplane", "worker", "start"]);
     expect(td.containerDefinitions[0]!.secrets.map((s) => s.name)).toEqual(["FLOWPLANE_API_KEY"]);
@@ -113,7 +166,18 @@ describe("infra/ecs", () => {
 
 describe("infra/docker-compose.yml", () => {
   it("puts the worker and its flow runs on the host network, where the server's published port is", () => {
-    const [compose] = loadAllYaml(read("docker-compose.yml")) as { services: Record<string, { network_mode?: string; ports?: string[]; volumes?: string[]; environment?: Record<string, string>; command?: string[] }> }[];
+    const [compose] = loadAllYaml(read("docker-compose.yml")) as {
+      services: Record<
+        string,
+        {
+          network_mode?: string;
+          ports?: string[];
+          volumes?: string[];
+          environment?: Record<string, string>;
+          command?: string[];
+        }
+      >;
+    }[];
     const { server, worker, postgres } = compose!.services;
     expect(postgres).toBeDefined();
     expect(server!.ports).toEqual(["127.0.0.1:4200:4200"]);

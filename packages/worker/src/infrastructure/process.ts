@@ -14,7 +14,11 @@ function commandOf(configured: unknown, fallback: string[]): string[] {
 
 function stringEnv(value: unknown): Record<string, string> {
   if (!value || typeof value !== "object") return {};
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 export class ProcessInfrastructure implements Infrastructure {
@@ -24,7 +28,10 @@ export class ProcessInfrastructure implements Infrastructure {
     const config = job.configuration;
     const [file, ...args] = commandOf(config["command"], job.defaultCommand);
     if (!file) throw new InfrastructureError("command: empty");
-    const cwd = typeof config["working_dir"] === "string" && config["working_dir"] ? (config["working_dir"] as string) : process.cwd();
+    const cwd =
+      typeof config["working_dir"] === "string" && config["working_dir"]
+        ? (config["working_dir"] as string)
+        : process.cwd();
     const stream = config["stream_output"] !== false;
     const child = spawn(file, args, {
       cwd,
@@ -39,9 +46,16 @@ export class ProcessInfrastructure implements Infrastructure {
     });
     if (!spawned.ok) {
       const code = (spawned.error as NodeJS.ErrnoException).code;
-      throw new InfrastructureError(code === "ENOENT" ? `command not found: ${file} (working directory ${cwd})` : `could not start ${file}: ${spawned.error.message}`);
+      throw new InfrastructureError(
+        code === "ENOENT"
+          ? `command not found: ${file} (working directory ${cwd})`
+          : `could not start ${file}: ${spawned.error.message}`,
+      );
     }
-    for (const [source, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
+    for (const [source, name] of [
+      [child.stdout, "stdout"],
+      [child.stderr, "stderr"],
+    ] as const) {
       const lines = createInterface({ input: source });
       lines.on("line", (line) => {
         if (stream) job.onOutput(line, name);

@@ -49,7 +49,8 @@ export class FakeEcs {
   /** Chooses each new task's fate from its RunTask request. */
   outcome: (runTask: Record<string, unknown>) => TaskOutcome = () => ({ kind: "exit", exitCode: 0 });
   /** When set, RunTask answers with these `failures` and no task (capacity, placement problems). */
-  runTaskFailures: ((runTask: Record<string, unknown>) => { arn?: string; reason: string; detail?: string }[] | null) | null = null;
+  runTaskFailures:
+    ((runTask: Record<string, unknown>) => { arn?: string; reason: string; detail?: string }[] | null) | null = null;
 
   /** Revisions by region and family: task definitions are regional. */
   private readonly taskDefinitions = new Map<string, Record<string, unknown>[]>();
@@ -78,11 +79,22 @@ export class FakeEcs {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const target = String(req.headers["x-amz-target"] ?? "");
     const send = (status: number, payload: unknown) => {
-      res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": randomBytes(16).toString("hex") });
+      res.writeHead(status, {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-requestid": randomBytes(16).toString("hex"),
+      });
       res.end(JSON.stringify(payload));
     };
-    if (req.method !== "POST" || req.url !== "/" || !target.startsWith(TARGET_PREFIX) || req.headers["content-type"] !== "application/x-amz-json-1.1") {
-      send(400, { __type: "UnknownOperationException", message: `not an ECS JSON 1.1 request: ${req.method} ${req.url} ${target}` });
+    if (
+      req.method !== "POST" ||
+      req.url !== "/" ||
+      !target.startsWith(TARGET_PREFIX) ||
+      req.headers["content-type"] !== "application/x-amz-json-1.1"
+    ) {
+      send(400, {
+        __type: "UnknownOperationException",
+        message: `not an ECS JSON 1.1 request: ${req.method} ${req.url} ${target}`,
+      });
       return;
     }
     const action = target.slice(TARGET_PREFIX.length);
@@ -115,7 +127,10 @@ export class FakeEcs {
       case "StopTask":
         return this.stopTask(body);
       default:
-        throw new EcsError("InvalidAction", `The action ${action} is not valid for this web service (fake ECS implements RegisterTaskDefinition, DescribeTaskDefinition, RunTask, DescribeTasks, StopTask).`);
+        throw new EcsError(
+          "InvalidAction",
+          `The action ${action} is not valid for this web service (fake ECS implements RegisterTaskDefinition, DescribeTaskDefinition, RunTask, DescribeTasks, StopTask).`,
+        );
     }
   }
 
@@ -127,9 +142,11 @@ export class FakeEcs {
 
   private registerTaskDefinition(body: Record<string, unknown>, region: string): unknown {
     const family = String(body["family"] ?? "");
-    if (!/^[A-Za-z0-9_-]{1,255}$/.test(family)) throw new EcsError("ClientException", "Family contains invalid characters.");
+    if (!/^[A-Za-z0-9_-]{1,255}$/.test(family))
+      throw new EcsError("ClientException", "Family contains invalid characters.");
     const containers = body["containerDefinitions"];
-    if (!Array.isArray(containers) || containers.length === 0) throw new EcsError("ClientException", "Container list cannot be empty.");
+    if (!Array.isArray(containers) || containers.length === 0)
+      throw new EcsError("ClientException", "Container list cannot be empty.");
     const revisions = this.taskDefinitions.get(`${region}/${family}`) ?? [];
     const revision = revisions.length + 1;
     const definition = {
@@ -156,7 +173,11 @@ export class FakeEcs {
 
   private runTask(body: Record<string, unknown>, region: string): unknown {
     const cluster = this.clusterName(body["cluster"]);
-    if (body["launchType"] && body["capacityProviderStrategy"]) throw new EcsError("InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported.");
+    if (body["launchType"] && body["capacityProviderStrategy"])
+      throw new EcsError(
+        "InvalidParameterException",
+        "Specifying both a launch type and capacity provider strategy is not supported.",
+      );
     let definition: Record<string, unknown>;
     try {
       definition = this.findTaskDefinition(region, String(body["taskDefinition"] ?? ""));
@@ -164,7 +185,10 @@ export class FakeEcs {
       throw new EcsError("ClientException", "TaskDefinition not found.");
     }
     if (definition["networkMode"] === "awsvpc" && !body["networkConfiguration"]) {
-      throw new EcsError("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+      throw new EcsError(
+        "InvalidParameterException",
+        "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+      );
     }
     const failures = this.runTaskFailures?.(body);
     if (failures) return { tasks: [], failures };
@@ -191,7 +215,12 @@ export class FakeEcs {
       createdAt: Date.now() / 1000,
       group: `family:${String(definition["family"])}`,
       launchType: body["launchType"] ?? "FARGATE",
-      ...(body["capacityProviderStrategy"] ? { capacityProviderName: (body["capacityProviderStrategy"] as { capacityProvider: string }[])[0]?.capacityProvider } : {}),
+      ...(body["capacityProviderStrategy"]
+        ? {
+            capacityProviderName: (body["capacityProviderStrategy"] as { capacityProvider: string }[])[0]
+              ?.capacityProvider,
+          }
+        : {}),
       overrides: body["overrides"] ?? { containerOverrides: [] },
       startedBy: body["startedBy"],
       tags: body["tags"] ?? [],
@@ -232,7 +261,14 @@ export class FakeEcs {
     const t = entry.task;
     const containers = t["containers"] as Record<string, unknown>[];
     const stop = (stopCode: string, stoppedReason: string, container: { exitCode?: number; reason?: string }) => {
-      Object.assign(t, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stopCode, stoppedReason, stoppedAt: Date.now() / 1000, executionStoppedAt: Date.now() / 1000 });
+      Object.assign(t, {
+        lastStatus: "STOPPED",
+        desiredStatus: "STOPPED",
+        stopCode,
+        stoppedReason,
+        stoppedAt: Date.now() / 1000,
+        executionStoppedAt: Date.now() / 1000,
+      });
       for (const c of containers) Object.assign(c, { lastStatus: "STOPPED" }, container);
     };
     if (t["lastStatus"] === "STOPPED") return;
@@ -251,16 +287,27 @@ export class FakeEcs {
         stop("TaskFailedToStart", entry.outcome.stoppedReason, { reason: entry.outcome.stoppedReason });
         return;
       }
-      Object.assign(t, { lastStatus: "RUNNING", startedAt: Date.now() / 1000, pullStartedAt: Date.now() / 1000, pullStoppedAt: Date.now() / 1000 });
+      Object.assign(t, {
+        lastStatus: "RUNNING",
+        startedAt: Date.now() / 1000,
+        pullStartedAt: Date.now() / 1000,
+        pullStoppedAt: Date.now() / 1000,
+      });
       for (const c of containers) c["lastStatus"] = "RUNNING";
       entry.polls = 0;
       return;
     }
     const outcome = entry.outcome;
     if (outcome.kind === "exit" && entry.polls > (outcome.runningPolls ?? 1)) {
-      stop("EssentialContainerExited", "Essential container in task exited", { exitCode: outcome.exitCode, ...(outcome.containerReason ? { reason: outcome.containerReason } : {}) });
+      stop("EssentialContainerExited", "Essential container in task exited", {
+        exitCode: outcome.exitCode,
+        ...(outcome.containerReason ? { reason: outcome.containerReason } : {}),
+      });
     } else if (outcome.kind === "oom") {
-      stop("EssentialContainerExited", "Essential container in task exited", { exitCode: 137, reason: "OutOfMemoryError: Container killed due to memory usage" });
+      stop("EssentialContainerExited", "Essential container in task exited", {
+        exitCode: 137,
+        reason: "OutOfMemoryError: Container killed due to memory usage",
+      });
     }
   }
 }

@@ -43,7 +43,16 @@ interface FakePod {
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 function status(code: number, reason: string, message: string, details?: Json): Json {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 export class FakeKubernetes {
@@ -81,45 +90,110 @@ export class FakeKubernetes {
     const url = new URL(req.url ?? "/", "http://fake");
     const text = Buffer.concat(chunks).toString("utf8");
     const body: unknown = text ? JSON.parse(text) : undefined;
-    const request: KubeRequest = { method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), body, authorization: req.headers.authorization };
+    const request: KubeRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      authorization: req.headers.authorization,
+    };
     this.requests.push(request);
     const send = (code: number, payload: unknown) => {
       res.writeHead(code, { "content-type": "application/json" });
       res.end(JSON.stringify(payload));
     };
     let m: RegExpExecArray | null;
-    if (request.method === "POST" && (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/.exec(url.pathname))) return send(...this.createJob(m[1]!, body as Json));
-    if (request.method === "DELETE" && (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname))) return send(...this.deleteJob(m[1]!, m[2]!));
-    if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname))) return send(200, this.listPods(m[1]!, url.searchParams.get("labelSelector") ?? ""));
-    if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname))) return this.podLog(m[1]!, m[2]!, url.searchParams, res);
+    if (request.method === "POST" && (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/.exec(url.pathname)))
+      return send(...this.createJob(m[1]!, body as Json));
+    if (
+      request.method === "DELETE" &&
+      (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname))
+    )
+      return send(...this.deleteJob(m[1]!, m[2]!));
+    if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname)))
+      return send(200, this.listPods(m[1]!, url.searchParams.get("labelSelector") ?? ""));
+    if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname)))
+      return this.podLog(m[1]!, m[2]!, url.searchParams, res);
     send(404, status(404, "NotFound", "the server could not find the requested resource"));
   }
 
   private createJob(namespace: string, job: Json): [number, Json] {
     if (this.forbiddenNamespaces.has(namespace)) {
-      return [403, status(403, "Forbidden", `jobs.batch is forbidden: User "${this.user}" cannot create resource "jobs" in API group "batch" in the namespace "${namespace}"`, { group: "batch", kind: "jobs" })];
+      return [
+        403,
+        status(
+          403,
+          "Forbidden",
+          `jobs.batch is forbidden: User "${this.user}" cannot create resource "jobs" in API group "batch" in the namespace "${namespace}"`,
+          { group: "batch", kind: "jobs" },
+        ),
+      ];
     }
     const metadata = (job["metadata"] ?? {}) as Json;
     const name = String(metadata["name"] ?? "");
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) {
-      return [422, status(422, "Invalid", `Job.batch "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`, { name, group: "batch", kind: "Job" })];
+      return [
+        422,
+        status(
+          422,
+          "Invalid",
+          `Job.batch "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+          { name, group: "batch", kind: "Job" },
+        ),
+      ];
     }
-    if (this.jobs.has(`${namespace}/${name}`)) return [409, status(409, "AlreadyExists", `jobs.batch "${name}" already exists`, { name, group: "batch", kind: "jobs" })];
+    if (this.jobs.has(`${namespace}/${name}`))
+      return [
+        409,
+        status(409, "AlreadyExists", `jobs.batch "${name}" already exists`, { name, group: "batch", kind: "jobs" }),
+      ];
     const uid = randomUUID();
     const spec = job["spec"] as Json;
     const template = spec["template"] as Json;
-    const controllerLabels = { "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name, "controller-uid": uid, "job-name": name };
+    const controllerLabels = {
+      "batch.kubernetes.io/controller-uid": uid,
+      "batch.kubernetes.io/job-name": name,
+      "controller-uid": uid,
+      "job-name": name,
+    };
     const stored: Json = {
       ...job,
-      metadata: { ...metadata, namespace, uid, resourceVersion: String(Date.now()), generation: 1, creationTimestamp: now(), labels: { ...((metadata["labels"] as Json) ?? {}) } },
-      spec: { ...spec, completions: 1, parallelism: 1, selector: { matchLabels: { "batch.kubernetes.io/controller-uid": uid } }, template: { ...template, metadata: { ...((template["metadata"] as Json) ?? {}), labels: { ...(((template["metadata"] as Json)?.["labels"] as Json) ?? {}), ...controllerLabels } } } },
+      metadata: {
+        ...metadata,
+        namespace,
+        uid,
+        resourceVersion: String(Date.now()),
+        generation: 1,
+        creationTimestamp: now(),
+        labels: { ...((metadata["labels"] as Json) ?? {}) },
+      },
+      spec: {
+        ...spec,
+        completions: 1,
+        parallelism: 1,
+        selector: { matchLabels: { "batch.kubernetes.io/controller-uid": uid } },
+        template: {
+          ...template,
+          metadata: {
+            ...((template["metadata"] as Json) ?? {}),
+            labels: { ...(((template["metadata"] as Json)?.["labels"] as Json) ?? {}), ...controllerLabels },
+          },
+        },
+      },
       status: { startTime: now(), active: 1 },
     };
     this.jobs.set(`${namespace}/${name}`, stored);
     const podSpec = template["spec"] as Json;
     const podName = `${name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
     const plan = this.plan(stored);
-    const containers = (podSpec["containers"] as Json[]).map((c) => ({ name: c["name"], image: c["image"], ready: false, restartCount: 0, started: false, state: { waiting: { reason: "ContainerCreating" } } }));
+    const containers = (podSpec["containers"] as Json[]).map((c) => ({
+      name: c["name"],
+      image: c["image"],
+      ready: false,
+      restartCount: 0,
+      started: false,
+      state: { waiting: { reason: "ContainerCreating" } },
+    }));
     const pod: Json = {
       kind: "Pod",
       apiVersion: "v1",
@@ -130,10 +204,17 @@ export class FakeKubernetes {
         uid: randomUUID(),
         creationTimestamp: now(),
         labels: { ...(((template["metadata"] as Json)?.["labels"] as Json) ?? {}), ...controllerLabels },
-        ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name, uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: "batch/v1", kind: "Job", name, uid, controller: true, blockOwnerDeletion: true },
+        ],
       },
       spec: { ...podSpec, nodeName: "node-1" },
-      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], containerStatuses: containers, qosClass: "BestEffort" },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "True" }],
+        containerStatuses: containers,
+        qosClass: "BestEffort",
+      },
     };
     this.pods.set(`${namespace}/${podName}`, { pod, plan, polls: 0, logs: [], deleting: false, followers: new Set() });
     return [201, stored];
@@ -141,7 +222,8 @@ export class FakeKubernetes {
 
   private deleteJob(namespace: string, name: string): [number, Json] {
     const job = this.jobs.get(`${namespace}/${name}`);
-    if (!job) return [404, status(404, "NotFound", `jobs.batch "${name}" not found`, { name, group: "batch", kind: "jobs" })];
+    if (!job)
+      return [404, status(404, "NotFound", `jobs.batch "${name}" not found`, { name, group: "batch", kind: "jobs" })];
     this.jobs.delete(`${namespace}/${name}`);
     // Background propagation: the garbage collector deletes the pods after the Job.
     for (const entry of this.pods.values()) {
@@ -152,7 +234,16 @@ export class FakeKubernetes {
         meta["deletionGracePeriodSeconds"] = 30;
       }
     }
-    return [200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, group: "batch", kind: "jobs", uid: (job["metadata"] as Json)["uid"] } }];
+    return [
+      200,
+      {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Success",
+        details: { name, group: "batch", kind: "jobs", uid: (job["metadata"] as Json)["uid"] },
+      },
+    ];
   }
 
   private listPods(namespace: string, selector: string): Json {
@@ -186,7 +277,15 @@ export class FakeKubernetes {
     const container = (st["containerStatuses"] as Json[])[0]!;
     const terminate = (phase: "Succeeded" | "Failed", exitCode: number, reason: string) => {
       st["phase"] = phase;
-      container["state"] = { terminated: { exitCode, reason, startedAt: now(), finishedAt: now(), containerID: `containerd://${randomBytes(32).toString("hex")}` } };
+      container["state"] = {
+        terminated: {
+          exitCode,
+          reason,
+          startedAt: now(),
+          finishedAt: now(),
+          containerID: `containerd://${randomBytes(32).toString("hex")}`,
+        },
+      };
       container["ready"] = false;
       container["started"] = false;
       for (const res of entry.followers) res.end();
