@@ -1,11 +1,12 @@
 // Time to schedule 1,000 cron deployments: one scheduler pass creating their next runs, and a
 // second pass with nothing to do (the steady state every replica runs every few seconds).
 //   npx tsx e2e/bench/scheduler.ts [deployments=1000]
-import { applyDeployment, createWorkspace, scheduleRuns } from "@flowplane/api";
+import { applyDeployment, createResources, createWorkspace, scheduleRuns } from "@flowplane/api";
 import { createTestDatabase } from "@flowplane/db/testing";
 
 const N = Number(process.argv[2] ?? 1000);
 const db = await createTestDatabase({ poolSize: 10 });
+const resources = createResources(db);
 try {
   const { workspace } = await createWorkspace(db.prisma, "bench");
   await db.prisma.workPool.create({
@@ -30,10 +31,10 @@ try {
   }
   const deployMs = performance.now() - t;
   t = performance.now();
-  const first = await scheduleRuns(db.pool);
+  const first = await scheduleRuns(resources);
   const firstMs = performance.now() - t;
   t = performance.now();
-  const second = await scheduleRuns(db.pool);
+  const second = await scheduleRuns(resources);
   const secondMs = performance.now() - t;
   console.log(
     `registered ${N} cron deployments in ${(deployMs / 1000).toFixed(2)} s (${(deployMs / N).toFixed(1)} ms each, sequential API-service calls)`,

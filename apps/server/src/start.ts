@@ -139,17 +139,19 @@ export async function startServer(
     };
     const loops: Loop[] = [
       startLoop("liveness", config.livenessIntervalMs, logger, () =>
-        sweepLiveness(db.pool, {
+        sweepLiveness(services.resources, {
           missedWorkerHeartbeats: config.missedWorkerHeartbeats,
           runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
         }),
       ),
-      startLoop("scheduler", config.schedulerIntervalMs, logger, () => scheduleRuns(db.pool, schedulerConfig)),
+      startLoop("scheduler", config.schedulerIntervalMs, logger, () =>
+        scheduleRuns(services.resources, schedulerConfig),
+      ),
       startLoop("late-runs", config.schedulerIntervalMs, logger, async () => ({
-        late: await markLateRuns(db.pool, config.lateAfterSeconds),
+        late: await markLateRuns(services.resources, config.lateAfterSeconds),
       })),
       startLoop("retention", 3_600_000, logger, () =>
-        pruneByRetention(db.pool, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays }),
+        pruneByRetention(services.resources, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays }),
       ),
       // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
       // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns

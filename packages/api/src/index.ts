@@ -15,6 +15,7 @@ export { Authenticator } from "./auth/authenticator.ts";
 export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
+export { createResources, type Resources } from "./services/resources.ts";
 export {
   bootstrapDefaultWorkspace,
   loadSigningSecret,
@@ -31,10 +32,10 @@ export {
   defaultSchedulerConfig,
   type SchedulerConfig,
   type RetentionPolicy,
-} from "./services/scheduler.ts";
+} from "./services/scheduler/index.ts";
 export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
 export type { FlowRunView } from "./routers/flow-runs.ts";
 export type { ClaimedRun } from "./services/claims.ts";
-export type { ProposalOutcome } from "./services/flow-runs.ts";
+export type { ProposalOutcome } from "@flowplane/core";
 export { applyDeployment, type DeploymentSpec } from "./services/deployments.ts";

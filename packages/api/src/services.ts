@@ -2,6 +2,7 @@ import type { Database } from "@flowplane/db";
 import { Authenticator } from "./auth/authenticator.ts";
 import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 import { EventBus } from "./services/events.ts";
+import { createResources } from "./services/resources.ts";
 import { loadSigningSecret } from "./services/workspaces.ts";
 import { defaultApiConfig, type ApiConfig, type ApiServices } from "./trpc.ts";
 
@@ -16,6 +17,7 @@ export async function createApiServices(options: {
   const sessionSecret = await loadSigningSecret(options.db.prisma);
   return {
     db: options.db,
+    resources: createResources(options.db),
     events: new EventBus(options.db.url, options.onEventError),
     authenticator: new Authenticator(options.db.prisma, sessionSecret, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,

@@ -9,6 +9,7 @@ import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
 import type { Authenticator, Principal } from "./auth/authenticator.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { EventBus } from "./services/events.ts";
+import type { Resources } from "./services/resources.ts";
 
 export interface ApiConfig {
   /** A claimed run that has not reported RUNNING by then goes back to SCHEDULED. */
@@ -29,6 +30,8 @@ export const defaultApiConfig: ApiConfig = {
 
 export interface ApiServices {
   db: Database;
+  /** What the services share: database handles, the event publisher, the hot path's caches. */
+  resources: Resources;
   events: EventBus;
   authenticator: Authenticator;
   rateLimiter: RateLimiter | null;

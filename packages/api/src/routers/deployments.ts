@@ -4,8 +4,8 @@ import type pg from "pg";
 import { ApiError, notFound } from "../errors.ts";
 import { ScheduleError } from "@flowplane/core";
 import { applyDeployment } from "../services/deployments.ts";
-import { backfillDeployment } from "../services/scheduler.ts";
-import { createFlowRun } from "../services/flow-runs.ts";
+import { backfillDeployment } from "../services/scheduler/index.ts";
+import { createFlowRun } from "../services/flow-runs/create.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { getFlowRun } from "./flow-runs.ts";
 import { id, jsonObject, name } from "./schemas.ts";
@@ -203,7 +203,7 @@ export const deploymentsRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const d = await deploymentToRun(ctx.pool, ctx.workspaceId, input);
-      const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, {
+      const created = await createFlowRun(ctx.services.resources, ctx.workspaceId, {
         flowName: d.flowName,
         deploymentId: d.id,
         parameters: input.parameters ?? {},
@@ -237,7 +237,7 @@ export const deploymentsRouter = router({
           path: "name",
         });
       try {
-        return await backfillDeployment(ctx.pool, ctx.workspaceId, d.id, from, to, MAX_BACKFILL_SLOTS);
+        return await backfillDeployment(ctx.services.resources, ctx.workspaceId, d.id, from, to, MAX_BACKFILL_SLOTS);
       } catch (err) {
         if (err instanceof ScheduleError && err.code === "TOO_MANY_SLOTS") {
           throw new ApiError(

@@ -37,6 +37,24 @@ async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?:
   });
 }
 
+/** A deployment's run, claimed by a worker of its pool and RUNNING. */
+async function claimedDeploymentRun() {
+  await developer.workPools.create({ name: "retry-pool", type: "process" }).catch(() => {});
+  const d = await developer.deployments.upsert({
+    flowName: "proposals",
+    name: "retryable",
+    entrypoint: "x.ts:f",
+    workPoolName: "retry-pool",
+  });
+  const run = await developer.deployments.run({ id: d.deploymentId });
+  const identity = await worker.workers.heartbeat({ workPoolName: "retry-pool", workerName: "retry-worker" });
+  const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 });
+  const claimed = polled.runs.find((r) => r.id === run.id);
+  expect(claimed).toBeDefined();
+  expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+  return { run, claimed: claimed! };
+}
+
 async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {
   const run = await scheduledRun(retryPolicy);
   const started = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } });
@@ -249,9 +267,26 @@ describe("cancellation", () => {
   });
 });
 
+describe("runs nobody holds", () => {
+  it("a CANCELLING proposal for a SCHEDULED or AwaitingRetry run ends it CANCELLED, by setState and forceState alike (regression: it stayed CANCELLING for ever, holding a concurrency slot)", async () => {
+    const retrying = await runningRun({ retries: 1, retryDelaySeconds: 60 });
+    await worker.flowRuns.setState({ id: retrying.id, state: { type: "FAILED" } });
+    expect((await api.a.as.READ.flowRuns.get({ id: retrying.id })).state.name).toBe("AwaitingRetry");
+    for (const [run, propose] of [
+      [await scheduledRun(), (id: string) => worker.flowRuns.setState({ id, state: { type: "CANCELLING" } })],
+      [retrying, (id: string) => api.a.as.ADMIN.flowRuns.forceState({ id, state: { type: "CANCELLING" } })],
+    ] as const) {
+      const answer = await propose(run.id);
+      expect(answer).toMatchObject({ decision: "REJECT", state: { type: "CANCELLED" } });
+      expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.type).toBe("CANCELLED");
+      expect((await history(run.id)).at(-1)).toBe("CANCELLED/Cancelled");
+    }
+  });
+});
+
 describe("explicit retry", () => {
   it("retrying a FAILED run schedules a new attempt now, free for any worker", async () => {
-    const run = await runningRun();
+    const { run } = await claimedDeploymentRun();
     await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } });
     const answer = await developer.flowRuns.retry({ id: run.id });
     expect(answer).toMatchObject({ decision: "ACCEPT", state: { type: "SCHEDULED" } });
@@ -259,8 +294,22 @@ describe("explicit retry", () => {
     expect(stored.state.type).toBe("SCHEDULED");
     expect(stored.workerId).toBeNull();
     expect(Date.parse(stored.nextScheduledTime!)).toBeLessThanOrEqual(Date.now());
+    const identity = await worker.workers.heartbeat({ workPoolName: "retry-pool", workerName: "retry-worker-2" });
+    const again = (await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 })).runs.find(
+      (r) => r.id === run.id,
+    );
+    expect(again).toBeDefined();
     expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
     expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(2);
+  });
+
+  it("retrying a run without a deployment is refused with the reason (regression: it waited SCHEDULED for ever, no worker could claim it)", async () => {
+    const run = await runningRun();
+    await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } });
+    const answer = await developer.flowRuns.retry({ id: run.id });
+    expect(answer.decision).toBe("ABORT");
+    expect(answer.reason).toMatch(/no deployment/);
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.type).toBe("FAILED");
   });
 
   it("retrying a run that has not finished leaves it alone (regression: a RUNNING run was rescheduled and could run twice)", async () => {

@@ -2,13 +2,10 @@ import { z } from "zod";
 import type { Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
 import { countFlowRuns } from "../services/flow-run-counts.ts";
-import {
-  cancelFlowRun,
-  createFlowRun,
-  proposeFlowRunState,
-  retryFlowRun,
-  type ProposalOutcome,
-} from "../services/flow-runs.ts";
+import type { ProposalOutcome } from "@flowplane/core";
+import { createFlowRun } from "../services/flow-runs/create.ts";
+import { cancelFlowRun, retryFlowRun } from "../services/flow-runs/requests.ts";
+import { proposeFlowRunState } from "../services/run-state/changes.ts";
 import { heartbeatFlowRun } from "../services/liveness.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
 import { id, jsonObject, page, pageInput, retryPolicy, stateInput, stateType } from "./schemas.ts";
@@ -147,7 +144,7 @@ export const flowRunsRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const created = await createFlowRun(ctx.db, ctx.pool, ctx.workspaceId, input);
+      const created = await createFlowRun(ctx.services.resources, ctx.workspaceId, input);
       return getFlowRun(ctx.db, ctx.workspaceId, created.id);
     }),
 
@@ -203,7 +200,7 @@ export const flowRunsRouter = router({
   /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
   setState: workerProcedure
     .input(z.object({ id, state: stateInput }))
-    .mutation(({ ctx, input }) => proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+    .mutation(({ ctx, input }) => proposeFlowRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state)),
   /**
    * Proposes states for many runs in one call (a worker reporting the runs it holds, bulk changes):
    * each run is decided on its own, as by setState, and their writes share one statement. Answers
@@ -224,7 +221,7 @@ export const flowRunsRouter = router({
         input.proposals.map(
           async ({ id, state }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
             try {
-              return await proposeFlowRunState(ctx.pool, ctx.workspaceId, id, state);
+              return await proposeFlowRunState(ctx.services.resources, ctx.workspaceId, id, state);
             } catch (err) {
               // Positional answers: the message need not (and does not) repeat the run's id.
               if (err instanceof ApiError)
@@ -243,15 +240,15 @@ export const flowRunsRouter = router({
   forceState: adminProcedure
     .input(z.object({ id, state: stateInput }))
     .mutation(({ ctx, input }) =>
-      proposeFlowRunState(ctx.pool, ctx.workspaceId, input.id, input.state, { force: true }),
+      proposeFlowRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state, { force: true }),
     ),
 
   cancel: developerProcedure
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => cancelFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+    .mutation(({ ctx, input }) => cancelFlowRun(ctx.services.resources, ctx.workspaceId, input.id)),
   retry: developerProcedure
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => retryFlowRun(ctx.pool, ctx.workspaceId, input.id)),
+    .mutation(({ ctx, input }) => retryFlowRun(ctx.services.resources, ctx.workspaceId, input.id)),
 
   /**
    * The runner declares the retry policy of the flow code it is running; the server's retry rule
@@ -267,7 +264,7 @@ export const flowRunsRouter = router({
   }),
 
   heartbeat: workerProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const hb = await heartbeatFlowRun(ctx.pool, ctx.workspaceId, input.id);
+    const hb = await heartbeatFlowRun(ctx.services.resources, ctx.workspaceId, input.id);
     if (!hb.found) throw notFound("flow run", input.id);
     return hb;
   }),

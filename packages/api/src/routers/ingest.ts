@@ -70,5 +70,5 @@ export const ingestRouter = router({
           .optional(),
       }),
     )
-    .mutation(({ ctx, input }) => ingest(ctx.pool, ctx.workspaceId, input)),
+    .mutation(({ ctx, input }) => ingest(ctx.services.resources, ctx.workspaceId, input)),
 });

@@ -59,5 +59,5 @@ export const taskRunsRouter = router({
   /** One orchestrated proposal (the SDK reports task states in batches through ingest.batch). */
   setState: workerProcedure
     .input(z.object({ id, state: stateInput }))
-    .mutation(({ ctx, input }) => proposeTaskRunState(ctx.pool, ctx.workspaceId, input.id, input.state)),
+    .mutation(({ ctx, input }) => proposeTaskRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state)),
 });

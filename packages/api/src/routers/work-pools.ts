@@ -2,7 +2,6 @@ import { z } from "zod";
 import { defaultBaseJobTemplate, validateBaseJobTemplate } from "@flowplane/core";
 import type { Database } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
-import { publish } from "../services/events.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { name } from "./schemas.ts";
 
@@ -144,7 +143,9 @@ export const workPoolsRouter = router({
       });
       // Resuming a pool makes its waiting runs claimable: wake the workers.
       if (input.paused === false)
-        await publish(ctx.pool, { kind: "runs_ready", workspaceId: ctx.workspaceId, workPoolId: p.id });
+        ctx.services.resources.publisher.publish([
+          { kind: "runs_ready", workspaceId: ctx.workspaceId, workPoolId: p.id },
+        ]);
       return present(updated);
     }),
   delete: developerProcedure.input(z.object({ name: z.string() })).mutation(async ({ ctx, input }) => {

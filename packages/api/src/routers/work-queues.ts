@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
-import { publish } from "../services/events.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { name } from "./schemas.ts";
 
@@ -89,7 +88,7 @@ export const workQueuesRouter = router({
         select: queueSelect,
       });
       if (input.paused === false)
-        await publish(ctx.pool, { kind: "runs_ready", workspaceId: ctx.workspaceId, workPoolId });
+        ctx.services.resources.publisher.publish([{ kind: "runs_ready", workspaceId: ctx.workspaceId, workPoolId }]);
       return updated;
     }),
   delete: developerProcedure

@@ -15,7 +15,7 @@ export const workersRouter = router({
         metadata: z.record(z.string(), z.unknown()).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => heartbeatWorker(ctx.db, ctx.workspaceId, input)),
+    .mutation(({ ctx, input }) => heartbeatWorker(ctx.services.resources, ctx.workspaceId, input)),
 
   /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
   poll: workerProcedure
@@ -36,7 +36,7 @@ export const workersRouter = router({
         throw new ApiError("NOT_FOUND", `workerId: worker ${input.workerId} not found; send a heartbeat first`, {
           path: "workerId",
         });
-      return pollForWork(ctx.pool, ctx.services.events, {
+      return pollForWork(ctx.services.resources, ctx.services.events, {
         workspaceId: ctx.workspaceId,
         workPoolId: worker.workPoolId,
         workerId: worker.id,

@@ -5,12 +5,14 @@
 // queue, deployment) are counted inside the claiming statement; since two claimers could each
 // count the same active runs, a pool that has any limit serialises its claims with a
 // transaction-scoped advisory lock. The claimed runs' live-update events go out after the commit
-// (publishAfterCommit explains why).
-import type { RetryPolicy } from "@flowplane/core";
-import type pg from "pg";
+// (EventPublisher explains why). The claim is the one state change decided in SQL: its WHERE is the
+// rules' NoSecondClaim (only SCHEDULED runs), and its columns change through stateAssignments.
+import { uuidv7, type RetryPolicy } from "@flowplane/core";
 import { ApiError } from "../errors.ts";
-import { publish } from "./events.ts";
-import { publishAfterCommit, rememberWrittenRuns } from "./flow-runs.ts";
+import type { Resources } from "./resources.ts";
+import { proposeForLockedRuns, rememberWrittenRuns, stateEvents } from "./run-state/changes.ts";
+import { ACTIVE_STATES_SQL, RUN_COLUMNS } from "./run-state/rows.ts";
+import { stateAssignments } from "./run-state/statements.ts";
 import { inTransaction } from "./sql.ts";
 
 export interface ClaimedRun {
@@ -43,9 +45,9 @@ export interface ClaimRequest {
   queueNames?: string[];
 }
 
-export async function claimRuns(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedRun[]> {
+export async function claimRuns(res: Resources, req: ClaimRequest): Promise<ClaimedRun[]> {
   if (req.limit <= 0) return [];
-  return (await claimWork(pool, req)).runs;
+  return (await claimWork(res, req)).runs;
 }
 
 export interface ClaimedWork {
@@ -55,8 +57,11 @@ export interface ClaimedWork {
 }
 
 /** Claims up to `req.limit` (> 0) runs for the worker, and reads which of its runs must stop. */
-export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<ClaimedWork> {
+export async function claimWork(res: Resources, req: ClaimRequest): Promise<ClaimedWork> {
+  const pool = res.pool;
   const now = new Date();
+  // History ids for the runs this claim may take, generated here so they are uuidv7 like every other.
+  const historyIds = Array.from({ length: req.limit }, () => uuidv7());
   // Pools without limits (the common case): one autocommit statement checks the pool and claims.
   const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: string[] }>(
     {
@@ -71,6 +76,7 @@ export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<Claim
         req.claimTimeoutSeconds,
         req.queueNames ?? [],
         req.workspaceId,
+        historyIds,
       ],
     },
   );
@@ -80,7 +86,7 @@ export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<Claim
   if (head.paused) return { runs: [], cancel };
   if (!head.limited) {
     const claimed = rows.filter((r) => r.id !== null);
-    announce(pool, req.workerId, claimed);
+    announce(res, req.workerId, claimed);
     return { runs: claimed.map(toClaimedRun), cancel };
   }
   // A limit applies: count active runs and claim under the pool's advisory lock.
@@ -94,10 +100,12 @@ export async function claimWork(pool: pg.Pool, req: ClaimRequest): Promise<Claim
       req.workerId,
       req.claimTimeoutSeconds,
       req.queueNames ?? [],
+      req.workspaceId,
+      historyIds,
     ]);
     return limited.rows;
   });
-  announce(pool, req.workerId, claimed);
+  announce(res, req.workerId, claimed);
   return { runs: claimed.map(toClaimedRun), cancel };
 }
 
@@ -140,9 +148,9 @@ function toClaimedRun(
  * After the claim committed: remember the runs as written (the worker's RUNNING proposal then
  * skips its read) and send their live-update events.
  */
-function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): void {
+function announce(res: Resources, workerId: string, claimed: ClaimRow[]): void {
   rememberWrittenRuns(
-    pool,
+    res,
     claimed.map((c) => ({
       id: c.id,
       workspaceId: c.workspaceId,
@@ -160,18 +168,7 @@ function announce(pool: pg.Pool, workerId: string, claimed: ClaimRow[]): void {
       version: c.rowVersion,
     })),
   );
-  publishAfterCommit(
-    pool,
-    claimed.map((c) => ({
-      kind: "flow_run",
-      workspaceId: c.workspaceId,
-      flowRunId: c.id,
-      stateType: "PENDING",
-      stateName: "Pending",
-      workPoolId: c.workPoolId,
-      deploymentId: c.deploymentId,
-    })),
-  );
+  res.publisher.publish(claimed.flatMap((c) => stateEvents({ ...c, workerId }, { type: "PENDING", name: "Pending" })));
 }
 
 /** What a claim returns per run (the same for both claim statements). */
@@ -181,17 +178,27 @@ const CLAIMED_COLUMNS = `c.id, c.name, c."flowId", f.name AS "flowName", c."depl
               c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."workPoolId", c."workspaceId",
               c."stateTimestamp" AS "rowStateTimestamp", c."runCount" AS "rowRunCount", c."retryPolicy" AS "rowRetryPolicy", c.version AS "rowVersion"`;
 
-/** Moves the chosen runs to PENDING for the worker, with their PENDING states in the history. */
+/**
+ * Moves the chosen runs to PENDING for the worker, with their PENDING states in the history.
+ * Parameters: $2 now, $5 worker, $6 claim timeout seconds, $9 history ids (one per run at most).
+ */
 const CLAIM_CHOSEN = `claimed AS (
-         UPDATE "FlowRun" fr SET
-           "stateType" = 'PENDING', "stateName" = 'Pending', "stateTimestamp" = $2, "stateMessage" = NULL, "stateTransitionId" = NULL,
-           "workerId" = $5, "claimExpiresAt" = $2::timestamptz + make_interval(secs => $6), "updatedAt" = $2
+         UPDATE "FlowRun" fr SET ${stateAssignments({
+           type: `'PENDING'::"StateType"`,
+           name: "'Pending'",
+           ts: "$2",
+           message: "NULL",
+           transitionId: "NULL",
+           terminal: "false",
+           scheduledTime: "NULL",
+           claim: { workerId: "$5", expiresAt: "$2::timestamptz + make_interval(secs => $6)" },
+         })}
           FROM chosen WHERE fr.id = chosen.id
          RETURNING fr.*, fr.xmin::text AS version
        ),
        history AS (
          INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, details)
-         SELECT gen_random_uuid(), c."workspaceId", c.id, 'PENDING', 'Pending', $2, jsonb_build_object('workerId', $5::text)
+         SELECT ($9::uuid[])[row_number() OVER (ORDER BY c.id)], c."workspaceId", c.id, 'PENDING', 'Pending', $2, jsonb_build_object('workerId', $5::text)
            FROM claimed c
        )`;
 
@@ -279,16 +286,16 @@ const LIMITED_CLAIM = `WITH ${dueRuns("$4 * 4", "")},
        chosen AS (
          SELECT n.id
            FROM numbered n
-           JOIN "WorkPool" p ON p.id = $1
+           JOIN "WorkPool" p ON p.id = $1 AND p."workspaceId" = $8
            LEFT JOIN "WorkQueue" q ON q.id = n."workQueueId"
            LEFT JOIN "Deployment" d ON d.id = n."deploymentId"
           WHERE NOT p.paused
             AND (p."concurrencyLimit" IS NULL OR n.pool_n + (
-                   SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= p."concurrencyLimit")
+                   SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."stateType" IN ${ACTIVE_STATES_SQL}) <= p."concurrencyLimit")
             AND (q."concurrencyLimit" IS NULL OR n.queue_n + (
-                   SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."workQueueId" = q.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= q."concurrencyLimit")
+                   SELECT count(*) FROM "FlowRun" a WHERE a."workPoolId" = $1 AND a."workQueueId" = q.id AND a."stateType" IN ${ACTIVE_STATES_SQL}) <= q."concurrencyLimit")
             AND (d."concurrencyLimit" IS NULL OR n.deployment_n + (
-                   SELECT count(*) FROM "FlowRun" a WHERE a."deploymentId" = d.id AND a."stateType" IN ('PENDING', 'RUNNING', 'CANCELLING')) <= d."concurrencyLimit")
+                   SELECT count(*) FROM "FlowRun" a WHERE a."deploymentId" = d.id AND a."stateType" IN ${ACTIVE_STATES_SQL}) <= d."concurrencyLimit")
           ORDER BY n.pool_n
           LIMIT $4
        ),
@@ -301,8 +308,8 @@ const LIMITED_CLAIM = `WITH ${dueRuns("$4 * 4", "")},
         ORDER BY c."nextScheduledTime", c.id`;
 
 /** When the pool's next SCHEDULED run becomes due, or null if none is waiting. */
-export async function nextDueTime(pool: pg.Pool, workPoolId: string): Promise<Date | null> {
-  const { rows } = await pool.query<{ next: Date | null }>(
+export async function nextDueTime(res: Resources, workPoolId: string): Promise<Date | null> {
+  const { rows } = await res.pool.query<{ next: Date | null }>(
     // Per queue, so each minimum is the first entry of the due index (pool, queue, time).
     `SELECT min(n) AS next FROM (
        SELECT (SELECT min(fr."nextScheduledTime") FROM "FlowRun" fr WHERE fr."workPoolId" = $1 AND fr."workQueueId" = q.id AND fr."stateType" = 'SCHEDULED') AS n
@@ -316,65 +323,34 @@ export async function nextDueTime(pool: pg.Pool, workPoolId: string): Promise<Da
 }
 
 /** Claims whose infrastructure never reported RUNNING go back to SCHEDULED for another worker. */
-export function releaseExpiredClaims(pool: pg.Pool, now = new Date()): Promise<number> {
-  return releaseClaims(pool, { expiredBefore: now }, "claim expired before the run started; rescheduled", now);
+export function releaseExpiredClaims(res: Resources, now = new Date()): Promise<number> {
+  return releaseClaims(res, { expiredBefore: now }, "claim expired before the run started; rescheduled", now);
 }
 
 /** Claims a worker never received (its long-poll was gone when they were made) go back at once. */
-export function releaseUndeliveredClaims(pool: pg.Pool, workerId: string, flowRunIds: string[]): Promise<number> {
-  return releaseClaims(pool, { workerId, flowRunIds }, "claim not delivered to the worker; rescheduled");
+export function releaseUndeliveredClaims(res: Resources, workerId: string, flowRunIds: string[]): Promise<number> {
+  return releaseClaims(res, { workerId, flowRunIds }, "claim not delivered to the worker; rescheduled");
 }
 
-async function releaseClaims(
-  pool: pg.Pool,
+/** Proposes SCHEDULED (claimable now) for PENDING runs whose claim is void. */
+function releaseClaims(
+  res: Resources,
   which: { expiredBefore: Date } | { workerId: string; flowRunIds: string[] },
   message: string,
   now = new Date(),
 ): Promise<number> {
-  const [filter, params] =
+  const [filter, values] =
     "expiredBefore" in which
-      ? [`"claimExpiresAt" < $3`, [which.expiredBefore]]
-      : [`"workerId" = $3 AND id = ANY($4::uuid[])`, [which.workerId, which.flowRunIds]];
-  return inTransaction(pool, async (sql) => {
-    const { rows } = await sql.query<{
-      id: string;
-      workspaceId: string;
-      workPoolId: string | null;
-      deploymentId: string | null;
-    }>(
-      `WITH expired AS (
-         SELECT id FROM "FlowRun" WHERE "stateType" = 'PENDING' AND ${filter}
-         ORDER BY "claimExpiresAt" LIMIT 500 FOR UPDATE SKIP LOCKED
-       ),
-       released AS (
-         UPDATE "FlowRun" fr SET "stateType" = 'SCHEDULED', "stateName" = 'Scheduled', "stateTimestamp" = $1,
-                "stateMessage" = $2, "stateTransitionId" = NULL,
-                "workerId" = NULL, "claimExpiresAt" = NULL, "nextScheduledTime" = $1, "updatedAt" = $1
-           FROM expired WHERE fr.id = expired.id
-         RETURNING fr.id, fr."workspaceId", fr."workPoolId", fr."deploymentId"
-       ),
-       history AS (
-         INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, message, details)
-         SELECT gen_random_uuid(), r."workspaceId", r.id, 'SCHEDULED', 'Scheduled', $1, $2, '{}'::jsonb
-           FROM released r
-       )
-       SELECT * FROM released`,
-      [now, message, ...params],
-    );
-    const pools = new Map<string, string>();
-    for (const r of rows) {
-      await publish(sql, {
-        kind: "flow_run",
-        workspaceId: r.workspaceId,
-        flowRunId: r.id,
-        stateType: "SCHEDULED",
-        stateName: "Scheduled",
-        workPoolId: r.workPoolId,
-        deploymentId: r.deploymentId,
-      });
-      if (r.workPoolId) pools.set(r.workPoolId, r.workspaceId);
-    }
-    for (const [workPoolId, workspaceId] of pools) await publish(sql, { kind: "runs_ready", workspaceId, workPoolId });
-    return rows.length;
-  });
+      ? [`"claimExpiresAt" < $1`, [which.expiredBefore]]
+      : [`"workerId" = $1 AND id = ANY($2::uuid[])`, [which.workerId, which.flowRunIds]];
+  return proposeForLockedRuns(
+    res,
+    {
+      text: `SELECT ${RUN_COLUMNS}, xmin::text AS version FROM "FlowRun" WHERE "stateType" = 'PENDING' AND ${filter}
+              ORDER BY "claimExpiresAt" LIMIT 500 FOR UPDATE SKIP LOCKED`,
+      values,
+    },
+    () => ({ type: "SCHEDULED", message, details: { scheduledTime: now.toISOString() } }),
+    now,
+  );
 }

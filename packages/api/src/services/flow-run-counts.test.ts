@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STATE_TYPES, type StateType } from "@flowplane/core";
 import { createTestApi, type Caller, type TestApi } from "../testing.ts";
 import { compactFlowRunCounts, HOUR_MS, NO_DEPLOYMENT, planBuckets } from "./flow-run-counts.ts";
-import { pruneByRetention } from "./scheduler.ts";
+import { pruneByRetention } from "./scheduler/index.ts";
 
 const DAY_MS = 24 * HOUR_MS;
 
@@ -328,7 +328,7 @@ describe("flowRuns.counts", () => {
       // Retention (terminal runs ended before its cutoff, both workspaces) with the deltas of the
       // moves still pending; then compaction.
       const pruned = await pruneByRetention(
-        api.db.pool,
+        api.services.resources,
         { flowRunDays: 0, logDays: 30 },
         new Date(Date.now() + DAY_MS),
       );

@@ -7,7 +7,9 @@
 // workspace could attach rows to another's task run (the foreign key alone would accept it), and
 // an unknown task run id would fail the whole batch on that key instead of dropping one row.
 import type pg from "pg";
-import { publish } from "./events.ts";
+import type { FlowplaneEvent } from "./events.ts";
+import type { Resources } from "./resources.ts";
+import { TERMINAL_STATE_TYPES } from "@flowplane/core";
 import { inTransaction } from "./sql.ts";
 
 export interface IngestTaskRun {
@@ -65,9 +67,18 @@ export interface IngestResult {
   artifacts: number;
 }
 
-const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"];
+/** Records a batch in one transaction; its live-update events go out after the commit. */
+export async function ingest(res: Resources, workspaceId: string, batch: IngestBatch): Promise<IngestResult> {
+  const { result, events } = await ingestInTransaction(res.pool, workspaceId, batch);
+  res.publisher.publish(events);
+  return result;
+}
 
-export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBatch): Promise<IngestResult> {
+async function ingestInTransaction(
+  pool: pg.Pool,
+  workspaceId: string,
+  batch: IngestBatch,
+): Promise<{ result: IngestResult; events: FlowplaneEvent[] }> {
   const taskRuns = batch.taskRuns ?? [];
   const states = batch.taskRunStates ?? [];
   const logs = batch.logs ?? [];
@@ -153,7 +164,7 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
           states.map((s) => s.timestamp),
           states.map((s) => s.message ?? null),
           states.map((s) => JSON.stringify(s.details ?? {})),
-          TERMINAL,
+          TERMINAL_STATE_TYPES,
         ],
       );
       result.taskRunStates = rows[0]?.inserted ?? 0;
@@ -213,9 +224,10 @@ export async function ingest(pool: pg.Pool, workspaceId: string, batch: IngestBa
       for (const r of rows) touchedRuns.add(r.flowRunId);
     }
 
+    const events: FlowplaneEvent[] = [];
     if (touchedRuns.size > 0)
-      await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [...touchedRuns].slice(0, 50) });
-    if (logRuns.size > 0) await publish(sql, { kind: "logs", workspaceId, flowRunIds: [...logRuns].slice(0, 50) });
-    return result;
+      events.push({ kind: "task_runs", workspaceId, flowRunIds: [...touchedRuns].slice(0, 50) });
+    if (logRuns.size > 0) events.push({ kind: "logs", workspaceId, flowRunIds: [...logRuns].slice(0, 50) });
+    return { result, events };
   });
 }

@@ -1,10 +1,11 @@
 // Built-in liveness: silent workers go OFFLINE, RUNNING runs whose heartbeat stopped become
 // CRASHED (and the retry rule reschedules them when retries remain), and claims whose
 // infrastructure never started go back to SCHEDULED. Each sweep is a bounded batch and safe to
-// run on every replica at once (rows are taken with SKIP LOCKED or proposed under the row lock).
-import type pg from "pg";
+// run on every replica at once (rows are taken with SKIP LOCKED).
+import type { Resources } from "./resources.ts";
 import { releaseExpiredClaims } from "./claims.ts";
-import { proposeFlowRunState } from "./flow-runs.ts";
+import { proposeForLockedRuns } from "./run-state/changes.ts";
+import { RUN_COLUMNS, type VersionedRun } from "./run-state/rows.ts";
 
 export interface LivenessConfig {
   /** A worker silent for this many of its heartbeat intervals goes offline. */
@@ -19,37 +20,37 @@ export interface SweepResult {
   claimsReleased: number;
 }
 
-export async function sweepLiveness(pool: pg.Pool, config: LivenessConfig, now = new Date()): Promise<SweepResult> {
-  const offline = await pool.query(
+export async function sweepLiveness(res: Resources, config: LivenessConfig, now = new Date()): Promise<SweepResult> {
+  const offline = await res.pool.query(
     `UPDATE "Worker" SET status = 'OFFLINE'
       WHERE status = 'ONLINE' AND "lastHeartbeatAt" < $1::timestamptz - make_interval(secs => "heartbeatIntervalSeconds" * $2::int)`,
     [now, config.missedWorkerHeartbeats],
   );
-  const silent = await pool.query<{ id: string; workspaceId: string; heartbeatAt: Date }>(
-    `SELECT id, "workspaceId", "heartbeatAt" FROM "FlowRun"
-      WHERE "stateType" = 'RUNNING' AND "heartbeatAt" < $1::timestamptz - make_interval(secs => $2::int)
-      ORDER BY "heartbeatAt" LIMIT 200`,
-    [now, config.runHeartbeatTimeoutSeconds],
-  );
-  let crashed = 0;
-  for (const run of silent.rows) {
-    const outcome = await proposeFlowRunState(pool, run.workspaceId, run.id, {
+  const crashed = await proposeForLockedRuns<VersionedRun & { heartbeatAt: Date }>(
+    res,
+    {
+      text: `SELECT ${RUN_COLUMNS}, "heartbeatAt", xmin::text AS version FROM "FlowRun"
+              WHERE "stateType" = 'RUNNING' AND "heartbeatAt" < $1::timestamptz - make_interval(secs => $2::int)
+              ORDER BY "heartbeatAt" LIMIT 200 FOR UPDATE SKIP LOCKED`,
+      values: [now, config.runHeartbeatTimeoutSeconds],
+    },
+    (run) => ({
       type: "CRASHED",
       message: `no heartbeat since ${run.heartbeatAt.toISOString()}: the process running the flow is gone`,
-    });
-    if (outcome.decision === "ACCEPT" || outcome.decision === "REJECT") crashed++;
-  }
-  const released = await releaseExpiredClaims(pool, now);
+    }),
+    now,
+  );
+  const released = await releaseExpiredClaims(res, now);
   return { workersOffline: offline.rowCount ?? 0, runsCrashed: crashed, claimsReleased: released };
 }
 
 /** Records a flow run's heartbeat; says whether the run has been asked to cancel. */
 export async function heartbeatFlowRun(
-  pool: pg.Pool,
+  res: Resources,
   workspaceId: string,
   flowRunId: string,
 ): Promise<{ found: boolean; cancelRequested: boolean; stateType: string | null }> {
-  const { rows } = await pool.query<{ stateType: string }>(
+  const { rows } = await res.pool.query<{ stateType: string }>(
     `UPDATE "FlowRun" SET "heartbeatAt" = now() WHERE id = $1 AND "workspaceId" = $2 RETURNING "stateType"`,
     [flowRunId, workspaceId],
   );

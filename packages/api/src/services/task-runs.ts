@@ -1,20 +1,26 @@
 // Single task-run proposals, orchestrated like flow-run proposals (including the rule that a task
 // cannot start unless its flow run is RUNNING). The SDK's normal path is batched ingestion.
-import { orchestrate, type StateInput, type StateType } from "@flowplane/core";
-import type pg from "pg";
+import {
+  isTerminal,
+  orchestrate,
+  outcomeOf,
+  uuidv7,
+  type ProposalOutcome,
+  type StateInput,
+  type StateType,
+} from "@flowplane/core";
 import { notFound } from "../errors.ts";
-import { stateOfRow, type ProposalOutcome } from "./flow-runs.ts";
-import { publish } from "./events.ts";
+import type { Resources } from "./resources.ts";
+import { stateOfRow } from "./run-state/rows.ts";
 import { inTransaction } from "./sql.ts";
-import { uuidv7 } from "@flowplane/core";
 
 export async function proposeTaskRunState(
-  pool: pg.Pool,
+  res: Resources,
   workspaceId: string,
   taskRunId: string,
   proposed: StateInput,
 ): Promise<ProposalOutcome> {
-  return inTransaction(pool, async (sql) => {
+  const { outcome, flowRunId } = await inTransaction(res.pool, async (sql) => {
     const now = new Date();
     const { rows } = await sql.query<{
       id: string;
@@ -43,12 +49,9 @@ export async function proposeTaskRunState(
       run: { runCount: run.runCount, retryPolicy: { retries: 0 }, nextScheduledTime: null },
       parentFlowRunState: run.flowStateType,
     });
-    if (decision.status === "WAIT")
-      return { decision: "WAIT", state: stateOfRow(run), reason: decision.reason, delaySeconds: decision.delaySeconds };
-    if (decision.status === "ABORT") return { decision: "ABORT", state: stateOfRow(run), reason: decision.reason };
-    if (decision.status === "ACCEPT" || decision.write) {
-      const s = decision.state;
-      const terminal = s.type === "COMPLETED" || s.type === "FAILED" || s.type === "CANCELLED" || s.type === "CRASHED";
+    const outcome = outcomeOf(decision, stateOfRow(run));
+    const s = decision.status === "ACCEPT" || (decision.status === "REJECT" && decision.write) ? decision.state : null;
+    if (s) {
       await sql.query(
         `WITH history AS (
            INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, message, "transitionId", details)
@@ -69,13 +72,12 @@ export async function proposeTaskRunState(
           s.message ?? null,
           s.transitionId ?? null,
           JSON.stringify(s.details),
-          terminal,
+          isTerminal(s.type),
         ],
       );
-      await publish(sql, { kind: "task_runs", workspaceId, flowRunIds: [run.flowRunId] });
     }
-    return decision.status === "ACCEPT"
-      ? { decision: "ACCEPT", state: decision.state }
-      : { decision: "REJECT", state: decision.state, reason: decision.reason };
+    return { outcome, flowRunId: s ? run.flowRunId : null };
   });
+  if (flowRunId) res.publisher.publish([{ kind: "task_runs", workspaceId, flowRunIds: [flowRunId] }]);
+  return outcome;
 }

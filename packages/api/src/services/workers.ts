@@ -1,9 +1,8 @@
 // Workers: registration by heartbeat, the long-poll that hands them runs, and what they must stop.
-import type pg from "pg";
-import type { Db } from "@flowplane/db";
 import { notFound } from "../errors.ts";
 import { claimWork, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
 import type { EventBus } from "./events.ts";
+import type { Resources } from "./resources.ts";
 
 export interface WorkerHeartbeat {
   workPoolName: string;
@@ -20,7 +19,12 @@ export interface WorkerIdentity {
   paused: boolean;
 }
 
-export async function heartbeatWorker(db: Db, workspaceId: string, hb: WorkerHeartbeat): Promise<WorkerIdentity> {
+export async function heartbeatWorker(
+  res: Resources,
+  workspaceId: string,
+  hb: WorkerHeartbeat,
+): Promise<WorkerIdentity> {
+  const db = res.prisma;
   const pool = await db.workPool.findUnique({
     where: { workspaceId_name: { workspaceId, name: hb.workPoolName } },
     select: { id: true, type: true, baseJobTemplate: true, paused: true },
@@ -61,8 +65,8 @@ export interface PollResult {
   cancel: string[];
 }
 
-async function cancellationsFor(pool: pg.Pool, workerId: string): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
+async function cancellationsFor(res: Resources, workerId: string): Promise<string[]> {
+  const { rows } = await res.pool.query<{ id: string }>(
     `SELECT id FROM "FlowRun" WHERE "workerId" = $1 AND "stateType" = 'CANCELLING'`,
     [workerId],
   );
@@ -76,7 +80,7 @@ async function cancellationsFor(pool: pg.Pool, workerId: string): Promise<string
  * the claim and the wait still wakes us.
  */
 export async function pollForWork(
-  pool: pg.Pool,
+  res: Resources,
   events: EventBus,
   req: {
     workspaceId: string;
@@ -104,12 +108,12 @@ export async function pollForWork(
     try {
       // One statement claims and reads the cancellations (a worker with no free slot only reads).
       const { runs, cancel } =
-        req.limit > 0 ? await claimWork(pool, req) : { runs: [], cancel: await cancellationsFor(pool, req.workerId) };
+        req.limit > 0 ? await claimWork(res, req) : { runs: [], cancel: await cancellationsFor(res, req.workerId) };
       if (req.signal?.aborted && runs.length > 0) {
         // The worker hung up while we claimed: nobody will run these, so release them now rather
         // than after the claim timeout.
         await releaseUndeliveredClaims(
-          pool,
+          res,
           req.workerId,
           runs.map((r) => r.id),
         );
@@ -118,7 +122,7 @@ export async function pollForWork(
       const remaining = deadline - Date.now();
       if (runs.length > 0 || cancel.length > 0 || remaining <= 0 || req.signal?.aborted) return { runs, cancel };
       if (woken) continue;
-      const due = await nextDueTime(pool, req.workPoolId);
+      const due = await nextDueTime(res, req.workPoolId);
       // A run made claimable while we looked: claim again rather than wait.
       if (woken) continue;
       const untilDue = due ? due.getTime() - req.prefetchSeconds * 1000 - Date.now() : Number.POSITIVE_INFINITY;

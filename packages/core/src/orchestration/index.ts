@@ -12,8 +12,17 @@
  * // → { status: "REJECT", write: true, state: { type: "SCHEDULED", name: "AwaitingRetry", ... } }
  * ```
  */
-export type { OrchestrationContext, OrchestrationDecision, OrchestrationRule, RunKind } from "./types.ts";
-export { ORCHESTRATION_RULES, orchestrate } from "./rules.ts";
+export {
+  RULE_NAMES,
+  type OrchestrationContext,
+  type OrchestrationDecision,
+  type OrchestrationRule,
+  type ProposalOutcome,
+  type ProposalStatus,
+  type RuleName,
+  type RunKind,
+} from "./types.ts";
+export { ORCHESTRATION_RULES, orchestrate, outcomeOf } from "./rules.ts";
 export { normalizeState } from "./normalize.ts";
 export {
   MAX_RETRY_DELAY_SECONDS,

@@ -16,7 +16,7 @@ import {
   WaitForScheduledTime,
   orchestrate,
 } from "./rules.ts";
-import type { OrchestrationContext, OrchestrationDecision, OrchestrationRule } from "./types.ts";
+import { RULE_NAMES, type OrchestrationContext, type OrchestrationDecision, type OrchestrationRule } from "./types.ts";
 
 const NOW = new Date("2030-01-01T12:00:00.000Z");
 const secondsFromNow = (s: number): Date => new Date(NOW.getTime() + s * 1000);
@@ -509,6 +509,22 @@ const cases: Case[] = [
     given: { current: running, proposed: { type: "CANCELLING" } },
     want: { status: "ACCEPT", rule: null, stateType: "CANCELLING" },
   },
+  // CancelUnheldRuns: nobody holds these runs, so CANCELLING would strand them.
+  ...(["Scheduled", "AwaitingRetry", "Late", "Resuming"] as const).map((name): Case => ({
+    name: `CANCELLING for an unheld SCHEDULED/${name} run is written as CANCELLED`,
+    given: { current: state("SCHEDULED", { name }), proposed: { type: "CANCELLING" } },
+    want: { status: "REJECT", rule: "CancelUnheldRuns", write: true, stateType: "CANCELLED", stateName: "Cancelled" },
+  })),
+  {
+    name: "a forced CANCELLING for an unheld run is written as CANCELLED too",
+    given: { current: state("SCHEDULED"), proposed: { type: "CANCELLING" }, force: true },
+    want: { status: "REJECT", rule: "CancelUnheldRuns", write: true, stateType: "CANCELLED" },
+  },
+  {
+    name: "Late → Late writes nothing",
+    given: { current: state("SCHEDULED", { name: "Late" }), proposed: { type: "SCHEDULED", name: "Late" } },
+    want: { status: "REJECT", rule: "LateOnlyFromScheduled", write: false, keepsCurrent: true },
+  },
 ];
 
 describe("orchestrate", () => {
@@ -568,6 +584,7 @@ describe("rule order", () => {
   it("is the documented priority", () => {
     expect(ORCHESTRATION_RULES.map((r) => r.name)).toEqual([
       "DuplicateTransition",
+      "CancelUnheldRuns",
       "ForceOverride",
       "TerminalIsFinal",
       "CancellingOnlyToCancelled",
@@ -580,6 +597,7 @@ describe("rule order", () => {
       "PauseResume",
       "AlreadyRunning",
     ]);
+    expect(ORCHESTRATION_RULES.map((r) => r.name)).toEqual([...RULE_NAMES]);
   });
 
   it("only TaskNeedsRunningFlow is task-specific", () => {

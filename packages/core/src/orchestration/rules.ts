@@ -6,7 +6,14 @@
 import { isTerminal, StateNames, type State, type StateDetails, type StateType } from "../states.ts";
 import { normalizeState } from "./normalize.ts";
 import { retryDelayMs } from "./retry.ts";
-import type { OrchestrationContext, OrchestrationDecision, OrchestrationRule, RunKind } from "./types.ts";
+import type {
+  OrchestrationContext,
+  OrchestrationDecision,
+  OrchestrationRule,
+  ProposalOutcome,
+  RuleName,
+  RunKind,
+} from "./types.ts";
 
 const ALL_KINDS: readonly RunKind[] = ["flow", "task"];
 
@@ -30,6 +37,28 @@ export const ForceOverride: OrchestrationRule = {
   appliesTo: ALL_KINDS,
   decide(ctx) {
     return ctx.force === true ? accept(ctx, "ForceOverride") : undefined;
+  },
+};
+
+/**
+ * Cancelling asks the worker that holds a run to stop its infrastructure. A run nobody holds
+ * (SCHEDULED, including AwaitingRetry and Late) has nothing to stop, and no worker would ever move
+ * it out of CANCELLING, where it would hold a concurrency slot for ever: it is cancelled at once.
+ * Before ForceOverride, so an admin's forced CANCELLING cannot strand a run either.
+ */
+export const CancelUnheldRuns: OrchestrationRule = {
+  name: "CancelUnheldRuns",
+  appliesTo: ALL_KINDS,
+  decide(ctx) {
+    const { current, proposed } = ctx;
+    if (proposed.type !== "CANCELLING" || current?.type !== "SCHEDULED") return undefined;
+    const cancelled = replacementState(ctx, {
+      type: "CANCELLED",
+      name: StateNames.Cancelled,
+      message: proposed.message ?? "cancelled before it started",
+      details: {},
+    });
+    return reject(cancelled, true, "CancelUnheldRuns", "No worker holds this run, so it is cancelled at once.");
   },
 };
 
@@ -83,6 +112,9 @@ export const LateOnlyFromScheduled: OrchestrationRule = {
   appliesTo: ALL_KINDS,
   decide({ current, proposed }) {
     if (proposed.type !== "SCHEDULED" || proposed.name !== StateNames.Late) return undefined;
+    // Late → Late changes nothing: answered with the current state, no second history row.
+    if (current?.type === "SCHEDULED" && current.name === StateNames.Late)
+      return reject(current, false, "LateOnlyFromScheduled", "The run is already Late.");
     if (current?.type === "SCHEDULED") return undefined;
     return keepCurrent(current, "LateOnlyFromScheduled", "Only a SCHEDULED run can be marked Late.");
   },
@@ -233,6 +265,7 @@ export const AlreadyRunning: OrchestrationRule = {
 /** In priority order; the first rule that decides wins. */
 export const ORCHESTRATION_RULES: readonly OrchestrationRule[] = [
   DuplicateTransition,
+  CancelUnheldRuns,
   ForceOverride,
   TerminalIsFinal,
   CancellingOnlyToCancelled,
@@ -255,21 +288,42 @@ export function orchestrate(ctx: OrchestrationContext): OrchestrationDecision {
   return accept(ctx);
 }
 
-function accept(ctx: OrchestrationContext, rule?: string): OrchestrationDecision {
+/**
+ * The proposer's answer for a decision: the state the run is in afterwards (`current` when the
+ * decision writes nothing).
+ */
+export function outcomeOf(decision: OrchestrationDecision, current: State): ProposalOutcome {
+  switch (decision.status) {
+    case "ACCEPT":
+      return { decision: "ACCEPT", state: decision.state };
+    case "REJECT":
+      return { decision: "REJECT", state: decision.state, reason: decision.reason };
+    case "WAIT":
+      return { decision: "WAIT", state: current, reason: decision.reason, delaySeconds: decision.delaySeconds };
+    case "ABORT":
+      return { decision: "ABORT", state: current, reason: decision.reason };
+    default: {
+      const unreachable: never = decision;
+      return unreachable;
+    }
+  }
+}
+
+function accept(ctx: OrchestrationContext, rule?: RuleName): OrchestrationDecision {
   const state = normalizeState(ctx.proposed, ctx.now);
   return rule === undefined ? { status: "ACCEPT", state } : { status: "ACCEPT", state, rule };
 }
 
-function reject(state: State, write: boolean, rule: string, reason: string): OrchestrationDecision {
+function reject(state: State, write: boolean, rule: RuleName, reason: string): OrchestrationDecision {
   return { status: "REJECT", state, write, reason, rule };
 }
 
-function abort(rule: string, reason: string): OrchestrationDecision {
+function abort(rule: RuleName, reason: string): OrchestrationDecision {
   return { status: "ABORT", reason, rule };
 }
 
 /** "Stay where you are"; a run with no state has nowhere to stay, so the proposal is refused outright. */
-function keepCurrent(current: State | null, rule: string, reason: string): OrchestrationDecision {
+function keepCurrent(current: State | null, rule: RuleName, reason: string): OrchestrationDecision {
   return current === null ? abort(rule, reason) : reject(current, false, rule, reason);
 }
 

@@ -29,18 +29,50 @@ export interface OrchestrationContext {
   random?: () => number;
 }
 
+/** The rules' names, in their order (ORCHESTRATION_RULES); decisions say which rule decided. */
+export const RULE_NAMES = [
+  "DuplicateTransition",
+  "CancelUnheldRuns",
+  "ForceOverride",
+  "TerminalIsFinal",
+  "CancellingOnlyToCancelled",
+  "LateOnlyFromScheduled",
+  "NoSecondClaim",
+  "WaitForScheduledTime",
+  "TaskNeedsRunningFlow",
+  "RetryFailedRuns",
+  "CachedCompletion",
+  "PauseResume",
+  "AlreadyRunning",
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
+
 export type OrchestrationDecision =
   /** Write `state`: the proposal normalized (name defaulted, timestamp = now if missing). */
-  | { status: "ACCEPT"; state: State; rule?: string }
+  | { status: "ACCEPT"; state: State; rule?: RuleName }
   /** Adopt `state`. `write: true` means the server stores `state` instead of the proposal. */
-  | { status: "REJECT"; state: State; write: boolean; reason: string; rule: string }
+  | { status: "REJECT"; state: State; write: boolean; reason: string; rule: RuleName }
   /** Write nothing; the client proposes again after `delaySeconds`. */
-  | { status: "WAIT"; delaySeconds: number; reason: string; rule: string }
+  | { status: "WAIT"; delaySeconds: number; reason: string; rule: RuleName }
   /** Write nothing; the client must stop driving this run. */
-  | { status: "ABORT"; reason: string; rule: string };
+  | { status: "ABORT"; reason: string; rule: RuleName };
+
+export type ProposalStatus = OrchestrationDecision["status"];
+
+/**
+ * The answer a proposer receives (over the API, for flow and task runs alike): the decision, the
+ * state the run is in afterwards (the written state, or the current one when nothing was written),
+ * and why.
+ */
+export interface ProposalOutcome {
+  decision: ProposalStatus;
+  state: State;
+  reason?: string;
+  delaySeconds?: number;
+}
 
 export interface OrchestrationRule {
-  name: string;
+  name: RuleName;
   appliesTo: readonly RunKind[];
   /** undefined passes the proposal on to the next rule. */
   decide(ctx: OrchestrationContext): OrchestrationDecision | undefined;

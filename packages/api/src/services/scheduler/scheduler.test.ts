@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
-import { applyDeployment, type DeploymentSpec } from "./deployments.ts";
-import { backfillDeployment, markLateRuns, pruneByRetention, scheduleRuns, type SchedulerConfig } from "./scheduler.ts";
-import { createWorkspace } from "./workspaces.ts";
+import { applyDeployment, type DeploymentSpec } from "../deployments.ts";
+import { EventBus, type FlowplaneEvent } from "../events.ts";
+import { createResources, type Resources } from "../resources.ts";
+import { createWorkspace } from "../workspaces.ts";
+import { backfillDeployment, markLateRuns, pruneByRetention, scheduleRuns, type SchedulerConfig } from "./index.ts";
 
 let db: TestDatabase;
+let res: Resources;
 let workspaceId: string;
 const config: SchedulerConfig = { minRuns: 3, horizonSeconds: 3600, maxRuns: 100, batchSize: 50 };
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  res = createResources(db);
   workspaceId = (await createWorkspace(db.prisma, "sched")).workspace.id;
   await db.prisma.workPool.create({
     data: {
@@ -59,7 +63,7 @@ describe("scheduler", () => {
       schedules: [{ kind: "cron", cron: "15 * * * *", timezone: "Europe/Berlin" }],
     });
     const now = new Date("2026-03-28T22:00:00Z");
-    await scheduleRuns(db.pool, config, now);
+    await scheduleRuns(res, config, now);
     const runs = await runsOf(d.deploymentId);
     // At least 3 runs and at least an hour ahead: 22:15, 23:15, 00:15 UTC.
     expect(runs.map((r) => iso(r.expectedStartTime))).toEqual([
@@ -74,7 +78,7 @@ describe("scheduler", () => {
     const d = await deploy("daily-ny", {
       schedules: [{ kind: "cron", cron: "30 9 * * *", timezone: "America/New_York" }],
     });
-    await scheduleRuns(db.pool, { ...config, minRuns: 4, horizonSeconds: 60 }, new Date("2026-03-06T12:00:00Z"));
+    await scheduleRuns(res, { ...config, minRuns: 4, horizonSeconds: 60 }, new Date("2026-03-06T12:00:00Z"));
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     // 09:30 EST is 14:30Z; from March 8 (EDT) 09:30 is 13:30Z.
     expect(times).toEqual([
@@ -90,14 +94,14 @@ describe("scheduler", () => {
       schedules: [{ kind: "interval", intervalSeconds: 1200, anchorDate: "2026-01-01T00:05:00Z" }],
     });
     const t0 = new Date("2026-05-01T10:00:00Z");
-    await scheduleRuns(db.pool, config, t0);
+    await scheduleRuns(res, config, t0);
     // Three runs, and everything within the hour: 10:05, 10:25, 10:45 (11:05 is past both).
     expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))).toEqual([
       "2026-05-01T10:05:00.000Z",
       "2026-05-01T10:25:00.000Z",
       "2026-05-01T10:45:00.000Z",
     ]);
-    await scheduleRuns(db.pool, config, new Date("2026-05-01T10:30:00Z"));
+    await scheduleRuns(res, config, new Date("2026-05-01T10:30:00Z"));
     const later = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     expect(later.slice(-2)).toEqual(["2026-05-01T11:05:00.000Z", "2026-05-01T11:25:00.000Z"]);
     expect(new Set(later).size).toBe(later.length);
@@ -107,15 +111,11 @@ describe("scheduler", () => {
     const d = await deploy("raced", { schedules: [{ kind: "cron", cron: "*/5 * * * *" }] });
     const now = new Date("2026-06-01T00:01:00Z");
     // Two replicas, each believing nothing is scheduled yet.
-    await Promise.all([
-      scheduleRuns(db.pool, config, now),
-      scheduleRuns(db.pool, config, now),
-      scheduleRuns(db.pool, config, now),
-    ]);
+    await Promise.all([scheduleRuns(res, config, now), scheduleRuns(res, config, now), scheduleRuns(res, config, now)]);
     await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [
       d.deploymentId,
     ]);
-    await scheduleRuns(db.pool, config, now);
+    await scheduleRuns(res, config, now);
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     expect(times.length).toBe(12);
     expect(new Set(times).size).toBe(12);
@@ -124,10 +124,10 @@ describe("scheduler", () => {
   it("with catchup off, skips the slots missed while the server was down", async () => {
     const d = await deploy("no-catchup", { catchup: false, schedules: [{ kind: "interval", intervalSeconds: 600 }] });
     const t0 = new Date("2026-07-01T00:00:00Z");
-    await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 600 }, t0);
+    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 600 }, t0);
     // The server is down for 5 hours; the runs created before it went down are never claimed.
     const t1 = new Date("2026-07-01T05:00:30Z");
-    await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 600 }, t1);
+    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 600 }, t1);
     const runs = await runsOf(d.deploymentId);
     const waiting = runs.filter((r) => r.stateType === "SCHEDULED");
     // No run for the 28 slots between the old horizon and now; only the latest overdue one waits.
@@ -146,8 +146,8 @@ describe("scheduler", () => {
 
   it("with catchup on, creates the runs of the slots missed while the server was down", async () => {
     const d = await deploy("catchup", { catchup: true, schedules: [{ kind: "interval", intervalSeconds: 3600 }] });
-    await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T00:00:00Z"));
-    await scheduleRuns(db.pool, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T05:30:00Z"));
+    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T00:00:00Z"));
+    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T05:30:00Z"));
     const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
     expect(times).toEqual([
       "2026-07-02T00:00:00.000Z",
@@ -163,18 +163,18 @@ describe("scheduler", () => {
   it("drops a schedule's future runs when the schedule changes, and schedules the new one", async () => {
     const d = await deploy("changing", { schedules: [{ kind: "cron", cron: "0 * * * *" }] });
     const now = new Date("2026-08-01T00:30:00Z");
-    await scheduleRuns(db.pool, config, now);
+    await scheduleRuns(res, config, now);
     expect((await runsOf(d.deploymentId)).length).toBe(3);
     const again = await deploy("changing", { schedules: [{ kind: "cron", cron: "45 * * * *" }] });
     expect(again.changed).toContain("schedules");
     expect(await runsOf(d.deploymentId)).toEqual([]);
-    await scheduleRuns(db.pool, config, now);
+    await scheduleRuns(res, config, now);
     expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))[0]).toBe("2026-08-01T00:45:00.000Z");
   });
 
   it("creates nothing for a paused deployment", async () => {
     const d = await deploy("paused", { paused: true, schedules: [{ kind: "cron", cron: "* * * * *" }] });
-    await scheduleRuns(db.pool, config, new Date("2026-08-02T00:00:00Z"));
+    await scheduleRuns(res, config, new Date("2026-08-02T00:00:00Z"));
     expect(await runsOf(d.deploymentId)).toEqual([]);
   });
 
@@ -184,7 +184,7 @@ describe("scheduler", () => {
       schedules: [{ kind: "cron", cron: "0 2 * * *", timezone: "UTC" }],
     });
     const first = await backfillDeployment(
-      db.pool,
+      res,
       workspaceId,
       d.deploymentId,
       new Date("2026-01-01T00:00:00Z"),
@@ -192,7 +192,7 @@ describe("scheduler", () => {
     );
     expect(first).toEqual({ slots: 7, created: 7, existing: 0 });
     const again = await backfillDeployment(
-      db.pool,
+      res,
       workspaceId,
       d.deploymentId,
       new Date("2026-01-01T00:00:00Z"),
@@ -207,7 +207,7 @@ describe("scheduler", () => {
     await db.pool.query(`UPDATE "DeploymentSchedule" SET "scheduledThrough" = NULL WHERE "deploymentId" = $1`, [
       d.deploymentId,
     ]);
-    await scheduleRuns(db.pool, { ...config, minRuns: 1 }, new Date("2026-01-08T01:00:00Z"));
+    await scheduleRuns(res, { ...config, minRuns: 1 }, new Date("2026-01-08T01:00:00Z"));
     expect(
       (await runsOf(d.deploymentId))
         .map((r) => iso(r.expectedStartTime))
@@ -229,7 +229,7 @@ describe("scheduler", () => {
         [workspaceId, flow[0].flowId, d.deploymentId],
       );
     }
-    await scheduleRuns(db.pool, config);
+    await scheduleRuns(res, config);
     const states = async (name: string) =>
       (
         await db.pool.query(
@@ -249,8 +249,8 @@ describe("scheduler", () => {
 
   it("marks SCHEDULED runs that are late as Late", async () => {
     const d = await deploy("late", { schedules: [{ kind: "interval", intervalSeconds: 60 }] });
-    await scheduleRuns(db.pool, { ...config, minRuns: 2, horizonSeconds: 60 }, new Date(Date.now() - 300_000));
-    const marked = await markLateRuns(db.pool, 15);
+    await scheduleRuns(res, { ...config, minRuns: 2, horizonSeconds: 60 }, new Date(Date.now() - 300_000));
+    const marked = await markLateRuns(res, 15);
     expect(marked).toBeGreaterThan(0);
     const runs = await runsOf(d.deploymentId);
     expect(
@@ -262,6 +262,32 @@ describe("scheduler", () => {
     );
     // The renaming is in the history too, once per run.
     expect(rows[0].n).toBe(runs.filter((r) => r.stateName === "Late").length);
+    // A second pass finds nothing to rename: Late → Late writes no second history row.
+    expect(await markLateRuns(res, 15)).toBe(0);
+    const again = await db.pool.query(
+      `SELECT count(*)::int AS n FROM "State" s JOIN "FlowRun" fr ON fr.id = s."flowRunId" WHERE fr."deploymentId" = $1 AND s.name = 'Late'`,
+      [d.deploymentId],
+    );
+    expect(again.rows[0].n).toBe(rows[0].n);
+  });
+
+  it("sends live events for the runs it creates and the states it changes (regression: scheduler changes were silent)", async () => {
+    const bus = new EventBus(db.url);
+    await bus.start();
+    try {
+      const seen: FlowplaneEvent[] = [];
+      bus.subscribe((e) => seen.push(e));
+      const d = await deploy("evented", { schedules: [{ kind: "interval", intervalSeconds: 60 }] });
+      await scheduleRuns(res, { ...config, minRuns: 2, horizonSeconds: 60 }, new Date(Date.now() - 300_000));
+      await markLateRuns(res, 15);
+      const ofDeployment = (name: string) =>
+        seen.filter((e) => e.kind === "flow_run" && e.deploymentId === d.deploymentId && e.stateName === name);
+      await expect.poll(() => ofDeployment("Scheduled").length).toBeGreaterThan(0);
+      await expect.poll(() => ofDeployment("Late").length).toBeGreaterThan(0);
+      expect(seen.some((e) => e.kind === "runs_ready")).toBe(true);
+    } finally {
+      await bus.stop();
+    }
   });
 
   it("prunes finished runs and old logs past the retention policy", async () => {
@@ -274,7 +300,7 @@ describe("scheduler", () => {
               (gen_random_uuid(), $1, $2, 'old-but-waiting', $3, 'SCHEDULED', 'Scheduled', now() - interval '40 days', now() - interval '40 days', NULL, now())`,
       [workspaceId, flow[0].flowId, d.deploymentId],
     );
-    const pruned = await pruneByRetention(db.pool, { flowRunDays: 30, logDays: 30 });
+    const pruned = await pruneByRetention(res, { flowRunDays: 30, logDays: 30 });
     expect(pruned.flowRuns).toBeGreaterThanOrEqual(1);
     const { rows } = await db.pool.query(`SELECT name FROM "FlowRun" WHERE "deploymentId" = $1 ORDER BY name`, [
       d.deploymentId,

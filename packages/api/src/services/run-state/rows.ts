@@ -1,0 +1,59 @@
+// A flow run's state columns as the run-state module reads and writes them, and the state lists
+// SQL uses, spelled from packages/core's constants so they cannot drift from the domain's.
+import {
+  ACTIVE_STATE_TYPES,
+  TERMINAL_STATE_TYPES,
+  type RetryPolicy,
+  type State,
+  type StateType,
+} from "@flowplane/core";
+
+export interface RunRow {
+  id: string;
+  workspaceId: string;
+  stateType: StateType;
+  stateName: string;
+  stateTimestamp: Date;
+  stateMessage: string | null;
+  stateTransitionId: string | null;
+  runCount: number;
+  retryPolicy: RetryPolicy;
+  nextScheduledTime: Date | null;
+  workPoolId: string | null;
+  deploymentId: string | null;
+  workerId: string | null;
+}
+
+/** A run row with its version (xmin) at the time it was read or written. */
+export type VersionedRun = RunRow & { version: string };
+
+/** The RunRow columns, for `SELECT`/`RETURNING` on `"FlowRun"`. */
+export const RUN_COLUMNS = `id, "workspaceId", "stateType", "stateName", "stateTimestamp", "stateMessage", "stateTransitionId",
+            "runCount", "retryPolicy", "nextScheduledTime", "workPoolId", "deploymentId", "workerId"`;
+
+export function stateOfRow(
+  row: Pick<RunRow, "stateType" | "stateName" | "stateTimestamp" | "stateMessage" | "stateTransitionId">,
+): State {
+  return {
+    type: row.stateType,
+    name: row.stateName,
+    timestamp: row.stateTimestamp.toISOString(),
+    message: row.stateMessage,
+    transitionId: row.stateTransitionId,
+    details: {},
+  };
+}
+
+/**
+ * A SQL list literal of state types, e.g. `('PENDING', 'RUNNING')`. Inlined rather than bound so
+ * the statements that use it stay one prepared shape and the planner sees the constants (the
+ * partial indexes on active runs match only literal lists); the values are core's enum constants.
+ */
+export function sqlStateList(types: readonly StateType[]): string {
+  return `(${types.map((t) => `'${t}'`).join(", ")})`;
+}
+
+/** Finished runs. */
+export const TERMINAL_STATES_SQL = sqlStateList(TERMINAL_STATE_TYPES);
+/** Runs that hold a concurrency slot. */
+export const ACTIVE_STATES_SQL = sqlStateList(ACTIVE_STATE_TYPES);
