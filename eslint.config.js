@@ -31,4 +31,29 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  {
+    // Routers translate and authorise; services own the database. The router context has no
+    // database handle (trpc.ts), and this keeps one from being imported or dug out of the services.
+    files: ["packages/api/src/routers/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            { name: "@flowplane/db", message: "Routers reach the database through services." },
+            { name: "pg", message: "Routers reach the database through services." },
+          ],
+          patterns: [{ group: ["**/services/sql.ts"], message: "Routers reach the database through services." }],
+        },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "MemberExpression[property.name=/^(prisma|pool)$/]",
+          message: "Routers reach the database through services: pass ctx.services.resources to a service.",
+        },
+      ],
+    },
+  },
 );

@@ -35,7 +35,7 @@ export {
 } from "./services/scheduler/index.ts";
 export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
-export type { FlowRunView } from "./routers/flow-runs.ts";
+export type { FlowRunView } from "./services/flow-runs/reads.ts";
 export type { ClaimedRun } from "./services/claims.ts";
 export type { ProposalOutcome } from "@flowplane/core";
 export { applyDeployment, type DeploymentSpec } from "./services/deployments.ts";

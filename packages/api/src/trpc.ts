@@ -39,6 +39,9 @@ export interface ApiServices {
   config: ApiConfig;
 }
 
+/** What procedures behind authentication see of the services. */
+export type RouterServices = Omit<ApiServices, "db">;
+
 export interface Context {
   services: ApiServices;
   /** Bearer credential from the request, if any. */
@@ -105,13 +108,15 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
       });
     }
   }
+  // Procedures see the services without the raw database: routers translate and authorise, and
+  // reach the database only through service functions (which take `services.resources`).
+  const { db: _db, ...services } = ctx.services;
   return next({
     ctx: {
       ...ctx,
+      services: services satisfies RouterServices,
       principal,
       workspaceId: principal.workspaceId,
-      db: ctx.services.db.prisma,
-      pool: ctx.services.db.pool,
     },
   });
 });

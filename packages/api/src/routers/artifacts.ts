@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { listArtifacts } from "../services/artifacts.ts";
 import { readProcedure, router } from "../trpc.ts";
 import { id } from "./schemas.ts";
 
@@ -11,26 +12,5 @@ export const artifactsRouter = router({
         limit: z.number().int().min(1).max(500).default(100),
       }),
     )
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.db.artifact.findMany({
-        where: {
-          workspaceId: ctx.workspaceId,
-          ...(input.flowRunId ? { flowRunId: input.flowRunId } : {}),
-          ...(input.key ? { key: input.key } : {}),
-        },
-        orderBy: { createdAt: input.flowRunId ? "asc" : "desc" },
-        take: input.limit,
-        select: {
-          id: true,
-          flowRunId: true,
-          taskRunId: true,
-          key: true,
-          type: true,
-          description: true,
-          data: true,
-          createdAt: true,
-        },
-      });
-      return rows.map((a) => ({ ...a, createdAt: a.createdAt.toISOString() }));
-    }),
+    .query(({ ctx, input }) => listArtifacts(ctx.services.resources, ctx.workspaceId, input)),
 });

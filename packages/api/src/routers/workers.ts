@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ApiError } from "../errors.ts";
-import { heartbeatWorker, pollForWork } from "../services/workers.ts";
+import { reportInfrastructure } from "../services/flow-runs/attempts.ts";
+import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
 import { readProcedure, router, workerProcedure } from "../trpc.ts";
 import { name } from "./schemas.ts";
 
@@ -28,14 +28,7 @@ export const workersRouter = router({
       }),
     )
     .mutation(async ({ ctx, input, signal }) => {
-      const worker = await ctx.db.worker.findFirst({
-        where: { id: input.workerId, workspaceId: ctx.workspaceId },
-        select: { id: true, workPoolId: true },
-      });
-      if (!worker)
-        throw new ApiError("NOT_FOUND", `workerId: worker ${input.workerId} not found; send a heartbeat first`, {
-          path: "workerId",
-        });
+      const worker = await findWorker(ctx.services.resources, ctx.workspaceId, input.workerId);
       return pollForWork(ctx.services.resources, ctx.services.events, {
         workspaceId: ctx.workspaceId,
         workPoolId: worker.workPoolId,
@@ -53,41 +46,11 @@ export const workersRouter = router({
   /** The worker says where a run's infrastructure is (pid, container, task ARN, job name). */
   reportInfrastructure: workerProcedure
     .input(z.object({ flowRunId: z.uuid(), infrastructureId: z.string().min(1).max(500) }))
-    .mutation(async ({ ctx, input }) => {
-      const updated = await ctx.db.flowRun.updateMany({
-        where: { id: input.flowRunId, workspaceId: ctx.workspaceId },
-        data: { infrastructureId: input.infrastructureId },
-      });
-      if (updated.count === 0)
-        throw new ApiError("NOT_FOUND", `flowRunId: flow run ${input.flowRunId} not found`, { path: "flowRunId" });
-      return { ok: true };
-    }),
+    .mutation(({ ctx, input }) =>
+      reportInfrastructure(ctx.services.resources, ctx.workspaceId, input.flowRunId, input.infrastructureId),
+    ),
 
-  list: readProcedure.input(z.object({ workPoolName: z.string().optional() })).query(async ({ ctx, input }) => {
-    const rows = await ctx.db.worker.findMany({
-      where: {
-        workspaceId: ctx.workspaceId,
-        ...(input.workPoolName ? { workPool: { name: input.workPoolName } } : {}),
-      },
-      orderBy: { lastHeartbeatAt: "desc" },
-      select: {
-        id: true,
-        name: true,
-        status: true,
-        lastHeartbeatAt: true,
-        heartbeatIntervalSeconds: true,
-        workPoolId: true,
-        workPool: { select: { name: true } },
-        createdAt: true,
-        _count: { select: { flowRuns: { where: { stateType: { in: ["PENDING", "RUNNING", "CANCELLING"] } } } } },
-      },
-    });
-    return rows.map(({ workPool, _count, ...w }) => ({
-      ...w,
-      workPoolName: workPool.name,
-      activeRuns: _count.flowRuns,
-      lastHeartbeatAt: w.lastHeartbeatAt.toISOString(),
-      createdAt: w.createdAt.toISOString(),
-    }));
-  }),
+  list: readProcedure
+    .input(z.object({ workPoolName: z.string().optional() }))
+    .query(({ ctx, input }) => listWorkers(ctx.services.resources, ctx.workspaceId, input.workPoolName)),
 });

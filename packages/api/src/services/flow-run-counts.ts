@@ -12,6 +12,7 @@
 // so the answer is exactly what a GROUP BY over FlowRun would say at that moment.
 import type pg from "pg";
 import type { StateType } from "@flowplane/core";
+import type { Resources } from "./resources.ts";
 import { inTransaction } from "./sql.ts";
 
 export const HOUR_MS = 3_600_000;
@@ -68,7 +69,7 @@ export interface FlowRunCounts {
 }
 
 export async function countFlowRuns(
-  pool: pg.Pool,
+  res: Pick<Resources, "pool">,
   workspaceId: string,
   window: { from: Date; to: Date; buckets: number },
   filter: CountsFilter = {},
@@ -122,7 +123,7 @@ export async function countFlowRuns(
   if (branches.length > 0) {
     const origin = param(new Date(plan.origin));
     const width = param(plan.bucketMs);
-    ({ rows } = await pool.query<CountRow>(
+    ({ rows } = await res.pool.query<CountRow>(
       // Whole milliseconds since the origin (rounding away float error), divided as the dashboard
       // divides them; float8 because numeric arithmetic per raw row is measurably slower.
       `SELECT floor(round(date_part('epoch', t - ${origin}::timestamptz) * 1000) / ${width}::float8)::int AS bucket, "stateType", sum(n)::int AS n

@@ -43,17 +43,3 @@ export async function sweepLiveness(res: Resources, config: LivenessConfig, now 
   const released = await releaseExpiredClaims(res, now);
   return { workersOffline: offline.rowCount ?? 0, runsCrashed: crashed, claimsReleased: released };
 }
-
-/** Records a flow run's heartbeat; says whether the run has been asked to cancel. */
-export async function heartbeatFlowRun(
-  res: Resources,
-  workspaceId: string,
-  flowRunId: string,
-): Promise<{ found: boolean; cancelRequested: boolean; stateType: string | null }> {
-  const { rows } = await res.pool.query<{ stateType: string }>(
-    `UPDATE "FlowRun" SET "heartbeatAt" = now() WHERE id = $1 AND "workspaceId" = $2 RETURNING "stateType"`,
-    [flowRunId, workspaceId],
-  );
-  const stateType = rows[0]?.stateType ?? null;
-  return { found: stateType !== null, cancelRequested: stateType === "CANCELLING", stateType };
-}

@@ -1,5 +1,6 @@
-// Single task-run proposals, orchestrated like flow-run proposals (including the rule that a task
-// cannot start unless its flow run is RUNNING). The SDK's normal path is batched ingestion.
+// Task runs: the timeline's list, a task run's history, and single proposals, orchestrated like
+// flow-run proposals (including the rule that a task cannot start unless its flow run is RUNNING).
+// The SDK's normal path for states is batched ingestion.
 import {
   isTerminal,
   orchestrate,
@@ -80,4 +81,59 @@ export async function proposeTaskRunState(
   });
   if (flowRunId) res.publisher.publish([{ kind: "task_runs", workspaceId, flowRunIds: [flowRunId] }]);
   return outcome;
+}
+
+export interface TimelineTaskRun {
+  id: string;
+  name: string;
+  taskKey: string;
+  dynamicKey: string;
+  stateType: string;
+  stateName: string;
+  stateMessage: string | null;
+  runCount: number;
+  startTime: Date | null;
+  endTime: Date | null;
+  createdAt: Date;
+  tags: string[];
+  subflowRunId: string | null;
+}
+
+/**
+ * A flow run's task runs in start order, for the timeline. Compact rows (no parameters) so a run
+ * with ten thousand task runs stays one fast response; `after` pages by id.
+ */
+export async function listTaskRuns(
+  res: Resources,
+  workspaceId: string,
+  input: { flowRunId: string; limit: number; after?: string | undefined },
+): Promise<TimelineTaskRun[]> {
+  const run = await res.prisma.flowRun.findFirst({
+    where: { id: input.flowRunId, workspaceId },
+    select: { id: true },
+  });
+  if (!run) throw notFound("flow run", input.flowRunId);
+  const { rows } = await res.pool.query<TimelineTaskRun>(
+    `SELECT tr.id, tr.name, tr."taskKey", tr."dynamicKey", tr."stateType", tr."stateName", tr."stateMessage",
+            tr."runCount", tr."startTime", tr."endTime", tr."createdAt", tr.tags, sub.id AS "subflowRunId"
+       FROM "TaskRun" tr
+       LEFT JOIN "FlowRun" sub ON sub."parentTaskRunId" = tr.id
+      WHERE tr."flowRunId" = $1 AND tr."workspaceId" = $2 AND ($3::uuid IS NULL OR tr.id > $3)
+      ORDER BY tr.id LIMIT $4`,
+    [run.id, workspaceId, input.after ?? null, input.limit],
+  );
+  return rows;
+}
+
+/** A task run's state history, oldest first. */
+export async function taskRunHistory(res: Resources, workspaceId: string, taskRunId: string) {
+  // Another workspace's task run is "not found", as flowRuns.history says, not an empty history.
+  const run = await res.prisma.taskRun.findFirst({ where: { id: taskRunId, workspaceId }, select: { id: true } });
+  if (!run) throw notFound("task run", taskRunId);
+  const states = await res.prisma.state.findMany({
+    where: { taskRunId: run.id, workspaceId },
+    orderBy: [{ timestamp: "asc" }, { id: "asc" }],
+    select: { id: true, type: true, name: true, timestamp: true, message: true, details: true },
+  });
+  return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
 }

@@ -1,5 +1,6 @@
 // Workers: registration by heartbeat, the long-poll that hands them runs, and what they must stop.
-import { notFound } from "../errors.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { ACTIVE_STATE_TYPES } from "@flowplane/core";
 import { claimWork, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
 import type { EventBus } from "./events.ts";
 import type { Resources } from "./resources.ts";
@@ -148,4 +149,47 @@ export async function pollForWork(
       unsubscribe();
     }
   }
+}
+
+/** The worker a poll names, which must exist in the caller's workspace (it registers by heartbeat). */
+export async function findWorker(
+  res: Resources,
+  workspaceId: string,
+  workerId: string,
+): Promise<{ id: string; workPoolId: string }> {
+  const worker = await res.prisma.worker.findFirst({
+    where: { id: workerId, workspaceId },
+    select: { id: true, workPoolId: true },
+  });
+  if (!worker)
+    throw new ApiError("NOT_FOUND", `workerId: worker ${workerId} not found; send a heartbeat first`, {
+      path: "workerId",
+    });
+  return worker;
+}
+
+/** Workers newest heartbeat first, with how many runs each holds. */
+export async function listWorkers(res: Resources, workspaceId: string, workPoolName?: string) {
+  const rows = await res.prisma.worker.findMany({
+    where: { workspaceId, ...(workPoolName ? { workPool: { name: workPoolName } } : {}) },
+    orderBy: { lastHeartbeatAt: "desc" },
+    select: {
+      id: true,
+      name: true,
+      status: true,
+      lastHeartbeatAt: true,
+      heartbeatIntervalSeconds: true,
+      workPoolId: true,
+      workPool: { select: { name: true } },
+      createdAt: true,
+      _count: { select: { flowRuns: { where: { stateType: { in: [...ACTIVE_STATE_TYPES] } } } } },
+    },
+  });
+  return rows.map(({ workPool, _count, ...w }) => ({
+    ...w,
+    workPoolName: workPool.name,
+    activeRuns: _count.flowRuns,
+    lastHeartbeatAt: w.lastHeartbeatAt.toISOString(),
+    createdAt: w.createdAt.toISOString(),
+  }));
 }

@@ -2,8 +2,11 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "@flowplane/db";
 import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
+import { ApiError } from "../errors.ts";
+import type { Resources } from "./resources.ts";
 
-const keySelect = {
+/** What an API key's row shows (never its hash). */
+export const keySelect = {
   id: true,
   name: true,
   prefix: true,
@@ -84,4 +87,21 @@ export async function loadSigningSecret(db: Db): Promise<Uint8Array> {
     if (!again) await tx.signingKey.create({ data: { secret: randomBytes(32).toString("base64url") } });
   });
   return loadSigningSecret(db);
+}
+
+/** The caller's workspace. */
+export async function currentWorkspace(res: Resources, workspaceId: string) {
+  const ws = await res.prisma.workspace.findUniqueOrThrow({
+    where: { id: workspaceId },
+    select: { id: true, name: true, createdAt: true },
+  });
+  return { ...ws, createdAt: ws.createdAt.toISOString() };
+}
+
+/** Creates a workspace and its first admin key (shown once); the name must be new. */
+export async function createNamedWorkspace(res: Resources, name: string) {
+  const existing = await res.prisma.workspace.findUnique({ where: { name }, select: { id: true } });
+  if (existing) throw new ApiError("CONFLICT", `name: workspace "${name}" already exists`, { path: "name" });
+  const created = await createWorkspace(res.prisma, name);
+  return { workspace: { id: created.workspace.id, name: created.workspace.name }, apiKey: created.apiKey };
 }

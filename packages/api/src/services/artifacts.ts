@@ -1,0 +1,30 @@
+// Reading artifacts (ingestion.ts writes them).
+import type { Resources } from "./resources.ts";
+
+/** A run's artifacts oldest first, or the workspace's newest first; optionally one key's. */
+export async function listArtifacts(
+  res: Resources,
+  workspaceId: string,
+  input: { flowRunId?: string | undefined; key?: string | undefined; limit: number },
+) {
+  const rows = await res.prisma.artifact.findMany({
+    where: {
+      workspaceId,
+      ...(input.flowRunId ? { flowRunId: input.flowRunId } : {}),
+      ...(input.key ? { key: input.key } : {}),
+    },
+    orderBy: { createdAt: input.flowRunId ? "asc" : "desc" },
+    take: input.limit,
+    select: {
+      id: true,
+      flowRunId: true,
+      taskRunId: true,
+      key: true,
+      type: true,
+      description: true,
+      data: true,
+      createdAt: true,
+    },
+  });
+  return rows.map((a) => ({ ...a, createdAt: a.createdAt.toISOString() }));
+}
