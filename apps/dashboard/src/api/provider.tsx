@@ -29,7 +29,9 @@ const EXPIRED = "Your session ended (it expired, or its API key was revoked). Si
 
 export function ApiProvider({ session, children }: { session: Session; children: ReactNode }) {
   const [status, setStatus] = useState<ConnectionStatus>("connecting");
-  const queryClient = useMemo(
+  // App mounts one provider per session (keyed by its token), so a new session (another
+  // workspace) gets a fresh cache and event hub: nothing leaks across workspaces.
+  const [queryClient] = useState(
     () =>
       new QueryClient({
         queryCache: new QueryCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
@@ -43,11 +45,9 @@ export function ApiProvider({ session, children }: { session: Session; children:
           },
         },
       }),
-    // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.
-    [session.token],
   );
   const api = useMemo(() => createApi(session), [session]);
-  const hub = useMemo(() => new LiveHub(), [session.token]);
+  const [hub] = useState(() => new LiveHub());
 
   useEffect(() => {
     const live = openLiveClient(session, setStatus);

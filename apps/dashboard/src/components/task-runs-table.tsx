@@ -2,7 +2,8 @@
 // same data, for keyboard and screen-reader users and for copying names.
 import { useMemo, useState } from "react";
 import type { TaskRunRow } from "../api/client.ts";
-import { formatDuration, formatFullTime, formatTime } from "../lib/format.ts";
+import { formatDuration, formatFullTime, formatTime, runDurationMs } from "../lib/format.ts";
+import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, STATE_TYPES } from "../lib/states.ts";
 import { Link } from "../router.tsx";
 import { StateBadge } from "./ui.tsx";
@@ -12,6 +13,10 @@ const PAGE = 100;
 export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
   const [state, setState] = useState("");
   const [page, setPage] = useState(0);
+  const now = useNow(
+    1000,
+    rows.some((r) => r.startTime && !r.endTime),
+  );
   const sorted = useMemo(() => {
     const filtered = state ? rows.filter((r) => r.stateType === state) : rows.slice();
     return filtered.sort((a, b) => Date.parse(a.startTime ?? a.createdAt) - Date.parse(b.startTime ?? b.createdAt));
@@ -80,11 +85,7 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
                 <td className="hide-sm" title={formatFullTime(r.startTime)}>
                   {formatTime(r.startTime)}
                 </td>
-                <td className="num">
-                  {r.startTime
-                    ? formatDuration((r.endTime ? Date.parse(r.endTime) : Date.now()) - Date.parse(r.startTime))
-                    : "—"}
-                </td>
+                <td className="num">{formatDuration(runDurationMs(r, now))}</td>
               </tr>
             ))}
           </tbody>
