@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { errorMessage, isForbidden, type ApiKeyRow } from "../api/client.ts";
-import { useApi, useCurrentSession } from "../api/provider.tsx";
+import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { formatTime } from "../lib/format.ts";
@@ -17,12 +17,12 @@ type Scope = (typeof SCOPES)[number]["value"];
 
 export function ApiKeysPage() {
   useDocumentTitle("API keys");
-  const api = useApi();
+  const trpc = useTRPC();
   const session = useCurrentSession();
   const qc = useQueryClient();
-  const keys = useQuery({ queryKey: ["apiKeys.list"], queryFn: () => api.apiKeys.list.query(), retry: false });
+  const keys = useQuery(trpc.apiKeys.list.queryOptions(undefined, { retry: false }));
   // Which key this session came from: it cannot revoke itself.
-  const me = useQuery({ queryKey: ["auth.whoami"], queryFn: () => api.auth.whoami.query(), staleTime: Infinity });
+  const me = useQuery(trpc.auth.whoami.queryOptions(undefined, { staleTime: Infinity }));
   const ownKeyId = me.data?.apiKeyId ?? null;
   const [name, setName] = useState("");
   const [scope, setScope] = useState<Scope>("DEVELOPER");
@@ -32,25 +32,29 @@ export function ApiKeysPage() {
   const revealRef = useRef<HTMLDivElement>(null);
   const [copied, setCopied] = useState(false);
 
-  const create = useMutation({
-    mutationFn: () =>
-      api.apiKeys.create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) }),
-    onSuccess: (res) => {
-      setCreated({ key: res.key, name: res.apiKey.name });
-      setCopied(false);
-      setName("");
-      setExpires("");
-      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
-      setTimeout(() => revealRef.current?.focus(), 0);
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.apiKeys.revoke.mutate({ id }),
-    onSuccess: () => {
-      setRevoking(null);
-      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
-    },
-  });
+  const create = useMutation(
+    trpc.apiKeys.create.mutationOptions({
+      onSuccess: (res) => {
+        setCreated({ key: res.key, name: res.apiKey.name });
+        setCopied(false);
+        setName("");
+        setExpires("");
+        void qc.invalidateQueries(trpc.apiKeys.list.pathFilter());
+      },
+    }),
+  );
+  // A new key's reveal takes focus, so screen readers read it out and keyboards land on "Copy".
+  useEffect(() => {
+    if (created) revealRef.current?.focus();
+  }, [created]);
+  const revoke = useMutation(
+    trpc.apiKeys.revoke.mutationOptions({
+      onSuccess: () => {
+        setRevoking(null);
+        void qc.invalidateQueries(trpc.apiKeys.list.pathFilter());
+      },
+    }),
+  );
 
   if (keys.error && isForbidden(keys.error)) {
     return (
@@ -68,7 +72,8 @@ export function ApiKeysPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (name.trim()) create.mutate();
+    if (name.trim())
+      create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) });
   };
 
   return (
@@ -239,7 +244,7 @@ export function ApiKeysPage() {
         confirmLabel="Revoke key"
         danger
         busy={revoke.isPending}
-        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onConfirm={() => revoking && revoke.mutate({ id: revoking.id })}
         onCancel={() => {
           setRevoking(null);
           revoke.reset();

@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
 import { RunForm } from "../components/run-form.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
@@ -12,13 +12,11 @@ import { Link } from "../router.tsx";
 import { PauseToggle } from "./deployments.tsx";
 
 export function DeploymentPage({ id }: { id: string }) {
-  const api = useApi();
-  const d = useQuery({ queryKey: ["deployments.get", { id }], queryFn: () => api.deployments.get.query({ id }) });
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", { deploymentId: id, limit: 10 }],
-    queryFn: () => api.flowRuns.list.query({ deploymentId: id, limit: 10 }),
-    placeholderData: keepPreviousData,
-  });
+  const trpc = useTRPC();
+  const d = useQuery(trpc.deployments.get.queryOptions({ id }));
+  const runs = useQuery(
+    trpc.flowRuns.list.queryOptions({ deploymentId: id, limit: 10 }, { placeholderData: keepPreviousData }),
+  );
   const [running, setRunning] = useState(false);
   useDocumentTitle(d.data ? d.data.qualifiedName : "Deployment");
 

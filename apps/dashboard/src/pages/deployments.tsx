@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage, type Deployment } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
 import { RunForm } from "../components/run-form.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
@@ -11,8 +11,8 @@ import { Link } from "../router.tsx";
 
 export function DeploymentsPage() {
   useDocumentTitle("Deployments");
-  const api = useApi();
-  const list = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query() });
+  const trpc = useTRPC();
+  const list = useQuery(trpc.deployments.list.queryOptions());
   const [running, setRunning] = useState<Deployment | null>(null);
   return (
     <>
@@ -111,12 +111,13 @@ export function DeploymentsPage() {
 }
 
 export function PauseToggle({ deployment }: { deployment: Deployment }) {
-  const api = useApi();
+  const trpc = useTRPC();
   const qc = useQueryClient();
-  const toggle = useMutation({
-    mutationFn: () => api.deployments.setPaused.mutate({ id: deployment.id, paused: !deployment.paused }),
-    onSuccess: () => qc.invalidateQueries({ predicate: (q) => String(q.queryKey[0]).startsWith("deployments.") }),
-  });
+  const toggle = useMutation(
+    trpc.deployments.setPaused.mutationOptions({
+      onSuccess: () => qc.invalidateQueries(trpc.deployments.pathFilter()),
+    }),
+  );
   return (
     <span className="pause-toggle">
       <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>
@@ -125,7 +126,7 @@ export function PauseToggle({ deployment }: { deployment: Deployment }) {
       <button
         type="button"
         className="button small ghost"
-        onClick={() => toggle.mutate()}
+        onClick={() => toggle.mutate({ id: deployment.id, paused: !deployment.paused })}
         disabled={toggle.isPending}
         aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}
       >

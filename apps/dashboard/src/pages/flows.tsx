@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
@@ -7,9 +7,9 @@ import { Link } from "../router.tsx";
 
 export function FlowsPage() {
   useDocumentTitle("Flows");
-  const api = useApi();
-  const flows = useQuery({ queryKey: ["flows.list"], queryFn: () => api.flows.list.query() });
-  const deployments = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query() });
+  const trpc = useTRPC();
+  const flows = useQuery(trpc.flows.list.queryOptions());
+  const deployments = useQuery(trpc.deployments.list.queryOptions());
   const byFlow = new Map<string, NonNullable<typeof deployments.data>>();
   for (const d of deployments.data ?? []) byFlow.set(d.flowName, [...(byFlow.get(d.flowName) ?? []), d]);
 

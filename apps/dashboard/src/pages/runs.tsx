@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import type { Inputs } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { RunsChart } from "../components/runs-chart.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
@@ -67,19 +67,15 @@ function toLocalInput(iso: string): string {
 
 export function RunsPage() {
   useDocumentTitle("Runs");
-  const api = useApi();
+  const trpc = useTRPC();
   const { search } = useLocation();
   const filters = readFilters(search);
   const update = (patch: Partial<Filters>) => writeFilters({ ...filters, ...patch });
   const minute = Math.floor(useNow(15_000) / 60_000) * 60_000;
   const range = resolveRange(filters.range, { from: filters.from, to: filters.to }, minute);
 
-  const flows = useQuery({ queryKey: ["flows.list"], queryFn: () => api.flows.list.query(), staleTime: 30_000 });
-  const deployments = useQuery({
-    queryKey: ["deployments.list"],
-    queryFn: () => api.deployments.list.query(),
-    staleTime: 30_000,
-  });
+  const flows = useQuery(trpc.flows.list.queryOptions(undefined, { staleTime: 30_000 }));
+  const deployments = useQuery(trpc.deployments.list.queryOptions(undefined, { staleTime: 30_000 }));
   const flowDeployments = (deployments.data ?? []).filter((d) => !filters.flow || d.flowName === filters.flow);
 
   // Query keys hash their input by value, so these objects need no memoising.
@@ -104,11 +100,7 @@ export function RunsPage() {
   const cursor = cursors[cursors.length - 1];
   const input = { ...baseInput, ...(cursor ? { cursor } : {}) };
 
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", input],
-    queryFn: () => api.flowRuns.list.query(input),
-    placeholderData: keepPreviousData,
-  });
+  const runs = useQuery(trpc.flowRuns.list.queryOptions(input, { placeholderData: keepPreviousData }));
   // The chart takes the list's state, flow and deployment filters; tags are not among the counted
   // dimensions (see flowRuns.counts), so with tags the chart counts runs of any tags.
   const countsInput: Inputs["flowRuns"]["counts"] = {
@@ -119,11 +111,7 @@ export function RunsPage() {
     ...(filters.flow ? { flowName: filters.flow } : {}),
     ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
   };
-  const counts = useQuery({
-    queryKey: ["flowRuns.counts", countsInput],
-    queryFn: () => api.flowRuns.counts.query(countsInput),
-    placeholderData: keepPreviousData,
-  });
+  const counts = useQuery(trpc.flowRuns.counts.queryOptions(countsInput, { placeholderData: keepPreviousData }));
 
   const filtered =
     filters.states.length > 0 ||

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
@@ -8,19 +8,13 @@ import { ConcurrencyMeter, PoolPauseButton } from "./work-pools.tsx";
 
 export function WorkPoolPage({ name }: { name: string }) {
   useDocumentTitle(`Pool ${name}`);
-  const api = useApi();
-  const pool = useQuery({ queryKey: ["workPools", "get", { name }], queryFn: () => api.workPools.get.query({ name }) });
+  const trpc = useTRPC();
+  const pool = useQuery(trpc.workPools.get.queryOptions({ name }));
   // Heartbeats do not raise events (they would flood the websocket), so worker health is polled.
-  const workers = useQuery({
-    queryKey: ["workers.list", { workPoolName: name }],
-    queryFn: () => api.workers.list.query({ workPoolName: name }),
-    refetchInterval: 5_000,
-  });
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", { workPoolName: name, limit: 10 }],
-    queryFn: () => api.flowRuns.list.query({ workPoolName: name, limit: 10 }),
-    placeholderData: keepPreviousData,
-  });
+  const workers = useQuery(trpc.workers.list.queryOptions({ workPoolName: name }, { refetchInterval: 5_000 }));
+  const runs = useQuery(
+    trpc.flowRuns.list.queryOptions({ workPoolName: name, limit: 10 }, { placeholderData: keepPreviousData }),
+  );
 
   if (pool.isPending) return <Skeleton lines={10} />;
   if (pool.error || !pool.data)

@@ -13,7 +13,7 @@ import {
   type PointerEvent,
 } from "react";
 import type { FlowRun, TaskRunRow } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { StateBadge } from "../components/ui.tsx";
 import { formatDuration, formatFullTime, formatTime, runDurationMs } from "../lib/format.ts";
 import { useNow } from "../lib/hooks.ts";
@@ -434,12 +434,9 @@ function TimelineTooltip({ item, x, y, width }: { item: TimelineItem; x: number;
 }
 
 function TaskRunDetails({ row, onClose }: { row: TaskRunRow; onClose: () => void }) {
-  const api = useApi();
+  const trpc = useTRPC();
   const now = useNow(1000, row.startTime !== null && row.endTime === null);
-  const history = useQuery({
-    queryKey: ["taskRuns.history", { id: row.id, state: row.stateType, runCount: row.runCount }],
-    queryFn: () => api.taskRuns.history.query({ id: row.id }),
-  });
+  const history = useQuery(trpc.taskRuns.history.queryOptions({ id: row.id }));
   return (
     <section className="task-details" aria-label={`Task run ${row.name}`}>
       <div className="task-details-header">
