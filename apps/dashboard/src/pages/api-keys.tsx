@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { errorMessage, isForbidden, type ApiKeyRow } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
+import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useDocumentTitle } from "../lib/hooks.ts";
@@ -174,68 +175,53 @@ export function ApiKeysPage() {
         {keys.isPending ? (
           <Skeleton />
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="keys-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scope</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-sm">
-                    Last used
-                  </th>
-                  <th scope="col" className="hide-md">
-                    Expires
-                  </th>
-                  <th scope="col" className="hide-md">
-                    Created
-                  </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(keys.data ?? []).map((k) => (
-                  <tr key={k.id} data-key-name={k.name}>
-                    <td>
-                      {k.name}
-                      {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
-                    </td>
-                    <td>
-                      <code>{k.prefix}</code>
-                    </td>
-                    <td>{k.scope.toLowerCase()}</td>
-                    <td>
-                      <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
-                    </td>
-                    <td className="hide-sm">
-                      <RelativeTime iso={k.lastUsedAt} />
-                    </td>
-                    <td className="hide-md">
-                      {k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>}
-                    </td>
-                    <td className="hide-md">
-                      <RelativeTime iso={k.createdAt} />
-                    </td>
-                    <td className="actions">
-                      {k.status === "active" && k.id !== ownKeyId ? (
-                        <button
-                          type="button"
-                          className="button small danger-outline"
-                          onClick={() => setRevoking(k)}
-                          aria-label={`Revoke key ${k.name}`}
-                        >
-                          Revoke
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={keys.data ?? []}
+            rowKey={(k) => k.id}
+            rowProps={(k) => ({ "data-key-name": k.name })}
+            testId="keys-table"
+            columns={[
+              {
+                header: "Name",
+                cell: (k) => (
+                  <>
+                    {k.name}
+                    {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
+                  </>
+                ),
+              },
+              { header: "Prefix", cell: (k) => <code>{k.prefix}</code> },
+              { header: "Scope", cell: (k) => k.scope.toLowerCase() },
+              {
+                header: "Status",
+                cell: (k) => (
+                  <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
+                ),
+              },
+              { header: "Last used", className: "hide-sm", cell: (k) => <RelativeTime iso={k.lastUsedAt} /> },
+              {
+                header: "Expires",
+                className: "hide-md",
+                cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>),
+              },
+              { header: "Created", className: "hide-md", cell: (k) => <RelativeTime iso={k.createdAt} /> },
+              {
+                header: ACTIONS_HEADER,
+                cellClassName: "actions",
+                cell: (k) =>
+                  k.status === "active" && k.id !== ownKeyId ? (
+                    <button
+                      type="button"
+                      className="button small danger-outline"
+                      onClick={() => setRevoking(k)}
+                      aria-label={`Revoke key ${k.name}`}
+                    >
+                      Revoke
+                    </button>
+                  ) : null,
+              },
+            ]}
+          />
         )}
       </Section>
       <ConfirmDialog

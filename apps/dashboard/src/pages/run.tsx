@@ -6,6 +6,7 @@ import { errorMessage, isForbidden } from "../api/client.ts";
 import { useTRPC, useTRPCClient } from "../api/provider.tsx";
 import { ArtifactList } from "../components/artifacts.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
+import { DataTable } from "../components/data-table.tsx";
 import { LogsPanel } from "../components/logs.tsx";
 import { TaskRunsTable } from "../components/task-runs-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, Skeleton, StateBadge, Tags, Toast } from "../components/ui.tsx";
@@ -366,29 +367,23 @@ function Parameters({ parameters }: { parameters: Record<string, unknown> }) {
   const entries = Object.entries(parameters ?? {});
   if (entries.length === 0) return <p className="muted">This run has no parameters.</p>;
   return (
-    <div className="table-wrap">
-      <table className="table compact params" data-testid="parameters">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map(([k, v]) => (
-            <tr key={k}>
-              <th scope="row">
-                <code>{k}</code>
-              </th>
-              <td>
-                <pre className="inline-json">
-                  {typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, null, 2)}
-                </pre>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      rows={entries}
+      rowKey={([name]) => name}
+      compact
+      className="params"
+      testId="parameters"
+      columns={[
+        { header: "Name", rowHeader: true, cell: ([name]) => <code>{name}</code> },
+        {
+          header: "Value",
+          cell: ([, value]) => (
+            <pre className="inline-json">
+              {typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value, null, 2)}
+            </pre>
+          ),
+        },
+      ]}
+    />
   );
 }
