@@ -1,19 +1,14 @@
 // Type-aware lint rules that catch real bugs in async orchestration code (floating promises above
-// all); style is left to the formatter and to review.
+// all), and React's rules of hooks for the dashboard; style is left to the formatter and to review.
+import reactHooks from "eslint-plugin-react-hooks";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: [
-      "**/node_modules/**",
-      "**/dist/**",
-      "packages/db/src/generated/**",
-      "apps/dashboard/**",
-      "e2e/artifacts/**",
-    ],
+    ignores: ["**/node_modules/**", "**/dist/**", "packages/db/src/generated/**", "e2e/artifacts/**"],
   },
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -55,5 +50,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ["apps/dashboard/src/**/*.{ts,tsx}"],
+    extends: [reactHooks.configs.flat.recommended],
+    // A missing dependency is a stale-closure bug, not a style choice.
+    rules: { "react-hooks/exhaustive-deps": "error" },
   },
 );

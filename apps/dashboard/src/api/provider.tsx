@@ -1,12 +1,18 @@
 // Wires the signed-in session to the tRPC clients, the query cache and the live event stream.
+// Pages read data one way: `useTRPC()` gives typed `queryOptions()` / `mutationOptions()` and the
+// query keys and filters to invalidate with; `useTRPCClient()` is for calls no query caches (log
+// tails).
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createTRPCContext, createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
+import type { AppRouter } from "@flowplane/api";
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { createApi, isUnauthenticated, openLiveClient, type Api, type ConnectionStatus } from "./client.ts";
+import { createApi, isUnauthenticated, openLiveClient, type ConnectionStatus } from "./client.ts";
 import { createInvalidator, LiveHub } from "./live.ts";
 import { signOut, type Session } from "./session.ts";
 
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
+
 interface ApiContextValue {
-  api: Api;
   hub: LiveHub;
   status: ConnectionStatus;
   session: Session;
@@ -16,11 +22,10 @@ const ApiContext = createContext<ApiContextValue | null>(null);
 
 function useApiContext(): ApiContextValue {
   const ctx = useContext(ApiContext);
-  if (!ctx) throw new Error("useApi outside ApiProvider");
+  if (!ctx) throw new Error("used outside ApiProvider");
   return ctx;
 }
 
-export const useApi = (): Api => useApiContext().api;
 export const useLiveHub = (): LiveHub => useApiContext().hub;
 export const useConnectionStatus = (): ConnectionStatus => useApiContext().status;
 export const useCurrentSession = (): Session => useApiContext().session;
@@ -29,7 +34,9 @@ const EXPIRED = "Your session ended (it expired, or its API key was revoked). Si
 
 export function ApiProvider({ session, children }: { session: Session; children: ReactNode }) {
   const [status, setStatus] = useState<ConnectionStatus>("connecting");
-  const queryClient = useMemo(
+  // App mounts one provider per session (keyed by its token), so a new session (another
+  // workspace) gets a fresh cache and event hub: nothing leaks across workspaces.
+  const [queryClient] = useState(
     () =>
       new QueryClient({
         queryCache: new QueryCache({ onError: (err) => isUnauthenticated(err) && signOut(EXPIRED) }),
@@ -43,15 +50,13 @@ export function ApiProvider({ session, children }: { session: Session; children:
           },
         },
       }),
-    // A new session (another workspace) gets a fresh cache: nothing leaks across workspaces.
-    [session.token],
   );
   const api = useMemo(() => createApi(session), [session]);
-  const hub = useMemo(() => new LiveHub(), [session.token]);
+  const [hub] = useState(() => new LiveHub());
 
   useEffect(() => {
     const live = openLiveClient(session, setStatus);
-    const invalidator = createInvalidator(queryClient);
+    const invalidator = createInvalidator(queryClient, createTRPCOptionsProxy<AppRouter>({ client: api, queryClient }));
     let wasOpen = false;
     const sub = live.api.events.subscribe.subscribe(undefined, {
       onStarted: () => {
@@ -76,12 +81,14 @@ export function ApiProvider({ session, children }: { session: Session; children:
       invalidator.dispose();
       live.close();
     };
-  }, [session, hub, queryClient]);
+  }, [session, hub, queryClient, api]);
 
-  const value = useMemo(() => ({ api, hub, status, session }), [api, hub, status, session]);
+  const value = useMemo(() => ({ hub, status, session }), [hub, status, session]);
   return (
     <QueryClientProvider client={queryClient}>
-      <ApiContext.Provider value={value}>{children}</ApiContext.Provider>
+      <TRPCProvider trpcClient={api} queryClient={queryClient}>
+        <ApiContext.Provider value={value}>{children}</ApiContext.Provider>
+      </TRPCProvider>
     </QueryClientProvider>
   );
 }

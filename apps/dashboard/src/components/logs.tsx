@@ -2,7 +2,7 @@
 // last one shown, fetched when the websocket says the run logged something.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { errorMessage, type LogLine } from "../api/client.ts";
-import { useApi, useLiveHub } from "../api/provider.tsx";
+import { useLiveHub, useTRPCClient } from "../api/provider.tsx";
 import { LOG_LEVELS, levelName } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks.ts";
 
@@ -40,7 +40,7 @@ export function LogsPanel({
   taskNames: ReadonlyMap<string, string>;
   live: boolean;
 }) {
-  const api = useApi();
+  const api = useTRPCClient();
   const hub = useLiveHub();
   const [minLevel, setMinLevel] = useState(0);
   const [searchText, setSearchText] = useState("");

@@ -3,12 +3,12 @@
 import { useMutation } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { errorMessage, type Deployment } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { collectParameters, fieldsFromSchema, initialValues, type Field, type FormValue } from "../lib/schema-form.ts";
 import { navigate } from "../router.tsx";
 
 export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
-  const api = useApi();
+  const trpc = useTRPC();
   const defaults = (deployment.parameters ?? {}) as Record<string, unknown>;
   const fields = useMemo(() => fieldsFromSchema(deployment.parameterSchema), [deployment.parameterSchema]);
   const [values, setValues] = useState<Record<string, FormValue>>(() =>
@@ -16,13 +16,14 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
   );
   const [rawJson, setRawJson] = useState(() => JSON.stringify(defaults, null, 2));
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const run = useMutation({
-    mutationFn: (parameters: Record<string, unknown>) => api.deployments.run.mutate({ id: deployment.id, parameters }),
-    onSuccess: (created) => {
-      onDone();
-      navigate(`/runs/${created.id}`);
-    },
-  });
+  const run = useMutation(
+    trpc.deployments.run.mutationOptions({
+      onSuccess: (created) => {
+        onDone();
+        navigate(`/runs/${created.id}`);
+      },
+    }),
+  );
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -34,14 +35,14 @@ export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone
         return;
       }
       setErrors({});
-      run.mutate(out.parameters);
+      run.mutate({ id: deployment.id, parameters: out.parameters });
     } else {
       try {
         const parsed: unknown = rawJson.trim() ? JSON.parse(rawJson) : {};
         if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
           throw new Error("parameters must be a JSON object");
         setErrors({});
-        run.mutate(parsed as Record<string, unknown>);
+        run.mutate({ id: deployment.id, parameters: parsed as Record<string, unknown> });
       } catch (err) {
         setErrors({ __json: (err as Error).message });
         document.getElementById("param-json")?.focus();

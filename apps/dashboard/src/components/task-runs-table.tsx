@@ -2,9 +2,11 @@
 // same data, for keyboard and screen-reader users and for copying names.
 import { useMemo, useState } from "react";
 import type { TaskRunRow } from "../api/client.ts";
-import { formatDuration, formatFullTime, formatTime } from "../lib/format.ts";
+import { formatDuration, formatFullTime, formatTime, runDurationMs } from "../lib/format.ts";
+import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, STATE_TYPES } from "../lib/states.ts";
 import { Link } from "../router.tsx";
+import { DataTable, type Column } from "./data-table.tsx";
 import { StateBadge } from "./ui.tsx";
 
 const PAGE = 100;
@@ -12,6 +14,10 @@ const PAGE = 100;
 export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
   const [state, setState] = useState("");
   const [page, setPage] = useState(0);
+  const now = useNow(
+    1000,
+    rows.some((r) => r.startTime && !r.endTime),
+  );
   const sorted = useMemo(() => {
     const filtered = state ? rows.filter((r) => r.stateType === state) : rows.slice();
     return filtered.sort((a, b) => Date.parse(a.startTime ?? a.createdAt) - Date.parse(b.startTime ?? b.createdAt));
@@ -20,6 +26,27 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
   const current = Math.min(page, pages - 1);
   const shown = sorted.slice(current * PAGE, current * PAGE + PAGE);
   if (rows.length === 0) return <p className="muted">No task runs yet.</p>;
+  const columns: Column<TaskRunRow>[] = [
+    {
+      header: "Task run",
+      cell: (r) =>
+        r.subflowRunId ? (
+          <Link to={`/runs/${r.subflowRunId}`} title="Open the sub-flow run">
+            ⤷ {r.name}
+          </Link>
+        ) : (
+          r.name
+        ),
+    },
+    { header: "State", cell: (r) => <StateBadge type={r.stateType} name={r.stateName} /> },
+    { header: "Attempts", className: "num", cell: (r) => r.runCount },
+    {
+      header: "Started",
+      className: "hide-sm",
+      cell: (r) => <span title={formatFullTime(r.startTime)}>{formatTime(r.startTime)}</span>,
+    },
+    { header: "Duration", className: "num", cell: (r) => formatDuration(runDurationMs(r, now)) },
+  ];
   return (
     <div>
       <div className="logs-toolbar">
@@ -44,52 +71,7 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
           {sorted.length} task run{sorted.length === 1 ? "" : "s"}
         </span>
       </div>
-      <div className="table-wrap">
-        <table className="table compact" data-testid="task-runs-table">
-          <thead>
-            <tr>
-              <th scope="col">Task run</th>
-              <th scope="col">State</th>
-              <th scope="col" className="num">
-                Attempts
-              </th>
-              <th scope="col" className="hide-sm">
-                Started
-              </th>
-              <th scope="col" className="num">
-                Duration
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  {r.subflowRunId ? (
-                    <Link to={`/runs/${r.subflowRunId}`} title="Open the sub-flow run">
-                      ⤷ {r.name}
-                    </Link>
-                  ) : (
-                    r.name
-                  )}
-                </td>
-                <td>
-                  <StateBadge type={r.stateType} name={r.stateName} />
-                </td>
-                <td className="num">{r.runCount}</td>
-                <td className="hide-sm" title={formatFullTime(r.startTime)}>
-                  {formatTime(r.startTime)}
-                </td>
-                <td className="num">
-                  {r.startTime
-                    ? formatDuration((r.endTime ? Date.parse(r.endTime) : Date.now()) - Date.parse(r.startTime))
-                    : "—"}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable rows={shown} columns={columns} rowKey={(r) => r.id} compact testId="task-runs-table" />
       {pages > 1 ? (
         <nav className="pager" aria-label="Task run pages">
           <button type="button" className="button small" disabled={current === 0} onClick={() => setPage(current - 1)}>

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { errorMessage, isForbidden, type ApiKeyRow } from "../api/client.ts";
-import { useApi, useCurrentSession } from "../api/provider.tsx";
+import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
+import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useDocumentTitle } from "../lib/hooks.ts";
@@ -17,12 +18,12 @@ type Scope = (typeof SCOPES)[number]["value"];
 
 export function ApiKeysPage() {
   useDocumentTitle("API keys");
-  const api = useApi();
+  const trpc = useTRPC();
   const session = useCurrentSession();
   const qc = useQueryClient();
-  const keys = useQuery({ queryKey: ["apiKeys.list"], queryFn: () => api.apiKeys.list.query(), retry: false });
+  const keys = useQuery(trpc.apiKeys.list.queryOptions(undefined, { retry: false }));
   // Which key this session came from: it cannot revoke itself.
-  const me = useQuery({ queryKey: ["auth.whoami"], queryFn: () => api.auth.whoami.query(), staleTime: Infinity });
+  const me = useQuery(trpc.auth.whoami.queryOptions(undefined, { staleTime: Infinity }));
   const ownKeyId = me.data?.apiKeyId ?? null;
   const [name, setName] = useState("");
   const [scope, setScope] = useState<Scope>("DEVELOPER");
@@ -32,25 +33,29 @@ export function ApiKeysPage() {
   const revealRef = useRef<HTMLDivElement>(null);
   const [copied, setCopied] = useState(false);
 
-  const create = useMutation({
-    mutationFn: () =>
-      api.apiKeys.create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) }),
-    onSuccess: (res) => {
-      setCreated({ key: res.key, name: res.apiKey.name });
-      setCopied(false);
-      setName("");
-      setExpires("");
-      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
-      setTimeout(() => revealRef.current?.focus(), 0);
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.apiKeys.revoke.mutate({ id }),
-    onSuccess: () => {
-      setRevoking(null);
-      void qc.invalidateQueries({ queryKey: ["apiKeys.list"] });
-    },
-  });
+  const create = useMutation(
+    trpc.apiKeys.create.mutationOptions({
+      onSuccess: (res) => {
+        setCreated({ key: res.key, name: res.apiKey.name });
+        setCopied(false);
+        setName("");
+        setExpires("");
+        void qc.invalidateQueries(trpc.apiKeys.list.pathFilter());
+      },
+    }),
+  );
+  // A new key's reveal takes focus, so screen readers read it out and keyboards land on "Copy".
+  useEffect(() => {
+    if (created) revealRef.current?.focus();
+  }, [created]);
+  const revoke = useMutation(
+    trpc.apiKeys.revoke.mutationOptions({
+      onSuccess: () => {
+        setRevoking(null);
+        void qc.invalidateQueries(trpc.apiKeys.list.pathFilter());
+      },
+    }),
+  );
 
   if (keys.error && isForbidden(keys.error)) {
     return (
@@ -68,7 +73,8 @@ export function ApiKeysPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (name.trim()) create.mutate();
+    if (name.trim())
+      create.mutate({ name: name.trim(), scope, ...(expires ? { expiresInDays: Number(expires) } : {}) });
   };
 
   return (
@@ -169,68 +175,53 @@ export function ApiKeysPage() {
         {keys.isPending ? (
           <Skeleton />
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="keys-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scope</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-sm">
-                    Last used
-                  </th>
-                  <th scope="col" className="hide-md">
-                    Expires
-                  </th>
-                  <th scope="col" className="hide-md">
-                    Created
-                  </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(keys.data ?? []).map((k) => (
-                  <tr key={k.id} data-key-name={k.name}>
-                    <td>
-                      {k.name}
-                      {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
-                    </td>
-                    <td>
-                      <code>{k.prefix}</code>
-                    </td>
-                    <td>{k.scope.toLowerCase()}</td>
-                    <td>
-                      <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
-                    </td>
-                    <td className="hide-sm">
-                      <RelativeTime iso={k.lastUsedAt} />
-                    </td>
-                    <td className="hide-md">
-                      {k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>}
-                    </td>
-                    <td className="hide-md">
-                      <RelativeTime iso={k.createdAt} />
-                    </td>
-                    <td className="actions">
-                      {k.status === "active" && k.id !== ownKeyId ? (
-                        <button
-                          type="button"
-                          className="button small danger-outline"
-                          onClick={() => setRevoking(k)}
-                          aria-label={`Revoke key ${k.name}`}
-                        >
-                          Revoke
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={keys.data ?? []}
+            rowKey={(k) => k.id}
+            rowProps={(k) => ({ "data-key-name": k.name })}
+            testId="keys-table"
+            columns={[
+              {
+                header: "Name",
+                cell: (k) => (
+                  <>
+                    {k.name}
+                    {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
+                  </>
+                ),
+              },
+              { header: "Prefix", cell: (k) => <code>{k.prefix}</code> },
+              { header: "Scope", cell: (k) => k.scope.toLowerCase() },
+              {
+                header: "Status",
+                cell: (k) => (
+                  <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
+                ),
+              },
+              { header: "Last used", className: "hide-sm", cell: (k) => <RelativeTime iso={k.lastUsedAt} /> },
+              {
+                header: "Expires",
+                className: "hide-md",
+                cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>),
+              },
+              { header: "Created", className: "hide-md", cell: (k) => <RelativeTime iso={k.createdAt} /> },
+              {
+                header: ACTIONS_HEADER,
+                cellClassName: "actions",
+                cell: (k) =>
+                  k.status === "active" && k.id !== ownKeyId ? (
+                    <button
+                      type="button"
+                      className="button small danger-outline"
+                      onClick={() => setRevoking(k)}
+                      aria-label={`Revoke key ${k.name}`}
+                    >
+                      Revoke
+                    </button>
+                  ) : null,
+              },
+            ]}
+          />
         )}
       </Section>
       <ConfirmDialog
@@ -239,7 +230,7 @@ export function ApiKeysPage() {
         confirmLabel="Revoke key"
         danger
         busy={revoke.isPending}
-        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onConfirm={() => revoking && revoke.mutate({ id: revoking.id })}
         onCancel={() => {
           setRevoking(null);
           revoke.reset();

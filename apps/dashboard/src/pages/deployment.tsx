@@ -1,8 +1,9 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
 import { RunForm } from "../components/run-form.tsx";
+import { DataTable } from "../components/data-table.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton, Tags } from "../components/ui.tsx";
 import { formatFullTime, formatTime } from "../lib/format.ts";
@@ -12,13 +13,11 @@ import { Link } from "../router.tsx";
 import { PauseToggle } from "./deployments.tsx";
 
 export function DeploymentPage({ id }: { id: string }) {
-  const api = useApi();
-  const d = useQuery({ queryKey: ["deployments.get", { id }], queryFn: () => api.deployments.get.query({ id }) });
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", { deploymentId: id, limit: 10 }],
-    queryFn: () => api.flowRuns.list.query({ deploymentId: id, limit: 10 }),
-    placeholderData: keepPreviousData,
-  });
+  const trpc = useTRPC();
+  const d = useQuery(trpc.deployments.get.queryOptions({ id }));
+  const runs = useQuery(
+    trpc.flowRuns.list.queryOptions({ deploymentId: id, limit: 10 }, { placeholderData: keepPreviousData }),
+  );
   const [running, setRunning] = useState(false);
   useDocumentTitle(d.data ? d.data.qualifiedName : "Deployment");
 
@@ -148,32 +147,23 @@ export function DeploymentPage({ id }: { id: string }) {
         {dep.versions.length === 0 ? (
           <p className="muted">No versions recorded.</p>
         ) : (
-          <div className="table-wrap">
-            <table className="table compact">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Content hash</th>
-                  <th scope="col">Deployed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {dep.versions.map((v) => (
-                  <tr key={v.id}>
-                    <td>
-                      v{v.version} {v.current ? <span className="status-pill active">current</span> : null}
-                    </td>
-                    <td>
-                      <code>{v.contentHash.slice(0, 12)}</code>
-                    </td>
-                    <td>
-                      <RelativeTime iso={v.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={dep.versions}
+            rowKey={(v) => v.id}
+            compact
+            columns={[
+              {
+                header: "Version",
+                cell: (v) => (
+                  <>
+                    v{v.version} {v.current ? <span className="status-pill active">current</span> : null}
+                  </>
+                ),
+              },
+              { header: "Content hash", cell: (v) => <code>{v.contentHash.slice(0, 12)}</code> },
+              { header: "Deployed", cell: (v) => <RelativeTime iso={v.createdAt} /> },
+            ]}
+          />
         )}
       </Section>
       <Section

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { errorMessage, type Deployment } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
+import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { RunForm } from "../components/run-form.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
@@ -11,8 +12,8 @@ import { Link } from "../router.tsx";
 
 export function DeploymentsPage() {
   useDocumentTitle("Deployments");
-  const api = useApi();
-  const list = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query() });
+  const trpc = useTRPC();
+  const list = useQuery(trpc.deployments.list.queryOptions());
   const [running, setRunning] = useState<Deployment | null>(null);
   return (
     <>
@@ -24,78 +25,63 @@ export function DeploymentsPage() {
         <NoDeployments />
       ) : (
         <div className="card">
-          <div className="table-wrap">
-            <table className="table" data-testid="deployments-table">
-              <thead>
-                <tr>
-                  <th scope="col">Deployment</th>
-                  <th scope="col">Schedule</th>
-                  <th scope="col" className="hide-sm">
-                    Work pool
-                  </th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-md">
-                    Tags
-                  </th>
-                  <th scope="col" className="hide-md">
-                    Updated
-                  </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(list.data ?? []).map((d) => (
-                  <tr key={d.id} data-deployment={d.qualifiedName}>
-                    <td>
-                      <Link to={`/deployments/${d.id}`}>
-                        <span className="muted">{d.flowName} /</span> {d.name}
-                      </Link>
-                    </td>
-                    <td>
-                      {d.schedules.length ? (
-                        d.schedules.map((s) => (
-                          <div key={s.id} className={s.active ? undefined : "muted"}>
-                            {scheduleInWords(s)}
-                            {s.active ? "" : " (inactive)"}
-                          </div>
-                        ))
-                      ) : (
-                        <span className="muted">On demand</span>
-                      )}
-                    </td>
-                    <td className="hide-sm">
-                      {d.workPoolName ? (
-                        <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    <td>
-                      <PauseToggle deployment={d} />
-                    </td>
-                    <td className="hide-md">
-                      <Tags tags={d.tags} />
-                    </td>
-                    <td className="hide-md">
-                      <RelativeTime iso={d.updatedAt} />
-                    </td>
-                    <td className="actions">
-                      <button
-                        type="button"
-                        className="button small primary"
-                        onClick={() => setRunning(d)}
-                        aria-label={`Run ${d.qualifiedName} now`}
-                      >
-                        Run
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={list.data ?? []}
+            rowKey={(d) => d.id}
+            rowProps={(d) => ({ "data-deployment": d.qualifiedName })}
+            testId="deployments-table"
+            columns={[
+              {
+                header: "Deployment",
+                cell: (d) => (
+                  <Link to={`/deployments/${d.id}`}>
+                    <span className="muted">{d.flowName} /</span> {d.name}
+                  </Link>
+                ),
+              },
+              {
+                header: "Schedule",
+                cell: (d) =>
+                  d.schedules.length ? (
+                    d.schedules.map((s) => (
+                      <div key={s.id} className={s.active ? undefined : "muted"}>
+                        {scheduleInWords(s)}
+                        {s.active ? "" : " (inactive)"}
+                      </div>
+                    ))
+                  ) : (
+                    <span className="muted">On demand</span>
+                  ),
+              },
+              {
+                header: "Work pool",
+                className: "hide-sm",
+                cell: (d) =>
+                  d.workPoolName ? (
+                    <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link>
+                  ) : (
+                    <span className="muted">—</span>
+                  ),
+              },
+              { header: "Status", cell: (d) => <PauseToggle deployment={d} /> },
+              { header: "Tags", className: "hide-md", cell: (d) => <Tags tags={d.tags} /> },
+              { header: "Updated", className: "hide-md", cell: (d) => <RelativeTime iso={d.updatedAt} /> },
+              {
+                header: ACTIONS_HEADER,
+                cellClassName: "actions",
+                cell: (d) => (
+                  <button
+                    type="button"
+                    className="button small primary"
+                    onClick={() => setRunning(d)}
+                    aria-label={`Run ${d.qualifiedName} now`}
+                  >
+                    Run
+                  </button>
+                ),
+              },
+            ]}
+          />
         </div>
       )}
       <Modal
@@ -111,12 +97,13 @@ export function DeploymentsPage() {
 }
 
 export function PauseToggle({ deployment }: { deployment: Deployment }) {
-  const api = useApi();
+  const trpc = useTRPC();
   const qc = useQueryClient();
-  const toggle = useMutation({
-    mutationFn: () => api.deployments.setPaused.mutate({ id: deployment.id, paused: !deployment.paused }),
-    onSuccess: () => qc.invalidateQueries({ predicate: (q) => String(q.queryKey[0]).startsWith("deployments.") }),
-  });
+  const toggle = useMutation(
+    trpc.deployments.setPaused.mutationOptions({
+      onSuccess: () => qc.invalidateQueries(trpc.deployments.pathFilter()),
+    }),
+  );
   return (
     <span className="pause-toggle">
       <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>
@@ -125,7 +112,7 @@ export function PauseToggle({ deployment }: { deployment: Deployment }) {
       <button
         type="button"
         className="button small ghost"
-        onClick={() => toggle.mutate()}
+        onClick={() => toggle.mutate({ id: deployment.id, paused: !deployment.paused })}
         disabled={toggle.isPending}
         aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}
       >

@@ -1,5 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
-import { useApi } from "../api/provider.tsx";
+import type { Deployment } from "../api/client.ts";
+import { useTRPC } from "../api/provider.tsx";
+import { DataTable } from "../components/data-table.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
@@ -7,10 +9,10 @@ import { Link } from "../router.tsx";
 
 export function FlowsPage() {
   useDocumentTitle("Flows");
-  const api = useApi();
-  const flows = useQuery({ queryKey: ["flows.list"], queryFn: () => api.flows.list.query() });
-  const deployments = useQuery({ queryKey: ["deployments.list"], queryFn: () => api.deployments.list.query() });
-  const byFlow = new Map<string, NonNullable<typeof deployments.data>>();
+  const trpc = useTRPC();
+  const flows = useQuery(trpc.flows.list.queryOptions());
+  const deployments = useQuery(trpc.deployments.list.queryOptions());
+  const byFlow = new Map<string, Deployment[]>();
   for (const d of deployments.data ?? []) byFlow.set(d.flowName, [...(byFlow.get(d.flowName) ?? []), d]);
 
   return (
@@ -29,59 +31,44 @@ export function FlowsPage() {
         </EmptyState>
       ) : (
         <div className="card">
-          <div className="table-wrap">
-            <table className="table" data-testid="flows-table">
-              <thead>
-                <tr>
-                  <th scope="col">Flow</th>
-                  <th scope="col">Deployments</th>
-                  <th scope="col" className="hide-sm">
-                    Tags
-                  </th>
-                  <th scope="col" className="hide-sm">
-                    Created
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(flows.data ?? []).map((f) => (
-                  <tr key={f.id}>
-                    <td>
-                      <Link to={`/runs?flow=${encodeURIComponent(f.name)}`} title={`Runs of ${f.name}`}>
-                        {f.name}
-                      </Link>
-                    </td>
-                    <td>
-                      {(byFlow.get(f.name) ?? []).length === 0 ? (
-                        <span className="muted">none</span>
-                      ) : (
-                        <ul className="plain-list compact">
-                          {(byFlow.get(f.name) ?? []).map((d) => (
-                            <li key={d.id}>
-                              <Link to={`/deployments/${d.id}`}>{d.name}</Link>
-                              <span className="muted small">
-                                {" "}
-                                · {d.schedules[0] ? scheduleInWords(d.schedules[0]) : "on demand"}
-                                {d.paused ? " · paused" : ""}
-                              </span>
-                            </li>
-                          ))}
-                        </ul>
-                      )}
-                    </td>
-                    <td className="hide-sm">
-                      <Tags tags={f.tags} />
-                    </td>
-                    <td className="hide-sm">
-                      <RelativeTime iso={f.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={flows.data ?? []}
+            rowKey={(f) => f.id}
+            testId="flows-table"
+            columns={[
+              {
+                header: "Flow",
+                cell: (f) => (
+                  <Link to={`/runs?flow=${encodeURIComponent(f.name)}`} title={`Runs of ${f.name}`}>
+                    {f.name}
+                  </Link>
+                ),
+              },
+              { header: "Deployments", cell: (f) => <FlowDeployments deployments={byFlow.get(f.name) ?? []} /> },
+              { header: "Tags", className: "hide-sm", cell: (f) => <Tags tags={f.tags} /> },
+              { header: "Created", className: "hide-sm", cell: (f) => <RelativeTime iso={f.createdAt} /> },
+            ]}
+          />
         </div>
       )}
     </>
+  );
+}
+
+function FlowDeployments({ deployments }: { deployments: readonly Deployment[] }) {
+  if (deployments.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="plain-list compact">
+      {deployments.map((d) => (
+        <li key={d.id}>
+          <Link to={`/deployments/${d.id}`}>{d.name}</Link>
+          <span className="muted small">
+            {" "}
+            · {d.schedules[0] ? scheduleInWords(d.schedules[0]) : "on demand"}
+            {d.paused ? " · paused" : ""}
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }

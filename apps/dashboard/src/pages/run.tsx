@@ -3,9 +3,10 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage, isForbidden } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC, useTRPCClient } from "../api/provider.tsx";
 import { ArtifactList } from "../components/artifacts.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
+import { DataTable } from "../components/data-table.tsx";
 import { LogsPanel } from "../components/logs.tsx";
 import { TaskRunsTable } from "../components/task-runs-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, Skeleton, StateBadge, Tags, Toast } from "../components/ui.tsx";
@@ -26,10 +27,13 @@ const TABS: { key: Tab; label: string }[] = [
 const TASK_PAGE = 20_000;
 
 export function RunPage({ id }: { id: string }) {
-  const api = useApi();
-  const run = useQuery({ queryKey: ["flowRuns.get", { id }], queryFn: () => api.flowRuns.get.query({ id }) });
+  const trpc = useTRPC();
+  const api = useTRPCClient();
+  const run = useQuery(trpc.flowRuns.get.queryOptions({ id }));
+  // Every page of the run's task runs under the procedure's own key, so the live events' filter
+  // for taskRuns.list reaches it (spread: the cached value is the pages joined, not one page).
   const taskRuns = useQuery({
-    queryKey: ["taskRuns.list", { flowRunId: id }],
+    queryKey: [...trpc.taskRuns.list.queryKey({ flowRunId: id })],
     queryFn: async () => {
       const rows = [];
       let after: string | undefined;
@@ -44,14 +48,8 @@ export function RunPage({ id }: { id: string }) {
     },
     staleTime: 0,
   });
-  const history = useQuery({
-    queryKey: ["flowRuns.history", { id }],
-    queryFn: () => api.flowRuns.history.query({ id }),
-  });
-  const artifacts = useQuery({
-    queryKey: ["artifacts.list", { flowRunId: id }],
-    queryFn: () => api.artifacts.list.query({ flowRunId: id, limit: 500 }),
-  });
+  const history = useQuery(trpc.flowRuns.history.queryOptions({ id }));
+  const artifacts = useQuery(trpc.artifacts.list.queryOptions({ flowRunId: id, limit: 500 }));
   const [tab, setTab] = useState<Tab>("logs");
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [toast, setToast] = useState<string | null>(null);
@@ -60,36 +58,38 @@ export function RunPage({ id }: { id: string }) {
   const live = r ? !isTerminalState(r.state.type) : false;
   const now = useNow(1000, live);
 
-  const cancel = useMutation({
-    mutationFn: () => api.flowRuns.cancel.mutate({ id }),
-    onSuccess: (res) => {
-      setConfirmCancel(false);
-      setToast(
-        res.decision === "ACCEPT"
-          ? res.state.type === "CANCELLED"
-            ? "Run cancelled."
-            : "Cancellation requested; the worker is stopping the run."
-          : `Not cancelled: ${res.reason ?? res.state.name}`,
-      );
-      void run.refetch();
-    },
-    onError: (err) => {
-      setConfirmCancel(false);
-      setToast(`Cancel failed: ${errorMessage(err)}`);
-    },
-  });
-  const retry = useMutation({
-    mutationFn: () => api.flowRuns.retry.mutate({ id }),
-    onSuccess: (res) => {
-      setToast(
-        res.decision === "ACCEPT"
-          ? "Retry scheduled; a worker will pick it up."
-          : `Not retried: ${res.reason ?? res.state.name}`,
-      );
-      void run.refetch();
-    },
-    onError: (err) => setToast(`Retry failed: ${errorMessage(err)}`),
-  });
+  const cancel = useMutation(
+    trpc.flowRuns.cancel.mutationOptions({
+      onSuccess: (res) => {
+        setConfirmCancel(false);
+        setToast(
+          res.decision === "ACCEPT"
+            ? res.state.type === "CANCELLED"
+              ? "Run cancelled."
+              : "Cancellation requested; the worker is stopping the run."
+            : `Not cancelled: ${res.reason ?? res.state.name}`,
+        );
+        void run.refetch();
+      },
+      onError: (err) => {
+        setConfirmCancel(false);
+        setToast(`Cancel failed: ${errorMessage(err)}`);
+      },
+    }),
+  );
+  const retry = useMutation(
+    trpc.flowRuns.retry.mutationOptions({
+      onSuccess: (res) => {
+        setToast(
+          res.decision === "ACCEPT"
+            ? "Retry scheduled; a worker will pick it up."
+            : `Not retried: ${res.reason ?? res.state.name}`,
+        );
+        void run.refetch();
+      },
+      onError: (err) => setToast(`Retry failed: ${errorMessage(err)}`),
+    }),
+  );
 
   // Announce state changes to screen readers (the badge itself changes silently).
   const [announce, setAnnounce] = useState("");
@@ -163,7 +163,7 @@ export function RunPage({ id }: { id: string }) {
               type="button"
               className="button"
               disabled={!canRetry || retry.isPending}
-              onClick={() => retry.mutate()}
+              onClick={() => retry.mutate({ id })}
             >
               {retry.isPending ? "Retrying…" : "Retry"}
             </button>
@@ -346,7 +346,7 @@ export function RunPage({ id }: { id: string }) {
         confirmLabel="Cancel run"
         danger
         busy={cancel.isPending}
-        onConfirm={() => cancel.mutate()}
+        onConfirm={() => cancel.mutate({ id })}
         onCancel={() => setConfirmCancel(false)}
       >
         <p>
@@ -367,29 +367,23 @@ function Parameters({ parameters }: { parameters: Record<string, unknown> }) {
   const entries = Object.entries(parameters ?? {});
   if (entries.length === 0) return <p className="muted">This run has no parameters.</p>;
   return (
-    <div className="table-wrap">
-      <table className="table compact params" data-testid="parameters">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map(([k, v]) => (
-            <tr key={k}>
-              <th scope="row">
-                <code>{k}</code>
-              </th>
-              <td>
-                <pre className="inline-json">
-                  {typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, null, 2)}
-                </pre>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      rows={entries}
+      rowKey={([name]) => name}
+      compact
+      className="params"
+      testId="parameters"
+      columns={[
+        { header: "Name", rowHeader: true, cell: ([name]) => <code>{name}</code> },
+        {
+          header: "Value",
+          cell: ([, value]) => (
+            <pre className="inline-json">
+              {typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value, null, 2)}
+            </pre>
+          ),
+        },
+      ]}
+    />
   );
 }

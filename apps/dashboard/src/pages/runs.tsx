@@ -1,8 +1,8 @@
 // Runs: filters in the query string, a chart of runs over time by state, and a cursor-paged table.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useState } from "react";
 import type { Inputs } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { RunsChart } from "../components/runs-chart.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
@@ -67,77 +67,51 @@ function toLocalInput(iso: string): string {
 
 export function RunsPage() {
   useDocumentTitle("Runs");
-  const api = useApi();
+  const trpc = useTRPC();
   const { search } = useLocation();
   const filters = readFilters(search);
   const update = (patch: Partial<Filters>) => writeFilters({ ...filters, ...patch });
   const minute = Math.floor(useNow(15_000) / 60_000) * 60_000;
   const range = resolveRange(filters.range, { from: filters.from, to: filters.to }, minute);
 
-  const flows = useQuery({ queryKey: ["flows.list"], queryFn: () => api.flows.list.query(), staleTime: 30_000 });
-  const deployments = useQuery({
-    queryKey: ["deployments.list"],
-    queryFn: () => api.deployments.list.query(),
-    staleTime: 30_000,
-  });
+  const flows = useQuery(trpc.flows.list.queryOptions(undefined, { staleTime: 30_000 }));
+  const deployments = useQuery(trpc.deployments.list.queryOptions(undefined, { staleTime: 30_000 }));
   const flowDeployments = (deployments.data ?? []).filter((d) => !filters.flow || d.flowName === filters.flow);
 
-  const baseInput = useMemo(
-    (): Inputs["flowRuns"]["list"] => ({
-      limit: filters.limit,
-      ...(filters.states.length ? { states: filters.states } : {}),
-      ...(filters.flow ? { flowName: filters.flow } : {}),
-      ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
-      ...(filters.tags.length ? { tags: filters.tags } : {}),
-      ...(range.listFrom ? { from: range.listFrom } : {}),
-      ...(range.listTo ? { to: range.listTo } : {}),
-    }),
-    [
-      filters.limit,
-      filters.states.join(),
-      filters.flow,
-      filters.deployment,
-      filters.tags.join(),
-      range.listFrom,
-      range.listTo,
-    ],
-  );
+  // Query keys hash their input by value, so these objects need no memoising.
+  const baseInput: Inputs["flowRuns"]["list"] = {
+    limit: filters.limit,
+    ...(filters.states.length ? { states: filters.states } : {}),
+    ...(filters.flow ? { flowName: filters.flow } : {}),
+    ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
+    ...(filters.tags.length ? { tags: filters.tags } : {}),
+    ...(range.listFrom ? { from: range.listFrom } : {}),
+    ...(range.listTo ? { to: range.listTo } : {}),
+  };
   const filterKey = JSON.stringify(baseInput);
-  // Cursor pages: the stack holds the cursor of each page we went through, newest first.
+  // Cursor pages: the stack holds the cursor of each page we went through, newest first. New
+  // filters start over at their first page (state adjusted while rendering, not in an effect).
   const [pages, setPages] = useState<{ key: string; cursors: (string | undefined)[] }>({
     key: filterKey,
     cursors: [undefined],
   });
+  if (pages.key !== filterKey) setPages({ key: filterKey, cursors: [undefined] });
   const cursors = pages.key === filterKey ? pages.cursors : [undefined];
-  useEffect(() => {
-    if (pages.key !== filterKey) setPages({ key: filterKey, cursors: [undefined] });
-  }, [filterKey, pages.key]);
   const cursor = cursors[cursors.length - 1];
   const input = { ...baseInput, ...(cursor ? { cursor } : {}) };
 
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", input],
-    queryFn: () => api.flowRuns.list.query(input),
-    placeholderData: keepPreviousData,
-  });
+  const runs = useQuery(trpc.flowRuns.list.queryOptions(input, { placeholderData: keepPreviousData }));
   // The chart takes the list's state, flow and deployment filters; tags are not among the counted
   // dimensions (see flowRuns.counts), so with tags the chart counts runs of any tags.
-  const countsInput = useMemo(
-    (): Inputs["flowRuns"]["counts"] => ({
-      from: range.chartFrom,
-      to: range.chartTo,
-      buckets: range.buckets,
-      ...(filters.states.length ? { states: filters.states } : {}),
-      ...(filters.flow ? { flowName: filters.flow } : {}),
-      ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
-    }),
-    [range.chartFrom, range.chartTo, range.buckets, filters.states.join(), filters.flow, filters.deployment],
-  );
-  const counts = useQuery({
-    queryKey: ["flowRuns.counts", countsInput],
-    queryFn: () => api.flowRuns.counts.query(countsInput),
-    placeholderData: keepPreviousData,
-  });
+  const countsInput: Inputs["flowRuns"]["counts"] = {
+    from: range.chartFrom,
+    to: range.chartTo,
+    buckets: range.buckets,
+    ...(filters.states.length ? { states: filters.states } : {}),
+    ...(filters.flow ? { flowName: filters.flow } : {}),
+    ...(filters.deployment ? { deploymentId: filters.deployment } : {}),
+  };
+  const counts = useQuery(trpc.flowRuns.counts.queryOptions(countsInput, { placeholderData: keepPreviousData }));
 
   const filtered =
     filters.states.length > 0 ||
@@ -145,16 +119,6 @@ export function RunsPage() {
     filters.deployment ||
     filters.tags.length > 0 ||
     filters.range !== "any";
-  const [tagsText, setTagsText] = useState(filters.tags.join(", "));
-  useEffect(() => setTagsText(filters.tags.join(", ")), [filters.tags.join()]);
-  const applyTags = () => {
-    const tags = tagsText
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean);
-    if (tags.join() !== filters.tags.join()) update({ tags });
-  };
-
   const toggleState = (s: StateType) =>
     update({ states: filters.states.includes(s) ? filters.states.filter((x) => x !== s) : [...filters.states, s] });
   const items = runs.data?.items ?? [];
@@ -208,24 +172,7 @@ export function RunsPage() {
               ))}
             </select>
           </label>
-          <label className="field">
-            <span>Tags</span>
-            <input
-              type="text"
-              name="tags"
-              placeholder="e.g. nightly, eu"
-              value={tagsText}
-              onChange={(e) => setTagsText(e.target.value)}
-              onBlur={applyTags}
-              onKeyDown={(e) => {
-                if (e.key === "Enter") applyTags();
-              }}
-              aria-describedby="tags-help"
-            />
-          </label>
-          <small id="tags-help" className="visually-hidden">
-            Comma-separated; runs must carry every tag. Press Enter to apply.
-          </small>
+          <TagsFilter key={filters.tags.join()} tags={filters.tags} onApply={(tags) => update({ tags })} />
           <label className="field">
             <span>Time range</span>
             <select
@@ -346,6 +293,40 @@ export function RunsPage() {
           </button>
         </nav>
       </section>
+    </>
+  );
+}
+
+/** Comma-separated tags, applied on Enter or blur. Keyed by the applied tags, so it starts over when they change. */
+function TagsFilter({ tags, onApply }: { tags: string[]; onApply: (tags: string[]) => void }) {
+  const [text, setText] = useState(tags.join(", "));
+  const apply = () => {
+    const next = text
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (next.join() !== tags.join()) onApply(next);
+  };
+  return (
+    <>
+      <label className="field">
+        <span>Tags</span>
+        <input
+          type="text"
+          name="tags"
+          placeholder="e.g. nightly, eu"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onBlur={apply}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") apply();
+          }}
+          aria-describedby="tags-help"
+        />
+      </label>
+      <small id="tags-help" className="visually-hidden">
+        Comma-separated; runs must carry every tag. Press Enter to apply.
+      </small>
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
+import { DataTable } from "../components/data-table.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
@@ -8,19 +9,13 @@ import { ConcurrencyMeter, PoolPauseButton } from "./work-pools.tsx";
 
 export function WorkPoolPage({ name }: { name: string }) {
   useDocumentTitle(`Pool ${name}`);
-  const api = useApi();
-  const pool = useQuery({ queryKey: ["workPools", "get", { name }], queryFn: () => api.workPools.get.query({ name }) });
+  const trpc = useTRPC();
+  const pool = useQuery(trpc.workPools.get.queryOptions({ name }));
   // Heartbeats do not raise events (they would flood the websocket), so worker health is polled.
-  const workers = useQuery({
-    queryKey: ["workers.list", { workPoolName: name }],
-    queryFn: () => api.workers.list.query({ workPoolName: name }),
-    refetchInterval: 5_000,
-  });
-  const runs = useQuery({
-    queryKey: ["flowRuns.list", { workPoolName: name, limit: 10 }],
-    queryFn: () => api.flowRuns.list.query({ workPoolName: name, limit: 10 }),
-    placeholderData: keepPreviousData,
-  });
+  const workers = useQuery(trpc.workers.list.queryOptions({ workPoolName: name }, { refetchInterval: 5_000 }));
+  const runs = useQuery(
+    trpc.flowRuns.list.queryOptions({ workPoolName: name, limit: 10 }, { placeholderData: keepPreviousData }),
+  );
 
   if (pool.isPending) return <Skeleton lines={10} />;
   if (pool.error || !pool.data)
@@ -77,68 +72,47 @@ export function WorkPoolPage({ name }: { name: string }) {
             <Command>{`pnpm flowplane worker start --pool ${p.name}`}</Command>
           </EmptyState>
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="workers-table">
-              <thead>
-                <tr>
-                  <th scope="col">Worker</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Last heartbeat</th>
-                  <th scope="col" className="num">
-                    Active runs
-                  </th>
-                  <th scope="col" className="hide-sm">
-                    Since
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(workers.data ?? []).map((w) => (
-                  <tr key={w.id}>
-                    <td>{w.name}</td>
-                    <td>
-                      <span className={`status-pill ${w.status === "ONLINE" ? "active" : "offline"}`}>
-                        {w.status === "ONLINE" ? "Online" : "Offline"}
-                      </span>
-                    </td>
-                    <td>
-                      <RelativeTime iso={w.lastHeartbeatAt} />{" "}
-                      <span className="muted small">(every {w.heartbeatIntervalSeconds} s)</span>
-                    </td>
-                    <td className="num">{w.activeRuns}</td>
-                    <td className="hide-sm">
-                      <RelativeTime iso={w.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={workers.data ?? []}
+            rowKey={(w) => w.id}
+            testId="workers-table"
+            columns={[
+              { header: "Worker", cell: (w) => w.name },
+              {
+                header: "Status",
+                cell: (w) => (
+                  <span className={`status-pill ${w.status === "ONLINE" ? "active" : "offline"}`}>
+                    {w.status === "ONLINE" ? "Online" : "Offline"}
+                  </span>
+                ),
+              },
+              {
+                header: "Last heartbeat",
+                cell: (w) => (
+                  <>
+                    <RelativeTime iso={w.lastHeartbeatAt} />{" "}
+                    <span className="muted small">(every {w.heartbeatIntervalSeconds} s)</span>
+                  </>
+                ),
+              },
+              { header: "Active runs", className: "num", cell: (w) => w.activeRuns },
+              { header: "Since", className: "hide-sm", cell: (w) => <RelativeTime iso={w.createdAt} /> },
+            ]}
+          />
         )}
       </Section>
       <Section title="Queues">
-        <div className="table-wrap">
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Queue</th>
-                <th scope="col">Priority</th>
-                <th scope="col">Concurrency limit</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.queues.map((q) => (
-                <tr key={q.id}>
-                  <td>{q.name}</td>
-                  <td>{q.priority}</td>
-                  <td>{q.concurrencyLimit ?? "—"}</td>
-                  <td>{q.paused ? "Paused" : "Ready"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={p.queues}
+          rowKey={(q) => q.id}
+          compact
+          columns={[
+            { header: "Queue", cell: (q) => q.name },
+            { header: "Priority", cell: (q) => q.priority },
+            { header: "Concurrency limit", cell: (q) => q.concurrencyLimit ?? "—" },
+            { header: "Status", cell: (q) => (q.paused ? "Paused" : "Ready") },
+          ]}
+        />
       </Section>
       <Section title="Recent runs" actions={<Link to="/runs">All runs →</Link>}>
         {runs.data && runs.data.items.length > 0 ? (

@@ -1,14 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, type WorkPool } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { Link } from "../router.tsx";
 
 export function WorkPoolsPage() {
   useDocumentTitle("Work pools");
-  const api = useApi();
-  const pools = useQuery({ queryKey: ["workPools", "list"], queryFn: () => api.workPools.list.query() });
+  const trpc = useTRPC();
+  const pools = useQuery(trpc.workPools.list.queryOptions());
   return (
     <>
       <PageHeader
@@ -65,18 +65,17 @@ export function ConcurrencyMeter({ active, limit }: { active: number; limit: num
 }
 
 export function PoolPauseButton({ pool }: { pool: Pick<WorkPool, "name" | "paused"> }) {
-  const api = useApi();
+  const trpc = useTRPC();
   const qc = useQueryClient();
-  const toggle = useMutation({
-    mutationFn: () => api.workPools.update.mutate({ name: pool.name, paused: !pool.paused }),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ["workPools"] }),
-  });
+  const toggle = useMutation(
+    trpc.workPools.update.mutationOptions({ onSuccess: () => qc.invalidateQueries(trpc.workPools.pathFilter()) }),
+  );
   return (
     <>
       <button
         type="button"
         className="button small"
-        onClick={() => toggle.mutate()}
+        onClick={() => toggle.mutate({ name: pool.name, paused: !pool.paused })}
         disabled={toggle.isPending}
         aria-label={`${pool.paused ? "Resume" : "Pause"} work pool ${pool.name}`}
       >

@@ -13,9 +13,10 @@ import {
   type PointerEvent,
 } from "react";
 import type { FlowRun, TaskRunRow } from "../api/client.ts";
-import { useApi } from "../api/provider.tsx";
+import { useTRPC } from "../api/provider.tsx";
 import { StateBadge } from "../components/ui.tsx";
-import { formatDuration, formatFullTime, formatTime } from "../lib/format.ts";
+import { formatDuration, formatFullTime, formatTime, runDurationMs } from "../lib/format.ts";
+import { useNow } from "../lib/hooks.ts";
 import { isTerminalState } from "../lib/states.ts";
 import { Link, navigate } from "../router.tsx";
 import { AXIS_HEIGHT, ROW_HEIGHT, drawTimeline, type Theme, type View } from "./draw.ts";
@@ -54,6 +55,13 @@ function readTheme(el: HTMLElement): Theme {
   };
 }
 
+/** The layout and how long it took (the dashboard benchmark reads it from window.__flowplaneTimeline). */
+function timedLayout(rows: readonly TaskRunRow[], mode: LayoutMode) {
+  const start = performance.now();
+  const layout = layoutTimeline(rows, mode);
+  return { layout, layoutMs: performance.now() - start };
+}
+
 export function Timeline({
   run,
   rows,
@@ -75,16 +83,9 @@ export function Timeline({
   const viewRef = useRef<View>({ t0: 0, t1: 1, scrollY: 0 });
   const followRef = useRef(true);
   const [following, setFollowing] = useState(true);
-  const layoutMsRef = useRef(0);
   const measuredRef = useRef<number | null>(null);
-  const heightRef = useRef(MIN_HEIGHT);
 
-  const layout = useMemo(() => {
-    const t = performance.now();
-    const l = layoutTimeline(rows, mode);
-    layoutMsRef.current = performance.now() - t;
-    return l;
-  }, [rows, mode]);
+  const { layout, layoutMs } = useMemo(() => timedLayout(rows, mode), [rows, mode]);
 
   const runStart = run.startTime ? Date.parse(run.startTime) : null;
   const runEnd = run.endTime ? Date.parse(run.endTime) : null;
@@ -92,11 +93,9 @@ export function Timeline({
   // Task runs still open when their run has ended (a crash, a cancel) are drawn up to the run's end.
   const clock = useCallback(() => (live ? Date.now() : (runEnd ?? Date.now())), [live, runEnd]);
   // The canvas only grows (never shrinks) while the page is open, so content below never jumps up.
-  heightRef.current = Math.max(
-    heightRef.current,
-    Math.min(MAX_HEIGHT, AXIS_HEIGHT + layout.lanes.length * ROW_HEIGHT + 8),
-  );
-  const height = heightRef.current;
+  const [height, setHeight] = useState(MIN_HEIGHT);
+  const wantedHeight = Math.min(MAX_HEIGHT, AXIS_HEIGHT + layout.lanes.length * ROW_HEIGHT + 8);
+  if (wantedHeight > height) setHeight(wantedHeight);
 
   const fit = useCallback(() => {
     const now = clock();
@@ -157,7 +156,7 @@ export function Timeline({
       const timing: TimelineTiming = {
         tasks: rows.length,
         lanes: layout.lanes.length,
-        layoutMs: layoutMsRef.current,
+        layoutMs,
         totalMs: drawnAt - receivedAt,
         frameMs: null,
       };
@@ -165,7 +164,7 @@ export function Timeline({
       performance.measure("timeline-render", { start: receivedAt, end: drawnAt });
       requestAnimationFrame(() => requestAnimationFrame(() => (timing.frameMs = performance.now() - receivedAt)));
     }
-  }, [fit, draw, receivedAt, rows.length, layout, width]);
+  }, [fit, draw, receivedAt, rows.length, layout, layoutMs, width]);
 
   // While live, running bars grow and the "now" line moves.
   useEffect(() => {
@@ -415,7 +414,9 @@ export function Timeline({
 }
 
 function TimelineTooltip({ item, x, y, width }: { item: TimelineItem; x: number; y: number; width: number }) {
-  const end = Number.isNaN(item.end) ? Date.now() : item.end;
+  const open = Number.isNaN(item.end);
+  const now = useNow(1000, open);
+  const end = open ? now : item.end;
   const left = Math.min(x + 12, Math.max(0, width - 260));
   return (
     <div className="timeline-tooltip" style={{ left, top: y + 14 }} aria-hidden="true">
@@ -433,11 +434,9 @@ function TimelineTooltip({ item, x, y, width }: { item: TimelineItem; x: number;
 }
 
 function TaskRunDetails({ row, onClose }: { row: TaskRunRow; onClose: () => void }) {
-  const api = useApi();
-  const history = useQuery({
-    queryKey: ["taskRuns.history", { id: row.id, state: row.stateType, runCount: row.runCount }],
-    queryFn: () => api.taskRuns.history.query({ id: row.id }),
-  });
+  const trpc = useTRPC();
+  const now = useNow(1000, row.startTime !== null && row.endTime === null);
+  const history = useQuery(trpc.taskRuns.history.queryOptions({ id: row.id }));
   return (
     <section className="task-details" aria-label={`Task run ${row.name}`}>
       <div className="task-details-header">
@@ -460,11 +459,7 @@ function TaskRunDetails({ row, onClose }: { row: TaskRunRow; onClose: () => void
         <dt>Started</dt>
         <dd title={formatFullTime(row.startTime)}>{formatTime(row.startTime)}</dd>
         <dt>Duration</dt>
-        <dd>
-          {row.startTime
-            ? formatDuration((row.endTime ? Date.parse(row.endTime) : Date.now()) - Date.parse(row.startTime))
-            : "—"}
-        </dd>
+        <dd>{formatDuration(runDurationMs(row, now))}</dd>
         <dt>Task</dt>
         <dd>
           <code>{row.taskKey}</code> #{row.dynamicKey}
