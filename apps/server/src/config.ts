@@ -29,6 +29,12 @@ export interface ServerConfig {
   retentionDays: number;
   logRetentionDays: number;
   dashboardDir: string | null;
+  /** Request bodies and websocket messages above this are refused with 413. */
+  maxBodyBytes: number;
+  /** When set, /metrics answers only requests bearing this token. */
+  metricsToken: string | null;
+  /** The dashboard's source maps reveal its sources; they are served only when asked for. */
+  serveSourceMaps: boolean;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -37,6 +43,13 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
   return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
 export function loadServerConfig(
@@ -68,6 +81,9 @@ export function loadServerConfig(
     retentionDays: num(env, "FLOWPLANE_RETENTION_DAYS", 30),
     logRetentionDays: num(env, "FLOWPLANE_LOG_RETENTION_DAYS", 30),
     dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,
+    maxBodyBytes: num(env, "FLOWPLANE_MAX_BODY_BYTES", 10 * 1024 * 1024),
+    metricsToken: env.FLOWPLANE_METRICS_TOKEN || null,
+    serveSourceMaps: bool(env, "FLOWPLANE_SERVE_SOURCE_MAPS"),
     ...overrides,
   };
 }

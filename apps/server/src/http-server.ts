@@ -1,15 +1,20 @@
 // The server's HTTP surface: tRPC at /trpc, tRPC subscriptions over websocket at /trpc-ws,
 // /health, /metrics and the dashboard's static files at /.
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+//
+// Everything here faces the internet: a request target that is not a valid origin-form path is
+// answered 400 before anything parses it, bodies over the limit are refused 413 before they are
+// read, every response carries the security headers, and a handler that fails anyway is answered
+// 500 and logged while the process keeps serving.
+import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
-import path from "node:path";
+import type { Duplex } from "node:stream";
 import { appRouter, type ApiServices, type Context } from "@flowplane/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { ServerMetrics } from "./metrics.ts";
+import { createStaticHandler, dashboardMissingPage } from "./static-files.ts";
 
 export interface HttpServerHandle {
   server: http.Server;
@@ -26,16 +31,61 @@ function bearer(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".json": "application/json",
-  ".ico": "image/x-icon",
-  ".woff2": "font/woff2",
-};
+/**
+ * The request target as a URL, or null when it is not origin-form (`/path?query`). Parsed against a
+ * fixed origin by concatenation, not as a relative reference: `//x` relative to a base is a
+ * network-path reference with host `x` (or, for `//`, an invalid URL that throws).
+ */
+export function parseRequestTarget(raw: string | undefined): URL | null {
+  if (!raw?.startsWith("/")) return null;
+  try {
+    return new URL(`http://flowplane.invalid${raw}`);
+  } catch {
+    return null;
+  }
+}
+
+// The API answers JSON only: nothing in it may run as a page or be framed.
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// The dashboard loads its own scripts, styles and fonts and talks to its own origin (HTTP and
+// websocket); no inline scripts, no third parties, never framed (clickjacking).
+const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+function setSecurityHeaders(res: http.ServerResponse, csp: string): void {
+  res.setHeader("content-security-policy", csp);
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader("referrer-policy", "no-referrer");
+  res.setHeader("x-frame-options", "DENY");
+}
+
+function sendError(res: http.ServerResponse, status: number, message: string, extra: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...extra }).end(JSON.stringify({ error: { message } }));
+}
+
+/** Answers a raw socket (before any upgrade) with a complete HTTP error response and closes it. */
+function refuseSocket(socket: Duplex, status: number, reason: string, message: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`,
+  );
+}
+
+function tokenMatches(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export async function startHttpServer(opts: {
   services: ApiServices;
@@ -44,6 +94,11 @@ export async function startHttpServer(opts: {
   logger: Logger;
   metrics: ServerMetrics;
   dashboardDir: string | null;
+  /** Request bodies (and websocket messages) above this many bytes are refused with 413. */
+  maxBodyBytes: number;
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  serveSourceMaps: boolean;
 }): Promise<HttpServerHandle> {
   const { services, logger, metrics } = opts;
   const shutdown = new AbortController();
@@ -52,6 +107,8 @@ export async function startHttpServer(opts: {
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
+    // Chunked bodies carry no content-length; tRPC counts their bytes and answers 413 past this.
+    maxBodySize: opts.maxBodyBytes,
     createContext: ({ req }): Context => ({
       services,
       credential: bearer(req.headers.authorization),
@@ -63,26 +120,71 @@ export async function startHttpServer(opts: {
         logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
     },
   });
+  const serveStatic = opts.dashboardDir
+    ? createStaticHandler({ root: opts.dashboardDir, serveSourceMaps: opts.serveSourceMaps })
+    : null;
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = parseRequestTarget(req.url);
+    if (!url) {
+      setSecurityHeaders(res, API_CSP);
+      return sendError(res, 400, "the request target must be a path starting with /");
+    }
+    const started = process.hrtime.bigint();
+    const label = metrics.routeLabel(url.pathname);
+    res.on("finish", () => metrics.observe(label, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    const isApi = url.pathname.startsWith("/trpc/") || url.pathname === "/health" || url.pathname === "/metrics";
+    setSecurityHeaders(res, isApi ? API_CSP : DASHBOARD_CSP);
+
+    if (url.pathname.startsWith("/trpc/")) {
+      // tRPC speaks GET (queries) and POST (mutations, batches); the fetch Request it builds would
+      // throw on methods such as TRACE.
+      if (req.method !== "GET" && req.method !== "POST")
+        return sendError(res, 405, `method ${req.method} is not allowed here`, { allow: "GET, POST" });
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (declared > opts.maxBodyBytes) {
+        // Refused before a byte of the body is read; closing the connection saves reading the rest.
+        return sendError(res, 413, `request body of ${declared} bytes exceeds the limit of ${opts.maxBodyBytes}`, {
+          connection: "close",
+        });
+      }
+      return trpcHandler(req, res);
+    }
+    if ((url.pathname === "/health" || url.pathname === "/metrics") && req.method !== "GET" && req.method !== "HEAD")
+      return sendError(res, 405, `method ${req.method} is not allowed here`, { allow: "GET, HEAD" });
+    if (url.pathname === "/health") return health(res);
+    if (url.pathname === "/metrics") return sendMetrics(req, res);
+    if (!serveStatic) return dashboardMissingPage(res);
+    return serveStatic(url.pathname, req, res);
+  }
 
   const server = http.createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const route = url.pathname.startsWith("/trpc/")
-      ? url.pathname.slice(6)
-      : url.pathname.startsWith("/assets/")
-        ? "/assets"
-        : url.pathname;
-    res.on("finish", () =>
-      metrics.observe(
-        route.length > 100 ? "other" : route,
-        res.statusCode,
-        Number(process.hrtime.bigint() - started) / 1e9,
-      ),
-    );
-    if (url.pathname.startsWith("/trpc/")) return trpcHandler(req, res);
-    if (url.pathname === "/health") return void health(res);
-    if (url.pathname === "/metrics") return void sendMetrics(res);
-    return void serveDashboard(url.pathname, res);
+    // Last resort: every known malformed input is answered 4xx above; should a handler still throw,
+    // that request gets a 500 and a log line, and the process goes on serving everyone else.
+    const fail = (err: unknown) => {
+      logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, "request handler failed");
+      if (!res.headersSent) sendError(res, 500, "internal server error");
+      else res.destroy();
+    };
+    try {
+      route(req, res).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  // A malformed request line or header never reaches the handler: Node's parser rejects it. Answer
+  // 400 (or 431 for oversized headers) on sockets that can still be written, and never let a reset
+  // socket's error escape as an uncaught exception.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return void socket.destroy();
+    if (err.code === "HPE_HEADER_OVERFLOW") return refuseSocket(socket, 431, "Request Header Fields Too Large", "");
+    refuseSocket(socket, 400, "Bad Request", "malformed request");
+  });
+
+  // Node hands CONNECT requests to this event instead of the handler; without a listener it drops them.
+  server.on("connect", (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.on("error", () => socket.destroy());
+    refuseSocket(socket, 405, "Method Not Allowed", "CONNECT is not supported");
   });
 
   async function health(res: http.ServerResponse): Promise<void> {
@@ -100,43 +202,23 @@ export async function startHttpServer(opts: {
     }
   }
 
-  async function sendMetrics(res: http.ServerResponse): Promise<void> {
+  async function sendMetrics(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (opts.metricsToken !== null && !tokenMatches(bearer(req.headers.authorization), opts.metricsToken)) {
+      return sendError(res, 401, "metrics need the bearer token set in FLOWPLANE_METRICS_TOKEN", {
+        "www-authenticate": "Bearer",
+      });
+    }
     res.writeHead(200, { "content-type": metrics.registry.contentType }).end(await metrics.registry.metrics());
   }
 
-  async function serveDashboard(pathname: string, res: http.ServerResponse): Promise<void> {
-    if (!opts.dashboardDir) {
-      res
-        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-        .end(
-          "<!doctype html><title>Flowplane</title><p>The dashboard is not built. Run <code>pnpm --filter @flowplane/dashboard build</code>.</p>",
-        );
-      return;
-    }
-    const root = opts.dashboardDir;
-    const requested = path.normalize(path.join(root, decodeURIComponent(pathname)));
-    // Unknown paths fall back to index.html (client-side routes); paths outside root never resolve.
-    let file = requested.startsWith(root) ? requested : path.join(root, "index.html");
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) file = path.join(root, "index.html");
-    const type = CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream";
-    const immutable = file.includes(`${path.sep}assets${path.sep}`);
-    res.writeHead(200, {
-      "content-type": type,
-      "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
-    });
-    createReadStream(file)
-      .on("error", () => res.end())
-      .pipe(res);
-  }
-
   // Websocket: the upgrade itself requires a valid credential, so unauthenticated sockets never open.
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBodyBytes });
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,
     createContext: ({ req }): Context => {
-      const url = new URL(req.url ?? "/", "http://localhost");
+      // The upgrade handler below admitted only parseable targets.
+      const url = parseRequestTarget(req.url)!;
       return {
         services,
         credential: url.searchParams.get("token"),
@@ -146,24 +228,23 @@ export async function startHttpServer(opts: {
     },
     keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
   });
-  server.on("upgrade", (req, socket, head) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== "/trpc-ws") {
-      socket.destroy();
-      return;
-    }
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client that resets the connection while we authenticate emits 'error' on the raw socket;
+    // unhandled, that would end the process.
+    socket.on("error", () => socket.destroy());
+    const url = parseRequestTarget(req.url);
+    if (!url) return refuseSocket(socket, 400, "Bad Request", "the request target must be a path starting with /");
+    if (url.pathname !== "/trpc-ws") return refuseSocket(socket, 404, "Not Found", "not found");
     services.authenticator
       .authenticate(url.searchParams.get("token"))
       .then((auth) => {
-        if (!auth.ok) {
-          socket.end(
-            `HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${auth.reason}`,
-          );
-          return;
-        }
+        if (!auth.ok) return refuseSocket(socket, 401, "Unauthorized", auth.reason);
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
       })
-      .catch(() => socket.destroy());
+      .catch((err: unknown) => {
+        logger.error({ err }, "websocket upgrade failed");
+        socket.destroy();
+      });
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Prometheus metrics at /metrics: request counts and latencies per tRPC procedure, the DB pool,
-// and the process defaults.
+// and the process defaults. Route labels come from a closed set (the router's procedures and the
+// server's own paths), so no request can add a time series: anything else is counted as "other".
 import client from "prom-client";
 import type { Database } from "@flowplane/db";
 
@@ -19,7 +20,10 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(pool: Database["pool"]) {
+  private readonly procedures: ReadonlySet<string>;
+
+  constructor(pool: Database["pool"], procedures: Iterable<string>) {
+    this.procedures = new Set(procedures);
     client.collectDefaultMetrics({ register: this.registry, prefix: "flowplane_" });
     new client.Gauge({
       name: "flowplane_db_pool_connections",
@@ -45,6 +49,18 @@ export class ServerMetrics {
         this.set(pool.waitingCount);
       },
     });
+  }
+
+  /** The label for a request path: a procedure name, "batch", one of the fixed paths, or "other". */
+  routeLabel(pathname: string): string {
+    if (pathname.startsWith("/trpc/")) {
+      const names = pathname.slice("/trpc/".length).split(",");
+      if (!names.every((name) => this.procedures.has(name))) return "other";
+      return names.length === 1 ? names[0]! : "batch";
+    }
+    if (pathname === "/health" || pathname === "/metrics" || pathname === "/trpc-ws") return pathname;
+    if (pathname.startsWith("/assets/")) return "/assets";
+    return "/";
   }
 
   observe(route: string, status: number, seconds: number): void {

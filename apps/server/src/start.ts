@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import {
   bootstrapDefaultWorkspace,
   compactFlowRunCounts,
+  appRouter,
   createApiServices,
   markLateRuns,
   pruneByRetention,
@@ -113,8 +114,11 @@ export async function startServer(
       host: config.host,
       port: config.port,
       logger,
-      metrics: new ServerMetrics(db.pool),
+      metrics: new ServerMetrics(db.pool, Object.keys(appRouter._def.procedures)),
       dashboardDir,
+      maxBodyBytes: config.maxBodyBytes,
+      metricsToken: config.metricsToken,
+      serveSourceMaps: config.serveSourceMaps,
     });
     cleanups.push(() => http.close());
 

@@ -52,6 +52,8 @@ export interface Context {
 }
 
 const t = initTRPC.context<Context>().create({
+  // Never in development mode: that mode puts the server's stack trace into every error response.
+  isDev: false,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     if (cause instanceof ZodError) {
@@ -79,6 +81,9 @@ const t = initTRPC.context<Context>().create({
         },
       };
     }
+    // An unexpected failure's message can carry SQL, file paths or library internals; the server
+    // log has it (see the HTTP server's onError), the client gets a fixed sentence.
+    if (error.code === "INTERNAL_SERVER_ERROR") return { ...shape, message: "internal server error" };
     return shape;
   },
 });
