@@ -15,13 +15,7 @@ export { Authenticator } from "./auth/authenticator.ts";
 export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
-export {
-  bootstrapDefaultWorkspace,
-  loadSigningSecret,
-  createApiKey,
-  createWorkspace,
-  DEFAULT_WORKSPACE,
-} from "./services/workspaces.ts";
+export { bootstrapDefaultWorkspace, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
 export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
 export {
   scheduleRuns,
@@ -34,6 +28,23 @@ export {
 } from "./services/scheduler.ts";
 export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
+export { TokenSigner, TOKEN_ISSUER, type SigningKeySet, type TokenVerification } from "./auth/token-signer.ts";
+export {
+  MasterKeyring,
+  SealedValueError,
+  generateMasterKey,
+  parseMasterKey,
+  masterKeyId,
+  type SealedValueErrorCode,
+} from "./crypto/envelope.ts";
+export {
+  loadSigningKeys,
+  rotateSigningKey,
+  rotateSigningKeyIfDue,
+  retiredKeyWindowSeconds,
+  MasterKeyMismatchError,
+  type SigningKeyRotationPolicy,
+} from "./services/signing-keys.ts";
 export type { FlowRunView } from "./routers/flow-runs.ts";
 export type { ClaimedRun } from "./services/claims.ts";
 export type { ProposalOutcome } from "./services/flow-runs.ts";

@@ -8,6 +8,8 @@ import { ApiError } from "./errors.ts";
 import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
 import type { Authenticator, Principal } from "./auth/authenticator.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
+import type { TokenSigner } from "./auth/token-signer.ts";
+import type { MasterKeyring } from "./crypto/envelope.ts";
 import type { EventBus } from "./services/events.ts";
 
 export interface ApiConfig {
@@ -16,6 +18,8 @@ export interface ApiConfig {
   /** Workers may claim runs due this far in the future (their RUNNING proposal waits). */
   prefetchSeconds: number;
   sessionTtlSeconds: number;
+  /** No token (session, run) is signed for longer; retired signing keys verify at least this long. */
+  maxTokenTtlSeconds: number;
   /** Upper bound of a worker's long-poll. */
   longPollMaxMs: number;
 }
@@ -24,6 +28,7 @@ export const defaultApiConfig: ApiConfig = {
   claimTimeoutSeconds: 300,
   prefetchSeconds: 10,
   sessionTtlSeconds: 3600,
+  maxTokenTtlSeconds: 86_400,
   longPollMaxMs: 30_000,
 };
 
@@ -32,7 +37,10 @@ export interface ApiServices {
   events: EventBus;
   authenticator: Authenticator;
   rateLimiter: RateLimiter | null;
-  sessionSecret: Uint8Array;
+  /** Signs and verifies every token the server issues (see auth/token-signer.ts). */
+  tokens: TokenSigner;
+  /** Seals and opens everything kept secret at rest (see crypto/envelope.ts). */
+  masterKeys: MasterKeyring;
   config: ApiConfig;
 }
 
