@@ -4,6 +4,7 @@ import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 import { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
 import { EventBus } from "./services/events.ts";
+import { assertSecretsOpen } from "./services/secrets.ts";
 import { loadSigningKeys, retiredKeyWindowSeconds } from "./services/signing-keys.ts";
 import { defaultApiConfig, type ApiConfig, type ApiServices } from "./trpc.ts";
 
@@ -22,6 +23,7 @@ export async function createApiServices(options: {
 }): Promise<ApiServices> {
   const config = { ...defaultApiConfig, ...options.config };
   const prisma = options.db.prisma;
+  await assertSecretsOpen(prisma, options.masterKeys);
   const policy = { keepRetiredSeconds: retiredKeyWindowSeconds(config.maxTokenTtlSeconds) };
   const tokens = new TokenSigner(() => loadSigningKeys(prisma, options.masterKeys, policy), {
     maxTtlSeconds: config.maxTokenTtlSeconds,

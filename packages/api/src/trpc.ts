@@ -141,3 +141,18 @@ export const workerProcedure = requireScope("WORKER");
 export const developerProcedure = requireScope("DEVELOPER");
 /** Keys and workspaces. */
 export const adminProcedure = requireScope("ADMIN");
+
+/**
+ * What runs need at run time and people must never get: secret values. Only WORKER keys today,
+ * because runs receive their worker's key. When per-run tokens land (issue 13.4), this tier should
+ * accept a run token too and narrow the context to its flow run (`ctx.flowRunId`), so routers can
+ * refuse reads for any other run; worker keys then keep only what pull steps and job variables need.
+ */
+export const runtimeProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.scope !== "WORKER" || ctx.principal.via !== "api-key")
+    throw new ApiError(
+      "FORBIDDEN",
+      `secret values are only given to flow runs and workers (a worker key); yours is a ${ctx.principal.scope.toLowerCase()} ${ctx.principal.via === "session" ? "session" : "key"}`,
+    );
+  return next();
+});
