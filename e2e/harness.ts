@@ -125,10 +125,11 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; stdin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env, options.cwd);
+    const child = spawnCli(args, env, options.cwd, options.stdin !== undefined);
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -147,14 +148,14 @@ export function runCli(
 const outputs = new WeakMap<ChildProcess, { text: string }>();
 
 /** Starts `flowplane ARGS` and returns the live child (for workers); see outputOf(). */
-export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): ChildProcess {
+export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot, pipeStdin = false): ChildProcess {
   const child = spawn(
     process.execPath,
     ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args],
     {
       cwd,
       env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
     },
   );
   const out = { text: "" };

@@ -14,3 +14,4 @@ export {
   type References,
   type ReferenceValues,
 } from "./references.ts";
+export { Redactor, REDACTED } from "./redaction.ts";
