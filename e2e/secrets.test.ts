@@ -15,6 +15,8 @@ const run = promisify(execFile);
 let server: TestServer;
 let serverProcess: ReturnType<typeof spawnCli>;
 const pool = "secret-pool";
+const dockerPool = "secret-docker";
+const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
 const canary = `canary${randomBytes(12).toString("hex")}`;
 const pemLines = [randomBytes(24).toString("hex"), randomBytes(24).toString("hex")];
 const pem = `-----BEGIN TEST KEY-----\n${pemLines.join("\n")}\n-----END TEST KEY-----`;
@@ -60,21 +62,37 @@ beforeAll(async () => {
     return result;
   };
   await cli(["work-pool", "create", pool, "--type", "process"]);
+  await cli(["work-pool", "create", dockerPool, "--type", "docker"]);
   await cli(["secret", "set", "CANARY"], { stdin: `${canary}\n` });
   const pemFile = path.join(server.home, "key.pem");
   await writeFile(pemFile, pem);
   await cli(["secret", "set", "CANARY_PEM", "--from-file", pemFile]);
   await cli(["variable", "set", "region", "--json", '{"name":"eu-west-1"}']);
-  const deploy = (name: string, extra: string[]) =>
-    cli(["deploy", "e2e/fixtures/secret-flows.ts:leaky", "--name", name, "--pool", pool, ...extra]);
-  await deploy("leaky", [
+  const deploy = (name: string, extra: string[], onPool = pool) =>
+    cli(["deploy", "e2e/fixtures/secret-flows.ts:leaky", "--name", name, "--pool", onPool, ...extra]);
+  const leakyArgs = [
     "--param",
     "token={{ secret.CANARY }}",
     "--param",
     "region={{ variable.region }}",
     "--job-var",
     "env.CANARY_ENV={{ secret.CANARY }}",
-  ]);
+  ];
+  await deploy("leaky", leakyArgs);
+  // In a container on the host network, seeing this repository at its own path (as e2e/docker.test.ts).
+  await deploy(
+    "leaky-docker",
+    [
+      ...leakyArgs,
+      "--job-var",
+      `image=${IMAGE}`,
+      "--job-var",
+      "image_pull_policy=never",
+      "--job-var",
+      `volumes=${JSON.stringify([`${repoRoot}:${repoRoot}`])}`,
+    ],
+    dockerPool,
+  );
   await deploy("missing-param", ["--param", "token={{ secret.NOPE }}", "--param", "region=x"]);
   await deploy("missing-job-var", [
     "--param",
@@ -106,7 +124,34 @@ async function runToEnd(deployment: string): Promise<string> {
   return created.id;
 }
 
-describe("secrets end to end (process pool)", () => {
+/** The run did what it was written to do, with *** wherever the value went. */
+async function expectLeakyRunRedacted(runId: string): Promise<void> {
+  const read = clientFor(keys.READ);
+  const final = await read.flowRuns.get.query({ id: runId });
+  expect(final.state.type).toBe("FAILED");
+  expect(final.state.message).toContain("giving up with ***");
+  expect(final.parameters).toEqual({ token: "{{ secret.CANARY }}", region: "{{ variable.region }}" });
+  const lines = (await read.logs.list.query({ flowRunId: runId })).map((l) => l.message);
+  for (const expected of [
+    'region eu-west-1 / {"name":"eu-west-1"}',
+    "the secret is ***",
+    "from the environment: ***",
+    "printed: ***",
+    "split: *** end",
+    "base64: ***",
+    "task error: Task run 'leak_in_error-0' failed: task failed holding ***",
+  ])
+    expect(lines, `${expected} in ${JSON.stringify(lines)}`).toContain(expected);
+  // The multi-line secret, printed through logPrints and written to stdout: redacted whole, both times.
+  expect(lines.filter((l) => l === "***")).toHaveLength(2);
+  expect(lines.some((l) => l.startsWith("Flow run failed: Error: giving up with ***\n    at "))).toBe(true);
+  const artifacts = await read.artifacts.list.query({ flowRunId: runId });
+  expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
+  const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
+  expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
+}
+
+describe("secrets end to end (process and docker pools)", () => {
   it("the CLI never takes a value from an argument and never prints one", async () => {
     const refused = await runCli(["secret", "set", "CANARY", canary], {
       ...server.env,
@@ -121,49 +166,26 @@ describe("secrets end to end (process pool)", () => {
     const events: unknown[] = [];
     const live = clientFor(keys.READ, true);
     const subscription = live.events.subscribe.subscribe(undefined, { onData: (e) => events.push(e) });
-    const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-secrets"], {
-      ...server.env,
-      FLOWPLANE_API_KEY: keys.WORKER,
-      FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
-    });
-    let runId: string;
+    const workerEnv = { ...server.env, FLOWPLANE_API_KEY: keys.WORKER, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1" };
+    const workers = [
+      spawnCli(["worker", "start", "--pool", pool, "--name", "w-secrets"], workerEnv),
+      spawnCli(["worker", "start", "--pool", dockerPool, "--name", "w-secrets-docker"], workerEnv),
+    ];
+    let runIds: string[];
     let missingParamRun: string;
     let missingJobVarRun: string;
     try {
-      runId = await runToEnd("leaky/leaky");
+      runIds = await Promise.all([runToEnd("leaky/leaky"), runToEnd("leaky/leaky-docker")]);
       missingParamRun = await runToEnd("leaky/missing-param");
       missingJobVarRun = await runToEnd("leaky/missing-job-var");
     } finally {
-      worker.kill("SIGTERM");
-      await exited(worker);
+      for (const worker of workers) worker.kill("SIGTERM");
+      for (const worker of workers) await exited(worker);
       subscription.unsubscribe();
     }
-    const workerOutput = outputOf(worker);
+    const workerOutput = workers.map(outputOf).join("\n");
     const read = clientFor(keys.READ);
-
-    // The run did what it was written to do, with *** wherever the value went.
-    const final = await read.flowRuns.get.query({ id: runId });
-    expect(final.state.type).toBe("FAILED");
-    expect(final.state.message).toContain("giving up with ***");
-    expect(final.parameters).toEqual({ token: "{{ secret.CANARY }}", region: "{{ variable.region }}" });
-    const lines = (await read.logs.list.query({ flowRunId: runId })).map((l) => l.message);
-    for (const expected of [
-      'region eu-west-1 / {"name":"eu-west-1"}',
-      "the secret is ***",
-      "from the environment: ***",
-      "printed: ***",
-      "split: *** end",
-      "base64: ***",
-      "task error: Task run 'leak_in_error-0' failed: task failed holding ***",
-    ])
-      expect(lines, `${expected} in ${JSON.stringify(lines)}`).toContain(expected);
-    // The multi-line secret, printed through logPrints and written to stdout: redacted whole, both times.
-    expect(lines.filter((l) => l === "***")).toHaveLength(2);
-    expect(lines.some((l) => l.startsWith("Flow run failed: Error: giving up with ***\n    at "))).toBe(true);
-    const artifacts = await read.artifacts.list.query({ flowRunId: runId });
-    expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
-    const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
-    expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
+    for (const runId of runIds) await expectLeakyRunRedacted(runId);
 
     // A reference to a missing secret fails the run before it starts, naming it.
     const paramFailure = await read.flowRuns.get.query({ id: missingParamRun });
@@ -179,8 +201,8 @@ describe("secrets end to end (process pool)", () => {
 
     // Every read was recorded, against the run and the worker that held it.
     const reads = await read.secrets.reads.query({ name: "CANARY" });
-    expect(reads.length).toBeGreaterThanOrEqual(2);
-    expect(reads.every((r) => r.flowRunId === runId && r.apiKeyId !== null)).toBe(true);
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(reads.map((r) => r.flowRunId))).toEqual(new Set(runIds));
     expect(reads.some((r) => r.workerId !== null)).toBe(true);
 
     // Now count the canary everywhere.
@@ -207,14 +229,14 @@ describe("secrets end to end (process pool)", () => {
     for (const [scope, key] of Object.entries(keys)) {
       const api = clientFor(key);
       const answers = await Promise.all([
-        api.flowRuns.get.query({ id: runId }),
+        ...runIds.map((id) => api.flowRuns.get.query({ id })),
+        ...runIds.map((flowRunId) => api.logs.list.query({ flowRunId })),
+        ...runIds.map((flowRunId) => api.taskRuns.list.query({ flowRunId })),
         api.flowRuns.list.query({}),
-        api.flowRuns.list.query({ parentFlowRunId: runId }),
-        api.taskRuns.list.query({ flowRunId: runId }),
-        api.logs.list.query({ flowRunId: runId }),
         api.artifacts.list.query({}),
         api.deployments.list.query(),
         api.deployments.get.query({ name: "leaky/leaky" }),
+        api.deployments.get.query({ name: "leaky/leaky-docker" }),
         api.flows.list.query(),
         api.secrets.list.query(),
         api.secrets.reads.query({ name: "CANARY" }),
@@ -224,8 +246,8 @@ describe("secrets end to end (process pool)", () => {
     }
     const cliEnv = { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN };
     const cliOut = await Promise.all([
-      runCli(["flow-run", "logs", runId], cliEnv),
-      runCli(["flow-run", "inspect", runId, "--json"], cliEnv),
+      ...runIds.map((runId) => runCli(["flow-run", "logs", runId], cliEnv)),
+      ...runIds.map((runId) => runCli(["flow-run", "inspect", runId, "--json"], cliEnv)),
       runCli(["secret", "ls", "--json"], cliEnv),
       runCli(["deployment", "inspect", "leaky/leaky", "--json"], cliEnv),
     ]);
