@@ -1,6 +1,7 @@
 // Shared scaffolding for cross-process tests: a real server on a fresh database, and helpers that
 // run the real CLI (and so real workers and runners) as child processes.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -21,6 +22,8 @@ export interface TestServer {
   url: string;
   adminKey: string;
   home: string;
+  /** The master key the server was started with (FLOWPLANE_MASTER_KEY); replicas need the same. */
+  masterKey: string | null;
   connection: Connection;
   api: ApiClient;
   /** Environment for child processes (CLI, workers, runners) pointing at this server. */
@@ -42,6 +45,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     home,
     logLevel: process.env.FLOWPLANE_TEST_SERVER_LOG ?? "silent",
     livenessIntervalMs: 500,
+    masterKey: randomBytes(32).toString("base64"),
     ...overrides,
   };
   let server = await startServer(config);
@@ -59,6 +63,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
     url,
     adminKey,
     home,
+    masterKey: config.masterKey ?? null,
     connection,
     api: createApiClient(connection),
     env,
@@ -120,10 +125,11 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; stdin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env, options.cwd);
+    const child = spawnCli(args, env, options.cwd, options.stdin !== undefined);
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -142,14 +148,14 @@ export function runCli(
 const outputs = new WeakMap<ChildProcess, { text: string }>();
 
 /** Starts `flowplane ARGS` and returns the live child (for workers); see outputOf(). */
-export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot): ChildProcess {
+export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot, pipeStdin = false): ChildProcess {
   const child = spawn(
     process.execPath,
     ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args],
     {
       cwd,
       env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
     },
   );
   const out = { text: "" };

@@ -16,7 +16,13 @@ let replicaHome: string;
 beforeAll(async () => {
   server = await startTestServer();
   replicaHome = await mkdtemp(path.join(os.tmpdir(), "flowplane-replica-"));
-  replica = await startServer({ databaseUrl: server.db.url, port: 0, home: replicaHome, logLevel: "silent" });
+  replica = await startServer({
+    databaseUrl: server.db.url,
+    port: 0,
+    home: replicaHome,
+    logLevel: "silent",
+    masterKey: server.masterKey,
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -732,7 +732,14 @@ async function flowplaneTrial(
       homes.push(home);
       if (where === "in-process") {
         const replica: RunningServer = await startServer(
-          { databaseUrl: server.db.url, port: 0, host: "127.0.0.1", home, logLevel: "silent" },
+          {
+            databaseUrl: server.db.url,
+            port: 0,
+            host: "127.0.0.1",
+            home,
+            logLevel: "silent",
+            masterKey: server.masterKey,
+          },
           { writeProfile: false },
         );
         extra.push({ url: replica.url, close: () => replica.close() });
@@ -741,6 +748,7 @@ async function flowplaneTrial(
         const child = spawnCli(["server", "start", "--port", String(port)], {
           DATABASE_URL: server.db.url,
           FLOWPLANE_HOME: home,
+          FLOWPLANE_MASTER_KEY: server.masterKey!,
           FLOWPLANE_LOG_LEVEL: "warn",
           FLOWPLANE_API_URL: "",
           FLOWPLANE_API_KEY: "",

@@ -14,6 +14,14 @@ export interface ServerConfig {
   claimTimeoutSeconds: number;
   prefetchSeconds: number;
   sessionTtlSeconds: number;
+  /** Longest lifetime of any token the server signs; retired signing keys verify this long. */
+  maxTokenTtlSeconds: number;
+  /** A new token signing key takes over when the current one is this old. */
+  signingKeyRotationDays: number;
+  /** FLOWPLANE_MASTER_KEY (base64, 32 bytes); null → $FLOWPLANE_HOME/master.key, created on first start. */
+  masterKey: string | null;
+  /** FLOWPLANE_MASTER_KEY_PREVIOUS: earlier master keys (comma-separated) that still open values until `secret rotate-master-key`. */
+  previousMasterKeys: string[];
   rateLimitPerSecond: number | null;
   rateLimitBurst: number;
   dbPoolSize: number;
@@ -69,6 +77,13 @@ export function loadServerConfig(
     claimTimeoutSeconds: num(env, "FLOWPLANE_CLAIM_TIMEOUT_SECONDS", 300),
     prefetchSeconds: num(env, "FLOWPLANE_PREFETCH_SECONDS", 10),
     sessionTtlSeconds: num(env, "FLOWPLANE_SESSION_TTL_SECONDS", 3600),
+    maxTokenTtlSeconds: num(env, "FLOWPLANE_MAX_TOKEN_TTL_SECONDS", 86_400),
+    signingKeyRotationDays: num(env, "FLOWPLANE_SIGNING_KEY_ROTATION_DAYS", 30),
+    masterKey: env.FLOWPLANE_MASTER_KEY || null,
+    previousMasterKeys: (env.FLOWPLANE_MASTER_KEY_PREVIOUS ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean),
     rateLimitPerSecond: rate ? num(env, "FLOWPLANE_RATE_LIMIT_PER_SECOND", 0) : null,
     rateLimitBurst: num(env, "FLOWPLANE_RATE_LIMIT_BURST", 200),
     dbPoolSize: num(env, "FLOWPLANE_DB_POOL_SIZE", 20),

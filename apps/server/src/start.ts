@@ -11,7 +11,10 @@ import {
   appRouter,
   createApiServices,
   markLateRuns,
+  MasterKeyMismatchError,
   pruneByRetention,
+  retiredKeyWindowSeconds,
+  rotateSigningKeyIfDue,
   scheduleRuns,
   sweepLiveness,
   type ApiServices,
@@ -29,6 +32,7 @@ import {
 import { pino, type Logger } from "pino";
 import { startLoop, type Loop } from "./background.ts";
 import { loadServerConfig, type ServerConfig } from "./config.ts";
+import { loadMasterKey } from "./master-key.ts";
 import { startHttpServer } from "./http-server.ts";
 import { ServerMetrics } from "./metrics.ts";
 
@@ -62,7 +66,20 @@ export async function startServer(
   };
 
   try {
+    if (config.sessionTtlSeconds > config.maxTokenTtlSeconds)
+      throw new StartupError(
+        `FLOWPLANE_SESSION_TTL_SECONDS (${config.sessionTtlSeconds}) must not exceed FLOWPLANE_MAX_TOKEN_TTL_SECONDS (${config.maxTokenTtlSeconds})`,
+      );
     await assertPortFree(config.host, config.port);
+    // Before any database work: a bad key must stop the start with nothing written.
+    if (!config.masterKey) await assertWritableHome(config.home);
+    const master = await loadMasterKey(config).catch((err: Error) => {
+      throw new StartupError(err.message);
+    });
+    logger.info(
+      { source: master.source, created: master.created, masterKeyId: master.keyring.currentId },
+      "master key loaded",
+    );
     let databaseUrl = config.databaseUrl;
     let embedded: EmbeddedPostgresHandle | null = null;
     if (databaseUrl) {
@@ -94,15 +111,20 @@ export async function startServer(
 
     const services = await createApiServices({
       db,
+      masterKeys: master.keyring,
       config: {
         claimTimeoutSeconds: config.claimTimeoutSeconds,
         prefetchSeconds: config.prefetchSeconds,
         sessionTtlSeconds: config.sessionTtlSeconds,
+        maxTokenTtlSeconds: config.maxTokenTtlSeconds,
       },
       rateLimit: config.rateLimitPerSecond
         ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
         : null,
       onEventError: (err) => logger.warn({ err }, "event listener error"),
+    }).catch((err: unknown) => {
+      if (err instanceof MasterKeyMismatchError) throw new StartupError(err.message);
+      throw err;
     });
     await services.events.start();
     cleanups.push(() => services.events.stop());
@@ -160,6 +182,14 @@ export async function startServer(
       // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
       // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns
       // nothing, so a pass is not logged every few seconds.
+      startLoop("signing-key-rotation", 3_600_000, logger, async () => {
+        const result = await rotateSigningKeyIfDue(db.prisma, master.keyring, {
+          maxAgeSeconds: config.signingKeyRotationDays * 86_400,
+          keepRetiredSeconds: retiredKeyWindowSeconds(config.maxTokenTtlSeconds),
+        });
+        if (result.rotated) services.tokens.invalidate();
+        return { rotatedKeys: result.rotated ? 1 : 0, prunedKeys: result.pruned };
+      }),
       startLoop("counts-compaction", config.countsCompactIntervalMs, logger, async () => {
         await compactFlowRunCounts(db.pool);
       }),

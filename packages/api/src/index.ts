@@ -16,13 +16,7 @@ export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
 export { createResources, type Resources } from "./services/resources.ts";
-export {
-  bootstrapDefaultWorkspace,
-  loadSigningSecret,
-  createApiKey,
-  createWorkspace,
-  DEFAULT_WORKSPACE,
-} from "./services/workspaces.ts";
+export { bootstrapDefaultWorkspace, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
 export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
 export {
   scheduleRuns,
@@ -35,6 +29,23 @@ export {
 } from "./services/scheduler/index.ts";
 export { compactFlowRunCounts, countFlowRuns, type CompactionResult } from "./services/flow-run-counts.ts";
 export { createApiServices } from "./services.ts";
+export { TokenSigner, TOKEN_ISSUER, type SigningKeySet, type TokenVerification } from "./auth/token-signer.ts";
+export {
+  MasterKeyring,
+  SealedValueError,
+  generateMasterKey,
+  parseMasterKey,
+  masterKeyId,
+  type SealedValueErrorCode,
+} from "./crypto/envelope.ts";
+export {
+  loadSigningKeys,
+  rotateSigningKey,
+  rotateSigningKeyIfDue,
+  retiredKeyWindowSeconds,
+  MasterKeyMismatchError,
+  type SigningKeyRotationPolicy,
+} from "./services/signing-keys.ts";
 export type { FlowRunView } from "./services/flow-runs/reads.ts";
 export type { ClaimedRun } from "./services/claims.ts";
 export type { ProposalOutcome } from "@flowplane/core";

@@ -8,6 +8,8 @@ import { eventsRouter } from "./routers/events.ts";
 import { flowRunsRouter } from "./routers/flow-runs.ts";
 import { flowsRouter } from "./routers/flows.ts";
 import { ingestRouter } from "./routers/ingest.ts";
+import { secretsRouter } from "./routers/secrets.ts";
+import { variablesRouter } from "./routers/variables.ts";
 import { logsRouter } from "./routers/logs.ts";
 import { taskRunsRouter } from "./routers/task-runs.ts";
 import { workersRouter } from "./routers/workers.ts";
@@ -30,6 +32,8 @@ export const appRouter = router({
   workQueues: workQueuesRouter,
   workers: workersRouter,
   events: eventsRouter,
+  secrets: secretsRouter,
+  variables: variablesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,27 +1,43 @@
 import type { Database } from "@flowplane/db";
 import { Authenticator } from "./auth/authenticator.ts";
 import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
+import { TokenSigner } from "./auth/token-signer.ts";
+import type { MasterKeyring } from "./crypto/envelope.ts";
 import { EventBus } from "./services/events.ts";
 import { createResources } from "./services/resources.ts";
-import { loadSigningSecret } from "./services/workspaces.ts";
+import { assertSecretsOpen } from "./services/secrets.ts";
+import { loadSigningKeys, retiredKeyWindowSeconds } from "./services/signing-keys.ts";
 import { defaultApiConfig, type ApiConfig, type ApiServices } from "./trpc.ts";
 
-/** Wires the API's services to a database; call `events.start()` before serving. */
+/**
+ * Wires the API's services to a database; call `events.start()` before serving. Reads the signing
+ * keys first (sealing any stored in plain text by an older version), so a master key that cannot
+ * open them fails here with MasterKeyMismatchError, before anything is served or written.
+ */
 export async function createApiServices(options: {
   db: Database;
+  masterKeys: MasterKeyring;
   config?: Partial<ApiConfig>;
   rateLimit?: RateLimit | null;
   authCacheTtlMs?: number;
   onEventError?: (err: Error) => void;
 }): Promise<ApiServices> {
-  const sessionSecret = await loadSigningSecret(options.db.prisma);
+  const config = { ...defaultApiConfig, ...options.config };
+  const prisma = options.db.prisma;
+  await assertSecretsOpen(prisma, options.masterKeys);
+  const policy = { keepRetiredSeconds: retiredKeyWindowSeconds(config.maxTokenTtlSeconds) };
+  const tokens = new TokenSigner(() => loadSigningKeys(prisma, options.masterKeys, policy), {
+    maxTtlSeconds: config.maxTokenTtlSeconds,
+    initialKeys: await loadSigningKeys(prisma, options.masterKeys, policy),
+  });
   return {
     db: options.db,
     resources: createResources(options.db),
     events: new EventBus(options.db.url, options.onEventError),
-    authenticator: new Authenticator(options.db.prisma, sessionSecret, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
+    authenticator: new Authenticator(prisma, tokens, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,
-    sessionSecret,
-    config: { ...defaultApiConfig, ...options.config },
+    tokens,
+    masterKeys: options.masterKeys,
+    config,
   };
 }

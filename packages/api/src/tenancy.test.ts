@@ -230,6 +230,25 @@ const CASES: Record<string, Case[] | "subscription"> = {
     { input: () => ({}), expect: "own" },
     { input: (a) => ({ workPoolName: a.poolName }), expect: "own", check: (o) => expect(o).toEqual([]) },
   ],
+  "secrets.set": [{ input: () => ({ name: "B_MADE", value: "b-value" }), expect: "own" }],
+  "secrets.list": [{ expect: "own", check: (o) => expect(JSON.stringify(o)).not.toContain("A_SECRET") }],
+  "secrets.reads": [{ input: () => ({ name: "A_SECRET" }), expect: DENY }],
+  "secrets.delete": [{ input: () => ({ name: "A_SECRET" }), expect: DENY }],
+  // Values go to worker keys only; B's worker key is refused on A's run in "secret values" below.
+  "secrets.resolveForRun": [{ input: (a) => ({ flowRunId: a.flowRunId, names: ["A_SECRET"] }), expect: DENY }],
+  // The master key is the server's: re-wrapping touches every workspace's data keys but reveals and changes no value.
+  "secrets.rotateMasterKey": [{ expect: "own" }],
+  "variables.set": [{ input: () => ({ name: "b_made", value: 1 }), expect: "own" }],
+  "variables.get": [{ input: () => ({ name: "a_var" }), expect: DENY }],
+  "variables.getMany": [
+    {
+      input: () => ({ names: ["a_var"] }),
+      expect: "own",
+      check: (o) => expect(o).toEqual({ values: {}, missing: ["a_var"] }),
+    },
+  ],
+  "variables.list": [{ expect: "own", check: (o) => expect(JSON.stringify(o)).not.toContain("a_var") }],
+  "variables.delete": [{ input: () => ({ name: "a_var" }), expect: DENY }],
   // Covered by "a subscription in B never receives A's events" below.
   "events.subscribe": "subscription",
 };
@@ -310,6 +329,8 @@ describe("tenancy", () => {
     api = await createTestApi();
     a = await seedWorkspace(api.a, "a");
     b = await seedWorkspace(api.b, "b");
+    await api.a.as.ADMIN.secrets.set({ name: "A_SECRET", value: "a-only-value" });
+    await api.a.as.ADMIN.variables.set({ name: "a_var", value: { a: true } });
   });
   afterAll(async () => {
     await api?.close();

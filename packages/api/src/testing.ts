@@ -1,6 +1,7 @@
 // Test scaffolding for the API: a fresh migrated database, the real services on it (event bus
 // listening), and two workspaces with one key of every scope, called through tRPC's createCaller
 // exactly as the HTTP adapter would call the router (same middleware, same error formatter).
+import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { uuidv7 } from "@flowplane/core";
@@ -8,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 import type { RateLimit } from "./auth/rate-limiter.ts";
 import { appRouter } from "./root.ts";
+import { MasterKeyring } from "./crypto/envelope.ts";
 import { createApiServices } from "./services.ts";
 import { createApiKey, createWorkspace } from "./services/workspaces.ts";
 import { createCallerFactory, type ApiConfig, type ApiServices } from "./trpc.ts";
@@ -45,14 +47,18 @@ export interface TestApiOptions {
   rateLimit?: RateLimit | null;
   authCacheTtlMs?: number;
   poolSize?: number;
+  /** Defaults to a fresh random master key. */
+  masterKeys?: MasterKeyring;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const db = await createTestDatabase({ poolSize: options.poolSize ?? 20 });
+  const masterKeys = options.masterKeys ?? new MasterKeyring(randomBytes(32));
   const started: ApiServices[] = [];
   const start = async (o: { authCacheTtlMs?: number; rateLimit?: RateLimit | null }) => {
     const services = await createApiServices({
       db,
+      masterKeys,
       ...(options.config ? { config: options.config } : {}),
       rateLimit: o.rateLimit ?? null,
       ...(o.authCacheTtlMs !== undefined ? { authCacheTtlMs: o.authCacheTtlMs } : {}),

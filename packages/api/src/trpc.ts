@@ -8,6 +8,8 @@ import { ApiError } from "./errors.ts";
 import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
 import type { Authenticator, Principal } from "./auth/authenticator.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
+import type { TokenSigner } from "./auth/token-signer.ts";
+import type { MasterKeyring } from "./crypto/envelope.ts";
 import type { EventBus } from "./services/events.ts";
 import type { Resources } from "./services/resources.ts";
 
@@ -17,6 +19,8 @@ export interface ApiConfig {
   /** Workers may claim runs due this far in the future (their RUNNING proposal waits). */
   prefetchSeconds: number;
   sessionTtlSeconds: number;
+  /** No token (session, run) is signed for longer; retired signing keys verify at least this long. */
+  maxTokenTtlSeconds: number;
   /** Upper bound of a worker's long-poll. */
   longPollMaxMs: number;
 }
@@ -25,6 +29,7 @@ export const defaultApiConfig: ApiConfig = {
   claimTimeoutSeconds: 300,
   prefetchSeconds: 10,
   sessionTtlSeconds: 3600,
+  maxTokenTtlSeconds: 86_400,
   longPollMaxMs: 30_000,
 };
 
@@ -35,7 +40,10 @@ export interface ApiServices {
   events: EventBus;
   authenticator: Authenticator;
   rateLimiter: RateLimiter | null;
-  sessionSecret: Uint8Array;
+  /** Signs and verifies every token the server issues (see auth/token-signer.ts). */
+  tokens: TokenSigner;
+  /** Seals and opens everything kept secret at rest (see crypto/envelope.ts). */
+  masterKeys: MasterKeyring;
   config: ApiConfig;
 }
 
@@ -146,3 +154,18 @@ export const workerProcedure = requireScope("WORKER");
 export const developerProcedure = requireScope("DEVELOPER");
 /** Keys and workspaces. */
 export const adminProcedure = requireScope("ADMIN");
+
+/**
+ * What runs need at run time and people must never get: secret values. Only WORKER keys today,
+ * because runs receive their worker's key. When per-run tokens land (issue 13.4), this tier should
+ * accept a run token too and narrow the context to its flow run (`ctx.flowRunId`), so routers can
+ * refuse reads for any other run; worker keys then keep only what pull steps and job variables need.
+ */
+export const runtimeProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.principal.scope !== "WORKER" || ctx.principal.via !== "api-key")
+    throw new ApiError(
+      "FORBIDDEN",
+      `secret values are only given to flow runs and workers (a worker key); yours is a ${ctx.principal.scope.toLowerCase()} ${ctx.principal.via === "session" ? "session" : "key"}`,
+    );
+  return next();
+});

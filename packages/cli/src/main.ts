@@ -7,6 +7,8 @@ import { registerFlowRun } from "./commands/flow-run.ts";
 import { registerLogin } from "./commands/login.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerWorkPool } from "./commands/work-pool.ts";
+import { registerSecret } from "./commands/secret.ts";
+import { registerVariable } from "./commands/variable.ts";
 import { registerWorkspace } from "./commands/workspace.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerDeploy } from "./commands/deploy.ts";
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerWorkspace(program);
   registerApiKey(program);
   registerWorkPool(program);
+  registerSecret(program);
+  registerVariable(program);
   registerFlowRun(program);
   registerWorker(program);
   registerDeploy(program);

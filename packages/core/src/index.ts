@@ -7,3 +7,11 @@ export { uuidv7, uuidv7Timestamp } from "./ids/uuidv7.ts";
 export * from "./orchestration/index.ts";
 export * from "./schedules/index.ts";
 export * from "./jobs/index.ts";
+export {
+  SECRET_NAME_RE,
+  findReferences,
+  resolveReferences,
+  type References,
+  type ReferenceValues,
+} from "./references.ts";
+export { Redactor, REDACTED } from "./redaction.ts";

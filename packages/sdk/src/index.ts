@@ -56,6 +56,7 @@ export {
 export { inputsCacheKey, type CacheKeyContext } from "./results/cache-key.ts";
 export { ResultStore, type StoredResult } from "./results/store.ts";
 export { configure, type SdkConfig } from "./config.ts";
+export { getSecret, getVariable, SecretNotFoundError, VariableNotFoundError, type JsonValue } from "./secrets.ts";
 
 // Errors
 export {

@@ -5,6 +5,8 @@ import { createApiClient, resolveConnectionSync } from "@flowplane/client";
 import { ApiTracker } from "./tracking/api-tracker.ts";
 import { setTracker } from "./tracking/select.ts";
 import { executeFlowRun } from "./runner.ts";
+import { installOutputRedaction } from "./output-redaction.ts";
+import { loadSecretsToRedact, useControlPlaneSecrets } from "./secrets.ts";
 
 const flowRunId = process.env.FLOWPLANE_FLOW_RUN_ID;
 const entrypoint = process.env.FLOWPLANE_ENTRYPOINT;
@@ -30,7 +32,11 @@ if (process.env.FLOWPLANE_EXIT_WITH_PARENT === "1") {
 // PID 1 in a container node would otherwise ignore SIGTERM and wait for the kill.
 process.on("SIGTERM", () => process.exit(143));
 
+installOutputRedaction();
 const api = createApiClient(connection);
+useControlPlaneSecrets({ api, flowRunId });
+// Secrets the worker put into this run's job (env, command): read here too, so they are redacted.
+await loadSecretsToRedact((process.env.FLOWPLANE_REDACT_SECRETS ?? "").split(",").filter((name) => name !== ""));
 const tracker = new ApiTracker(api);
 setTracker(tracker);
 const result = await executeFlowRun({ api, tracker, flowRunId, entrypoint, cwd: process.cwd() });

@@ -8,6 +8,7 @@ import type { ApiClient } from "@flowplane/client";
 import { argsFromParameters } from "./engine/run-flow.ts";
 import { runFlowWith, type Flow } from "./flow.ts";
 import type { Tracker } from "./tracking/tracker.ts";
+import { resolveRunReferences, SecretNotFoundError, VariableNotFoundError } from "./secrets.ts";
 
 export class EntrypointError extends Error {
   override name = "EntrypointError";
@@ -89,8 +90,24 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
     return { ok: false, error: err };
   }
   const run = await opts.api.flowRuns.get.query({ id: opts.flowRunId });
+  // The run stores its parameters as written; references are resolved here, in memory only.
+  let parameters: Record<string, unknown>;
   try {
-    const value = await runFlowWith(flowFn, argsFromParameters(run.parameters), {
+    parameters = (await resolveRunReferences(run.parameters)) as Record<string, unknown>;
+  } catch (err) {
+    if (!(err instanceof SecretNotFoundError || err instanceof VariableNotFoundError)) throw err;
+    await opts.api.flowRuns.setState.mutate({
+      id: opts.flowRunId,
+      state: {
+        type: "FAILED",
+        message: `${err.message}; the run's parameters reference it`,
+        details: { noRetry: true },
+      },
+    });
+    return { ok: false, error: err };
+  }
+  try {
+    const value = await runFlowWith(flowFn, argsFromParameters(parameters), {
       flowRunId: opts.flowRunId,
       tracker: opts.tracker,
     });

@@ -6,7 +6,16 @@ import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isTerminal, resolveJobConfiguration, uuidv7, type BaseJobTemplate, type StateType } from "@flowplane/core";
+import {
+  findReferences,
+  isTerminal,
+  Redactor,
+  resolveJobConfiguration,
+  resolveReferences,
+  uuidv7,
+  type BaseJobTemplate,
+  type StateType,
+} from "@flowplane/core";
 import { apiErrorInfo, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
 import type { Infrastructure, RunningJob } from "./infrastructure/types.ts";
 
@@ -33,6 +42,8 @@ interface ActiveRun {
   cancelling: boolean;
   /** Settles when the run's handling is over (exit seen, final state reported). */
   done: Promise<void>;
+  /** The secret values resolved into this run's job, replaced by *** in its captured output. */
+  redactor: Redactor;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -177,7 +188,13 @@ export class Worker {
   }
 
   private launch(run: ClaimedRun): void {
-    const entry: ActiveRun = { run, job: null, cancelling: false, done: Promise.resolve() };
+    const entry: ActiveRun = {
+      run,
+      job: null,
+      cancelling: false,
+      done: Promise.resolve(),
+      redactor: new Redactor(),
+    };
     this.active.set(run.id, entry);
     entry.done = this.execute(entry).finally(() => this.active.delete(run.id));
   }
@@ -188,7 +205,9 @@ export class Worker {
       const resolved = resolveJobConfiguration(this.template!, run.deploymentJobVariables, run.runJobVariables);
       if (!resolved.ok)
         throw new Error(`job variables: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
-      const configuration = resolved.configuration;
+      const references = await this.resolveJobReferences(entry, resolved.configuration);
+      if (!references) return;
+      const configuration = references.configuration;
       if (configuration["working_dir"] == null && run.path) configuration["working_dir"] = run.path;
       const job = await this.options.infrastructure.submit({
         flowRunId: run.id,
@@ -202,10 +221,11 @@ export class Worker {
           ...(run.entrypoint ? { FLOWPLANE_ENTRYPOINT: run.entrypoint } : {}),
           // Output is streamed to the run's logs by the worker; the SDK need not echo captured prints.
           FLOWPLANE_OUTPUT_STREAMED: configuration["stream_output"] === false ? "0" : "1",
+          ...(references.secretNames.length > 0 ? { FLOWPLANE_REDACT_SECRETS: references.secretNames.join(",") } : {}),
         },
         defaultCommand: defaultRunnerCommand(),
         labels: { "flowplane.run-id": run.id, "flowplane.worker": this.name },
-        onOutput: (line, stream) => this.bufferLog(run.id, line, stream),
+        onOutput: (line, stream) => this.bufferLog(run.id, entry.redactor.text(line), stream),
       });
       entry.job = job;
       this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
@@ -225,6 +245,45 @@ export class Worker {
       await this.flushLogs();
       await this.propose(run.id, { type: "CRASHED", message: `infrastructure could not start: ${message}` });
     }
+  }
+
+  /**
+   * Resolves `{{ secret.NAME }}` / `{{ variable.NAME }}` in the run's job configuration, in memory
+   * only (the run keeps its job variables as written). A missing name fails the run before it
+   * starts, naming it; null is returned then. Resolved secret values are redacted from the run's
+   * captured output, and their names are passed to the runner so the SDK redacts them too.
+   */
+  private async resolveJobReferences(
+    entry: ActiveRun,
+    configuration: Record<string, unknown>,
+  ): Promise<{ configuration: Record<string, unknown>; secretNames: string[] } | null> {
+    const refs = findReferences(configuration);
+    if (refs.secrets.length === 0 && refs.variables.length === 0) return { configuration, secretNames: [] };
+    const run = entry.run;
+    const secrets = refs.secrets.length
+      ? await this.options.api.secrets.resolveForRun.mutate({ flowRunId: run.id, names: refs.secrets })
+      : { values: {}, missing: [] };
+    const variables = refs.variables.length
+      ? await this.options.api.variables.getMany.query({ names: refs.variables })
+      : { values: {}, missing: [] };
+    const missing = [
+      ...secrets.missing.map((n) => `secret "${n}"`),
+      ...variables.missing.map((n) => `variable "${n}"`),
+    ];
+    if (missing.length > 0) {
+      const message = `${missing.join(", ")} referenced by the job variables ${missing.length === 1 ? "does" : "do"} not exist`;
+      this.log("error", `flow run ${run.id} cannot start: ${message}`);
+      await this.propose(run.id, { type: "FAILED", message, details: { noRetry: true } });
+      return null;
+    }
+    for (const value of Object.values(secrets.values)) entry.redactor.add(value);
+    return {
+      configuration: resolveReferences(configuration, {
+        secrets: secrets.values,
+        variables: variables.values,
+      }) as Record<string, unknown>,
+      secretNames: refs.secrets,
+    };
   }
 
   /** After the infrastructure exits: a run without a final state crashed (or was cancelled). */
@@ -254,7 +313,10 @@ export class Worker {
     await entry.job?.stop(this.options.stopGraceMs ?? 10_000);
   }
 
-  private async propose(flowRunId: string, state: { type: StateType; message: string }): Promise<void> {
+  private async propose(
+    flowRunId: string,
+    state: { type: StateType; message: string; details?: { noRetry: boolean } },
+  ): Promise<void> {
     try {
       await this.options.api.flowRuns.setState.mutate({ id: flowRunId, state });
     } catch (err) {

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSigningKeys } from "../services/signing-keys.ts";
 import { callError, createTestApi, type TestApi } from "../testing.ts";
 
 let api: TestApi;
@@ -39,15 +40,21 @@ async function craftSession(opts: {
   issuer?: string | null;
   audience?: string | null;
   exp?: number | null;
+  kid?: string | null;
 }) {
+  const current = (await loadSigningKeys(api.db.prisma, api.services.masterKeys, { keepRetiredSeconds: 0 })).current;
   let jwt = new SignJWT({ ws: opts.workspaceId, scope: "READ" })
-    .setProtectedHeader({ alg: opts.alg ?? "HS256", typ: "JWT" })
+    .setProtectedHeader({
+      alg: opts.alg ?? "HS256",
+      typ: "JWT",
+      ...(opts.kid === null ? {} : { kid: opts.kid ?? current.kid }),
+    })
     .setSubject(opts.keyId)
     .setIssuedAt();
   if (opts.issuer !== null) jwt = jwt.setIssuer(opts.issuer ?? "flowplane");
   if (opts.audience !== null) jwt = jwt.setAudience(opts.audience ?? "flowplane-dashboard");
   if (opts.exp !== null) jwt = jwt.setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600);
-  return jwt.sign(opts.secret ?? api.services.sessionSecret);
+  return jwt.sign(opts.secret ?? current.secret);
 }
 
 describe("API keys", () => {
@@ -176,6 +183,12 @@ describe("session tokens", () => {
       "no issuer": await craftSession({ ...base, issuer: null }),
       "no audience": await craftSession({ ...base, audience: null }),
       "missing exp": await craftSession({ ...base, exp: null }),
+      "no key id": await craftSession({ ...base, kid: null }),
+      "unknown key id": await craftSession({ ...base, kid: "01990000-0000-7000-8000-000000000000" }),
+      "lifetime longer than any token is signed for": await craftSession({
+        ...base,
+        exp: Math.floor(Date.now() / 1000) + 400 * 86_400,
+      }),
       "signed claims naming a key of another workspace": await craftSession({
         keyId: api.a.keyIds.READ,
         workspaceId: api.b.id,

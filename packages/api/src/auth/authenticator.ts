@@ -4,6 +4,7 @@
 import type { Db } from "@flowplane/db";
 import { keyMatchesHash, parseApiKey, type ApiKeyScope } from "./api-keys.ts";
 import { looksLikeSessionToken, verifySessionToken } from "./session-tokens.ts";
+import type { TokenSigner } from "./token-signer.ts";
 
 export interface Principal {
   apiKeyId: string;
@@ -37,7 +38,7 @@ export class Authenticator {
 
   constructor(
     private readonly db: Db,
-    private readonly sessionSecret: Uint8Array,
+    private readonly tokens: TokenSigner,
     options: AuthenticatorOptions = {},
   ) {
     this.cacheTtlMs = options.cacheTtlMs ?? 5_000;
@@ -48,7 +49,7 @@ export class Authenticator {
     if (!credential)
       return { ok: false, reason: "missing credentials: send `Authorization: Bearer <api key or session token>`" };
     if (looksLikeSessionToken(credential)) {
-      const verified = await verifySessionToken(this.sessionSecret, credential);
+      const verified = await verifySessionToken(this.tokens, credential);
       if (!verified.ok) return verified;
       // The key behind a session must still be valid: revoking a key ends its sessions.
       const key = await this.loadKey({ id: verified.claims.apiKeyId });

@@ -20,6 +20,8 @@ type Procedure = (input?: unknown) => Promise<unknown>;
 const procedures = Object.entries(
   appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>,
 ).map(([path, p]) => ({ path, type: p._def.type }));
+/** Procedures of the runtime tier (trpc.ts runtimeProcedure): WORKER keys only, not the scopes above. */
+const RUNTIME_ONLY = ["secrets.resolveForRun"];
 const mutations = procedures.filter((p) => p.type === "mutation").map((p) => p.path);
 
 function call(caller: Caller, path: string, input?: unknown): Promise<unknown> {
@@ -115,12 +117,35 @@ describe("scopes", () => {
     expect((await admin.flowRuns.forceState({ id: run.id, state: { type: "COMPLETED" } })).decision).toBe("ACCEPT");
   });
 
+  it("secret values go to worker keys only: no person's key or session, whatever its scope, gets one", async () => {
+    const run = await api.a.as.WORKER.flowRuns.create({ flowName: "reads", state: { type: "RUNNING" } });
+    await api.a.as.DEVELOPER.secrets.set({ name: "SCOPED", value: "scoped-value" });
+    const input = { flowRunId: run.id, names: ["SCOPED"] };
+    const adminSession = await api.caller(null).auth.createSession({ apiKey: api.a.keys.ADMIN });
+    const workerSession = await api.caller(null).auth.createSession({ apiKey: api.a.keys.WORKER });
+    for (const [label, caller] of [
+      ["READ", api.a.as.READ],
+      ["DEVELOPER", api.a.as.DEVELOPER],
+      ["ADMIN", api.a.as.ADMIN],
+      ["ADMIN session", api.caller(adminSession.token)],
+      ["WORKER session", api.caller(workerSession.token)],
+    ] as const)
+      expect(await outcome(caller, "secrets.resolveForRun", input), label).toBe("FORBIDDEN");
+    expect(await api.a.as.WORKER.secrets.resolveForRun(input)).toEqual({
+      values: { SCOPED: "scoped-value" },
+      missing: [],
+    });
+    expect(await outcome(api.a.as.WORKER, "secrets.set", { name: "W", value: "x" })).toBe("FORBIDDEN");
+  });
+
   it("scopes are ordered: whatever a lower scope may call, every higher scope may call too", async () => {
     const rank = (s: ApiKeyScope) => ["READ", "WORKER", "DEVELOPER", "ADMIN"].indexOf(s);
     const scopes = [...API_KEY_SCOPES].sort((x, y) => rank(x) - rank(y));
     const broken: string[] = [];
     for (const { path, type } of procedures) {
       if (type === "subscription" || path === "auth.createSession") continue;
+      // The one deliberate exception, tested above: secret values are never given to a person.
+      if (RUNTIME_ONLY.includes(path)) continue;
       // Input that fails validation: it reaches the scope check without changing anything.
       const codes = await Promise.all(scopes.map((s) => outcome(api.b.as[s], path, { __invalid: true })));
       const firstAllowed = codes.findIndex((c) => c !== "FORBIDDEN");

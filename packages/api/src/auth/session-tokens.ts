@@ -1,12 +1,9 @@
-// Dashboard sessions: short-lived HS256 JWTs (jose) issued in exchange for an API key. Verification
-// pins the algorithm, issuer and audience and requires an expiry, so `alg: none`, tokens from
-// another issuer and tokens without `exp` are all rejected.
-import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+// Dashboard sessions: short-lived tokens issued in exchange for an API key, signed through the
+// TokenSigner (pinned algorithm, issuer, this audience, required expiry, key id).
 import type { ApiKeyScope } from "./api-keys.ts";
+import type { TokenSigner } from "./token-signer.ts";
 
-const ISSUER = "flowplane";
-const AUDIENCE = "flowplane-dashboard";
-const ALGORITHM = "HS256";
+export const SESSION_AUDIENCE = "flowplane-dashboard";
 
 export interface SessionClaims {
   apiKeyId: string;
@@ -14,42 +11,26 @@ export interface SessionClaims {
   scope: ApiKeyScope;
 }
 
-export async function issueSessionToken(
-  secret: Uint8Array,
+export function issueSessionToken(
+  signer: TokenSigner,
   claims: SessionClaims,
   ttlSeconds: number,
 ): Promise<{ token: string; expiresAt: Date }> {
-  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  const token = await new SignJWT({ ws: claims.workspaceId, scope: claims.scope })
-    .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
-    .setSubject(claims.apiKeyId)
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(secret);
-  return { token, expiresAt };
+  return signer.sign(SESSION_AUDIENCE, claims.apiKeyId, { ws: claims.workspaceId, scope: claims.scope }, ttlSeconds);
 }
 
 export type SessionVerification = { ok: true; claims: SessionClaims } | { ok: false; reason: string };
 
-export async function verifySessionToken(secret: Uint8Array, token: string): Promise<SessionVerification> {
-  try {
-    const { payload } = await jwtVerify(token, secret, {
-      algorithms: [ALGORITHM],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      requiredClaims: ["exp", "sub", "iat"],
-    });
-    const ws = payload["ws"];
-    const scope = payload["scope"];
-    if (typeof ws !== "string" || typeof scope !== "string" || !payload.sub)
-      return { ok: false, reason: "malformed session token" };
-    return { ok: true, claims: { apiKeyId: payload.sub, workspaceId: ws, scope: scope as ApiKeyScope } };
-  } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: "session token expired" };
-    return { ok: false, reason: "invalid session token" };
-  }
+export async function verifySessionToken(signer: TokenSigner, token: string): Promise<SessionVerification> {
+  const verified = await signer.verify(token, SESSION_AUDIENCE);
+  if (!verified.ok)
+    return {
+      ok: false,
+      reason: verified.reason === "token expired" ? "session token expired" : "invalid session token",
+    };
+  const { ws, scope, sub } = verified.payload;
+  if (typeof ws !== "string" || typeof scope !== "string") return { ok: false, reason: "malformed session token" };
+  return { ok: true, claims: { apiKeyId: sub, workspaceId: ws, scope: scope as ApiKeyScope } };
 }
 
 /** Session tokens are JWTs (three base64url parts); API keys start with `fp_`. */

@@ -11,7 +11,7 @@ export const authRouter = router({
     if (auth.principal.via !== "api-key")
       throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
     const { token, expiresAt } = await issueSessionToken(
-      ctx.services.sessionSecret,
+      ctx.services.tokens,
       { apiKeyId: auth.principal.apiKeyId, workspaceId: auth.principal.workspaceId, scope: auth.principal.scope },
       ctx.services.config.sessionTtlSeconds,
     );

@@ -1,5 +1,4 @@
 // Workspaces, API keys and the server's first-start bootstrap.
-import { randomBytes } from "node:crypto";
 import type { Db } from "@flowplane/db";
 import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
 import { ApiError } from "../errors.ts";
@@ -75,18 +74,6 @@ export async function bootstrapDefaultWorkspace(
     await handOver(created.apiKey, created.workspace.name);
     return { created: true, apiKey: created.apiKey, workspaceName: created.workspace.name };
   });
-}
-
-/** The HMAC secret for dashboard session tokens, shared by every replica through the database. */
-export async function loadSigningSecret(db: Db): Promise<Uint8Array> {
-  const existing = await db.signingKey.findFirst({ orderBy: { createdAt: "asc" }, select: { secret: true } });
-  if (existing) return Buffer.from(existing.secret, "base64url");
-  await db.$transaction(async (tx) => {
-    await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('flowplane:signing-key', 0))`);
-    const again = await tx.signingKey.findFirst({ select: { id: true } });
-    if (!again) await tx.signingKey.create({ data: { secret: randomBytes(32).toString("base64url") } });
-  });
-  return loadSigningSecret(db);
 }
 
 /** The caller's workspace. */

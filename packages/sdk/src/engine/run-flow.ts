@@ -21,6 +21,7 @@ import { uuidv7 } from "@flowplane/core";
 import type { FlowOptions } from "../options.ts";
 import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
+import { withRedaction } from "../tracking/redacting-tracker.ts";
 import {
   combineSignals,
   errorDetail,
@@ -98,7 +99,8 @@ export async function runFlow<Args extends unknown[], R>(
     : args;
   const parent = currentScope();
   if (parent !== undefined) return runSubflow(def, callArgs, parent);
-  const tracker = options.tracker ?? getTracker();
+  // Secret values the run resolves are replaced by *** in everything it records.
+  const tracker = withRedaction(options.tracker ?? getTracker());
   try {
     return await execute(def, callArgs, tracker, {
       flowRunId: options.flowRunId,

@@ -1,0 +1,261 @@
+// Secrets end to end on the process pool: set through the CLI, referenced from a deployment's
+// parameters and job variables, read by a flow that leaks it every way it can, and then counted —
+// the canary (and its base64) must appear 0 times in the database's tables, a pg_dump of it, the
+// server's and worker's logs, every API answer with every scope, and the websocket events.
+import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiClient, type ApiClient } from "@flowplane/client";
+import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+
+const run = promisify(execFile);
+let server: TestServer;
+let serverProcess: ReturnType<typeof spawnCli>;
+const pool = "secret-pool";
+const dockerPool = "secret-docker";
+const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
+const canary = `canary${randomBytes(12).toString("hex")}`;
+const pemLines = [randomBytes(24).toString("hex"), randomBytes(24).toString("hex")];
+const pem = `-----BEGIN TEST KEY-----\n${pemLines.join("\n")}\n-----END TEST KEY-----`;
+/** What must never be recorded: the canary, its base64 forms, and each line of the multi-line secret. */
+const needles = [
+  canary,
+  Buffer.from(canary).toString("base64"),
+  Buffer.from(canary).toString("base64url"),
+  ...pemLines,
+  Buffer.from(pem).toString("base64"),
+];
+const countIn = (text: string) => needles.reduce((n, needle) => n + text.split(needle).length - 1, 0);
+
+const keys: Record<"READ" | "WORKER" | "DEVELOPER" | "ADMIN", string> = {
+  READ: "",
+  WORKER: "",
+  DEVELOPER: "",
+  ADMIN: "",
+};
+const clientFor = (key: string, withSubscriptions = false): ApiClient =>
+  createApiClient({ apiUrl: server.url, apiKey: key, workspace: "default" }, { withSubscriptions });
+
+beforeAll(async () => {
+  server = await startTestServer();
+  // The server runs as a user runs it, a `flowplane server start` process, so its log output is real.
+  await server.stopServer();
+  serverProcess = spawnCli(["server", "start", "--port", new URL(server.url).port], {
+    DATABASE_URL: server.db.url,
+    FLOWPLANE_HOME: server.home,
+    FLOWPLANE_MASTER_KEY: server.masterKey!,
+    FLOWPLANE_LOG_LEVEL: "debug",
+    FLOWPLANE_API_URL: "",
+    FLOWPLANE_API_KEY: "",
+  });
+  await waitFor("the server", async () => (await fetch(`${server.url}/health`).catch(() => null))?.ok, 60_000, 50);
+  keys.ADMIN = server.adminKey;
+  for (const scope of ["READ", "WORKER", "DEVELOPER"] as const)
+    keys[scope] = (await server.api.apiKeys.create.mutate({ name: `${scope.toLowerCase()}-key`, scope })).key;
+  const dev = { ...server.env, FLOWPLANE_API_KEY: keys.DEVELOPER };
+  const cli = async (args: string[], options: { stdin?: string } = {}) => {
+    const result = await runCli(args, dev, { cwd: repoRoot, ...options });
+    expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+    return result;
+  };
+  await cli(["work-pool", "create", pool, "--type", "process"]);
+  await cli(["work-pool", "create", dockerPool, "--type", "docker"]);
+  await cli(["secret", "set", "CANARY"], { stdin: `${canary}\n` });
+  const pemFile = path.join(server.home, "key.pem");
+  await writeFile(pemFile, pem);
+  await cli(["secret", "set", "CANARY_PEM", "--from-file", pemFile]);
+  await cli(["variable", "set", "region", "--json", '{"name":"eu-west-1"}']);
+  const deploy = (name: string, extra: string[], onPool = pool) =>
+    cli(["deploy", "e2e/fixtures/secret-flows.ts:leaky", "--name", name, "--pool", onPool, ...extra]);
+  const leakyArgs = [
+    "--param",
+    "token={{ secret.CANARY }}",
+    "--param",
+    "region={{ variable.region }}",
+    "--job-var",
+    "env.CANARY_ENV={{ secret.CANARY }}",
+  ];
+  await deploy("leaky", leakyArgs);
+  // In a container on the host network, seeing this repository at its own path (as e2e/docker.test.ts).
+  await deploy(
+    "leaky-docker",
+    [
+      ...leakyArgs,
+      "--job-var",
+      `image=${IMAGE}`,
+      "--job-var",
+      "image_pull_policy=never",
+      "--job-var",
+      `volumes=${JSON.stringify([`${repoRoot}:${repoRoot}`])}`,
+    ],
+    dockerPool,
+  );
+  await deploy("missing-param", ["--param", "token={{ secret.NOPE }}", "--param", "region=x"]);
+  await deploy("missing-job-var", [
+    "--param",
+    "token=x",
+    "--param",
+    "region=x",
+    "--job-var",
+    "env.X={{ secret.ABSENT }}",
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  serverProcess?.kill("SIGTERM");
+  if (serverProcess) await exited(serverProcess);
+  await server?.close();
+});
+
+async function runToEnd(deployment: string): Promise<string> {
+  const created = await clientFor(keys.DEVELOPER).deployments.run.mutate({ name: deployment });
+  await waitFor(
+    `${deployment} to finish`,
+    async () => {
+      const r = await clientFor(keys.READ).flowRuns.get.query({ id: created.id });
+      return ["COMPLETED", "FAILED", "CRASHED", "CANCELLED"].includes(r.state.type) ? r : null;
+    },
+    60_000,
+    100,
+  );
+  return created.id;
+}
+
+/** The run did what it was written to do, with *** wherever the value went. */
+async function expectLeakyRunRedacted(runId: string): Promise<void> {
+  const read = clientFor(keys.READ);
+  const final = await read.flowRuns.get.query({ id: runId });
+  expect(final.state.type).toBe("FAILED");
+  expect(final.state.message).toContain("giving up with ***");
+  expect(final.parameters).toEqual({ token: "{{ secret.CANARY }}", region: "{{ variable.region }}" });
+  const lines = (await read.logs.list.query({ flowRunId: runId })).map((l) => l.message);
+  for (const expected of [
+    'region eu-west-1 / {"name":"eu-west-1"}',
+    "the secret is ***",
+    "from the environment: ***",
+    "printed: ***",
+    "split: *** end",
+    "base64: ***",
+    "task error: Task run 'leak_in_error-0' failed: task failed holding ***",
+  ])
+    expect(lines, `${expected} in ${JSON.stringify(lines)}`).toContain(expected);
+  // The multi-line secret, printed through logPrints and written to stdout: redacted whole, both times.
+  expect(lines.filter((l) => l === "***")).toHaveLength(2);
+  expect(lines.some((l) => l.startsWith("Flow run failed: Error: giving up with ***\n    at "))).toBe(true);
+  const artifacts = await read.artifacts.list.query({ flowRunId: runId });
+  expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
+  const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
+  expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
+}
+
+describe("secrets end to end (process and docker pools)", () => {
+  it("the CLI never takes a value from an argument and never prints one", async () => {
+    const refused = await runCli(["secret", "set", "CANARY", canary], {
+      ...server.env,
+      FLOWPLANE_API_KEY: keys.DEVELOPER,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("never taken from arguments");
+    expect(countIn(refused.stderr + refused.stdout)).toBe(0);
+  });
+
+  it("a canary secret leaked every way by a flow is recorded nowhere, while the run reads it and behaves", async () => {
+    const events: unknown[] = [];
+    const live = clientFor(keys.READ, true);
+    const subscription = live.events.subscribe.subscribe(undefined, { onData: (e) => events.push(e) });
+    const workerEnv = { ...server.env, FLOWPLANE_API_KEY: keys.WORKER, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1" };
+    const workers = [
+      spawnCli(["worker", "start", "--pool", pool, "--name", "w-secrets"], workerEnv),
+      spawnCli(["worker", "start", "--pool", dockerPool, "--name", "w-secrets-docker"], workerEnv),
+    ];
+    let runIds: string[];
+    let missingParamRun: string;
+    let missingJobVarRun: string;
+    try {
+      runIds = await Promise.all([runToEnd("leaky/leaky"), runToEnd("leaky/leaky-docker")]);
+      missingParamRun = await runToEnd("leaky/missing-param");
+      missingJobVarRun = await runToEnd("leaky/missing-job-var");
+    } finally {
+      for (const worker of workers) worker.kill("SIGTERM");
+      for (const worker of workers) await exited(worker);
+      subscription.unsubscribe();
+    }
+    const workerOutput = workers.map(outputOf).join("\n");
+    const read = clientFor(keys.READ);
+    for (const runId of runIds) await expectLeakyRunRedacted(runId);
+
+    // A reference to a missing secret fails the run before it starts, naming it.
+    const paramFailure = await read.flowRuns.get.query({ id: missingParamRun });
+    expect([paramFailure.state.type, paramFailure.state.message]).toEqual([
+      "FAILED",
+      'secret "NOPE" does not exist (in this workspace); the run\'s parameters reference it',
+    ]);
+    const jobFailure = await read.flowRuns.get.query({ id: missingJobVarRun });
+    expect([jobFailure.state.type, jobFailure.state.message]).toEqual([
+      "FAILED",
+      'secret "ABSENT" referenced by the job variables does not exist',
+    ]);
+
+    // Every read was recorded, against the run and the worker that held it.
+    const reads = await read.secrets.reads.query({ name: "CANARY" });
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(reads.map((r) => r.flowRunId))).toEqual(new Set(runIds));
+    expect(reads.some((r) => r.workerId !== null)).toBe(true);
+
+    // Now count the canary everywhere.
+    const counts: Record<string, number> = {};
+    const tables = (
+      await server.db.pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+    ).rows.map((r) => r.tablename);
+    let dbTotal = 0;
+    for (const table of tables) {
+      const { rows } = await server.db.pool.query<{ text: string }>(`SELECT t::text AS text FROM "${table}" t`);
+      dbTotal += countIn(rows.map((r) => r.text).join("\n"));
+    }
+    counts["database rows (every table)"] = dbTotal;
+    const dump = (await run("pg_dump", [server.db.url], { maxBuffer: 256 * 1024 * 1024 })).stdout;
+    // A real dump of this data: the sealed value is in it (and the count below would see the canary if it were).
+    expect(dump).toContain("fpenc:v1:");
+    expect(countIn(`${dump}${canary}`)).toBe(1);
+    counts["pg_dump"] = countIn(dump);
+    expect(outputOf(serverProcess)).toContain('"msg":"Flowplane server ready"');
+    counts["server log (debug)"] = countIn(outputOf(serverProcess));
+    counts["worker output"] = countIn(workerOutput);
+    expect(events.length).toBeGreaterThan(5);
+    counts["websocket events"] = countIn(JSON.stringify(events));
+    for (const [scope, key] of Object.entries(keys)) {
+      const api = clientFor(key);
+      const answers = await Promise.all([
+        ...runIds.map((id) => api.flowRuns.get.query({ id })),
+        ...runIds.map((flowRunId) => api.logs.list.query({ flowRunId })),
+        ...runIds.map((flowRunId) => api.taskRuns.list.query({ flowRunId })),
+        api.flowRuns.list.query({}),
+        api.artifacts.list.query({}),
+        api.deployments.list.query(),
+        api.deployments.get.query({ name: "leaky/leaky" }),
+        api.deployments.get.query({ name: "leaky/leaky-docker" }),
+        api.flows.list.query(),
+        api.secrets.list.query(),
+        api.secrets.reads.query({ name: "CANARY" }),
+        api.variables.list.query(),
+      ]);
+      counts[`API answers (${scope})`] = countIn(JSON.stringify(answers));
+    }
+    const cliEnv = { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN };
+    const cliOut = await Promise.all([
+      ...runIds.map((runId) => runCli(["flow-run", "logs", runId], cliEnv)),
+      ...runIds.map((runId) => runCli(["flow-run", "inspect", runId, "--json"], cliEnv)),
+      runCli(["secret", "ls", "--json"], cliEnv),
+      runCli(["deployment", "inspect", "leaky/leaky", "--json"], cliEnv),
+    ]);
+    counts["CLI output"] = countIn(cliOut.map((r) => r.stdout + r.stderr).join("\n"));
+    console.log(`canary occurrences: ${JSON.stringify(counts)}`);
+    expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
+    // The database does hold the secret, sealed.
+    const sealed = await server.db.pool.query<{ value: string }>(`SELECT value FROM "Secret" WHERE name = 'CANARY'`);
+    expect(sealed.rows[0]!.value).toMatch(/^fpenc:v1:/);
+  }, 180_000);
+});

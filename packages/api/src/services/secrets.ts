@@ -1,0 +1,241 @@
+// Workspace secrets. Values are sealed with the master key (crypto/envelope.ts), bound to their
+// workspace and name, and leave this module in clear only through `readSecretValues`, which records
+// every read. Everything else returns metadata.
+import type { Db } from "@flowplane/db";
+import type { Resources } from "./resources.ts";
+import { isSealed, type MasterKeyring } from "../crypto/envelope.ts";
+import { ACTIVE_STATE_TYPES } from "@flowplane/core";
+import { ApiError } from "../errors.ts";
+import { MasterKeyMismatchError } from "./signing-keys.ts";
+
+const sealingContext = (workspaceId: string, name: string) => `secret:${workspaceId}:${name}`;
+
+const metadataSelect = {
+  name: true,
+  createdAt: true,
+  updatedAt: true,
+  lastReadAt: true,
+  createdBy: true,
+  updatedBy: true,
+} as const;
+
+export interface SecretMetadata {
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  lastReadAt: string | null;
+  /** The API keys that created and last updated it (id and name). */
+  createdBy: { id: string; name: string } | null;
+  updatedBy: { id: string; name: string } | null;
+}
+
+async function present(
+  db: Db,
+  rows: readonly {
+    name: string;
+    createdAt: Date;
+    updatedAt: Date;
+    lastReadAt: Date | null;
+    createdBy: string | null;
+    updatedBy: string | null;
+  }[],
+): Promise<SecretMetadata[]> {
+  const keyIds = [...new Set(rows.flatMap((r) => [r.createdBy, r.updatedBy]).filter((k): k is string => !!k))];
+  const keys = keyIds.length
+    ? await db.apiKey.findMany({ where: { id: { in: keyIds } }, select: { id: true, name: true } })
+    : [];
+  const byId = new Map(keys.map((k) => [k.id, k]));
+  const who = (id: string | null) => (id ? (byId.get(id) ?? { id, name: "(deleted key)" }) : null);
+  return rows.map((r) => ({
+    name: r.name,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    lastReadAt: r.lastReadAt?.toISOString() ?? null,
+    createdBy: who(r.createdBy),
+    updatedBy: who(r.updatedBy),
+  }));
+}
+
+/** Creates or replaces a secret's value; returns its metadata and whether it was new. */
+export async function setSecret(
+  { prisma: db }: Pick<Resources, "prisma">,
+  masterKeys: MasterKeyring,
+  input: { workspaceId: string; name: string; value: string; apiKeyId: string },
+): Promise<{ created: boolean; secret: SecretMetadata }> {
+  const value = masterKeys.seal(input.value, sealingContext(input.workspaceId, input.name));
+  const existing = await db.secret.findUnique({
+    where: { workspaceId_name: { workspaceId: input.workspaceId, name: input.name } },
+    select: { id: true },
+  });
+  const row = await db.secret.upsert({
+    where: { workspaceId_name: { workspaceId: input.workspaceId, name: input.name } },
+    create: {
+      workspaceId: input.workspaceId,
+      name: input.name,
+      value,
+      createdBy: input.apiKeyId,
+      updatedBy: input.apiKeyId,
+    },
+    update: { value, updatedBy: input.apiKeyId },
+    select: metadataSelect,
+  });
+  return { created: !existing, secret: (await present(db, [row]))[0]! };
+}
+
+/** Newest first. */
+export async function listSecrets(
+  { prisma: db }: Pick<Resources, "prisma">,
+  workspaceId: string,
+): Promise<SecretMetadata[]> {
+  const rows = await db.secret.findMany({
+    where: { workspaceId },
+    orderBy: { createdAt: "desc" },
+    select: metadataSelect,
+  });
+  return present(db, rows);
+}
+
+export async function deleteSecret(
+  { prisma: db }: Pick<Resources, "prisma">,
+  workspaceId: string,
+  name: string,
+): Promise<void> {
+  const { count } = await db.secret.deleteMany({ where: { workspaceId, name } });
+  if (count === 0) throw new ApiError("NOT_FOUND", `name: secret "${name}" not found`, { path: "name" });
+}
+
+export interface SecretReader {
+  workspaceId: string;
+  apiKeyId: string;
+  flowRunId: string | null;
+  workerId: string | null;
+}
+
+/**
+ * The values of `names` for a reader that needs them at run time, each read recorded (who, which
+ * run or worker, when). Names with no secret come back in `missing`, so the caller can fail the run
+ * naming them; nothing is recorded for those.
+ */
+export async function readSecretValues(
+  { prisma: db }: Pick<Resources, "prisma">,
+  masterKeys: MasterKeyring,
+  reader: SecretReader,
+  names: readonly string[],
+): Promise<{ values: Record<string, string>; missing: string[] }> {
+  const unique = [...new Set(names)];
+  const rows = await db.secret.findMany({
+    where: { workspaceId: reader.workspaceId, name: { in: unique } },
+    select: { id: true, name: true, value: true },
+  });
+  const values: Record<string, string> = {};
+  for (const row of rows)
+    values[row.name] = masterKeys.openText(row.value, sealingContext(reader.workspaceId, row.name));
+  if (rows.length > 0) {
+    const now = new Date();
+    await db.$transaction([
+      db.secretRead.createMany({
+        data: rows.map((r) => ({
+          workspaceId: reader.workspaceId,
+          secretId: r.id,
+          flowRunId: reader.flowRunId,
+          workerId: reader.workerId,
+          apiKeyId: reader.apiKeyId,
+          readAt: now,
+        })),
+      }),
+      db.secret.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { lastReadAt: now } }),
+    ]);
+  }
+  return { values, missing: unique.filter((n) => !(n in values)) };
+}
+
+/** Reads of one secret, newest first: which run or worker, with which key, when. */
+export async function listSecretReads(
+  { prisma: db }: Pick<Resources, "prisma">,
+  workspaceId: string,
+  name: string,
+  limit = 100,
+) {
+  const secret = await db.secret.findUnique({
+    where: { workspaceId_name: { workspaceId, name } },
+    select: { id: true },
+  });
+  if (!secret) throw new ApiError("NOT_FOUND", `name: secret "${name}" not found`, { path: "name" });
+  const reads = await db.secretRead.findMany({
+    where: { workspaceId, secretId: secret.id },
+    orderBy: { readAt: "desc" },
+    take: limit,
+    select: { flowRunId: true, workerId: true, apiKeyId: true, readAt: true },
+  });
+  return reads.map((r) => ({ ...r, readAt: r.readAt.toISOString() }));
+}
+
+/**
+ * Re-wraps the data key of every sealed value in the database (all workspaces' secrets and the
+ * signing keys) with the current master key, so earlier master keys can be dropped from
+ * FLOWPLANE_MASTER_KEY_PREVIOUS. Values themselves are not re-encrypted. One transaction: a failure
+ * leaves every value as it was.
+ */
+export async function rotateMasterKey(
+  { prisma: db }: Pick<Resources, "prisma">,
+  masterKeys: MasterKeyring,
+): Promise<{ secrets: number; signingKeys: number; masterKeyId: string }> {
+  return db.$transaction(
+    async (tx) => {
+      let secrets = 0;
+      let signingKeys = 0;
+      const secretRows = await tx.secret.findMany({ select: { id: true, value: true } });
+      for (const row of secretRows) {
+        const rewrapped = masterKeys.rewrap(row.value);
+        if (rewrapped === row.value) continue;
+        await tx.secret.update({ where: { id: row.id }, data: { value: rewrapped }, select: { id: true } });
+        secrets++;
+      }
+      const keyRows = await tx.signingKey.findMany({ select: { id: true, secret: true } });
+      for (const row of keyRows) {
+        if (!isSealed(row.secret)) continue;
+        const rewrapped = masterKeys.rewrap(row.secret);
+        if (rewrapped === row.secret) continue;
+        await tx.signingKey.update({ where: { id: row.id }, data: { secret: rewrapped }, select: { id: true } });
+        signingKeys++;
+      }
+      return { secrets, signingKeys, masterKeyId: masterKeys.currentId };
+    },
+    { timeout: 120_000 },
+  );
+}
+
+/**
+ * At start: every master key the secrets were sealed with must be in the ring, or the server would
+ * run and fail each read later. Raises MasterKeyMismatchError naming the missing key ids.
+ */
+export async function assertSecretsOpen(db: Db, masterKeys: MasterKeyring): Promise<void> {
+  const rows = await db.$queryRaw<{ id: string }[]>`SELECT DISTINCT split_part(value, ':', 3) AS id FROM "Secret"`;
+  const unknown = rows.map((r) => r.id).filter((id) => !masterKeys.ids.includes(id));
+  if (unknown.length > 0)
+    throw new MasterKeyMismatchError(
+      `secrets in this database were sealed with master key ${unknown.join(", ")}, and this server has ` +
+        `${masterKeys.ids.join(", ")}. Start with the FLOWPLANE_MASTER_KEY (or $FLOWPLANE_HOME/master.key) ` +
+        `they were sealed with, or list it in FLOWPLANE_MASTER_KEY_PREVIOUS; nothing was changed`,
+    );
+}
+
+/** The run a secret read is for: it must be in this workspace and being started or running. */
+export async function activeRunForSecretRead(
+  { prisma: db }: Pick<Resources, "prisma">,
+  workspaceId: string,
+  flowRunId: string,
+) {
+  const run = await db.flowRun.findFirst({
+    where: { id: flowRunId, workspaceId },
+    select: { stateType: true, workerId: true },
+  });
+  if (!run) throw new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" });
+  if (!ACTIVE_STATE_TYPES.includes(run.stateType))
+    throw new ApiError(
+      "PRECONDITION_FAILED",
+      `flowRunId: secrets are read only while a run is being started or running; this one is ${run.stateType}`,
+      { path: "flowRunId" },
+    );
+  return run;
+}
