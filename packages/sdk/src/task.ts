@@ -112,7 +112,10 @@ function makeTask<Args extends unknown[], R>(
       while (!stopped && next < argsList.length) {
         const i = next++;
         try {
-          outcomes[i] = { status: "fulfilled", value: await submit(argsList[i]!).result() };
+          // failFast may return before a started run ends, so that run must be one the flow
+          // waits for (a submitted one); otherwise map itself awaits every run it starts.
+          const run = failFast ? submit(argsList[i]!).result() : start(argsList[i]!, uuidv7());
+          outcomes[i] = { status: "fulfilled", value: await run };
         } catch (reason) {
           outcomes[i] = { status: "rejected", reason };
           if (failFast) {

@@ -32,18 +32,25 @@ export function hookForState(state: State): HookName | undefined {
   }
 }
 
-export async function runHooks(
+/**
+ * Runs the run's `which` hooks in order. Returns undefined when there are none, so the common
+ * hook-less run awaits nothing (this sits on every task run's path).
+ */
+export function runHooks(
   which: HookName,
   options: HookOptions,
   scope: RunScope,
   event: Omit<HookEvent, "name">,
-): Promise<void> {
+): Promise<void> | undefined {
   const hooks = list(options[which]);
-  for (const hook of hooks) {
-    try {
-      await runStorage.run(scope, hook, { ...event, name: options.name });
-    } catch (err) {
-      scope.logger.error(`${which} hook ${hook.name || "(anonymous)"} failed: ${errorDetail(err)}`);
+  if (hooks.length === 0) return undefined;
+  return (async () => {
+    for (const hook of hooks) {
+      try {
+        await runStorage.run(scope, hook, { ...event, name: options.name });
+      } catch (err) {
+        scope.logger.error(`${which} hook ${hook.name || "(anonymous)"} failed: ${errorDetail(err)}`);
+      }
     }
-  }
+  })();
 }

@@ -70,8 +70,11 @@ export async function runTask<Args extends unknown[], R>(
   const tags = tagsInScope(def.tags);
 
   const upstream = collectUpstream(rawArgs, options.waitFor);
-  if (upstream.futures.length > 0) await raceSignal(upstreamSettled(upstream), parent.signal);
-  const resolved = resolveArgs(rawArgs, options.waitFor);
+  let resolved: ReturnType<typeof resolveArgs> = { ok: true, args: rawArgs as unknown[] };
+  if (upstream.futures.length > 0) {
+    await raceSignal(upstreamSettled(upstream), parent.signal);
+    resolved = resolveArgs(rawArgs, options.waitFor);
+  }
   // With a failed upstream run the arguments are incomplete; the name still needs them.
   const args = (resolved.ok ? resolved.args : rawArgs) as Args;
 
@@ -121,10 +124,10 @@ export async function runTask<Args extends unknown[], R>(
   if (logPrints) installConsoleCapture();
   const runScope = (attempt: number, signal: AbortSignal): RunScope =>
     new RunScope(shared, flowRun, { id, name, runCount: attempt }, attempt, signal, logPrints);
-  const finish = async (state: EngineState, scope: RunScope, error?: unknown): Promise<void> => {
+  const finish = (state: EngineState, scope: RunScope, error?: unknown): Promise<void> | undefined => {
     report(state);
     const hook = state.type === "COMPLETED" ? "onCompletion" : "onFailure";
-    await runHooks(hook, options, scope, { kind: "task", runId: id, runName: name, state, error });
+    return runHooks(hook, options, scope, { kind: "task", runId: id, runName: name, state, error });
   };
 
   if (!resolved.ok) {
@@ -160,6 +163,14 @@ export async function runTask<Args extends unknown[], R>(
   for (let attempt = 1; ; attempt++) {
     const running = makeState("RUNNING", attempt === 1 ? StateNames.Running : StateNames.Retrying);
     report(running);
+    // Before the timeout starts: a slow hook must not eat the attempt's time.
+    const onRunning = runHooks("onRunning", options, runScope(attempt, parent.signal), {
+      kind: "task",
+      runId: id,
+      runName: name,
+      state: running,
+    });
+    if (onRunning !== undefined) await onRunning;
     const taskRun: TaskRunInfo = { id, name, runCount: attempt };
 
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -179,7 +190,6 @@ export async function runTask<Args extends unknown[], R>(
       }, timeoutSeconds * 1000);
     }
     const scope = new RunScope(shared, flowRun, taskRun, attempt, signal, logPrints);
-    await runHooks("onRunning", options, scope, { kind: "task", runId: id, runName: name, state: running });
 
     let value: Awaited<R>;
     try {
@@ -241,7 +251,8 @@ export async function runTask<Args extends unknown[], R>(
         scope.logger.warn(`Result not persisted (${key}): ${errorMessage(err)}`);
       }
     }
-    await finish(makeState("COMPLETED", StateNames.Completed, undefined, details), scope);
+    const completed = finish(makeState("COMPLETED", StateNames.Completed, undefined, details), scope);
+    if (completed !== undefined) await completed;
     return value;
   }
 }
