@@ -129,13 +129,14 @@ export async function stopActiveFlowRuns(outcome: "cancelled" | "crashed", messa
   const runs = [...activeFlowRuns.values()];
   activeFlowRuns.clear();
   await Promise.all(
-    runs.map(({ def, scope }) =>
-      runHooks(outcome === "cancelled" ? "onCancellation" : "onCrashed", def.options, scope, {
-        kind: "flow",
-        runId: scope.flowRun.id,
-        runName: scope.flowRun.name,
-        state,
-      }),
+    runs.map(
+      ({ def, scope }) =>
+        runHooks(outcome === "cancelled" ? "onCancellation" : "onCrashed", def.options, scope, {
+          kind: "flow",
+          runId: scope.flowRun.id,
+          runName: scope.flowRun.name,
+          state,
+        }) ?? Promise.resolve(),
     ),
   );
 }
