@@ -462,6 +462,16 @@ describe("running an existing flow run", () => {
     expect(env.tracker.flowRun(id).start.flowRunId).toBe(id);
   });
 
+  it("ends a worker-launched run FAILED (no retry) when its stored parameters are invalid", async () => {
+    const f = flow({ name: "launched_strict", retries: 3, parameters: z.object({ x: z.number() }) }, async (p) => p.x);
+    const id = "0190a000-0000-7000-8000-000000000002";
+    const err = await rejectionOf(runFlowWith(f, [{ x: "3" } as unknown as { x: number }], { flowRunId: id }));
+    expect(err).toMatchObject({ code: "PARAMETER_VALIDATION", flowRunId: id });
+    const run = env.tracker.flowRun(id);
+    expect(run.state).toMatchObject({ type: "FAILED", details: { noRetry: true } });
+    expect(run.state.message).toMatch(/^Invalid parameters for flow 'launched_strict': x: /);
+  });
+
   it("maps parameters records to call arguments and back", () => {
     expect(argsFromParameters(parametersFromArgs([{ a: 1 }]))).toEqual([{ a: 1 }]);
     expect(argsFromParameters(parametersFromArgs([1, "b"]))).toEqual([1, "b"]);

@@ -161,26 +161,50 @@ describe("flow hooks", () => {
     expect(events).toEqual(["cancelled:flow:cancelled_flow:Cancelled"]);
   });
 
-  it("run onCancellation or onCrashed for flows executing when the process is told to stop", async () => {
+  it("run onCancellation for the flow and its running tasks when the process is told to stop", async () => {
     const { events, hook } = recorder();
     let release: () => void = () => undefined;
-    const started = new Promise<void>((resolve) => {
-      const f = flow(
-        { name: "stopped_flow", onCancellation: hook("cancelled"), onCrashed: hook("crashed") },
-        () =>
-          new Promise<void>((done) => {
-            release = done;
-            resolve();
-          }),
-      );
-      void f();
-    });
-    await started;
+    const blocked = task(
+      { name: "blocked_task", onCancellation: hook("cancelled"), onCrashed: hook("crashed") },
+      () =>
+        new Promise<void>((done) => {
+          release = done;
+        }),
+    );
+    const finished = task({ name: "finished_task", onCancellation: hook("cancelled") }, () => 1);
+    const f = flow(
+      { name: "stopped_flow", onCancellation: hook("cancelled"), onCrashed: hook("crashed") },
+      async () => {
+        await finished();
+        await blocked();
+      },
+    );
+    const running = f();
+    await expect.poll(() => env.tracker.taskRuns.length).toBe(2);
     await stopActiveFlowRuns("cancelled", "stopped by the worker");
     // A run that was stopped once is not stopped again.
     await stopActiveFlowRuns("crashed", "again");
     release();
-    expect(events).toEqual(["cancelled:flow:stopped_flow:Cancelled"]);
+    await running;
+    expect(events).toEqual(["cancelled:task:blocked_task:Cancelled", "cancelled:flow:stopped_flow:Cancelled"]);
+  });
+
+  it("run onCrashed when the process is stopped without a cancel request", async () => {
+    const { events, hook } = recorder();
+    let release: () => void = () => undefined;
+    const f = flow(
+      { name: "crashed_flow", onCrashed: hook("crashed") },
+      () =>
+        new Promise<void>((done) => {
+          release = done;
+        }),
+    );
+    const running = f();
+    await expect.poll(() => env.tracker.flowRunsNamed("crashed_flow")[0]?.state.type).toBe("RUNNING");
+    await stopActiveFlowRuns("crashed", "the run's process was stopped (SIGTERM)");
+    release();
+    await running;
+    expect(events).toEqual(["crashed:flow:crashed_flow:Crashed"]);
   });
 
   it("are checked when the flow is defined", () => {

@@ -55,8 +55,9 @@
  *   ParameterValidationError. A plain `z.object` refuses unknown keys; use `.loose()` to accept them.
  * - **Hooks** (`onRunning`, `onCompletion`, `onFailure`, `onCancellation`, `onCrashed`; a function or
  *   a list) run after the state is recorded, inside the run's context. A hook's error is logged on
- *   the run and changes nothing. When the worker stops a run (SIGTERM to the runner) the flow's
- *   onCancellation hooks run if it is being cancelled, its onCrashed hooks otherwise, within 5 s.
+ *   the run and changes nothing. When the worker stops a run (SIGTERM to the runner), the
+ *   onCancellation hooks of the flow run and of its task runs executing at that moment run if it
+ *   is being cancelled, their onCrashed hooks otherwise, within 5 s.
  * - **Names and tags.** `flowRunName` (a string or a function of the parameters) names flow runs;
  *   `withTags(["nightly"], () => ...)` adds tags to every run started inside.
  * - **Artifacts outside a run** are created, attached to no run (find them by key), with a warning.

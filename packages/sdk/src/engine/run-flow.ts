@@ -126,19 +126,31 @@ export async function stopActiveFlowRuns(outcome: "cancelled" | "crashed", messa
     outcome === "cancelled"
       ? makeState("CANCELLED", StateNames.Cancelled, message)
       : makeState("CRASHED", StateNames.Crashed, message);
+  const hook = outcome === "cancelled" ? "onCancellation" : "onCrashed";
   const runs = [...activeFlowRuns.values()];
   activeFlowRuns.clear();
-  await Promise.all(
-    runs.map(
-      ({ def, scope }) =>
-        runHooks(outcome === "cancelled" ? "onCancellation" : "onCrashed", def.options, scope, {
-          kind: "flow",
-          runId: scope.flowRun.id,
-          runName: scope.flowRun.name,
-          state,
-        }) ?? Promise.resolve(),
-    ),
-  );
+  const stops: Promise<void>[] = [];
+  for (const { def, scope } of runs) {
+    // The task runs executing in the flow run first: they stop with it.
+    for (const [taskRunId, task] of scope.shared.running) {
+      const taskHooks = runHooks(hook, task.options, task.scope, {
+        kind: "task",
+        runId: taskRunId,
+        runName: task.scope.taskRun?.name ?? taskRunId,
+        state,
+      });
+      if (taskHooks !== undefined) stops.push(taskHooks);
+    }
+    scope.shared.running.clear();
+    const flowHooks = runHooks(hook, def.options, scope, {
+      kind: "flow",
+      runId: scope.flowRun.id,
+      runName: scope.flowRun.name,
+      state,
+    });
+    if (flowHooks !== undefined) stops.push(flowHooks);
+  }
+  await Promise.all(stops);
 }
 
 export async function runFlow<Args extends unknown[], R>(
@@ -275,7 +287,13 @@ async function execute<Args extends unknown[], R>(
         : makeState("FAILED", StateNames.Failed, message);
     throw new FlowRunError(start.id, start.name, options.name, final, nameError);
   }
-  const shared: FlowRunShared = { tracker, flowName: options.name, counters: new Map(), pending: new Set() };
+  const shared: FlowRunShared = {
+    tracker,
+    flowName: options.name,
+    counters: new Map(),
+    pending: new Set(),
+    running: new Map(),
+  };
   const logPrints = options.logPrints ?? exec.parentLogPrints;
   if (logPrints) installConsoleCapture();
   const timeoutSeconds = options.timeoutSeconds;

@@ -192,10 +192,12 @@ export async function runTask<Args extends unknown[], R>(
     const scope = new RunScope(shared, flowRun, taskRun, attempt, signal, logPrints);
 
     let value: Awaited<R>;
+    shared.running.set(id, { options: options as Readonly<TaskOptions<never[]>>, scope });
     try {
       const pending = runStorage.run(scope, def.fn, ...args);
       value = await (timer === undefined ? pending : raceSignal(pending, signal));
     } catch (err) {
+      shared.running.delete(id);
       clearTimeout(timer);
       const timedOut = timeout.reason !== undefined && err === timeout.reason;
       let noRetry = false;
@@ -232,6 +234,7 @@ export async function runTask<Args extends unknown[], R>(
       await finish(failed, scope, err);
       throw new TaskRunError(id, name, failed, err);
     }
+    shared.running.delete(id);
     clearTimeout(timer);
 
     const details: EngineStateDetails = {};
