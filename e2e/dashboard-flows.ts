@@ -42,9 +42,11 @@ export const showcase = flow({ name: "showcase", logPrints: true }, async (param
   const log = getRunLogger();
   const regions = params.regions ?? ["eu", "us", "apac", "latam"];
   log.debug("resolved configuration");
-  const rows = await extract("orders");
+  const extracted = extract.submit("orders");
+  const rows = await extracted.result();
   log.info(`extracted ${rows} rows`);
-  const totals = await transform.map(regions);
+  // Each transform waits for the extract: the run page shows that edge in the task runs' Inputs.
+  const totals = await transform.withOptions({ waitFor: [extracted] }).map(regions);
   log.warn("latency above target in apac");
   await refreshMarts({ rows });
   createMarkdownArtifact(

@@ -192,8 +192,15 @@ describe("dashboard", () => {
     const tasks = await server.api.taskRuns.list.query({ flowRunId: created.id });
     const extract = tasks.find((t) => t.name.startsWith("extract"))!;
     expect(extract.runCount).toBe(2);
+    // The dependency edges: every transform waited for the extract.
+    const transforms = tasks.filter((t) => t.name.startsWith("transform"));
+    expect(transforms.map((t) => t.inputTaskRunIds)).toEqual(transforms.map(() => [extract.id]));
     await page.getByRole("button", { name: "Zoom in" }).click();
     await page.getByRole("button", { name: "Fit" }).click();
+
+    await page.getByRole("tab", { name: /Task runs/ }).click();
+    const transformRow = page.getByTestId("task-runs-table").locator("tr", { hasText: "transform-0" });
+    expect(await transformRow.getByTestId("task-run-inputs").textContent()).toBe(extract.name);
 
     await page.getByRole("tab", { name: /Artifacts/ }).click();
     await page.getByRole("heading", { name: "Daily report" }).waitFor();

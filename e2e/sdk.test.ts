@@ -305,6 +305,39 @@ describe("orders_pipeline: ends in a quality check", () => {
   });
 });
 
+describe("Prefect-style behaviour against the control plane", () => {
+  it("records a task called outside any flow, with its retries, in an implicit flow run", async () => {
+    let calls = 0;
+    const standalone = task({ name: "standalone_fetch", retries: 1, retryDelaySeconds: 0 }, async (day: string) => {
+      if (++calls === 1) throw new Error("flaky");
+      return day.length;
+    });
+    expect(await standalone("2024-05-01")).toBe(10);
+    await tracker.flush();
+    const run = await latestRun("task:standalone_fetch");
+    expect(run.state.type).toBe("COMPLETED");
+    const [taskRun] = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    expect(taskRun).toMatchObject({ name: "standalone_fetch-0", stateType: "COMPLETED", runCount: 2 });
+  });
+
+  it("stores the edges of futures passed between tasks, and the flowRunName", async () => {
+    const produce = task({ name: "e2e_produce" }, async (n: number) => n);
+    const combine = task({ name: "e2e_combine" }, async (a: number, b: number) => a + b);
+    const wired = flow({ name: "e2e_wired", flowRunName: "wired-run" }, async () => {
+      const a = produce.submit(1);
+      const b = produce.submit(2);
+      return combine(a, b);
+    });
+    expect(await wired()).toBe(3);
+    const run = await latestRun("e2e_wired");
+    expect(run.name).toBe("wired-run");
+    const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
+    const combined = named(tasks, "e2e_combine-0");
+    expect(combined.inputTaskRunIds).toEqual([named(tasks, "e2e_produce-0").id, named(tasks, "e2e_produce-1").id]);
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe("a server outage during a run", () => {
   /**
    * Runs `steps` sequential tasks of 100 ms that log and print, stops the server once the first

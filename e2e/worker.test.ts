@@ -116,6 +116,9 @@ describe("process work pool", () => {
       await waitFor("the run's process to be gone", async () => !processAlive(pid), 10_000);
       const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
       expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+      // The runner got SIGTERM, ran the flow's onCancellation hook and delivered its log line.
+      const logs = await server.api.logs.list.query({ flowRunId: run.id });
+      expect(logs.map((l) => l.message)).toContain("cleanup after CANCELLED");
     } finally {
       worker.kill("SIGTERM");
       await exited(worker);

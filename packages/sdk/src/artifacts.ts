@@ -1,12 +1,14 @@
 // Artifacts: rich output attached to the current flow run (and task run). Recorded through the
-// tracker fire-and-forget. Outside any run there is nothing to attach to, so the call is a no-op
-// (it still returns an id), which keeps tasks usable from plain scripts.
+// tracker fire-and-forget. Outside any run the artifact is still created — attached to no run,
+// findable by its key — with a warning, since a missing run is usually a mistake worth seeing.
 //
 // Data shapes stored in ArtifactRecord.data:
 //   MARKDOWN → the markdown string
 //   TABLE    → { columns: string[], rows: unknown[][] }
 //   LINK     → { url: string, linkText?: string }
 import { currentScope } from "./context.ts";
+import { fallbackLogger } from "./logging.ts";
+import { getTracker } from "./tracking/select.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { uuidv7 } from "@flowplane/core";
 import type { ArtifactRecord } from "./tracking/tracker.ts";
@@ -41,12 +43,19 @@ function record(type: ArtifactRecord["type"], data: unknown, options: ArtifactOp
   }
   const id = uuidv7();
   const scope = currentScope();
-  if (scope === undefined) return id;
-  const artifact: ArtifactRecord = { id, flowRunId: scope.flowRun.id, type, data };
-  if (scope.taskRun !== undefined) artifact.taskRunId = scope.taskRun.id;
+  const artifact: ArtifactRecord = { id, type, data };
+  if (scope !== undefined) artifact.flowRunId = scope.flowRun.id;
+  if (scope?.taskRun !== undefined) artifact.taskRunId = scope.taskRun.id;
   if (options.key !== undefined) artifact.key = options.key;
   if (options.description !== undefined) artifact.description = options.description;
-  scope.shared.tracker.artifact(artifact);
+  if (scope === undefined) {
+    fallbackLogger().warn(
+      `${type.toLowerCase()} artifact ${options.key ?? id} was created outside a flow or task run; it is attached to no run`,
+    );
+    getTracker().artifact(artifact);
+  } else {
+    scope.shared.tracker.artifact(artifact);
+  }
   return id;
 }
 

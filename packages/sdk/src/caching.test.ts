@@ -6,7 +6,7 @@ import { flow } from "./flow.ts";
 import { inputsCacheKey } from "./results/cache-key.ts";
 import { resultStore } from "./results/store.ts";
 import { task } from "./task.ts";
-import { rejectionOf, useTestEnv } from "./test-support.ts";
+import { rejectionOf, runScript, sdkEntry, useTestEnv } from "./test-support.ts";
 import { TaskRunError } from "./errors.ts";
 
 const env = useTestEnv();
@@ -215,5 +215,56 @@ describe("result caching across flow runs", () => {
     const { run } = cachedFlow();
     await run(3);
     expect(await readdir(other)).toHaveLength(1);
+  });
+});
+
+describe("cache keys that cannot serve stale results", () => {
+  // Each version of the task runs in its own process, as before and after a deploy: there the
+  // task keys are equal (both the bare name), so only the source can tell the versions apart.
+  const runVersion = (body: string, cacheKey: "inputsCacheKey" | "inputsOnlyCacheKey") =>
+    JSON.parse(
+      runScript(
+        `
+        import { flow, task, MemoryTracker, setTracker, ${cacheKey} } from ${JSON.stringify(sdkEntry)};
+        const tracker = new MemoryTracker();
+        setTracker(tracker);
+        const evolving = task({ name: "evolving", cacheKey: ${cacheKey} }, (x) => ${body});
+        const value = await flow({ name: "versions" }, () => evolving(1))();
+        process.stderr.write(JSON.stringify({ value, state: tracker.taskRuns[0].states.at(-1).name }));
+      `,
+        { FLOWPLANE_RESULTS_DIR: env.resultsDir },
+      ),
+    ) as { value: number; state: string };
+
+  it("miss after the task's code changed, with the default key (regression: the old result came back)", () => {
+    expect(runVersion("x + 1", "inputsCacheKey")).toEqual({ value: 2, state: "Completed" });
+    expect(runVersion("x + 1", "inputsCacheKey")).toEqual({ value: 2, state: "Cached" });
+    expect(runVersion("x + 100", "inputsCacheKey")).toEqual({ value: 101, state: "Completed" });
+  });
+
+  it("hit across code changes with inputsOnlyCacheKey, the policy that leaves the source out", () => {
+    expect(runVersion("x + 1", "inputsOnlyCacheKey")).toEqual({ value: 2, state: "Completed" });
+    expect(runVersion("x + 100", "inputsOnlyCacheKey")).toEqual({ value: 2, state: "Cached" });
+  });
+
+  it("run uncached with a warning when an argument cannot be hashed, instead of failing", async () => {
+    let calls = 0;
+    const withCallback = task({ name: "with_callback", cacheKey: inputsCacheKey }, (n: number, cb: () => number) => {
+      calls++;
+      return n + cb();
+    });
+    const f = flow({ name: "unhashable" }, () => withCallback(1, () => 2));
+    expect(await f()).toBe(3);
+    expect(await f()).toBe(3);
+    expect(calls).toBe(2);
+    const [first] = env.tracker.taskRuns;
+    expect(first?.record.cacheKey).toBeUndefined();
+    expect(first?.states.at(-1)?.type).toBe("COMPLETED");
+    expect(env.tracker.logsOf(first!.record.id)).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        message: expect.stringMatching(/Not cached: cannot build a cache key from a function/),
+      }),
+    );
   });
 });

@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { MissingContextError } from "./errors.ts";
 import { uuidv7 } from "@flowplane/core";
 import { fallbackLogger, SinkLogger, type RunLogger } from "./logging.ts";
+import type { TaskOptions } from "./options.ts";
 import type { FlowRunInfo, Tracker } from "./tracking/tracker.ts";
 
 export interface TaskRunInfo {
@@ -37,6 +38,17 @@ export interface FlowRunShared {
   readonly counters: Map<string, number>;
   /** Submitted task runs not yet settled; the flow waits for them before its final state. */
   readonly pending: Set<Promise<unknown>>;
+  /**
+   * Task run attempts executing now, by task run id, with what their stop hooks need — so a
+   * process told to stop can run their onCancellation/onCrashed hooks (see stopActiveFlowRuns).
+   */
+  readonly running: Map<string, RunningTask>;
+}
+
+export interface RunningTask {
+  /** The task's options (for its name and stop hooks). */
+  readonly options: Readonly<TaskOptions<never[]>>;
+  readonly scope: RunScope;
 }
 
 /** The signal of a run with no timeout anywhere above it: shared, so such runs allocate nothing. */

@@ -7,6 +7,7 @@ export type FlowplaneErrorCode =
   | "TASK_RUN_FAILED"
   | "FLOW_RUN_FAILED"
   | "TIMEOUT"
+  | "RESULT_TIMEOUT"
   | "PARAMETER_VALIDATION"
   | "ABORTED"
   | "NO_RUN_CONTEXT"
@@ -75,19 +76,41 @@ export class TimeoutError extends FlowplaneError {
   }
 }
 
+/**
+ * `future.result({ timeoutSeconds })` (or asCompleted) stopped waiting. Unlike TimeoutError this
+ * says nothing about the task run, which keeps running and records its own final state.
+ */
+export class ResultTimeoutError extends FlowplaneError {
+  readonly code = "RESULT_TIMEOUT";
+  override readonly name = "ResultTimeoutError";
+  constructor(
+    readonly taskRunId: string,
+    readonly timeoutSeconds: number,
+    /** The task run's state when the wait gave up. */
+    readonly state: State,
+  ) {
+    super(`Task run ${taskRunId} did not finish within ${timeoutSeconds}s (it is ${state.type})`);
+  }
+}
+
 export interface ParameterIssue {
   /** Dotted path of the offending field ("" for the parameters object itself). */
   path: string;
   message: string;
 }
 
-/** Flow parameters did not match the flow's `parameters` schema; no run was created. */
+/**
+ * Flow parameters did not match the flow's `parameters` schema. The flow function did not run;
+ * the flow run (and a sub-flow's stand-in task run) is recorded FAILED with this message.
+ */
 export class ParameterValidationError extends FlowplaneError {
   readonly code = "PARAMETER_VALIDATION";
   override readonly name = "ParameterValidationError";
   constructor(
     readonly flowName: string,
     readonly issues: readonly ParameterIssue[],
+    /** The FAILED flow run recorded for the call. */
+    readonly flowRunId?: string,
   ) {
     const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
     super(`Invalid parameters for flow '${flowName}': ${detail}`);

@@ -5,6 +5,7 @@ import { getRunContext } from "./context.ts";
 import { toState } from "./tracking/local-orchestration.ts";
 import { AbortedRunError, FlowRunError, ParameterValidationError, TaskRunError, TimeoutError } from "./errors.ts";
 import { flow, runFlowWith } from "./flow.ts";
+import { withTags } from "./tags.ts";
 import { argsFromParameters, parametersFromArgs } from "./engine/run-flow.ts";
 import { task } from "./task.ts";
 import { rejectionOf, useTestEnv } from "./test-support.ts";
@@ -220,9 +221,9 @@ describe("parameter validation", () => {
     nested: z.object({ n: z.number() }).optional(),
   });
 
-  it("rejects bad parameters before any run starts, naming the field path", async () => {
+  it("records a FAILED flow run carrying the validation error, without running the flow (regression)", async () => {
     let ran = false;
-    const f = flow({ name: "validated", parameters: schema }, async () => {
+    const f = flow({ name: "validated", parameters: schema, retries: 2 }, async () => {
       ran = true;
     });
     const err = (await rejectionOf(
@@ -232,8 +233,22 @@ describe("parameter validation", () => {
     expect(err.issues.map((i) => i.path)).toEqual(["nested.n"]);
     expect(err.message).toContain("nested.n");
     expect(ran).toBe(false);
-    expect(env.tracker.flowRuns).toHaveLength(0);
-    expect(env.tracker.proposals).toHaveLength(0);
+    const [run] = env.tracker.flowRunsNamed("validated");
+    expect(err.flowRunId).toBe(run?.info.id);
+    // FAILED for good: retries cannot fix the call's arguments.
+    expect(run?.states.map((s) => s.type)).toEqual(["PENDING", "FAILED"]);
+    expect(run?.state.message).toContain("nested.n");
+    expect(run?.start.parameters).toEqual({ day: "d", nested: { n: "x" } });
+  });
+
+  it("refuses unknown parameter keys instead of dropping them (strict by default)", async () => {
+    const f = flow({ name: "strict_params", parameters: z.object({ day: z.string() }) }, async (p) => p.day);
+    const err = (await rejectionOf(f({ day: "d", dya: "typo" } as { day: string }))) as ParameterValidationError;
+    expect(err).toBeInstanceOf(ParameterValidationError);
+    expect(err.message).toContain("dya");
+    expect(f.parameterJsonSchema()).toMatchObject({ additionalProperties: false });
+    const loose = flow({ name: "loose_params", parameters: z.object({ day: z.string() }).loose() }, async (p) => p);
+    expect(await loose({ day: "d", extra: 1 } as { day: string })).toEqual({ day: "d", extra: 1 });
   });
 
   it("passes the parsed parameters (defaults applied) to the flow and records them", async () => {
@@ -252,13 +267,19 @@ describe("parameter validation", () => {
     expect(env.tracker.flowRuns[0]?.start.parameters).toEqual({ limit: 5 });
   });
 
-  it("validates a sub-flow's parameters before recording anything for it", async () => {
+  it("records a FAILED sub-flow run and a FAILED stand-in task run for invalid sub-flow parameters", async () => {
     const child = flow({ name: "child_validated", parameters: z.object({ n: z.number() }) }, async ({ n }) => n);
     const parent = flow({ name: "parent_of_invalid" }, async () => rejectionOf(child({ n: "1" as unknown as number })));
     const err = await parent();
     expect(err).toBeInstanceOf(ParameterValidationError);
-    expect(env.tracker.flowRuns).toHaveLength(1);
-    expect(env.tracker.taskRuns).toHaveLength(0);
+    const [childRun] = env.tracker.flowRunsNamed("child_validated");
+    expect(childRun?.state.type).toBe("FAILED");
+    expect(childRun?.state.message).toMatch(/Invalid parameters.*n:/);
+    const [standIn] = env.tracker.taskRuns;
+    expect(standIn?.record.isSubflow).toBe(true);
+    expect(childRun?.start.parentTaskRunId).toBe(standIn?.record.id);
+    expect(standIn?.states.at(-1)).toMatchObject({ type: "FAILED" });
+    expect(standIn?.states.at(-1)?.message).toMatch(/Invalid parameters/);
   });
 
   it("publishes the parameters' JSON Schema", () => {
@@ -441,6 +462,16 @@ describe("running an existing flow run", () => {
     expect(env.tracker.flowRun(id).start.flowRunId).toBe(id);
   });
 
+  it("ends a worker-launched run FAILED (no retry) when its stored parameters are invalid", async () => {
+    const f = flow({ name: "launched_strict", retries: 3, parameters: z.object({ x: z.number() }) }, async (p) => p.x);
+    const id = "0190a000-0000-7000-8000-000000000002";
+    const err = await rejectionOf(runFlowWith(f, [{ x: "3" } as unknown as { x: number }], { flowRunId: id }));
+    expect(err).toMatchObject({ code: "PARAMETER_VALIDATION", flowRunId: id });
+    const run = env.tracker.flowRun(id);
+    expect(run.state).toMatchObject({ type: "FAILED", details: { noRetry: true } });
+    expect(run.state.message).toMatch(/^Invalid parameters for flow 'launched_strict': x: /);
+  });
+
   it("maps parameters records to call arguments and back", () => {
     expect(argsFromParameters(parametersFromArgs([{ a: 1 }]))).toEqual([{ a: 1 }]);
     expect(argsFromParameters(parametersFromArgs([1, "b"]))).toEqual([1, "b"]);
@@ -453,5 +484,72 @@ describe("option checks", () => {
   it("rejects bad flow options when the flow is defined", () => {
     expect(() => flow({ name: "x", retries: 1.5 }, async () => 1)).toThrow(/retries/);
     expect(() => flow({ name: "x", retryJitterFactor: -1 }, async () => 1)).toThrow(/retryJitterFactor/);
+  });
+});
+
+describe("run names and tags", () => {
+  it("names flow runs with flowRunName, a string or a function of the parsed parameters", async () => {
+    await flow({ name: "named_static", flowRunName: "nightly" }, async () => 1)();
+    const dynamic = flow(
+      {
+        name: "named_dynamic",
+        flowRunName: (p) => `etl-${String(p.day)}-${String(p.limit)}`,
+        parameters: z.object({ day: z.string(), limit: z.number().default(5) }),
+      },
+      async () => 1,
+    );
+    await dynamic({ day: "2024-05-01" });
+    expect(env.tracker.flowRunsNamed("named_static")[0]?.info.name).toBe("nightly");
+    expect(env.tracker.flowRunsNamed("named_dynamic")[0]?.info.name).toBe("etl-2024-05-01-5");
+  });
+
+  it("records a FAILED run when flowRunName throws, without running the flow", async () => {
+    let ran = false;
+    const f = flow(
+      {
+        name: "bad_name",
+        flowRunName: () => {
+          throw new Error("no name today");
+        },
+      },
+      async () => {
+        ran = true;
+      },
+    );
+    const err = (await rejectionOf(f())) as FlowRunError;
+    expect(err).toBeInstanceOf(FlowRunError);
+    expect(ran).toBe(false);
+    expect(env.tracker.flowRunsNamed("bad_name")[0]?.state.message).toBe("flowRunName failed: no name today");
+  });
+
+  it("tags every flow run and task run started inside withTags, nested scopes adding up", async () => {
+    const t = task({ name: "tagged_task", tags: ["own"] }, async () => 1);
+    const child = flow({ name: "tagged_child" }, async () => t());
+    const parent = flow({ name: "tagged_parent", tags: ["parent"] }, async () => {
+      await withTags(["inner"], () => child());
+      return t();
+    });
+    await withTags(["outer"], () => parent());
+    await t();
+    expect(env.tracker.flowRunsNamed("tagged_parent")[0]?.start.tags).toEqual(["parent", "outer"]);
+    expect(env.tracker.flowRunsNamed("tagged_child")[0]?.start.tags).toEqual(["outer", "inner"]);
+    const taskTags = env.tracker.taskRuns.filter((r) => r.record.taskKey === "tagged_task").map((r) => r.record.tags);
+    expect(taskTags).toEqual([["own", "outer", "inner"], ["own", "outer"], ["own"]]);
+  });
+
+  it("keeps concurrent withTags scopes apart", async () => {
+    const t = task({ name: "scoped_task" }, async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return ms;
+    });
+    const f = flow({ name: "scoped" }, async () =>
+      Promise.all([withTags(["a"], () => t(10)), withTags(["b"], () => t(1))]),
+    );
+    await f();
+    const tags = env.tracker.taskRuns.map((r) => [r.record.name, r.record.tags]);
+    expect(tags).toEqual([
+      ["scoped_task-0", ["a"]],
+      ["scoped_task-1", ["b"]],
+    ]);
   });
 });

@@ -1,13 +1,22 @@
 import { z } from "zod";
 import { registerRunKey } from "./engine/common.ts";
-import { runFlow, type FlowDefinition, type RunFlowOptions } from "./engine/run-flow.ts";
+import {
+  effectiveParameterSchema,
+  runFlow,
+  type FlowDefinition,
+  type FlowValue,
+  type RunFlowOptions,
+} from "./engine/run-flow.ts";
 import { checkRunOptions, type FlowOptions } from "./options.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
 export interface Flow<Args extends unknown[], R> {
-  /** Runs the flow: a new flow run, or a sub-flow run when called inside another flow run. */
-  (...args: Args): Promise<Awaited<R>>;
+  /**
+   * Runs the flow: a new flow run, or a sub-flow run when called inside another flow run. A
+   * returned future (or array of futures) is resolved to its value; a failed one fails the run.
+   */
+  (...args: Args): Promise<FlowValue<Awaited<R>>>;
   readonly name: string;
   readonly options: Readonly<FlowOptions>;
   /** JSON Schema of the parameters (from the `parameters` zod schema), or undefined without one. */
@@ -44,16 +53,24 @@ function makeFlow<Args extends unknown[], R>(
 ): Flow<Args, R> {
   checkRunOptions("flow", options);
   const frozen = Object.freeze({ ...options, ...(options.tags ? { tags: Object.freeze([...options.tags]) } : {}) });
-  const def: FlowDefinition<Args, R> = { fn, options: frozen, flowKey, tags: [...(options.tags ?? [])] };
-  const callable = (...args: Args): Promise<Awaited<R>> => runFlow(def, args);
+  const parameterSchema = options.parameters && effectiveParameterSchema(options.parameters);
+  const def: FlowDefinition<Args, R> = {
+    fn,
+    options: frozen,
+    flowKey,
+    tags: [...(options.tags ?? [])],
+    ...(parameterSchema !== undefined ? { parameterSchema } : {}),
+  };
+  const callable = (...args: Args): Promise<FlowValue<Awaited<R>>> => runFlow(def, args);
   Object.defineProperty(callable, "name", { value: options.name });
   Object.defineProperty(callable, FLOW_DEFINITION, { value: def });
   return Object.assign(callable, {
     options: frozen,
     parameterJsonSchema(): JsonSchema | undefined {
-      const schema = options.parameters;
       // Callers supply the schema's input (before defaults and transforms), so describe that.
-      return schema === undefined ? undefined : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+      return parameterSchema === undefined
+        ? undefined
+        : z.toJSONSchema(parameterSchema, { io: "input", unrepresentable: "any" });
     },
     withOptions(changes: Partial<FlowOptions>): Flow<Args, R> {
       return makeFlow({ ...options, ...changes }, fn, flowKey);
@@ -70,7 +87,7 @@ export function runFlowWith<Args extends unknown[], R>(
   flowFn: Flow<Args, R>,
   args: Args,
   options: RunFlowOptions,
-): Promise<Awaited<R>> {
+): Promise<FlowValue<Awaited<R>>> {
   const def = (flowFn as unknown as { [FLOW_DEFINITION]?: FlowDefinition<Args, R> })[FLOW_DEFINITION];
   if (def === undefined) throw new TypeError("runFlowWith: not a flow created by flow()");
   return runFlow(def, args, options);

@@ -1,10 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createLinkArtifact, createMarkdownArtifact, createTableArtifact, toTable } from "./artifacts.ts";
 import { configure } from "./config.ts";
 import { getRunContext, getRunLogger } from "./context.ts";
 import { flow } from "./flow.ts";
 import { task } from "./task.ts";
-import { useTestEnv } from "./test-support.ts";
+import { runScript, sdkEntry, useTestEnv } from "./test-support.ts";
 
 const env = useTestEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,6 +112,24 @@ describe("logPrints", () => {
     expect(env.tracker.logs.map((l) => [l.message, l.flowRunId])).toEqual([["child print", childRun.info.id]]);
   });
 
+  it("captures a task's prints with logPrints on the task alone, in a fresh process (regression)", () => {
+    // A fresh process, because the console is patched once per process: in this test file some
+    // flow with logPrints has run already, which hid the bug.
+    const output = runScript(`
+      import { flow, task, MemoryTracker, setTracker } from ${JSON.stringify(sdkEntry)};
+      const tracker = new MemoryTracker();
+      setTracker(tracker);
+      const chatty = task({ name: "chatty", logPrints: true }, () => console.log("task print"));
+      await flow({ name: "plain_flow" }, () => chatty())();
+      await chatty();
+      process.stderr.write(JSON.stringify(tracker.logs.map((l) => [l.message, l.taskRunId !== undefined])));
+    `);
+    expect(JSON.parse(output)).toEqual([
+      ["task print", true],
+      ["task print", true],
+    ]);
+  });
+
   it("lets a task opt out inside a printing flow", async () => {
     const t = task({ name: "silent_task", logPrints: false }, async () => console.log("task print"));
     const f = flow({ name: "mixed", logPrints: true }, async () => {
@@ -171,9 +189,22 @@ describe("artifacts", () => {
     await expect(f()).rejects.toThrow(/lowercase/);
   });
 
-  it("is a no-op outside a run", () => {
-    expect(typeof createMarkdownArtifact("ignored")).toBe("string");
-    expect(env.tracker.artifacts).toEqual([]);
+  it("creates an artifact outside a run, attached to no run, with a warning (regression: it was dropped)", () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    let id: string;
+    try {
+      id = createMarkdownArtifact("# from a script", { key: "script-report" });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(env.tracker.artifacts).toEqual([{ id, type: "MARKDOWN", data: "# from a script", key: "script-report" }]);
+    expect(written.join("")).toMatch(
+      /WARNING .*markdown artifact script-report was created outside a flow or task run; it is attached to no run/,
+    );
   });
 
   it("normalises array rows with optional column names", () => {

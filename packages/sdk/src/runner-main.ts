@@ -7,6 +7,7 @@ import { setTracker } from "./tracking/select.ts";
 import { executeFlowRun } from "./runner.ts";
 import { installOutputRedaction } from "./output-redaction.ts";
 import { loadSecretsToRedact, useControlPlaneSecrets } from "./secrets.ts";
+import { stopActiveFlowRuns } from "./engine/run-flow.ts";
 
 const flowRunId = process.env.FLOWPLANE_FLOW_RUN_ID;
 const entrypoint = process.env.FLOWPLANE_ENTRYPOINT;
@@ -28,16 +29,53 @@ if (process.env.FLOWPLANE_EXIT_WITH_PARENT === "1") {
   process.stdin.resume();
 }
 
-// Stopped by the infrastructure (docker stop, pod deletion, StopTask, a cancel): leave at once. As
-// PID 1 in a container node would otherwise ignore SIGTERM and wait for the kill.
-process.on("SIGTERM", () => process.exit(143));
-
 installOutputRedaction();
 const api = createApiClient(connection);
 useControlPlaneSecrets({ api, flowRunId });
 // Secrets the worker put into this run's job (env, command): read here too, so they are redacted.
 await loadSecretsToRedact((process.env.FLOWPLANE_REDACT_SECRETS ?? "").split(",").filter((name) => name !== ""));
 const tracker = new ApiTracker(api);
+
+// Stopped by the infrastructure (docker stop, pod deletion, StopTask, a cancel): run the flow's
+// onCancellation hooks (the run is being cancelled) or onCrashed hooks (anything else), deliver
+// what they logged, and leave — within STOP_HOOKS_BUDGET_MS, as the SIGKILL that follows a
+// SIGTERM comes after a grace period we do not know. As PID 1 in a container node would
+// otherwise ignore SIGTERM and wait for the kill. A second SIGTERM leaves at once.
+const STOP_HOOKS_BUDGET_MS = 5_000;
+let stopping = false;
+process.on("SIGTERM", () => {
+  if (stopping) process.exit(143);
+  stopping = true;
+  const deadline = Date.now() + STOP_HOOKS_BUDGET_MS;
+  const left = () => Math.max(0, deadline - Date.now());
+  void (async () => {
+    const run = await withinMs(api.flowRuns.get.query({ id: flowRunId }), left());
+    const cancelled = run?.state.type === "CANCELLING" || run?.state.type === "CANCELLED";
+    await withinMs(
+      stopActiveFlowRuns(cancelled ? "cancelled" : "crashed", "the run's process was stopped (SIGTERM)"),
+      left(),
+    );
+    await withinMs(tracker.flush(), left());
+    process.exit(143);
+  })();
+});
+
+/** `promise`'s value, or undefined if it rejects or takes longer than `ms`. */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
+}
 setTracker(tracker);
 const result = await executeFlowRun({ api, tracker, flowRunId, entrypoint, cwd: process.cwd() });
 tracker.close();

@@ -15,7 +15,8 @@ async function inFlow<T>(body: () => Promise<T>): Promise<{ flowRunId: string; v
     flowRunId = getRunContext().flowRun.id;
     return body();
   })();
-  return { flowRunId, value };
+  // The harness never returns futures, so the flow's value is the body's.
+  return { flowRunId, value: value as T };
 }
 
 describe("task calls inside a flow", () => {
@@ -345,12 +346,12 @@ describe("map", () => {
     expect(value).toEqual([3, 7]);
   });
 
-  it("starts no new items after a failure, lets started ones finish, then throws the first error", async () => {
+  it("runs every item despite a failure under a concurrency limit, then throws the first error (regression)", async () => {
     const started: number[] = [];
     const t = task({ name: "map_fail" }, async (x: number) => {
       started.push(x);
-      await new Promise((r) => setTimeout(r, 5));
-      if (x === 2) throw new Error("two");
+      await new Promise((r) => setTimeout(r, 5 + x));
+      if (x === 2 || x === 4) throw new Error(`bad ${x}`);
       return x;
     });
     let caught: unknown;
@@ -358,9 +359,49 @@ describe("map", () => {
       caught = await rejectionOf(t.map([1, 2, 3, 4, 5], { concurrency: 2 }));
     });
     expect(caught).toBeInstanceOf(TaskRunError);
-    expect(started).toEqual([1, 2, 3]);
+    expect((caught as TaskRunError).cause).toEqual(new Error("bad 2"));
+    expect(started.sort()).toEqual([1, 2, 3, 4, 5]);
     const finals = env.tracker.taskRunsOf(flowRunId).map((r) => r.states.at(-1)?.type);
-    expect(finals).toEqual(["COMPLETED", "FAILED", "COMPLETED"]);
+    expect(finals).toEqual(["COMPLETED", "FAILED", "COMPLETED", "FAILED", "COMPLETED"]);
+  });
+
+  it("settles every item before throwing, so the flow sees all results recorded", async () => {
+    const t = task({ name: "map_slow_ok" }, async (x: number) => {
+      if (x === 0) throw new Error("fast failure");
+      await new Promise((r) => setTimeout(r, 30));
+      return x;
+    });
+    let settledAtThrow: (string | undefined)[] = [];
+    const { flowRunId } = await inFlow(async () => {
+      const flowRunId = getRunContext().flowRun.id;
+      await rejectionOf(t.map([0, 1, 2]));
+      settledAtThrow = env.tracker.taskRunsOf(flowRunId).map((r) => r.states.at(-1)?.type);
+    });
+    expect(settledAtThrow).toEqual(["FAILED", "COMPLETED", "COMPLETED"]);
+    expect(env.tracker.taskRunsOf(flowRunId)).toHaveLength(3);
+  });
+
+  it("with failFast starts no new items after a failure and throws at once", async () => {
+    const started: number[] = [];
+    const t = task({ name: "map_fail_fast" }, async (x: number) => {
+      started.push(x);
+      await new Promise((r) => setTimeout(r, x === 2 ? 5 : 40));
+      if (x === 2) throw new Error("two");
+      return x;
+    });
+    let caught: unknown;
+    let elapsedMs = 0;
+    const { flowRunId } = await inFlow(async () => {
+      const t0 = Date.now();
+      caught = await rejectionOf(t.map([1, 2, 3, 4, 5], { concurrency: 2, failFast: true }));
+      elapsedMs = Date.now() - t0;
+    });
+    expect(caught).toBeInstanceOf(TaskRunError);
+    expect(started).toEqual([1, 2]);
+    // Item 1 was still running (40 ms) when the failure of item 2 (5 ms) surfaced.
+    expect(elapsedMs).toBeLessThan(35);
+    // The flow run still waited for the started item before finishing.
+    expect(env.tracker.taskRunsOf(flowRunId).map((r) => r.states.at(-1)?.type)).toEqual(["COMPLETED", "FAILED"]);
   });
 
   it("rejects a bad concurrency value", async () => {
@@ -370,22 +411,59 @@ describe("map", () => {
 });
 
 describe("tasks outside a flow", () => {
-  it("just run the function, untracked", async () => {
-    const t = task({ name: "plain", retries: 3 }, async (x: number) => x + 1);
-    expect(await t(1)).toBe(2);
+  it("are task runs with their retries, in an implicit flow run named after the task (regression)", async () => {
+    let calls = 0;
+    const flaky = task({ name: "standalone_flaky", retries: 3, tags: ["solo"] }, async (x: number) => {
+      if (++calls < 4) throw new Error(`attempt ${calls}`);
+      return x + 1;
+    });
+    expect(await flaky(1)).toBe(2);
+    expect(calls).toBe(4);
+    const [run] = env.tracker.flowRunsNamed("task:standalone_flaky");
+    expect(run?.state.type).toBe("COMPLETED");
+    const [taskRun] = env.tracker.taskRunsOf(run!.info.id);
+    expect(taskRun?.record).toMatchObject({ name: "standalone_flaky-0", tags: ["solo"] });
+    expect(env.tracker.stateNames(taskRun!.record.id)).toEqual([
+      "Pending",
+      "Running",
+      "AwaitingRetry",
+      "Retrying",
+      "AwaitingRetry",
+      "Retrying",
+      "AwaitingRetry",
+      "Retrying",
+      "Completed",
+    ]);
+  });
+
+  it("have a run context and keep their timeout", async () => {
+    const slow = task({ name: "standalone_slow", timeoutSeconds: 0.02 }, async () => {
+      const ctx = getRunContext();
+      expect(ctx.taskRun?.name).toBe("standalone_slow-0");
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    const err = await rejectionOf(slow());
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(env.tracker.flowRunsNamed("task:standalone_slow")[0]?.state.type).toBe("FAILED");
+  });
+
+  it("throw the task's TaskRunError (cause: the function's error), not the implicit flow's", async () => {
+    const t = task({ name: "plain_fail" }, async () => {
+      throw new SyntaxError("raw");
+    });
+    const err = await rejectionOf(t());
+    expect(err).toBeInstanceOf(TaskRunError);
+    expect((err as TaskRunError).cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it("submit and map outside a flow run as task runs too", async () => {
+    const t = task({ name: "plain" }, async (x: number) => x + 1);
     expect(await t.map([1, 2])).toEqual([2, 3]);
     const f = t.submit(5);
     expect(await f.result()).toBe(6);
     expect(f.state.type).toBe("COMPLETED");
-    expect(env.tracker.taskRuns).toHaveLength(0);
-    expect(env.tracker.flowRuns).toHaveLength(0);
-  });
-
-  it("throw the function's own error", async () => {
-    const t = task({ name: "plain_fail" }, async () => {
-      throw new SyntaxError("raw");
-    });
-    await expect(t()).rejects.toBeInstanceOf(SyntaxError);
+    expect(env.tracker.flowRunsNamed("task:plain")).toHaveLength(3);
+    expect(env.tracker.taskRuns.every((r) => r.states.at(-1)?.type === "COMPLETED")).toBe(true);
   });
 });
 

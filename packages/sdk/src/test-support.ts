@@ -1,6 +1,9 @@
 // Shared setup for the SDK's own tests: a fresh MemoryTracker per test and a throwaway results
 // directory, so tests never touch ~/.flowplane or each other's cache.
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
@@ -44,4 +47,23 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error("expected the promise to reject");
+}
+
+/** The SDK's entry, for scripts run in a child process. */
+export const sdkEntry = fileURLToPath(new URL("./index.ts", import.meta.url));
+
+/**
+ * Runs an ES module `script` in a fresh Node process (plain JavaScript; it imports the TypeScript sources through tsx) — for behaviour that
+ * depends on process-wide state, such as the console patch or the task-key registry. Returns what
+ * the script wrote to stderr; fails if it exits non-zero.
+ */
+export function runScript(script: string, env: Record<string, string> = {}): string {
+  const require = createRequire(import.meta.url);
+  const child = spawnSync(
+    process.execPath,
+    ["--import", require.resolve("tsx/esm"), "--input-type=module", "-e", script],
+    { encoding: "utf8", timeout: 60_000, env: { ...process.env, FLOWPLANE_QUIET: "1", ...env } },
+  );
+  if (child.status !== 0) throw new Error(`script exited ${child.status}: ${child.stderr}`);
+  return child.stderr;
 }

@@ -12,6 +12,8 @@ export interface Column<Row> {
   cellClassName?: string;
   /** The cell names its row (`<th scope="row">`), for tables read row by row. */
   rowHeader?: boolean;
+  /** `data-testid` of every cell of the column, for tests that read one column of a row. */
+  testId?: string;
 }
 
 /** A column header that is only read out: the actions column. */
@@ -60,11 +62,11 @@ export function DataTable<Row>({
               {columns.map((c, i) => {
                 const cellClass = [c.className, c.cellClassName].filter(Boolean).join(" ") || undefined;
                 return c.rowHeader ? (
-                  <th key={i} scope="row" className={cellClass}>
+                  <th key={i} scope="row" className={cellClass} data-testid={c.testId}>
                     {c.cell(row)}
                   </th>
                 ) : (
-                  <td key={i} className={cellClass}>
+                  <td key={i} className={cellClass} data-testid={c.testId}>
                     {c.cell(row)}
                   </td>
                 );

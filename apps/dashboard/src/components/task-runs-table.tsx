@@ -1,5 +1,6 @@
 // The timeline's task runs as a paged table: the accessible (and sortable-by-start) view of the
-// same data, for keyboard and screen-reader users and for copying names.
+// same data, for keyboard and screen-reader users and for copying names. Its "Inputs" column shows
+// the dependency edges: which task runs' futures fed each run (as arguments or in waitFor).
 import { useMemo, useState } from "react";
 import type { TaskRunRow } from "../api/client.ts";
 import { formatDuration, formatFullTime, formatTime, runDurationMs } from "../lib/format.ts";
@@ -25,6 +26,7 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
   const pages = Math.max(1, Math.ceil(sorted.length / PAGE));
   const current = Math.min(page, pages - 1);
   const shown = sorted.slice(current * PAGE, current * PAGE + PAGE);
+  const namesById = useMemo(() => new Map(rows.map((r) => [r.id, r.name])), [rows]);
   if (rows.length === 0) return <p className="muted">No task runs yet.</p>;
   const columns: Column<TaskRunRow>[] = [
     {
@@ -39,6 +41,18 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
         ),
     },
     { header: "State", cell: (r) => <StateBadge type={r.stateType} name={r.stateName} /> },
+    {
+      header: "Inputs",
+      testId: "task-run-inputs",
+      cell: (r) =>
+        r.inputTaskRunIds.length === 0 ? (
+          <span className="muted">—</span>
+        ) : (
+          // An upstream run of another flow run (a future passed across flows) has no row here, so
+          // it shows by id.
+          r.inputTaskRunIds.map((id) => namesById.get(id) ?? id.slice(0, 8)).join(", ")
+        ),
+    },
     { header: "Attempts", className: "num", cell: (r) => r.runCount },
     {
       header: "Started",

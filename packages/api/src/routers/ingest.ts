@@ -22,6 +22,7 @@ export const ingestRouter = router({
               tags: z.array(z.string().max(100)).max(50),
               cacheKey: z.string().max(1000).nullish(),
               createdAt: iso,
+              inputTaskRunIds: z.array(id).max(1_000).optional(),
             }),
           )
           .max(MAX_BATCH)
@@ -58,7 +59,7 @@ export const ingestRouter = router({
           .array(
             z.object({
               id,
-              flowRunId: id,
+              flowRunId: id.nullish(),
               taskRunId: id.nullish(),
               key: z.string().max(200).nullish(),
               type: z.enum(["MARKDOWN", "TABLE", "LINK"]),

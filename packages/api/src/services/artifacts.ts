@@ -13,7 +13,9 @@ export async function listArtifacts(
       ...(input.flowRunId ? { flowRunId: input.flowRunId } : {}),
       ...(input.key ? { key: input.key } : {}),
     },
-    orderBy: { createdAt: input.flowRunId ? "asc" : "desc" },
+    // Artifacts of one batch share createdAt (the insert's now()); their ids are the SDK's
+    // UUIDv7s, made in creation order, so they break the tie.
+    orderBy: input.flowRunId ? [{ createdAt: "asc" }, { id: "asc" }] : [{ createdAt: "desc" }, { id: "desc" }],
     take: input.limit,
     select: {
       id: true,

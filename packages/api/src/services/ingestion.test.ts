@@ -221,4 +221,35 @@ describe("ingest.batch", () => {
     const list = await api.a.as.READ.taskRuns.list({ flowRunId });
     expect(list.filter((t) => t.taskKey.startsWith("bulk-") && t.stateType === "COMPLETED")).toHaveLength(1000);
   });
+
+  it("stores which task runs fed a task run, and taskRuns.list returns those edges", async () => {
+    const upstreamA = taskRun();
+    const upstreamB = taskRun();
+    const downstream = { ...taskRun(), inputTaskRunIds: [upstreamA.id, upstreamB.id] };
+    await worker.ingest.batch({ taskRuns: [upstreamA, upstreamB, downstream] });
+    const list = await api.a.as.READ.taskRuns.list({ flowRunId });
+    const byId = new Map(list.map((t) => [t.id, t]));
+    expect(byId.get(downstream.id)?.inputTaskRunIds).toEqual([upstreamA.id, upstreamB.id]);
+    expect(byId.get(upstreamA.id)?.inputTaskRunIds).toEqual([]);
+  });
+
+  it("stores an artifact created outside any run, in the caller's workspace, findable by key", async () => {
+    const id = nextId();
+    const result = await worker.ingest.batch({
+      artifacts: [{ id, key: "runless-report", type: "MARKDOWN", data: "# made in a script" }],
+    });
+    expect(result.artifacts).toBe(1);
+    const [found] = await api.a.as.READ.artifacts.list({ key: "runless-report" });
+    expect(found).toMatchObject({ id, flowRunId: null, taskRunId: null, data: "# made in a script" });
+    expect(await api.b.as.READ.artifacts.list({ key: "runless-report" })).toEqual([]);
+  });
+
+  it("drops an artifact that names a task run but no flow run", async () => {
+    const t = taskRun();
+    await worker.ingest.batch({ taskRuns: [t] });
+    const result = await worker.ingest.batch({
+      artifacts: [{ id: nextId(), taskRunId: t.id, type: "MARKDOWN", data: "half-attached" }],
+    });
+    expect(result.artifacts).toBe(0);
+  });
 });

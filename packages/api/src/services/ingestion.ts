@@ -21,6 +21,8 @@ export interface IngestTaskRun {
   tags: string[];
   cacheKey?: string | null;
   createdAt: string;
+  /** Task runs whose futures fed this one (the timeline draws them as edges). */
+  inputTaskRunIds?: string[];
 }
 
 export interface IngestTaskRunState {
@@ -45,7 +47,8 @@ export interface IngestLog {
 
 export interface IngestArtifact {
   id: string;
-  flowRunId: string;
+  /** Null for an artifact created outside any run (found by its key). */
+  flowRunId?: string | null;
   taskRunId?: string | null;
   key?: string | null;
   type: "MARKDOWN" | "TABLE" | "LINK";
@@ -90,11 +93,13 @@ async function ingestInTransaction(
     if (taskRuns.length > 0) {
       const { rows } = await sql.query<{ flowRunId: string }>(
         `INSERT INTO "TaskRun" (id, "workspaceId", "flowRunId", name, "taskKey", "dynamicKey", tags, "cacheKey",
-                                "stateType", "stateName", "stateTimestamp", "expectedStartTime", "createdAt", "updatedAt")
+                                "stateType", "stateName", "stateTimestamp", "expectedStartTime", "createdAt", "updatedAt",
+                                "inputTaskRunIds")
          SELECT u.id, fr."workspaceId", u.flow_run_id, u.name, u.task_key, u.dynamic_key,
-                ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.cache_key, 'PENDING', 'Pending', u.created_at, u.created_at, u.created_at, now()
-           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::timestamptz[])
-                AS u(id, flow_run_id, name, task_key, dynamic_key, tags, cache_key, created_at)
+                ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.cache_key, 'PENDING', 'Pending', u.created_at, u.created_at, u.created_at, now(),
+                ARRAY(SELECT jsonb_array_elements_text(u.inputs))::uuid[]
+           FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::timestamptz[], $10::jsonb[])
+                AS u(id, flow_run_id, name, task_key, dynamic_key, tags, cache_key, created_at, inputs)
            JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
@@ -108,6 +113,8 @@ async function ingestInTransaction(
           taskRuns.map((t) => JSON.stringify(t.tags)),
           taskRuns.map((t) => t.cacheKey ?? null),
           taskRuns.map((t) => t.createdAt),
+          // jsonb, like tags: unnest cannot take a uuid[][] whose rows differ in length.
+          taskRuns.map((t) => JSON.stringify(t.inputTaskRunIds ?? [])),
         ],
       );
       result.taskRuns = rows.length;
@@ -199,20 +206,22 @@ async function ingestInTransaction(
     }
 
     if (artifacts.length > 0) {
-      const { rows } = await sql.query<{ flowRunId: string }>(
+      const { rows } = await sql.query<{ flowRunId: string | null }>(
         `INSERT INTO "Artifact" (id, "workspaceId", "flowRunId", "taskRunId", key, type, description, data)
          SELECT u.id, $1, u.flow_run_id, u.task_run_id, u.key, u.type::"ArtifactType", u.description, u.data
            FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
                 AS u(id, flow_run_id, task_run_id, key, type, description, data)
-           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+           LEFT JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
            LEFT JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."flowRunId" = u.flow_run_id
-          WHERE u.task_run_id IS NULL OR tr.id IS NOT NULL
+          -- A run-less artifact names no run at all; one that names a run must name one of ours.
+          WHERE (u.flow_run_id IS NULL AND u.task_run_id IS NULL)
+             OR (fr.id IS NOT NULL AND (u.task_run_id IS NULL OR tr.id IS NOT NULL))
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
         [
           workspaceId,
           artifacts.map((a) => a.id),
-          artifacts.map((a) => a.flowRunId),
+          artifacts.map((a) => a.flowRunId ?? null),
           artifacts.map((a) => a.taskRunId ?? null),
           artifacts.map((a) => a.key ?? null),
           artifacts.map((a) => a.type),
@@ -221,7 +230,7 @@ async function ingestInTransaction(
         ],
       );
       result.artifacts = rows.length;
-      for (const r of rows) touchedRuns.add(r.flowRunId);
+      for (const r of rows) if (r.flowRunId !== null) touchedRuns.add(r.flowRunId);
     }
 
     const events: FlowplaneEvent[] = [];

@@ -96,6 +96,8 @@ export interface TimelineTaskRun {
   endTime: Date | null;
   createdAt: Date;
   tags: string[];
+  /** Task runs whose futures fed this one: the timeline's dependency edges. */
+  inputTaskRunIds: string[];
   subflowRunId: string | null;
 }
 
@@ -115,7 +117,8 @@ export async function listTaskRuns(
   if (!run) throw notFound("flow run", input.flowRunId);
   const { rows } = await res.pool.query<TimelineTaskRun>(
     `SELECT tr.id, tr.name, tr."taskKey", tr."dynamicKey", tr."stateType", tr."stateName", tr."stateMessage",
-            tr."runCount", tr."startTime", tr."endTime", tr."createdAt", tr.tags, sub.id AS "subflowRunId"
+            tr."runCount", tr."startTime", tr."endTime", tr."createdAt", tr.tags,
+            tr."inputTaskRunIds", sub.id AS "subflowRunId"
        FROM "TaskRun" tr
        LEFT JOIN "FlowRun" sub ON sub."parentTaskRunId" = tr.id
       WHERE tr."flowRunId" = $1 AND tr."workspaceId" = $2 AND ($3::uuid IS NULL OR tr.id > $3)

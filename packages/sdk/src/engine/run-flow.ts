@@ -6,7 +6,7 @@
 //   COMPLETED → the value is returned whatever the answer (the work is done)
 // So the control plane (or LocalTracker in its place) decides flow retries.
 import { StateNames, type State } from "@flowplane/core";
-import type { z } from "zod";
+import { z } from "zod";
 import { installConsoleCapture } from "../console-capture.ts";
 import { currentScope, NEVER_ABORTED, runStorage, RunScope, type FlowRunShared } from "../context.ts";
 import {
@@ -18,7 +18,9 @@ import {
   type ParameterIssue,
 } from "../errors.ts";
 import { uuidv7 } from "@flowplane/core";
-import type { FlowOptions } from "../options.ts";
+import type { TaskFuture } from "../future.ts";
+import type { FlowOptions, HookEvent } from "../options.ts";
+import { tagsInScope } from "../tags.ts";
 import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
 import { withRedaction } from "../tracking/redacting-tracker.ts";
@@ -33,13 +35,25 @@ import {
   type EngineState,
   type EngineStateDetails,
 } from "./common.ts";
+import { hookForState, runHooks } from "./hooks.ts";
+import { resolveReturned } from "./inputs.ts";
 
 export interface FlowDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
   readonly options: Readonly<FlowOptions>;
   readonly flowKey: string;
   readonly tags: string[];
+  /** options.parameters as validated (see effectiveParameterSchema). */
+  readonly parameterSchema?: z.ZodType;
 }
+
+/** What a flow call resolves to: a returned future (or array of futures) becomes its value. */
+export type FlowValue<T> =
+  T extends TaskFuture<infer U>
+    ? U
+    : T extends readonly unknown[]
+      ? { [K in keyof T]: T[K] extends TaskFuture<infer U> ? U : T[K] }
+      : T;
 
 export interface RunFlowOptions {
   /** Run an existing flow run (a worker launched this process for it) instead of creating one. */
@@ -73,36 +87,84 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** The parsed call arguments, or the issues that make them invalid. */
 async function validateParameters<Args extends unknown[]>(
-  flowName: string,
   schema: z.ZodType,
   args: Args,
-): Promise<Args> {
+): Promise<{ ok: true; args: Args } | { ok: false; issues: ParameterIssue[] }> {
   // No argument means "no parameters": the call signature allows it when every field is optional,
   // and a deployment run without parameters reaches here as an empty call (argsFromParameters({})).
   const parsed = await schema.safeParseAsync(args[0] === undefined ? {} : args[0]);
-  if (parsed.success) return [parsed.data, ...args.slice(1)] as Args;
+  if (parsed.success) return { ok: true, args: [parsed.data, ...args.slice(1)] as Args };
   const issues: ParameterIssue[] = parsed.error.issues.map((issue) => ({
     path: issue.path.map(String).join("."),
     message: issue.message,
   }));
-  throw new ParameterValidationError(flowName, issues);
+  return { ok: false, issues };
+}
+
+/**
+ * The schema a flow validates with: a plain `z.object` refuses unknown keys (strict), so a
+ * misspelt parameter is an error instead of being dropped. An object schema that says otherwise
+ * (`.loose()`, `.catchall()`, `z.looseObject`) and any other schema are used as given.
+ */
+export function effectiveParameterSchema(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodObject && schema._zod.def.catchall === undefined) return schema.strict();
+  return schema;
+}
+
+// Flow runs executing in this process, so stopActiveFlowRuns() can run their stop hooks when the
+// process is told to stop (the runner receives SIGTERM from its infrastructure).
+const activeFlowRuns = new Map<string, { def: FlowDefinition<never[], unknown>; scope: RunScope }>();
+
+/**
+ * Runs the onCancellation (cancelled) or onCrashed (crashed) hooks of every flow run executing in
+ * this process, for a process about to be stopped from outside. The runs' states are the
+ * orchestrator's business (the worker reports them); this only gives user code its last word.
+ */
+export async function stopActiveFlowRuns(outcome: "cancelled" | "crashed", message: string): Promise<void> {
+  const state =
+    outcome === "cancelled"
+      ? makeState("CANCELLED", StateNames.Cancelled, message)
+      : makeState("CRASHED", StateNames.Crashed, message);
+  const hook = outcome === "cancelled" ? "onCancellation" : "onCrashed";
+  const runs = [...activeFlowRuns.values()];
+  activeFlowRuns.clear();
+  const stops: Promise<void>[] = [];
+  for (const { def, scope } of runs) {
+    // The task runs executing in the flow run first: they stop with it.
+    for (const [taskRunId, task] of scope.shared.running) {
+      const taskHooks = runHooks(hook, task.options, task.scope, {
+        kind: "task",
+        runId: taskRunId,
+        runName: task.scope.taskRun?.name ?? taskRunId,
+        state,
+      });
+      if (taskHooks !== undefined) stops.push(taskHooks);
+    }
+    scope.shared.running.clear();
+    const flowHooks = runHooks(hook, def.options, scope, {
+      kind: "flow",
+      runId: scope.flowRun.id,
+      runName: scope.flowRun.name,
+      state,
+    });
+    if (flowHooks !== undefined) stops.push(flowHooks);
+  }
+  await Promise.all(stops);
 }
 
 export async function runFlow<Args extends unknown[], R>(
   def: FlowDefinition<Args, R>,
   args: Args,
   options: RunFlowOptions = {},
-): Promise<Awaited<R>> {
-  const callArgs = def.options.parameters
-    ? await validateParameters(def.options.name, def.options.parameters, args)
-    : args;
+): Promise<FlowValue<Awaited<R>>> {
   const parent = currentScope();
-  if (parent !== undefined) return runSubflow(def, callArgs, parent);
+  if (parent !== undefined) return runSubflow(def, args, parent);
   // Secret values the run resolves are replaced by *** in everything it records.
   const tracker = withRedaction(options.tracker ?? getTracker());
   try {
-    return await execute(def, callArgs, tracker, {
+    return await execute(def, args, tracker, {
       flowRunId: options.flowRunId,
       parentSignal: NEVER_ABORTED,
       parentLogPrints: false,
@@ -122,7 +184,7 @@ async function runSubflow<Args extends unknown[], R>(
   def: FlowDefinition<Args, R>,
   args: Args,
   parent: RunScope,
-): Promise<Awaited<R>> {
+): Promise<FlowValue<Awaited<R>>> {
   if (parent.signal.aborted) throw parent.signal.reason;
   const { shared, flowRun } = parent;
   const { tracker } = shared;
@@ -136,7 +198,7 @@ async function runSubflow<Args extends unknown[], R>(
     name: `${def.options.name}-${index}`,
     taskKey: def.flowKey,
     dynamicKey: String(index),
-    tags: def.tags,
+    tags: tagsInScope(def.tags),
     isSubflow: true,
     createdAt,
   });
@@ -152,7 +214,10 @@ async function runSubflow<Args extends unknown[], R>(
     return value;
   } catch (err) {
     // Mirror the child's final state so the parent's timeline shows why the call failed.
-    const childState = err instanceof FlowRunError || err instanceof TimeoutError ? err.state : undefined;
+    const childState =
+      err instanceof FlowRunError || err instanceof TimeoutError || err instanceof AbortedRunError
+        ? err.state
+        : undefined;
     tracker.recordTaskRunState(
       id,
       childState !== undefined
@@ -176,29 +241,86 @@ async function execute<Args extends unknown[], R>(
   args: Args,
   tracker: Tracker,
   exec: ExecuteOptions,
-): Promise<Awaited<R>> {
+): Promise<FlowValue<Awaited<R>>> {
   const { options } = def;
   const retries = options.retries ?? 0;
+  let callArgs = args;
+  let invalid: ParameterIssue[] | undefined;
+  if (def.parameterSchema !== undefined) {
+    const validation = await validateParameters(def.parameterSchema, args);
+    if (validation.ok) callArgs = validation.args;
+    else invalid = validation.issues;
+  }
+  const parameters = parametersFromArgs(callArgs);
+  let flowRunName: string | undefined;
+  let nameError: unknown;
+  try {
+    flowRunName = typeof options.flowRunName === "function" ? options.flowRunName(parameters) : options.flowRunName;
+  } catch (err) {
+    nameError = err;
+  }
   const start = await tracker.startFlowRun({
     ...(exec.flowRunId !== undefined ? { flowRunId: exec.flowRunId } : {}),
     ...(exec.parentTaskRunId !== undefined ? { parentTaskRunId: exec.parentTaskRunId } : {}),
     ...(options.version !== undefined ? { flowVersion: options.version } : {}),
+    ...(flowRunName !== undefined ? { flowRunName } : {}),
     flowName: options.name,
-    parameters: parametersFromArgs(args),
-    tags: def.tags,
+    parameters,
+    tags: tagsInScope(def.tags),
     retryPolicy: {
       retries,
       ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
       ...(options.retryJitterFactor !== undefined ? { retryJitterFactor: options.retryJitterFactor } : {}),
     },
   });
-  const shared: FlowRunShared = { tracker, flowName: options.name, counters: new Map(), pending: new Set() };
+  if (invalid !== undefined || nameError !== undefined) {
+    // The call itself is wrong, so no attempt could succeed: record the run FAILED (noRetry) with
+    // the reason, so a bad call is visible where runs are watched, then tell the caller.
+    const error = invalid !== undefined ? new ParameterValidationError(options.name, invalid, start.id) : nameError;
+    const message = invalid !== undefined ? errorMessage(error) : `flowRunName failed: ${errorMessage(nameError)}`;
+    const answer = await tracker.proposeFlowRunState(
+      start.id,
+      makeState("FAILED", StateNames.Failed, message, { noRetry: true }),
+    );
+    if (invalid !== undefined) throw error;
+    const final =
+      answer.status === "ACCEPT" || answer.status === "REJECT"
+        ? answer.state
+        : makeState("FAILED", StateNames.Failed, message);
+    throw new FlowRunError(start.id, start.name, options.name, final, nameError);
+  }
+  const shared: FlowRunShared = {
+    tracker,
+    flowName: options.name,
+    counters: new Map(),
+    pending: new Set(),
+    running: new Map(),
+  };
   const logPrints = options.logPrints ?? exec.parentLogPrints;
   if (logPrints) installConsoleCapture();
   const timeoutSeconds = options.timeoutSeconds;
 
+  const hookEvent = (state: State, error?: unknown): Omit<HookEvent, "name"> => ({
+    kind: "flow",
+    runId: start.id,
+    runName: start.name,
+    state,
+    ...(error !== undefined ? { error } : {}),
+  });
   for (let attempt = 1; ; attempt++) {
-    await acquireRunning(tracker, start.id, attempt === 1 ? StateNames.Running : StateNames.Retrying);
+    let running: State;
+    try {
+      running = await acquireRunning(tracker, start.id, attempt === 1 ? StateNames.Running : StateNames.Retrying);
+    } catch (err) {
+      // Told not to run, e.g. cancelled while waiting: the run's end hooks still apply.
+      const hook = err instanceof AbortedRunError && err.state !== undefined ? hookForState(err.state) : undefined;
+      if (hook === "onCancellation" || hook === "onCrashed") {
+        const flowRun: FlowRunInfo = { ...start, runCount: start.runCount + attempt - 1 };
+        const scope = new RunScope(shared, flowRun, undefined, flowRun.runCount, exec.parentSignal, logPrints);
+        await runHooks(hook, options, scope, hookEvent((err as AbortedRunError).state!, err));
+      }
+      throw err;
+    }
     const flowRun: FlowRunInfo = { ...start, runCount: start.runCount + attempt };
 
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -218,15 +340,21 @@ async function execute<Args extends unknown[], R>(
       }, timeoutSeconds * 1000);
     }
     const scope = new RunScope(shared, flowRun, undefined, flowRun.runCount, signal, logPrints);
+    activeFlowRuns.set(start.id, { def: def as unknown as FlowDefinition<never[], unknown>, scope });
+    await runHooks("onRunning", options, scope, hookEvent(running));
 
-    let outcome: { ok: true; value: Awaited<R> } | { ok: false; error: unknown };
+    let outcome: { ok: true; value: FlowValue<Awaited<R>> } | { ok: false; error: unknown };
     try {
-      const pending = runStorage.run(scope, def.fn, ...args);
-      outcome = { ok: true, value: await (timer === undefined ? pending : raceSignal(pending, signal)) };
+      const pending = runStorage.run(scope, async () => resolveReturned(await def.fn(...callArgs)));
+      outcome = {
+        ok: true,
+        value: (await (timer === undefined ? pending : raceSignal(pending, signal))) as FlowValue<Awaited<R>>,
+      };
     } catch (error) {
       outcome = { ok: false, error };
     }
     clearTimeout(timer);
+    activeFlowRuns.delete(start.id);
     // Submitted task runs report into this flow run; let them finish first so its final state is
     // the last thing recorded for it. A timed-out run does not wait: its work may be what hangs.
     if (shared.pending.size > 0 && !signal.aborted) await Promise.allSettled([...shared.pending]);
@@ -238,6 +366,8 @@ async function execute<Args extends unknown[], R>(
           `Orchestrator answered ${answer.status} to COMPLETED: ${"reason" in answer ? answer.reason : ""}`,
         );
       }
+      const completed = answer.status === "ACCEPT" ? answer.state : makeState("COMPLETED", StateNames.Completed);
+      await runHooks("onCompletion", options, scope, hookEvent(completed));
       return outcome.value;
     }
 
@@ -265,18 +395,20 @@ async function execute<Args extends unknown[], R>(
       continue;
     }
     const final: State = answer.status === "ACCEPT" || answer.status === "REJECT" ? answer.state : proposed;
+    const endHook = hookForState(final);
+    if (endHook !== undefined) await runHooks(endHook, options, scope, hookEvent(final, error));
     if (timedOut) throw new TimeoutError("flow", start.id, start.name, timeoutSeconds!, final);
     throw new FlowRunError(start.id, start.name, options.name, final, error);
   }
 }
 
-/** Proposes RUNNING until the orchestrator lets the run start, or refuses for good. */
-async function acquireRunning(tracker: Tracker, flowRunId: string, name: string): Promise<void> {
+/** Proposes RUNNING until the orchestrator lets the run start (returns the RUNNING state), or refuses for good. */
+async function acquireRunning(tracker: Tracker, flowRunId: string, name: string): Promise<State> {
   for (;;) {
     const answer = await tracker.proposeFlowRunState(flowRunId, makeState("RUNNING", name));
     switch (answer.status) {
       case "ACCEPT":
-        return;
+        return answer.state;
       case "WAIT":
         await sleep(answer.delaySeconds * 1000);
         continue;

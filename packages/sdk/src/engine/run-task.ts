@@ -5,11 +5,19 @@
 //   PENDING → RUNNING → COMPLETED
 //   PENDING → RUNNING → SCHEDULED "AwaitingRetry" → RUNNING "Retrying" → … → COMPLETED | FAILED
 //   PENDING → COMPLETED "Cached"                  (cache hit: the function does not run)
+//   PENDING → FAILED                              (an upstream future failed: the function does not run)
+//
+// A task called outside any flow run is still a task run: it runs inside an implicit flow run
+// named `task:<name>` (the control plane stores task runs under a flow run), with the task's own
+// retries, timeout, caching, hooks and run context.
 import { retryDelayMs, StateNames, type RetryPolicy, type State } from "@flowplane/core";
-import { runStorage, RunScope, type TaskRunInfo } from "../context.ts";
-import { errorMessage, TaskRunError, TimeoutError } from "../errors.ts";
+import { currentScope, runStorage, RunScope, type TaskRunInfo } from "../context.ts";
+import { errorMessage, FlowRunError, TaskRunError, TimeoutError } from "../errors.ts";
+import { installConsoleCapture } from "../console-capture.ts";
 import type { TaskOptions } from "../options.ts";
+import { UnhashableInputError } from "../results/cache-key.ts";
 import { resultStore } from "../results/store.ts";
+import { tagsInScope } from "../tags.ts";
 import type { TaskRunRecord } from "../tracking/tracker.ts";
 import {
   combineSignals,
@@ -20,11 +28,16 @@ import {
   type EngineState,
   type EngineStateDetails,
 } from "./common.ts";
+import { runHooks } from "./hooks.ts";
+import { collectUpstream, resolveArgs, upstreamSettled } from "./inputs.ts";
+import { runFlow } from "./run-flow.ts";
 
 export interface TaskDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
   readonly options: Readonly<TaskOptions<Args>>;
   readonly taskKey: string;
+  /** Hash of fn's source, part of the default cache key. */
+  readonly sourceHash: string;
   readonly tags: string[];
   readonly retries: number;
   readonly retryPolicy: RetryPolicy;
@@ -34,9 +47,13 @@ export interface TaskDefinition<Args extends unknown[], R> {
 
 export type StateListener = (state: State) => void;
 
+/**
+ * Runs one task call. `rawArgs` may hold futures (of task runs in the same process): the run
+ * waits for them and receives their values.
+ */
 export async function runTask<Args extends unknown[], R>(
   def: TaskDefinition<Args, R>,
-  args: Args,
+  rawArgs: readonly unknown[],
   parent: RunScope,
   id: string,
   onState?: StateListener,
@@ -47,8 +64,20 @@ export async function runTask<Args extends unknown[], R>(
   const { tracker } = shared;
   const { options, taskKey } = def;
 
+  // Taken before any wait, so call order alone decides dynamic keys.
   const index = shared.counters.get(taskKey) ?? 0;
   shared.counters.set(taskKey, index + 1);
+  const tags = tagsInScope(def.tags);
+
+  const upstream = collectUpstream(rawArgs, options.waitFor);
+  let resolved: ReturnType<typeof resolveArgs> = { ok: true, args: rawArgs as unknown[] };
+  if (upstream.futures.length > 0) {
+    await raceSignal(upstreamSettled(upstream), parent.signal);
+    resolved = resolveArgs(rawArgs, options.waitFor);
+  }
+  // With a failed upstream run the arguments are incomplete; the name still needs them.
+  const args = (resolved.ok ? resolved.args : rawArgs) as Args;
+
   const name =
     options.taskRunName === undefined
       ? `${options.name}-${index}`
@@ -58,13 +87,17 @@ export async function runTask<Args extends unknown[], R>(
 
   let cacheKey: string | undefined;
   let cacheKeyError: unknown;
-  if (options.cacheKey !== undefined) {
+  let unhashable: UnhashableInputError | undefined;
+  if (options.cacheKey !== undefined && resolved.ok) {
     try {
       cacheKey =
-        options.cacheKey({ taskKey, taskName: options.name, flowRun, parameters: flowRun.parameters }, args) ??
-        undefined;
+        options.cacheKey(
+          { taskKey, taskName: options.name, taskSourceHash: def.sourceHash, flowRun, parameters: flowRun.parameters },
+          args,
+        ) ?? undefined;
     } catch (err) {
-      cacheKeyError = err;
+      if (err instanceof UnhashableInputError) unhashable = err;
+      else cacheKeyError = err;
     }
   }
 
@@ -75,10 +108,11 @@ export async function runTask<Args extends unknown[], R>(
     name,
     taskKey,
     dynamicKey: String(index),
-    tags: def.tags,
+    tags,
     createdAt,
   };
   if (cacheKey !== undefined) record.cacheKey = cacheKey;
+  if (upstream.edges.length > 0) record.inputTaskRunIds = upstream.edges;
   tracker.recordTaskRun(record);
   const report = (state: EngineState): void => {
     tracker.recordTaskRunState(id, state);
@@ -87,10 +121,32 @@ export async function runTask<Args extends unknown[], R>(
   report({ type: "PENDING", name: StateNames.Pending, timestamp: createdAt, details: {} });
 
   const logPrints = options.logPrints ?? parent.logPrints;
+  if (logPrints) installConsoleCapture();
+  const runScope = (attempt: number, signal: AbortSignal): RunScope =>
+    new RunScope(shared, flowRun, { id, name, runCount: attempt }, attempt, signal, logPrints);
+  const finish = (state: EngineState, scope: RunScope, error?: unknown): Promise<void> | undefined => {
+    report(state);
+    const hook = state.type === "COMPLETED" ? "onCompletion" : "onFailure";
+    return runHooks(hook, options, scope, { kind: "task", runId: id, runName: name, state, error });
+  };
+
+  if (!resolved.ok) {
+    const { failure } = resolved;
+    const failed = makeState(
+      "FAILED",
+      StateNames.Failed,
+      `Upstream task run ${failure.taskRunId} ended ${failure.state.type}: ${errorMessage(failure.error)}`,
+    );
+    await finish(failed, runScope(0, parent.signal), failure.error);
+    throw new TaskRunError(id, name, failed, failure.error);
+  }
   if (cacheKeyError !== undefined) {
     const failed = makeState("FAILED", StateNames.Failed, `cacheKey function failed: ${errorMessage(cacheKeyError)}`);
-    report(failed);
+    await finish(failed, runScope(0, parent.signal), cacheKeyError);
     throw new TaskRunError(id, name, failed, cacheKeyError);
+  }
+  if (unhashable !== undefined) {
+    runScope(0, parent.signal).logger.warn(`Not cached: ${unhashable.message}; the task runs without the cache`);
   }
 
   if (cacheKey !== undefined && !options.refreshCache) {
@@ -98,14 +154,23 @@ export async function runTask<Args extends unknown[], R>(
     if (hit !== undefined) {
       const details: EngineStateDetails = { cacheKey, resultRef: cacheKey };
       if (hit.expiresAt !== null) details.cacheExpiration = hit.expiresAt;
-      report(makeState("COMPLETED", StateNames.Cached, undefined, details));
+      await finish(makeState("COMPLETED", StateNames.Cached, undefined, details), runScope(0, parent.signal));
       return hit.value as Awaited<R>;
     }
   }
 
   const timeoutSeconds = options.timeoutSeconds;
   for (let attempt = 1; ; attempt++) {
-    report(makeState("RUNNING", attempt === 1 ? StateNames.Running : StateNames.Retrying));
+    const running = makeState("RUNNING", attempt === 1 ? StateNames.Running : StateNames.Retrying);
+    report(running);
+    // Before the timeout starts: a slow hook must not eat the attempt's time.
+    const onRunning = runHooks("onRunning", options, runScope(attempt, parent.signal), {
+      kind: "task",
+      runId: id,
+      runName: name,
+      state: running,
+    });
+    if (onRunning !== undefined) await onRunning;
     const taskRun: TaskRunInfo = { id, name, runCount: attempt };
 
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -127,10 +192,12 @@ export async function runTask<Args extends unknown[], R>(
     const scope = new RunScope(shared, flowRun, taskRun, attempt, signal, logPrints);
 
     let value: Awaited<R>;
+    shared.running.set(id, { options: options as Readonly<TaskOptions<never[]>>, scope });
     try {
       const pending = runStorage.run(scope, def.fn, ...args);
       value = await (timer === undefined ? pending : raceSignal(pending, signal));
     } catch (err) {
+      shared.running.delete(id);
       clearTimeout(timer);
       const timedOut = timeout.reason !== undefined && err === timeout.reason;
       let noRetry = false;
@@ -160,13 +227,14 @@ export async function runTask<Args extends unknown[], R>(
       }
       scope.logger.error(`Task run failed: ${errorDetail(err)}`);
       if (timedOut) {
-        report(timeout.state!);
+        await finish(timeout.state!, scope, timeout.reason);
         throw timeout.reason!;
       }
       const failed = makeState("FAILED", StateNames.Failed, errorMessage(err), noRetry ? { noRetry: true } : {});
-      report(failed);
+      await finish(failed, scope, err);
       throw new TaskRunError(id, name, failed, err);
     }
+    shared.running.delete(id);
     clearTimeout(timer);
 
     const details: EngineStateDetails = {};
@@ -186,24 +254,35 @@ export async function runTask<Args extends unknown[], R>(
         scope.logger.warn(`Result not persisted (${key}): ${errorMessage(err)}`);
       }
     }
-    report(makeState("COMPLETED", StateNames.Completed, undefined, details));
+    const completed = finish(makeState("COMPLETED", StateNames.Completed, undefined, details), scope);
+    if (completed !== undefined) await completed;
     return value;
   }
 }
 
-/** A task called outside any flow run: Prefect-style, it simply runs, untracked. */
-export async function runUntracked<Args extends unknown[], R>(
+/**
+ * A task called outside any flow run: it runs in an implicit flow run of its own (no retries of
+ * its own; the task's retries apply), and the caller sees the task's error, not the flow's.
+ */
+export async function runStandaloneTask<Args extends unknown[], R>(
   def: TaskDefinition<Args, R>,
-  args: Args,
+  rawArgs: readonly unknown[],
+  id: string,
   onState?: StateListener,
 ): Promise<Awaited<R>> {
-  onState?.(makeState("RUNNING", StateNames.Running));
+  const implicitFlow = {
+    fn: (): Promise<Awaited<R>> => runTask(def, rawArgs, currentScope()!, id, onState),
+    options: { name: `task:${def.options.name}` },
+    flowKey: `task:${def.taskKey}`,
+    tags: def.tags,
+  };
   try {
-    const value = await def.fn(...args);
-    onState?.(makeState("COMPLETED", StateNames.Completed));
-    return value;
+    // The implicit flow returns the task's value as is (a value is never a future here).
+    return (await runFlow(implicitFlow, [])) as Awaited<R>;
   } catch (err) {
-    onState?.(makeState("FAILED", StateNames.Failed, errorMessage(err)));
+    if (err instanceof FlowRunError && (err.cause instanceof TaskRunError || err.cause instanceof TimeoutError)) {
+      throw err.cause;
+    }
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inputsCacheKey, stableStringify } from "./cache-key.ts";
+import { inputsCacheKey, inputsOnlyCacheKey, stableStringify, UnhashableInputError } from "./cache-key.ts";
 
 describe("stableStringify", () => {
   it("sorts object keys at every depth", () => {
@@ -36,6 +36,7 @@ describe("stableStringify", () => {
   it("rejects circular structures", () => {
     const a: Record<string, unknown> = {};
     a.self = a;
+    expect(() => stableStringify(a)).toThrow(UnhashableInputError);
     expect(() => stableStringify(a)).toThrow(/circular/);
   });
 
@@ -47,10 +48,25 @@ describe("stableStringify", () => {
 
 describe("inputsCacheKey", () => {
   it("is stable across key order and differs across tasks and args", () => {
-    const k1 = inputsCacheKey({ taskKey: "fetch" }, [{ a: 1, b: 2 }]);
-    expect(inputsCacheKey({ taskKey: "fetch" }, [{ b: 2, a: 1 }])).toBe(k1);
-    expect(inputsCacheKey({ taskKey: "other" }, [{ a: 1, b: 2 }])).not.toBe(k1);
-    expect(inputsCacheKey({ taskKey: "fetch" }, [{ a: 1, b: 3 }])).not.toBe(k1);
+    const k1 = inputsCacheKey({ taskKey: "fetch", taskSourceHash: "s1" }, [{ a: 1, b: 2 }]);
+    expect(inputsCacheKey({ taskKey: "fetch", taskSourceHash: "s1" }, [{ b: 2, a: 1 }])).toBe(k1);
+    expect(inputsCacheKey({ taskKey: "other", taskSourceHash: "s1" }, [{ a: 1, b: 2 }])).not.toBe(k1);
+    expect(inputsCacheKey({ taskKey: "fetch", taskSourceHash: "s1" }, [{ a: 1, b: 3 }])).not.toBe(k1);
     expect(k1).toMatch(/^fetch-[0-9a-f]{32}$/);
+  });
+});
+
+describe("unhashable inputs", () => {
+  it("refuses functions, symbols and promises instead of encoding them as nothing", () => {
+    expect(() => stableStringify([() => 1])).toThrow(UnhashableInputError);
+    expect(() => stableStringify({ s: Symbol("x") })).toThrow(UnhashableInputError);
+    expect(() => stableStringify(Promise.resolve(1))).toThrow(UnhashableInputError);
+  });
+
+  it("puts the task source into inputsCacheKey but not into inputsOnlyCacheKey", () => {
+    const a = { taskKey: "t", taskSourceHash: "source-a" };
+    const b = { taskKey: "t", taskSourceHash: "source-b" };
+    expect(inputsCacheKey(a, [1])).not.toBe(inputsCacheKey(b, [1]));
+    expect(inputsOnlyCacheKey(a, [1])).toBe(inputsOnlyCacheKey(b, [1]));
   });
 });

@@ -1,5 +1,8 @@
-// Cache keys: the default key is a hash of the task key and its arguments. JSON with sorted object
-// keys, so `{a, b}` and `{b, a}` hit the same cache entry.
+// Cache keys. The default key is a hash of the task key, the task function's source and its
+// arguments, so changing a task's code never serves a result the old code computed; arguments are
+// encoded as JSON with sorted object keys, so `{a, b}` and `{b, a}` hit the same cache entry.
+// Arguments that have no stable encoding (functions, symbols, promises, circular structures) make
+// the key function throw UnhashableInputError, and the engine runs that call uncached.
 import { createHash } from "node:crypto";
 import type { FlowRunInfo } from "../tracking/tracker.ts";
 
@@ -7,18 +10,53 @@ import type { FlowRunInfo } from "../tracking/tracker.ts";
 export interface CacheKeyContext {
   taskKey: string;
   taskName: string;
+  /**
+   * Hash of the task function's source text. Only the function's own text: code it calls and
+   * values it closes over are not part of it.
+   */
+  taskSourceHash: string;
   flowRun: FlowRunInfo;
   /** The enclosing flow run's parameters. */
   parameters: Record<string, unknown>;
 }
 
+/** Arguments that cannot be turned into a stable cache key. */
+export class UnhashableInputError extends TypeError {
+  override readonly name = "UnhashableInputError";
+}
+
 /**
- * Default cache key: same task + same arguments → same key, whatever flow run calls it.
- * Use as `cacheKey: inputsCacheKey`.
+ * The default cache policy: same task, same task source and same arguments → same key, whatever
+ * flow run calls it. Use as `cacheKey: inputsCacheKey`.
  */
-export function inputsCacheKey(ctx: Pick<CacheKeyContext, "taskKey">, args: readonly unknown[]): string {
-  const digest = createHash("sha256").update(ctx.taskKey).update("\0").update(stableStringify(args)).digest("hex");
-  return `${ctx.taskKey}-${digest.slice(0, 32)}`;
+export function inputsCacheKey(
+  ctx: Pick<CacheKeyContext, "taskKey" | "taskSourceHash">,
+  args: readonly unknown[],
+): string {
+  return digestKey(ctx.taskKey, ctx.taskSourceHash, args);
+}
+
+/**
+ * The cache policy that leaves the task's source out: results survive edits to the task's code.
+ * Use when the code changes do not change results (logging, refactors) and recomputing is costly.
+ */
+export function inputsOnlyCacheKey(ctx: Pick<CacheKeyContext, "taskKey">, args: readonly unknown[]): string {
+  return digestKey(ctx.taskKey, "", args);
+}
+
+function digestKey(taskKey: string, sourceHash: string, args: readonly unknown[]): string {
+  const digest = createHash("sha256")
+    .update(taskKey)
+    .update("\0")
+    .update(sourceHash)
+    .update("\0")
+    .update(stableStringify(args))
+    .digest("hex");
+  return `${taskKey}-${digest.slice(0, 32)}`;
+}
+
+export function sourceHash(fn: (...args: never[]) => unknown): string {
+  return createHash("sha256").update(fn.toString()).digest("hex").slice(0, 16);
 }
 
 /** JSON with object keys sorted; Maps, Sets and bigints are given stable encodings. */
@@ -37,13 +75,19 @@ function encode(value: unknown, seen: Set<object>): string | undefined {
     case "bigint":
       return JSON.stringify(`${value}n`);
     case "undefined":
-    case "function":
-    case "symbol":
       return undefined;
+    case "function":
+      throw new UnhashableInputError(`cannot build a cache key from a function (${value.name || "anonymous"})`);
+    case "symbol":
+      throw new UnhashableInputError("cannot build a cache key from a symbol");
   }
   if (value === null) return "null";
   const obj = value as object;
-  if (seen.has(obj)) throw new TypeError("cannot build a cache key from a circular structure");
+  if (seen.has(obj)) throw new UnhashableInputError("cannot build a cache key from a circular structure");
+  if (obj instanceof Promise || obj instanceof WeakMap || obj instanceof WeakSet) {
+    // They would all encode as {}: two different promises must not share a cache entry.
+    throw new UnhashableInputError(`cannot build a cache key from a ${obj.constructor.name}`);
+  }
   seen.add(obj);
   try {
     if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {

@@ -106,6 +106,7 @@ export class ApiTracker implements Tracker {
         parameters: start.parameters,
         tags: start.tags,
         idempotencyKey,
+        ...(start.flowRunName !== undefined ? { name: start.flowRunName } : {}),
         retryPolicy: start.retryPolicy as { retries: number },
         ...(start.parentTaskRunId ? { parentTaskRunId: start.parentTaskRunId } : {}),
       }),
@@ -298,6 +299,7 @@ function toPayload(batch: Pending[]) {
       tags: string[];
       cacheKey: string | null;
       createdAt: string;
+      inputTaskRunIds?: string[];
     }[],
     taskRunStates: [] as Extract<Pending, { kind: "state" }>["row"][],
     logs: [] as LogRecord[],
@@ -316,6 +318,7 @@ function toPayload(batch: Pending[]) {
           tags: t.tags,
           cacheKey: t.cacheKey ?? null,
           createdAt: t.createdAt,
+          ...(t.inputTaskRunIds !== undefined ? { inputTaskRunIds: t.inputTaskRunIds } : {}),
         });
         break;
       }

@@ -35,7 +35,7 @@ export class LocalFlowRunBook {
     const run: LocalFlowRun = {
       info: {
         id,
-        name: randomRunName(),
+        name: start.flowRunName ?? randomRunName(),
         runCount: 0,
         parameters: start.parameters,
         scheduledTime: null,

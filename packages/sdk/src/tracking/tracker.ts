@@ -22,6 +22,8 @@ export interface FlowRunStart {
   retryPolicy: { retries: number; retryDelaySeconds?: unknown; retryJitterFactor?: number };
   /** The flow's `version` option, when set. */
   flowVersion?: string;
+  /** The run's name (flowRunName option); the tracker picks one when absent. */
+  flowRunName?: string;
 }
 
 export interface FlowRunInfo {
@@ -45,6 +47,8 @@ export interface TaskRunRecord {
   cacheKey?: string;
   /** Set when this task run stands for a sub-flow call. */
   isSubflow?: boolean;
+  /** Task runs whose futures fed this one (as arguments or in waitFor), first mention first. */
+  inputTaskRunIds?: string[];
   createdAt: string;
 }
 
@@ -68,7 +72,8 @@ export interface LogRecord {
 export interface ArtifactRecord {
   /** Client-made UUIDv7 (returned to the caller), so a retried batch is inserted once. */
   id?: string;
-  flowRunId: string;
+  /** Absent for an artifact created outside any run. */
+  flowRunId?: string;
   taskRunId?: string;
   key?: string;
   type: "MARKDOWN" | "TABLE" | "LINK";

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "TaskRun" ADD COLUMN     "inputTaskRunIds" UUID[] DEFAULT ARRAY[]::UUID[];
