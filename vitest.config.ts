@@ -12,8 +12,7 @@ import { defineConfig } from "vitest/config";
 const SOURCE_CONDITION = "@flowplane/source";
 
 export default defineConfig({
-  resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] },
-  ssr: { resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] } },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, "node", "development|production"] } },
   test: {
     include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "e2e/**/*.test.ts", "examples/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/bench/**"],
