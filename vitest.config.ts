@@ -5,7 +5,14 @@ import { defineConfig } from "vitest/config";
 // One runner for the whole repository. Unit tests sit beside the code they test; cross-process
 // scenarios live in e2e/. Tests that need PostgreSQL get a fresh database cloned from a migrated
 // template (see packages/db/src/testing.ts), so files run in parallel without sharing rows.
+// Our packages' `exports` name their built files and, under the `@flowplane/source` condition, their
+// sources (scripts/build/tsdown-preset.ts). Tests always run the sources: vite resolves with the
+// condition, and NODE_OPTIONS passes it to every child process (CLI, workers, runners, scripts), so no
+// test can pick up a stale dist/ of a sibling package. The user-project e2e removes it again.
+const SOURCE_CONDITION = "@flowplane/source";
+
 export default defineConfig({
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, "node", "development|production"] } },
   test: {
     include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "e2e/**/*.test.ts", "examples/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/bench/**"],
@@ -19,6 +26,7 @@ export default defineConfig({
       FLOWPLANE_HOME: path.join(os.tmpdir(), `flowplane-test-home-${process.pid}`),
       FLOWPLANE_API_URL: "",
       FLOWPLANE_API_KEY: "",
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--conditions=${SOURCE_CONDITION}`].filter(Boolean).join(" "),
     },
     typecheck: { enabled: true, include: ["packages/*/src/**/*.test-d.ts"], tsconfig: "tsconfig.json" },
   },

@@ -151,7 +151,7 @@ const outputs = new WeakMap<ChildProcess, { text: string }>();
 export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot, pipeStdin = false): ChildProcess {
   const child = spawn(
     process.execPath,
-    ["--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args],
+    ["--conditions=@flowplane/source", "--import", tsxLoader, path.join(repoRoot, "packages/cli/src/main.ts"), ...args],
     {
       cwd,
       env: { ...process.env, ...env },

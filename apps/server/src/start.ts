@@ -52,7 +52,11 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-const defaultDashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dashboard/dist");
+// From the sources, the dashboard app's build; from the published package, the copy its build puts
+// beside the bundle (apps/server/tsdown.config.ts).
+const defaultDashboardDir = import.meta.url.endsWith(".ts")
+  ? fileURLToPath(new URL("../../dashboard/dist", import.meta.url))
+  : fileURLToPath(new URL("./dashboard", import.meta.url));
 
 export async function startServer(
   overrides: Partial<ServerConfig> = {},

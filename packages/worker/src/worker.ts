@@ -3,7 +3,6 @@
 // reports runs whose infrastructure exits without a final state as CRASHED. It keeps nothing a
 // restart would lose: the server holds every run's state.
 import os from "node:os";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -46,18 +45,17 @@ interface ActiveRun {
   redactor: Redactor;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-
-/** `node --import tsx <sdk runner>`: runs the flow run in this process's Node, loading .ts entrypoints. */
+/**
+ * How a worker starts a flow run's runner: this Node, with this process's Node flags (so a worker
+ * started with `--import tsx` or `--conditions` passes them on), running the runner bootstrap that
+ * sits beside this module — runner-bootstrap.ts in the sources, runner-bootstrap.js in the built
+ * flowplane package, whose dist/ holds this module's bundle too. The bootstrap hands over to the
+ * SDK of the flow's own project.
+ */
 export function defaultRunnerCommand(): string[] {
-  const runner = path.resolve(here, "../../sdk/src/runner-main.ts");
-  const tsx = require.resolve("tsx/esm", { paths: [path.resolve(here, "../../sdk")] });
-  return [process.execPath, "--import", pathToFileUrl(tsx), runner];
-}
-
-function pathToFileUrl(p: string): string {
-  return new URL(`file://${p}`).href;
+  const extension = path.extname(fileURLToPath(import.meta.url));
+  const bootstrap = fileURLToPath(new URL(`./runner-bootstrap${extension}`, import.meta.url));
+  return [process.execPath, ...process.execArgv, bootstrap];
 }
 
 export class Worker {

@@ -1,6 +1,25 @@
 import type { Command } from "commander";
-import { startServer, StartupError } from "@flowplane/server";
+import type * as ServerPackage from "@flowplane/server";
 import { CliError } from "../output.ts";
+import { cliVersion } from "../version.ts";
+
+/**
+ * The control plane is its own package (@flowplane/server: database drivers, embedded PostgreSQL,
+ * dashboard assets), so projects that only deploy flows and run workers do not install it. Loaded
+ * only for `server start`; when it is missing, say exactly what to install.
+ */
+async function loadServerPackage(): Promise<typeof ServerPackage> {
+  try {
+    return await import("@flowplane/server");
+  } catch (err) {
+    const error = err as NodeJS.ErrnoException;
+    if (error.code === "ERR_MODULE_NOT_FOUND" && error.message.includes("'@flowplane/server'"))
+      throw new CliError(
+        `flowplane server start needs the @flowplane/server package beside this CLI: npm install @flowplane/server@${cliVersion}`,
+      );
+    throw err;
+  }
+}
 
 export function registerServer(program: Command): void {
   const server = program.command("server").description("run the Flowplane control plane");
@@ -13,6 +32,7 @@ export function registerServer(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
+      const { startServer, StartupError } = await loadServerPackage();
       let running;
       try {
         running = await startServer({ host: opts.host, port });

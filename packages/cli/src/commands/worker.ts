@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { createApiClient, resolveConnection } from "@flowplane/client";
-import { infrastructureFor, Worker } from "@flowplane/worker";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError } from "../output.ts";
 
@@ -22,6 +21,9 @@ export function registerWorker(program: Command): void {
       const pool = await api.workPools.get.query({ name: opts.pool }).catch((err: Error) => {
         throw new CliError(`--pool ${JSON.stringify(opts.pool)}: ${err.message}`);
       });
+      // Loaded here, not at the top: the worker and its infrastructure clients are not needed by any
+      // other command, and every CLI start would pay for them.
+      const { infrastructureFor, Worker } = await import("@flowplane/worker");
       const heartbeatSeconds = Number(process.env.FLOWPLANE_WORKER_HEARTBEAT_SECONDS || 10);
       const w = new Worker({
         api: createApiClient(connection),
@@ -32,7 +34,7 @@ export function registerWorker(program: Command): void {
         runOnce: opts.runOnce ?? false,
         heartbeatIntervalSeconds: heartbeatSeconds,
         stopGraceMs: Number(process.env.FLOWPLANE_STOP_GRACE_SECONDS || 10) * 1000,
-        infrastructure: infrastructureFor(pool.type),
+        infrastructure: await infrastructureFor(pool.type),
         log: (level, message, fields) =>
           process.stderr.write(
             JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields }) + "\n",

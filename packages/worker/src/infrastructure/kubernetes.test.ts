@@ -1,6 +1,7 @@
 // The kubernetes pool through the real @kubernetes/client-node against an in-process fake API
 // server: the exact Job the worker creates, how it watches and deletes it, and how pod outcomes map
 // to run outcomes.
+import net from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -231,15 +232,25 @@ describe("kubernetes submit errors name the cause", () => {
   });
 
   it("an API server that does not answer", async () => {
+    // A port that was just free: nothing listens there. (Not a well-known closed port such as 9:
+    // client-node 2.x uses fetch, which refuses "bad ports" before connecting.)
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: "down", server: "http://127.0.0.1:9", skipTLSVerify: true }],
+      clusters: [{ name: "down", server: `http://127.0.0.1:${closedPort}`, skipTLSVerify: true }],
       users: [{ name: "u" }],
       contexts: [{ name: "down", cluster: "down", user: "u" }],
       currentContext: "down",
     });
     await expect(new KubernetesInfrastructure({ kubeConfig: kc }).submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
-      /could not create Kubernetes Job in namespace "default" on http:\/\/127.0.0.1:9: .*ECONNREFUSED/,
+      new RegExp(
+        `could not create Kubernetes Job in namespace "default" on http://127.0.0.1:${closedPort}: .*ECONNREFUSED`,
+      ),
     );
   });
 });

@@ -1,0 +1,91 @@
+// The process a worker starts for each flow run (see defaultRunnerCommand in worker.ts). It runs the
+// flow with the SDK that the flow's own project resolves, never with a copy of its own: the flow's
+// `import { flow } from "@flowplane/sdk"` and the runner must be one module instance, or the run
+// context and tracker the runner sets up would be invisible to the flow's tasks. So it resolves
+// `@flowplane/sdk/runner-main` from the entrypoint's directory, checks that SDK speaks this worker's
+// runner protocol (same version line), and hands over to it. When the project has no SDK, or an
+// incompatible one, the run fails with a message that says so and what to install.
+//
+// Environment: FLOWPLANE_FLOW_RUN_ID, FLOWPLANE_ENTRYPOINT and the API connection, as the SDK's
+// runner-main reads them.
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { compatibleSdkVersion } from "./runner-compatibility.ts";
+
+const flowRunId = process.env.FLOWPLANE_FLOW_RUN_ID;
+const entrypoint = process.env.FLOWPLANE_ENTRYPOINT;
+if (!flowRunId || !entrypoint) {
+  process.stderr.write("flowplane runner: FLOWPLANE_FLOW_RUN_ID and FLOWPLANE_ENTRYPOINT must be set\n");
+  process.exit(2);
+}
+
+// One version for all Flowplane packages: the package.json above this file is the worker's own
+// (packages/worker in the repository, the flowplane package once built).
+const workerVersion = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+// `file:export`; the file is relative to the working directory the worker gave this process.
+const entryFile = path.resolve(entrypoint.slice(0, Math.max(entrypoint.lastIndexOf(":"), 0)) || entrypoint);
+
+/**
+ * The @flowplane/sdk directory the entrypoint's own `import "@flowplane/sdk"` will load: the first
+ * node_modules/@flowplane/sdk walking up from the file, as ESM resolves packages. (CommonJS's
+ * require.resolve would also search NODE_PATH, which ESM ignores, and could find another copy.)
+ */
+function projectSdkDir(): string | null {
+  for (let dir = path.dirname(entryFile); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", "@flowplane", "sdk");
+    if (existsSync(path.join(candidate, "package.json"))) return realpathSync(candidate);
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+const sdk = resolveProjectSdk();
+if ("problem" in sdk) await failRun(sdk.problem);
+else await import(pathToFileURL(sdk.runnerMain).href);
+
+function resolveProjectSdk(): { runnerMain: string } | { problem: string } {
+  const install = `Install it in that project: npm install @flowplane/sdk@${workerVersion}`;
+  let runnerMain: string;
+  let sdkVersion: string;
+  try {
+    const sdkDir = projectSdkDir();
+    if (!sdkDir) throw new Error(`no node_modules/@flowplane/sdk in ${path.dirname(entryFile)} or above`);
+    // From inside the package, its own name resolves through its `exports` (with this process's
+    // conditions), to the very file the flow's import will load.
+    const sdkRequire = createRequire(path.join(sdkDir, "package.json"));
+    runnerMain = sdkRequire.resolve("@flowplane/sdk/runner-main");
+    sdkVersion = (JSON.parse(readFileSync(path.join(sdkDir, "package.json"), "utf8")) as { version: string }).version;
+  } catch (err) {
+    const reason = (err as Error).message.split("\n")[0];
+    return {
+      problem: `the flow's project cannot load @flowplane/sdk (resolved from ${path.dirname(entryFile)}): ${reason}. ${install}`,
+    };
+  }
+  if (!compatibleSdkVersion(sdkVersion, workerVersion))
+    return {
+      problem: `the flow's project has @flowplane/sdk ${sdkVersion}, which this worker (flowplane ${workerVersion}) cannot run. ${install}`,
+    };
+  return { runnerMain };
+}
+
+/** Ends the run FAILED (not to be retried: the same project will not load on a retry) and exits. */
+async function failRun(message: string): Promise<never> {
+  process.stderr.write(`flowplane runner: ${message}\n`);
+  const { createApiClient, resolveConnectionSync } = await import("@flowplane/client");
+  const connection = resolveConnectionSync();
+  if (connection) {
+    await createApiClient(connection)
+      .flowRuns.setState.mutate({
+        id: flowRunId!,
+        state: { type: "FAILED", message, details: { noRetry: true } },
+      })
+      .catch((err: unknown) =>
+        process.stderr.write(`flowplane runner: could not report the failure: ${String(err)}\n`),
+      );
+  }
+  process.exit(1);
+}
