@@ -15,7 +15,7 @@ WITH_NPM="${2:-}"
 
 node_bin="$(readlink -f "$(command -v node)")"
 node_version="$("$node_bin" --version)"
-variant="$node_version${WITH_NPM:+ npm}"
+variant="$node_version${WITH_NPM:+-npm}"
 current="$(docker image inspect --format '{{ index .Config.Labels "flowplane.node-version" }}' "$IMAGE" 2>/dev/null || true)"
 if [[ "$current" == "$variant" ]]; then
   echo "$IMAGE is up to date (node $variant)"
@@ -48,9 +48,10 @@ for link in /lib /lib64 /bin; do
   [[ -L "$link" && ! -e "$rootfs$link" ]] && ln -s "$(readlink "$link")" "$rootfs$link"
 done
 if [[ -n "$WITH_NPM" ]]; then
-  npm_dir="$(dirname "$node_bin")/../lib/node_modules/npm"
+  # npm's bin is a link to <npm>/bin/npm-cli.js.
+  npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
   mkdir -p "$rootfs/usr/local/lib/node_modules"
-  cp -a "$(readlink -f "$npm_dir")" "$rootfs/usr/local/lib/node_modules/npm"
+  cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
 fi
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnode:x:1000:1000:node:/home/node:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"

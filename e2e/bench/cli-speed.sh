@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v hyperfine >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+# hyperfine for wall time, GNU time for peak memory (Debian packages).
+if ! command -v hyperfine >/dev/null 2>&1 || [[ ! -x /usr/bin/time ]]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
 node scripts/build-if-stale.mjs
 
@@ -46,8 +47,9 @@ hyperfine --warmup 3 --runs 30 --export-json "$results" \
 peak_kib() {
   local peak=0 rss
   for _ in 1 2 3 4 5; do
-    rss=$( { /usr/bin/time -f "%M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    ((rss > peak)) && peak=$rss
+    /usr/bin/time -f "%M" -o "$FLOWPLANE_HOME/rss" "$@" >/dev/null 2>&1
+    rss=$(tail -1 "$FLOWPLANE_HOME/rss")
+    if ((rss > peak)); then peak=$rss; fi
   done
   echo "$peak"
 }

@@ -1,9 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import { validateSchedule, type ScheduleSpec } from "@flowplane/core";
-import { loadFlow } from "@flowplane/sdk/runner";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError, collect, parseKeyValues, printJson, progress } from "../output.ts";
 
@@ -153,6 +151,8 @@ async function collectEntries(
   });
   let doc: unknown;
   try {
+    // Loaded when used, like the SDK below: every CLI start would pay for them otherwise.
+    const { parse: parseYaml } = await import("yaml");
     doc = parseYaml(text);
   } catch (err) {
     throw new CliError(`${flags.file}: invalid YAML: ${(err as Error).message}`, 2);
@@ -193,6 +193,7 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
   if (!entry.entrypoint) throw new CliError(`${where}entrypoint: required (PATH:EXPORT)`, 2);
   let flowFn;
   try {
+    const { loadFlow } = await import("@flowplane/sdk/runner");
     flowFn = await loadFlow(entry.entrypoint, baseDir);
   } catch (err) {
     throw new CliError(`${where}${(err as Error).message}`, 2);
