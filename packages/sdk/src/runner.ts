@@ -73,6 +73,8 @@ export interface ExecuteOptions {
   flowRunId: string;
   entrypoint: string;
   cwd?: string;
+  /** The claim the worker launched this attempt with (sent with every write for the run). */
+  claimToken?: string;
 }
 
 export type ExecuteResult = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -86,6 +88,7 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
     await opts.api.flowRuns.setState.mutate({
       id: opts.flowRunId,
       state: { type: "FAILED", message: (err as Error).message, details: { noRetry: true } },
+      ...(opts.claimToken ? { claimToken: opts.claimToken } : {}),
     });
     return { ok: false, error: err };
   }
