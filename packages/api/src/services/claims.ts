@@ -72,26 +72,23 @@ export interface ClaimedWork {
 export async function claimWork(res: Resources, req: ClaimRequest): Promise<ClaimedWork> {
   const pool = res.pool;
   const now = new Date();
-  // History ids for the runs this claim may take, generated here so they are uuidv7 like every other.
-  const historyIds = Array.from({ length: req.limit }, () => uuidv7());
+  // The parameters of both claim statements ($1 to $9). The history ids for the runs this claim
+  // may take are generated here so they are uuidv7 like every other.
+  const values = [
+    req.workPoolId,
+    now,
+    req.prefetchSeconds,
+    req.limit,
+    req.workerId,
+    req.claimTimeoutSeconds,
+    req.queueNames ?? [],
+    req.workspaceId,
+    Array.from({ length: req.limit }, () => uuidv7()),
+  ];
   // Pools without limits (the common case): one autocommit statement checks the pool and claims.
   const { rows } = await pool.query<
     ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: CancelRequest[] }
-  >({
-    name: "flowplane_claim_unlimited",
-    text: UNLIMITED_CLAIM,
-    values: [
-      req.workPoolId,
-      now,
-      req.prefetchSeconds,
-      req.limit,
-      req.workerId,
-      req.claimTimeoutSeconds,
-      req.queueNames ?? [],
-      req.workspaceId,
-      historyIds,
-    ],
-  });
+  >({ name: "flowplane_claim_unlimited", text: UNLIMITED_CLAIM, values });
   const head = rows[0];
   if (!head) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
   const cancel = head.cancel;
@@ -104,17 +101,7 @@ export async function claimWork(res: Resources, req: ClaimRequest): Promise<Clai
   // A limit applies: count active runs and claim under the pool's advisory lock.
   const claimed = await inTransaction(pool, async (sql) => {
     await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`claim:${req.workPoolId}`]);
-    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [
-      req.workPoolId,
-      now,
-      req.prefetchSeconds,
-      req.limit,
-      req.workerId,
-      req.claimTimeoutSeconds,
-      req.queueNames ?? [],
-      req.workspaceId,
-      historyIds,
-    ]);
+    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, values);
     return limited.rows;
   });
   announce(res, req.workerId, claimed);
