@@ -174,6 +174,89 @@ describe("process work pool", () => {
   }, 90_000);
 });
 
+describe("fenced claims with real processes", () => {
+  it("stops a zombie runner whose run was crashed and handed to another worker; its late reports are refused (regression: a zombie's COMPLETED replaced the live attempt's)", async () => {
+    const zombieWorker = spawnCli(["worker", "start", "--pool", pool, "--name", "zombie", "--limit", "1"], workerEnv());
+    let liveWorker: ReturnType<typeof spawnCli> | null = null;
+    let frozenPid: number | null = null;
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 4 } });
+      const first = await waitFor("the first attempt to be RUNNING", async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
+      });
+      // Freeze the first attempt's runner: its heartbeats stop, the server crashes the run and
+      // schedules the retry, which a second worker claims (the frozen one has no free slot).
+      frozenPid = Number(first.infrastructureId);
+      process.kill(frozenPid, "SIGSTOP");
+      await waitFor(
+        "the silent attempt to be crashed and retried",
+        async () => (await server.api.flowRuns.get.query({ id: run.id })).state.name === "AwaitingRetry",
+        15_000,
+      );
+      liveWorker = spawnCli(["worker", "start", "--pool", pool, "--name", "live"], workerEnv());
+      await waitFor("the retry to be RUNNING on the live worker", async () => {
+        const r = await server.api.flowRuns.get.query({ id: run.id });
+        return r.state.type === "RUNNING" && r.runCount === 2 && r.workerName === "live" ? r : null;
+      });
+      // The zombie wakes up: its next heartbeat is refused and the runner stops itself.
+      process.kill(frozenPid, "SIGCONT");
+      const zombiePid = frozenPid;
+      frozenPid = null;
+      await waitFor("the zombie runner to stop itself", async () => !processAlive(zombiePid), 15_000);
+      const final = await waitFor(
+        "the live attempt to complete",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "COMPLETED" ? r : null;
+        },
+        30_000,
+      );
+      expect(final.workerName).toBe("live");
+      expect(final.runCount).toBe(2);
+      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => `${s.type}:${s.name}`);
+      // Nothing the zombie reported after the crash reached the run: one crash, then the live attempt.
+      expect(history.slice(history.indexOf("CRASHED:Crashed"))).toEqual([
+        "CRASHED:Crashed",
+        "SCHEDULED:AwaitingRetry",
+        "PENDING:Pending",
+        "RUNNING:Running",
+        "COMPLETED:Completed",
+      ]);
+      const logs = await server.api.logs.list.query({ flowRunId: run.id });
+      expect(logs.some((l) => /is no longer this attempt's/.test(l.message))).toBe(true);
+    } finally {
+      if (frozenPid !== null) process.kill(frozenPid, "SIGCONT");
+      zombieWorker.kill("SIGTERM");
+      liveWorker?.kill("SIGTERM");
+      await exited(zombieWorker);
+      if (liveWorker) await exited(liveWorker);
+    }
+  }, 120_000);
+
+  it("keeps a healthy run alive when only the server's heartbeat timeout is set (regression: a timeout below the SDK's own 15 s interval crashed healthy runs)", async () => {
+    // No FLOWPLANE_RUN_HEARTBEAT_SECONDS anywhere: the server (timeout 3 s) tells the run its interval.
+    const { FLOWPLANE_RUN_HEARTBEAT_SECONDS: _unset, ...env } = workerEnv();
+    const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "told-interval"], env);
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 5 } });
+      const final = await waitFor(
+        "the run to finish",
+        async () => {
+          const r = await server.api.flowRuns.get.query({ id: run.id });
+          return r.state.type === "COMPLETED" || r.state.type === "CRASHED" || r.state.type === "FAILED" ? r : null;
+        },
+        60_000,
+      );
+      expect(final.state.type).toBe("COMPLETED");
+      expect(final.runCount).toBe(1);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited(worker);
+    }
+  }, 90_000);
+});
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

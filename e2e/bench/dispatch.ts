@@ -296,19 +296,22 @@ async function flowplaneThroughput(
     if ("error" in answer) throw new Error(`${what}: ${answer.error.message}`);
     if (answer.decision !== "ACCEPT") throw new Error(`${what}: ${answer.decision} ${answer.reason ?? ""}`);
   };
-  const drive = async (api: ApiClient, ids: string[]) => {
-    if (ids.length === 0) return;
+  // Every write for a claimed run carries its claim token (fencing), as a real worker's do.
+  const drive = async (api: ApiClient, claimed: { id: string; claimToken: string }[]) => {
+    if (claimed.length === 0) return;
     if (reporting === "batched") {
       for (const type of ["RUNNING", "COMPLETED"] as const) {
-        const answers = await api.flowRuns.setStates.mutate({ proposals: ids.map((id) => ({ id, state: { type } })) });
-        answers.forEach((a, i) => accepted(`${type} for ${ids[i]}`, a));
+        const answers = await api.flowRuns.setStates.mutate({
+          proposals: claimed.map(({ id, claimToken }) => ({ id, claimToken, state: { type } })),
+        });
+        answers.forEach((a, i) => accepted(`${type} for ${claimed[i]!.id}`, a));
       }
-      completed += ids.length;
+      completed += claimed.length;
     } else {
       await Promise.all(
-        ids.map(async (id) => {
-          accepted(`RUNNING for ${id}`, await api.flowRuns.setState.mutate({ id, state: { type: "RUNNING" } }));
-          accepted(`COMPLETED for ${id}`, await api.flowRuns.setState.mutate({ id, state: { type: "COMPLETED" } }));
+        claimed.map(async ({ id, claimToken }) => {
+          for (const type of ["RUNNING", "COMPLETED"] as const)
+            accepted(`${type} for ${id}`, await api.flowRuns.setState.mutate({ id, claimToken, state: { type } }));
           completed++;
         }),
       );
@@ -328,10 +331,7 @@ async function flowplaneThroughput(
           if (stop.signal.aborted) return;
           throw err;
         }
-        await drive(
-          api,
-          claimed.runs.map((r) => r.id),
-        );
+        await drive(api, claimed.runs);
       }
     }),
   );

@@ -64,6 +64,38 @@ export function loadServerConfig(
   overrides: Partial<ServerConfig> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ServerConfig {
+  const config = readServerConfig(overrides, env);
+  checkServerConfig(config);
+  return config;
+}
+
+/**
+ * Refuses settings that cannot work together, naming the variables, before anything starts. Runs
+ * heartbeat at a sixth of FLOWPLANE_RUN_HEARTBEAT_TIMEOUT_SECONDS (the server tells them so with
+ * each claim), so any timeout of a second or more is consistent with the runs' heartbeats; what
+ * remains are sweeps too rare to enforce the timeouts they check.
+ */
+export function checkServerConfig(config: ServerConfig): void {
+  const problems: string[] = [];
+  if (config.runHeartbeatTimeoutSeconds < 1)
+    problems.push(
+      `FLOWPLANE_RUN_HEARTBEAT_TIMEOUT_SECONDS must be at least 1 (got ${config.runHeartbeatTimeoutSeconds})`,
+    );
+  if (config.claimTimeoutSeconds < 1)
+    problems.push(`FLOWPLANE_CLAIM_TIMEOUT_SECONDS must be at least 1 (got ${config.claimTimeoutSeconds})`);
+  if (config.missedWorkerHeartbeats < 1)
+    problems.push(`FLOWPLANE_MISSED_WORKER_HEARTBEATS must be at least 1 (got ${config.missedWorkerHeartbeats})`);
+  if (config.livenessIntervalMs < 10)
+    problems.push(`FLOWPLANE_LIVENESS_INTERVAL_MS must be at least 10 (got ${config.livenessIntervalMs})`);
+  else if (config.livenessIntervalMs > config.runHeartbeatTimeoutSeconds * 1000)
+    problems.push(
+      `FLOWPLANE_LIVENESS_INTERVAL_MS (${config.livenessIntervalMs}) must not exceed FLOWPLANE_RUN_HEARTBEAT_TIMEOUT_SECONDS ` +
+        `(${config.runHeartbeatTimeoutSeconds} s): the sweep that crashes silent runs would run less often than the timeout it enforces`,
+    );
+  if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join("; ")}`);
+}
+
+function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessEnv): ServerConfig {
   const rate = env.FLOWPLANE_RATE_LIMIT_PER_SECOND;
   return {
     host: env.FLOWPLANE_HOST || "127.0.0.1",

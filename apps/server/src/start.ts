@@ -121,6 +121,7 @@ export async function startServer(
         prefetchSeconds: config.prefetchSeconds,
         sessionTtlSeconds: config.sessionTtlSeconds,
         maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+        runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
       },
       rateLimit: config.rateLimitPerSecond
         ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }

@@ -3,7 +3,15 @@
 import { TRPCError } from "@trpc/server";
 
 export type ApiErrorCode =
-  "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "INVALID_INPUT" | "CONFLICT" | "RATE_LIMITED" | "PRECONDITION_FAILED";
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "INVALID_INPUT"
+  | "CONFLICT"
+  | "RATE_LIMITED"
+  | "PRECONDITION_FAILED"
+  /** A write for a claimed run from someone who does not hold its current claim (fence.ts). */
+  | "CLAIM_SUPERSEDED";
 
 type TrpcCode = TRPCError["code"];
 
@@ -18,6 +26,7 @@ export function trpcCodeFor(code: ApiErrorCode): TrpcCode {
     case "INVALID_INPUT":
       return "BAD_REQUEST";
     case "CONFLICT":
+    case "CLAIM_SUPERSEDED":
       return "CONFLICT";
     case "RATE_LIMITED":
       return "TOO_MANY_REQUESTS";

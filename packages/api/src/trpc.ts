@@ -23,6 +23,11 @@ export interface ApiConfig {
   maxTokenTtlSeconds: number;
   /** Upper bound of a worker's long-poll. */
   longPollMaxMs: number;
+  /**
+   * A RUNNING run silent this long is crashed (liveness). Runs are told to heartbeat at a fraction
+   * of it with their claim (runHeartbeatIntervalSeconds), so the two cannot disagree.
+   */
+  runHeartbeatTimeoutSeconds: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -31,7 +36,19 @@ export const defaultApiConfig: ApiConfig = {
   sessionTtlSeconds: 3600,
   maxTokenTtlSeconds: 86_400,
   longPollMaxMs: 30_000,
+  runHeartbeatTimeoutSeconds: 90,
 };
+
+/**
+ * Heartbeats per run heartbeat timeout. Six means a run survives five lost heartbeats in a row
+ * (a slow network, a long garbage collection) before it is crashed.
+ */
+export const RUN_HEARTBEATS_PER_TIMEOUT = 6;
+
+/** The heartbeat interval the server asks of runs for a timeout (seconds, may be fractional). */
+export function runHeartbeatIntervalSeconds(timeoutSeconds: number): number {
+  return Math.round((timeoutSeconds / RUN_HEARTBEATS_PER_TIMEOUT) * 1000) / 1000;
+}
 
 export interface ApiServices {
   db: Database;

@@ -43,8 +43,16 @@ export function envOutputStreamed(): boolean {
   return process.env.FLOWPLANE_OUTPUT_STREAMED === "1";
 }
 
-/** How often a tracked flow run heartbeats (FLOWPLANE_RUN_HEARTBEAT_SECONDS, default 15). */
+/**
+ * How often a tracked flow run heartbeats (FLOWPLANE_RUN_HEARTBEAT_SECONDS, default 15). A worker
+ * sets it for the runs it launches to the interval the server asked for with the claim.
+ */
 export function envRunHeartbeatMs(): number {
   const seconds = Number(process.env.FLOWPLANE_RUN_HEARTBEAT_SECONDS);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 15_000;
+}
+
+/** The claim token of the run a worker launched this process for (FLOWPLANE_CLAIM_TOKEN). */
+export function envClaimToken(): string | undefined {
+  return process.env.FLOWPLANE_CLAIM_TOKEN || undefined;
 }

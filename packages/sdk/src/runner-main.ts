@@ -2,6 +2,7 @@
 // FLOWPLANE_ENTRYPOINT and the API connection in the environment; the exit code is 0 when the
 // run completed.
 import { createApiClient, resolveConnectionSync } from "@flowplane/client";
+import { envClaimToken } from "./env.ts";
 import { ApiTracker } from "./tracking/api-tracker.ts";
 import { setTracker } from "./tracking/select.ts";
 import { executeFlowRun } from "./runner.ts";
@@ -29,12 +30,24 @@ if (process.env.FLOWPLANE_EXIT_WITH_PARENT === "1") {
   process.stdin.resume();
 }
 
+/** Exit code of a runner that stopped because its attempt was superseded (EX_TEMPFAIL). */
+const SUPERSEDED_EXIT_CODE = 75;
+
 installOutputRedaction();
 const api = createApiClient(connection);
 useControlPlaneSecrets({ api, flowRunId });
 // Secrets the worker put into this run's job (env, command): read here too, so they are redacted.
 await loadSecretsToRedact((process.env.FLOWPLANE_REDACT_SECRETS ?? "").split(",").filter((name) => name !== ""));
-const tracker = new ApiTracker(api);
+const claimToken = envClaimToken();
+const tracker = new ApiTracker(api, {
+  ...(claimToken ? { claim: { flowRunId, claimToken } } : {}),
+  // The run was handed to another attempt (this one was crashed, or its claim expired): whatever
+  // this process does next would race that attempt, so it stops at once.
+  onSuperseded: (message) => {
+    process.stderr.write(`flowplane runner: stopping, flow run ${flowRunId} is no longer this attempt's: ${message}\n`);
+    process.exit(SUPERSEDED_EXIT_CODE);
+  },
+});
 
 // Stopped by the infrastructure (docker stop, pod deletion, StopTask, a cancel): run the flow's
 // onCancellation hooks (the run is being cancelled) or onCrashed hooks (anything else), deliver
@@ -77,7 +90,14 @@ function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   });
 }
 setTracker(tracker);
-const result = await executeFlowRun({ api, tracker, flowRunId, entrypoint, cwd: process.cwd() });
+const result = await executeFlowRun({
+  api,
+  tracker,
+  flowRunId,
+  entrypoint,
+  cwd: process.cwd(),
+  ...(claimToken ? { claimToken } : {}),
+});
 tracker.close();
 if (!result.ok)
   process.stderr.write(

@@ -73,6 +73,8 @@ export interface ExecuteOptions {
   flowRunId: string;
   entrypoint: string;
   cwd?: string;
+  /** The claim the worker launched this attempt with (sent with every write for the run). */
+  claimToken?: string;
 }
 
 export type ExecuteResult = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -83,10 +85,7 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
     flowFn = await loadFlow(opts.entrypoint, opts.cwd);
   } catch (err) {
     // Code that cannot load will not load on a retry either.
-    await opts.api.flowRuns.setState.mutate({
-      id: opts.flowRunId,
-      state: { type: "FAILED", message: (err as Error).message, details: { noRetry: true } },
-    });
+    await failWithoutRetry(opts, (err as Error).message);
     return { ok: false, error: err };
   }
   const run = await opts.api.flowRuns.get.query({ id: opts.flowRunId });
@@ -96,14 +95,7 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
     parameters = (await resolveRunReferences(run.parameters)) as Record<string, unknown>;
   } catch (err) {
     if (!(err instanceof SecretNotFoundError || err instanceof VariableNotFoundError)) throw err;
-    await opts.api.flowRuns.setState.mutate({
-      id: opts.flowRunId,
-      state: {
-        type: "FAILED",
-        message: `${err.message}; the run's parameters reference it`,
-        details: { noRetry: true },
-      },
-    });
+    await failWithoutRetry(opts, `${err.message}; the run's parameters reference it`);
     return { ok: false, error: err };
   }
   try {
@@ -117,4 +109,13 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
   } finally {
     await opts.tracker.flush();
   }
+}
+
+/** Ends the run FAILED with no retry (a configuration error a retry cannot fix), as its claim holder. */
+async function failWithoutRetry(opts: ExecuteOptions, message: string): Promise<void> {
+  await opts.api.flowRuns.setState.mutate({
+    id: opts.flowRunId,
+    state: { type: "FAILED", message, details: { noRetry: true } },
+    ...(opts.claimToken ? { claimToken: opts.claimToken } : {}),
+  });
 }

@@ -177,7 +177,7 @@ export class Worker {
       { workerId: this.workerId!, limit: available, waitMs },
       { signal: this.pollAbort.signal },
     );
-    for (const id of result.cancel) void this.cancel(id);
+    for (const request of result.cancel) void this.cancel(request.id, request.claimToken);
     for (const run of result.runs) this.launch(run);
   }
 
@@ -216,6 +216,10 @@ export class Worker {
           FLOWPLANE_API_KEY: this.options.connection.apiKey,
           ...(this.options.connection.workspace ? { FLOWPLANE_WORKSPACE: this.options.connection.workspace } : {}),
           FLOWPLANE_FLOW_RUN_ID: run.id,
+          // The attempt's claim: every write the runner makes for the run carries it (fencing).
+          FLOWPLANE_CLAIM_TOKEN: run.claimToken,
+          // The server's timeout decides how often the run must heartbeat, not the worker's env.
+          FLOWPLANE_RUN_HEARTBEAT_SECONDS: String(run.heartbeatIntervalSeconds),
           ...(run.entrypoint ? { FLOWPLANE_ENTRYPOINT: run.entrypoint } : {}),
           // Output is streamed to the run's logs by the worker; the SDK need not echo captured prints.
           FLOWPLANE_OUTPUT_STREAMED: configuration["stream_output"] === false ? "0" : "1",
@@ -228,7 +232,7 @@ export class Worker {
       entry.job = job;
       this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
       this.options.api.workers.reportInfrastructure
-        .mutate({ flowRunId: run.id, infrastructureId: job.id })
+        .mutate({ flowRunId: run.id, infrastructureId: job.id, claimToken: run.claimToken })
         .catch((err: unknown) =>
           this.log("warn", `could not report infrastructure of ${run.id}: ${apiErrorInfo(err).message}`),
         );
@@ -241,7 +245,10 @@ export class Worker {
       this.log("error", `flow run ${run.id} could not start: ${message}`);
       this.bufferLog(run.id, `Flowplane worker could not start this run: ${message}`, "stderr");
       await this.flushLogs();
-      await this.propose(run.id, { type: "CRASHED", message: `infrastructure could not start: ${message}` });
+      await this.propose(run.id, run.claimToken, {
+        type: "CRASHED",
+        message: `infrastructure could not start: ${message}`,
+      });
     }
   }
 
@@ -271,7 +278,7 @@ export class Worker {
     if (missing.length > 0) {
       const message = `${missing.join(", ")} referenced by the job variables ${missing.length === 1 ? "does" : "do"} not exist`;
       this.log("error", `flow run ${run.id} cannot start: ${message}`);
-      await this.propose(run.id, { type: "FAILED", message, details: { noRetry: true } });
+      await this.propose(run.id, run.claimToken, { type: "FAILED", message, details: { noRetry: true } });
       return null;
     }
     for (const value of Object.values(secrets.values)) entry.redactor.add(value);
@@ -290,19 +297,26 @@ export class Worker {
     const type = current.state.type as StateType;
     if (isTerminal(type)) return;
     if (type === "CANCELLING" || stopped) {
-      await this.propose(run.id, { type: "CANCELLED", message: `cancelled: ${reason}` });
+      await this.propose(run.id, run.claimToken, { type: "CANCELLED", message: `cancelled: ${reason}` });
       return;
     }
     // A SCHEDULED run (AwaitingRetry set by the runner) goes back to the queue; nothing to do.
     if (type === "SCHEDULED") return;
-    await this.propose(run.id, { type: "CRASHED", message: `${reason} without reporting a final state` });
+    await this.propose(run.id, run.claimToken, {
+      type: "CRASHED",
+      message: `${reason} without reporting a final state`,
+    });
   }
 
-  private async cancel(flowRunId: string): Promise<void> {
+  private async cancel(flowRunId: string, claimToken: string | null): Promise<void> {
     const entry = this.active.get(flowRunId);
     if (!entry) {
-      // Not ours any more (e.g. the worker restarted): nothing runs, so the run is simply cancelled.
-      await this.propose(flowRunId, { type: "CANCELLED", message: "cancelled; no infrastructure was running" });
+      // Not running here any more (e.g. the worker restarted): nothing runs, so the run is simply
+      // cancelled, with the claim the server says this worker holds.
+      await this.propose(flowRunId, claimToken, {
+        type: "CANCELLED",
+        message: "cancelled; no infrastructure was running",
+      });
       return;
     }
     if (entry.cancelling) return;
@@ -313,12 +327,24 @@ export class Worker {
 
   private async propose(
     flowRunId: string,
+    claimToken: string | null,
     state: { type: StateType; message: string; details?: { noRetry: boolean } },
   ): Promise<void> {
     try {
-      await this.options.api.flowRuns.setState.mutate({ id: flowRunId, state });
+      await this.options.api.flowRuns.setState.mutate({
+        id: flowRunId,
+        state,
+        ...(claimToken ? { claimToken } : {}),
+      });
     } catch (err) {
-      this.log("error", `could not report ${state.type} for flow run ${flowRunId}: ${apiErrorInfo(err).message}`);
+      const info = apiErrorInfo(err);
+      if (info.code === "CLAIM_SUPERSEDED") {
+        // Another attempt holds the run now; this worker's view of it is stale, and it must not
+        // touch the run again (its infrastructure, if any, has already exited here).
+        this.log("warn", `flow run ${flowRunId} is no longer ours: ${info.message}`);
+        return;
+      }
+      this.log("error", `could not report ${state.type} for flow run ${flowRunId}: ${info.message}`);
     }
   }
 

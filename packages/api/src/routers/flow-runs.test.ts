@@ -37,6 +37,9 @@ async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?:
   });
 }
 
+/** What a worker sends with every write for a run it claimed. */
+const claimOf = (claimed: { claimToken: string }) => ({ claimToken: claimed.claimToken });
+
 /** A deployment's run, claimed by a worker of its pool and RUNNING. */
 async function claimedDeploymentRun() {
   await developer.workPools.create({ name: "retry-pool", type: "process" }).catch(() => {});
@@ -51,7 +54,8 @@ async function claimedDeploymentRun() {
   const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 });
   const claimed = polled.runs.find((r) => r.id === run.id);
   expect(claimed).toBeDefined();
-  expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+  const started = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...claimOf(claimed!) });
+  expect(started.decision).toBe("ACCEPT");
   return { run, claimed: claimed! };
 }
 
@@ -286,8 +290,8 @@ describe("runs nobody holds", () => {
 
 describe("explicit retry", () => {
   it("retrying a FAILED run schedules a new attempt now, free for any worker", async () => {
-    const { run } = await claimedDeploymentRun();
-    await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" } });
+    const { run, claimed } = await claimedDeploymentRun();
+    await worker.flowRuns.setState({ id: run.id, state: { type: "FAILED" }, ...claimOf(claimed) });
     const answer = await developer.flowRuns.retry({ id: run.id });
     expect(answer).toMatchObject({ decision: "ACCEPT", state: { type: "SCHEDULED" } });
     const stored = await api.a.as.READ.flowRuns.get({ id: run.id });
@@ -299,7 +303,8 @@ describe("explicit retry", () => {
       (r) => r.id === run.id,
     );
     expect(again).toBeDefined();
-    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
+    const restarted = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...claimOf(again!) });
+    expect(restarted.decision).toBe("ACCEPT");
     expect((await api.a.as.READ.flowRuns.get({ id: run.id })).runCount).toBe(2);
   });
 

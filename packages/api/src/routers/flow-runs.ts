@@ -9,7 +9,17 @@ import { setFlowRunRetryPolicy } from "../services/flow-runs/attempts.ts";
 import { proposeFlowRunState } from "../services/run-state/changes.ts";
 import { heartbeatFlowRun } from "../services/flow-runs/attempts.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
-import { id, jsonObject, page, pageInput, retryPolicy, stateInput, stateType } from "./schemas.ts";
+import {
+  claimToken,
+  id,
+  jsonObject,
+  page,
+  pageInput,
+  proposerOf,
+  retryPolicy,
+  stateInput,
+  stateType,
+} from "./schemas.ts";
 
 /** Proposals per setStates call (one statement's worth of writes). */
 const MAX_PROPOSALS = 500;
@@ -58,9 +68,11 @@ export const flowRunsRouter = router({
     ),
 
   /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
-  setState: workerProcedure
-    .input(z.object({ id, state: stateInput }))
-    .mutation(({ ctx, input }) => proposeFlowRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state)),
+  setState: workerProcedure.input(z.object({ id, state: stateInput, claimToken })).mutation(({ ctx, input }) =>
+    proposeFlowRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state, {
+      proposer: proposerOf(ctx.principal, input.claimToken),
+    }),
+  ),
   /**
    * Proposes states for many runs in one call (a worker reporting the runs it holds, bulk changes):
    * each run is decided on its own, as by setState, and their writes share one statement. Answers
@@ -71,7 +83,7 @@ export const flowRunsRouter = router({
     .input(
       z.object({
         proposals: z
-          .array(z.object({ id, state: stateInput }))
+          .array(z.object({ id, state: stateInput, claimToken }))
           .min(1)
           .max(MAX_PROPOSALS),
       }),
@@ -79,9 +91,15 @@ export const flowRunsRouter = router({
     .mutation(({ ctx, input }) =>
       Promise.all(
         input.proposals.map(
-          async ({ id, state }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
+          async ({
+            id,
+            state,
+            claimToken,
+          }): Promise<ProposalOutcome | { error: { code: string; message: string } }> => {
             try {
-              return await proposeFlowRunState(ctx.services.resources, ctx.workspaceId, id, state);
+              return await proposeFlowRunState(ctx.services.resources, ctx.workspaceId, id, state, {
+                proposer: proposerOf(ctx.principal, claimToken),
+              });
             } catch (err) {
               // Positional answers: the message need not (and does not) repeat the run's id.
               if (err instanceof ApiError)
@@ -115,14 +133,26 @@ export const flowRunsRouter = router({
    * (for failures and for crashes it detects itself) uses it.
    */
   setRetryPolicy: workerProcedure
-    .input(z.object({ id, retryPolicy }))
+    .input(z.object({ id, retryPolicy, claimToken }))
     .mutation(({ ctx, input }) =>
-      setFlowRunRetryPolicy(ctx.services.resources, ctx.workspaceId, input.id, input.retryPolicy),
+      setFlowRunRetryPolicy(
+        ctx.services.resources,
+        ctx.workspaceId,
+        input.id,
+        input.retryPolicy,
+        proposerOf(ctx.principal, input.claimToken),
+      ),
     ),
 
+  /**
+   * The running attempt is alive. Answers whether the run was asked to cancel; refused with
+   * CLAIM_SUPERSEDED when the caller no longer holds the run's claim (its runner must stop).
+   */
   heartbeat: workerProcedure
-    .input(z.object({ id }))
-    .mutation(({ ctx, input }) => heartbeatFlowRun(ctx.services.resources, ctx.workspaceId, input.id)),
+    .input(z.object({ id, claimToken }))
+    .mutation(({ ctx, input }) =>
+      heartbeatFlowRun(ctx.services.resources, ctx.workspaceId, input.id, proposerOf(ctx.principal, input.claimToken)),
+    ),
 
   /** A run's state history, oldest first. */
   history: readProcedure

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ingest } from "../services/ingestion.ts";
 import { router, workerProcedure } from "../trpc.ts";
-import { id, stateType } from "./schemas.ts";
+import { cacheKey, id, stateType } from "./schemas.ts";
 
 const iso = z.iso.datetime({ offset: true });
 const MAX_BATCH = 5_000;
@@ -20,7 +20,7 @@ export const ingestRouter = router({
               taskKey: z.string().min(1).max(500),
               dynamicKey: z.string().max(100),
               tags: z.array(z.string().max(100)).max(50),
-              cacheKey: z.string().max(1000).nullish(),
+              cacheKey: cacheKey.nullish(),
               createdAt: iso,
               inputTaskRunIds: z.array(id).max(1_000).optional(),
             }),

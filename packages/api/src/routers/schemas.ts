@@ -1,6 +1,9 @@
 // Input schemas shared by several routers.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { STATE_TYPES } from "@flowplane/core";
+import type { Principal } from "../auth/authenticator.ts";
+import type { Proposer } from "../services/run-state/fence.ts";
 
 export const id = z.uuid();
 export const name = z
@@ -12,6 +15,20 @@ export const name = z
 export const jsonObject = z.record(z.string(), z.unknown());
 export const stateType = z.enum(STATE_TYPES);
 
+/** Longest cache key stored as given. */
+export const MAX_CACHE_KEY_LENGTH = 1000;
+
+/**
+ * A cache key. A longer one is stored as its SHA-256 (`sha256:<hex>`) rather than refused: the key
+ * only identifies a result, and refusing it would refuse the whole state it came with, leaving a
+ * finished task run unrecorded.
+ */
+export const cacheKey = z
+  .string()
+  .transform((key) =>
+    key.length <= MAX_CACHE_KEY_LENGTH ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`,
+  );
+
 export const stateInput = z.object({
   type: stateType,
   name: z.string().min(1).max(100).optional(),
@@ -21,7 +38,7 @@ export const stateInput = z.object({
   details: z
     .object({
       scheduledTime: z.iso.datetime({ offset: true }).optional(),
-      cacheKey: z.string().max(1000).optional(),
+      cacheKey: cacheKey.optional(),
       cacheExpiration: z.iso.datetime({ offset: true }).optional(),
       retryRequested: z.boolean().optional(),
       noRetry: z.boolean().optional(),
@@ -55,4 +72,12 @@ export const pageInput = {
 /** Cursor pages: newest first, `nextCursor` is the last id when more may follow. */
 export function page<T extends { id: string }>(items: T[], limit: number): { items: T[]; nextCursor: string | null } {
   return { items, nextCursor: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/** The claim token a worker received with a claim; every write for the claimed attempt carries it. */
+export const claimToken = z.uuid().optional();
+
+/** Who writes, for claim fencing: worker keys are bound to the claims they hold. */
+export function proposerOf(principal: Principal, token: string | undefined): Proposer {
+  return { workerScoped: principal.scope === "WORKER", claimToken: token ?? null };
 }

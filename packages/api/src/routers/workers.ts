@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { reportInfrastructure } from "../services/flow-runs/attempts.ts";
 import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
-import { readProcedure, router, workerProcedure } from "../trpc.ts";
-import { name } from "./schemas.ts";
+import { readProcedure, router, runHeartbeatIntervalSeconds, workerProcedure } from "../trpc.ts";
+import { claimToken, name, proposerOf } from "./schemas.ts";
 
 export const workersRouter = router({
   /** Registers the worker (first call) and records that it is alive. */
@@ -15,7 +15,9 @@ export const workersRouter = router({
         metadata: z.record(z.string(), z.unknown()).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => heartbeatWorker(ctx.services.resources, ctx.workspaceId, input)),
+    .mutation(({ ctx, input }) =>
+      heartbeatWorker(ctx.services.resources, ctx.workspaceId, ctx.principal.apiKeyId, input),
+    ),
 
   /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
   poll: workerProcedure
@@ -28,7 +30,7 @@ export const workersRouter = router({
       }),
     )
     .mutation(async ({ ctx, input, signal }) => {
-      const worker = await findWorker(ctx.services.resources, ctx.workspaceId, input.workerId);
+      const worker = await findWorker(ctx.services.resources, ctx.workspaceId, ctx.principal.apiKeyId, input.workerId);
       return pollForWork(ctx.services.resources, ctx.services.events, {
         workspaceId: ctx.workspaceId,
         workPoolId: worker.workPoolId,
@@ -37,6 +39,7 @@ export const workersRouter = router({
         waitMs: Math.min(input.waitMs, ctx.services.config.longPollMaxMs),
         prefetchSeconds: ctx.services.config.prefetchSeconds,
         claimTimeoutSeconds: ctx.services.config.claimTimeoutSeconds,
+        heartbeatIntervalSeconds: runHeartbeatIntervalSeconds(ctx.services.config.runHeartbeatTimeoutSeconds),
         ...(input.queueNames ? { queueNames: input.queueNames } : {}),
         // Ends the wait when the worker disconnects or the server shuts down.
         signal: AbortSignal.any([signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined)),
@@ -45,9 +48,15 @@ export const workersRouter = router({
 
   /** The worker says where a run's infrastructure is (pid, container, task ARN, job name). */
   reportInfrastructure: workerProcedure
-    .input(z.object({ flowRunId: z.uuid(), infrastructureId: z.string().min(1).max(500) }))
+    .input(z.object({ flowRunId: z.uuid(), infrastructureId: z.string().min(1).max(500), claimToken }))
     .mutation(({ ctx, input }) =>
-      reportInfrastructure(ctx.services.resources, ctx.workspaceId, input.flowRunId, input.infrastructureId),
+      reportInfrastructure(
+        ctx.services.resources,
+        ctx.workspaceId,
+        input.flowRunId,
+        input.infrastructureId,
+        proposerOf(ctx.principal, input.claimToken),
+      ),
     ),
 
   list: readProcedure

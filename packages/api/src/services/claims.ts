@@ -32,6 +32,16 @@ export interface ClaimedRun {
   nextScheduledTime: string | null;
   partitionKey: string | null;
   workQueueName: string | null;
+  /** Present it with every write for this attempt (states, heartbeats, infrastructure report). */
+  claimToken: string;
+  /** How often the run must heartbeat: a fraction of the server's run heartbeat timeout. */
+  heartbeatIntervalSeconds: number;
+}
+
+/** A run this worker holds that was asked to cancel, with the claim token to write for it. */
+export interface CancelRequest {
+  id: string;
+  claimToken: string | null;
 }
 
 export interface ClaimRequest {
@@ -41,6 +51,8 @@ export interface ClaimRequest {
   limit: number;
   prefetchSeconds: number;
   claimTimeoutSeconds: number;
+  /** Told to the worker with each claimed run (see ClaimedRun). */
+  heartbeatIntervalSeconds: number;
   /** Only these queues (by name); all of the pool's queues when empty. */
   queueNames?: string[];
 }
@@ -53,33 +65,30 @@ export async function claimRuns(res: Resources, req: ClaimRequest): Promise<Clai
 export interface ClaimedWork {
   runs: ClaimedRun[];
   /** Runs this worker holds that were asked to cancel (read by the same statement). */
-  cancel: string[];
+  cancel: CancelRequest[];
 }
 
 /** Claims up to `req.limit` (> 0) runs for the worker, and reads which of its runs must stop. */
 export async function claimWork(res: Resources, req: ClaimRequest): Promise<ClaimedWork> {
   const pool = res.pool;
   const now = new Date();
-  // History ids for the runs this claim may take, generated here so they are uuidv7 like every other.
-  const historyIds = Array.from({ length: req.limit }, () => uuidv7());
+  // The parameters of both claim statements ($1 to $9). The history ids for the runs this claim
+  // may take are generated here so they are uuidv7 like every other.
+  const values = [
+    req.workPoolId,
+    now,
+    req.prefetchSeconds,
+    req.limit,
+    req.workerId,
+    req.claimTimeoutSeconds,
+    req.queueNames ?? [],
+    req.workspaceId,
+    Array.from({ length: req.limit }, () => uuidv7()),
+  ];
   // Pools without limits (the common case): one autocommit statement checks the pool and claims.
-  const { rows } = await pool.query<ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: string[] }>(
-    {
-      name: "flowplane_claim_unlimited",
-      text: UNLIMITED_CLAIM,
-      values: [
-        req.workPoolId,
-        now,
-        req.prefetchSeconds,
-        req.limit,
-        req.workerId,
-        req.claimTimeoutSeconds,
-        req.queueNames ?? [],
-        req.workspaceId,
-        historyIds,
-      ],
-    },
-  );
+  const { rows } = await pool.query<
+    ClaimRow & { found: boolean; paused: boolean; limited: boolean; cancel: CancelRequest[] }
+  >({ name: "flowplane_claim_unlimited", text: UNLIMITED_CLAIM, values });
   const head = rows[0];
   if (!head) throw new ApiError("NOT_FOUND", `work pool ${req.workPoolId} not found`);
   const cancel = head.cancel;
@@ -87,30 +96,20 @@ export async function claimWork(res: Resources, req: ClaimRequest): Promise<Clai
   if (!head.limited) {
     const claimed = rows.filter((r) => r.id !== null);
     announce(res, req.workerId, claimed);
-    return { runs: claimed.map(toClaimedRun), cancel };
+    return { runs: claimed.map((c) => toClaimedRun(c, req)), cancel };
   }
   // A limit applies: count active runs and claim under the pool's advisory lock.
   const claimed = await inTransaction(pool, async (sql) => {
     await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`claim:${req.workPoolId}`]);
-    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, [
-      req.workPoolId,
-      now,
-      req.prefetchSeconds,
-      req.limit,
-      req.workerId,
-      req.claimTimeoutSeconds,
-      req.queueNames ?? [],
-      req.workspaceId,
-      historyIds,
-    ]);
+    const limited = await sql.query<ClaimRow>(LIMITED_CLAIM, values);
     return limited.rows;
   });
   announce(res, req.workerId, claimed);
-  return { runs: claimed.map(toClaimedRun), cancel };
+  return { runs: claimed.map((c) => toClaimedRun(c, req)), cancel };
 }
 
 /** A claimed run as the statement returns it: the worker's view plus the row as written (for RecentRuns). */
-type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime"> & {
+type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime" | "heartbeatIntervalSeconds"> & {
   workspaceId: string;
   workPoolId: string;
   expectedStartTime: Date;
@@ -122,7 +121,8 @@ type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime"> & {
 };
 
 function toClaimedRun(
-  row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: string[] },
+  row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: CancelRequest[] },
+  req: Pick<ClaimRequest, "heartbeatIntervalSeconds">,
 ): ClaimedRun {
   const {
     workspaceId: _workspace,
@@ -139,6 +139,7 @@ function toClaimedRun(
   } = row;
   return {
     ...run,
+    heartbeatIntervalSeconds: req.heartbeatIntervalSeconds,
     expectedStartTime: new Date(run.expectedStartTime).toISOString(),
     nextScheduledTime: run.nextScheduledTime ? new Date(run.nextScheduledTime).toISOString() : null,
   };
@@ -165,17 +166,24 @@ function announce(res: Resources, workerId: string, claimed: ClaimRow[]): void {
       workPoolId: c.workPoolId,
       deploymentId: c.deploymentId,
       workerId,
+      claimToken: c.claimToken,
       version: c.rowVersion,
     })),
   );
   res.publisher.publish(claimed.flatMap((c) => stateEvents({ ...c, workerId }, { type: "PENDING", name: "Pending" })));
 }
 
+/** The worker's runs asked to cancel, as a JSON array of CancelRequest (`worker`: its parameter). */
+export function cancelRequests(worker: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_object('id', a.id, 'claimToken', a."claimToken")), '[]'::json)
+                 FROM "FlowRun" a WHERE a."workerId" = ${worker} AND a."stateType" = 'CANCELLING')`;
+}
+
 /** What a claim returns per run (the same for both claim statements). */
 const CLAIMED_COLUMNS = `c.id, c.name, c."flowId", f.name AS "flowName", c."deploymentId", d.name AS "deploymentName", c."deploymentVersionId",
               d.entrypoint, d.path, c.parameters, c."jobVariables" AS "runJobVariables",
               COALESCE(d."jobVariables", '{}'::jsonb) AS "deploymentJobVariables",
-              c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."workPoolId", c."workspaceId",
+              c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."claimToken", c."workPoolId", c."workspaceId",
               c."stateTimestamp" AS "rowStateTimestamp", c."runCount" AS "rowRunCount", c."retryPolicy" AS "rowRetryPolicy", c.version AS "rowVersion"`;
 
 /**
@@ -214,7 +222,7 @@ const UNLIMITED_CLAIM = `WITH wp AS (
                 (p."concurrencyLimit" IS NOT NULL
                  OR EXISTS (SELECT 1 FROM "WorkQueue" q WHERE q."workPoolId" = p.id AND q."concurrencyLimit" IS NOT NULL)
                  OR EXISTS (SELECT 1 FROM "Deployment" d WHERE d."workPoolId" = p.id AND d."concurrencyLimit" IS NOT NULL)) AS limited,
-                ARRAY(SELECT a.id::text FROM "FlowRun" a WHERE a."workerId" = $5 AND a."stateType" = 'CANCELLING') AS cancel
+                ${cancelRequests("$5")} AS cancel
            FROM "WorkPool" p WHERE p.id = $1 AND p."workspaceId" = $8
        ),
        ${dueRuns("$4", "AND EXISTS (SELECT 1 FROM wp WHERE NOT wp.paused AND NOT wp.limited)")},

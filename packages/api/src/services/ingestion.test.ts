@@ -253,3 +253,29 @@ describe("ingest.batch", () => {
     expect(result.artifacts).toBe(0);
   });
 });
+
+describe("long cache keys", () => {
+  it("records a task run whose cache key is too long to store, with the key hashed (regression: the whole batch was refused)", async () => {
+    const tr = taskRun();
+    const longKey = "k".repeat(5_000);
+    const others = [taskRun(), taskRun()];
+    await worker.ingest.batch({
+      taskRuns: [{ ...tr, cacheKey: longKey }, ...others],
+      taskRunStates: [state(tr.id, "COMPLETED", 10, "Cached")],
+    });
+    const stored = await api.db.prisma.taskRun.findUniqueOrThrow({
+      where: { id: tr.id },
+      select: { cacheKey: true, stateType: true },
+    });
+    expect(stored.stateType).toBe("COMPLETED");
+    expect(stored.cacheKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+    for (const o of others) expect((await row(o.id)).workspaceId).toBe(api.a.id);
+    // A flow-run state carrying a long cache key is judged like any other, not refused for it.
+    const run = await worker.flowRuns.create({ flowName: "ingest", state: { type: "RUNNING" } });
+    const answer = await worker.flowRuns.setState({
+      id: run.id,
+      state: { type: "COMPLETED", details: { cacheKey: longKey } },
+    });
+    expect(answer.decision).toBe("ACCEPT");
+  });
+});

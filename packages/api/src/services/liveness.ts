@@ -1,11 +1,13 @@
-// Built-in liveness: silent workers go OFFLINE, RUNNING runs whose heartbeat stopped become
-// CRASHED (and the retry rule reschedules them when retries remain), and claims whose
-// infrastructure never started go back to SCHEDULED. Each sweep is a bounded batch and safe to
-// run on every replica at once (rows are taken with SKIP LOCKED).
+// Built-in liveness: no run waits for ever. Silent workers go OFFLINE; RUNNING runs whose
+// heartbeat stopped become CRASHED (and the retry rule reschedules them when retries remain);
+// claims whose infrastructure never started go back to SCHEDULED; runs held by a worker that went
+// offline are resolved (a claimed run is released, a cancelling one is cancelled: nothing else
+// would ever move them); a PAUSED run whose pause timeout passed fails. Each sweep is a bounded
+// batch and safe to run on every replica at once (rows are taken with SKIP LOCKED).
 import type { Resources } from "./resources.ts";
 import { releaseExpiredClaims } from "./claims.ts";
 import { proposeForLockedRuns } from "./run-state/changes.ts";
-import { RUN_COLUMNS, type VersionedRun } from "./run-state/rows.ts";
+import { RUN_COLUMNS, runColumns, type VersionedRun } from "./run-state/rows.ts";
 
 export interface LivenessConfig {
   /** A worker silent for this many of its heartbeat intervals goes offline. */
@@ -18,6 +20,8 @@ export interface SweepResult {
   workersOffline: number;
   runsCrashed: number;
   claimsReleased: number;
+  /** Runs whose holder went offline or whose pause timed out, moved on. */
+  runsResolved: number;
 }
 
 export async function sweepLiveness(res: Resources, config: LivenessConfig, now = new Date()): Promise<SweepResult> {
@@ -41,5 +45,57 @@ export async function sweepLiveness(res: Resources, config: LivenessConfig, now 
     now,
   );
   const released = await releaseExpiredClaims(res, now);
-  return { workersOffline: offline.rowCount ?? 0, runsCrashed: crashed, claimsReleased: released };
+  const resolved = (await resolveOrphanedRuns(res, now)) + (await failExpiredPauses(res, now));
+  return {
+    workersOffline: offline.rowCount ?? 0,
+    runsCrashed: crashed,
+    claimsReleased: released,
+    runsResolved: resolved,
+  };
+}
+
+/**
+ * Runs held by a worker that is OFFLINE: a PENDING claim goes back to the queue at once (rather
+ * than after the claim timeout) and a CANCELLING run is cancelled, since only its worker would
+ * have stopped it. RUNNING runs are left to the heartbeat timeout: their process may outlive its
+ * worker for a moment and still report.
+ */
+function resolveOrphanedRuns(res: Resources, now: Date): Promise<number> {
+  return proposeForLockedRuns(
+    res,
+    {
+      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
+               FROM "FlowRun" fr JOIN "Worker" w ON w.id = fr."workerId"
+              WHERE fr."stateType" IN ('PENDING', 'CANCELLING') AND w.status = 'OFFLINE'
+              LIMIT 200 FOR UPDATE OF fr SKIP LOCKED`,
+      values: [],
+    },
+    (run) =>
+      run.stateType === "PENDING"
+        ? {
+            type: "SCHEDULED",
+            message: "the worker that claimed the run went offline before it started; rescheduled",
+            details: { scheduledTime: now.toISOString() },
+          }
+        : { type: "CANCELLED", message: "cancelled: the worker that held the run went offline" },
+    now,
+  );
+}
+
+/** A PAUSED run whose pause timeout (details.pauseTimeout of its PAUSED state) has passed fails. */
+function failExpiredPauses(res: Resources, now: Date): Promise<number> {
+  return proposeForLockedRuns(
+    res,
+    {
+      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
+               FROM "FlowRun" fr
+              WHERE fr."stateType" = 'PAUSED'
+                AND (SELECT (s.details->>'pauseTimeout')::timestamptz FROM "State" s
+                      WHERE s."flowRunId" = fr.id ORDER BY s.timestamp DESC, s.id DESC LIMIT 1) < $1
+              LIMIT 200 FOR UPDATE OF fr SKIP LOCKED`,
+      values: [now],
+    },
+    () => ({ type: "FAILED", message: "the pause timed out before the run was resumed", details: { noRetry: true } }),
+    now,
+  );
 }

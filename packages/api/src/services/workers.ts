@@ -1,7 +1,14 @@
 // Workers: registration by heartbeat, the long-poll that hands them runs, and what they must stop.
 import { ApiError, notFound } from "../errors.ts";
-import { ACTIVE_STATE_TYPES } from "@flowplane/core";
-import { claimWork, nextDueTime, releaseUndeliveredClaims, type ClaimedRun } from "./claims.ts";
+import { ACTIVE_STATE_TYPES, uuidv7 } from "@flowplane/core";
+import {
+  cancelRequests,
+  claimWork,
+  nextDueTime,
+  releaseUndeliveredClaims,
+  type CancelRequest,
+  type ClaimedRun,
+} from "./claims.ts";
 import type { EventBus } from "./events.ts";
 import type { Resources } from "./resources.ts";
 
@@ -20,37 +27,49 @@ export interface WorkerIdentity {
   paused: boolean;
 }
 
+/**
+ * Registers the worker on its first heartbeat and records that it is alive. A worker (pool and
+ * name) belongs to the API key that registered it: another key, even of the same workspace,
+ * cannot heartbeat or poll as it (that would let it receive the worker's claims). The insert and
+ * the ownership check are one statement, so two keys racing for a new name cannot both win.
+ */
 export async function heartbeatWorker(
   res: Resources,
   workspaceId: string,
+  apiKeyId: string,
   hb: WorkerHeartbeat,
 ): Promise<WorkerIdentity> {
-  const db = res.prisma;
-  const pool = await db.workPool.findUnique({
+  const pool = await res.prisma.workPool.findUnique({
     where: { workspaceId_name: { workspaceId, name: hb.workPoolName } },
     select: { id: true, type: true, baseJobTemplate: true, paused: true },
   });
   if (!pool) throw notFound("work pool", hb.workPoolName);
-  const now = new Date();
-  const worker = await db.worker.upsert({
-    where: { workspaceId_workPoolId_name: { workspaceId, workPoolId: pool.id, name: hb.workerName } },
-    create: {
+  const { rows } = await res.pool.query<{ id: string }>(
+    `INSERT INTO "Worker" (id, "workspaceId", "workPoolId", name, "heartbeatIntervalSeconds", "lastHeartbeatAt", status, metadata, "apiKeyId", "createdAt")
+     VALUES ($1, $2, $3, $4, $5, now(), 'ONLINE', COALESCE($6::jsonb, '{}'::jsonb), $7, now())
+     ON CONFLICT ("workspaceId", "workPoolId", name) DO UPDATE
+        SET "heartbeatIntervalSeconds" = EXCLUDED."heartbeatIntervalSeconds", "lastHeartbeatAt" = now(), status = 'ONLINE',
+            metadata = COALESCE($6::jsonb, "Worker".metadata), "apiKeyId" = EXCLUDED."apiKeyId"
+      WHERE "Worker"."apiKeyId" IS NULL OR "Worker"."apiKeyId" = EXCLUDED."apiKeyId"
+     RETURNING id`,
+    [
+      uuidv7(),
       workspaceId,
-      workPoolId: pool.id,
-      name: hb.workerName,
-      heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds,
-      lastHeartbeatAt: now,
-      status: "ONLINE",
-      metadata: (hb.metadata ?? {}) as object,
-    },
-    update: {
-      heartbeatIntervalSeconds: hb.heartbeatIntervalSeconds,
-      lastHeartbeatAt: now,
-      status: "ONLINE",
-      ...(hb.metadata ? { metadata: hb.metadata as object } : {}),
-    },
-    select: { id: true },
-  });
+      pool.id,
+      hb.workerName,
+      hb.heartbeatIntervalSeconds,
+      hb.metadata ? JSON.stringify(hb.metadata) : null,
+      apiKeyId,
+    ],
+  );
+  const worker = rows[0];
+  if (!worker)
+    throw new ApiError(
+      "FORBIDDEN",
+      `workerName: worker "${hb.workerName}" of pool "${hb.workPoolName}" was registered with another API key; ` +
+        "use that key or another worker name",
+      { path: "workerName" },
+    );
   return {
     workerId: worker.id,
     workPoolId: pool.id,
@@ -63,15 +82,14 @@ export async function heartbeatWorker(
 export interface PollResult {
   runs: ClaimedRun[];
   /** Runs this worker holds that were asked to cancel: stop their infrastructure. */
-  cancel: string[];
+  cancel: CancelRequest[];
 }
 
-async function cancellationsFor(res: Resources, workerId: string): Promise<string[]> {
-  const { rows } = await res.pool.query<{ id: string }>(
-    `SELECT id FROM "FlowRun" WHERE "workerId" = $1 AND "stateType" = 'CANCELLING'`,
-    [workerId],
-  );
-  return rows.map((r) => r.id);
+async function cancellationsFor(res: Resources, workerId: string): Promise<CancelRequest[]> {
+  const { rows } = await res.pool.query<{ cancel: CancelRequest[] }>(`SELECT ${cancelRequests("$1::uuid")} AS cancel`, [
+    workerId,
+  ]);
+  return rows[0]?.cancel ?? [];
 }
 
 /**
@@ -91,6 +109,7 @@ export async function pollForWork(
     waitMs: number;
     prefetchSeconds: number;
     claimTimeoutSeconds: number;
+    heartbeatIntervalSeconds: number;
     queueNames?: string[];
     signal?: AbortSignal;
   },
@@ -151,21 +170,29 @@ export async function pollForWork(
   }
 }
 
-/** The worker a poll names, which must exist in the caller's workspace (it registers by heartbeat). */
+/**
+ * The worker a poll names: it must exist in the caller's workspace (it registers by heartbeat) and
+ * have been registered with the caller's key.
+ */
 export async function findWorker(
   res: Resources,
   workspaceId: string,
+  apiKeyId: string,
   workerId: string,
 ): Promise<{ id: string; workPoolId: string }> {
   const worker = await res.prisma.worker.findFirst({
     where: { id: workerId, workspaceId },
-    select: { id: true, workPoolId: true },
+    select: { id: true, workPoolId: true, apiKeyId: true },
   });
   if (!worker)
     throw new ApiError("NOT_FOUND", `workerId: worker ${workerId} not found; send a heartbeat first`, {
       path: "workerId",
     });
-  return worker;
+  if (worker.apiKeyId !== apiKeyId)
+    throw new ApiError("FORBIDDEN", `workerId: worker ${workerId} was registered with another API key`, {
+      path: "workerId",
+    });
+  return { id: worker.id, workPoolId: worker.workPoolId };
 }
 
 /** Workers newest heartbeat first, with how many runs each holds. */

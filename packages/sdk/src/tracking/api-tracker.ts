@@ -31,6 +31,13 @@ export interface ApiTrackerOptions {
   outageToleranceMs?: number;
   /** How often a running flow run heartbeats. */
   heartbeatIntervalMs?: number;
+  /**
+   * The claim of the run a worker launched this process for: every write for that run carries its
+   * token, and the server refuses writes from an attempt whose claim was superseded.
+   */
+  claim?: { flowRunId: string; claimToken: string };
+  /** Called once when the server says this attempt no longer holds its run (the runner exits). */
+  onSuperseded?: (message: string) => void;
   warn?: (message: string) => void;
 }
 
@@ -69,7 +76,12 @@ export class ApiTracker implements Tracker {
   private timer: NodeJS.Timeout | null = null;
   private droppedLogs = 0;
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
-  private readonly opts: Required<Omit<ApiTrackerOptions, "warn">> & { warn: (m: string) => void };
+  private readonly opts: Required<Omit<ApiTrackerOptions, "warn" | "claim" | "onSuperseded">> & {
+    warn: (m: string) => void;
+  };
+  private readonly claim: ApiTrackerOptions["claim"];
+  private readonly onSuperseded: ApiTrackerOptions["onSuperseded"];
+  private superseded = false;
 
   constructor(
     private readonly api: ApiClient,
@@ -83,6 +95,22 @@ export class ApiTracker implements Tracker {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? envRunHeartbeatMs(),
       warn: options.warn ?? ((m) => process.stderr.write(`flowplane: ${m}\n`)),
     };
+    this.claim = options.claim;
+    this.onSuperseded = options.onSuperseded;
+  }
+
+  /** The claim token to send with a write for `flowRunId`, if this process holds its claim. */
+  private claimOf(flowRunId: string): { claimToken?: string } {
+    return this.claim?.flowRunId === flowRunId ? { claimToken: this.claim.claimToken } : {};
+  }
+
+  /** A write was refused because another attempt holds the run now: stop driving it. */
+  private noteSuperseded(flowRunId: string, err: unknown): void {
+    const e = apiErrorInfo(err);
+    if (e.code !== "CLAIM_SUPERSEDED" || this.superseded) return;
+    this.superseded = true;
+    this.stopHeartbeat(flowRunId);
+    this.onSuperseded?.(e.message);
   }
 
   async startFlowRun(start: FlowRunStart): Promise<FlowRunInfo> {
@@ -92,8 +120,15 @@ export class ApiTracker implements Tracker {
         this.withRetry("load flow run", () => this.api.flowRuns.get.query({ id })),
         // The code being run decides its retries; the server needs them to retry crashes it detects.
         this.withRetry("declare the retry policy", () =>
-          this.api.flowRuns.setRetryPolicy.mutate({ id, retryPolicy: start.retryPolicy as { retries: number } }),
-        ),
+          this.api.flowRuns.setRetryPolicy.mutate({
+            id,
+            retryPolicy: start.retryPolicy as { retries: number },
+            ...this.claimOf(id),
+          }),
+        ).catch((err: unknown) => {
+          this.noteSuperseded(id, err);
+          throw err;
+        }),
       ]);
       return info(run);
     }
@@ -119,8 +154,11 @@ export class ApiTracker implements Tracker {
     // Task records go first, so the history shows the run's tasks before its final state.
     if (proposal.type !== "RUNNING") await this.flush();
     const outcome = await this.withRetry(`report ${proposal.type}`, () =>
-      this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal }),
-    );
+      this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal, ...this.claimOf(flowRunId) }),
+    ).catch((err: unknown) => {
+      this.noteSuperseded(flowRunId, err);
+      throw err;
+    });
     const s = { ...outcome.state, details: outcome.state.details ?? {} };
     // A retried proposal that the server had already applied comes back as a duplicate: same outcome.
     const appliedEarlier =
@@ -272,8 +310,10 @@ export class ApiTracker implements Tracker {
   private startHeartbeat(flowRunId: string): void {
     if (this.heartbeats.has(flowRunId)) return;
     const timer = setInterval(() => {
-      this.api.flowRuns.heartbeat.mutate({ id: flowRunId }).catch(() => {
-        // A missed heartbeat is harmless; the server only acts after several.
+      this.api.flowRuns.heartbeat.mutate({ id: flowRunId, ...this.claimOf(flowRunId) }).catch((err: unknown) => {
+        // A missed heartbeat is harmless (the server only acts after several); a refused one means
+        // another attempt holds the run.
+        this.noteSuperseded(flowRunId, err);
       });
     }, this.opts.heartbeatIntervalMs);
     timer.unref();

@@ -3,13 +3,22 @@
 // takes its runs down with it and their heartbeats stop (the server then crashes and retries them).
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { commandArgv, CommandSyntaxError } from "@flowplane/core";
 import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
 
+/**
+ * The argv to start: a string command is split into words as the pool's schema says, with no
+ * shell and so no expansion (a job variable cannot run `$(...)` or read the worker's variables),
+ * the same argv the docker pool runs.
+ */
 function commandOf(configured: unknown, fallback: string[]): string[] {
   if (configured === null || configured === undefined || configured === "") return fallback;
-  if (Array.isArray(configured)) return configured.map(String);
-  if (typeof configured === "string") return ["/bin/sh", "-c", configured];
-  throw new InfrastructureError(`command: expected a string or a list of strings, got ${JSON.stringify(configured)}`);
+  try {
+    return commandArgv(configured) ?? fallback;
+  } catch (err) {
+    if (err instanceof CommandSyntaxError) throw new InfrastructureError(`command: ${err.message}`);
+    throw err;
+  }
 }
 
 function stringEnv(value: unknown): Record<string, string> {

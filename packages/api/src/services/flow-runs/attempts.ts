@@ -1,8 +1,46 @@
-// What the process running an attempt reports besides states: the retry policy of the flow code it
-// runs, heartbeats, and (from the worker) where its infrastructure is.
+// What the processes running an attempt report besides states: the retry policy of the flow code
+// the runner runs, heartbeats, and (from the worker) where the infrastructure is. Each write is
+// fenced like a state proposal (run-state/fence.ts): only the holder of the run's current claim
+// may make it.
 import type { RetryPolicy } from "@flowplane/core";
 import { ApiError, notFound } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
+import { fenceRefusal, type Proposer } from "../run-state/fence.ts";
+
+/**
+ * Runs `set` (an UPDATE's SET list, parameters from $4) on the run if `proposer` may write for
+ * it, answering the run's state type after the write. The fence is checked on a read and the
+ * update applies only if the claim is still the one checked, so a claim changing in between
+ * cannot let a stale writer through.
+ */
+async function fencedUpdate(
+  res: Resources,
+  workspaceId: string,
+  flowRunId: string,
+  proposer: Proposer,
+  set: string,
+  values: unknown[],
+  notFoundError: () => ApiError = () => notFound("flow run", flowRunId),
+): Promise<string> {
+  for (;;) {
+    const { rows } = await res.pool.query<{ id: string; claimToken: string | null; workPoolId: string | null }>(
+      `SELECT id, "claimToken", "workPoolId" FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`,
+      [flowRunId, workspaceId],
+    );
+    const run = rows[0];
+    if (!run) throw notFoundError();
+    const refusal = fenceRefusal(run, proposer);
+    if (refusal) throw refusal;
+    const updated = await res.pool.query<{ stateType: string }>(
+      `UPDATE "FlowRun" SET ${set} WHERE id = $1 AND "workspaceId" = $2 AND "claimToken" IS NOT DISTINCT FROM $3::uuid
+       RETURNING "stateType"`,
+      [flowRunId, workspaceId, run.claimToken, ...values],
+    );
+    const stateType = updated.rows[0]?.stateType;
+    if (stateType !== undefined) return stateType;
+    // The run was claimed or released between the read and the write: check again.
+  }
+}
 
 /**
  * The runner declares the retry policy of the flow code it is running; the server's retry rule
@@ -13,12 +51,9 @@ export async function setFlowRunRetryPolicy(
   workspaceId: string,
   flowRunId: string,
   retryPolicy: RetryPolicy,
+  proposer: Proposer,
 ): Promise<{ ok: true }> {
-  const updated = await res.prisma.flowRun.updateMany({
-    where: { id: flowRunId, workspaceId },
-    data: { retryPolicy: retryPolicy as object },
-  });
-  if (updated.count === 0) throw notFound("flow run", flowRunId);
+  await fencedUpdate(res, workspaceId, flowRunId, proposer, `"retryPolicy" = $4::jsonb`, [JSON.stringify(retryPolicy)]);
   return { ok: true };
 }
 
@@ -27,13 +62,9 @@ export async function heartbeatFlowRun(
   res: Resources,
   workspaceId: string,
   flowRunId: string,
+  proposer: Proposer,
 ): Promise<{ found: true; cancelRequested: boolean; stateType: string }> {
-  const { rows } = await res.pool.query<{ stateType: string }>(
-    `UPDATE "FlowRun" SET "heartbeatAt" = now() WHERE id = $1 AND "workspaceId" = $2 RETURNING "stateType"`,
-    [flowRunId, workspaceId],
-  );
-  const stateType = rows[0]?.stateType;
-  if (stateType === undefined) throw notFound("flow run", flowRunId);
+  const stateType = await fencedUpdate(res, workspaceId, flowRunId, proposer, `"heartbeatAt" = now()`, []);
   return { found: true, cancelRequested: stateType === "CANCELLING", stateType };
 }
 
@@ -43,12 +74,16 @@ export async function reportInfrastructure(
   workspaceId: string,
   flowRunId: string,
   infrastructureId: string,
+  proposer: Proposer,
 ): Promise<{ ok: true }> {
-  const updated = await res.prisma.flowRun.updateMany({
-    where: { id: flowRunId, workspaceId },
-    data: { infrastructureId },
-  });
-  if (updated.count === 0)
-    throw new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" });
+  await fencedUpdate(
+    res,
+    workspaceId,
+    flowRunId,
+    proposer,
+    `"infrastructureId" = $4`,
+    [infrastructureId],
+    () => new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" }),
+  );
   return { ok: true };
 }

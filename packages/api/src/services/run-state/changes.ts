@@ -21,7 +21,8 @@ import { notFound } from "../../errors.ts";
 import type { FlowplaneEvent } from "../events.ts";
 import type { Resources } from "../resources.ts";
 import { inTransaction } from "../sql.ts";
-import { stateOfRow, type RunRow, type VersionedRun } from "./rows.ts";
+import { fenceRefusal, type Proposer } from "./fence.ts";
+import { RUN_COLUMNS, stateOfRow, type RunRow, type VersionedRun } from "./rows.ts";
 import { stateWriteStatement, writeFlowRunStates, type VersionedWrite } from "./statements.ts";
 
 /**
@@ -34,6 +35,8 @@ export interface ProposalOptions {
   /** Admin override: every rule but DuplicateTransition and CancelUnheldRuns is skipped. */
   force?: boolean;
   now?: Date;
+  /** Who proposes, for claim fencing; omitted for the server's own changes. */
+  proposer?: Proposer;
 }
 
 /**
@@ -65,6 +68,14 @@ export async function proposeFlowRunState(
   for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
     run ??= await readFlowRun(res, workspaceId, flowRunId);
     if (!run) throw notFound("flow run", flowRunId);
+    const refusal = fenceRefusal(run, options.proposer);
+    if (refusal) {
+      // A remembered row may be behind another replica's claim: refuse only from a fresh read.
+      if (!remembered) throw refusal;
+      run = null;
+      remembered = false;
+      continue;
+    }
     const { outcome, write } = decideProposal(run, proposal, options);
     if (!write) {
       if (!remembered) return outcome;
@@ -86,6 +97,8 @@ export async function proposeFlowRunState(
   const { outcome, events } = await inTransaction(res.pool, async (sql) => {
     const run = await lockFlowRun(sql, workspaceId, flowRunId);
     if (!run) throw notFound("flow run", flowRunId);
+    const refusal = fenceRefusal(run, options.proposer);
+    if (refusal) throw refusal;
     const { outcome, write } = decideProposal(run, proposal, options);
     if (write) await writeOne(sql, run, write);
     return { outcome, events: write ? stateEvents(run, write.state) : [] };
@@ -147,9 +160,7 @@ async function writeOne(
   return rows[0] ?? null;
 }
 
-const LOCK_RUN = `SELECT id, "workspaceId", "stateType", "stateName", "stateTimestamp", "stateMessage", "stateTransitionId",
-            "runCount", "retryPolicy", "nextScheduledTime", "workPoolId", "deploymentId", "workerId", xmin::text AS version
-       FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2 FOR UPDATE`;
+const LOCK_RUN = `SELECT ${RUN_COLUMNS}, xmin::text AS version FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2 FOR UPDATE`;
 
 async function lockFlowRun(sql: pg.PoolClient, workspaceId: string, flowRunId: string): Promise<VersionedRun | null> {
   const { rows } = await sql.query<VersionedRun>({

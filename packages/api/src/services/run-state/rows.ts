@@ -22,14 +22,37 @@ export interface RunRow {
   workPoolId: string | null;
   deploymentId: string | null;
   workerId: string | null;
+  /** The current claim's token; writes for a claimed attempt must carry it (fence.ts). */
+  claimToken: string | null;
 }
 
 /** A run row with its version (xmin) at the time it was read or written. */
 export type VersionedRun = RunRow & { version: string };
 
+const RUN_COLUMN_NAMES = [
+  "id",
+  "workspaceId",
+  "stateType",
+  "stateName",
+  "stateTimestamp",
+  "stateMessage",
+  "stateTransitionId",
+  "runCount",
+  "retryPolicy",
+  "nextScheduledTime",
+  "workPoolId",
+  "deploymentId",
+  "workerId",
+  "claimToken",
+] as const satisfies readonly (keyof RunRow)[];
+
+/** The RunRow columns of `"FlowRun"` (as `alias`), for `SELECT` and `RETURNING`. */
+export function runColumns(alias?: string): string {
+  return RUN_COLUMN_NAMES.map((c) => (alias ? `${alias}."${c}"` : `"${c}"`)).join(", ");
+}
+
 /** The RunRow columns, for `SELECT`/`RETURNING` on `"FlowRun"`. */
-export const RUN_COLUMNS = `id, "workspaceId", "stateType", "stateName", "stateTimestamp", "stateMessage", "stateTransitionId",
-            "runCount", "retryPolicy", "nextScheduledTime", "workPoolId", "deploymentId", "workerId"`;
+export const RUN_COLUMNS = runColumns();
 
 export function stateOfRow(
   row: Pick<RunRow, "stateType" | "stateName" | "stateTimestamp" | "stateMessage" | "stateTransitionId">,

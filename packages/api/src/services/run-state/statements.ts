@@ -9,9 +9,9 @@ import { RUN_COLUMNS, TERMINAL_STATES_SQL, type VersionedRun } from "./rows.ts";
  * The SET list that makes a state the run's current one (for `UPDATE "FlowRun" fr`), from SQL
  * expressions for the state's fields, shared by every write of a run's state (one run, many runs,
  * the claim). Entering RUNNING counts an attempt and starts the heartbeat clock; PENDING is a claim
- * (the worker and its deadline are set by the claim, kept otherwise); SCHEDULED (a retry or a
- * reschedule) releases the worker so another claim can pick the run up; terminal states stop the
- * clock.
+ * (the worker, its deadline and a new claim token are set by the claim, kept otherwise); SCHEDULED
+ * (a retry or a reschedule) releases the worker and voids its claim token so another claim can
+ * pick the run up and the old attempt's writes are refused; terminal states stop the clock.
  */
 export function stateAssignments(e: {
   type: string;
@@ -28,6 +28,10 @@ export function stateAssignments(e: {
     ? e.claim.expiresAt
     : `CASE WHEN ${e.type} = 'PENDING' THEN fr."claimExpiresAt" ELSE NULL END`;
   const worker = e.claim ? e.claim.workerId : `CASE WHEN ${e.type} = 'SCHEDULED' THEN NULL ELSE fr."workerId" END`;
+  // A claim issues a new random token; SCHEDULED voids it (whoever held the run no longer does).
+  const claimToken = e.claim
+    ? "gen_random_uuid()"
+    : `CASE WHEN ${e.type} = 'SCHEDULED' THEN NULL ELSE fr."claimToken" END`;
   return `"stateType" = ${e.type}, "stateName" = ${e.name}, "stateTimestamp" = ${e.ts}, "stateMessage" = ${e.message}, "stateTransitionId" = ${e.transitionId},
          "runCount" = fr."runCount" + CASE WHEN ${e.type} = 'RUNNING' THEN 1 ELSE 0 END,
          "startTime" = CASE WHEN ${e.type} = 'RUNNING' THEN COALESCE(fr."startTime", ${e.ts}) ELSE fr."startTime" END,
@@ -36,6 +40,7 @@ export function stateAssignments(e: {
          "claimExpiresAt" = ${claimExpires},
          "nextScheduledTime" = CASE WHEN ${e.type} = 'SCHEDULED' THEN COALESCE(${e.scheduledTime}, fr."nextScheduledTime", ${e.ts}) ELSE fr."nextScheduledTime" END,
          "workerId" = ${worker},
+         "claimToken" = ${claimToken},
          "updatedAt" = ${e.ts}`;
 }
 

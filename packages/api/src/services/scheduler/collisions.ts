@@ -2,7 +2,7 @@
 // finds the deployment at its concurrency limit, rather than leave it waiting for a slot.
 import type { Resources } from "../resources.ts";
 import { proposeForLockedRuns } from "../run-state/changes.ts";
-import { ACTIVE_STATES_SQL } from "../run-state/rows.ts";
+import { ACTIVE_STATES_SQL, runColumns } from "../run-state/rows.ts";
 
 const CANCELLED_MESSAGE = "cancelled: the deployment was at its concurrency limit (collision strategy cancel-new)";
 
@@ -10,8 +10,7 @@ export function cancelCollidingRuns(res: Resources, now = new Date()): Promise<n
   return proposeForLockedRuns(
     res,
     {
-      text: `SELECT fr.id, fr."workspaceId", fr."stateType", fr."stateName", fr."stateTimestamp", fr."stateMessage", fr."stateTransitionId",
-                    fr."runCount", fr."retryPolicy", fr."nextScheduledTime", fr."workPoolId", fr."deploymentId", fr."workerId", fr.xmin::text AS version
+      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
                FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId"
               WHERE d."collisionStrategy" = 'CANCEL_NEW' AND d."concurrencyLimit" IS NOT NULL
                 AND fr."stateType" = 'SCHEDULED' AND fr."nextScheduledTime" <= $1

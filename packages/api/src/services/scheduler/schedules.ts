@@ -3,6 +3,7 @@
 import { nextSlots } from "@flowplane/core";
 import type { Resources } from "../resources.ts";
 import { proposeForLockedRuns } from "../run-state/changes.ts";
+import { runColumns } from "../run-state/rows.ts";
 import { cancelCollidingRuns } from "./collisions.ts";
 import { insertRuns, SCHEDULE_COLUMNS, specOf, type NewRun, type ScheduleRow } from "./schedule-rows.ts";
 
@@ -112,8 +113,7 @@ function skipSupersededRuns(res: Resources, now: Date): Promise<number> {
   return proposeForLockedRuns(
     res,
     {
-      text: `SELECT fr.id, fr."workspaceId", fr."stateType", fr."stateName", fr."stateTimestamp", fr."stateMessage", fr."stateTransitionId",
-                    fr."runCount", fr."retryPolicy", fr."nextScheduledTime", fr."workPoolId", fr."deploymentId", fr."workerId", fr.xmin::text AS version
+      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
                FROM "FlowRun" fr JOIN "Deployment" d ON d.id = fr."deploymentId"
               WHERE NOT d.catchup AND fr."autoScheduled" AND fr."stateType" = 'SCHEDULED' AND fr."expectedStartTime" < $1
                 AND EXISTS (SELECT 1 FROM "FlowRun" newer WHERE newer."scheduleId" = fr."scheduleId" AND newer."autoScheduled"

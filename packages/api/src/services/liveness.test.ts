@@ -1,0 +1,88 @@
+// No run waits for ever (issue 13, point 10): the liveness sweep resolves runs whose holder is
+// gone and pauses that timed out. Real PostgreSQL, through the API as workers and people call it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { sweepLiveness } from "./liveness.ts";
+
+let api: TestApi;
+let developer: Caller;
+let worker: Caller;
+const config = { missedWorkerHeartbeats: 3, runHeartbeatTimeoutSeconds: 60 };
+
+beforeAll(async () => {
+  api = await createTestApi();
+  developer = api.a.as.DEVELOPER;
+  worker = api.a.as.WORKER;
+  await developer.workPools.create({ name: "live", type: "process" });
+  await developer.deployments.upsert({ flowName: "live", name: "d", entrypoint: "x.ts:f", workPoolName: "live" });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+async function claimed(workerName: string) {
+  const run = await developer.deployments.run({ name: "live/d" });
+  const identity = await worker.workers.heartbeat({ workPoolName: "live", workerName });
+  const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 });
+  const claim = polled.runs.find((r) => r.id === run.id);
+  if (!claim) throw new Error("not claimed");
+  return { run, claim, workerId: identity.workerId };
+}
+
+async function silence(workerId: string) {
+  await api.db.pool.query(`UPDATE "Worker" SET "lastHeartbeatAt" = now() - interval '1 hour' WHERE id = $1`, [
+    workerId,
+  ]);
+}
+
+const stateOf = async (id: string) => (await api.a.as.READ.flowRuns.get({ id })).state;
+
+describe("liveness resolves runs nothing would move", () => {
+  it("releases a claim and cancels a cancelling run whose worker went offline (regression: they waited for ever)", async () => {
+    const pending = await claimed("gone-1");
+    const cancelling = await claimed("gone-2");
+    await worker.flowRuns.setState({
+      id: cancelling.run.id,
+      state: { type: "RUNNING" },
+      claimToken: cancelling.claim.claimToken,
+    });
+    await developer.flowRuns.cancel({ id: cancelling.run.id });
+    await silence(pending.workerId);
+    await silence(cancelling.workerId);
+    const swept = await sweepLiveness(api.services.resources, config);
+    expect(swept.workersOffline).toBe(2);
+    expect(swept.runsResolved).toBe(2);
+    expect(await stateOf(pending.run.id)).toMatchObject({ type: "SCHEDULED" });
+    expect(await stateOf(cancelling.run.id)).toMatchObject({ type: "CANCELLED" });
+  });
+
+  it("fails a PAUSED run whose pause timed out, and its later RUNNING is refused (regression: it stayed PAUSED for ever)", async () => {
+    const { run, claim } = await claimed("pauser");
+    const token = { claimToken: claim.claimToken };
+    await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...token });
+    const past = new Date(Date.now() - 1_000).toISOString();
+    await worker.flowRuns.setState({
+      id: run.id,
+      state: { type: "PAUSED", details: { pauseTimeout: past } },
+      ...token,
+    });
+    const swept = await sweepLiveness(api.services.resources, config);
+    expect(swept.runsResolved).toBeGreaterThanOrEqual(1);
+    expect(await stateOf(run.id)).toMatchObject({ type: "FAILED" });
+    expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...token })).decision).toBe(
+      "ABORT",
+    );
+    // A pause that has not timed out is left alone.
+    const waiting = await claimed("pauser-2");
+    const wToken = { claimToken: waiting.claim.claimToken };
+    await worker.flowRuns.setState({ id: waiting.run.id, state: { type: "RUNNING" }, ...wToken });
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    await worker.flowRuns.setState({
+      id: waiting.run.id,
+      state: { type: "PAUSED", details: { pauseTimeout: future } },
+      ...wToken,
+    });
+    await sweepLiveness(api.services.resources, config);
+    expect(await stateOf(waiting.run.id)).toMatchObject({ type: "PAUSED" });
+  });
+});
