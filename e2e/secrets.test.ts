@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "@flowplane/client";
+import { ensureDashboardBuilt, launchBrowser, signIn } from "./dashboard-support.ts";
 import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
 
 const run = promisify(execFile);
@@ -40,6 +41,7 @@ const clientFor = (key: string, withSubscriptions = false): ApiClient =>
   createApiClient({ apiUrl: server.url, apiKey: key, workspace: "default" }, { withSubscriptions });
 
 beforeAll(async () => {
+  ensureDashboardBuilt();
   server = await startTestServer();
   // The server runs as a user runs it, a `flowplane server start` process, so its log output is real.
   await server.stopServer();
@@ -102,7 +104,7 @@ beforeAll(async () => {
     "--job-var",
     "env.X={{ secret.ABSENT }}",
   ]);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   serverProcess?.kill("SIGTERM");
@@ -149,6 +151,38 @@ async function expectLeakyRunRedacted(runId: string): Promise<void> {
   expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
   const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
   expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
+}
+
+/** Renders each run's page (logs, parameters, artifacts, states), the secrets page and deployments in Chromium. */
+async function countInDashboard(runIds: string[]): Promise<number> {
+  const browser = await launchBrowser();
+  try {
+    const page = browser.page;
+    page.setDefaultTimeout(20_000);
+    await signIn(page, server.url, keys.ADMIN);
+    let text = "";
+    for (const id of runIds) {
+      await page.goto(`${server.url}/runs/${id}`);
+      await page.getByTestId("logs").getByText("the secret is ***").waitFor();
+      text += await page.content();
+      for (const tab of [/State history/, /Parameters/, /Artifacts/]) {
+        const button = page.getByRole("tab", { name: tab });
+        if ((await button.count()) === 0) continue;
+        await button.click();
+        text += await page.content();
+      }
+    }
+    await page.goto(`${server.url}/secrets`);
+    await page.getByTestId("secrets-table").getByText("CANARY_PEM").waitFor();
+    text += await page.content();
+    await page.goto(`${server.url}/deployments`);
+    await page.getByText("leaky-docker").first().waitFor();
+    text += await page.content();
+    expect(text).toContain("***");
+    return countIn(text);
+  } finally {
+    await browser.close();
+  }
 }
 
 describe("secrets end to end (process and docker pools)", () => {
@@ -252,10 +286,51 @@ describe("secrets end to end (process and docker pools)", () => {
       runCli(["deployment", "inspect", "leaky/leaky", "--json"], cliEnv),
     ]);
     counts["CLI output"] = countIn(cliOut.map((r) => r.stdout + r.stderr).join("\n"));
+    counts["dashboard pages"] = await countInDashboard(runIds);
     console.log(`canary occurrences: ${JSON.stringify(counts)}`);
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
     // The database does hold the secret, sealed.
     const sealed = await server.db.pool.query<{ value: string }>(`SELECT value FROM "Secret" WHERE name = 'CANARY'`);
     expect(sealed.rows[0]!.value).toMatch(/^fpenc:v1:/);
   }, 180_000);
+});
+
+describe("secret and variable commands", () => {
+  it("variable set/get/ls/rm and secret ls/rm/rotate-master-key work as documented, with --json", async () => {
+    const dev = { ...server.env, FLOWPLANE_API_KEY: keys.DEVELOPER };
+    const ok = async (args: string[], env = dev) => {
+      const result = await runCli(args, env);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    await ok(["variable", "set", "greeting", "hello world"]);
+    expect(await ok(["variable", "get", "greeting"])).toBe("hello world\n");
+    await ok(["variable", "set", "sizes", "--json", "[1,2,3]"]);
+    expect(JSON.parse(await ok(["variable", "get", "sizes", "--json"]))).toMatchObject({
+      name: "sizes",
+      value: [1, 2, 3],
+    });
+    const listed = JSON.parse(await ok(["variable", "ls", "--json"])) as { name: string }[];
+    expect(listed.map((v) => v.name)).toEqual(expect.arrayContaining(["greeting", "sizes", "region"]));
+    const badJson = await runCli(["variable", "set", "x", "--json", "{nope"], dev);
+    expect([badJson.code, badJson.stderr.split(" (")[0]]).toEqual([2, "error: --json: not valid JSON"]);
+    await ok(["variable", "rm", "greeting"]);
+    const gone = await runCli(["variable", "get", "greeting"], dev);
+    expect([gone.code, gone.stderr.trim()]).toEqual([1, 'error: name: variable "greeting" not found']);
+
+    const empty = await runCli(["secret", "set", "SHORT_LIVED"], dev, { stdin: "" });
+    expect([empty.code, empty.stderr.trim()]).toEqual([2, "error: value: empty (stdin)"]);
+    await runCli(["secret", "set", "SHORT_LIVED"], dev, { stdin: "v" });
+    expect(await ok(["secret", "rm", "SHORT_LIVED"])).toBe("deleted secret SHORT_LIVED\n");
+    const table = await ok(["secret", "ls"]);
+    expect(table.split("\n")[0]).toMatch(/^NAME\s+CREATED\s+UPDATED\s+UPDATED BY\s+LAST READ$/);
+    expect(table).toContain("CANARY");
+    const refused = await runCli(["secret", "rotate-master-key"], dev);
+    expect(refused.code).toBe(1);
+    const rotated = JSON.parse(
+      await ok(["secret", "rotate-master-key", "--json"], { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN }),
+    ) as { secrets: number; signingKeys: number };
+    // Nothing to re-wrap: everything is already under the server's only master key.
+    expect(rotated).toMatchObject({ secrets: 0, signingKeys: 0 });
+  }, 120_000);
 });
