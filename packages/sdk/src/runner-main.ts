@@ -35,10 +35,10 @@ const SUPERSEDED_EXIT_CODE = 75;
 
 installOutputRedaction();
 const api = createApiClient(connection);
-useControlPlaneSecrets({ api, flowRunId });
+const claimToken = envClaimToken();
+useControlPlaneSecrets({ api, flowRunId, claimToken });
 // Secrets the worker put into this run's job (env, command): read here too, so they are redacted.
 await loadSecretsToRedact((process.env.FLOWPLANE_REDACT_SECRETS ?? "").split(",").filter((name) => name !== ""));
-const claimToken = envClaimToken();
 const tracker = new ApiTracker(api, {
   ...(claimToken ? { claim: { flowRunId, claimToken } } : {}),
   // The run was handed to another attempt (this one was crashed, or its claim expired): whatever

@@ -41,6 +41,8 @@ export const runRedactor = new Redactor();
 interface RemoteSource {
   api: ApiClient;
   flowRunId: string;
+  /** The attempt's claim token (FLOWPLANE_CLAIM_TOKEN): secret reads are fenced like state changes. */
+  claimToken?: string | undefined;
 }
 
 let remote: RemoteSource | null = null;
@@ -89,7 +91,11 @@ export function getVariable<T extends JsonValue = JsonValue>(name: string): Prom
 async function loadSecrets(names: readonly string[]): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
   if (remote) {
-    const answer = await remote.api.secrets.resolveForRun.mutate({ flowRunId: remote.flowRunId, names: [...names] });
+    const answer = await remote.api.secrets.resolveForRun.mutate({
+      flowRunId: remote.flowRunId,
+      names: [...names],
+      ...(remote.claimToken ? { claimToken: remote.claimToken } : {}),
+    });
     const missing = answer.missing[0];
     if (missing !== undefined) throw new SecretNotFoundError(missing, "in this workspace");
     Object.assign(values, answer.values);

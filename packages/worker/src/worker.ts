@@ -266,7 +266,11 @@ export class Worker {
     if (refs.secrets.length === 0 && refs.variables.length === 0) return { configuration, secretNames: [] };
     const run = entry.run;
     const secrets = refs.secrets.length
-      ? await this.options.api.secrets.resolveForRun.mutate({ flowRunId: run.id, names: refs.secrets })
+      ? await this.options.api.secrets.resolveForRun.mutate({
+          flowRunId: run.id,
+          names: refs.secrets,
+          claimToken: run.claimToken,
+        })
       : { values: {}, missing: [] };
     const variables = refs.variables.length
       ? await this.options.api.variables.getMany.query({ names: refs.variables })

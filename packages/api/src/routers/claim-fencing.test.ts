@@ -191,4 +191,22 @@ describe("claim fencing", () => {
         .decision,
     ).toBe("ACCEPT");
   });
+
+  it("refuses a claimed run's secrets to a worker that does not hold its claim (regression: any worker key read them)", async () => {
+    await api.a.as.ADMIN.secrets.set({ name: "FENCED_SECRET", value: "held-only" });
+    const { run } = await newRun();
+    const { claimed } = await claimAs(workerA, "secret-holder", run.id);
+    const names = ["FENCED_SECRET"];
+    const withoutToken = await callError(workerB.secrets.resolveForRun({ flowRunId: run.id, names }));
+    expect(withoutToken.code).toBe("CONFLICT");
+    expect(withoutToken.message).toMatch(/held by a worker's claim/);
+    const guessed = await callError(
+      workerB.secrets.resolveForRun({ flowRunId: run.id, names, claimToken: crypto.randomUUID() }),
+    );
+    expect(guessed.code).toBe("CONFLICT");
+    const held = await workerA.secrets.resolveForRun({ flowRunId: run.id, names, claimToken: claimed.claimToken });
+    expect(held.values).toEqual({ FENCED_SECRET: "held-only" });
+    // Only the holder's read was recorded.
+    expect(await api.a.as.READ.secrets.reads({ name: "FENCED_SECRET" })).toHaveLength(1);
+  });
 });

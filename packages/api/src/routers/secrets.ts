@@ -13,7 +13,7 @@ import {
   setSecret,
 } from "../services/secrets.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, runtimeProcedure } from "../trpc.ts";
-import { id } from "./schemas.ts";
+import { claimToken, id, proposerOf } from "./schemas.ts";
 
 export const secretName = z
   .string()
@@ -49,9 +49,14 @@ export const secretsRouter = router({
    * recorded against the run and the worker that holds it.
    */
   resolveForRun: runtimeProcedure
-    .input(z.object({ flowRunId: id, names: z.array(secretName).min(1).max(100) }))
+    .input(z.object({ flowRunId: id, names: z.array(secretName).min(1).max(100), claimToken }))
     .mutation(async ({ ctx, input }) => {
-      const run = await activeRunForSecretRead(ctx.services.resources, ctx.workspaceId, input.flowRunId);
+      const run = await activeRunForSecretRead(
+        ctx.services.resources,
+        ctx.workspaceId,
+        input.flowRunId,
+        proposerOf(ctx.principal, input.claimToken),
+      );
       return readSecretValues(
         ctx.services.resources,
         ctx.services.masterKeys,

@@ -6,6 +6,7 @@ import type { Resources } from "./resources.ts";
 import { isSealed, type MasterKeyring } from "../crypto/envelope.ts";
 import { ACTIVE_STATE_TYPES } from "@flowplane/core";
 import { ApiError } from "../errors.ts";
+import { fenceRefusal, type Proposer } from "./run-state/fence.ts";
 import { MasterKeyMismatchError } from "./signing-keys.ts";
 
 const sealingContext = (workspaceId: string, name: string) => `secret:${workspaceId}:${name}`;
@@ -220,17 +221,24 @@ export async function assertSecretsOpen(db: Db, masterKeys: MasterKeyring): Prom
     );
 }
 
-/** The run a secret read is for: it must be in this workspace and being started or running. */
+/**
+ * The run a secret read is for: it must be in this workspace and being started or running, and a
+ * worker key must hold its current claim (the same fence as its state changes), so one worker of a
+ * workspace cannot read the secrets of runs another worker is executing.
+ */
 export async function activeRunForSecretRead(
   { prisma: db }: Pick<Resources, "prisma">,
   workspaceId: string,
   flowRunId: string,
+  reader: Proposer,
 ) {
   const run = await db.flowRun.findFirst({
     where: { id: flowRunId, workspaceId },
-    select: { stateType: true, workerId: true },
+    select: { id: true, stateType: true, workerId: true, claimToken: true, workPoolId: true },
   });
   if (!run) throw new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" });
+  const refusal = fenceRefusal(run, reader);
+  if (refusal) throw refusal;
   if (!ACTIVE_STATE_TYPES.includes(run.stateType))
     throw new ApiError(
       "PRECONDITION_FAILED",
