@@ -322,6 +322,13 @@ async function execute<Args extends unknown[], R>(
       throw err;
     }
     const flowRun: FlowRunInfo = { ...start, runCount: start.runCount + attempt };
+    // Before the timeout starts, as for tasks: a slow hook must not eat the attempt's time.
+    await runHooks(
+      "onRunning",
+      options,
+      new RunScope(shared, flowRun, undefined, flowRun.runCount, exec.parentSignal, logPrints),
+      hookEvent(running),
+    );
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     let signal = exec.parentSignal;
@@ -341,7 +348,6 @@ async function execute<Args extends unknown[], R>(
     }
     const scope = new RunScope(shared, flowRun, undefined, flowRun.runCount, signal, logPrints);
     activeFlowRuns.set(start.id, { options, scope });
-    await runHooks("onRunning", options, scope, hookEvent(running));
 
     let outcome: { ok: true; value: FlowValue<Awaited<R>> } | { ok: false; error: unknown };
     try {
