@@ -207,6 +207,13 @@ describe("flow hooks", () => {
     expect(events).toEqual(["crashed:flow:crashed_flow:Crashed"]);
   });
 
+  it("do not count a slow onRunning hook against the attempt's timeout", async () => {
+    const slowHook = () => new Promise((r) => setTimeout(r, 80));
+    const quick = task({ name: "quick_task", timeoutSeconds: 0.04, onRunning: slowHook }, () => "task done");
+    const f = flow({ name: "quick_flow", timeoutSeconds: 0.04, onRunning: slowHook }, () => quick());
+    expect(await f()).toBe("task done");
+  });
+
   it("are checked when the flow is defined", () => {
     expect(() => flow({ name: "bad_hooks", onFailure: ["nope" as unknown as () => void] }, () => 1)).toThrow(
       /onFailure must be a function or a list of functions/,
