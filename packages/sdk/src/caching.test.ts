@@ -247,6 +247,18 @@ describe("cache keys that cannot serve stale results", () => {
     expect(runVersion("x + 100", "inputsOnlyCacheKey")).toEqual({ value: 2, state: "Cached" });
   });
 
+  it("serve a task called outside any flow from the cache too (regression: it ran uncached)", async () => {
+    let calls = 0;
+    const standalone = task({ name: "standalone_cached", cacheKey: inputsCacheKey }, (n: number) => {
+      calls++;
+      return n * 2;
+    });
+    expect(await standalone(4)).toBe(8);
+    expect(await standalone(4)).toBe(8);
+    expect(calls).toBe(1);
+    expect(statesOfTask("standalone_cached").map((s) => s.at(-1))).toEqual(["Completed", "Cached"]);
+  });
+
   it("run uncached with a warning when an argument cannot be hashed, instead of failing", async () => {
     let calls = 0;
     const withCallback = task({ name: "with_callback", cacheKey: inputsCacheKey }, (n: number, cb: () => number) => {

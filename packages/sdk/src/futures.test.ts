@@ -102,6 +102,12 @@ describe("futures as task arguments", () => {
     expect(allowed).toBe("ran");
   });
 
+  it("refuses a waitFor entry that is not a future", () => {
+    expect(() => produce.withOptions({ waitFor: [Promise.resolve(1) as never] })).toThrow(
+      /waitFor must be a list of task futures/,
+    );
+  });
+
   it("maps over futures and resolves them for cache-key functions", async () => {
     const keys: unknown[][] = [];
     const cached = task(

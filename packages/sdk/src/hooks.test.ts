@@ -207,6 +207,15 @@ describe("flow hooks", () => {
     expect(events).toEqual(["crashed:flow:crashed_flow:Crashed"]);
   });
 
+  it("do not count a slow onRunning hook against the attempt's timeout", async () => {
+    const slowHook = () => new Promise((r) => setTimeout(r, 80));
+    const quick = task({ name: "quick_task", timeoutSeconds: 0.04, onRunning: slowHook }, () => "task done");
+    expect(await flow({ name: "hosts_quick_task" }, () => quick())()).toBe("task done");
+    expect(await flow({ name: "quick_flow", timeoutSeconds: 0.04, onRunning: slowHook }, () => "flow done")()).toBe(
+      "flow done",
+    );
+  });
+
   it("are checked when the flow is defined", () => {
     expect(() => flow({ name: "bad_hooks", onFailure: ["nope" as unknown as () => void] }, () => 1)).toThrow(
       /onFailure must be a function or a list of functions/,

@@ -3,7 +3,7 @@
 import type { RetryDelay, State } from "@flowplane/core";
 import type { z } from "zod";
 import { InvalidArgumentError } from "./errors.ts";
-import type { AllowedFailure, TaskFuture } from "./future.ts";
+import { isAllowedFailure, isTaskFuture, type AllowedFailure, type TaskFuture } from "./future.ts";
 import type { CacheKeyContext } from "./results/cache-key.ts";
 
 /** What a state hook learns about the run whose state changed. */
@@ -128,6 +128,12 @@ export function checkRunOptions(kind: "flow" | "task", options: RunOptions): voi
 
 export function checkTaskOptions<Args extends unknown[]>(options: TaskOptions<Args>): void {
   checkRunOptions("task", options);
+  const w = options.waitFor;
+  if (w !== undefined && (!Array.isArray(w) || !w.every((f) => isTaskFuture(f) || isAllowedFailure(f)))) {
+    throw new InvalidArgumentError(
+      `task '${options.name}': waitFor must be a list of task futures (from submit or map) or allowFailure(future)`,
+    );
+  }
   const e = options.cacheExpirationSeconds;
   if (e !== undefined && !(e > 0)) {
     throw new InvalidArgumentError(`task '${options.name}': cacheExpirationSeconds must be a positive number`);

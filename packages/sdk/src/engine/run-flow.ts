@@ -115,7 +115,7 @@ export function effectiveParameterSchema(schema: z.ZodType): z.ZodType {
 
 // Flow runs executing in this process, so stopActiveFlowRuns() can run their stop hooks when the
 // process is told to stop (the runner receives SIGTERM from its infrastructure).
-const activeFlowRuns = new Map<string, { def: FlowDefinition<never[], unknown>; scope: RunScope }>();
+const activeFlowRuns = new Map<string, { options: Readonly<FlowOptions>; scope: RunScope }>();
 
 /**
  * Runs the onCancellation (cancelled) or onCrashed (crashed) hooks of every flow run executing in
@@ -131,7 +131,7 @@ export async function stopActiveFlowRuns(outcome: "cancelled" | "crashed", messa
   const runs = [...activeFlowRuns.values()];
   activeFlowRuns.clear();
   const stops: Promise<void>[] = [];
-  for (const { def, scope } of runs) {
+  for (const { options, scope } of runs) {
     // The task runs executing in the flow run first: they stop with it.
     for (const [taskRunId, task] of scope.shared.running) {
       const taskHooks = runHooks(hook, task.options, task.scope, {
@@ -143,7 +143,7 @@ export async function stopActiveFlowRuns(outcome: "cancelled" | "crashed", messa
       if (taskHooks !== undefined) stops.push(taskHooks);
     }
     scope.shared.running.clear();
-    const flowHooks = runHooks(hook, def.options, scope, {
+    const flowHooks = runHooks(hook, options, scope, {
       kind: "flow",
       runId: scope.flowRun.id,
       runName: scope.flowRun.name,
@@ -322,6 +322,13 @@ async function execute<Args extends unknown[], R>(
       throw err;
     }
     const flowRun: FlowRunInfo = { ...start, runCount: start.runCount + attempt };
+    // Before the timeout starts, as for tasks: a slow hook must not eat the attempt's time.
+    await runHooks(
+      "onRunning",
+      options,
+      new RunScope(shared, flowRun, undefined, flowRun.runCount, exec.parentSignal, logPrints),
+      hookEvent(running),
+    );
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     let signal = exec.parentSignal;
@@ -340,8 +347,7 @@ async function execute<Args extends unknown[], R>(
       }, timeoutSeconds * 1000);
     }
     const scope = new RunScope(shared, flowRun, undefined, flowRun.runCount, signal, logPrints);
-    activeFlowRuns.set(start.id, { def: def as unknown as FlowDefinition<never[], unknown>, scope });
-    await runHooks("onRunning", options, scope, hookEvent(running));
+    activeFlowRuns.set(start.id, { options, scope });
 
     let outcome: { ok: true; value: FlowValue<Awaited<R>> } | { ok: false; error: unknown };
     try {

@@ -75,11 +75,12 @@ export async function runTask<Args extends unknown[], R>(
     await raceSignal(upstreamSettled(upstream), parent.signal);
     resolved = resolveArgs(rawArgs, options.waitFor);
   }
-  // With a failed upstream run the arguments are incomplete; the name still needs them.
   const args = (resolved.ok ? resolved.args : rawArgs) as Args;
 
+  // With a failed upstream run the arguments are incomplete, so a name function (typed for the
+  // values) is not called: the run gets the default name.
   const name =
-    options.taskRunName === undefined
+    options.taskRunName === undefined || (!resolved.ok && typeof options.taskRunName === "function")
       ? `${options.name}-${index}`
       : typeof options.taskRunName === "string"
         ? options.taskRunName
