@@ -259,3 +259,43 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(sealed.rows[0]!.value).toMatch(/^fpenc:v1:/);
   }, 180_000);
 });
+
+describe("secret and variable commands", () => {
+  it("variable set/get/ls/rm and secret ls/rm/rotate-master-key work as documented, with --json", async () => {
+    const dev = { ...server.env, FLOWPLANE_API_KEY: keys.DEVELOPER };
+    const ok = async (args: string[], env = dev) => {
+      const result = await runCli(args, env);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    await ok(["variable", "set", "greeting", "hello world"]);
+    expect(await ok(["variable", "get", "greeting"])).toBe("hello world\n");
+    await ok(["variable", "set", "sizes", "--json", "[1,2,3]"]);
+    expect(JSON.parse(await ok(["variable", "get", "sizes", "--json"]))).toMatchObject({
+      name: "sizes",
+      value: [1, 2, 3],
+    });
+    const listed = JSON.parse(await ok(["variable", "ls", "--json"])) as { name: string }[];
+    expect(listed.map((v) => v.name)).toEqual(expect.arrayContaining(["greeting", "sizes", "region"]));
+    const badJson = await runCli(["variable", "set", "x", "--json", "{nope"], dev);
+    expect([badJson.code, badJson.stderr.split(" (")[0]]).toEqual([2, "error: --json: not valid JSON"]);
+    await ok(["variable", "rm", "greeting"]);
+    const gone = await runCli(["variable", "get", "greeting"], dev);
+    expect([gone.code, gone.stderr.trim()]).toEqual([1, 'error: name: variable "greeting" not found']);
+
+    const empty = await runCli(["secret", "set", "SHORT_LIVED"], dev, { stdin: "" });
+    expect([empty.code, empty.stderr.trim()]).toEqual([2, "error: value: empty (stdin)"]);
+    await runCli(["secret", "set", "SHORT_LIVED"], dev, { stdin: "v" });
+    expect(await ok(["secret", "rm", "SHORT_LIVED"])).toBe("deleted secret SHORT_LIVED\n");
+    const table = await ok(["secret", "ls"]);
+    expect(table.split("\n")[0]).toMatch(/^NAME\s+CREATED\s+UPDATED\s+UPDATED BY\s+LAST READ$/);
+    expect(table).toContain("CANARY");
+    const refused = await runCli(["secret", "rotate-master-key"], dev);
+    expect(refused.code).toBe(1);
+    const rotated = JSON.parse(
+      await ok(["secret", "rotate-master-key", "--json"], { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN }),
+    ) as { secrets: number; signingKeys: number };
+    // Nothing to re-wrap: everything is already under the server's only master key.
+    expect(rotated).toMatchObject({ secrets: 0, signingKeys: 0 });
+  }, 120_000);
+});
