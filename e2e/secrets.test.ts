@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "@flowplane/client";
+import { ensureDashboardBuilt, launchBrowser, signIn } from "./dashboard-support.ts";
 import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
 
 const run = promisify(execFile);
@@ -40,6 +41,7 @@ const clientFor = (key: string, withSubscriptions = false): ApiClient =>
   createApiClient({ apiUrl: server.url, apiKey: key, workspace: "default" }, { withSubscriptions });
 
 beforeAll(async () => {
+  ensureDashboardBuilt();
   server = await startTestServer();
   // The server runs as a user runs it, a `flowplane server start` process, so its log output is real.
   await server.stopServer();
@@ -102,7 +104,7 @@ beforeAll(async () => {
     "--job-var",
     "env.X={{ secret.ABSENT }}",
   ]);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   serverProcess?.kill("SIGTERM");
@@ -149,6 +151,38 @@ async function expectLeakyRunRedacted(runId: string): Promise<void> {
   expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
   const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
   expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
+}
+
+/** Renders each run's page (logs, parameters, artifacts, states), the secrets page and deployments in Chromium. */
+async function countInDashboard(runIds: string[]): Promise<number> {
+  const browser = await launchBrowser();
+  try {
+    const page = browser.page;
+    page.setDefaultTimeout(20_000);
+    await signIn(page, server.url, keys.ADMIN);
+    let text = "";
+    for (const id of runIds) {
+      await page.goto(`${server.url}/runs/${id}`);
+      await page.getByTestId("logs").getByText("the secret is ***").waitFor();
+      text += await page.content();
+      for (const tab of [/State history/, /Parameters/, /Artifacts/]) {
+        const button = page.getByRole("tab", { name: tab });
+        if ((await button.count()) === 0) continue;
+        await button.click();
+        text += await page.content();
+      }
+    }
+    await page.goto(`${server.url}/secrets`);
+    await page.getByTestId("secrets-table").getByText("CANARY_PEM").waitFor();
+    text += await page.content();
+    await page.goto(`${server.url}/deployments`);
+    await page.getByText("leaky-docker").first().waitFor();
+    text += await page.content();
+    expect(text).toContain("***");
+    return countIn(text);
+  } finally {
+    await browser.close();
+  }
 }
 
 describe("secrets end to end (process and docker pools)", () => {
@@ -252,6 +286,7 @@ describe("secrets end to end (process and docker pools)", () => {
       runCli(["deployment", "inspect", "leaky/leaky", "--json"], cliEnv),
     ]);
     counts["CLI output"] = countIn(cliOut.map((r) => r.stdout + r.stderr).join("\n"));
+    counts["dashboard pages"] = await countInDashboard(runIds);
     console.log(`canary occurrences: ${JSON.stringify(counts)}`);
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
     // The database does hold the secret, sealed.

@@ -8,6 +8,7 @@ import { DeploymentsPage } from "./pages/deployments.tsx";
 import { FlowsPage } from "./pages/flows.tsx";
 import { RunPage } from "./pages/run.tsx";
 import { RunsPage } from "./pages/runs.tsx";
+import { SecretsPage } from "./pages/secrets.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { WorkPoolPage } from "./pages/work-pool.tsx";
 import { WorkPoolsPage } from "./pages/work-pools.tsx";
@@ -18,6 +19,7 @@ const NAV: { to: string; label: string; match: string }[] = [
   { to: "/flows", label: "Flows", match: "/flows" },
   { to: "/deployments", label: "Deployments", match: "/deployments" },
   { to: "/work-pools", label: "Work pools", match: "/work-pools" },
+  { to: "/secrets", label: "Secrets", match: "/secrets" },
   { to: "/api-keys", label: "API keys", match: "/api-keys" },
 ];
 
@@ -44,6 +46,7 @@ function Routes({ pathname }: { pathname: string }) {
   if (pathname === "/work-pools") return <WorkPoolsPage />;
   if ((m = matchPath("/work-pools/:name", pathname))) return <WorkPoolPage key={m.name} name={m.name!} />;
   if (pathname === "/api-keys") return <ApiKeysPage />;
+  if (pathname === "/secrets") return <SecretsPage />;
   return (
     <div className="empty-state" role="status">
       <h1>Page not found</h1>
