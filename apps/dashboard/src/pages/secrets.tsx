@@ -3,59 +3,63 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../api/client.ts";
-import { useApi, useCurrentSession } from "../api/provider.tsx";
+import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
 export function SecretsPage() {
   useDocumentTitle("Secrets & variables");
-  const api = useApi();
+  const trpc = useTRPC();
   const session = useCurrentSession();
   const qc = useQueryClient();
-  const secrets = useQuery({ queryKey: ["secrets.list"], queryFn: () => api.secrets.list.query() });
-  const variables = useQuery({ queryKey: ["variables.list"], queryFn: () => api.variables.list.query() });
+  const secrets = useQuery(trpc.secrets.list.queryOptions());
+  const variables = useQuery(trpc.variables.list.queryOptions());
   const [secretName, setSecretName] = useState("");
   const [secretValue, setSecretValue] = useState("");
   const [variableName, setVariableName] = useState("");
   const [variableJson, setVariableJson] = useState("");
   const [jsonError, setJsonError] = useState<string | null>(null);
 
-  const setSecret = useMutation({
-    mutationFn: () => api.secrets.set.mutate({ name: secretName.trim(), value: secretValue }),
-    onSuccess: () => {
-      // The value leaves the page's state as soon as the server has it.
-      setSecretName("");
-      setSecretValue("");
-      void qc.invalidateQueries({ queryKey: ["secrets.list"] });
-    },
-  });
-  const deleteSecret = useMutation({
-    mutationFn: (name: string) => api.secrets.delete.mutate({ name }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["secrets.list"] }),
-  });
-  const setVariable = useMutation({
-    mutationFn: (value: Parameters<typeof api.variables.set.mutate>[0]["value"]) =>
-      api.variables.set.mutate({ name: variableName.trim(), value }),
-    onSuccess: () => {
-      setVariableName("");
-      setVariableJson("");
-      void qc.invalidateQueries({ queryKey: ["variables.list"] });
-    },
-  });
-  const deleteVariable = useMutation({
-    mutationFn: (name: string) => api.variables.delete.mutate({ name }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["variables.list"] }),
-  });
+  const setSecret = useMutation(
+    trpc.secrets.set.mutationOptions({
+      onSuccess: () => {
+        // The value leaves the page's state as soon as the server has it.
+        setSecretName("");
+        setSecretValue("");
+        void qc.invalidateQueries(trpc.secrets.list.pathFilter());
+      },
+    }),
+  );
+  const deleteSecret = useMutation(
+    trpc.secrets.delete.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries(trpc.secrets.list.pathFilter()),
+    }),
+  );
+  const setVariable = useMutation(
+    trpc.variables.set.mutationOptions({
+      onSuccess: () => {
+        setVariableName("");
+        setVariableJson("");
+        void qc.invalidateQueries(trpc.variables.list.pathFilter());
+      },
+    }),
+  );
+  const deleteVariable = useMutation(
+    trpc.variables.delete.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries(trpc.variables.list.pathFilter()),
+    }),
+  );
+  type VariableValue = Parameters<typeof setVariable.mutate>[0]["value"];
 
   const submitSecret = (e: FormEvent) => {
     e.preventDefault();
-    if (secretName.trim() && secretValue) setSecret.mutate();
+    if (secretName.trim() && secretValue) setSecret.mutate({ name: secretName.trim(), value: secretValue });
   };
   const submitVariable = (e: FormEvent) => {
     e.preventDefault();
     try {
       setJsonError(null);
-      setVariable.mutate(JSON.parse(variableJson) as Parameters<typeof setVariable.mutate>[0]);
+      setVariable.mutate({ name: variableName.trim(), value: JSON.parse(variableJson) as VariableValue });
     } catch (err) {
       setJsonError(`value: not valid JSON (${(err as Error).message})`);
     }
@@ -137,7 +141,7 @@ export function SecretsPage() {
                           type="button"
                           className="button small danger-outline"
                           aria-label={`Delete secret ${s.name}`}
-                          onClick={() => deleteSecret.mutate(s.name)}
+                          onClick={() => deleteSecret.mutate({ name: s.name })}
                         >
                           Delete
                         </button>
@@ -216,7 +220,7 @@ export function SecretsPage() {
                           type="button"
                           className="button small danger-outline"
                           aria-label={`Delete variable ${v.name}`}
-                          onClick={() => deleteVariable.mutate(v.name)}
+                          onClick={() => deleteVariable.mutate({ name: v.name })}
                         >
                           Delete
                         </button>
