@@ -12,6 +12,7 @@ import { SignInPage } from "./pages/sign-in.tsx";
 import { WorkPoolPage } from "./pages/work-pool.tsx";
 import { WorkPoolsPage } from "./pages/work-pools.tsx";
 import { Link, matchPath, navigate, useLocation } from "./router.tsx";
+import "./app.css";
 
 const NAV: { to: string; label: string; match: string }[] = [
   { to: "/runs", label: "Runs", match: "/runs" },

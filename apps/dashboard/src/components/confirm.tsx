@@ -1,5 +1,6 @@
 // A modal confirmation on the native <dialog>: focus is trapped and Escape cancels, for free.
 import { useEffect, useRef, type ReactNode } from "react";
+import "./confirm.css";
 
 export function ConfirmDialog({
   open,

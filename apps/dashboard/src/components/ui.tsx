@@ -4,6 +4,7 @@ import { errorMessage } from "../api/client.ts";
 import { formatFullTime, formatRelative } from "../lib/format.ts";
 import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, isStateType } from "../lib/states.ts";
+import "./ui.css";
 
 export function StateBadge({ type, name }: { type: string; name?: string | null }) {
   const label =

@@ -9,6 +9,7 @@ import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tag
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
 import { Link } from "../router.tsx";
+import "./deployments.css";
 
 export function DeploymentsPage() {
   useDocumentTitle("Deployments");

@@ -4,6 +4,7 @@ import { signIn, takeEndedReason } from "../api/session.ts";
 import { Command } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { navigate } from "../router.tsx";
+import "./sign-in.css";
 
 export function SignInPage({ adding }: { adding: boolean }) {
   useDocumentTitle("Sign in");

@@ -4,6 +4,7 @@ import { useTRPC } from "../api/provider.tsx";
 import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { Link } from "../router.tsx";
+import "./work-pools.css";
 
 export function WorkPoolsPage() {
   useDocumentTitle("Work pools");
