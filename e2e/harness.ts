@@ -87,6 +87,29 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
 }
 
 /**
+ * Creates process pool `poolName` with one deployment `flow/name` of examples/hello.ts:hello in it
+ * (plus `options`), the setting of the claim and pickup scenarios; returns both as created.
+ */
+export async function createHelloPool(
+  server: TestServer,
+  poolName: string,
+  qualifiedName: string,
+  options: { concurrencyLimit?: number | null } = {},
+) {
+  const [flowName, name] = qualifiedName.split("/") as [string, string];
+  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
+  const deployment = await server.api.deployments.upsert.mutate({
+    flowName,
+    name,
+    entrypoint: "examples/hello.ts:hello",
+    workPoolName: poolName,
+    path: repoRoot,
+    ...options,
+  });
+  return { pool, deployment };
+}
+
+/**
  * Creates pool `poolName` with a deployment and inserts `count` due SCHEDULED runs of it in one
  * statement (far faster than creating them through the API); returns the pool and deployment ids.
  */
@@ -96,12 +119,7 @@ export async function seedDueRuns(
   count: number,
   deploymentConcurrency: number | null = null,
 ): Promise<{ workPoolId: string; deploymentId: string }> {
-  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
-  const dep = await server.api.deployments.upsert.mutate({
-    flowName: `flow-${poolName}`,
-    name: "d",
-    entrypoint: "examples/hello.ts:hello",
-    workPoolName: poolName,
+  const { pool, deployment: dep } = await createHelloPool(server, poolName, `flow-${poolName}/d`, {
     concurrencyLimit: deploymentConcurrency,
   });
   await server.db.pool.query(
@@ -183,6 +201,26 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+type FlowRun = Awaited<ReturnType<ApiClient["flowRuns"]["get"]["query"]>>;
+
+/** Waits until run `id`, read through the API, satisfies `done`; answers the run as read then. */
+export function waitForRun(
+  server: TestServer,
+  id: string,
+  what: string,
+  done: (run: FlowRun) => unknown,
+  timeoutMs?: number,
+): Promise<FlowRun> {
+  return waitFor(
+    `the run to be ${what}`,
+    async () => {
+      const run = await server.api.flowRuns.get.query({ id });
+      return done(run) ? run : null;
+    },
+    timeoutMs,
+  );
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

@@ -7,7 +7,16 @@ import os from "node:os";
 import path from "node:path";
 import { createApiClient, type ApiClient } from "@flowplane/client";
 import { startServer, type RunningServer } from "@flowplane/server";
-import { exited, outputOf, seedDueRuns, spawnCli, startTestServer, waitFor, type TestServer } from "../../harness.ts";
+import {
+  createHelloPool,
+  exited,
+  outputOf,
+  seedDueRuns,
+  spawnCli,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from "../../harness.ts";
 import {
   IDLE_GAP_MS,
   latencyRow,
@@ -212,14 +221,7 @@ export async function flowplaneTrial(
 export async function flowplaneLatency(jobs: number): Promise<LatencyResult[]> {
   const server = await startTestServer();
   try {
-    await server.api.workPools.create.mutate({ name: "latency", type: "process" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "latency",
-      name: "bench",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "latency",
-      path: process.cwd(),
-    });
+    await createHelloPool(server, "latency", "latency/bench");
     const workerApi = createApiClient(server.connection);
     const { workerId } = await workerApi.workers.heartbeat.mutate({
       workPoolName: "latency",

@@ -2,6 +2,18 @@
 import { useEffect, useRef, type ReactNode } from "react";
 import "./confirm.css";
 
+/** A ref for a <dialog> that is shown modally while `open` and closed otherwise. */
+function useModalWhile(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return ref;
+}
+
 export function ConfirmDialog({
   open,
   title,
@@ -21,13 +33,7 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModalWhile(open);
   return (
     <dialog
       ref={ref}
@@ -62,13 +68,7 @@ export function Modal({
   children: ReactNode;
   labelId: string;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModalWhile(open);
   return (
     <dialog
       ref={ref}
