@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  cancelWithCli,
   exited,
   outputOf,
   repoRoot,
@@ -123,13 +124,10 @@ describe("docker work pool", () => {
         60_000,
       );
       expect(await dockerCli("inspect", "--format", "{{.State.Running}}", running.infrastructureId!)).toBe("true");
-      const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitForRun(server, run.id, "CANCELLED", (r) => r.state.type === "CANCELLED", 30_000);
+      const { final, lastStates } = await cancelWithCli(server, run.id, 30_000);
       expect(final.state.type).toBe("CANCELLED");
       expect(await containersOf(run.id)).toEqual([]);
-      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
-      expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+      expect(lastStates).toEqual(["CANCELLING", "CANCELLED"]);
     } finally {
       worker.kill("SIGTERM");
       await exited(worker);

@@ -223,6 +223,18 @@ export function waitForRun(
   );
 }
 
+/**
+ * Cancels run `id` as a user does (`flowplane flow-run cancel ID`) and waits until it is
+ * CANCELLED; answers the run then and the types of its last two states.
+ */
+export async function cancelWithCli(server: TestServer, id: string, timeoutMs: number) {
+  const cancelled = await runCli(["flow-run", "cancel", id], server.env);
+  if (cancelled.code !== 0) throw new Error(`flow-run cancel exited ${cancelled.code}: ${cancelled.stderr}`);
+  const final = await waitForRun(server, id, "CANCELLED", (r) => r.state.type === "CANCELLED", timeoutMs);
+  const history = await server.api.flowRuns.history.query({ id });
+  return { final, lastStates: history.slice(-2).map((s) => s.type) };
+}
+
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));

@@ -2,6 +2,7 @@
 // real CLI, a real worker process, and real child processes for the runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  cancelWithCli,
   exited,
   repoRoot,
   runCli,
@@ -113,13 +114,10 @@ describe("process work pool", () => {
       );
       const pid = Number(running.infrastructureId);
       expect(processAlive(pid)).toBe(true);
-      const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitForRun(server, run.id, "CANCELLED", (r) => r.state.type === "CANCELLED", 20_000);
+      const { final, lastStates } = await cancelWithCli(server, run.id, 20_000);
       expect(final.state.type).toBe("CANCELLED");
       await waitFor("the run's process to be gone", async () => !processAlive(pid), 10_000);
-      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
-      expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+      expect(lastStates).toEqual(["CANCELLING", "CANCELLED"]);
       // The runner got SIGTERM, ran the flow's onCancellation hook and delivered its log line.
       const logs = await server.api.logs.list.query({ flowRunId: run.id });
       expect(logs.map((l) => l.message)).toContain("cleanup after CANCELLED");

@@ -16,7 +16,7 @@ import {
   quietPool,
   sleep,
   startMeasuring,
-  untilZero,
+  untilDrained,
   type LatencyResult,
   type ThroughputResult,
 } from "./harness.ts";
@@ -83,8 +83,7 @@ export async function graphileThroughput(
         Number(
           (await probe.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0]!.n,
         );
-      while (handled < runs && Date.now() < deadline) await sleep(5);
-      const left = await untilZero(count, deadline);
+      const left = await untilDrained(() => handled, runs, count, deadline);
       const seconds = (performance.now() - started) / 1000;
       return await measure.row({
         system: "graphile-worker",

@@ -49,12 +49,21 @@ export function quietPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
-/** Polls `probe` (a count of unfinished work) every `everyMs` until it reads 0. */
-export async function untilZero(probe: () => Promise<number>, deadline: number, everyMs = 5): Promise<number> {
+/**
+ * Waits until a peer's handler has seen all `runs` jobs and `unfinished` (a count of the jobs not
+ * yet completed in the database) reads 0, or the deadline passes; answers the jobs left unfinished.
+ */
+export async function untilDrained(
+  handled: () => number,
+  runs: number,
+  unfinished: () => Promise<number>,
+  deadline: number,
+): Promise<number> {
+  while (handled() < runs && Date.now() < deadline) await sleep(5);
   for (;;) {
-    const left = await probe();
+    const left = await unfinished();
     if (left === 0 || Date.now() > deadline) return left;
-    await sleep(everyMs);
+    await sleep(5);
   }
 }
 

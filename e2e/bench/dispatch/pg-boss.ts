@@ -9,7 +9,7 @@ import {
   pickupSeries,
   sleep,
   startMeasuring,
-  untilZero,
+  untilDrained,
   type LatencyResult,
   type ThroughputResult,
 } from "./harness.ts";
@@ -61,8 +61,7 @@ export async function pgBossThroughput(
             )
           ).rows[0]!.n,
         );
-      while (handled < runs && Date.now() < deadline) await sleep(5);
-      const left = await untilZero(count, deadline);
+      const left = await untilDrained(() => handled, runs, count, deadline);
       const seconds = (performance.now() - started) / 1000;
       return await measure.row({
         system: "pg-boss",
