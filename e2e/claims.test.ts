@@ -2,7 +2,7 @@
 // must never receive the same run, and concurrency limits must hold while they race.
 import { createApiClient } from "@flowplane/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDueRuns as seedRuns, startTestServer, type TestServer } from "./harness.ts";
+import { createHelloPool, seedDueRuns as seedRuns, startTestServer, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 
@@ -118,13 +118,7 @@ describe("claims", () => {
   }, 60_000);
 
   it("wakes a long-polling worker the moment a run is created", async () => {
-    await server.api.workPools.create.mutate({ name: "wake", type: "process" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "flow-wake",
-      name: "d",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "wake",
-    });
+    await createHelloPool(server, "wake", "flow-wake/d");
     const [worker] = await registerWorkers("wake", 1);
     const polling = worker!.api.workers.poll.mutate({ workerId: worker!.workerId, limit: 1, waitMs: 20_000 });
     await new Promise((r) => setTimeout(r, 300));
@@ -137,13 +131,7 @@ describe("claims", () => {
   }, 60_000);
 
   it("returns a claim to the queue when the worker hung up before receiving it", async () => {
-    await server.api.workPools.create.mutate({ name: "hangup", type: "process" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "flow-hangup",
-      name: "d",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "hangup",
-    });
+    await createHelloPool(server, "hangup", "flow-hangup/d");
     const [worker] = await registerWorkers("hangup", 1);
     const abort = new AbortController();
     const polling = worker!.api.workers.poll

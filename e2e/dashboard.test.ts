@@ -17,6 +17,19 @@ import {
 import { exited, repoRoot, spawnCli, startTestServer, type TestServer } from "./harness.ts";
 
 const POOL = "dashboard-e2e";
+/** hello/hello, whose parameter schema the "Run now" form is built from. */
+const HELLO_DEPLOYMENT = {
+  flowName: "hello",
+  name: "hello",
+  entrypoint: "examples/hello.ts:hello",
+  path: repoRoot,
+  workPoolName: POOL,
+  parameters: { n: 3 },
+  parameterSchema: {
+    type: "object",
+    properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } },
+  },
+};
 
 let server: TestServer;
 let browser: Browser;
@@ -91,18 +104,7 @@ describe("dashboard", () => {
 
   it("runs a deployment from “Run now” with a parameter and watches it go from SCHEDULED to COMPLETED on the timeline, live", async () => {
     await server.api.workPools.create.mutate({ name: POOL, type: "process" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "hello",
-      entrypoint: "examples/hello.ts:hello",
-      path: repoRoot,
-      workPoolName: POOL,
-      parameters: { n: 3 },
-      parameterSchema: {
-        type: "object",
-        properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } },
-      },
-    });
+    await server.api.deployments.upsert.mutate(HELLO_DEPLOYMENT);
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Deployments" }).click();
     await page.getByRole("heading", { level: 1, name: "Deployments" }).waitFor();
@@ -329,16 +331,7 @@ describe("dashboard", () => {
 
   it("shows flows, a deployment's schedule and versions, and pauses and resumes it", async () => {
     await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "hello",
-      entrypoint: "examples/hello.ts:hello",
-      path: repoRoot,
-      workPoolName: POOL,
-      parameters: { n: 3 },
-      parameterSchema: {
-        type: "object",
-        properties: { n: { type: "integer", minimum: 1, description: "How many numbers to add" } },
-      },
+      ...HELLO_DEPLOYMENT,
       schedules: [{ kind: "cron", cron: "0 6 * * *", timezone: "UTC" }],
     });
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows" }).click();

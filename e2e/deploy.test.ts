@@ -5,6 +5,16 @@ import { repoRoot, runCli, startTestServer, type TestServer } from "./harness.ts
 
 let server: TestServer;
 const cli = (args: string[]) => runCli(args, server.env, { cwd: repoRoot });
+/** A command line without quoted arguments, as words. */
+const words = (line: string) => line.split(" ");
+const deployNightly = (...more: string[]) => [
+  ...words("deploy examples/daily-etl.ts:daily_etl --name nightly --pool local"),
+  ...more,
+];
+const backfillJanuary = (...more: string[]) => [
+  ...words("deployment backfill daily_etl/nightly --from 2026-01-01T00:00:00Z --to 2026-01-11T00:00:00Z"),
+  ...more,
+];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -21,47 +31,14 @@ async function deploymentCount(): Promise<number> {
 
 describe("flowplane deploy", () => {
   it("creates a version only when the deployed content changes, and says what changed", async () => {
-    const first = await cli([
-      "deploy",
-      "examples/daily-etl.ts:daily_etl",
-      "--name",
-      "nightly",
-      "--pool",
-      "local",
-      "--cron",
-      "0 2 * * *",
-      "--timezone",
-      "Europe/Berlin",
-    ]);
+    const first = await cli(deployNightly("--cron", "0 2 * * *", "--timezone", "Europe/Berlin"));
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain("daily_etl/nightly: created (version 1)");
-    const same = await cli([
-      "deploy",
-      "examples/daily-etl.ts:daily_etl",
-      "--name",
-      "nightly",
-      "--pool",
-      "local",
-      "--cron",
-      "0 2 * * *",
-      "--timezone",
-      "Europe/Berlin",
-    ]);
+    const same = await cli(deployNightly("--cron", "0 2 * * *", "--timezone", "Europe/Berlin"));
     expect(same.stdout).toContain("daily_etl/nightly: unchanged (version 1)");
-    const changed = await cli([
-      "deploy",
-      "examples/daily-etl.ts:daily_etl",
-      "--name",
-      "nightly",
-      "--pool",
-      "local",
-      "--cron",
-      "0 3 * * *",
-      "--timezone",
-      "Europe/Berlin",
-      "--param",
-      "refresh=true",
-    ]);
+    const changed = await cli(
+      deployNightly("--cron", "0 3 * * *", "--timezone", "Europe/Berlin", "--param", "refresh=true"),
+    );
     expect(changed.stdout).toContain("daily_etl/nightly: updated to version 2: parameters, schedules changed");
 
     const inspect = await cli(["deployment", "inspect", "daily_etl/nightly", "--json"]);
@@ -81,28 +58,11 @@ describe("flowplane deploy", () => {
   }, 60_000);
 
   it("backfills a window with one run per slot, idempotently, showing progress", async () => {
-    const first = await cli([
-      "deployment",
-      "backfill",
-      "daily_etl/nightly",
-      "--from",
-      "2026-01-01T00:00:00Z",
-      "--to",
-      "2026-01-11T00:00:00Z",
-    ]);
+    const first = await cli(backfillJanuary());
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain("10 slots, 10 new runs, 0 already existed");
     expect(first.stderr).toContain("100%");
-    const again = await cli([
-      "deployment",
-      "backfill",
-      "daily_etl/nightly",
-      "--from",
-      "2026-01-01T00:00:00Z",
-      "--to",
-      "2026-01-11T00:00:00Z",
-      "--json",
-    ]);
+    const again = await cli(backfillJanuary("--json"));
     expect(JSON.parse(again.stdout)).toMatchObject({ slots: 10, created: 0, existing: 10 });
     const runs = await server.api.flowRuns.list.query({ limit: 100 });
     const backfilled = runs.items.filter((r) => r.partitionKey?.startsWith("2026-01-"));
@@ -115,55 +75,34 @@ describe("flowplane deploy", () => {
   const refused: [string, string[], RegExp][] = [
     [
       "an invalid cron expression",
-      ["deploy", "examples/hello.ts:hello", "--name", "bad-cron", "--pool", "local", "--cron", "61 * * * *"],
+      [...words("deploy examples/hello.ts:hello --name bad-cron --pool local --cron"), "61 * * * *"],
       /schedules\[0\]\.cron/,
     ],
     [
       "an unknown time zone",
       [
-        "deploy",
-        "examples/hello.ts:hello",
-        "--name",
-        "bad-tz",
-        "--pool",
-        "local",
-        "--cron",
+        ...words("deploy examples/hello.ts:hello --name bad-tz --pool local --timezone Mars/Olympus --cron"),
         "0 * * * *",
-        "--timezone",
-        "Mars/Olympus",
       ],
       /timezone/,
     ],
     [
       "an unknown pool",
-      ["deploy", "examples/hello.ts:hello", "--name", "no-pool", "--pool", "nope"],
+      words("deploy examples/hello.ts:hello --name no-pool --pool nope"),
       /workPoolName: work pool "nope" does not exist/,
     ],
     [
       "parameters failing the flow's schema",
-      [
-        "deploy",
-        "examples/daily-etl.ts:daily_etl",
-        "--name",
-        "bad-param",
-        "--pool",
-        "local",
-        "--param",
-        "failFirstAttempts=9",
-      ],
+      words("deploy examples/daily-etl.ts:daily_etl --name bad-param --pool local --param failFirstAttempts=9"),
       /parameters\.failFirstAttempts/,
     ],
     [
       "a missing export",
-      ["deploy", "examples/hello.ts:nothing_here", "--name", "no-export", "--pool", "local"],
+      words("deploy examples/hello.ts:nothing_here --name no-export --pool local"),
       /has no export "nothing_here" \(flows it exports: hello\)/,
     ],
-    ["a missing file", ["deploy", "examples/nope.ts:x", "--pool", "local"], /not found/],
-    [
-      "a malformed --param",
-      ["deploy", "examples/hello.ts:hello", "--param", "oops"],
-      /--param "oops": expected KEY=VALUE/,
-    ],
+    ["a missing file", words("deploy examples/nope.ts:x --pool local"), /not found/],
+    ["a malformed --param", words("deploy examples/hello.ts:hello --param oops"), /--param "oops": expected KEY=VALUE/],
   ];
   for (const [what, args, message] of refused) {
     it(`refuses ${what}, names it, and writes nothing`, async () => {

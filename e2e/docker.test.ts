@@ -5,7 +5,18 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import {
+  cancelWithCli,
+  exited,
+  outputOf,
+  repoRoot,
+  runCli,
+  spawnCli,
+  startTestServer,
+  waitFor,
+  waitForRun,
+  type TestServer,
+} from "./harness.ts";
 
 const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
 const pool = "e2e-docker";
@@ -105,29 +116,18 @@ describe("docker work pool", () => {
     const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-docker-cancel"], workerEnv());
     try {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
-      const running = await waitFor(
-        "the run to be RUNNING in its container",
-        async () => {
-          const r = await server.api.flowRuns.get.query({ id: run.id });
-          return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
-        },
+      const running = await waitForRun(
+        server,
+        run.id,
+        "RUNNING in its container",
+        (r) => r.state.type === "RUNNING" && r.infrastructureId,
         60_000,
       );
       expect(await dockerCli("inspect", "--format", "{{.State.Running}}", running.infrastructureId!)).toBe("true");
-      const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitFor(
-        "the run to be CANCELLED",
-        async () => {
-          const r = await server.api.flowRuns.get.query({ id: run.id });
-          return r.state.type === "CANCELLED" ? r : null;
-        },
-        30_000,
-      );
+      const { final, lastStates } = await cancelWithCli(server, run.id, 30_000);
       expect(final.state.type).toBe("CANCELLED");
       expect(await containersOf(run.id)).toEqual([]);
-      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
-      expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+      expect(lastStates).toEqual(["CANCELLING", "CANCELLED"]);
     } finally {
       worker.kill("SIGTERM");
       await exited(worker);

@@ -87,6 +87,29 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
 }
 
 /**
+ * Creates process pool `poolName` with one deployment `flow/name` of examples/hello.ts:hello in it
+ * (plus `options`), the setting of the claim and pickup scenarios; returns both as created.
+ */
+export async function createHelloPool(
+  server: TestServer,
+  poolName: string,
+  qualifiedName: string,
+  options: { concurrencyLimit?: number | null } = {},
+) {
+  const [flowName, name] = qualifiedName.split("/") as [string, string];
+  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
+  const deployment = await server.api.deployments.upsert.mutate({
+    flowName,
+    name,
+    entrypoint: "examples/hello.ts:hello",
+    workPoolName: poolName,
+    path: repoRoot,
+    ...options,
+  });
+  return { pool, deployment };
+}
+
+/**
  * Creates pool `poolName` with a deployment and inserts `count` due SCHEDULED runs of it in one
  * statement (far faster than creating them through the API); returns the pool and deployment ids.
  */
@@ -96,12 +119,7 @@ export async function seedDueRuns(
   count: number,
   deploymentConcurrency: number | null = null,
 ): Promise<{ workPoolId: string; deploymentId: string }> {
-  const pool = await server.api.workPools.create.mutate({ name: poolName, type: "process" });
-  const dep = await server.api.deployments.upsert.mutate({
-    flowName: `flow-${poolName}`,
-    name: "d",
-    entrypoint: "examples/hello.ts:hello",
-    workPoolName: poolName,
+  const { pool, deployment: dep } = await createHelloPool(server, poolName, `flow-${poolName}/d`, {
     concurrencyLimit: deploymentConcurrency,
   });
   await server.db.pool.query(
@@ -183,6 +201,38 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+type FlowRun = Awaited<ReturnType<ApiClient["flowRuns"]["get"]["query"]>>;
+
+/** Waits until run `id`, read through the API, satisfies `done`; answers the run as read then. */
+export function waitForRun(
+  server: TestServer,
+  id: string,
+  what: string,
+  done: (run: FlowRun) => unknown,
+  timeoutMs?: number,
+): Promise<FlowRun> {
+  return waitFor(
+    `the run to be ${what}`,
+    async () => {
+      const run = await server.api.flowRuns.get.query({ id });
+      return done(run) ? run : null;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Cancels run `id` as a user does (`flowplane flow-run cancel ID`) and waits until it is
+ * CANCELLED; answers the run then and the types of its last two states.
+ */
+export async function cancelWithCli(server: TestServer, id: string, timeoutMs: number) {
+  const cancelled = await runCli(["flow-run", "cancel", id], server.env);
+  if (cancelled.code !== 0) throw new Error(`flow-run cancel exited ${cancelled.code}: ${cancelled.stderr}`);
+  const final = await waitForRun(server, id, "CANCELLED", (r) => r.state.type === "CANCELLED", timeoutMs);
+  const history = await server.api.flowRuns.history.query({ id });
+  return { final, lastStates: history.slice(-2).map((s) => s.type) };
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

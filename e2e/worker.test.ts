@@ -1,7 +1,17 @@
 // The path from "a run is due" to "it ran on the customer's machine and reported back", through the
 // real CLI, a real worker process, and real child processes for the runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import {
+  cancelWithCli,
+  exited,
+  repoRoot,
+  runCli,
+  spawnCli,
+  startTestServer,
+  waitFor,
+  waitForRun,
+  type TestServer,
+} from "./harness.ts";
 
 let server: TestServer;
 const pool = "e2e-process";
@@ -96,26 +106,18 @@ describe("process work pool", () => {
     const worker = spawnCli(["worker", "start", "--pool", pool], workerEnv());
     try {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
-      const running = await waitFor("the run to be RUNNING", async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
-      });
+      const running = await waitForRun(
+        server,
+        run.id,
+        "RUNNING",
+        (r) => r.state.type === "RUNNING" && r.infrastructureId,
+      );
       const pid = Number(running.infrastructureId);
       expect(processAlive(pid)).toBe(true);
-      const cancelled = await runCli(["flow-run", "cancel", run.id], server.env);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      const final = await waitFor(
-        "the run to be CANCELLED",
-        async () => {
-          const r = await server.api.flowRuns.get.query({ id: run.id });
-          return r.state.type === "CANCELLED" ? r : null;
-        },
-        20_000,
-      );
+      const { final, lastStates } = await cancelWithCli(server, run.id, 20_000);
       expect(final.state.type).toBe("CANCELLED");
       await waitFor("the run's process to be gone", async () => !processAlive(pid), 10_000);
-      const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => s.type);
-      expect(history.slice(-2)).toEqual(["CANCELLING", "CANCELLED"]);
+      expect(lastStates).toEqual(["CANCELLING", "CANCELLED"]);
       // The runner got SIGTERM, ran the flow's onCancellation hook and delivered its log line.
       const logs = await server.api.logs.list.query({ flowRunId: run.id });
       expect(logs.map((l) => l.message)).toContain("cleanup after CANCELLED");
@@ -128,10 +130,12 @@ describe("process work pool", () => {
   it("crashes and retries a run whose worker is killed with SIGKILL mid-run", async () => {
     const doomed = spawnCli(["worker", "start", "--pool", pool, "--name", "doomed"], workerEnv());
     const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 2 } });
-    const running = await waitFor("the run to be RUNNING", async () => {
-      const r = await server.api.flowRuns.get.query({ id: run.id });
-      return r.state.type === "RUNNING" && r.infrastructureId ? r : null;
-    });
+    const running = await waitForRun(
+      server,
+      run.id,
+      "RUNNING",
+      (r) => r.state.type === "RUNNING" && r.infrastructureId,
+    );
     doomed.kill("SIGKILL");
     await exited(doomed);
     // The run's process notices its worker is gone and exits; its heartbeats stop.
@@ -140,23 +144,21 @@ describe("process work pool", () => {
       async () => !processAlive(Number(running.infrastructureId)),
       10_000,
     );
-    const rescheduled = await waitFor(
-      "the run to be rescheduled for a retry",
-      async () => {
-        const r = await server.api.flowRuns.get.query({ id: run.id });
-        return r.state.type === "SCHEDULED" ? r : null;
-      },
+    const rescheduled = await waitForRun(
+      server,
+      run.id,
+      "rescheduled for a retry",
+      (r) => r.state.type === "SCHEDULED",
       15_000,
     );
     expect(rescheduled.state.name).toBe("AwaitingRetry");
     const rescuer = spawnCli(["worker", "start", "--pool", pool, "--name", "rescuer"], workerEnv());
     try {
-      const final = await waitFor(
-        "the retry to complete",
-        async () => {
-          const r = await server.api.flowRuns.get.query({ id: run.id });
-          return r.state.type === "COMPLETED" ? r : null;
-        },
+      const final = await waitForRun(
+        server,
+        run.id,
+        "COMPLETED again (the retry)",
+        (r) => r.state.type === "COMPLETED",
         30_000,
       );
       expect(final.runCount).toBe(2);

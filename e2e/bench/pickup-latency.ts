@@ -2,7 +2,7 @@
 // → infrastructure started by a real worker process (process pool).
 //   npx tsx e2e/bench/pickup-latency.ts [runs=200]
 import { createApiClient } from "@flowplane/client";
-import { exited, outputOf, spawnCli, startTestServer, waitFor } from "../harness.ts";
+import { createHelloPool, exited, outputOf, spawnCli, startTestServer, waitFor } from "../harness.ts";
 
 const RUNS = Number(process.argv[2] ?? 200);
 const pct = (xs: number[], p: number) => {
@@ -14,14 +14,7 @@ const fmt = (xs: number[]) =>
 
 const server = await startTestServer();
 try {
-  await server.api.workPools.create.mutate({ name: "bench", type: "process" });
-  await server.api.deployments.upsert.mutate({
-    flowName: "hello",
-    name: "bench",
-    entrypoint: "examples/hello.ts:hello",
-    workPoolName: "bench",
-    path: process.cwd(),
-  });
+  await createHelloPool(server, "bench", "hello/bench");
 
   // 1. Created → claimed, with an in-process worker long-polling over HTTP.
   const workerApi = createApiClient(server.connection);

@@ -2,6 +2,7 @@
 import type { ReactNode } from "react";
 import { ApiProvider, useConnectionStatus } from "./api/provider.tsx";
 import { signOut, switchWorkspace, useAllSessions, useSession, type Session } from "./api/session.ts";
+import { BrandMark } from "./components/ui.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
 import { DeploymentPage } from "./pages/deployment.tsx";
 import { DeploymentsPage } from "./pages/deployments.tsx";
@@ -13,6 +14,7 @@ import { SignInPage } from "./pages/sign-in.tsx";
 import { WorkPoolPage } from "./pages/work-pool.tsx";
 import { WorkPoolsPage } from "./pages/work-pools.tsx";
 import { Link, matchPath, navigate, useLocation } from "./router.tsx";
+import "./app.css";
 
 const NAV: { to: string; label: string; match: string }[] = [
   { to: "/runs", label: "Runs", match: "/runs" },
@@ -69,11 +71,7 @@ function Shell({ session, children }: { session: Session; children: ReactNode })
       </a>
       <header className="topbar">
         <Link to="/runs" className="brand" aria-label="Flowplane home">
-          <svg width="22" height="22" viewBox="0 0 32 32" aria-hidden="true">
-            <rect width="32" height="32" rx="7" fill="currentColor" />
-            <path d="M7 10h12M7 16h18M7 22h9" stroke="var(--bg)" strokeWidth="3" strokeLinecap="round" />
-          </svg>
-          <span>Flowplane</span>
+          <BrandMark size={22} />
         </Link>
         <div className="topbar-right">
           <span

@@ -24,7 +24,6 @@ describe("migrations", () => {
         expect.arrayContaining([
           "ApiKey",
           "Artifact",
-          "ConcurrencyLimit",
           "Deployment",
           "DeploymentSchedule",
           "DeploymentVersion",

@@ -17,8 +17,9 @@ export function databaseUrl(base: string, database: string): string {
   return u.toString();
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: testAdminUrl });
+/** Runs `work` on a connection of its own to `connectionString`, closed after. */
+export async function withClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString });
   await client.connect();
   try {
     return await work(client);
@@ -26,6 +27,10 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     await client.end();
   }
 }
+
+/** Runs `work` on a connection to the admin database (creating, cloning and dropping databases). */
+export const withAdminClient = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> =>
+  withClient(testAdminUrl, work);
 
 /** The template's name changes whenever the migrations change, so a stale template is never used. */
 export async function templateName(): Promise<string> {
@@ -41,14 +46,14 @@ export async function templateName(): Promise<string> {
 /** Creates the migrated template once per migrations version. Called from vitest's globalSetup. */
 export async function ensureTemplateDatabase(): Promise<string> {
   const name = await templateName();
-  const exists = await admin(
+  const exists = await withAdminClient(
     async (c) => (await c.query("select 1 from pg_database where datname = $1", [name])).rowCount === 1,
   );
   if (exists) return name;
   const building = `${name}_build_${randomBytes(3).toString("hex")}`;
-  await admin((c) => c.query(`CREATE DATABASE "${building}"`));
+  await withAdminClient((c) => c.query(`CREATE DATABASE "${building}"`));
   await applyMigrations(databaseUrl(testAdminUrl, building));
-  await admin(async (c) => {
+  await withAdminClient(async (c) => {
     // Renamed only when complete, so a crash mid-build leaves no half-migrated template.
     try {
       await c.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
@@ -72,7 +77,7 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
   const name = `${TEST_DB_PREFIX}${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+      await withAdminClient((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
       break;
     } catch (err) {
       // Cloning fails while another session briefly holds the template; try again.
@@ -90,14 +95,14 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     },
     async drop() {
       await db.close().catch(() => {});
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }
 
 /** Drops test databases left by earlier runs (older than an hour). */
 export async function dropStaleTestDatabases(): Promise<void> {
-  await admin(async (c) => {
+  await withAdminClient(async (c) => {
     const { rows } = await c.query<{ datname: string }>(
       "select datname from pg_database where starts_with(datname, $1)",
       [TEST_DB_PREFIX],

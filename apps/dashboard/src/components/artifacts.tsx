@@ -4,6 +4,8 @@ import type { ReactNode } from "react";
 import type { Artifact } from "../api/client.ts";
 import { formatTime } from "../lib/format.ts";
 import { parseMarkdown, safeHref, type Block, type Inline } from "../lib/markdown.ts";
+import "./artifacts.css";
+import "./data-table.css";
 
 function renderInline(nodes: Inline[]): ReactNode[] {
   return nodes.map((n, i) => {

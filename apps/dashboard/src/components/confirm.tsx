@@ -1,5 +1,18 @@
 // A modal confirmation on the native <dialog>: focus is trapped and Escape cancels, for free.
 import { useEffect, useRef, type ReactNode } from "react";
+import "./confirm.css";
+
+/** A ref for a <dialog> that is shown modally while `open` and closed otherwise. */
+function useModalWhile(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return ref;
+}
 
 export function ConfirmDialog({
   open,
@@ -20,13 +33,7 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModalWhile(open);
   return (
     <dialog
       ref={ref}
@@ -61,13 +68,7 @@ export function Modal({
   children: ReactNode;
   labelId: string;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
+  const ref = useModalWhile(open);
   return (
     <dialog
       ref={ref}

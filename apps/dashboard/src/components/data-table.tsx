@@ -2,6 +2,7 @@
 // versions, API keys, parameters) is a set of columns over rows, so headers, responsive hiding and
 // row keys are written once.
 import type { HTMLAttributes, ReactNode } from "react";
+import "./data-table.css";
 
 export interface Column<Row> {
   header: ReactNode;

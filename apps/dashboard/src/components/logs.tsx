@@ -5,6 +5,7 @@ import { errorMessage, type LogLine } from "../api/client.ts";
 import { useLiveHub, useTRPCClient } from "../api/provider.tsx";
 import { LOG_LEVELS, levelName } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks.ts";
+import "./logs.css";
 
 const PAGE = 1000;
 const timeFmt = new Intl.DateTimeFormat(undefined, {

@@ -6,6 +6,7 @@ import { errorMessage, type Deployment } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { collectParameters, fieldsFromSchema, initialValues, type Field, type FormValue } from "../lib/schema-form.ts";
 import { navigate } from "../router.tsx";
+import "./run-form.css";
 
 export function RunForm({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
   const trpc = useTRPC();

@@ -4,6 +4,7 @@ import { useMemo, useState } from "react";
 import type { Outputs } from "../api/client.ts";
 import { formatShortTime } from "../lib/format.ts";
 import { STATE_COLORS, STATE_LABELS, STATE_TYPES, isStateType, type StateType } from "../lib/states.ts";
+import "./runs-chart.css";
 
 type Counts = Outputs["flowRuns"]["counts"];
 

@@ -9,6 +9,7 @@ import { STATE_LABELS, STATE_TYPES } from "../lib/states.ts";
 import { Link } from "../router.tsx";
 import { DataTable, type Column } from "./data-table.tsx";
 import { StateBadge } from "./ui.tsx";
+import "./logs.css";
 
 const PAGE = 100;
 

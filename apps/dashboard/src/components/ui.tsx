@@ -4,6 +4,7 @@ import { errorMessage } from "../api/client.ts";
 import { formatFullTime, formatRelative } from "../lib/format.ts";
 import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, isStateType } from "../lib/states.ts";
+import "./ui.css";
 
 export function StateBadge({ type, name }: { type: string; name?: string | null }) {
   const label =
@@ -153,5 +154,71 @@ export function Toast({ message, onDone }: { message: string | null; onDone: () 
     <div className="toast-region" role="status" aria-live="polite">
       {message ? <div className="toast">{message}</div> : null}
     </div>
+  );
+}
+
+/** Pause or resume something: the button, and the refusal's message beside it. */
+export function PauseButton({
+  paused,
+  subject,
+  busy,
+  error,
+  onToggle,
+  className = "button small",
+}: {
+  paused: boolean;
+  /** Named in the button's accessible label: "Pause <subject>". */
+  subject: string;
+  busy: boolean;
+  error: unknown;
+  onToggle: () => void;
+  className?: string;
+}) {
+  return (
+    <>
+      <button
+        type="button"
+        className={className}
+        onClick={onToggle}
+        disabled={busy}
+        aria-label={`${paused ? "Resume" : "Pause"} ${subject}`}
+      >
+        {paused ? "Resume" : "Pause"}
+      </button>
+      {error ? (
+        <span className="field-error" role="alert">
+          {errorMessage(error)}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+/** Headline numbers as a definition list. */
+export function Stats({ items }: { items: { label: string; value: ReactNode; warn?: boolean; testId?: string }[] }) {
+  return (
+    <dl className="stats">
+      {items.map((item) => (
+        <div key={item.label}>
+          <dt>{item.label}</dt>
+          <dd className={item.warn ? "warn" : undefined} data-testid={item.testId}>
+            {item.value}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** The Flowplane mark (its lines take the page background's colour) and name. */
+export function BrandMark({ size }: { size: number }) {
+  return (
+    <>
+      <svg width={size} height={size} viewBox="0 0 32 32" aria-hidden="true">
+        <rect width="32" height="32" rx="7" fill="currentColor" />
+        <path d="M7 10h12M7 16h18M7 22h9" stroke="var(--bg)" strokeWidth="3" strokeLinecap="round" />
+      </svg>
+      <span>Flowplane</span>
+    </>
   );
 }

@@ -1,33 +1,13 @@
 // Schedules as the API returns them, in words and as upcoming slots — the same words the CLI
 // prints, since both come from @flowplane/core.
-import { describeSchedule, nextSlots, type ScheduleSpec } from "@flowplane/core";
+import { describeSchedule, nextSlots, specOfStored, type StoredSchedule } from "@flowplane/core";
 
-export interface ScheduleRow {
-  kind: string;
-  cron: string | null;
-  intervalSeconds: number | null;
-  anchorDate: string | null;
-  rrule: string | null;
-  timezone: string;
+export interface ScheduleRow extends StoredSchedule {
   active: boolean;
 }
 
-export function toSpec(s: ScheduleRow): ScheduleSpec | null {
-  const timezone = s.timezone || undefined;
-  if (s.kind === "cron" && s.cron) return { kind: "cron", cron: s.cron, ...(timezone ? { timezone } : {}) };
-  if (s.kind === "interval" && s.intervalSeconds)
-    return {
-      kind: "interval",
-      intervalSeconds: s.intervalSeconds,
-      ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}),
-      ...(timezone ? { timezone } : {}),
-    };
-  if (s.kind === "rrule" && s.rrule) return { kind: "rrule", rrule: s.rrule, ...(timezone ? { timezone } : {}) };
-  return null;
-}
-
 export function scheduleInWords(s: ScheduleRow): string {
-  const spec = toSpec(s);
+  const spec = specOfStored(s);
   if (!spec) return `${s.kind} schedule`;
   try {
     return describeSchedule(spec);
@@ -37,7 +17,7 @@ export function scheduleInWords(s: ScheduleRow): string {
 }
 
 export function upcomingSlots(s: ScheduleRow, count: number, after = new Date()): Date[] {
-  const spec = toSpec(s);
+  const spec = specOfStored(s);
   if (!spec) return [];
   try {
     return nextSlots(spec, after, { limit: count });

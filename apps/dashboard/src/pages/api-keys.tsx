@@ -7,6 +7,7 @@ import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useDocumentTitle } from "../lib/hooks.ts";
+import "./api-keys.css";
 
 const SCOPES = [
   { value: "READ", label: "Read", help: "Read keys can view runs, logs and pools" },

@@ -1,14 +1,24 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { errorMessage, type Deployment } from "../api/client.ts";
+import type { Deployment } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { RunForm } from "../components/run-form.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
+import {
+  Command,
+  EmptyState,
+  ErrorNote,
+  PageHeader,
+  PauseButton,
+  RelativeTime,
+  Skeleton,
+  Tags,
+} from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
 import { Link } from "../router.tsx";
+import "./deployments.css";
 
 export function DeploymentsPage() {
   useDocumentTitle("Deployments");
@@ -109,20 +119,14 @@ export function PauseToggle({ deployment }: { deployment: Deployment }) {
       <span className={`status-pill ${deployment.paused ? "paused" : "active"}`}>
         {deployment.paused ? "Paused" : "Active"}
       </span>
-      <button
-        type="button"
+      <PauseButton
+        paused={deployment.paused}
+        subject={deployment.qualifiedName}
+        busy={toggle.isPending}
+        error={toggle.error}
+        onToggle={() => toggle.mutate({ id: deployment.id, paused: !deployment.paused })}
         className="button small ghost"
-        onClick={() => toggle.mutate({ id: deployment.id, paused: !deployment.paused })}
-        disabled={toggle.isPending}
-        aria-label={`${deployment.paused ? "Resume" : "Pause"} ${deployment.qualifiedName}`}
-      >
-        {deployment.paused ? "Resume" : "Pause"}
-      </button>
-      {toggle.error ? (
-        <span className="field-error" role="alert">
-          {errorMessage(toggle.error)}
-        </span>
-      ) : null}
+      />
     </span>
   );
 }

@@ -15,6 +15,7 @@ import { useDocumentTitle, useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, isStateType, isTerminalState } from "../lib/states.ts";
 import { Link } from "../router.tsx";
 import { Timeline } from "../timeline/timeline.tsx";
+import "./run.css";
 
 type Tab = "logs" | "tasks" | "history" | "parameters" | "artifacts";
 const TABS: { key: Tab; label: string }[] = [

@@ -10,6 +10,7 @@ import { useDocumentTitle, useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, STATE_TYPES, isStateType, type StateType } from "../lib/states.ts";
 import { RANGES, isRangeKey, resolveRange, type RangeKey } from "../lib/time-range.ts";
 import { setSearch, useLocation } from "../router.tsx";
+import "./runs.css";
 
 const PAGE_SIZES = [25, 50, 100];
 

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { createAnonymousApi, errorMessage } from "../api/client.ts";
 import { signIn, takeEndedReason } from "../api/session.ts";
-import { Command } from "../components/ui.tsx";
+import { BrandMark, Command } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { navigate } from "../router.tsx";
+import "./sign-in.css";
 
 export function SignInPage({ adding }: { adding: boolean }) {
   useDocumentTitle("Sign in");
@@ -39,11 +40,7 @@ export function SignInPage({ adding }: { adding: boolean }) {
     <main className="sign-in">
       <div className="sign-in-card">
         <div className="brand large">
-          <svg width="32" height="32" viewBox="0 0 32 32" aria-hidden="true">
-            <rect width="32" height="32" rx="7" fill="currentColor" />
-            <path d="M7 10h12M7 16h18M7 22h9" stroke="var(--bg)" strokeWidth="3" strokeLinecap="round" />
-          </svg>
-          <span>Flowplane</span>
+          <BrandMark size={32} />
         </div>
         <h1>{adding ? "Sign in to another workspace" : "Sign in"}</h1>
         {notice ? (

@@ -2,7 +2,16 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../api/provider.tsx";
 import { DataTable } from "../components/data-table.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import {
+  Command,
+  EmptyState,
+  ErrorNote,
+  PageHeader,
+  RelativeTime,
+  Section,
+  Skeleton,
+  Stats,
+} from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { Link } from "../router.tsx";
 import { ConcurrencyMeter, PoolPauseButton } from "./work-pools.tsx";
@@ -42,26 +51,14 @@ export function WorkPoolPage({ name }: { name: string }) {
         actions={<PoolPauseButton pool={p} />}
       />
       <section className="card" aria-label="Pool status">
-        <dl className="stats">
-          <div>
-            <dt>Queue depth</dt>
-            <dd data-testid="queue-depth">{p.queueDepth}</dd>
-          </div>
-          <div>
-            <dt>Late runs</dt>
-            <dd className={p.lateRuns ? "warn" : undefined}>{p.lateRuns}</dd>
-          </div>
-          <div>
-            <dt>Active runs</dt>
-            <dd>{p.activeRuns}</dd>
-          </div>
-          <div>
-            <dt>Workers online</dt>
-            <dd>
-              {p.workersOnline} / {p.workers}
-            </dd>
-          </div>
-        </dl>
+        <Stats
+          items={[
+            { label: "Queue depth", value: p.queueDepth, testId: "queue-depth" },
+            { label: "Late runs", value: p.lateRuns, warn: p.lateRuns > 0 },
+            { label: "Active runs", value: p.activeRuns },
+            { label: "Workers online", value: `${p.workersOnline} / ${p.workers}` },
+          ]}
+        />
         <ConcurrencyMeter active={p.activeRuns} limit={p.concurrencyLimit} />
       </section>
       <Section title="Workers">

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { errorMessage, type WorkPool } from "../api/client.ts";
+import type { WorkPool } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
+import { Command, EmptyState, ErrorNote, PageHeader, PauseButton, Skeleton, Stats } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { Link } from "../router.tsx";
+import "./work-pools.css";
 
 export function WorkPoolsPage() {
   useDocumentTitle("Work pools");
@@ -71,22 +72,13 @@ export function PoolPauseButton({ pool }: { pool: Pick<WorkPool, "name" | "pause
     trpc.workPools.update.mutationOptions({ onSuccess: () => qc.invalidateQueries(trpc.workPools.pathFilter()) }),
   );
   return (
-    <>
-      <button
-        type="button"
-        className="button small"
-        onClick={() => toggle.mutate({ name: pool.name, paused: !pool.paused })}
-        disabled={toggle.isPending}
-        aria-label={`${pool.paused ? "Resume" : "Pause"} work pool ${pool.name}`}
-      >
-        {pool.paused ? "Resume" : "Pause"}
-      </button>
-      {toggle.error ? (
-        <span className="field-error" role="alert">
-          {errorMessage(toggle.error)}
-        </span>
-      ) : null}
-    </>
+    <PauseButton
+      paused={pool.paused}
+      subject={`work pool ${pool.name}`}
+      busy={toggle.isPending}
+      error={toggle.error}
+      onToggle={() => toggle.mutate({ name: pool.name, paused: !pool.paused })}
+    />
   );
 }
 
@@ -101,22 +93,13 @@ function PoolCard({ pool: p }: { pool: WorkPool }) {
           {p.paused ? "Paused" : p.workersOnline > 0 ? "Ready" : "No workers"}
         </span>
       </div>
-      <dl className="stats">
-        <div>
-          <dt>Queue depth</dt>
-          <dd>{p.queueDepth}</dd>
-        </div>
-        <div>
-          <dt>Late</dt>
-          <dd className={p.lateRuns ? "warn" : undefined}>{p.lateRuns}</dd>
-        </div>
-        <div>
-          <dt>Workers online</dt>
-          <dd>
-            {p.workersOnline} / {p.workers}
-          </dd>
-        </div>
-      </dl>
+      <Stats
+        items={[
+          { label: "Queue depth", value: p.queueDepth },
+          { label: "Late", value: p.lateRuns, warn: p.lateRuns > 0 },
+          { label: "Workers online", value: `${p.workersOnline} / ${p.workers}` },
+        ]}
+      />
       <ConcurrencyMeter active={p.activeRuns} limit={p.concurrencyLimit} />
       {p.workersOnline === 0 && !p.paused ? (
         <p className="muted small">

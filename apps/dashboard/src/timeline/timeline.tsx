@@ -21,6 +21,7 @@ import { isTerminalState } from "../lib/states.ts";
 import { Link, navigate } from "../router.tsx";
 import { AXIS_HEIGHT, ROW_HEIGHT, drawTimeline, type Theme, type View } from "./draw.ts";
 import { defaultMode, itemAt, layoutTimeline, type LayoutMode, type TimelineItem } from "./layout.ts";
+import "./timeline.css";
 
 export interface TimelineTiming {
   tasks: number;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { describeSchedule, isTerminal, type ScheduleSpec, type StateType } from "@flowplane/core";
+import { describeSchedule, isTerminal, specOfStored, type StateType, type StoredSchedule } from "@flowplane/core";
 import { closeApiClient, type ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError, collect, parseKeyValues, printFields, printJson, printTable } from "../output.ts";
@@ -19,31 +19,14 @@ function parseIso(value: string, flag: string): Date {
   return d;
 }
 
-function scheduleWords(s: {
-  kind: string;
-  cron: string | null;
-  intervalSeconds: number | null;
-  anchorDate: string | null;
-  rrule: string | null;
-  timezone: string;
-}): string {
-  const spec = (
-    s.kind === "cron"
-      ? { kind: "cron", cron: s.cron, timezone: s.timezone }
-      : s.kind === "interval"
-        ? {
-            kind: "interval",
-            intervalSeconds: s.intervalSeconds,
-            ...(s.anchorDate ? { anchorDate: s.anchorDate } : {}),
-            timezone: s.timezone,
-          }
-        : { kind: "rrule", rrule: s.rrule, timezone: s.timezone }
-  ) as ScheduleSpec;
+function scheduleWords(s: StoredSchedule): string {
+  const spec = specOfStored(s);
   try {
-    return describeSchedule(spec);
+    if (spec) return describeSchedule(spec);
   } catch {
-    return JSON.stringify(spec);
+    // A schedule the server accepted always describes; show it raw rather than fail the listing.
   }
+  return JSON.stringify(spec ?? s);
 }
 
 export function registerDeployment(program: Command): void {

@@ -15,5 +15,6 @@ export { ScheduleError } from "./types.ts";
 export { validateSchedule, type ScheduleValidation } from "./validate.ts";
 export { nextSlots, slotsBetween } from "./slots.ts";
 export { describeSchedule } from "./describe.ts";
+export { specOfStored, type StoredSchedule } from "./stored.ts";
 export { scheduleSlotKey, partitionKeyFor } from "./keys.ts";
 export { isValidTimeZone } from "./timezone.ts";
