@@ -9,7 +9,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -87,10 +87,19 @@ beforeAll(async () => {
   expect((await readdir(tarballs)).sort()).toEqual(
     ["flowplane-0.1.0.tgz", "flowplane-sdk-0.1.0.tgz", "flowplane-server-0.1.0.tgz"].sort(),
   );
+  // Keyed by what the tarballs contain, not their bytes (packing stamps them anew each time).
   const digest = createHash("sha256");
-  for (const file of files.sort()) digest.update(await readFile(file));
+  for (const file of files.sort())
+    digest.update((await run("tar", ["-xzOf", file], { encoding: "buffer", maxBuffer: 256 * 1024 * 1024 })).stdout);
   project = path.join(os.tmpdir(), `flowplane-user-project-${digest.digest("hex").slice(0, 16)}`);
   if (!existsSync(path.join(project, ".installed"))) {
+    // Installs of earlier tarballs (about 300 MB each) are of no further use once a while has passed
+    // (another checkout's test run may still be using a recent one).
+    for (const entry of await readdir(os.tmpdir())) {
+      const dir = path.join(os.tmpdir(), entry);
+      if (entry.startsWith("flowplane-user-project-") && Date.now() - (await stat(dir)).mtimeMs > 3_600_000)
+        await rm(dir, { recursive: true, force: true });
+    }
     await rm(project, { recursive: true, force: true });
     await mkdir(project);
     await run("npm", ["init", "-y"], { cwd: project, env: userEnv() });
