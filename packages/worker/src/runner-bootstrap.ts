@@ -82,6 +82,8 @@ async function failRun(message: string): Promise<never> {
       .flowRuns.setState.mutate({
         id: flowRunId!,
         state: { type: "FAILED", message, details: { noRetry: true } },
+        // As the claim holder: the worker passes this attempt's token (fenced writes).
+        ...(process.env.FLOWPLANE_CLAIM_TOKEN ? { claimToken: process.env.FLOWPLANE_CLAIM_TOKEN } : {}),
       })
       .catch((err: unknown) =>
         process.stderr.write(`flowplane runner: could not report the failure: ${String(err)}\n`),
