@@ -56,7 +56,17 @@ import {
   type Runner,
 } from "graphile-worker";
 import { PgBoss } from "pg-boss";
-import { exited, outputOf, seedDueRuns, spawnCli, startTestServer, waitFor, type TestServer } from "../harness.ts";
+import {
+  exited,
+  outputOf,
+  seedDueRuns,
+  spawnCli,
+  startTestServer,
+  waitFor,
+  type TestServer,
+  benchmarkServerConfig,
+  benchmarkServerEnv,
+} from "../harness.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -723,7 +733,7 @@ async function flowplaneTrial(
   reporting: Reporting,
   where: "in-process" | "child-process" = "in-process",
 ): Promise<ThroughputResult> {
-  const server = await startTestServer();
+  const server = await startTestServer(benchmarkServerConfig);
   const extra: { url: string; close(): Promise<void> }[] = [];
   const homes: string[] = [];
   try {
@@ -739,6 +749,7 @@ async function flowplaneTrial(
             home,
             logLevel: "silent",
             masterKey: server.masterKey,
+            ...benchmarkServerConfig,
           },
           { writeProfile: false },
         );
@@ -752,6 +763,7 @@ async function flowplaneTrial(
           FLOWPLANE_LOG_LEVEL: "warn",
           FLOWPLANE_API_URL: "",
           FLOWPLANE_API_KEY: "",
+          ...benchmarkServerEnv,
         });
         const url = `http://127.0.0.1:${port}`;
         await waitFor(
@@ -808,7 +820,7 @@ if (ONLY.has("throughput")) {
 if (ONLY.has("latency")) {
   console.log("\n## pickup latency (idle system, one job at a time)");
   if (SYSTEMS.has("flowplane")) {
-    const server = await startTestServer();
+    const server = await startTestServer(benchmarkServerConfig);
     try {
       for (const r of await flowplaneLatency(server, LATENCY_JOBS)) latency.push(r);
     } finally {

@@ -121,10 +121,16 @@ export async function startServer(
         prefetchSeconds: config.prefetchSeconds,
         sessionTtlSeconds: config.sessionTtlSeconds,
         maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+        maxLogMessageChars: config.maxLogMessageChars,
       },
-      rateLimit: config.rateLimitPerSecond
-        ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
-        : null,
+      rateLimit:
+        config.rateLimitPerSecond > 0
+          ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
+          : null,
+      fairness:
+        config.requestConcurrency > 0
+          ? { concurrency: config.requestConcurrency, maxQueuedPerWorkspace: config.workspaceQueueLimit }
+          : null,
       onEventError: (err) => logger.warn({ err }, "event listener error"),
     }).catch((err: unknown) => {
       if (err instanceof MasterKeyMismatchError) throw new StartupError(err.message);
