@@ -35,6 +35,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * Benchmarks measure raw capacity: no per-key rate limit and no request scheduling between
+ * workspaces (both on by default; e2e/bench/tenant-fairness.ts measures what they buy).
+ */
+export const benchmarkServerConfig: Partial<ServerConfig> = { rateLimitPerSecond: 0, requestConcurrency: 0 };
+export const benchmarkServerEnv = { FLOWPLANE_RATE_LIMIT_PER_SECOND: "0", FLOWPLANE_REQUEST_CONCURRENCY: "0" };
+
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
   const db = await createTestDatabase();
   const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-e2e-"));

@@ -11,6 +11,7 @@ import { rawRequest, seededRandom } from "./support/raw-http.ts";
 import { startServerProcess, type ServerProcess } from "./support/server-process.ts";
 
 let server: ServerProcess;
+const METRICS_TOKEN = "metrics-secret-token";
 let siteRoot: string;
 
 beforeAll(async () => {
@@ -26,6 +27,7 @@ beforeAll(async () => {
   server = await startServerProcess({
     FLOWPLANE_DASHBOARD_DIR: path.join(siteRoot, "dist"),
     FLOWPLANE_RATE_LIMIT_PER_SECOND: "0",
+    FLOWPLANE_METRICS_TOKEN: METRICS_TOKEN,
   });
 }, 90_000);
 
@@ -117,6 +119,45 @@ describe("nothing leaks from errors and pages", () => {
     const map = await fetch(`${server.url}/assets/app.js.map`);
     expect(map.status).toBe(404);
     expect(await map.text()).not.toContain("secret-logic");
+  });
+});
+
+describe("bounded work per request", () => {
+  it("a body declared above 10 MiB is refused with 413 before it is sent (100 MB bodies used to be parsed)", async () => {
+    const answer = await rawRequest(
+      server.port,
+      `POST /trpc/ingest.batch HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer ${server.adminKey}\r\ncontent-type: application/json\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain("exceeds the limit of 10485760");
+    await server.assertHealthy();
+  });
+
+  it("a chunked body that grows past 10 MiB is cut off with 413", async () => {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 12) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${server.url}/trpc/ingest.batch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminKey}`, "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    await server.assertHealthy();
+  });
+
+  it("/metrics needs its bearer token when one is configured", async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("flowplane_http_requests_total");
   });
 });
 
@@ -276,6 +317,16 @@ describe("fuzzing", () => {
     // Most cases are malformed by construction; the rest are odd but valid requests.
     expect(answered4xx).toBeGreaterThan(total * 0.6);
     console.log(`fuzzed ${total} HTTP requests: ${JSON.stringify(Object.fromEntries(statuses))}`);
+
+    // Thousands of distinct paths later, /metrics still labels only known routes.
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
+    const routes = new Set([...metrics.matchAll(/flowplane_http_requests_total\{route="([^"]*)"/g)].map((m) => m[1]!));
+    const fixed = ["/", "/assets", "/health", "/metrics", "/trpc-ws", "batch", "other"];
+    for (const route of routes) expect(fixed.includes(route) || /^[a-zA-Z]+\.[a-zA-Z]+$/.test(route), route).toBe(true);
+    expect(routes.has("other")).toBe(true);
+    expect(routes.size).toBeLessThan(20);
   }, 60_000);
 
   it("1,000 malformed websocket frames on authenticated sockets never take the server down", async () => {

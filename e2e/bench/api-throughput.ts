@@ -20,7 +20,7 @@ import { promisify } from "node:util";
 import { createApiClient, type ApiClient } from "@flowplane/client";
 import { uuidv7 } from "@flowplane/core";
 import { ensureTemplateDatabase } from "@flowplane/db/testing";
-import { startTestServer } from "../harness.ts";
+import { startTestServer, benchmarkServerConfig } from "../harness.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 50);
@@ -210,7 +210,7 @@ async function pgbench(url: string): Promise<{ clients: number; tps: number }[] 
 }
 
 await ensureTemplateDatabase();
-const server = await startTestServer();
+const server = await startTestServer(benchmarkServerConfig);
 try {
   const { key } = await server.api.apiKeys.create.mutate({ name: "bench-worker", scope: "WORKER" });
   const connect = () => createApiClient({ ...server.connection, apiKey: key });

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { compactFlowRunCounts } from "@flowplane/api";
 import { ensureTemplateDatabase } from "@flowplane/db/testing";
 import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, signIn } from "../dashboard-support.ts";
-import { repoRoot, startTestServer, type TestServer } from "../harness.ts";
+import { repoRoot, startTestServer, type TestServer, benchmarkServerConfig } from "../harness.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -236,7 +236,7 @@ async function seedTaskRunHistory(server: TestServer, ws: string, bigRunId: stri
 async function main(): Promise<void> {
   ensureDashboardBuilt();
   await ensureTemplateDatabase();
-  const server = await startTestServer({ dashboardDir });
+  const server = await startTestServer({ dashboardDir, ...benchmarkServerConfig });
   const report: Record<string, unknown> = {
     runs: RUNS,
     tasks: TASKS,

@@ -2,7 +2,15 @@
 // → infrastructure started by a real worker process (process pool).
 //   npx tsx e2e/bench/pickup-latency.ts [runs=200]
 import { createApiClient } from "@flowplane/client";
-import { createHelloPool, exited, outputOf, spawnCli, startTestServer, waitFor } from "../harness.ts";
+import {
+  benchmarkServerConfig,
+  createHelloPool,
+  exited,
+  outputOf,
+  spawnCli,
+  startTestServer,
+  waitFor,
+} from "../harness.ts";
 
 const RUNS = Number(process.argv[2] ?? 200);
 const pct = (xs: number[], p: number) => {
@@ -12,7 +20,7 @@ const pct = (xs: number[], p: number) => {
 const fmt = (xs: number[]) =>
   `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 
-const server = await startTestServer();
+const server = await startTestServer(benchmarkServerConfig);
 try {
   await createHelloPool(server, "bench", "hello/bench");
 

@@ -14,7 +14,7 @@
 import { createApiClient } from "@flowplane/client";
 import { ensureTemplateDatabase } from "@flowplane/db/testing";
 import { ApiTracker, configure, flow, LocalTracker, setTracker, task } from "@flowplane/sdk";
-import { startTestServer, type TestServer } from "../harness.ts";
+import { startTestServer, type TestServer, benchmarkServerConfig } from "../harness.ts";
 
 const N = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -114,7 +114,7 @@ await ensureTemplateDatabase();
 let server: TestServer | undefined;
 let tracked: { run: number; e2e: number }[] = [];
 try {
-  server = await startTestServer();
+  server = await startTestServer(benchmarkServerConfig);
   const api = createApiClient(server.connection);
   const tracker = new ApiTracker(api);
   setTracker(tracker);

@@ -27,3 +27,29 @@ describe("server configuration", () => {
     ).toBe(3);
   });
 });
+
+// The protective limits are on unless configured off: a server started with no configuration
+// rate-limits each key, schedules requests between workspaces and bounds request bodies.
+describe("loadServerConfig", () => {
+  it("turns the rate limit, request scheduling and the body limit on by default", () => {
+    const config = loadServerConfig({}, {});
+    expect(config.rateLimitPerSecond).toBe(300);
+    expect(config.rateLimitBurst).toBe(600);
+    expect(config.requestConcurrency).toBeGreaterThanOrEqual(2);
+    expect(config.maxBodyBytes).toBe(10 * 1024 * 1024);
+    expect(config.metricsToken).toBeNull();
+    expect(config.serveSourceMaps).toBe(false);
+  });
+
+  it("turns them off with 0 and names a bad value", () => {
+    const config = loadServerConfig({}, { FLOWPLANE_RATE_LIMIT_PER_SECOND: "0", FLOWPLANE_REQUEST_CONCURRENCY: "0" });
+    expect(config.rateLimitPerSecond).toBe(0);
+    expect(config.requestConcurrency).toBe(0);
+    expect(() => loadServerConfig({}, { FLOWPLANE_MAX_BODY_BYTES: "ten" })).toThrow(
+      'FLOWPLANE_MAX_BODY_BYTES must be a non-negative number, got "ten"',
+    );
+    expect(() => loadServerConfig({}, { FLOWPLANE_SERVE_SOURCE_MAPS: "yes" })).toThrow(
+      'FLOWPLANE_SERVE_SOURCE_MAPS must be true or false, got "yes"',
+    );
+  });
+});

@@ -1,4 +1,5 @@
 // Every environment variable the server reads, in one place.
+import { availableParallelism } from "node:os";
 import { flowplaneHome } from "@flowplane/client";
 
 export interface ServerConfig {
@@ -22,9 +23,17 @@ export interface ServerConfig {
   masterKey: string | null;
   /** FLOWPLANE_MASTER_KEY_PREVIOUS: earlier master keys (comma-separated) that still open values until `secret rotate-master-key`. */
   previousMasterKeys: string[];
-  rateLimitPerSecond: number | null;
+  /** Per-key token bucket; 0 turns it off. */
+  rateLimitPerSecond: number;
   rateLimitBurst: number;
   dbPoolSize: number;
+  /**
+   * Authenticated requests executing at once; past it, workspaces take turns for the next free
+   * slot. 0 turns request scheduling off.
+   */
+  requestConcurrency: number;
+  /** Requests one workspace may have waiting for a slot before it is answered 429. */
+  workspaceQueueLimit: number;
   schedulerIntervalMs: number;
   /** The scheduler keeps at least this many future runs per schedule, and this far ahead. */
   schedulerMinRuns: number;
@@ -37,6 +46,8 @@ export interface ServerConfig {
   retentionDays: number;
   logRetentionDays: number;
   dashboardDir: string | null;
+  /** Log and state messages longer than this are stored truncated, with a marker saying how much. */
+  maxLogMessageChars: number;
   /** Request bodies and websocket messages above this are refused with 413. */
   maxBodyBytes: number;
   /** When set, /metrics answers only requests bearing this token. */
@@ -96,7 +107,6 @@ export function checkServerConfig(config: ServerConfig): void {
 }
 
 function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessEnv): ServerConfig {
-  const rate = env.FLOWPLANE_RATE_LIMIT_PER_SECOND;
   return {
     host: env.FLOWPLANE_HOST || "127.0.0.1",
     port: num(env, "FLOWPLANE_PORT", 4200),
@@ -116,9 +126,16 @@ function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessE
       .split(",")
       .map((k) => k.trim())
       .filter(Boolean),
-    rateLimitPerSecond: rate ? num(env, "FLOWPLANE_RATE_LIMIT_PER_SECOND", 0) : null,
-    rateLimitBurst: num(env, "FLOWPLANE_RATE_LIMIT_BURST", 200),
+    // Sized for abuse, not for use: a worker, an SDK run or the dashboard sends a few calls per
+    // second (records go in batches), a flooding client thousands.
+    rateLimitPerSecond: num(env, "FLOWPLANE_RATE_LIMIT_PER_SECOND", 300),
+    rateLimitBurst: num(env, "FLOWPLANE_RATE_LIMIT_BURST", 600),
     dbPoolSize: num(env, "FLOWPLANE_DB_POOL_SIZE", 20),
+    // The API's work runs on one event loop and mostly uses CPU (its own and PostgreSQL's), so
+    // requests beyond about one per core only lengthen each other; a flooding workspace holding
+    // those few slots is what made another's p99 grow 10x (e2e/bench/tenant-fairness.ts).
+    requestConcurrency: num(env, "FLOWPLANE_REQUEST_CONCURRENCY", Math.max(2, availableParallelism())),
+    workspaceQueueLimit: num(env, "FLOWPLANE_WORKSPACE_QUEUE_LIMIT", 1_000),
     schedulerIntervalMs: num(env, "FLOWPLANE_SCHEDULER_INTERVAL_MS", 5_000),
     schedulerMinRuns: num(env, "FLOWPLANE_SCHEDULER_MIN_RUNS", 3),
     schedulerHorizonSeconds: num(env, "FLOWPLANE_SCHEDULER_HORIZON_SECONDS", 3600),
@@ -128,6 +145,7 @@ function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessE
     retentionDays: num(env, "FLOWPLANE_RETENTION_DAYS", 30),
     logRetentionDays: num(env, "FLOWPLANE_LOG_RETENTION_DAYS", 30),
     dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,
+    maxLogMessageChars: num(env, "FLOWPLANE_MAX_LOG_MESSAGE_CHARS", 64 * 1024),
     maxBodyBytes: num(env, "FLOWPLANE_MAX_BODY_BYTES", 10 * 1024 * 1024),
     metricsToken: env.FLOWPLANE_METRICS_TOKEN || null,
     serveSourceMaps: bool(env, "FLOWPLANE_SERVE_SOURCE_MAPS"),

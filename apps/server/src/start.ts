@@ -60,13 +60,30 @@ const defaultDashboardDir = import.meta.url.endsWith(".ts")
 
 export async function startServer(
   overrides: Partial<ServerConfig> = {},
-  options: { logger?: Logger; writeProfile?: boolean } = {},
+  options: {
+    logger?: Logger;
+    writeProfile?: boolean;
+    /**
+     * Called when the server can no longer serve (its embedded PostgreSQL died). Without it the
+     * server closes itself and sets a non-zero process exit code.
+     */
+    onFatal?: (err: Error) => void;
+  } = {},
 ): Promise<RunningServer> {
   const config = loadServerConfig(overrides);
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "flowplane-server" } });
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, "cleanup failed"));
+  };
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      logger.info("shutting down");
+      await cleanup();
+      logger.info("stopped");
+    })();
+    return closing;
   };
 
   try {
@@ -97,6 +114,17 @@ export async function startServer(
         throw new StartupError(err.message);
       });
       cleanups.push(() => embedded!.stop());
+      // Serving on without a database would answer 503 for ever; stopping lets a supervisor (or
+      // the user) start the server again, which starts the database again.
+      embedded.onUnexpectedExit((reason) => {
+        const err = new Error(`the embedded PostgreSQL ${reason}`);
+        logger.error({ reason }, "the embedded PostgreSQL stopped unexpectedly; the server stops too");
+        if (options.onFatal) options.onFatal(err);
+        else {
+          process.exitCode = 1;
+          void close();
+        }
+      });
       databaseUrl = embedded.url;
       logger.info(
         { dataDir: path.join(config.home, "postgres"), created: embedded.created, ms: Date.now() - started },
@@ -122,10 +150,16 @@ export async function startServer(
         sessionTtlSeconds: config.sessionTtlSeconds,
         maxTokenTtlSeconds: config.maxTokenTtlSeconds,
         runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
+        maxLogMessageChars: config.maxLogMessageChars,
       },
-      rateLimit: config.rateLimitPerSecond
-        ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
-        : null,
+      rateLimit:
+        config.rateLimitPerSecond > 0
+          ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
+          : null,
+      fairness:
+        config.requestConcurrency > 0
+          ? { concurrency: config.requestConcurrency, maxQueuedPerWorkspace: config.workspaceQueueLimit }
+          : null,
       onEventError: (err) => logger.warn({ err }, "event listener error"),
     }).catch((err: unknown) => {
       if (err instanceof MasterKeyMismatchError) throw new StartupError(err.message);
@@ -205,23 +239,7 @@ export async function startServer(
 
     http.markReady();
     logger.info({ url: http.url, database: embedded ? "embedded" : redactUrl(databaseUrl) }, "Flowplane server ready");
-    let closing: Promise<void> | null = null;
-    return {
-      url: http.url,
-      config,
-      services,
-      db,
-      logger,
-      createdAdminKey: bootstrap.apiKey,
-      close() {
-        closing ??= (async () => {
-          logger.info("shutting down");
-          await cleanup();
-          logger.info("stopped");
-        })();
-        return closing;
-      },
-    };
+    return { url: http.url, config, services, db, logger, createdAdminKey: bootstrap.apiKey, close };
   } catch (err) {
     await cleanup();
     throw err;

@@ -16,6 +16,8 @@ import {
   startTestServer,
   waitFor,
   type TestServer,
+  benchmarkServerConfig,
+  benchmarkServerEnv,
 } from "../../harness.ts";
 import {
   IDLE_GAP_MS,
@@ -151,7 +153,15 @@ async function startReplica(
   const databaseUrl = server.db.url;
   if (where === "in-process") {
     const replica: RunningServer = await startServer(
-      { databaseUrl, port: 0, host: "127.0.0.1", home, logLevel: "silent", masterKey: server.masterKey },
+      {
+        databaseUrl,
+        port: 0,
+        host: "127.0.0.1",
+        home,
+        logLevel: "silent",
+        masterKey: server.masterKey,
+        ...benchmarkServerConfig,
+      },
       { writeProfile: false },
     );
     return { url: replica.url, close: () => replica.close() };
@@ -164,6 +174,7 @@ async function startReplica(
     FLOWPLANE_LOG_LEVEL: "warn",
     FLOWPLANE_API_URL: "",
     FLOWPLANE_API_KEY: "",
+    ...benchmarkServerEnv,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
@@ -197,7 +208,7 @@ export async function flowplaneTrial(
   label: string,
   where: "in-process" | "child-process" = "in-process",
 ): Promise<ThroughputResult> {
-  const server = await startTestServer();
+  const server = await startTestServer(benchmarkServerConfig);
   const extra: { url: string; close(): Promise<void> }[] = [];
   const homes: string[] = [];
   try {
@@ -219,7 +230,7 @@ export async function flowplaneTrial(
 
 /** As e2e/bench/pickup-latency.ts: a worker long-polls, then a run is created through the API. */
 export async function flowplaneLatency(jobs: number): Promise<LatencyResult[]> {
-  const server = await startTestServer();
+  const server = await startTestServer(benchmarkServerConfig);
   try {
     await createHelloPool(server, "latency", "latency/bench");
     const workerApi = createApiClient(server.connection);

@@ -13,6 +13,7 @@ export { createCallerFactory, defaultApiConfig, type ApiConfig, type ApiServices
 export { ApiError, type ApiErrorCode } from "./errors.ts";
 export { Authenticator } from "./auth/authenticator.ts";
 export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
+export { FairScheduler, type FairnessLimits } from "./auth/fair-scheduler.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
 export { createResources, type Resources } from "./services/resources.ts";

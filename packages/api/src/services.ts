@@ -1,5 +1,6 @@
 import type { Database } from "@flowplane/db";
 import { Authenticator } from "./auth/authenticator.ts";
+import { FairScheduler, type FairnessLimits } from "./auth/fair-scheduler.ts";
 import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 import { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
@@ -19,6 +20,7 @@ export async function createApiServices(options: {
   masterKeys: MasterKeyring;
   config?: Partial<ApiConfig>;
   rateLimit?: RateLimit | null;
+  fairness?: FairnessLimits | null;
   authCacheTtlMs?: number;
   onEventError?: (err: Error) => void;
 }): Promise<ApiServices> {
@@ -36,6 +38,7 @@ export async function createApiServices(options: {
     events: new EventBus(options.db.url, options.onEventError),
     authenticator: new Authenticator(prisma, tokens, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,
+    scheduler: options.fairness ? new FairScheduler(options.fairness) : null,
     tokens,
     masterKeys: options.masterKeys,
     config,

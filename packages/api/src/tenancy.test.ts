@@ -159,7 +159,7 @@ const CASES: Record<string, Case[] | "subscription"> = {
         };
       },
       expect: "own",
-      check: (o) => expect(o).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 }),
+      check: (o) => expect(o).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0, rejected: [] }),
     },
   ],
   "logs.list": [{ input: (a) => ({ flowRunId: a.flowRunId }), expect: DENY }],

@@ -7,6 +7,7 @@ import type { Database } from "@flowplane/db";
 import { ApiError } from "./errors.ts";
 import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
 import type { Authenticator, Principal } from "./auth/authenticator.ts";
+import type { FairScheduler } from "./auth/fair-scheduler.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
@@ -28,6 +29,8 @@ export interface ApiConfig {
    * of it with their claim (runHeartbeatIntervalSeconds), so the two cannot disagree.
    */
   runHeartbeatTimeoutSeconds: number;
+  /** Log and state messages longer than this are stored truncated, with a marker. */
+  maxLogMessageChars: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -37,6 +40,7 @@ export const defaultApiConfig: ApiConfig = {
   maxTokenTtlSeconds: 86_400,
   longPollMaxMs: 30_000,
   runHeartbeatTimeoutSeconds: 90,
+  maxLogMessageChars: 64 * 1024,
 };
 
 /**
@@ -61,6 +65,8 @@ export interface ApiServices {
   tokens: TokenSigner;
   /** Seals and opens everything kept secret at rest (see crypto/envelope.ts). */
   masterKeys: MasterKeyring;
+  /** Shares request slots between workspaces in turn; null runs every request at once. */
+  scheduler: FairScheduler | null;
   config: ApiConfig;
 }
 
@@ -76,49 +82,60 @@ export interface Context {
   signal?: AbortSignal;
 }
 
-const t = initTRPC.context<Context>().create({
-  // Never in development mode: that mode puts the server's stack trace into every error response.
-  isDev: false,
-  errorFormatter({ shape, error }) {
-    const cause = error.cause;
-    if (cause instanceof ZodError) {
-      const issue = cause.issues[0];
-      const path = issue?.path.join(".") ?? "";
-      return {
-        ...shape,
-        message: issue ? `${path || "input"}: ${issue.message}` : shape.message,
-        data: {
-          ...shape.data,
-          apiCode: "INVALID_INPUT",
-          path,
-          issues: cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-        },
-      };
-    }
-    if (error instanceof ApiError) {
-      return {
-        ...shape,
-        data: {
-          ...shape.data,
-          apiCode: error.apiCode,
-          path: error.path ?? null,
-          retryAfterMs: error.retryAfterMs ?? null,
-        },
-      };
-    }
-    // An unexpected failure's message can carry SQL, file paths or library internals; the server
-    // log has it (see the HTTP server's onError), the client gets a fixed sentence.
-    if (error.code === "INTERNAL_SERVER_ERROR") return { ...shape, message: "internal server error" };
-    return shape;
-  },
-});
+export interface ProcedureMeta {
+  /**
+   * The procedure spends most of its time waiting for events (a long-poll), not working: it takes no
+   * request slot, or idle workers would hold every slot. Its work is bounded by the rate limit.
+   */
+  waitsForEvents?: boolean;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Never in development mode: that mode puts the server's stack trace into every error response.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      if (cause instanceof ZodError) {
+        const issue = cause.issues[0];
+        const path = issue?.path.join(".") ?? "";
+        return {
+          ...shape,
+          message: issue ? `${path || "input"}: ${issue.message}` : shape.message,
+          data: {
+            ...shape.data,
+            apiCode: "INVALID_INPUT",
+            path,
+            issues: cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+          },
+        };
+      }
+      if (error instanceof ApiError) {
+        return {
+          ...shape,
+          data: {
+            ...shape.data,
+            apiCode: error.apiCode,
+            path: error.path ?? null,
+            retryAfterMs: error.retryAfterMs ?? null,
+          },
+        };
+      }
+      // An unexpected failure's message can carry SQL, file paths or library internals; the server
+      // log has it (see the HTTP server's onError), the client gets a fixed sentence.
+      if (error.code === "INTERNAL_SERVER_ERROR") return { ...shape, message: "internal server error" };
+      return shape;
+    },
+  });
 
 export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
 
-export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const authedProcedure = t.procedure.use(async ({ ctx, next, type, meta }) => {
   const auth = await ctx.services.authenticator.authenticate(ctx.credential);
   if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason);
   const principal: Principal = auth.principal;
@@ -141,14 +158,18 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   // Procedures see the services without the raw database: routers translate and authorise, and
   // reach the database only through service functions (which take `services.resources`).
   const { db: _db, ...services } = ctx.services;
-  return next({
-    ctx: {
-      ...ctx,
-      services: services satisfies RouterServices,
-      principal,
-      workspaceId: principal.workspaceId,
-    },
-  });
+  const proceed = () =>
+    next({
+      ctx: {
+        ...ctx,
+        services: services satisfies RouterServices,
+        principal,
+        workspaceId: principal.workspaceId,
+      },
+    });
+  const scheduler = ctx.services.scheduler;
+  if (!scheduler || type === "subscription" || meta?.waitsForEvents) return proceed();
+  return scheduler.run(principal.workspaceId, proceed);
 });
 
 function requireScope(needed: ApiKeyScope) {

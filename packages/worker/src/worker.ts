@@ -365,15 +365,36 @@ export class Worker {
     else this.flushTimer ??= setTimeout(() => void this.flushLogs(), 200);
   }
 
+  /**
+   * Sends buffered output lines. An outage keeps them for the next flush (up to 10,000 lines); a
+   * refusal is narrowed by halving to the one line that causes it, which alone is dropped, so a
+   * hostile line never holds back the output after it.
+   */
   private async flushLogs(): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    let size = 1000;
     while (this.logBuffer.length > 0) {
-      const batch = this.logBuffer.splice(0, 1000);
+      const batch = this.logBuffer.splice(0, size);
       try {
-        await this.options.api.ingest.batch.mutate({ logs: batch });
+        const result = await this.options.api.ingest.batch.mutate({ logs: batch });
+        for (const rejection of result.rejected)
+          this.log("warn", `the API refused an output line: ${rejection.message}`);
+        size = 1000;
       } catch (err) {
-        this.log("warn", `could not send ${batch.length} log lines: ${apiErrorInfo(err).message}`);
+        const info = apiErrorInfo(err);
+        const outage =
+          info.unreachable || info.code === "RATE_LIMITED" || info.httpStatus === 429 || (info.httpStatus ?? 0) >= 500;
+        if (!outage && batch.length > 1) {
+          this.logBuffer.unshift(...batch);
+          size = Math.ceil(batch.length / 2);
+          continue;
+        }
+        if (!outage) {
+          this.log("warn", `the API refused an output line: ${info.message}`);
+          continue;
+        }
+        this.log("warn", `could not send ${batch.length} log lines: ${info.message}`);
         this.logBuffer.unshift(...batch.slice(0, Math.max(0, 10_000 - this.logBuffer.length)));
         return;
       }

@@ -81,7 +81,13 @@ describe("scopes", () => {
     await worker.workers.heartbeat({ workPoolName: "scoped-pool", workerName: "w1" });
     const run = await worker.flowRuns.create({ flowName: "scoped" });
     expect((await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" } })).decision).toBe("ACCEPT");
-    expect(await worker.ingest.batch({ logs: [] })).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+    expect(await worker.ingest.batch({ logs: [] })).toEqual({
+      taskRuns: 0,
+      taskRunStates: 0,
+      logs: 0,
+      artifacts: 0,
+      rejected: [],
+    });
   });
 
   it("a DEVELOPER key cannot manage keys or workspaces, but can manage pools and deployments", async () => {

@@ -47,7 +47,11 @@ describe("validation errors", () => {
       ).data.path,
     ).toBe("state.details.scheduledTime");
     const log = { id: run.id, flowRunId: "x", name: "n", level: 20, message: "m", timestamp: new Date().toISOString() };
-    expect((await badRequest("ingest.batch", "mutation", { logs: [log] })).data.path).toBe("logs.0.flowRunId");
+    // A bad ingested record is refused alone, named by its path, rather than failing its batch.
+    const result = await api.a.as.WORKER.ingest.batch({ logs: [log] });
+    expect(result.rejected).toEqual([
+      { path: "logs.0.flowRunId", id: run.id, message: expect.stringMatching(/^logs\.0\.flowRunId: /) },
+    ]);
   });
 
   it("names the field for errors found by the service too", async () => {

@@ -21,6 +21,7 @@ export const workersRouter = router({
 
   /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
   poll: workerProcedure
+    .meta({ waitsForEvents: true })
     .input(
       z.object({
         workerId: z.uuid(),

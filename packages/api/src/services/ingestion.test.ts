@@ -74,12 +74,12 @@ describe("ingest.batch", () => {
       ],
     };
     const first = await worker.ingest.batch(batch);
-    expect(first).toEqual({ taskRuns: 1, taskRunStates: 3, logs: 1, artifacts: 1 });
+    expect(first).toEqual({ taskRuns: 1, taskRunStates: 3, logs: 1, artifacts: 1, rejected: [] });
     const stored = await counts(api.a.id);
     const afterFirst = await row(t.id);
 
     const again = await worker.ingest.batch(batch);
-    expect(again).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+    expect(again).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0, rejected: [] });
     expect(await counts(api.a.id)).toEqual(stored);
     expect(await row(t.id)).toEqual(afterFirst);
     expect(afterFirst.runCount).toBe(1);
@@ -113,7 +113,7 @@ describe("ingest.batch", () => {
         { id: nextId(), flowRunId: bRun.id, taskRunId: aTask.id, type: "LINK", data: "B's run, A's task" },
       ],
     });
-    expect(result).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 });
+    expect(result).toEqual({ taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0, rejected: [] });
     expect(await counts(api.a.id)).toEqual(aBefore);
     expect(await counts(api.b.id)).toEqual(bBefore);
     expect(await row(aTask.id)).toEqual(aTaskBefore);
@@ -217,7 +217,7 @@ describe("ingest.batch", () => {
       taskRuns: tasks,
       taskRunStates: tasks.flatMap((t) => [state(t.id, "RUNNING", 1), state(t.id, "COMPLETED", 2)]),
     });
-    expect(result).toEqual({ taskRuns: 1000, taskRunStates: 2000, logs: 0, artifacts: 0 });
+    expect(result).toEqual({ taskRuns: 1000, taskRunStates: 2000, logs: 0, artifacts: 0, rejected: [] });
     const list = await api.a.as.READ.taskRuns.list({ flowRunId });
     expect(list.filter((t) => t.taskKey.startsWith("bulk-") && t.stateType === "COMPLETED")).toHaveLength(1000);
   });
@@ -277,5 +277,79 @@ describe("long cache keys", () => {
       state: { type: "COMPLETED", details: { cacheKey: longKey } },
     });
     expect(answer.decision).toBe("ACCEPT");
+  });
+});
+
+describe("hostile records lose nothing", () => {
+  const log = (message: string, extra: Record<string, unknown> = {}) => ({
+    id: nextId(),
+    flowRunId,
+    name: "hostile",
+    level: 20,
+    message,
+    timestamp: at(1),
+    ...extra,
+  });
+  async function storedMessages(ids: string[]): Promise<string[]> {
+    const { rows } = await api.db.pool.query<{ message: string }>(
+      `SELECT message FROM "Log" WHERE id = ANY($1::uuid[]) ORDER BY id`,
+      [ids],
+    );
+    return rows.map((r) => r.message);
+  }
+
+  it("a log message with NUL is stored (NUL shown as U+FFFD) with the rest of its batch (it used to lose the batch)", async () => {
+    const logs = [log("before\u0000after"), log("plain")];
+    const result = await worker.ingest.batch({ logs });
+    expect(result).toMatchObject({ logs: 2, rejected: [] });
+    expect(await storedMessages(logs.map((l) => l.id))).toEqual(["before\uFFFDafter", "plain"]);
+  });
+
+  it("lone UTF-16 surrogates in messages, names and state details are stored as U+FFFD (they used to be lost)", async () => {
+    const t = taskRun(nextId(), "surrogate-\uD800-task");
+    const s = { ...state(t.id, "FAILED", 30), message: "bad \uDC00 tail", details: { "k\uD800": ["\uDBFF", "ok 😀"] } };
+    const logs = [log("lone \uD800 high", { name: "n\uDFFF" })];
+    const result = await worker.ingest.batch({ taskRuns: [t], taskRunStates: [s], logs });
+    expect(result).toEqual({ taskRuns: 1, taskRunStates: 1, logs: 1, artifacts: 0, rejected: [] });
+    expect(await storedMessages(logs.map((l) => l.id))).toEqual(["lone \uFFFD high"]);
+    const { rows } = await api.db.pool.query<{ message: string; details: unknown }>(
+      `SELECT message, details FROM "State" WHERE id = $1`,
+      [s.id],
+    );
+    expect(rows[0]).toEqual({ message: "bad \uFFFD tail", details: { "k\uFFFD": ["\uFFFD", "ok 😀"] } });
+    expect((await row(t.id)).stateType).toBe("FAILED");
+  });
+
+  it("a 1 MB log message is stored truncated with a marker, and the 6 task runs of its batch are stored (0 of 6 were)", async () => {
+    const tasks = Array.from({ length: 6 }, () => taskRun());
+    const huge = log("x".repeat(1024 * 1024));
+    const result = await worker.ingest.batch({
+      taskRuns: tasks,
+      taskRunStates: tasks.map((t) => state(t.id, "RUNNING", 5)),
+      logs: [huge],
+    });
+    expect(result).toEqual({ taskRuns: 6, taskRunStates: 6, logs: 1, artifacts: 0, rejected: [] });
+    const [stored] = await storedMessages([huge.id]);
+    const limit = 64 * 1024;
+    expect(stored).toBe(`${"x".repeat(limit)}… [truncated ${1024 * 1024 - limit} characters]`);
+  });
+
+  it("a malformed record is refused alone, named by its path and id; the others are stored", async () => {
+    const good = log("good");
+    const badLevel = log("bad level", { level: "loud" });
+    const t = taskRun();
+    const result = await worker.ingest.batch({
+      taskRuns: [t, { ...taskRun(), createdAt: "yesterday" }],
+      logs: [good, badLevel, "not a record"],
+    });
+    expect(result.taskRuns).toBe(1);
+    expect(result.logs).toBe(1);
+    expect(result.rejected.map((r) => [r.path, r.id])).toEqual([
+      ["taskRuns.1.createdAt", expect.any(String)],
+      ["logs.1.level", badLevel.id],
+      ["logs.2", null],
+    ]);
+    expect(result.rejected[1]!.message).toMatch(/^logs\.1\.level: /);
+    expect(await storedMessages([good.id, badLevel.id])).toEqual(["good"]);
   });
 });

@@ -6,11 +6,14 @@
 // A log or artifact that names a task run must name one of its own flow run: otherwise one
 // workspace could attach rows to another's task run (the foreign key alone would accept it), and
 // an unknown task run id would fail the whole batch on that key instead of dropping one row.
+// Text is made storable first (see storable-text.ts) and over-long messages are truncated, so no
+// single record's content can fail the statement its batch shares.
 import type pg from "pg";
 import type { FlowplaneEvent } from "./events.ts";
 import type { Resources } from "./resources.ts";
 import { TERMINAL_STATE_TYPES } from "@flowplane/core";
 import { inTransaction } from "./sql.ts";
+import { storableJson, storableText, truncateText } from "./storable-text.ts";
 
 export interface IngestTaskRun {
   id: string;
@@ -63,6 +66,18 @@ export interface IngestBatch {
   artifacts?: IngestArtifact[];
 }
 
+/** A record the API refused, named by its place in the batch (`logs.3`) and its id when it has one. */
+export interface IngestRejection {
+  path: string;
+  id: string | null;
+  message: string;
+}
+
+export interface IngestOptions {
+  /** Log and state messages longer than this are cut, with a marker saying how much. */
+  maxMessageChars: number;
+}
+
 export interface IngestResult {
   taskRuns: number;
   taskRunStates: number;
@@ -71,8 +86,13 @@ export interface IngestResult {
 }
 
 /** Records a batch in one transaction; its live-update events go out after the commit. */
-export async function ingest(res: Resources, workspaceId: string, batch: IngestBatch): Promise<IngestResult> {
-  const { result, events } = await ingestInTransaction(res.pool, workspaceId, batch);
+export async function ingest(
+  res: Resources,
+  workspaceId: string,
+  batch: IngestBatch,
+  options: IngestOptions,
+): Promise<IngestResult> {
+  const { result, events } = await ingestInTransaction(res.pool, workspaceId, batch, options);
   res.publisher.publish(events);
   return result;
 }
@@ -81,11 +101,30 @@ async function ingestInTransaction(
   pool: pg.Pool,
   workspaceId: string,
   batch: IngestBatch,
+  options: IngestOptions,
 ): Promise<{ result: IngestResult; events: FlowplaneEvent[] }> {
-  const taskRuns = batch.taskRuns ?? [];
-  const states = batch.taskRunStates ?? [];
-  const logs = batch.logs ?? [];
-  const artifacts = batch.artifacts ?? [];
+  const message = (text: string) => storableText(truncateText(text, options.maxMessageChars));
+  const taskRuns = (batch.taskRuns ?? []).map((t) => ({
+    ...t,
+    name: storableText(t.name),
+    taskKey: storableText(t.taskKey),
+    dynamicKey: storableText(t.dynamicKey),
+    tags: t.tags.map(storableText),
+    cacheKey: t.cacheKey == null ? null : storableText(t.cacheKey),
+  }));
+  const states = (batch.taskRunStates ?? []).map((s) => ({
+    ...s,
+    name: storableText(s.name),
+    message: s.message == null ? null : message(s.message),
+    details: storableJson(s.details ?? {}),
+  }));
+  const logs = (batch.logs ?? []).map((l) => ({ ...l, name: storableText(l.name), message: message(l.message) }));
+  const artifacts = (batch.artifacts ?? []).map((a) => ({
+    ...a,
+    key: a.key == null ? null : storableText(a.key),
+    description: a.description == null ? null : storableText(a.description),
+    data: storableJson(a.data ?? null),
+  }));
   return inTransaction(pool, async (sql) => {
     const result: IngestResult = { taskRuns: 0, taskRunStates: 0, logs: 0, artifacts: 0 };
     const touchedRuns = new Set<string>();
@@ -111,7 +150,7 @@ async function ingestInTransaction(
           taskRuns.map((t) => t.taskKey),
           taskRuns.map((t) => t.dynamicKey),
           taskRuns.map((t) => JSON.stringify(t.tags)),
-          taskRuns.map((t) => t.cacheKey ?? null),
+          taskRuns.map((t) => t.cacheKey),
           taskRuns.map((t) => t.createdAt),
           // jsonb, like tags: unnest cannot take a uuid[][] whose rows differ in length.
           taskRuns.map((t) => JSON.stringify(t.inputTaskRunIds ?? [])),
@@ -169,8 +208,8 @@ async function ingestInTransaction(
           states.map((s) => s.type),
           states.map((s) => s.name),
           states.map((s) => s.timestamp),
-          states.map((s) => s.message ?? null),
-          states.map((s) => JSON.stringify(s.details ?? {})),
+          states.map((s) => s.message),
+          states.map((s) => JSON.stringify(s.details)),
           TERMINAL_STATE_TYPES,
         ],
       );
@@ -223,10 +262,10 @@ async function ingestInTransaction(
           artifacts.map((a) => a.id),
           artifacts.map((a) => a.flowRunId ?? null),
           artifacts.map((a) => a.taskRunId ?? null),
-          artifacts.map((a) => a.key ?? null),
+          artifacts.map((a) => a.key),
           artifacts.map((a) => a.type),
-          artifacts.map((a) => a.description ?? null),
-          artifacts.map((a) => JSON.stringify(a.data ?? null)),
+          artifacts.map((a) => a.description),
+          artifacts.map((a) => JSON.stringify(a.data)),
         ],
       );
       result.artifacts = rows.length;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { STATE_TYPES, isTerminal, type StateType } from "@flowplane/core";
 import type { ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
-import { CliError, printFields, printJson, printTable } from "../output.ts";
+import { CliError, printable, printFields, printJson, printTable } from "../output.ts";
 
 const LEVELS: Record<number, string> = { 10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL" };
 
@@ -101,6 +101,11 @@ export function registerFlowRun(program: Command): void {
     });
 }
 
+/** One log record as one terminal line, whatever its name and message contain. */
+function logLine(l: { timestamp: string; level: number; name: string; message: string }): string {
+  return `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${printable(l.name)} | ${printable(l.message)}\n`;
+}
+
 export async function printLogs(
   api: ApiClient,
   flowRunId: string,
@@ -113,10 +118,7 @@ export async function printLogs(
     for (const l of lines) {
       if (opts.json && !opts.follow) all.push(l);
       else if (opts.json) process.stdout.write(JSON.stringify(l) + "\n");
-      else
-        process.stdout.write(
-          `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`,
-        );
+      else process.stdout.write(logLine(l));
     }
     const last = lines[lines.length - 1];
     if (last) after = { timestamp: last.timestamp, id: last.id };
@@ -126,12 +128,7 @@ export async function printLogs(
     if (isTerminal(run.state.type as StateType)) {
       // One last read: lines flushed just before the final state.
       const rest = await api.logs.list.query({ flowRunId, limit: 1000, ...(after ? { after } : {}) });
-      for (const l of rest)
-        process.stdout.write(
-          opts.json
-            ? JSON.stringify(l) + "\n"
-            : `${l.timestamp} ${(LEVELS[l.level] ?? String(l.level)).padEnd(8)} ${l.name} | ${l.message}\n`,
-        );
+      for (const l of rest) process.stdout.write(opts.json ? JSON.stringify(l) + "\n" : logLine(l));
       break;
     }
     await new Promise((r) => setTimeout(r, 500));

@@ -33,9 +33,17 @@ export function registerServer(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port ${JSON.stringify(opts.port)}: expected a port number 0-65535`, 2);
       const { startServer, StartupError } = await loadServerPackage();
-      let running;
+      let running: ServerPackage.RunningServer | undefined;
       try {
-        running = await startServer({ host: opts.host, port });
+        running = await startServer(
+          { host: opts.host, port },
+          {
+            // The embedded database died: exit non-zero so a supervisor restarts the server.
+            onFatal: () => {
+              void running?.close().finally(() => process.exit(1));
+            },
+          },
+        );
       } catch (err) {
         if (err instanceof StartupError) throw new CliError(err.message);
         throw new CliError(`server failed to start: ${(err as Error).message}`);
@@ -53,5 +61,6 @@ export function registerServer(program: Command): void {
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGHUP", () => stop("SIGHUP"));
     });
 }

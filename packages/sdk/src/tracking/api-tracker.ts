@@ -259,22 +259,36 @@ export class ApiTracker implements Tracker {
     await this.send();
   }
 
-  /** Sends queued records batch by batch; on failure keeps them and retries later. */
+  /**
+   * Sends queued records batch by batch; on an outage keeps them and retries later. The server
+   * refuses bad records one by one (`rejected`); should it refuse a whole batch (too large, or a
+   * server that validates batches whole), the batch is halved until the refusal is down to the one
+   * record that causes it, so one bad record never costs the others.
+   */
   private send(): Promise<void> {
     this.sending = (async () => {
       let backoffMs = 200;
+      let size = this.opts.maxBatch;
       while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.opts.maxBatch);
+        const batch = this.queue.slice(0, size);
         try {
-          await this.api.ingest.batch.mutate(toPayload(batch) as Parameters<ApiClient["ingest"]["batch"]["mutate"]>[0]);
+          const result = await this.api.ingest.batch.mutate(
+            toPayload(batch) as Parameters<ApiClient["ingest"]["batch"]["mutate"]>[0],
+          );
           this.queue.splice(0, batch.length);
+          for (const rejection of result.rejected) this.opts.warn(`the API refused a record: ${rejection.message}`);
           backoffMs = 200;
+          size = this.opts.maxBatch;
         } catch (err) {
           const e = apiErrorInfo(err);
           if (!transient(e)) {
-            // The server refused the batch itself (bad data, lost permission): retrying cannot help.
-            this.opts.warn(`the API rejected ${batch.length} records: ${e.message}`);
-            this.queue.splice(0, batch.length);
+            if (batch.length > 1) {
+              size = Math.ceil(batch.length / 2);
+              continue;
+            }
+            // This one record is refused whatever we do: drop it alone and go on with the rest.
+            this.opts.warn(`the API refused a record: ${e.message}`);
+            this.queue.splice(0, 1);
             continue;
           }
           await sleep(e.retryAfterMs ?? backoffMs);
