@@ -15,3 +15,4 @@ export {
   type ReferenceValues,
 } from "./references.ts";
 export { Redactor, REDACTED } from "./redaction.ts";
+export { boundedCacheKey, MAX_CACHE_KEY_LENGTH } from "./cache-keys.ts";

@@ -48,6 +48,23 @@ describe("result caching across flow runs", () => {
     expect(cached.record.cacheKey).toBe(env.tracker.taskRuns[0]!.record.cacheKey);
   });
 
+  it("sends and stores a cache key longer than the control plane keeps as its SHA-256, and still hits (regression: the whole state was refused)", async () => {
+    const calls: string[] = [];
+    const longKeyed = task({ name: "long_keyed", cacheKey: (_ctx, [text]) => `long:${text}` }, async (text: string) => {
+      calls.push(text);
+      return text.length;
+    });
+    const run = flow({ name: "long_key_flow" }, async (text: string) => longKeyed(text));
+    const text = "x".repeat(5_000);
+    expect(await run(text)).toBe(5_000);
+    expect(await run(text)).toBe(5_000);
+    expect(calls).toHaveLength(1);
+    const [first, second] = env.tracker.taskRuns.filter((r) => r.record.name.startsWith("long_keyed"));
+    expect(first!.record.cacheKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(second!.record.cacheKey).toBe(first!.record.cacheKey);
+    expect(second!.states.map((s) => s.name)).toEqual(["Pending", "Cached"]);
+  });
+
   it("misses on different arguments", async () => {
     const { run, calls } = cachedFlow();
     await run(1);

@@ -1,7 +1,7 @@
 // Input schemas shared by several routers.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { STATE_TYPES } from "@flowplane/core";
+import { boundedCacheKey, STATE_TYPES } from "@flowplane/core";
 import type { Principal } from "../auth/authenticator.ts";
 import type { Proposer } from "../services/run-state/fence.ts";
 
@@ -15,19 +15,10 @@ export const name = z
 export const jsonObject = z.record(z.string(), z.unknown());
 export const stateType = z.enum(STATE_TYPES);
 
-/** Longest cache key stored as given. */
-export const MAX_CACHE_KEY_LENGTH = 1000;
-
-/**
- * A cache key. A longer one is stored as its SHA-256 (`sha256:<hex>`) rather than refused: the key
- * only identifies a result, and refusing it would refuse the whole state it came with, leaving a
- * finished task run unrecorded.
- */
+/** A cache key, bounded as core's boundedCacheKey says (a long one is stored as its SHA-256). */
 export const cacheKey = z
   .string()
-  .transform((key) =>
-    key.length <= MAX_CACHE_KEY_LENGTH ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`,
-  );
+  .transform((key) => boundedCacheKey(key, (text) => createHash("sha256").update(text).digest("hex")));
 
 export const stateInput = z.object({
   type: stateType,

@@ -10,7 +10,8 @@
 // A task called outside any flow run is still a task run: it runs inside an implicit flow run
 // named `task:<name>` (the control plane stores task runs under a flow run), with the task's own
 // retries, timeout, caching, hooks and run context.
-import { retryDelayMs, StateNames, type RetryPolicy, type State } from "@flowplane/core";
+import { createHash } from "node:crypto";
+import { boundedCacheKey, retryDelayMs, StateNames, type RetryPolicy, type State } from "@flowplane/core";
 import { currentScope, runStorage, RunScope, type TaskRunInfo } from "../context.ts";
 import { errorMessage, FlowRunError, TaskRunError, TimeoutError } from "../errors.ts";
 import { installConsoleCapture } from "../console-capture.ts";
@@ -31,6 +32,8 @@ import {
 import { runHooks } from "./hooks.ts";
 import { collectUpstream, resolveArgs, upstreamSettled } from "./inputs.ts";
 import { runFlow } from "./run-flow.ts";
+
+const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 export interface TaskDefinition<Args extends unknown[], R> {
   readonly fn: (...args: Args) => R;
@@ -91,11 +94,12 @@ export async function runTask<Args extends unknown[], R>(
   let unhashable: UnhashableInputError | undefined;
   if (options.cacheKey !== undefined && resolved.ok) {
     try {
-      cacheKey =
-        options.cacheKey(
-          { taskKey, taskName: options.name, taskSourceHash: def.sourceHash, flowRun, parameters: flowRun.parameters },
-          args,
-        ) ?? undefined;
+      const key = options.cacheKey(
+        { taskKey, taskName: options.name, taskSourceHash: def.sourceHash, flowRun, parameters: flowRun.parameters },
+        args,
+      );
+      // Bounded here, so the key the result is stored under is the one the control plane records.
+      cacheKey = key == null ? undefined : boundedCacheKey(key, sha256Hex);
     } catch (err) {
       if (err instanceof UnhashableInputError) unhashable = err;
       else cacheKeyError = err;
