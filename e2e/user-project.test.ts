@@ -187,6 +187,32 @@ describe("a user's own project with the release tarballs installed by npm", () =
     expect(logs.stdout).toContain("etl done");
   }, 240_000);
 
+  it("`flowplane server start` in a project without @flowplane/server says exactly what to install", async () => {
+    // The same installed tree, hard-linked (cheap) outside the project, minus the server package.
+    const other = await mkdtemp(path.join(os.tmpdir(), "flowplane-user-noserver-"));
+    outside.push(other);
+    await run("cp", ["-al", path.join(project, "node_modules"), path.join(other, "node_modules")]);
+    await rm(path.join(other, "node_modules/@flowplane/server"), { recursive: true });
+    await writeFile(path.join(other, "package.json"), JSON.stringify({ name: "noserver", type: "module" }));
+    const started = await run(path.join(other, "node_modules/.bin/flowplane"), ["server", "start", "--port", "0"], {
+      cwd: other,
+      env: userEnv({ FLOWPLANE_HOME: path.join(other, ".flowplane") }),
+      timeout: 30_000,
+    }).then(
+      () => ({ code: 0, stdout: "", stderr: "" }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: err.code ?? 1,
+        stdout: err.stdout ?? "",
+        stderr: err.stderr ?? "",
+      }),
+    );
+    expect(started.code).not.toBe(0);
+    expect(started.stderr).toContain(
+      "flowplane server start needs the @flowplane/server package beside this CLI: npm install @flowplane/server@0.1.0",
+    );
+    expect(started.stdout).toBe("");
+  }, 60_000);
+
   it("fails a run whose project has no @flowplane/sdk, saying what to install", async () => {
     // A project outside the installed one: it borrows the SDK to deploy, then loses it.
     const other = await mkdtemp(path.join(os.tmpdir(), "flowplane-user-nosdk-"));
