@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
+import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
@@ -107,51 +108,28 @@ export function SecretsPage() {
         {secrets.isPending ? (
           <Skeleton />
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="secrets-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col" className="hide-sm">
-                    By
-                  </th>
-                  <th scope="col">Last read</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(secrets.data ?? []).map((s) => (
-                  <tr key={s.name}>
-                    <td>
-                      <code>{s.name}</code>
-                    </td>
-                    <td>
-                      <RelativeTime iso={s.updatedAt} />
-                    </td>
-                    <td className="hide-sm">{s.updatedBy?.name ?? "-"}</td>
-                    <td>
-                      <RelativeTime iso={s.lastReadAt} />
-                    </td>
-                    <td className="actions">
-                      {canWrite ? (
-                        <button
-                          type="button"
-                          className="button small danger-outline"
-                          aria-label={`Delete secret ${s.name}`}
-                          onClick={() => deleteSecret.mutate({ name: s.name })}
-                        >
-                          Delete
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={secrets.data ?? []}
+            rowKey={(row) => row.name}
+            testId="secrets-table"
+            columns={[
+              { header: "Name", cell: (row) => <code>{row.name}</code> },
+              { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
+              { header: "By", className: "hide-sm", cell: (row) => row.updatedBy?.name ?? "-" },
+              { header: "Last read", cell: (row) => <RelativeTime iso={row.lastReadAt} /> },
+              {
+                header: ACTIONS_HEADER,
+                cellClassName: "actions",
+                cell: (row) =>
+                  canWrite ? (
+                    <DeleteButton
+                      label={`Delete secret ${row.name}`}
+                      onClick={() => deleteSecret.mutate({ name: row.name })}
+                    />
+                  ) : null,
+              },
+            ]}
+          />
         )}
       </Section>
       <Section title="Variables">
@@ -190,49 +168,37 @@ export function SecretsPage() {
         {variables.isPending ? (
           <Skeleton />
         ) : (
-          <div className="table-wrap">
-            <table className="table" data-testid="variables-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {(variables.data ?? []).map((v) => (
-                  <tr key={v.name}>
-                    <td>
-                      <code>{v.name}</code>
-                    </td>
-                    <td>
-                      <code>{JSON.stringify(v.value)}</code>
-                    </td>
-                    <td>
-                      <RelativeTime iso={v.updatedAt} />
-                    </td>
-                    <td className="actions">
-                      {canWrite ? (
-                        <button
-                          type="button"
-                          className="button small danger-outline"
-                          aria-label={`Delete variable ${v.name}`}
-                          onClick={() => deleteVariable.mutate({ name: v.name })}
-                        >
-                          Delete
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={variables.data ?? []}
+            rowKey={(row) => row.name}
+            testId="variables-table"
+            columns={[
+              { header: "Name", cell: (row) => <code>{row.name}</code> },
+              { header: "Value", cell: (row) => <code>{JSON.stringify(row.value)}</code> },
+              { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
+              {
+                header: ACTIONS_HEADER,
+                cellClassName: "actions",
+                cell: (row) =>
+                  canWrite ? (
+                    <DeleteButton
+                      label={`Delete variable ${row.name}`}
+                      onClick={() => deleteVariable.mutate({ name: row.name })}
+                    />
+                  ) : null,
+              },
+            ]}
+          />
         )}
       </Section>
     </>
+  );
+}
+
+function DeleteButton({ label, onClick }: { label: string; onClick: () => void }) {
+  return (
+    <button type="button" className="button small danger-outline" aria-label={label} onClick={onClick}>
+      Delete
+    </button>
   );
 }

@@ -8,7 +8,7 @@
 // first, oldest first, and the drop is reported) so a long outage cannot exhaust memory.
 import type { StateInput } from "@flowplane/core";
 import { apiErrorInfo, type ApiClient } from "@flowplane/client";
-import { uuidv7 } from "@flowplane/core";
+import { DEFAULT_STATE_NAMES, uuidv7 } from "@flowplane/core";
 import { envRunHeartbeatMs } from "../env.ts";
 import type {
   ArtifactRecord,
@@ -57,18 +57,6 @@ type Pending =
     }
   | { kind: "log"; row: LogRecord }
   | { kind: "artifact"; row: ArtifactRecord & { id: string } };
-
-const DEFAULT_STATE_NAMES: Record<string, string> = {
-  SCHEDULED: "Scheduled",
-  PENDING: "Pending",
-  RUNNING: "Running",
-  COMPLETED: "Completed",
-  FAILED: "Failed",
-  CANCELLED: "Cancelled",
-  CRASHED: "Crashed",
-  PAUSED: "Paused",
-  CANCELLING: "Cancelling",
-};
 
 export class ApiTracker implements Tracker {
   private queue: Pending[] = [];
