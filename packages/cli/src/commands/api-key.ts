@@ -1,53 +1,45 @@
 import type { Command } from "commander";
-import { connect, type GlobalOptions } from "../api.ts";
-import { CliError, printJson, printTable } from "../output.ts";
+import { dataCommand, oneOf, say, wholeNumber } from "../command.ts";
+import { printTable } from "../output.ts";
 
-const SCOPES = ["admin", "developer", "worker", "read"];
+const SCOPES = ["admin", "developer", "worker", "read"] as const;
 
 export function registerApiKey(program: Command): void {
   const keys = program.command("api-key").description("API keys: shown once, stored hashed");
-  keys
-    .command("create <name>")
-    .description("create an API key (the key is printed once)")
-    .option("--scope <scope>", "admin | developer | worker | read", "developer")
-    .option("--expires-in <days>", "expire after this many days")
-    .option("--json", "print the result as JSON")
-    .action(async (name: string, opts: GlobalOptions & { scope: string; expiresIn?: string }) => {
-      if (!SCOPES.includes(opts.scope))
-        throw new CliError(`--scope ${JSON.stringify(opts.scope)}: expected one of ${SCOPES.join(", ")}`, 2);
-      const days = opts.expiresIn === undefined ? undefined : Number(opts.expiresIn);
-      if (days !== undefined && (!Number.isInteger(days) || days < 1))
-        throw new CliError(`--expires-in ${JSON.stringify(opts.expiresIn)}: expected a whole number of days >= 1`, 2);
-      const api = await connect(opts);
-      const created = await api.apiKeys.create.mutate({
-        name,
-        scope: opts.scope.toUpperCase() as "ADMIN",
-        ...(days ? { expiresInDays: days } : {}),
-      });
-      if (opts.json) printJson({ ...created.apiKey, key: created.key });
-      else {
-        process.stdout.write(`${created.key}\n`);
+  dataCommand(
+    keys
+      .command("create <name>")
+      .description("create an API key (the key is printed once)")
+      .option("--scope <scope>", SCOPES.join(" | "), oneOf("--scope", SCOPES), "developer")
+      .option(
+        "--expires-in <days>",
+        "expire after this many days",
+        wholeNumber("--expires-in", { min: 1, unit: "days" }),
+      ),
+    {
+      call: async (api, [name]: [string], opts: { scope: (typeof SCOPES)[number]; expiresIn?: number }) => {
+        const created = await api.apiKeys.create.mutate({
+          name,
+          scope: opts.scope.toUpperCase() as Uppercase<typeof opts.scope>,
+          ...(opts.expiresIn ? { expiresInDays: opts.expiresIn } : {}),
+        });
+        return { ...created.apiKey, key: created.key };
+      },
+      print: (key, [name]) => {
+        say(key.key);
         process.stderr.write(
-          `created ${created.apiKey.scope.toLowerCase()} key "${name}" (${created.apiKey.id}); copy it now, it is not shown again\n`,
+          `created ${key.scope.toLowerCase()} key "${name}" (${key.id}); copy it now, it is not shown again\n`,
         );
-      }
-    });
-  keys
-    .command("ls")
-    .description("list API keys (never the keys themselves)")
-    .option("--json", "print the result as JSON")
-    .action(async (opts: GlobalOptions) => {
-      const rows = await (await connect(opts)).apiKeys.list.query();
-      if (opts.json) printJson(rows);
-      else printTable(rows, ["id", "name", "prefix", "scope", "status", "expiresAt", "lastUsedAt", "createdAt"]);
-    });
-  keys
-    .command("revoke <id>")
-    .description("revoke an API key")
-    .option("--json", "print the result as JSON")
-    .action(async (id: string, opts: GlobalOptions) => {
-      const row = await (await connect(opts)).apiKeys.revoke.mutate({ id });
-      if (opts.json) printJson(row);
-      else process.stdout.write(`revoked key "${row.name}" (${row.id})\n`);
-    });
+      },
+    },
+  );
+  dataCommand(keys.command("ls").description("list API keys (never the keys themselves)"), {
+    call: (api) => api.apiKeys.list.query(),
+    print: (rows) =>
+      printTable(rows, ["id", "name", "prefix", "scope", "status", "expiresAt", "lastUsedAt", "createdAt"]),
+  });
+  dataCommand(keys.command("revoke <id>").description("revoke an API key"), {
+    call: (api, [id]: [string]) => api.apiKeys.revoke.mutate({ id }),
+    print: (key) => say(`revoked key "${key.name}" (${key.id})`),
+  });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { describeSchedule, isTerminal, specOfStored, type StateType, type StoredSchedule } from "@flowplane/core";
 import { closeApiClient, type ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
+import { dataCommand, say } from "../command.ts";
 import { CliError, collect, parseKeyValues, printFields, printJson, printTable } from "../output.ts";
 
 function qualified(ref: string): string {
@@ -9,14 +10,17 @@ function qualified(ref: string): string {
   return ref;
 }
 
-function parseIso(value: string, flag: string): Date {
-  const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
-    throw new CliError(
-      `${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`,
-      2,
-    );
-  return d;
+/** Checks a flag that takes an ISO-8601 date or time (the text stays as typed, for messages). */
+function isoTime(flag: string): (value: string) => string {
+  return (value) => {
+    const d = new Date(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
+      throw new CliError(
+        `${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`,
+        2,
+      );
+    return value;
+  };
 }
 
 function scheduleWords(s: StoredSchedule): string {
@@ -33,13 +37,9 @@ export function registerDeployment(program: Command): void {
   const deployments = program
     .command("deployment")
     .description("deployments: a flow, its pool, parameters and schedules");
-  deployments
-    .command("ls")
-    .description("list deployments")
-    .option("--json", "print the result as JSON")
-    .action(async (opts: GlobalOptions) => {
-      const rows = await (await connect(opts)).deployments.list.query();
-      if (opts.json) return printJson(rows);
+  dataCommand(deployments.command("ls").description("list deployments"), {
+    call: (api) => api.deployments.list.query(),
+    print: (rows) =>
       printTable(
         rows.map((d) => ({
           id: d.id,
@@ -51,46 +51,50 @@ export function registerDeployment(program: Command): void {
         })),
         ["id", "deployment", "pool", "schedules", "status", "updatedAt"],
         "no deployments yet: flowplane deploy PATH:EXPORT --pool NAME",
-      );
-    });
-  deployments
-    .command("inspect <flowDeployment>")
-    .description("show a deployment: schedules in words, next runs, versions")
-    .option("--json", "print the result as JSON")
-    .action(async (ref: string, opts: GlobalOptions) => {
-      const d = await (await connect(opts)).deployments.get.query({ name: qualified(ref) });
-      if (opts.json)
-        return printJson({ ...d, schedules: d.schedules.map((s) => ({ ...s, description: scheduleWords(s) })) });
-      printFields({
-        id: d.id,
-        deployment: d.qualifiedName,
-        entrypoint: d.entrypoint,
-        path: d.path,
-        pool: d.workPoolName,
-        queue: d.workQueueName,
-        status: d.paused ? "paused" : "active",
-        parameters: d.parameters,
-        jobVariables: d.jobVariables,
-        concurrencyLimit: d.concurrencyLimit,
-        catchup: d.catchup,
-        updatedAt: d.updatedAt,
-      });
-      process.stdout.write("\nschedules:\n");
-      printTable(
-        d.schedules.map((s) => ({ schedule: scheduleWords(s), active: s.active })),
-        ["schedule", "active"],
-      );
-      process.stdout.write("\nnext runs:\n");
-      printTable(
-        d.upcomingRuns.map((r) => ({ id: r.id, name: r.name, at: r.nextScheduledTime, state: r.stateName })),
-        ["id", "name", "at", "state"],
-      );
-      process.stdout.write("\nversions:\n");
-      printTable(
-        d.versions.map((v) => ({ version: v.version, current: v.current, createdAt: v.createdAt })),
-        ["version", "current", "createdAt"],
-      );
-    });
+      ),
+  });
+  dataCommand(
+    deployments
+      .command("inspect <flowDeployment>")
+      .description("show a deployment: schedules in words, next runs, versions"),
+    {
+      call: async (api, [ref]: [string]) => {
+        const d = await api.deployments.get.query({ name: qualified(ref) });
+        return { ...d, schedules: d.schedules.map((s) => ({ ...s, description: scheduleWords(s) })) };
+      },
+      print: (d) => {
+        printFields({
+          id: d.id,
+          deployment: d.qualifiedName,
+          entrypoint: d.entrypoint,
+          path: d.path,
+          pool: d.workPoolName,
+          queue: d.workQueueName,
+          status: d.paused ? "paused" : "active",
+          parameters: d.parameters,
+          jobVariables: d.jobVariables,
+          concurrencyLimit: d.concurrencyLimit,
+          catchup: d.catchup,
+          updatedAt: d.updatedAt,
+        });
+        say("\nschedules:");
+        printTable(
+          d.schedules.map((s) => ({ schedule: s.description, active: s.active })),
+          ["schedule", "active"],
+        );
+        say("\nnext runs:");
+        printTable(
+          d.upcomingRuns.map((r) => ({ id: r.id, name: r.name, at: r.nextScheduledTime, state: r.stateName })),
+          ["id", "name", "at", "state"],
+        );
+        say("\nversions:");
+        printTable(
+          d.versions.map((v) => ({ version: v.version, current: v.current, createdAt: v.createdAt })),
+          ["version", "current", "createdAt"],
+        );
+      },
+    },
+  );
   deployments
     .command("run <flowDeployment>")
     .description("create a flow run of a deployment now")
@@ -122,65 +126,57 @@ export function registerDeployment(program: Command): void {
     ["pause", true],
     ["resume", false],
   ] as const) {
-    deployments
-      .command(`${verb} <flowDeployment>`)
-      .description(`${verb} a deployment's schedules`)
-      .option("--json", "print the result as JSON")
-      .action(async (ref: string, opts: GlobalOptions) => {
-        const d = await (await connect(opts)).deployments.setPaused.mutate({ name: qualified(ref), paused });
-        if (opts.json) printJson(d);
-        else process.stdout.write(`${paused ? "paused" : "resumed"} ${d.qualifiedName}\n`);
-      });
+    dataCommand(deployments.command(`${verb} <flowDeployment>`).description(`${verb} a deployment's schedules`), {
+      call: (api, [ref]: [string]) => api.deployments.setPaused.mutate({ name: qualified(ref), paused }),
+      print: (d) => say(`${paused ? "paused" : "resumed"} ${d.qualifiedName}`),
+    });
   }
-  deployments
-    .command("backfill <flowDeployment>")
-    .description("create one run per schedule slot in [--from, --to), each with its partition key")
-    .requiredOption("--from <iso>", "window start (ISO-8601), inclusive")
-    .requiredOption("--to <iso>", "window end (ISO-8601), exclusive")
-    .option("--json", "print the result as JSON")
-    .action(async (ref: string, opts: GlobalOptions & { from: string; to: string }) => {
-      const from = parseIso(opts.from, "--from");
-      const to = parseIso(opts.to, "--to");
-      if (to <= from) throw new CliError(`--to ${opts.to}: must be after --from ${opts.from}`, 2);
-      const api = await connect(opts);
-      // The window goes in chunks so a long backfill shows progress and each request stays bounded.
-      const chunks = Math.min(100, Math.max(1, Math.ceil((to.getTime() - from.getTime()) / 86_400_000)));
-      const step = (to.getTime() - from.getTime()) / chunks;
-      const total = { slots: 0, created: 0, existing: 0 };
-      for (let i = 0; i < chunks; i++) {
-        const a = new Date(from.getTime() + Math.round(i * step));
-        const b = i === chunks - 1 ? to : new Date(from.getTime() + Math.round((i + 1) * step));
-        const r = await api.deployments.backfill.mutate({
-          name: qualified(ref),
-          from: a.toISOString(),
-          to: b.toISOString(),
-        });
-        total.slots += r.slots;
-        total.created += r.created;
-        total.existing += r.existing;
-        if (!opts.json)
-          process.stderr.write(
-            `\rbackfill ${ref}: ${Math.round(((i + 1) / chunks) * 100)}% — ${total.created} runs created, ${total.existing} already existed`,
-          );
-      }
-      if (!opts.json) process.stderr.write("\n");
-      if (opts.json) printJson({ deployment: ref, from: from.toISOString(), to: to.toISOString(), ...total });
-      else
-        process.stdout.write(
-          `backfilled ${ref}: ${total.slots} slots, ${total.created} new runs, ${total.existing} already existed\n`,
-        );
-    });
-  deployments
-    .command("delete <flowDeployment>")
-    .description("delete a deployment and its scheduled runs")
-    .option("--json", "print the result as JSON")
-    .action(async (ref: string, opts: GlobalOptions) => {
-      const r = await (await connect(opts)).deployments.delete.mutate({ name: qualified(ref) });
-      if (opts.json) printJson(r);
-      else process.stdout.write(`deleted ${r.deleted}\n`);
-    });
+  dataCommand(
+    deployments
+      .command("backfill <flowDeployment>")
+      .description("create one run per schedule slot in [--from, --to), each with its partition key")
+      .requiredOption("--from <iso>", "window start (ISO-8601), inclusive", isoTime("--from"))
+      .requiredOption("--to <iso>", "window end (ISO-8601), exclusive", isoTime("--to")),
+    {
+      call: async (api, [ref]: [string], opts: GlobalOptions & { from: string; to: string }) => {
+        const from = new Date(opts.from);
+        const to = new Date(opts.to);
+        if (to <= from) throw new CliError(`--to ${opts.to}: must be after --from ${opts.from}`, 2);
+        // The window goes in chunks so a long backfill shows progress and each request stays bounded.
+        const chunks = Math.min(100, Math.max(1, Math.ceil((to.getTime() - from.getTime()) / 86_400_000)));
+        const step = (to.getTime() - from.getTime()) / chunks;
+        const total = { slots: 0, created: 0, existing: 0 };
+        for (let i = 0; i < chunks; i++) {
+          const a = new Date(from.getTime() + Math.round(i * step));
+          const b = i === chunks - 1 ? to : new Date(from.getTime() + Math.round((i + 1) * step));
+          const r = await api.deployments.backfill.mutate({
+            name: qualified(ref),
+            from: a.toISOString(),
+            to: b.toISOString(),
+          });
+          total.slots += r.slots;
+          total.created += r.created;
+          total.existing += r.existing;
+          if (!opts.json)
+            process.stderr.write(
+              `\rbackfill ${ref}: ${Math.round(((i + 1) / chunks) * 100)}% — ${total.created} runs created, ${total.existing} already existed`,
+            );
+        }
+        if (!opts.json) process.stderr.write("\n");
+        return { deployment: ref, from: from.toISOString(), to: to.toISOString(), ...total };
+      },
+      print: (r) =>
+        say(`backfilled ${r.deployment}: ${r.slots} slots, ${r.created} new runs, ${r.existing} already existed`),
+    },
+  );
+  dataCommand(
+    deployments.command("delete <flowDeployment>").description("delete a deployment and its scheduled runs"),
+    {
+      call: (api, [ref]: [string]) => api.deployments.delete.mutate({ name: qualified(ref) }),
+      print: (r) => say(`deleted ${r.deleted}`),
+    },
+  );
 }
-
 /**
  * Prints each state the run enters until it is terminal. Changes arrive over the websocket; a
  * slow poll covers a dropped connection.

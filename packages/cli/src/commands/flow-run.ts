@@ -2,51 +2,48 @@ import type { Command } from "commander";
 import { STATE_TYPES, isTerminal, type StateType } from "@flowplane/core";
 import type { ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
+import { dataCommand, oneOf, say, wholeNumber } from "../command.ts";
 import { CliError, printable, printFields, printJson, printTable } from "../output.ts";
 
 const LEVELS: Record<number, string> = { 10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL" };
 
 export function registerFlowRun(program: Command): void {
   const runs = program.command("flow-run").description("inspect and control flow runs");
-  runs
-    .command("ls")
-    .description("list flow runs, newest first")
-    .option("--state <type>", `only runs in this state (${STATE_TYPES.join(", ")})`)
-    .option("--limit <n>", "how many", "20")
-    .option("--json", "print the result as JSON")
-    .action(async (opts: GlobalOptions & { state?: string; limit: string }) => {
-      const state = opts.state?.toUpperCase();
-      if (state && !STATE_TYPES.includes(state as StateType))
-        throw new CliError(`--state ${JSON.stringify(opts.state)}: expected one of ${STATE_TYPES.join(", ")}`, 2);
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number 1-500`, 2);
-      const page = await (
-        await connect(opts)
-      ).flowRuns.list.query({ limit, ...(state ? { states: [state as StateType] } : {}) });
-      if (opts.json) return printJson(page.items);
-      printTable(
-        page.items.map((r) => ({
-          id: r.id,
-          name: r.name,
-          flow: r.flowName,
-          deployment: r.deploymentName,
-          state: `${r.state.type} (${r.state.name})`,
-          expected: r.expectedStartTime,
-          duration: r.durationMs === null ? null : `${(r.durationMs / 1000).toFixed(1)}s`,
-        })),
-        ["id", "name", "flow", "deployment", "state", "expected", "duration"],
-        "no flow runs",
-      );
-    });
-  runs
-    .command("inspect <id>")
-    .description("show a flow run and its state history")
-    .option("--json", "print the result as JSON")
-    .action(async (id: string, opts: GlobalOptions) => {
-      const api = await connect(opts);
+  dataCommand(
+    runs
+      .command("ls")
+      .description("list flow runs, newest first")
+      .option(
+        "--state <type>",
+        `only runs in this state (${STATE_TYPES.join(", ")})`,
+        oneOf("--state", STATE_TYPES, (value) => value.toUpperCase()),
+      )
+      .option("--limit <n>", "how many", wholeNumber("--limit", { min: 1, max: 500 }), 20),
+    {
+      call: async (api, _args: [], opts: { state?: StateType; limit: number }) =>
+        (await api.flowRuns.list.query({ limit: opts.limit, ...(opts.state ? { states: [opts.state] } : {}) })).items,
+      print: (items) =>
+        printTable(
+          items.map((r) => ({
+            id: r.id,
+            name: r.name,
+            flow: r.flowName,
+            deployment: r.deploymentName,
+            state: `${r.state.type} (${r.state.name})`,
+            expected: r.expectedStartTime,
+            duration: r.durationMs === null ? null : `${(r.durationMs / 1000).toFixed(1)}s`,
+          })),
+          ["id", "name", "flow", "deployment", "state", "expected", "duration"],
+          "no flow runs",
+        ),
+    },
+  );
+  dataCommand(runs.command("inspect <id>").description("show a flow run and its state history"), {
+    call: async (api, [id]: [string]) => {
       const [run, history] = await Promise.all([api.flowRuns.get.query({ id }), api.flowRuns.history.query({ id })]);
-      if (opts.json) return printJson({ ...run, stateHistory: history });
+      return { ...run, stateHistory: history };
+    },
+    print: (run) => {
       printFields({
         id: run.id,
         name: run.name,
@@ -63,12 +60,13 @@ export function registerFlowRun(program: Command): void {
         start: run.startTime,
         end: run.endTime,
       });
-      process.stdout.write("\nstate history:\n");
+      say("\nstate history:");
       printTable(
-        history.map((s) => ({ timestamp: s.timestamp, type: s.type, name: s.name, message: s.message })),
+        run.stateHistory.map((s) => ({ timestamp: s.timestamp, type: s.type, name: s.name, message: s.message })),
         ["timestamp", "type", "name", "message"],
       );
-    });
+    },
+  });
   runs
     .command("logs <id>")
     .description("print a flow run's logs")
@@ -78,27 +76,22 @@ export function registerFlowRun(program: Command): void {
       const api = await connect(opts);
       await printLogs(api, id, { follow: opts.follow ?? false, json: opts.json ?? false });
     });
-  runs
-    .command("cancel <id>")
-    .description("cancel a flow run (its infrastructure is stopped)")
-    .option("--json", "print the result as JSON")
-    .action(async (id: string, opts: GlobalOptions) => {
-      const r = await (await connect(opts)).flowRuns.cancel.mutate({ id });
-      if (opts.json) return printJson(r);
+  // With --json the server's answer is printed as it is, a refusal included.
+  dataCommand(runs.command("cancel <id>").description("cancel a flow run (its infrastructure is stopped)"), {
+    call: (api, [id]: [string]) => api.flowRuns.cancel.mutate({ id }),
+    print: (r, [id]) => {
       if (r.decision === "ABORT") throw new CliError(`cannot cancel flow run ${id}: ${r.reason ?? "rejected"}`);
-      process.stdout.write(`flow run ${id} is ${r.state.type}\n`);
-    });
-  runs
-    .command("retry <id>")
-    .description("run a finished flow run again")
-    .option("--json", "print the result as JSON")
-    .action(async (id: string, opts: GlobalOptions) => {
-      const r = await (await connect(opts)).flowRuns.retry.mutate({ id });
-      if (opts.json) return printJson(r);
+      say(`flow run ${id} is ${r.state.type}`);
+    },
+  });
+  dataCommand(runs.command("retry <id>").description("run a finished flow run again"), {
+    call: (api, [id]: [string]) => api.flowRuns.retry.mutate({ id }),
+    print: (r, [id]) => {
       if (r.decision === "ABORT" || r.decision === "REJECT")
         throw new CliError(`cannot retry flow run ${id}: ${r.reason ?? "rejected"}`);
-      process.stdout.write(`flow run ${id} is ${r.state.type} (${r.state.name})\n`);
-    });
+      say(`flow run ${id} is ${r.state.type} (${r.state.name})`);
+    },
+  });
 }
 
 /** One log record as one terminal line, whatever its name and message contain. */

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { connect, type GlobalOptions } from "../api.ts";
 import type { ApiClient } from "@flowplane/client";
-import { CliError, printJson, printTable } from "../output.ts";
+import { dataCommand, say } from "../command.ts";
+import { CliError, printTable } from "../output.ts";
 
 type VariableValue = Parameters<ApiClient["variables"]["set"]["mutate"]>[0]["value"];
 
@@ -24,40 +25,25 @@ export function registerVariable(program: Command): void {
       }
       const api = await connect(opts.workspace ? { workspace: opts.workspace } : {});
       const saved = await api.variables.set.mutate({ name, value });
-      process.stdout.write(`set variable ${saved.name}\n`);
+      say(`set variable ${saved.name}`);
     });
-  variables
-    .command("get <name>")
-    .description("print a variable's value (strings as is, other values as JSON)")
-    .option("--json", "print the variable as JSON")
-    .action(async (name: string, opts: GlobalOptions) => {
-      const variable = await (await connect(opts)).variables.get.query({ name });
-      if (opts.json) printJson(variable);
-      else
-        process.stdout.write(
-          `${typeof variable.value === "string" ? variable.value : JSON.stringify(variable.value)}\n`,
-        );
-    });
-  variables
-    .command("ls")
-    .description("list variables")
-    .option("--json", "print the result as JSON")
-    .action(async (opts: GlobalOptions) => {
-      const rows = await (await connect(opts)).variables.list.query();
-      if (opts.json) printJson(rows);
-      else
-        printTable(
-          rows.map((r) => ({ name: r.name, value: r.value, updated: r.updatedAt })),
-          ["name", "value", "updated"],
-        );
-    });
-  variables
-    .command("rm <name>")
-    .description("delete a variable")
-    .option("--json", "print the result as JSON")
-    .action(async (name: string, opts: GlobalOptions) => {
-      const result = await (await connect(opts)).variables.delete.mutate({ name });
-      if (opts.json) printJson(result);
-      else process.stdout.write(`deleted variable ${name}\n`);
-    });
+  dataCommand(
+    variables.command("get <name>").description("print a variable's value (strings as is, other values as JSON)"),
+    {
+      call: (api, [name]: [string]) => api.variables.get.query({ name }),
+      print: (variable) => say(typeof variable.value === "string" ? variable.value : JSON.stringify(variable.value)),
+    },
+  );
+  dataCommand(variables.command("ls").description("list variables"), {
+    call: (api) => api.variables.list.query(),
+    print: (rows) =>
+      printTable(
+        rows.map((r) => ({ name: r.name, value: r.value, updated: r.updatedAt })),
+        ["name", "value", "updated"],
+      ),
+  });
+  dataCommand(variables.command("rm <name>").description("delete a variable"), {
+    call: (api, [name]: [string]) => api.variables.delete.mutate({ name }),
+    print: (_result, [name]) => say(`deleted variable ${name}`),
+  });
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { createApiClient, resolveConnection } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
+import { wholeNumber } from "../command.ts";
 import { CliError } from "../output.ts";
 
 export function registerWorker(program: Command): void {
@@ -10,12 +11,9 @@ export function registerWorker(program: Command): void {
     .description("poll a work pool and run its flow runs")
     .requiredOption("--pool <name>", "work pool to poll")
     .option("--name <name>", "worker name (default: host-pid)")
-    .option("--limit <n>", "most flow runs at once", "10")
+    .option("--limit <n>", "most flow runs at once", wholeNumber("--limit", { min: 1 }), 10)
     .option("--run-once", "run what is due now, then exit")
-    .action(async (opts: GlobalOptions & { pool: string; name?: string; limit: string; runOnce?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number >= 1`, 2);
+    .action(async (opts: GlobalOptions & { pool: string; name?: string; limit: number; runOnce?: boolean }) => {
       const api = await connect(opts);
       const connection = (await resolveConnection({ workspace: opts.workspace ?? null }))!;
       const pool = await api.workPools.get.query({ name: opts.pool }).catch((err: Error) => {
@@ -30,7 +28,7 @@ export function registerWorker(program: Command): void {
         connection,
         poolName: pool.name,
         ...(opts.name ? { name: opts.name } : {}),
-        limit,
+        limit: opts.limit,
         runOnce: opts.runOnce ?? false,
         heartbeatIntervalSeconds: heartbeatSeconds,
         stopGraceMs: Number(process.env.FLOWPLANE_STOP_GRACE_SECONDS || 10) * 1000,
