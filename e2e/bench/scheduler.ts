@@ -1,14 +1,14 @@
 // Time to schedule 1,000 cron deployments: one scheduler pass creating their next runs, and a
 // second pass with nothing to do (the steady state every replica runs every few seconds).
 //   npx tsx e2e/bench/scheduler.ts [deployments=1000]
-import { applyDeployment, createResources, createWorkspace, scheduleRuns } from "@flowplane/api";
+import { applyDeployment, createOrganization, createResources, scheduleRuns } from "@flowplane/api";
 import { createTestDatabase } from "@flowplane/db/testing";
 
 const N = Number(process.argv[2] ?? 1000);
 const db = await createTestDatabase({ poolSize: 10 });
 const resources = createResources(db);
 try {
-  const { workspace } = await createWorkspace(db.prisma, "bench");
+  const { workspace } = await createOrganization(db.prisma, "bench", "bench");
   await db.prisma.workPool.create({
     data: {
       workspaceId: workspace.id,

@@ -17,7 +17,13 @@ export { FairScheduler, type FairnessLimits } from "./auth/fair-scheduler.ts";
 export { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
 export { EventBus, type FlowplaneEvent } from "./services/events.ts";
 export { createResources, type Resources } from "./services/resources.ts";
-export { bootstrapDefaultWorkspace, createApiKey, createWorkspace, DEFAULT_WORKSPACE } from "./services/workspaces.ts";
+export {
+  bootstrapDefaultWorkspace,
+  createApiKey,
+  createOrganization,
+  createWorkspace,
+  DEFAULT_WORKSPACE,
+} from "./services/workspaces.ts";
 export { sweepLiveness, type LivenessConfig } from "./services/liveness.ts";
 export {
   scheduleRuns,

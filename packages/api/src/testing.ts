@@ -11,7 +11,7 @@ import type { RateLimit } from "./auth/rate-limiter.ts";
 import { appRouter } from "./root.ts";
 import { MasterKeyring } from "./crypto/envelope.ts";
 import { createApiServices } from "./services.ts";
-import { createApiKey, createWorkspace } from "./services/workspaces.ts";
+import { createApiKey, createOrganization } from "./services/workspaces.ts";
 import { createCallerFactory, type ApiConfig, type ApiServices } from "./trpc.ts";
 
 const createCaller = createCallerFactory(appRouter);
@@ -83,16 +83,23 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
         o.signal ? { signal: o.signal } : {},
       );
     const workspace = async (name: string): Promise<TestWorkspace> => {
-      const created = await createWorkspace(db.prisma, name);
+      // Each test workspace is its own organisation: a and b are two tenants.
+      const created = await createOrganization(db.prisma, `org-${name}`, name);
       const admin = await db.prisma.apiKey.findFirstOrThrow({
         where: { workspaceId: created.workspace.id, scope: "ADMIN" },
-        select: { id: true },
+        select: { id: true, serviceAccountId: true },
       });
       const keys = { ADMIN: created.apiKey } as Record<ApiKeyScope, string>;
       const keyIds = { ADMIN: admin.id } as Record<ApiKeyScope, string>;
       for (const scope of API_KEY_SCOPES) {
         if (scope === "ADMIN") continue;
-        const k = await createApiKey(db.prisma, created.workspace.id, `${scope.toLowerCase()} key`, scope);
+        const k = await createApiKey(
+          db.prisma,
+          created.workspace.id,
+          { serviceAccountId: admin.serviceAccountId! },
+          `${scope.toLowerCase()} key`,
+          scope,
+        );
         keys[scope] = k.key;
         keyIds[scope] = k.row.id;
       }

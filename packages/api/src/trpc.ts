@@ -142,13 +142,13 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next, type, meta })
   if (ctx.workspaceName && ctx.workspaceName !== principal.workspaceName) {
     throw new ApiError(
       "FORBIDDEN",
-      `this API key belongs to workspace "${principal.workspaceName}", not "${ctx.workspaceName}"`,
+      `this ${principal.via === "session" ? "session" : "API key"} belongs to workspace "${principal.workspaceName}", not "${ctx.workspaceName}"`,
       { path: "workspace" },
     );
   }
   const limiter = ctx.services.rateLimiter;
   if (limiter) {
-    const decision = limiter.take(principal.apiKeyId);
+    const decision = limiter.take(principal.apiKeyId ?? principal.userSessionId ?? principal.actor.id);
     if (!decision.allowed) {
       throw new ApiError("RATE_LIMITED", `rate limit exceeded; retry in ${decision.retryAfterMs} ms`, {
         retryAfterMs: decision.retryAfterMs,

@@ -1,46 +1,21 @@
 // The flow_run_counts migration on a database that already has runs: it must count them (the
 // backfill) and keep counting new ones (the triggers), in UTC hours whatever the session time zone.
-import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { applyMigrations, readMigrationList, schemaPath } from "./migrations.ts";
-import { withSchemaEngine } from "./schema-engine.ts";
-import { databaseUrl, testAdminUrl } from "./testing.ts";
+import { applyMigrations } from "./migrations.ts";
+import { createDatabaseBefore } from "./testing.ts";
 
 const COUNTS_MIGRATION = "20261124072454_flow_run_counts";
 const HOUR_MS = 3_600_000;
 const NO_DEPLOYMENT = "00000000-0000-0000-0000-000000000000";
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testAdminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 describe("flow_run_counts migration", () => {
   it("backfills the counts of an upgraded database and keeps counting after it", { timeout: 60_000 }, async () => {
-    // Named like createTestDatabase's databases, so a crashed run's leftover is dropped as stale.
-    const name = `flowplane_test_${Date.now().toString(36)}_upgrade_counts`;
-    await admin(`CREATE DATABASE "${name}"`);
     // A zone half an hour off UTC: date_trunc('hour', …) in the session's zone would misplace every run.
-    await admin(`ALTER DATABASE "${name}" SET timezone = 'Asia/Kolkata'`);
-    const url = databaseUrl(testAdminUrl, name);
+    const before = await createDatabaseBefore(COUNTS_MIGRATION, "upgrade_counts", "SET timezone = 'Asia/Kolkata'");
+    const url = before.url;
     const db = new pg.Client({ connectionString: url });
     try {
-      const list = await readMigrationList();
-      expect(list.migrationDirectories.map((d) => d.path)).toContain(COUNTS_MIGRATION);
-      const before = {
-        ...list,
-        migrationDirectories: list.migrationDirectories.filter((d) => d.path < COUNTS_MIGRATION),
-      };
-      await withSchemaEngine(url, schemaPath, await readFile(schemaPath, "utf8"), (engine) =>
-        engine.applyMigrations({ migrationsList: before, filters: { externalTables: [], externalEnums: [] } }),
-      );
-
       await db.connect();
       const ws = (
         await db.query<{ id: string }>(
@@ -97,7 +72,7 @@ describe("flow_run_counts migration", () => {
       expect(split[0]).toEqual({ rollup: 300, delta: 100 });
     } finally {
       await db.end().catch(() => {});
-      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await before.drop();
     }
   });
 });

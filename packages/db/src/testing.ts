@@ -4,7 +4,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { applyMigrations, readMigrationList } from "./migrations.ts";
+import { applyMigrations, readMigrationList, schemaPath } from "./migrations.ts";
+import { withSchemaEngine } from "./schema-engine.ts";
 import { connectDatabase, type Database } from "./client.ts";
 
 /** Admin connection for tests; CI's node-svc machines serve PostgreSQL here with trust auth. */
@@ -98,6 +99,38 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
       await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/**
+ * A database with the migrations before `migration` applied (an installation from before it), for
+ * testing that migration on existing rows. Named like createTestDatabase's, so a crashed run's
+ * leftover is dropped as stale. `drop()` removes it.
+ */
+export async function createDatabaseBefore(
+  migration: string,
+  label: string,
+  settings = "",
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${TEST_DB_PREFIX}${Date.now().toString(36)}_${label}`;
+  await withAdminClient(async (c) => {
+    await c.query(`CREATE DATABASE "${name}"`);
+    if (settings) await c.query(`ALTER DATABASE "${name}" ${settings}`);
+  });
+  const url = databaseUrl(testAdminUrl, name);
+  const drop = () =>
+    withAdminClient(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+  try {
+    const list = await readMigrationList();
+    if (!list.migrationDirectories.some((d) => d.path === migration)) throw new Error(`no migration ${migration}`);
+    const before = { ...list, migrationDirectories: list.migrationDirectories.filter((d) => d.path < migration) };
+    await withSchemaEngine(url, schemaPath, await readFile(schemaPath, "utf8"), (engine) =>
+      engine.applyMigrations({ migrationsList: before, filters: { externalTables: [], externalEnums: [] } }),
+    );
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { url, drop };
 }
 
 /** Drops test databases left by earlier runs (older than an hour). */

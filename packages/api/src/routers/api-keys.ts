@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { API_KEY_SCOPES } from "../auth/api-keys.ts";
+import { API_KEY_SCOPES, scopeAllows } from "../auth/api-keys.ts";
+import { keyOwner } from "../auth/principal.ts";
+import { ApiError } from "../errors.ts";
 import { issueApiKey, listApiKeys, revokeApiKey } from "../services/api-keys.ts";
 import { adminProcedure, router } from "../trpc.ts";
 import { id, name } from "./schemas.ts";
@@ -14,7 +16,17 @@ export const apiKeysRouter = router({
         expiresInDays: z.number().int().min(1).max(3650).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => issueApiKey(ctx.services.resources, ctx.workspaceId, input)),
+    .mutation(({ ctx, input }) => {
+      if (!scopeAllows(ctx.principal.scope, input.scope))
+        throw new ApiError(
+          "FORBIDDEN",
+          `scope: a key cannot exceed its owner's role (${ctx.principal.scope.toLowerCase()})`,
+          {
+            path: "scope",
+          },
+        );
+      return issueApiKey(ctx.services.resources, ctx.workspaceId, keyOwner(ctx.principal.actor), input);
+    }),
   list: adminProcedure.query(({ ctx }) => listApiKeys(ctx.services.resources, ctx.workspaceId)),
   revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
     const revoked = await revokeApiKey(ctx.services.resources, ctx.workspaceId, input.id, ctx.principal.apiKeyId);

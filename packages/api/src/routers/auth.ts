@@ -12,7 +12,7 @@ export const authRouter = router({
       throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
     const { token, expiresAt } = await issueSessionToken(
       ctx.services.tokens,
-      { apiKeyId: auth.principal.apiKeyId, workspaceId: auth.principal.workspaceId, scope: auth.principal.scope },
+      { kind: "api-key", apiKeyId: auth.principal.apiKeyId!, workspaceId: auth.principal.workspaceId },
       ctx.services.config.sessionTtlSeconds,
     );
     return {
@@ -24,7 +24,9 @@ export const authRouter = router({
   }),
   whoami: readProcedure.query(({ ctx }) => ({
     workspace: { id: ctx.principal.workspaceId, name: ctx.principal.workspaceName },
+    organizationId: ctx.principal.organizationId,
     apiKeyId: ctx.principal.apiKeyId,
+    actor: ctx.principal.actor,
     scope: ctx.principal.scope,
     via: ctx.principal.via,
   })),

@@ -1,5 +1,6 @@
 // Secrets: people and CI manage them and see metadata; only runs and workers read values.
 import { z } from "zod";
+import { requireApiKey } from "../auth/principal.ts";
 import { SECRET_NAME_RE } from "@flowplane/core";
 import { SealedValueError } from "../crypto/envelope.ts";
 import { ApiError } from "../errors.ts";
@@ -62,7 +63,7 @@ export const secretsRouter = router({
         ctx.services.masterKeys,
         {
           workspaceId: ctx.workspaceId,
-          apiKeyId: ctx.principal.apiKeyId,
+          apiKeyId: requireApiKey(ctx.principal, "reading secret values"),
           flowRunId: input.flowRunId,
           workerId: run.workerId,
         },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requireApiKey } from "../auth/principal.ts";
 import { reportInfrastructure } from "../services/flow-runs/attempts.ts";
 import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
 import { readProcedure, router, runHeartbeatIntervalSeconds, workerProcedure } from "../trpc.ts";
@@ -16,7 +17,7 @@ export const workersRouter = router({
       }),
     )
     .mutation(({ ctx, input }) =>
-      heartbeatWorker(ctx.services.resources, ctx.workspaceId, ctx.principal.apiKeyId, input),
+      heartbeatWorker(ctx.services.resources, ctx.workspaceId, requireApiKey(ctx.principal, "a worker"), input),
     ),
 
   /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
@@ -31,7 +32,12 @@ export const workersRouter = router({
       }),
     )
     .mutation(async ({ ctx, input, signal }) => {
-      const worker = await findWorker(ctx.services.resources, ctx.workspaceId, ctx.principal.apiKeyId, input.workerId);
+      const worker = await findWorker(
+        ctx.services.resources,
+        ctx.workspaceId,
+        requireApiKey(ctx.principal, "a worker"),
+        input.workerId,
+      );
       return pollForWork(ctx.services.resources, ctx.services.events, {
         workspaceId: ctx.workspaceId,
         workPoolId: worker.workPoolId,

@@ -3,7 +3,7 @@
 import type { ApiKeyScope } from "../auth/api-keys.ts";
 import { ApiError, notFound } from "../errors.ts";
 import type { Resources } from "./resources.ts";
-import { createApiKey, keySelect } from "./workspaces.ts";
+import { createApiKey, keySelect, type KeyOwner } from "./workspaces.ts";
 
 function present(k: {
   id: string;
@@ -26,12 +26,14 @@ function present(k: {
   };
 }
 
+/** A key owned by `owner` (the caller, or a service account); it never does more than its owner may. */
 export async function issueApiKey(
   res: Resources,
   workspaceId: string,
+  owner: KeyOwner,
   input: { name: string; scope: ApiKeyScope; expiresInDays?: number | undefined },
 ) {
-  const { key, row } = await createApiKey(res.prisma, workspaceId, input.name, input.scope, input.expiresInDays);
+  const { key, row } = await createApiKey(res.prisma, workspaceId, owner, input.name, input.scope, input.expiresInDays);
   return { key, apiKey: present(row) };
 }
 
@@ -45,7 +47,7 @@ export async function listApiKeys(res: Resources, workspaceId: string) {
 }
 
 /** Revokes a key (idempotent); the caller's own key cannot revoke itself. */
-export async function revokeApiKey(res: Resources, workspaceId: string, keyId: string, callerKeyId: string) {
+export async function revokeApiKey(res: Resources, workspaceId: string, keyId: string, callerKeyId: string | null) {
   const key = await res.prisma.apiKey.findFirst({
     where: { id: keyId, workspaceId },
     select: { id: true, revokedAt: true },

@@ -61,7 +61,7 @@ async function present(
 export async function setSecret(
   { prisma: db }: Pick<Resources, "prisma">,
   masterKeys: MasterKeyring,
-  input: { workspaceId: string; name: string; value: string; apiKeyId: string },
+  input: { workspaceId: string; name: string; value: string; apiKeyId: string | null },
 ): Promise<{ created: boolean; secret: SecretMetadata }> {
   const value = masterKeys.seal(input.value, sealingContext(input.workspaceId, input.name));
   const existing = await db.secret.findUnique({

@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { MasterKeyring } from "../crypto/envelope.ts";
 import { createApiServices } from "../services.ts";
 import { callError, createTestApi, type TestApi } from "../testing.ts";
+import { createOrganization } from "./workspaces.ts";
 import {
   loadSigningKeys,
   MasterKeyMismatchError,
@@ -69,17 +70,14 @@ describe("signing keys at rest", () => {
   it("a secret stored in plain text by an earlier version is sealed at start and no longer verifies anything", async () => {
     const db = await createTestDatabase({ poolSize: 4 });
     try {
-      const ws = await db.prisma.workspace.create({
-        data: {
-          name: "legacy",
-          apiKeys: { create: { name: "admin", scope: "ADMIN", prefix: "legacyprefix", secretHash: "00" } },
-        },
-        select: { id: true, apiKeys: { select: { id: true } } },
+      const ws = (await createOrganization(db.prisma, "legacy", "legacy")).workspace;
+      const { id: keyId } = await db.prisma.apiKey.findFirstOrThrow({
+        where: { workspaceId: ws.id },
+        select: { id: true },
       });
       const plain = randomBytes(32).toString("base64url");
       const legacy = await db.prisma.signingKey.create({ data: { secret: plain }, select: { id: true } });
       const stolen = Buffer.from(plain, "base64url");
-      const keyId = ws.apiKeys[0]!.id;
 
       const services = await createApiServices({ db, masterKeys: new MasterKeyring(randomBytes(32)) });
       try {

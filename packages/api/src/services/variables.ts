@@ -19,7 +19,7 @@ function present(row: { name: string; value: unknown; createdAt: Date; updatedAt
 
 export async function setVariable(
   { prisma: db }: Pick<Resources, "prisma">,
-  input: { workspaceId: string; name: string; value: Prisma.InputJsonValue; apiKeyId: string },
+  input: { workspaceId: string; name: string; value: Prisma.InputJsonValue; apiKeyId: string | null },
 ): Promise<VariableView> {
   const row = await db.variable.upsert({
     where: { workspaceId_name: { workspaceId: input.workspaceId, name: input.name } },

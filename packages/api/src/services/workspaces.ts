@@ -1,4 +1,5 @@
-// Workspaces, API keys and the server's first-start bootstrap.
+// Workspaces, API keys and the server's first-start bootstrap. Every key has an owner (a user or a
+// service account) whose role bounds it at every use (see auth/authenticator.ts).
 import type { Db } from "@flowplane/db";
 import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
 import { ApiError } from "../errors.ts";
@@ -16,9 +17,13 @@ export const keySelect = {
   createdAt: true,
 } as const;
 
+/** Who a key belongs to. */
+export type KeyOwner = { userId: string } | { serviceAccountId: string };
+
 export async function createApiKey(
   db: Db,
   workspaceId: string,
+  owner: KeyOwner,
   name: string,
   scope: ApiKeyScope,
   expiresInDays?: number,
@@ -27,6 +32,7 @@ export async function createApiKey(
   const row = await db.apiKey.create({
     data: {
       workspaceId,
+      ...owner,
       name,
       scope,
       prefix: generated.prefix,
@@ -38,25 +44,54 @@ export async function createApiKey(
   return { key: generated.key, row };
 }
 
-/** A workspace with its first admin key, created together or not at all. */
-export async function createWorkspace(db: Db, name: string) {
+/** The service account that owns a new workspace's first admin key (the one `workspace create` prints). */
+export const WORKSPACE_ADMIN_ACCOUNT = "admin";
+
+/**
+ * A workspace of `organizationId` with its first admin key, created together or not at all. The key
+ * belongs to the workspace's service account `admin` (role ADMIN): it keeps working whoever joins or
+ * leaves, until someone revokes it.
+ */
+export async function createWorkspace(db: Db, name: string, organizationId: string) {
   const generated = generateApiKey();
   const workspace = await db.workspace.create({
+    data: { name, organizationId },
+    select: { id: true, name: true },
+  });
+  await db.serviceAccount.create({
     data: {
-      name,
+      organizationId,
+      workspaceId: workspace.id,
+      name: WORKSPACE_ADMIN_ACCOUNT,
+      role: "ADMIN",
       apiKeys: {
-        create: { name: "admin", scope: "ADMIN", prefix: generated.prefix, secretHash: generated.secretHash },
+        create: {
+          workspaceId: workspace.id,
+          name: "admin",
+          scope: "ADMIN",
+          prefix: generated.prefix,
+          secretHash: generated.secretHash,
+        },
       },
     },
-    select: { id: true, name: true },
+    select: { id: true },
   });
   return { workspace, apiKey: generated.key };
 }
 
+/** An organisation with its first workspace (and that workspace's admin key), together or not at all. */
+export async function createOrganization(db: Db, name: string, workspaceName: string) {
+  const organization = await db.organization.create({ data: { name }, select: { id: true, name: true } });
+  const created = await createWorkspace(db, workspaceName, organization.id);
+  return { organization, ...created };
+}
+
 export const DEFAULT_WORKSPACE = "default";
+export const DEFAULT_ORGANIZATION = "default";
 
 /**
- * First start: creates workspace `default` with an admin key when the database has no workspace.
+ * First start: creates organisation `default` and its workspace `default` with an admin key when the
+ * database has no workspace.
  * Returns the key only when it was created now (it is never readable again); `handOver` stores it
  * before the transaction commits. An advisory lock
  * makes concurrent first starts of several replicas create one workspace.
@@ -70,7 +105,7 @@ export async function bootstrapDefaultWorkspace(
     await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('flowplane:bootstrap', 0))`);
     const any = await tx.workspace.findFirst({ select: { id: true } });
     if (any) return { created: false, apiKey: null, workspaceName: DEFAULT_WORKSPACE };
-    const created = await createWorkspace(tx as unknown as Db, DEFAULT_WORKSPACE);
+    const created = await createOrganization(tx as unknown as Db, DEFAULT_ORGANIZATION, DEFAULT_WORKSPACE);
     await handOver(created.apiKey, created.workspace.name);
     return { created: true, apiKey: created.apiKey, workspaceName: created.workspace.name };
   });
@@ -85,10 +120,10 @@ export async function currentWorkspace(res: Resources, workspaceId: string) {
   return { ...ws, createdAt: ws.createdAt.toISOString() };
 }
 
-/** Creates a workspace and its first admin key (shown once); the name must be new. */
-export async function createNamedWorkspace(res: Resources, name: string) {
+/** Creates a workspace of the caller's organisation and its first admin key (shown once); the name must be new. */
+export async function createNamedWorkspace(res: Resources, organizationId: string, name: string) {
   const existing = await res.prisma.workspace.findUnique({ where: { name }, select: { id: true } });
   if (existing) throw new ApiError("CONFLICT", `name: workspace "${name}" already exists`, { path: "name" });
-  const created = await createWorkspace(res.prisma, name);
+  const created = await res.prisma.$transaction((tx) => createWorkspace(tx as unknown as Db, name, organizationId));
   return { workspace: { id: created.workspace.id, name: created.workspace.name }, apiKey: created.apiKey };
 }

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { applyDeployment, type DeploymentSpec } from "../deployments.ts";
 import { EventBus, type FlowplaneEvent } from "../events.ts";
 import { createResources, type Resources } from "../resources.ts";
-import { createWorkspace } from "../workspaces.ts";
+import { createOrganization } from "../workspaces.ts";
 import { backfillDeployment, markLateRuns, pruneByRetention, scheduleRuns, type SchedulerConfig } from "./index.ts";
 
 let db: TestDatabase;
@@ -14,7 +14,7 @@ const config: SchedulerConfig = { minRuns: 3, horizonSeconds: 3600, maxRuns: 100
 beforeAll(async () => {
   db = await createTestDatabase();
   res = createResources(db);
-  workspaceId = (await createWorkspace(db.prisma, "sched")).workspace.id;
+  workspaceId = (await createOrganization(db.prisma, "sched", "sched")).workspace.id;
   await db.prisma.workPool.create({
     data: {
       workspaceId,
