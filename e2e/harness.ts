@@ -60,7 +60,16 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   const url = server.url;
   const port = Number(new URL(url).port);
   const connection: Connection = { apiUrl: url, apiKey: adminKey, workspace: "default" };
-  const env = { FLOWPLANE_HOME: home, FLOWPLANE_API_URL: url, FLOWPLANE_API_KEY: adminKey, FLOWPLANE_QUIET: "1" };
+  const env = {
+    FLOWPLANE_HOME: home,
+    FLOWPLANE_API_URL: url,
+    FLOWPLANE_API_KEY: adminKey,
+    FLOWPLANE_QUIET: "1",
+    // Deploys from this repository run in place: a checkout with a remote (CI's clone) would
+    // otherwise deploy a git_clone of a host the tests cannot reach. Code delivery tests (e2e/
+    // delivery.test.ts) make their own repositories and leave this out.
+    GIT_DIR: path.join(home, "no-git-repository"),
+  };
   let running = true;
   const handle: TestServer = {
     get server() {

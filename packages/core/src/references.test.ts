@@ -13,8 +13,15 @@ describe("secret and variable references", () => {
     expect(findReferences(value)).toEqual({
       secrets: ["API_TOKEN", "DB_PASSWORD"],
       variables: ["db_name", "limits", "region"],
+      env: [],
+      outputs: ["not.a.reference"],
     });
-    expect(findReferences({ a: 1, b: null, c: "{{ image }}" })).toEqual({ secrets: [], variables: [] });
+    expect(findReferences({ a: 1, b: null, c: "{{ image }}" })).toEqual({
+      secrets: [],
+      variables: [],
+      env: [],
+      outputs: [],
+    });
   });
 
   it("an exact reference takes the value itself; an embedded one is interpolated as text", () => {
@@ -35,6 +42,51 @@ describe("secret and variable references", () => {
   it("a name that was not resolved is an error, not an empty string", () => {
     expect(() => resolveReferences("{{ secret.MISSING }}", { secrets: {}, variables: {} })).toThrow(
       'secret "MISSING" was not resolved',
+    );
+  });
+});
+
+describe("env and step-output references (flowplane.yaml steps)", () => {
+  const step = {
+    git_clone: {
+      repository: "https://{{ env.GIT_USER }}:{{ secret.GIT_TOKEN }}@git.example/app.git",
+      commit: "{{ build-image.image }}",
+      depth: "{{ pull-code.depth }}",
+    },
+  };
+
+  it("finds env names and step outputs beside secrets", () => {
+    expect(findReferences(step)).toEqual({
+      secrets: ["GIT_TOKEN"],
+      variables: [],
+      env: ["GIT_USER"],
+      outputs: ["build-image.image", "pull-code.depth"],
+    });
+  });
+
+  it("resolves only the kinds it is given; the others stay as written", () => {
+    const partly = resolveReferences(step, { secrets: { GIT_TOKEN: "t" }, variables: {}, env: { GIT_USER: "me" } });
+    expect(partly).toEqual({
+      git_clone: {
+        repository: "https://me:t@git.example/app.git",
+        commit: "{{ build-image.image }}",
+        depth: "{{ pull-code.depth }}",
+      },
+    });
+    const all = resolveReferences(partly, {
+      secrets: {},
+      variables: {},
+      outputs: { "build-image.image": "registry/app:abc", "pull-code.depth": 1 },
+    });
+    expect(all).toEqual({
+      git_clone: { repository: "https://me:t@git.example/app.git", commit: "registry/app:abc", depth: 1 },
+    });
+  });
+
+  it("an unset environment variable is empty text; a missing step output is an error", () => {
+    expect(resolveReferences("a{{ env.FLOWPLANE_UNSET_FOR_TEST }}b", { secrets: {}, variables: {}, env: {} })).toBe("ab");
+    expect(() => resolveReferences("{{ nope.out }}", { secrets: {}, variables: {}, outputs: {} })).toThrow(
+      'step output "nope.out" was not resolved',
     );
   });
 });

@@ -6,8 +6,13 @@
 // runner protocol (same version line), and hands over to it. When the project has no SDK, or an
 // incompatible one, the run fails with a message that says so and what to install.
 //
+// First, when the deployment delivers its code (FLOWPLANE_PULL_STEPS), it runs the pull steps here,
+// where the run starts (a worker's child process, or inside the run's container), so every pool
+// type fetches code the same way; the entrypoint then resolves in the directory they end in. A
+// failing step crashes the run with the step's name and output.
+//
 // Environment: FLOWPLANE_FLOW_RUN_ID, FLOWPLANE_ENTRYPOINT and the API connection, as the SDK's
-// runner-main reads them.
+// runner-main reads them; FLOWPLANE_PULL_STEPS (JSON) and FLOWPLANE_HOME (the caches) for pulls.
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -27,7 +32,10 @@ const workerVersion = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-// `file:export`; the file is relative to the working directory the worker gave this process.
+if (process.env.FLOWPLANE_PULL_STEPS) await pull(process.env.FLOWPLANE_PULL_STEPS);
+
+// `file:export`; the file is relative to the working directory the worker gave this process (or the
+// one the pull steps ended in).
 const entryFile = path.resolve(entrypoint.slice(0, Math.max(entrypoint.lastIndexOf(":"), 0)) || entrypoint);
 
 /**
@@ -72,8 +80,57 @@ function resolveProjectSdk(): { runnerMain: string } | { problem: string } {
   return { runnerMain };
 }
 
+/**
+ * Runs the deployment's pull steps and moves into the directory they end in. Secrets and variables
+ * they name are read for this run from the control plane; their values are redacted from the
+ * steps' output, which goes to the run's logs (the worker streams this process's output).
+ */
+async function pull(json: string): Promise<void> {
+  const { runSteps, StepFailedError } = await import("@flowplane/steps");
+  const { createApiClient, resolveConnectionSync, flowplaneHome } = await import("@flowplane/client");
+  const connection = resolveConnectionSync();
+  const api = connection ? createApiClient(connection) : null;
+  const claimToken = process.env.FLOWPLANE_CLAIM_TOKEN;
+  try {
+    const result = await runSteps(JSON.parse(json) as Parameters<typeof runSteps>[0], "pull", {
+      cwd: process.cwd(),
+      home: flowplaneHome(),
+      env: process.env,
+      log: (line) => process.stdout.write(`flowplane pull: ${line}\n`),
+      resolveNamed: async ({ secrets, variables }) => {
+        if (!api) throw new Error("no API connection to read secrets and variables");
+        const [s, v] = await Promise.all([
+          secrets.length
+            ? api.secrets.resolveForRun.mutate({
+                flowRunId: flowRunId!,
+                names: secrets,
+                ...(claimToken ? { claimToken } : {}),
+              })
+            : { values: {}, missing: [] },
+          variables.length ? api.variables.getMany.query({ names: variables }) : { values: {}, missing: [] },
+        ]);
+        return {
+          secrets: s.values,
+          variables: v.values,
+          missing: [...s.missing.map((n) => `secret "${n}"`), ...v.missing.map((n) => `variable "${n}"`)],
+        };
+      },
+    });
+    process.chdir(result.cwd);
+  } catch (err) {
+    const message = err instanceof StepFailedError ? err.message : `pull steps failed: ${(err as Error).message}`;
+    // CRASHED, not FAILED: the flow never ran, and a registry or bucket that was down may be back
+    // for a retry.
+    await endRun("CRASHED", message);
+  }
+}
+
 /** Ends the run FAILED (not to be retried: the same project will not load on a retry) and exits. */
 async function failRun(message: string): Promise<never> {
+  return endRun("FAILED", message);
+}
+
+async function endRun(type: "FAILED" | "CRASHED", message: string): Promise<never> {
   process.stderr.write(`flowplane runner: ${message}\n`);
   const { createApiClient, resolveConnectionSync } = await import("@flowplane/client");
   const connection = resolveConnectionSync();
@@ -81,7 +138,7 @@ async function failRun(message: string): Promise<never> {
     await createApiClient(connection)
       .flowRuns.setState.mutate({
         id: flowRunId!,
-        state: { type: "FAILED", message, details: { noRetry: true } },
+        state: type === "FAILED" ? { type, message, details: { noRetry: true } } : { type, message },
         // As the claim holder: the worker passes this attempt's token (fenced writes).
         ...(process.env.FLOWPLANE_CLAIM_TOKEN ? { claimToken: process.env.FLOWPLANE_CLAIM_TOKEN } : {}),
       })

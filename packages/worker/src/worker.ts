@@ -15,7 +15,7 @@ import {
   type BaseJobTemplate,
   type StateType,
 } from "@flowplane/core";
-import { apiErrorInfo, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
+import { apiErrorInfo, flowplaneHome, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
 import type { Infrastructure, RunningJob } from "./infrastructure/types.ts";
 
 export interface WorkerOptions {
@@ -206,7 +206,8 @@ export class Worker {
       const references = await this.resolveJobReferences(entry, resolved.configuration);
       if (!references) return;
       const configuration = references.configuration;
-      if (configuration["working_dir"] == null && run.path) configuration["working_dir"] = run.path;
+      // With pull steps the runner fetches the code itself; the deployer's directory means nothing here.
+      if (configuration["working_dir"] == null && run.path && !run.pullSteps) configuration["working_dir"] = run.path;
       const job = await this.options.infrastructure.submit({
         flowRunId: run.id,
         flowRunName: run.name,
@@ -224,6 +225,7 @@ export class Worker {
           // Output is streamed to the run's logs by the worker; the SDK need not echo captured prints.
           FLOWPLANE_OUTPUT_STREAMED: configuration["stream_output"] === false ? "0" : "1",
           ...(references.secretNames.length > 0 ? { FLOWPLANE_REDACT_SECRETS: references.secretNames.join(",") } : {}),
+          ...pullEnvironment(run, this.options.infrastructure.type),
         },
         defaultCommand: defaultRunnerCommand(),
         labels: { "flowplane.run-id": run.id, "flowplane.worker": this.name },
@@ -400,6 +402,19 @@ export class Worker {
       }
     }
   }
+}
+
+/**
+ * What the runner needs to run a deployment's pull steps: the steps as stored (references resolve
+ * in the runner) and, for runs on this machine, the worker's FLOWPLANE_HOME, so its caches serve
+ * every run; a container keeps its own.
+ */
+function pullEnvironment(run: ClaimedRun, type: string): Record<string, string> {
+  if (!run.pullSteps || run.pullSteps.length === 0) return {};
+  return {
+    FLOWPLANE_PULL_STEPS: JSON.stringify(run.pullSteps),
+    ...(type === "process" ? { FLOWPLANE_HOME: flowplaneHome() } : {}),
+  };
 }
 
 function sleep(ms: number): Promise<void> {

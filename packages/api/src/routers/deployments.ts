@@ -41,6 +41,10 @@ export const deploymentsRouter = router({
         name,
         entrypoint: z.string().min(1).max(1000),
         path: z.string().max(1000).nullish(),
+        // Checked step by step by the CLI (its schema names each field in flowplane.yaml); here
+        // only the shape a worker relies on: a list of one-key step objects.
+        pullSteps: z.array(jsonObject).max(50).nullish(),
+        codeVersion: z.string().min(1).max(500).nullish(),
         description: z.string().max(5000).nullish(),
         workPoolName: z.string().nullish(),
         workQueueName: z.string().nullish(),

@@ -25,6 +25,10 @@ export interface ClaimedRun {
   deploymentVersionId: string | null;
   entrypoint: string | null;
   path: string | null;
+  /** The deployment's pull steps as written (the runner resolves and runs them); null: run in `path`. */
+  pullSteps: Record<string, unknown>[] | null;
+  /** The code version the pull steps fetch (recorded on the run by this claim). */
+  codeVersion: string | null;
   parameters: Record<string, unknown>;
   runJobVariables: Record<string, unknown>;
   deploymentJobVariables: Record<string, unknown>;
@@ -181,7 +185,7 @@ export function cancelRequests(worker: string): string {
 
 /** What a claim returns per run (the same for both claim statements). */
 const CLAIMED_COLUMNS = `c.id, c.name, c."flowId", f.name AS "flowName", c."deploymentId", d.name AS "deploymentName", c."deploymentVersionId",
-              d.entrypoint, d.path, c.parameters, c."jobVariables" AS "runJobVariables",
+              d.entrypoint, d.path, d."pullSteps", c."codeVersion", c.parameters, c."jobVariables" AS "runJobVariables",
               COALESCE(d."jobVariables", '{}'::jsonb) AS "deploymentJobVariables",
               c."expectedStartTime", c."nextScheduledTime", c."partitionKey", q.name AS "workQueueName", c."claimToken", c."workPoolId", c."workspaceId",
               c."stateTimestamp" AS "rowStateTimestamp", c."runCount" AS "rowRunCount", c."retryPolicy" AS "rowRetryPolicy", c.version AS "rowVersion"`;
@@ -200,7 +204,9 @@ const CLAIM_CHOSEN = `claimed AS (
            terminal: "false",
            scheduledTime: "NULL",
            claim: { workerId: "$5", expiresAt: "$2::timestamptz + make_interval(secs => $6)" },
-         })}
+         })},
+             -- The code this attempt runs: what the deployment's pull steps fetch as of this claim.
+             "codeVersion" = (SELECT d."codeVersion" FROM "Deployment" d WHERE d.id = fr."deploymentId")
           FROM chosen WHERE fr.id = chosen.id
          RETURNING fr.*, fr.xmin::text AS version
        ),

@@ -2,7 +2,7 @@
 // deployed content changed, and runs remember the version they ran.
 import { createHash } from "node:crypto";
 import { ScheduleError, uuidv7, validateSchedule, type ScheduleSpec } from "@flowplane/core";
-import type { Db } from "@flowplane/db";
+import { Prisma, type Db } from "@flowplane/db";
 import { ApiError, notFound } from "../errors.ts";
 import { createFlowRun } from "./flow-runs/create.ts";
 import { getFlowRun, type FlowRunView } from "./flow-runs/reads.ts";
@@ -14,6 +14,10 @@ export interface DeploymentSpec {
   name: string;
   entrypoint: string;
   path?: string | null;
+  /** Steps that fetch the code before each run (see Deployment.pullSteps), references unresolved. */
+  pullSteps?: Record<string, unknown>[] | null;
+  /** What the pull steps fetch (commit, bundle digest, image digest): part of the version. */
+  codeVersion?: string | null;
   description?: string | null;
   workPoolName?: string | null;
   workQueueName?: string | null;
@@ -53,6 +57,8 @@ function versionContent(spec: DeploymentSpec) {
   return {
     entrypoint: spec.entrypoint,
     path: spec.path ?? null,
+    pullSteps: spec.pullSteps ?? null,
+    codeVersion: spec.codeVersion ?? null,
     description: spec.description ?? null,
     workPoolName: spec.workPoolName ?? null,
     workQueueName: spec.workQueueName ?? null,
@@ -135,6 +141,9 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
       description: spec.description ?? null,
       entrypoint: spec.entrypoint,
       path: spec.path ?? null,
+      // A redeploy without pull steps clears them (undefined would keep the old ones).
+      pullSteps: spec.pullSteps ? (spec.pullSteps as object[]) : Prisma.DbNull,
+      codeVersion: spec.codeVersion ?? null,
       workPoolId,
       workQueueId,
       parameters: (spec.parameters ?? {}) as object,
@@ -222,6 +231,8 @@ const deploymentSelect = {
   description: true,
   entrypoint: true,
   path: true,
+  pullSteps: true,
+  codeVersion: true,
   parameters: true,
   parameterSchema: true,
   jobVariables: true,

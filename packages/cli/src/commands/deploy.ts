@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { validateSchedule, type ScheduleSpec } from "@flowplane/core";
+import { flowplaneHome } from "@flowplane/client";
+import type { Delivery, Phase, StepSpec, StepsResult } from "@flowplane/steps";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError, collect, parseKeyValues, printJson, progress } from "../output.ts";
 
@@ -28,6 +30,16 @@ interface DeploymentEntry {
   collision_strategy?: "enqueue" | "cancel-new";
   catchup?: boolean;
   paused?: boolean;
+  build?: unknown;
+  push?: unknown;
+  pull?: unknown;
+}
+
+/** A deployment's build, push and pull steps, checked (null pull: none written, the default applies). */
+interface DeploymentSteps {
+  build: StepSpec[];
+  push: StepSpec[];
+  pull: StepSpec[] | null;
 }
 
 interface DeployFlags extends GlobalOptions {
@@ -56,7 +68,12 @@ const KNOWN_KEYS = new Set([
   "collision_strategy",
   "catchup",
   "paused",
+  "build",
+  "push",
+  "pull",
 ]);
+
+const PHASES: Phase[] = ["build", "push", "pull"];
 
 export function registerDeploy(program: Command): void {
   program
@@ -83,11 +100,28 @@ export function registerDeploy(program: Command): void {
     )
     .action(async (entrypoint: string | undefined, flags: DeployFlags) => {
       const { entries, baseDir, source } = await collectEntries(entrypoint, flags);
-      // Everything is checked before anything is written: a bad entry leaves the server untouched.
-      const prepared = [];
+      // Everything is checked before anything is built or written: a bad entry leaves the server
+      // untouched.
+      const checked = [];
       for (const [i, entry] of entries.entries()) {
-        const where = source === "flags" ? "" : `${source} deployments[${i}]${entry.name ? ` (${entry.name})` : ""}: `;
-        prepared.push(await prepare(entry, baseDir, where));
+        const where =
+          source === "flags"
+            ? ""
+            : `${source} deployments[${i}]${entry.deployment.name ? ` (${entry.deployment.name})` : ""}: `;
+        checked.push({ ...(await prepare(entry.deployment, baseDir, where)), steps: entry.steps, where });
+      }
+      // Then build and push (once for deployments sharing the same steps), and settle delivery.
+      const shipped = new Map<string, Promise<StepsResult>>();
+      const prepared = [];
+      for (const { steps, where, ...p } of checked) {
+        const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped, !flags.json);
+        prepared.push({
+          ...p,
+          path: delivery.path,
+          pullSteps: delivery.pullSteps as Record<string, unknown>[] | null,
+          codeVersion: delivery.codeVersion,
+          jobVariables: delivery.jobVariables,
+        });
       }
       const api = await connect(flags);
       const results = [];
@@ -100,6 +134,7 @@ export function registerDeploy(program: Command): void {
           version: r.version,
           created: r.created,
           changed: r.changed,
+          codeVersion: p.codeVersion,
         });
         if (!flags.json) {
           const what = r.created
@@ -117,7 +152,7 @@ export function registerDeploy(program: Command): void {
 async function collectEntries(
   entrypoint: string | undefined,
   flags: DeployFlags,
-): Promise<{ entries: DeploymentEntry[]; baseDir: string; source: string }> {
+): Promise<{ entries: { deployment: DeploymentEntry; steps: DeploymentSteps }[]; baseDir: string; source: string }> {
   if (entrypoint) {
     const schedules: NonNullable<DeploymentEntry["schedules"]> = [];
     if (flags.cron) schedules.push({ cron: flags.cron, timezone: flags.timezone ?? "UTC" });
@@ -130,12 +165,15 @@ async function collectEntries(
     return {
       entries: [
         {
-          entrypoint,
-          ...(flags.name ? { name: flags.name } : {}),
-          ...(flags.pool ? { pool: flags.pool } : {}),
-          parameters: parseKeyValues(flags.param, "--param"),
-          job_variables: parseKeyValues(flags.jobVar, "--job-var"),
-          schedules,
+          deployment: {
+            entrypoint,
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(flags.pool ? { pool: flags.pool } : {}),
+            parameters: parseKeyValues(flags.param, "--param"),
+            job_variables: parseKeyValues(flags.jobVar, "--job-var"),
+            schedules,
+          },
+          steps: { build: [], push: [], pull: null },
         },
       ],
       baseDir: process.cwd(),
@@ -160,8 +198,7 @@ async function collectEntries(
   const list = (doc as { deployments?: unknown })?.deployments;
   if (!Array.isArray(list) || list.length === 0)
     throw new CliError(`${flags.file}: expected a non-empty \`deployments:\` list`, 2);
-  let entries = list as DeploymentEntry[];
-  entries.forEach((e, i) => {
+  (list as unknown[]).forEach((e, i) => {
     if (!e || typeof e !== "object") throw new CliError(`${flags.file} deployments[${i}]: expected a mapping`, 2);
     const unknown = Object.keys(e).filter((k) => !KNOWN_KEYS.has(k));
     if (unknown.length)
@@ -170,8 +207,28 @@ async function collectEntries(
         2,
       );
   });
+  const { parseStepList, StepSpecError } = await import("@flowplane/steps");
+  const top = doc as Partial<Record<Phase, unknown>>;
+  let entries = (list as DeploymentEntry[]).map((deployment, i) => {
+    // A deployment's own list replaces the top-level one of the same phase. Outputs of earlier
+    // phases are visible to later ones (push uses build's, pull uses both).
+    const outputs = new Map<string, readonly string[]>();
+    const lists = {} as Record<Phase, StepSpec[] | null>;
+    for (const phase of PHASES) {
+      const own = deployment[phase] !== undefined;
+      const raw = own ? deployment[phase] : top[phase];
+      try {
+        lists[phase] =
+          raw === undefined ? null : parseStepList(raw, phase, own ? `deployments[${i}].${phase}` : phase, outputs);
+      } catch (err) {
+        if (err instanceof StepSpecError) throw new CliError(`${flags.file} ${err.message}`, 2);
+        throw err;
+      }
+    }
+    return { deployment, steps: { build: lists.build ?? [], push: lists.push ?? [], pull: lists.pull } };
+  });
   if (flags.name && !flags.all) {
-    entries = entries.filter((e) => e.name === flags.name);
+    entries = entries.filter((e) => e.deployment.name === flags.name);
     if (entries.length === 0)
       throw new CliError(`--name ${JSON.stringify(flags.name)}: no deployment with that name in ${flags.file}`, 2);
   }
@@ -180,11 +237,14 @@ async function collectEntries(
     params: parseKeyValues(flags.param, "--param"),
     jobVars: parseKeyValues(flags.jobVar, "--job-var"),
   };
-  entries = entries.map((e) => ({
-    ...e,
-    ...(flags.pool ? { pool: flags.pool } : {}),
-    parameters: { ...(e.parameters ?? {}), ...overrides.params },
-    job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars },
+  entries = entries.map(({ deployment: e, steps }) => ({
+    deployment: {
+      ...e,
+      ...(flags.pool ? { pool: flags.pool } : {}),
+      parameters: { ...(e.parameters ?? {}), ...overrides.params },
+      job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars },
+    },
+    steps,
   }));
   return { entries, baseDir: path.dirname(file), source: flags.file };
 }
@@ -259,4 +319,39 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
     ...(entry.paused !== undefined ? { paused: entry.paused } : {}),
     schedules,
   };
+}
+
+/** Runs build and push, and settles what the deployment stores to get its code to workers. */
+async function deliver(
+  jobVariables: Record<string, unknown>,
+  steps: DeploymentSteps,
+  baseDir: string,
+  where: string,
+  shipped: Map<string, Promise<StepsResult>>,
+  verbose: boolean,
+): Promise<Delivery> {
+  const { prepareDelivery, StepFailedError } = await import("@flowplane/steps");
+  let delivery: Delivery;
+  try {
+    delivery = await prepareDelivery(
+      {
+        baseDir,
+        ...steps,
+        jobVariables,
+        env: process.env,
+        home: flowplaneHome(),
+        log: (line) => {
+          if (verbose) progress(`  ${line}`);
+        },
+      },
+      shipped,
+    );
+  } catch (err) {
+    if (err instanceof StepFailedError) throw new CliError(`${where}${err.message}`, 1);
+    throw new CliError(`${where}${(err as Error).message}`, 2);
+  }
+  // On stderr, so `--json` keeps stdout to its document.
+  for (const note of delivery.notes) progress(`${where}${note}`);
+  for (const warning of delivery.warnings) progress(`${where}warning: ${warning}`);
+  return delivery;
 }

@@ -33,6 +33,7 @@ const flowRunSelect = {
   runCount: true,
   partitionKey: true,
   infrastructureId: true,
+  codeVersion: true,
   createdAt: true,
 } as const;
 
@@ -64,6 +65,7 @@ type FlowRunRow = {
   runCount: number;
   partitionKey: string | null;
   infrastructureId: string | null;
+  codeVersion: string | null;
   createdAt: Date;
 };
 
@@ -95,6 +97,7 @@ export function presentFlowRun(r: FlowRunRow) {
     runCount: r.runCount,
     partitionKey: r.partitionKey,
     infrastructureId: r.infrastructureId,
+    codeVersion: r.codeVersion,
     createdAt: r.createdAt.toISOString(),
   };
 }

@@ -1,0 +1,220 @@
+// Code delivery to a worker that cannot see the deployer's files: the deployer's project is a git
+// repository on a real `git daemon` (and a bundle in a real S3-compatible server), it is deployed
+// with `flowplane deploy`, then deleted; a worker in another directory, with its own
+// FLOWPLANE_HOME, runs the deployments to COMPLETED through their pull steps.
+//
+// The projects have their own lockfile and a dependency installed from it (a tarball inside the
+// project, so no registry is involved). @flowplane/sdk stands installed beside the worker's home,
+// as the machine's own copy (the repository's SDK sources: packing it would take minutes).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  exited,
+  outputOf,
+  repoRoot,
+  runCli,
+  spawnCli,
+  startTestServer,
+  waitForRun,
+  type TestServer,
+} from "./harness.ts";
+import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
+
+const run = promisify(execFile);
+let server: TestServer;
+let daemon: GitDaemon;
+let root: string;
+const pool = "delivery";
+
+const FLOW = `import { flow, getRunLogger } from "@flowplane/sdk";
+import { greet } from "greet";
+
+export const delivered = flow({ name: "delivered", logPrints: true }, async (params: { who?: string } = {}) => {
+  const line = greet(params.who ?? "world");
+  getRunLogger().info(line);
+  console.log(\`cwd \${process.cwd()}\`);
+  return line;
+});
+`;
+
+/** A user's project: package.json, a lockfile, a dependency it installs, one flow. */
+async function writeProject(dir: string): Promise<void> {
+  await mkdir(path.join(dir, "flows"), { recursive: true });
+  const greetDir = await mkdtemp(path.join(root, "greet-src-"));
+  await writeFile(
+    path.join(greetDir, "package.json"),
+    JSON.stringify({ name: "greet", version: "1.0.0", type: "module", main: "index.js" }),
+  );
+  await writeFile(
+    path.join(greetDir, "index.js"),
+    "export const greet = (who) => `hello, ${who}, from an installed dependency`;\n",
+  );
+  await mkdir(path.join(dir, "vendor"));
+  await run("npm", ["pack", "--silent", "--pack-destination", path.join(dir, "vendor")], { cwd: greetDir });
+  await writeFile(
+    path.join(dir, "package.json"),
+    JSON.stringify(
+      { name: "etl", version: "1.0.0", type: "module", dependencies: { greet: "file:vendor/greet-1.0.0.tgz" } },
+      null,
+      2,
+    ),
+  );
+  await run("npm", ["install", "--package-lock-only", "--offline", "--no-audit", "--no-fund"], { cwd: dir });
+  await writeFile(path.join(dir, "flows/etl.ts"), FLOW);
+  await writeFile(path.join(dir, ".gitignore"), "node_modules/\n*.log\n");
+  // What deploy loads to read the flow's name, as a user's checkout would have it installed.
+  await run("npm", ["ci", "--offline", "--no-audit", "--no-fund"], { cwd: dir });
+}
+
+/** The environment of the deployer: a user's shell, in a git repository of its own. */
+function deployerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const { GIT_DIR: _ignored, ...env } = server.env;
+  return { ...env, ...extra };
+}
+
+async function deploy(cwd: string, extra: Record<string, string> = {}) {
+  const env = deployerEnv(extra);
+  const result = await runCli(["deploy", "--json"], env, { cwd, timeoutMs: 120_000 });
+  expect(result.code, result.stderr).toBe(0);
+  return {
+    ...result,
+    json: JSON.parse(result.stdout) as { deployment: string; version: number; codeVersion: string | null }[],
+  };
+}
+
+/** A worker elsewhere: its own directory and FLOWPLANE_HOME; it runs what is due, then exits. */
+async function runWorker(home: string, pool: string, extra: Record<string, string> = {}) {
+  const cwd = path.join(root, "worker");
+  await mkdir(cwd, { recursive: true });
+  const { GIT_DIR: _ignored, ...env } = server.env;
+  const worker = spawnCli(
+    ["worker", "start", "--pool", pool, "--run-once"],
+    { ...env, FLOWPLANE_HOME: home, ...extra },
+    cwd,
+  );
+  const code = await exited(worker);
+  return { code, output: outputOf(worker) };
+}
+
+async function logsOf(id: string): Promise<string> {
+  const logs = await runCli(["flow-run", "logs", id], server.env);
+  return logs.stdout;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  root = await mkdtemp(path.join(os.tmpdir(), "flowplane-delivery-"));
+  // The machine's SDK, found by the runner walking up from the delivered code.
+  await mkdir(path.join(root, "node_modules/@flowplane"), { recursive: true });
+  await symlink(path.join(repoRoot, "packages/sdk"), path.join(root, "node_modules/@flowplane/sdk"));
+  await mkdir(path.join(root, "srv"));
+  daemon = await startGitDaemon(path.join(root, "srv"));
+  const created = await runCli(["work-pool", "create", pool, "--type", "process"], server.env);
+  expect(created.code, created.stderr).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await daemon?.close();
+  await server?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe("flowplane.yaml steps", () => {
+  it("refuses an unknown step or argument with its place in the file, and writes nothing", async () => {
+    const dir = await mkdtemp(path.join(root, "refused-"));
+    await writeFile(
+      path.join(dir, "flow.ts"),
+      'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
+    );
+    const file = (pull: string) =>
+      writeFile(
+        path.join(dir, "flowplane.yaml"),
+        `pull:\n${pull}\ndeployments:\n  - name: refused\n    entrypoint: flow.ts:hello\n    pool: ${pool}\n`,
+      );
+    await file("  - git_clone: { repository: https://git.example/x.git }\n  - gitclone: { repository: x }");
+    const unknownStep = await runCli(["deploy"], deployerEnv(), { cwd: dir });
+    expect(unknownStep.code).toBe(2);
+    expect(unknownStep.stderr).toContain("flowplane.yaml pull[1].gitclone: unknown step (known: git_clone,");
+    await file("  - git_clone: { repository: https://git.example/x.git, brnch: main }");
+    const unknownArgument = await runCli(["deploy"], deployerEnv(), { cwd: dir });
+    expect(unknownArgument.code).toBe(2);
+    expect(unknownArgument.stderr).toContain(
+      "flowplane.yaml pull[0].git_clone.brnch: unknown argument (known: repository,",
+    );
+    expect((await server.api.deployments.list.query()).map((d) => d.name)).not.toContain("refused");
+  }, 60_000);
+});
+
+describe("git delivery", () => {
+  it("deploys a git_clone of the current commit by default, and a worker elsewhere runs it with its dependencies", async () => {
+    const bare = path.join(root, "srv/etl.git");
+    await git(root, "init", "--bare", "--quiet", "--initial-branch=main", bare);
+    const project = path.join(root, "deployer/etl");
+    await mkdir(project, { recursive: true });
+    await writeProject(project);
+    await writeFile(
+      path.join(project, "flowplane.yaml"),
+      `deployments:\n  - name: from-git\n    entrypoint: flows/etl.ts:delivered\n    pool: ${pool}\n    parameters: { who: git }\n`,
+    );
+    await git(project, "init", "--quiet", "--initial-branch=main");
+    await git(project, "add", ".");
+    await git(project, "commit", "--quiet", "-m", "etl");
+    await git(project, "remote", "add", "origin", daemon.url("etl.git"));
+    // git daemon serves read-only: push by path, then fetch as a clone of the server would have it.
+    await git(project, "push", "--quiet", bare, "main");
+    await git(project, "fetch", "--quiet", "origin");
+    const commit = await git(project, "rev-parse", "HEAD");
+
+    const deployed = await deploy(project);
+    expect(deployed.stderr).toContain(`pull: git_clone of ${daemon.url("etl.git")} at ${commit.slice(0, 12)}`);
+    expect(deployed.json[0]!.codeVersion).toBe(`git:${commit}`);
+    const inspect = JSON.parse(
+      (await runCli(["deployment", "inspect", "delivered/from-git", "--json"], server.env)).stdout,
+    ) as {
+      path: string | null;
+      pullSteps: unknown[];
+      codeVersion: string;
+    };
+    expect(inspect.path).toBeNull();
+    expect(inspect.pullSteps).toEqual([
+      { id: "clone", git_clone: { repository: daemon.url("etl.git"), commit } },
+      { install_dependencies: {} },
+    ]);
+    expect(inspect.codeVersion).toBe(`git:${commit}`);
+
+    // The worker has no access to the deployer's files.
+    await rm(path.join(root, "deployer"), { recursive: true, force: true });
+    const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-git" });
+    const home = path.join(root, "worker-home");
+    const worker = await runWorker(home, pool);
+    expect(worker.code, worker.output).toBe(0);
+    const done = await waitForRun(
+      server,
+      id,
+      "COMPLETED",
+      (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+    );
+    const logs = await logsOf(id);
+    expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+    expect(logs).toContain("hello, git, from an installed dependency");
+    expect(logs).toContain(`git_clone: ${daemon.url("etl.git")} at ${commit.slice(0, 12)}`);
+    expect(logs).toContain(`cwd ${path.join(home, "cache/git")}`);
+    expect(done.codeVersion).toBe(`git:${commit}`);
+    expect(existsSync(path.join(home, "cache/deps"))).toBe(true);
+
+    // A second run starts from the caches: no fetch, no install.
+    const second = await server.api.deployments.run.mutate({ name: "delivered/from-git" });
+    expect((await runWorker(home, pool)).code).toBe(0);
+    await waitForRun(server, second.id, "COMPLETED", (r) => r.state.type === "COMPLETED");
+    const again = await logsOf(second.id);
+    expect(again).toContain("(cached)");
+    expect(again).not.toContain("fetching");
+    expect(again).not.toContain("npm ci");
+    expect((await readdir(path.join(home, "cache/git"))).filter((e) => !e.startsWith("."))).toHaveLength(1);
+  }, 240_000);
+});
