@@ -93,7 +93,11 @@ describe("audit log", () => {
     const err = await callError(api.caller(api.a.keys.ADMIN, { workspaceName: "ws-b" }).apiKeys.create({ name: "x" }));
     expect(err.code).toBe("FORBIDDEN");
     const [event] = await list({ action: "apiKeys.create", outcome: "refused" });
-    expect(event).toMatchObject({ workspaceId: api.a.id, errorCode: "FORBIDDEN", actor: { apiKeyId: api.a.keyIds.ADMIN } });
+    expect(event).toMatchObject({
+      workspaceId: api.a.id,
+      errorCode: "FORBIDDEN",
+      actor: { apiKeyId: api.a.keyIds.ADMIN },
+    });
   });
 
   it("sums the worker runtime's successful calls into one entry per flush; their refusals stay one by one", async () => {

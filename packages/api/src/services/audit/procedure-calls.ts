@@ -105,6 +105,7 @@ export async function recordProcedureCall(
   if (!entry.actor.apiKeyPrefix && !entry.actor.apiKeyId && typeof presented === "string")
     entry.actor.apiKeyPrefix = presented;
   // Sign-in attempts are always kept one by one; other floods of refusals are summed.
-  if (!call.path.startsWith("auth.") && SUMMARISED_REFUSALS.has(errorCode ?? "")) recorder.count({ ...entry, target: null });
+  if (!call.path.startsWith("auth.") && SUMMARISED_REFUSALS.has(errorCode ?? ""))
+    recorder.count({ ...entry, target: null });
   else recorder.record({ ...entry, target });
 }

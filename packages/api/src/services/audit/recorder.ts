@@ -131,7 +131,8 @@ export class AuditRecorder {
 
   private async write(batch: Row[]): Promise<void> {
     try {
-      for (let i = 0; i < batch.length; i += this.maxBatch) await insertAuditRows(this.pool, batch.slice(i, i + this.maxBatch));
+      for (let i = 0; i < batch.length; i += this.maxBatch)
+        await insertAuditRows(this.pool, batch.slice(i, i + this.maxBatch));
     } catch (err) {
       // Keep them for the next tick, newest last, within the bound.
       const kept = batch.concat(this.rows);

@@ -63,8 +63,12 @@ export function auditTarget(input: unknown): Record<string, unknown> | null {
     }
     if (!TARGET_FIELDS.has(field)) continue;
     if (Array.isArray(value)) {
-      const kept = value.slice(0, MAX_LIST).map(keepScalar).filter((v) => v !== undefined);
-      if (kept.length > 0) target[field] = value.length > MAX_LIST ? [...kept, `… ${value.length - MAX_LIST} more`] : kept;
+      const kept = value
+        .slice(0, MAX_LIST)
+        .map(keepScalar)
+        .filter((v) => v !== undefined);
+      if (kept.length > 0)
+        target[field] = value.length > MAX_LIST ? [...kept, `… ${value.length - MAX_LIST} more`] : kept;
       continue;
     }
     const kept = keepScalar(value);
