@@ -7,6 +7,7 @@ CREATE TABLE "AuditEvent" (
     "actorId" TEXT,
     "actorName" TEXT,
     "apiKeyId" UUID,
+    "apiKeyName" TEXT,
     "apiKeyPrefix" TEXT,
     "action" TEXT NOT NULL,
     "target" JSONB,

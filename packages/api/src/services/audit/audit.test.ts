@@ -26,7 +26,7 @@ describe("audit log", () => {
     const [event] = await list({ action: "apiKeys.create", actor: api.a.keyIds.ADMIN });
     expect(event).toMatchObject({
       workspaceId: api.a.id,
-      actor: { type: "api-key", id: api.a.keyIds.ADMIN, apiKeyId: api.a.keyIds.ADMIN, name: "admin" },
+      actor: { type: "service-account", apiKeyId: api.a.keyIds.ADMIN, apiKeyName: "admin" },
       action: "apiKeys.create",
       target: { name: "ci deploys", scope: "DEVELOPER", id: created.apiKey.id },
       outcome: "ok",
@@ -66,7 +66,7 @@ describe("audit log", () => {
 
     const [refused] = await list({ action: "secrets.set", outcome: "refused" });
     expect(refused).toMatchObject({
-      actor: { type: "api-key", apiKeyId: api.a.keyIds.READ },
+      actor: { type: "service-account", apiKeyId: api.a.keyIds.READ, apiKeyName: "read key" },
       errorCode: "FORBIDDEN",
       target: { name: "X" },
       ip: client.ip,
@@ -74,7 +74,7 @@ describe("audit log", () => {
     const [unauthenticated] = await list({ action: "workPools.delete" });
     expect(unauthenticated).toMatchObject({
       workspaceId: api.a.id,
-      actor: { type: "anonymous", apiKeyPrefix: forged.slice(3, 15), name: "worker key" },
+      actor: { type: "anonymous", id: null, apiKeyId: api.a.keyIds.WORKER, apiKeyPrefix: forged.slice(3, 15), apiKeyName: "worker key" },
       outcome: "refused",
       errorCode: "UNAUTHENTICATED",
     });
@@ -130,6 +130,8 @@ describe("audit log", () => {
     const since = new Date();
     for (const name of ["page-1", "page-2", "page-3"]) await api.a.as.ADMIN.apiKeys.create({ name, scope: "READ" });
     const byName = await list({ actor: "admin", since: since.toISOString() });
+    expect(byName[0]?.actor.type).toBe("service-account");
+    expect(await list({ actor: byName[0]!.actor.name!, since: since.toISOString() })).toHaveLength(3);
     expect(byName.map((e) => e.target)).toEqual([
       expect.objectContaining({ name: "page-3" }),
       expect.objectContaining({ name: "page-2" }),

@@ -50,10 +50,11 @@ export function actorOf(principal: Principal | null, credential: string | null):
       apiKeyId: null,
       apiKeyPrefix: credential ? (parseApiKey(credential)?.prefix ?? null) : null,
     };
+  const actor = principal.actor;
   return {
-    type: principal.via === "session" ? "session" : "api-key",
-    id: principal.apiKeyId,
-    name: null,
+    type: actor.type,
+    id: actor.id,
+    name: actor.type === "user" ? actor.email : actor.name,
     apiKeyId: principal.apiKeyId,
     apiKeyPrefix: null,
   };

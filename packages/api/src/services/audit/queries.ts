@@ -7,7 +7,7 @@ import type { Resources } from "../resources.ts";
 import type { AuditActorType, AuditOutcome } from "./recorder.ts";
 
 export interface AuditFilter {
-  /** A user's email, a service account's or key's name, id or key prefix. */
+  /** A user's email, a service account's or key's name or id, or a key's prefix. */
   actor?: string | undefined;
   /** A procedure path (`secrets.set`), or a prefix ending in `.` or `*` (`secrets.`, `auth.*`). */
   action?: string | undefined;
@@ -25,6 +25,7 @@ export interface AuditEventView {
     id: string | null;
     name: string | null;
     apiKeyId: string | null;
+    apiKeyName: string | null;
     apiKeyPrefix: string | null;
   };
   action: string;
@@ -44,6 +45,7 @@ const select = {
   actorId: true,
   actorName: true,
   apiKeyId: true,
+  apiKeyName: true,
   apiKeyPrefix: true,
   action: true,
   target: true,
@@ -66,6 +68,7 @@ function present(r: Row): AuditEventView {
       id: r.actorId,
       name: r.actorName,
       apiKeyId: r.apiKeyId,
+      apiKeyName: r.apiKeyName,
       apiKeyPrefix: r.apiKeyPrefix,
     },
     action: r.action,
@@ -85,7 +88,7 @@ function where(workspaceId: string, filter: AuditFilter): Prisma.AuditEventWhere
   if (filter.actor) {
     const a = filter.actor;
     and.push({
-      OR: [{ actorName: a }, { actorId: a }, { apiKeyPrefix: a }, ...(UUID_RE.test(a) ? [{ apiKeyId: a }] : [])],
+      OR: [{ actorName: a }, { actorId: a }, { apiKeyName: a }, { apiKeyPrefix: a }, ...(UUID_RE.test(a) ? [{ apiKeyId: a }] : [])],
     });
   }
   if (filter.action) {

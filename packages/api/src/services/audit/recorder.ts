@@ -18,14 +18,15 @@ import type pg from "pg";
 import { uuidv7 } from "@flowplane/core";
 
 export type AuditOutcome = "ok" | "refused" | "failed";
-export type AuditActorType = "api-key" | "session" | "user" | "service-account" | "anonymous";
+export type AuditActorType = "user" | "service-account" | "anonymous";
 
 export interface AuditActor {
   type: AuditActorType;
-  /** The user's, service account's or key's id. */
+  /** The user's or service account's id. */
   id: string | null;
-  /** An email or name; when null and the key is known, the key's name is filled in at insert. */
+  /** The user's email, the service account's name. */
   name: string | null;
+  /** The key used, if any; its name (and, for a refused key, its id and workspace) are filled in at insert. */
   apiKeyId: string | null;
   /** The prefix of the key presented (known even when the key was refused). */
   apiKeyPrefix: string | null;
@@ -152,11 +153,9 @@ async function insertAuditRows(pool: pg.Pool, rows: readonly Row[]): Promise<voi
   const col = <T>(f: (r: Row) => T) => rows.map(f);
   await pool.query(
     `INSERT INTO "AuditEvent" (id, "workspaceId", "occurredAt", "actorType", "actorId", "actorName", "apiKeyId",
-                               "apiKeyPrefix", action, target, outcome, "errorCode", count, ip, "userAgent")
-     SELECT e.id, COALESCE(e.ws, k."workspaceId"), e.at, e.atype,
-            COALESCE(e.aid, CASE WHEN e.atype IN ('api-key', 'session', 'anonymous') THEN k.id::text END),
-            COALESCE(e.aname, k.name), COALESCE(e.kid, k.id), COALESCE(e.kprefix, k.prefix),
-            e.action, e.target::jsonb, e.outcome, e.code, e.n, e.ip, e.ua
+                               "apiKeyName", "apiKeyPrefix", action, target, outcome, "errorCode", count, ip, "userAgent")
+     SELECT e.id, COALESCE(e.ws, k."workspaceId"), e.at, e.atype, e.aid, e.aname, COALESCE(e.kid, k.id), k.name,
+            COALESCE(e.kprefix, k.prefix), e.action, e.target::jsonb, e.outcome, e.code, e.n, e.ip, e.ua
        FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::uuid[],
                    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::text[])
             AS e(id, ws, at, atype, aid, aname, kid, kprefix, action, target, outcome, code, n, ip, ua)
