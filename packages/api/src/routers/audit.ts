@@ -14,26 +14,23 @@ const filter = {
 };
 const toDate = (iso: string | undefined) => (iso ? new Date(iso) : undefined);
 
+/** One reader for both procedures: the page size and order are what differ. */
+function read(order: "newest" | "oldest", maxPage: number, defaultPage: number) {
+  return adminProcedure
+    .input(z.object({ ...filter, limit: z.number().int().min(1).max(maxPage).default(defaultPage) }))
+    .query(({ ctx, input }) =>
+      listAuditEvents(ctx.services.resources, ctx.workspaceId, {
+        ...input,
+        since: toDate(input.since),
+        until: toDate(input.until),
+        order,
+      }),
+    );
+}
+
 export const auditRouter = router({
   /** Newest first, a page at a time (`nextCursor` continues). */
-  list: adminProcedure
-    .input(z.object({ ...filter, limit: z.number().int().min(1).max(500).default(100) }))
-    .query(({ ctx, input }) =>
-      listAuditEvents(ctx.services.resources, ctx.workspaceId, {
-        ...input,
-        since: toDate(input.since),
-        until: toDate(input.until),
-      }),
-    ),
+  list: read("newest", 500, 100),
   /** Oldest first from `since`, in pages of up to 5000, for `flowplane audit export` (JSON Lines). */
-  export: adminProcedure
-    .input(z.object({ ...filter, limit: z.number().int().min(1).max(5000).default(5000) }))
-    .query(({ ctx, input }) =>
-      listAuditEvents(ctx.services.resources, ctx.workspaceId, {
-        ...input,
-        since: toDate(input.since),
-        until: toDate(input.until),
-        order: "oldest",
-      }),
-    ),
+  export: read("oldest", 5000, 5000),
 });

@@ -74,7 +74,13 @@ describe("audit log", () => {
     const [unauthenticated] = await list({ action: "workPools.delete" });
     expect(unauthenticated).toMatchObject({
       workspaceId: api.a.id,
-      actor: { type: "anonymous", id: null, apiKeyId: api.a.keyIds.WORKER, apiKeyPrefix: forged.slice(3, 15), apiKeyName: "worker key" },
+      actor: {
+        type: "anonymous",
+        id: null,
+        apiKeyId: api.a.keyIds.WORKER,
+        apiKeyPrefix: forged.slice(3, 15),
+        apiKeyName: "worker key",
+      },
       outcome: "refused",
       errorCode: "UNAUTHENTICATED",
     });

@@ -1,6 +1,6 @@
 // How a call through the API becomes an audit entry (the tRPC middleware in trpc.ts calls this
 // after every mutation, refused or not).
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import { parseApiKey } from "../../auth/api-keys.ts";
 import type { Principal } from "../../auth/authenticator.ts";

@@ -88,7 +88,13 @@ function where(workspaceId: string, filter: AuditFilter): Prisma.AuditEventWhere
   if (filter.actor) {
     const a = filter.actor;
     and.push({
-      OR: [{ actorName: a }, { actorId: a }, { apiKeyName: a }, { apiKeyPrefix: a }, ...(UUID_RE.test(a) ? [{ apiKeyId: a }] : [])],
+      OR: [
+        { actorName: a },
+        { actorId: a },
+        { apiKeyName: a },
+        { apiKeyPrefix: a },
+        ...(UUID_RE.test(a) ? [{ apiKeyId: a }] : []),
+      ],
     });
   }
   if (filter.action) {
