@@ -45,6 +45,8 @@ export interface ServerConfig {
   countsCompactIntervalMs: number;
   retentionDays: number;
   logRetentionDays: number;
+  /** Audit log entries are kept this long (a year by default: audits ask about last year). */
+  auditRetentionDays: number;
   dashboardDir: string | null;
   /** Log and state messages longer than this are stored truncated, with a marker saying how much. */
   maxLogMessageChars: number;
@@ -144,6 +146,7 @@ function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessE
     countsCompactIntervalMs: num(env, "FLOWPLANE_COUNTS_COMPACT_INTERVAL_MS", 5_000),
     retentionDays: num(env, "FLOWPLANE_RETENTION_DAYS", 30),
     logRetentionDays: num(env, "FLOWPLANE_LOG_RETENTION_DAYS", 30),
+    auditRetentionDays: num(env, "FLOWPLANE_AUDIT_RETENTION_DAYS", 365),
     dashboardDir: env.FLOWPLANE_DASHBOARD_DIR || null,
     maxLogMessageChars: num(env, "FLOWPLANE_MAX_LOG_MESSAGE_CHARS", 64 * 1024),
     maxBodyBytes: num(env, "FLOWPLANE_MAX_BODY_BYTES", 10 * 1024 * 1024),

@@ -25,6 +25,15 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+/**
+ * Who is calling, for the audit log: the socket's peer address (a proxy in front of the server is
+ * what it sees; forwarded headers are not trusted, since any client can send them) and user agent.
+ */
+function requestClient(req: http.IncomingMessage): { ip: string | null; userAgent: string | null } {
+  const ua = req.headers["user-agent"];
+  return { ip: req.socket.remoteAddress ?? null, userAgent: typeof ua === "string" ? ua.slice(0, 512) : null };
+}
+
 function bearer(header: string | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
@@ -113,6 +122,7 @@ export async function startHttpServer(opts: {
       services,
       credential: bearer(req.headers.authorization),
       workspaceName: (req.headers["x-flowplane-workspace"] as string | undefined) ?? null,
+      client: requestClient(req),
       signal: shutdown.signal,
     }),
     onError: ({ error, path: procedure }) => {
@@ -223,6 +233,7 @@ export async function startHttpServer(opts: {
         services,
         credential: url.searchParams.get("token"),
         workspaceName: url.searchParams.get("workspace"),
+        client: requestClient(req),
         signal: shutdown.signal,
       };
     },

@@ -161,12 +161,15 @@ export async function startServer(
           ? { concurrency: config.requestConcurrency, maxQueuedPerWorkspace: config.workspaceQueueLimit }
           : null,
       onEventError: (err) => logger.warn({ err }, "event listener error"),
+      onAuditError: (err) => logger.error({ err }, "audit log write failed"),
     }).catch((err: unknown) => {
       if (err instanceof MasterKeyMismatchError) throw new StartupError(err.message);
       throw err;
     });
     await services.events.start();
     cleanups.push(() => services.events.stop());
+    // Registered before the HTTP server's close, so it runs after it: the last requests' entries are written.
+    cleanups.push(() => services.resources.audit.close());
 
     const dashboardDir =
       config.dashboardDir ?? (existsSync(path.join(defaultDashboardDir, "index.html")) ? defaultDashboardDir : null);
@@ -216,7 +219,11 @@ export async function startServer(
         late: await markLateRuns(services.resources, config.lateAfterSeconds),
       })),
       startLoop("retention", 3_600_000, logger, () =>
-        pruneByRetention(services.resources, { flowRunDays: config.retentionDays, logDays: config.logRetentionDays }),
+        pruneByRetention(services.resources, {
+          flowRunDays: config.retentionDays,
+          logDays: config.logRetentionDays,
+          auditDays: config.auditRetentionDays,
+        }),
       ),
       // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
       // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns

@@ -2,6 +2,7 @@
 import { router } from "./trpc.ts";
 import { apiKeysRouter } from "./routers/api-keys.ts";
 import { artifactsRouter } from "./routers/artifacts.ts";
+import { auditRouter } from "./routers/audit.ts";
 import { authRouter } from "./routers/auth.ts";
 import { deploymentsRouter } from "./routers/deployments.ts";
 import { eventsRouter } from "./routers/events.ts";
@@ -34,6 +35,7 @@ export const appRouter = router({
   events: eventsRouter,
   secrets: secretsRouter,
   variables: variablesRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -23,6 +23,8 @@ export async function createApiServices(options: {
   fairness?: FairnessLimits | null;
   authCacheTtlMs?: number;
   onEventError?: (err: Error) => void;
+  /** A batch of audit entries could not be written (they are kept and retried). */
+  onAuditError?: (err: Error) => void;
 }): Promise<ApiServices> {
   const config = { ...defaultApiConfig, ...options.config };
   const prisma = options.db.prisma;
@@ -34,7 +36,7 @@ export async function createApiServices(options: {
   });
   return {
     db: options.db,
-    resources: createResources(options.db),
+    resources: createResources(options.db, options.onAuditError ? { onAuditError: options.onAuditError } : {}),
     events: new EventBus(options.db.url, options.onEventError),
     authenticator: new Authenticator(prisma, tokens, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,

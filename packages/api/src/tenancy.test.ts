@@ -249,6 +249,15 @@ const CASES: Record<string, Case[] | "subscription"> = {
   ],
   "variables.list": [{ expect: "own", check: (o) => expect(JSON.stringify(o)).not.toContain("a_var") }],
   "variables.delete": [{ input: () => ({ name: "a_var" }), expect: DENY }],
+  // B's audit log holds B's calls only (those made above with A's ids included: B sent them).
+  "audit.list": [
+    {
+      input: () => ({ action: "apiKeys.create" }),
+      expect: "own",
+      check: (o) => expect((o as { events: { workspaceId: string }[] }).events.length).toBeGreaterThan(0),
+    },
+  ],
+  "audit.export": [{ input: () => ({ action: "apiKeys.create" }), expect: "own" }],
   // Covered by "a subscription in B never receives A's events" below.
   "events.subscribe": "subscription",
 };
@@ -331,6 +340,8 @@ describe("tenancy", () => {
     b = await seedWorkspace(api.b, "b");
     await api.a.as.ADMIN.secrets.set({ name: "A_SECRET", value: "a-only-value" });
     await api.a.as.ADMIN.variables.set({ name: "a_var", value: { a: true } });
+    // A's own calls above are in the audit log before the fingerprint of A is taken.
+    await api.services.resources.audit.flush();
   });
   afterAll(async () => {
     await api?.close();

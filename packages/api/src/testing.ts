@@ -35,7 +35,12 @@ export interface TestApi {
   /** A caller presenting `credential` (API key or session token), optionally naming a workspace. */
   caller(
     credential: string | null,
-    options?: { workspaceName?: string | null; services?: ApiServices; signal?: AbortSignal },
+    options?: {
+      workspaceName?: string | null;
+      services?: ApiServices;
+      signal?: AbortSignal;
+      client?: { ip: string | null; userAgent: string | null };
+    },
   ): Caller;
   /** Another replica's services on the same database (own authenticator cache, own event bus). */
   replica(options?: { authCacheTtlMs?: number; rateLimit?: RateLimit | null }): Promise<ApiServices>;
@@ -78,6 +83,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
           services: o.services ?? services,
           credential,
           workspaceName: o.workspaceName ?? null,
+          ...(o.client ? { client: o.client } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
         },
         o.signal ? { signal: o.signal } : {},
@@ -117,6 +123,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       replica: (o = {}) => start(o),
       async close() {
         for (const s of started) await s.events.stop();
+        for (const s of started) await s.resources.audit.close();
         await db.drop();
       },
     };

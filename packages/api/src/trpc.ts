@@ -11,6 +11,7 @@ import type { FairScheduler } from "./auth/fair-scheduler.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
+import { recordProcedureCall, type AuditSlot, type RequestClient } from "./services/audit/procedure-calls.ts";
 import type { EventBus } from "./services/events.ts";
 import type { Resources } from "./services/resources.ts";
 
@@ -79,6 +80,8 @@ export interface Context {
   credential: string | null;
   /** Workspace the client says it means (header `x-flowplane-workspace`), checked against the key. */
   workspaceName: string | null;
+  /** The caller's address and user agent, for the audit log (absent for in-process callers). */
+  client?: RequestClient;
   signal?: AbortSignal;
 }
 
@@ -133,12 +136,32 @@ const t = initTRPC
 export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
 
-export const authedProcedure = t.procedure.use(async ({ ctx, next, type, meta }) => {
+/**
+ * Every mutation, whatever its outcome (refusals included), is appended to the audit log; the
+ * tiers below fill in `ctx.audit.principal` once they know the caller. Recording is in memory
+ * (the recorder writes in batches), so it adds no round trip.
+ */
+export const publicProcedure = t.procedure.use(async ({ ctx, next, type, path, getRawInput }) => {
+  const audit: AuditSlot = { principal: null };
+  const result = await next({ ctx: { audit } });
+  if (type === "mutation")
+    void recordProcedureCall(ctx.services.resources.audit, {
+      path,
+      slot: audit,
+      credential: ctx.credential,
+      client: ctx.client,
+      getRawInput,
+      result,
+    });
+  return result;
+});
+
+export const authedProcedure = publicProcedure.use(async ({ ctx, next, type, meta }) => {
   const auth = await ctx.services.authenticator.authenticate(ctx.credential);
   if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason);
   const principal: Principal = auth.principal;
+  ctx.audit.principal = principal;
   if (ctx.workspaceName && ctx.workspaceName !== principal.workspaceName) {
     throw new ApiError(
       "FORBIDDEN",

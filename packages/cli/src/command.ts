@@ -86,3 +86,16 @@ export function readFlagFile(flag: string, file: string): Promise<string> {
     throw new CliError(`${flag} ${file}: ${err.message}`, 2);
   });
 }
+
+/** Parses a flag that takes an ISO-8601 date or time (the text stays as typed, for messages). */
+export function isoTime(flag: string): (value: string) => string {
+  return (value) => {
+    const d = new Date(value);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
+      throw new CliError(
+        `${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`,
+        2,
+      );
+    return value;
+  };
+}

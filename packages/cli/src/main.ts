@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import { reportAndExit } from "./output.ts";
 import { registerApiKey } from "./commands/api-key.ts";
+import { registerAudit } from "./commands/audit.ts";
 import { registerFlowRun } from "./commands/flow-run.ts";
 import { registerLogin } from "./commands/login.ts";
 import { registerServer } from "./commands/server.ts";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerDeploy(program);
   registerDeployment(program);
+  registerAudit(program);
   // Every command takes --workspace.
   const visit = (cmd: Command) => {
     if (cmd.commands.length === 0 && cmd !== program)

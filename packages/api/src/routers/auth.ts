@@ -10,6 +10,7 @@ export const authRouter = router({
     if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason, { path: "apiKey" });
     if (auth.principal.via !== "api-key")
       throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
+    ctx.audit.principal = auth.principal;
     const { token, expiresAt } = await issueSessionToken(
       ctx.services.tokens,
       { kind: "api-key", apiKeyId: auth.principal.apiKeyId!, workspaceId: auth.principal.workspaceId },

@@ -329,7 +329,7 @@ describe("flowRuns.counts", () => {
       // moves still pending; then compaction.
       const pruned = await pruneByRetention(
         api.services.resources,
-        { flowRunDays: 0, logDays: 30 },
+        { flowRunDays: 0, logDays: 30, auditDays: 365 },
         new Date(Date.now() + DAY_MS),
       );
       expect(pruned.flowRuns).toBeGreaterThan(500);

@@ -3,6 +3,7 @@
 // to services instead of module-level caches keyed by pool.
 import type { Database, Db } from "@flowplane/db";
 import type pg from "pg";
+import { AuditRecorder } from "./audit/recorder.ts";
 import { EventPublisher } from "./events.ts";
 import { RunStateCache } from "./run-state/cache.ts";
 
@@ -13,10 +14,16 @@ export interface Resources {
   publisher: EventPublisher;
   /** Runs this process wrote last, and the coalescers of the proposal hot path. */
   runStates: RunStateCache;
+  /** Appends to the audit log in batches, off the request path. */
+  audit: AuditRecorder;
 }
 
-export function createResources(db: Pick<Database, "prisma" | "pool">): Resources {
+export function createResources(
+  db: Pick<Database, "prisma" | "pool">,
+  options: { onAuditError?: (err: Error) => void } = {},
+): Resources {
   return {
+    audit: new AuditRecorder(db.pool, options.onAuditError ? { onError: options.onAuditError } : {}),
     prisma: db.prisma,
     pool: db.pool,
     publisher: new EventPublisher(db.pool),

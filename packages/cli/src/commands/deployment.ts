@@ -2,25 +2,12 @@ import type { Command } from "commander";
 import { describeSchedule, isTerminal, specOfStored, type StateType, type StoredSchedule } from "@flowplane/core";
 import { closeApiClient, type ApiClient } from "@flowplane/client";
 import { connect, type GlobalOptions } from "../api.ts";
-import { dataCommand, say } from "../command.ts";
+import { dataCommand, isoTime, say } from "../command.ts";
 import { CliError, collect, parseKeyValues, printFields, printJson, printTable } from "../output.ts";
 
 function qualified(ref: string): string {
   if (!/^[^/]+\/[^/]+$/.test(ref)) throw new CliError(`${JSON.stringify(ref)}: expected FLOW/DEPLOYMENT`, 2);
   return ref;
-}
-
-/** Checks a flag that takes an ISO-8601 date or time (the text stays as typed, for messages). */
-function isoTime(flag: string): (value: string) => string {
-  return (value) => {
-    const d = new Date(value);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
-      throw new CliError(
-        `${flag} ${JSON.stringify(value)}: expected an ISO-8601 date or time, e.g. 2026-01-01T00:00:00Z`,
-        2,
-      );
-    return value;
-  };
 }
 
 function scheduleWords(s: StoredSchedule): string {

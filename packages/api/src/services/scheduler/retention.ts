@@ -1,6 +1,7 @@
 // The retention loop: deletes what the retention policy no longer keeps, in bounded batches.
 // Deleting is not a state change: only finished runs go, with their task runs, states, logs and
 // artifacts (the foreign keys cascade).
+import { pruneAuditEvents } from "../audit/queries.ts";
 import type { Resources } from "../resources.ts";
 import { TERMINAL_STATES_SQL } from "../run-state/rows.ts";
 
@@ -9,13 +10,15 @@ export interface RetentionPolicy {
   flowRunDays: number;
   /** Log lines older than this go, even for runs that are kept. */
   logDays: number;
+  /** Audit log entries older than this go (the only way they ever leave; see the AuditEvent trigger). */
+  auditDays: number;
 }
 
 export async function pruneByRetention(
   res: Resources,
   policy: RetentionPolicy,
   now = new Date(),
-): Promise<{ flowRuns: number; logs: number }> {
+): Promise<{ flowRuns: number; logs: number; auditEvents: number }> {
   const runs = await res.pool.query(
     `DELETE FROM "FlowRun" WHERE id IN (
        SELECT id FROM "FlowRun" WHERE "stateType" IN ${TERMINAL_STATES_SQL}
@@ -27,5 +30,6 @@ export async function pruneByRetention(
     `DELETE FROM "Log" WHERE id IN (SELECT id FROM "Log" WHERE timestamp < $1::timestamptz - make_interval(days => $2::int) LIMIT 10000)`,
     [now, policy.logDays],
   );
-  return { flowRuns: runs.rowCount ?? 0, logs: logs.rowCount ?? 0 };
+  const auditEvents = await pruneAuditEvents(res, policy.auditDays, now);
+  return { flowRuns: runs.rowCount ?? 0, logs: logs.rowCount ?? 0, auditEvents };
 }

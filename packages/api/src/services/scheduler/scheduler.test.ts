@@ -300,7 +300,7 @@ describe("scheduler", () => {
               (gen_random_uuid(), $1, $2, 'old-but-waiting', $3, 'SCHEDULED', 'Scheduled', now() - interval '40 days', now() - interval '40 days', NULL, now())`,
       [workspaceId, flow[0].flowId, d.deploymentId],
     );
-    const pruned = await pruneByRetention(res, { flowRunDays: 30, logDays: 30 });
+    const pruned = await pruneByRetention(res, { flowRunDays: 30, logDays: 30, auditDays: 365 });
     expect(pruned.flowRuns).toBeGreaterThanOrEqual(1);
     const { rows } = await db.pool.query(`SELECT name FROM "FlowRun" WHERE "deploymentId" = $1 ORDER BY name`, [
       d.deploymentId,
