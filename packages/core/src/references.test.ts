@@ -84,7 +84,9 @@ describe("env and step-output references (flowplane.yaml steps)", () => {
   });
 
   it("an unset environment variable is empty text; a missing step output is an error", () => {
-    expect(resolveReferences("a{{ env.FLOWPLANE_UNSET_FOR_TEST }}b", { secrets: {}, variables: {}, env: {} })).toBe("ab");
+    expect(resolveReferences("a{{ env.FLOWPLANE_UNSET_FOR_TEST }}b", { secrets: {}, variables: {}, env: {} })).toBe(
+      "ab",
+    );
     expect(() => resolveReferences("{{ nope.out }}", { secrets: {}, variables: {}, outputs: {} })).toThrow(
       'step output "nope.out" was not resolved',
     );
