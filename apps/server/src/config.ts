@@ -56,6 +56,15 @@ export interface ServerConfig {
   metricsToken: string | null;
   /** The dashboard's source maps reveal its sources; they are served only when asked for. */
   serveSourceMaps: boolean;
+  /** FLOWPLANE_PUBLIC_URL: the dashboard's address as people reach it (links in mails); default the listen URL. */
+  publicUrl: string | null;
+  /** FLOWPLANE_SMTP_URL (`smtp://user:pass@host:port`): mail for invitations and password resets; none → links are shown to admins. */
+  smtpUrl: string | null;
+  /** FLOWPLANE_MAIL_FROM: the sender of those mails. */
+  mailFrom: string;
+  /** Failed sign-ins in a row that lock an account (FLOWPLANE_LOGIN_MAX_FAILURES) and for how long. */
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -152,6 +161,11 @@ function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessE
     maxBodyBytes: num(env, "FLOWPLANE_MAX_BODY_BYTES", 10 * 1024 * 1024),
     metricsToken: env.FLOWPLANE_METRICS_TOKEN || null,
     serveSourceMaps: bool(env, "FLOWPLANE_SERVE_SOURCE_MAPS"),
+    publicUrl: env.FLOWPLANE_PUBLIC_URL || null,
+    smtpUrl: env.FLOWPLANE_SMTP_URL || null,
+    mailFrom: env.FLOWPLANE_MAIL_FROM || "Flowplane <flowplane@localhost>",
+    loginMaxFailures: num(env, "FLOWPLANE_LOGIN_MAX_FAILURES", 5),
+    loginLockoutSeconds: num(env, "FLOWPLANE_LOGIN_LOCKOUT_SECONDS", 900),
     ...overrides,
   };
 }

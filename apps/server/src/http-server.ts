@@ -8,7 +8,7 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { appRouter, type ApiServices, type Context } from "@flowplane/api";
+import { appRouter, CSRF_HEADER, parseCookies, type ApiServices, type Context } from "@flowplane/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import type { Logger } from "pino";
@@ -118,12 +118,20 @@ export async function startHttpServer(opts: {
     basePath: "/trpc/",
     // Chunked bodies carry no content-length; tRPC counts their bytes and answers 413 past this.
     maxBodySize: opts.maxBodyBytes,
-    createContext: ({ req }): Context => ({
+    createContext: ({ req, res }): Context => ({
       services,
       credential: bearer(req.headers.authorization),
       workspaceName: (req.headers["x-flowplane-workspace"] as string | undefined) ?? null,
       client: requestClient(req),
       signal: shutdown.signal,
+      http: {
+        cookies: parseCookies(req.headers.cookie),
+        csrfToken: (req.headers[CSRF_HEADER] as string | undefined) ?? null,
+        // Behind a TLS-terminating proxy the socket is plain; the proxy says so. The header can only
+        // add `Secure` to our cookies, never remove it.
+        secure: "encrypted" in req.socket || req.headers["x-forwarded-proto"] === "https",
+        setCookie: (header) => void res.appendHeader("set-cookie", header),
+      },
     }),
     onError: ({ error, path: procedure }) => {
       if (error.code === "INTERNAL_SERVER_ERROR")

@@ -10,6 +10,8 @@ import {
   compactFlowRunCounts,
   appRouter,
   createApiServices,
+  createSmtpMailer,
+  dashboardLink,
   markLateRuns,
   MasterKeyMismatchError,
   pruneByRetention,
@@ -44,6 +46,8 @@ export interface RunningServer {
   logger: Logger;
   /** Set on the first start against a fresh database; never logged. */
   createdAdminKey: string | null;
+  /** Set on the first start: the one-time link that creates the first owner in the dashboard; never logged. */
+  ownerSetupLink: string | null;
   close(): Promise<void>;
 }
 
@@ -141,6 +145,8 @@ export async function startServer(
     });
     cleanups.push(() => db.close());
 
+    const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom }) : null;
+    if (mailer) cleanups.push(async () => mailer.close());
     const services = await createApiServices({
       db,
       masterKeys: master.keyring,
@@ -151,7 +157,11 @@ export async function startServer(
         maxTokenTtlSeconds: config.maxTokenTtlSeconds,
         runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
         maxLogMessageChars: config.maxLogMessageChars,
+        loginMaxFailures: config.loginMaxFailures,
+        loginLockoutSeconds: config.loginLockoutSeconds,
+        publicUrl: config.publicUrl,
       },
+      mailer: mailer,
       rateLimit:
         config.rateLimitPerSecond > 0
           ? { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
@@ -185,14 +195,23 @@ export async function startServer(
       serveSourceMaps: config.serveSourceMaps,
     });
     cleanups.push(() => http.close());
+    // Links in mails and answers point at the dashboard as people reach it; by default, where it listens.
+    services.config.publicUrl ??= http.url;
 
     // First start: create workspace `default` and an admin key, and hand the key to the local
     // profile. The profile is written inside the bootstrap transaction, so a failure to write it
     // leaves no key behind that nobody could ever read.
-    const bootstrap = await bootstrapDefaultWorkspace(db.prisma, async (apiKey, workspace) => {
-      if (options.writeProfile !== false)
-        await saveProfileKey({ apiUrl: http.url, workspace, apiKey, makeDefaultWorkspace: true }, config.home);
-    });
+    const bootstrap = await bootstrapDefaultWorkspace(
+      db.prisma,
+      async (apiKey, workspace) => {
+        if (options.writeProfile !== false)
+          await saveProfileKey({ apiUrl: http.url, workspace, apiKey, makeDefaultWorkspace: true }, config.home);
+      },
+      services.config.invitationTtlSeconds,
+    );
+    const ownerSetupLink = bootstrap.ownerSetupToken
+      ? dashboardLink(services.config.publicUrl, "accept-invite", bootstrap.ownerSetupToken).url
+      : null;
     if (bootstrap.created)
       logger.info(
         { workspace: bootstrap.workspaceName, profile: path.join(config.home, "profiles.json") },
@@ -246,7 +265,7 @@ export async function startServer(
 
     http.markReady();
     logger.info({ url: http.url, database: embedded ? "embedded" : redactUrl(databaseUrl) }, "Flowplane server ready");
-    return { url: http.url, config, services, db, logger, createdAdminKey: bootstrap.apiKey, close };
+    return { url: http.url, config, services, db, logger, createdAdminKey: bootstrap.apiKey, ownerSetupLink, close };
   } catch (err) {
     await cleanup();
     throw err;

@@ -11,6 +11,10 @@
 export { appRouter, type AppRouter } from "./root.ts";
 export { createCallerFactory, defaultApiConfig, type ApiConfig, type ApiServices, type Context } from "./trpc.ts";
 export { ApiError, type ApiErrorCode } from "./errors.ts";
+export { CSRF_HEADER, parseCookies } from "./auth/cookies.ts";
+export { dashboardLink } from "./services/accounts/tokens.ts";
+export { createSmtpMailer, type Mailer, type Mail, type SmtpConfig } from "./services/mailer.ts";
+export type { Actor, Principal } from "./auth/authenticator.ts";
 export { Authenticator } from "./auth/authenticator.ts";
 export { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 export { FairScheduler, type FairnessLimits } from "./auth/fair-scheduler.ts";

@@ -12,6 +12,8 @@ import { ingestRouter } from "./routers/ingest.ts";
 import { secretsRouter } from "./routers/secrets.ts";
 import { variablesRouter } from "./routers/variables.ts";
 import { logsRouter } from "./routers/logs.ts";
+import { membersRouter } from "./routers/members.ts";
+import { serviceAccountsRouter } from "./routers/service-accounts.ts";
 import { taskRunsRouter } from "./routers/task-runs.ts";
 import { workersRouter } from "./routers/workers.ts";
 import { workPoolsRouter } from "./routers/work-pools.ts";
@@ -22,6 +24,8 @@ export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
   apiKeys: apiKeysRouter,
+  members: membersRouter,
+  serviceAccounts: serviceAccountsRouter,
   flows: flowsRouter,
   flowRuns: flowRunsRouter,
   taskRuns: taskRunsRouter,

@@ -5,6 +5,7 @@ import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 import { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
 import { EventBus } from "./services/events.ts";
+import type { Mailer } from "./services/mailer.ts";
 import { createResources } from "./services/resources.ts";
 import { assertSecretsOpen } from "./services/secrets.ts";
 import { loadSigningKeys, retiredKeyWindowSeconds } from "./services/signing-keys.ts";
@@ -22,6 +23,7 @@ export async function createApiServices(options: {
   rateLimit?: RateLimit | null;
   fairness?: FairnessLimits | null;
   authCacheTtlMs?: number;
+  mailer?: Mailer | null;
   onEventError?: (err: Error) => void;
   /** A batch of audit entries could not be written (they are kept and retried). */
   onAuditError?: (err: Error) => void;
@@ -41,6 +43,7 @@ export async function createApiServices(options: {
     authenticator: new Authenticator(prisma, tokens, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,
     scheduler: options.fairness ? new FairScheduler(options.fairness) : null,
+    mailer: options.mailer ?? null,
     tokens,
     masterKeys: options.masterKeys,
     config,

@@ -6,7 +6,14 @@ import { uuidv7 } from "@flowplane/core";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "./root.ts";
 import type { FlowplaneEvent } from "./services/events.ts";
-import { createTestApi, seedWorkspace, type Caller, type SeededWorkspace, type TestApi } from "./testing.ts";
+import {
+  createTestApi,
+  PUBLIC_PROCEDURES,
+  seedWorkspace,
+  type Caller,
+  type SeededWorkspace,
+  type TestApi,
+} from "./testing.ts";
 
 type Code = TRPCError["code"];
 
@@ -24,10 +31,58 @@ interface Case {
 
 const DENY = { deny: ["NOT_FOUND", "FORBIDDEN"] as Code[] };
 
+/** A's people and service account (made in beforeAll): B's admin must not reach them by email or name. */
+const A_MEMBER = "a-member@example.com";
+const A_ACCOUNT = "a-robot";
+let aInvitationId = "";
+/** Calls that need the browser's cookie jar (an HTTP request): without one they refuse before anything. */
+const NEEDS_COOKIES = { deny: ["PRECONDITION_FAILED"] as Code[] };
+const FORGED_TOKEN = "f".repeat(43);
+const noneOfA = (o: unknown) => {
+  const text = JSON.stringify(o);
+  for (const name of [`${A_ACCOUNT}-only`, "a-invitee@example.com"]) expect(text).not.toContain(name);
+  expect(
+    (o as { email?: string; status?: string }[]).filter((m) => m.email === A_MEMBER && m.status === "active"),
+  ).toEqual([]);
+};
+
 const CASES: Record<string, Case[] | "subscription"> = {
   "auth.createSession": [
     // Public: the only credential it accepts is the key itself. A's key id or a forged key on A's prefix is not one.
     { input: (a) => ({ apiKey: a.apiKeyId }), expect: { deny: ["UNAUTHORIZED"] } },
+  ],
+  "auth.signIn": [{ input: () => ({ email: A_MEMBER, password: "not the password" }), expect: NEEDS_COOKIES }],
+  "auth.accessToken": [{ input: (a) => ({ workspace: a.workspaceName }), expect: NEEDS_COOKIES }],
+  "auth.signOut": [{ expect: NEEDS_COOKIES }],
+  "auth.signOutEverywhere": [{ expect: NEEDS_COOKIES }],
+  "auth.requestPasswordReset": [{ input: () => ({ email: A_MEMBER }), expect: "own" }],
+  "auth.resetPassword": [{ input: () => ({ token: FORGED_TOKEN, password: "some new passphrase" }), expect: DENY }],
+  "auth.invitation": [{ input: () => ({ token: FORGED_TOKEN }), expect: DENY }],
+  "auth.acceptInvitation": [{ input: () => ({ token: FORGED_TOKEN, password: "x" }), expect: NEEDS_COOKIES }],
+  "auth.deviceStart": [{ input: () => ({ clientName: "b-cli" }), expect: "own" }],
+  "auth.devicePoll": [{ input: () => ({ deviceCode: FORGED_TOKEN }), expect: "own" }],
+  // Only a person signed in to the dashboard confirms a device; B's admin key is a service account.
+  "auth.deviceDecide": [{ input: () => ({ userCode: "AAAA-AAAA", approve: true }), expect: DENY }],
+  "members.list": [{ expect: "own", check: noneOfA }],
+  // Invites A's member into B: B's to make, and nothing of A's changes.
+  "members.invite": [{ input: () => ({ email: A_MEMBER, role: "viewer" }), expect: "own" }],
+  "members.revokeInvitation": [{ input: () => ({ id: aInvitationId }), expect: DENY }],
+  "members.setRole": [{ input: () => ({ email: A_MEMBER, role: "viewer" }), expect: DENY }],
+  "members.remove": [{ input: () => ({ email: A_MEMBER }), expect: DENY }],
+  // Emails are one global namespace (a person is one user in every organisation).
+  "members.createUser": [
+    {
+      input: () => ({ email: A_MEMBER, role: "viewer", password: "b's new passphrase" }),
+      expect: { deny: ["CONFLICT"] },
+    },
+  ],
+  "members.resetLink": [{ input: () => ({ email: A_MEMBER }), expect: DENY }],
+  "serviceAccounts.list": [{ expect: "own", check: noneOfA }],
+  "serviceAccounts.create": [{ input: () => ({ name: A_ACCOUNT, role: "VIEWER" }), expect: "own" }],
+  "serviceAccounts.setRole": [{ input: () => ({ name: `${A_ACCOUNT}-only`, role: "ADMIN" }), expect: DENY }],
+  "serviceAccounts.delete": [{ input: () => ({ name: `${A_ACCOUNT}-only` }), expect: DENY }],
+  "serviceAccounts.createKey": [
+    { input: () => ({ serviceAccount: `${A_ACCOUNT}-only`, name: "stolen", scope: "ADMIN" }), expect: DENY },
   ],
   "auth.whoami": [{ expect: "own", check: (o) => expect(o).toMatchObject({ workspace: { name: "ws-b" } }) }],
   "workspaces.current": [{ expect: "own", check: (o) => expect(o).toMatchObject({ name: "ws-b" }) }],
@@ -340,6 +395,9 @@ describe("tenancy", () => {
     b = await seedWorkspace(api.b, "b");
     await api.a.as.ADMIN.secrets.set({ name: "A_SECRET", value: "a-only-value" });
     await api.a.as.ADMIN.variables.set({ name: "a_var", value: { a: true } });
+    await api.a.as.ADMIN.members.createUser({ email: A_MEMBER, role: "developer", password: "a member's passphrase" });
+    aInvitationId = (await api.a.as.ADMIN.members.invite({ email: "a-invitee@example.com", role: "viewer" })).id;
+    await api.a.as.ADMIN.serviceAccounts.create({ name: `${A_ACCOUNT}-only`, role: "DEVELOPER" });
     // A's own calls above are in the audit log before the fingerprint of A is taken.
     await api.services.resources.audit.flush();
   });
@@ -408,7 +466,7 @@ describe("tenancy", () => {
     const caller = api.caller(api.b.keys.ADMIN, { workspaceName: a.workspaceName });
     const failures: string[] = [];
     for (const { path } of procedures) {
-      if (path === "auth.createSession") continue; // public: it takes no bearer credential
+      if (PUBLIC_PROCEDURES.includes(path)) continue; // they take no bearer credential
       const cases = CASES[path];
       const first = cases && cases !== "subscription" ? cases[0] : undefined;
       try {

@@ -11,10 +11,30 @@ import type { RateLimit } from "./auth/rate-limiter.ts";
 import { appRouter } from "./root.ts";
 import { MasterKeyring } from "./crypto/envelope.ts";
 import { createApiServices } from "./services.ts";
+import type { Mailer } from "./services/mailer.ts";
 import { createApiKey, createOrganization } from "./services/workspaces.ts";
-import { createCallerFactory, type ApiConfig, type ApiServices } from "./trpc.ts";
+import { createCallerFactory, type ApiConfig, type ApiServices, type HttpExchange } from "./trpc.ts";
 
 const createCaller = createCallerFactory(appRouter);
+
+/**
+ * Procedures that take no bearer credential: signing in (password, API key, invitation), the
+ * sign-in cookie's own calls, reset links and the CLI's device start and poll. Sweeps by credential
+ * skip them; the role matrix tests them by what they take instead.
+ */
+export const PUBLIC_PROCEDURES = [
+  "auth.createSession",
+  "auth.signIn",
+  "auth.accessToken",
+  "auth.signOut",
+  "auth.signOutEverywhere",
+  "auth.requestPasswordReset",
+  "auth.resetPassword",
+  "auth.invitation",
+  "auth.acceptInvitation",
+  "auth.deviceStart",
+  "auth.devicePoll",
+];
 export type Caller = ReturnType<typeof createCaller>;
 
 export interface TestWorkspace {
@@ -40,6 +60,8 @@ export interface TestApi {
       services?: ApiServices;
       signal?: AbortSignal;
       client?: { ip: string | null; userAgent: string | null };
+      /** A browser's cookies (TestBrowser); its address and user agent become the request's client. */
+      http?: TestBrowser;
     },
   ): Caller;
   /** Another replica's services on the same database (own authenticator cache, own event bus). */
@@ -54,6 +76,7 @@ export interface TestApiOptions {
   poolSize?: number;
   /** Defaults to a fresh random master key. */
   masterKeys?: MasterKeyring;
+  mailer?: Mailer | null;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -66,6 +89,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       masterKeys,
       ...(options.config ? { config: options.config } : {}),
       rateLimit: o.rateLimit ?? null,
+      mailer: options.mailer ?? null,
       ...(o.authCacheTtlMs !== undefined ? { authCacheTtlMs: o.authCacheTtlMs } : {}),
     });
     await services.events.start();
@@ -85,6 +109,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
           workspaceName: o.workspaceName ?? null,
           ...(o.client ? { client: o.client } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
+          ...(o.http ? { http: o.http, client: o.client ?? { ip: o.http.ip, userAgent: o.http.userAgent } } : {}),
         },
         o.signal ? { signal: o.signal } : {},
       );
@@ -308,4 +333,27 @@ export async function seedWorkspace(ws: TestWorkspace, prefix: string): Promise<
     artifactKey,
     apiKeyId: ws.keyIds.ADMIN,
   };
+}
+
+/**
+ * A browser's side of the HTTP exchange: it keeps the cookies the server sets (honouring Max-Age=0)
+ * and sends them back, with the CSRF header the dashboard would send. Tests forge or drop either.
+ */
+export class TestBrowser implements HttpExchange {
+  cookies: Record<string, string> = {};
+  /** Every Set-Cookie header received, to check its attributes. */
+  readonly setCookies: string[] = [];
+  csrfToken: string | null = null;
+  userAgent = "vitest";
+  secure = false;
+  constructor(public ip: string | null = "127.0.0.1") {}
+
+  setCookie(header: string): void {
+    this.setCookies.push(header);
+    const [pair] = header.split(";");
+    const eq = pair!.indexOf("=");
+    const name = pair!.slice(0, eq);
+    if (/Max-Age=0(;|$)/.test(header)) delete this.cookies[name];
+    else this.cookies[name] = decodeURIComponent(pair!.slice(eq + 1));
+  }
 }

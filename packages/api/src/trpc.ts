@@ -12,6 +12,8 @@ import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
 import { recordProcedureCall, type AuditSlot, type RequestClient } from "./services/audit/procedure-calls.ts";
+import { DEFAULT_SCRYPT_COST } from "./auth/passwords.ts";
+import type { Mailer } from "./services/mailer.ts";
 import type { EventBus } from "./services/events.ts";
 import type { Resources } from "./services/resources.ts";
 
@@ -32,6 +34,24 @@ export interface ApiConfig {
   runHeartbeatTimeoutSeconds: number;
   /** Log and state messages longer than this are stored truncated, with a marker. */
   maxLogMessageChars: number;
+  /** A person's dashboard sign-in lasts this long (sign-out, removal or a password reset end it sooner). */
+  userSessionTtlSeconds: number;
+  /** Failed sign-ins in a row that lock an account, and for how long. */
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  /** Failed sign-ins from one IP address within the window that lock that address out for the window. */
+  loginIpMaxFailures: number;
+  loginIpWindowSeconds: number;
+  invitationTtlSeconds: number;
+  passwordResetTtlSeconds: number;
+  deviceCodeTtlSeconds: number;
+  /** scrypt cost (N) for new password hashes. */
+  scryptCost: number;
+  /**
+   * The dashboard's address as people reach it, for links in mails and in answers (invitations,
+   * password resets, the CLI's device sign-in); null until the server knows it.
+   */
+  publicUrl: string | null;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -42,6 +62,16 @@ export const defaultApiConfig: ApiConfig = {
   longPollMaxMs: 30_000,
   runHeartbeatTimeoutSeconds: 90,
   maxLogMessageChars: 64 * 1024,
+  userSessionTtlSeconds: 7 * 86_400,
+  loginMaxFailures: 5,
+  loginLockoutSeconds: 900,
+  loginIpMaxFailures: 30,
+  loginIpWindowSeconds: 900,
+  invitationTtlSeconds: 7 * 86_400,
+  passwordResetTtlSeconds: 3600,
+  deviceCodeTtlSeconds: 600,
+  scryptCost: DEFAULT_SCRYPT_COST,
+  publicUrl: null,
 };
 
 /**
@@ -68,6 +98,8 @@ export interface ApiServices {
   masterKeys: MasterKeyring;
   /** Shares request slots between workspaces in turn; null runs every request at once. */
   scheduler: FairScheduler | null;
+  /** Sends invitations and password resets; null without SMTP (the links are shown to admins instead). */
+  mailer: Mailer | null;
   config: ApiConfig;
 }
 
@@ -83,6 +115,18 @@ export interface Context {
   /** The caller's address and user agent, for the audit log (absent for in-process callers). */
   client?: RequestClient;
   signal?: AbortSignal;
+  /** The HTTP side of the request, where there is one (the dashboard's sign-in cookies). */
+  http?: HttpExchange;
+}
+
+/** Cookies in and out and who is asking, for the procedures that sign people in and out. */
+export interface HttpExchange {
+  cookies: Readonly<Record<string, string>>;
+  /** The `x-flowplane-csrf` header: cookie-authenticated calls must echo their session's CSRF token. */
+  csrfToken: string | null;
+  /** Served over TLS: cookies are marked Secure. */
+  secure: boolean;
+  setCookie(header: string): void;
 }
 
 export interface ProcedureMeta {

@@ -1,19 +1,55 @@
+// Signing in and out. API keys exchange for dashboard tokens (automation, and the dashboard's "use an
+// API key" form); people sign in with email and password into a server-side session held in an
+// httpOnly cookie, and exchange it for short-lived dashboard tokens per workspace. Calls that read the
+// cookie require the session's CSRF token in the `x-flowplane-csrf` header.
 import { z } from "zod";
-import { ApiError } from "../errors.ts";
+import { clearSessionCookies, SESSION_COOKIE, setSessionCookies } from "../auth/cookies.ts";
 import { issueSessionToken } from "../auth/session-tokens.ts";
-import { publicProcedure, readProcedure, router } from "../trpc.ts";
+import { ApiError } from "../errors.ts";
+import {
+  acceptInvitation,
+  describeInvitation,
+  requestPasswordReset,
+  resetPassword,
+} from "../services/accounts/links.ts";
+import {
+  decideDeviceAuthorization,
+  pollDeviceAuthorization,
+  startDeviceAuthorization,
+} from "../services/accounts/device.ts";
+import {
+  issueAccessToken,
+  revokeSession,
+  revokeUserSessions,
+  sessionFromCookie,
+  signInWithPassword,
+} from "../services/accounts/sessions.ts";
+import { publicProcedure, readProcedure, router, type Context, type HttpExchange } from "../trpc.ts";
+
+/** The HTTP request behind a cookie-based call; such calls make no sense without one. */
+function httpOf(ctx: Context): HttpExchange {
+  if (!ctx.http) throw new ApiError("PRECONDITION_FAILED", "this call needs the dashboard's HTTP request (cookies)");
+  return ctx.http;
+}
+
+const clientOf = (ctx: Context) => ctx.client ?? { ip: null, userAgent: null };
+
+const email = z.string().trim().min(3).max(320).email("not an email address");
+const password = z.string().min(1, "required").max(1024);
+const token = z.string().min(16).max(200);
+const workspace = z.string().min(1).max(100).nullish();
 
 export const authRouter = router({
   /** Exchanges an API key for a short-lived dashboard session token. */
   createSession: publicProcedure.input(z.object({ apiKey: z.string().min(1) })).mutation(async ({ ctx, input }) => {
     const auth = await ctx.services.authenticator.authenticate(input.apiKey);
     if (!auth.ok) throw new ApiError("UNAUTHENTICATED", auth.reason, { path: "apiKey" });
-    if (auth.principal.via !== "api-key")
+    if (auth.principal.via !== "api-key" || auth.principal.apiKeyId === null)
       throw new ApiError("UNAUTHENTICATED", "a session can only be created from an API key", { path: "apiKey" });
     ctx.audit.principal = auth.principal;
     const { token, expiresAt } = await issueSessionToken(
       ctx.services.tokens,
-      { kind: "api-key", apiKeyId: auth.principal.apiKeyId!, workspaceId: auth.principal.workspaceId },
+      { kind: "api-key", apiKeyId: auth.principal.apiKeyId, workspaceId: auth.principal.workspaceId },
       ctx.services.config.sessionTtlSeconds,
     );
     return {
@@ -23,6 +59,103 @@ export const authRouter = router({
       scope: auth.principal.scope,
     };
   }),
+
+  /**
+   * Email and password sign-in. Always a new session id (a session id planted before sign-in is
+   * worthless after it), and the cookie the browser sent, if any, is ended.
+   */
+  signIn: publicProcedure.input(z.object({ email, password })).mutation(async ({ ctx, input }) => {
+    const http = httpOf(ctx);
+    const session = await signInWithPassword(ctx.services.resources, ctx.services.config, {
+      ...input,
+      ...clientOf(ctx),
+    });
+    await endCookieSession(ctx, http);
+    setSessionCookies(http, session);
+    return { csrfToken: session.csrfToken, expiresAt: session.expiresAt.toISOString() };
+  }),
+
+  /** A dashboard token for one workspace (default: the first the person may enter), from the sign-in cookie. */
+  accessToken: publicProcedure.input(z.object({ workspace }).default({})).mutation(async ({ ctx, input }) => {
+    const http = httpOf(ctx);
+    const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    return issueAccessToken(
+      ctx.services.resources,
+      ctx.services.tokens,
+      ctx.services.config.sessionTtlSeconds,
+      session,
+      input.workspace ?? null,
+    );
+  }),
+
+  signOut: publicProcedure.mutation(async ({ ctx }) => {
+    const http = httpOf(ctx);
+    const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    await revokeSession(ctx.services.resources, session.id);
+    ctx.services.authenticator.invalidate();
+    clearSessionCookies(http);
+    return { signedOut: 1 };
+  }),
+
+  /** Ends every sign-in of this person, on every device (their API keys stay). */
+  signOutEverywhere: publicProcedure.mutation(async ({ ctx }) => {
+    const http = httpOf(ctx);
+    const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    const count = await revokeUserSessions(ctx.services.resources, session.userId);
+    ctx.services.authenticator.invalidate();
+    clearSessionCookies(http);
+    return { signedOut: count };
+  }),
+
+  requestPasswordReset: publicProcedure
+    .input(z.object({ email }))
+    .mutation(({ ctx, input }) =>
+      requestPasswordReset(ctx.services.resources, ctx.services.mailer, ctx.services.config, input.email),
+    ),
+
+  resetPassword: publicProcedure.input(z.object({ token, password })).mutation(async ({ ctx, input }) => {
+    const done = await resetPassword(ctx.services.resources, ctx.services.config, input);
+    ctx.services.authenticator.invalidate();
+    return done;
+  }),
+
+  invitation: publicProcedure
+    .input(z.object({ token }))
+    .query(({ ctx, input }) => describeInvitation(ctx.services.resources, input.token)),
+
+  /** Accepts an invitation (or the first-owner link) and signs the person in. */
+  acceptInvitation: publicProcedure
+    .input(z.object({ token, password, email: email.optional(), name: z.string().max(200).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const http = httpOf(ctx);
+      const session = await acceptInvitation(ctx.services.resources, ctx.services.config, input, clientOf(ctx));
+      await endCookieSession(ctx, http);
+      setSessionCookies(http, session);
+      return { csrfToken: session.csrfToken, expiresAt: session.expiresAt.toISOString() };
+    }),
+
+  /** The CLI starts a device sign-in (`flowplane login --url URL`). */
+  deviceStart: publicProcedure
+    .input(z.object({ clientName: z.string().min(1).max(100) }))
+    .mutation(({ ctx, input }) =>
+      startDeviceAuthorization(ctx.services.resources, ctx.services.config, input.clientName),
+    ),
+  devicePoll: publicProcedure
+    .input(z.object({ deviceCode: token }))
+    .mutation(({ ctx, input }) => pollDeviceAuthorization(ctx.services.resources, input.deviceCode)),
+  /** A signed-in person confirms or refuses the code their terminal shows, for the workspace they are in. */
+  deviceDecide: readProcedure
+    .input(z.object({ userCode: z.string().min(4).max(20), approve: z.boolean() }))
+    .mutation(({ ctx, input }) => {
+      if (ctx.principal.actor.type !== "user" || ctx.principal.userSessionId === null)
+        throw new ApiError("FORBIDDEN", "only a person signed in to the dashboard can confirm a device sign-in");
+      return decideDeviceAuthorization(
+        ctx.services.resources,
+        { userId: ctx.principal.actor.id, workspaceId: ctx.workspaceId },
+        input,
+      );
+    }),
+
   whoami: readProcedure.query(({ ctx }) => ({
     workspace: { id: ctx.principal.workspaceId, name: ctx.principal.workspaceName },
     organizationId: ctx.principal.organizationId,
@@ -32,3 +165,11 @@ export const authRouter = router({
     via: ctx.principal.via,
   })),
 });
+
+/** Ends the session the browser's cookie names, if it is a live one (before a new sign-in replaces it). */
+async function endCookieSession(ctx: Context, http: HttpExchange): Promise<void> {
+  const previous = http.cookies[SESSION_COOKIE];
+  if (!previous) return;
+  const old = await sessionFromCookie(ctx.services.resources, previous, http.csrfToken).catch(() => null);
+  if (old) await revokeSession(ctx.services.resources, old.id);
+}

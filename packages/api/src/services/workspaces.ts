@@ -3,6 +3,7 @@
 import type { Db } from "@flowplane/db";
 import { generateApiKey, type ApiKeyScope } from "../auth/api-keys.ts";
 import { ApiError } from "../errors.ts";
+import { newSecret, sha256 } from "./accounts/tokens.ts";
 import type { Resources } from "./resources.ts";
 
 /** What an API key's row shows (never its hash). */
@@ -100,14 +101,30 @@ export async function bootstrapDefaultWorkspace(
   db: Db,
   /** Runs before the transaction commits: if it throws, nothing is created. */
   handOver: (apiKey: string, workspaceName: string) => Promise<void> = async () => {},
-): Promise<{ created: boolean; apiKey: string | null; workspaceName: string }> {
+  /** How long the first-owner link stays valid. */
+  ownerLinkTtlSeconds = 7 * 86_400,
+): Promise<{ created: boolean; apiKey: string | null; workspaceName: string; ownerSetupToken: string | null }> {
   return db.$transaction(async (tx) => {
     await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtextextended('flowplane:bootstrap', 0))`);
     const any = await tx.workspace.findFirst({ select: { id: true } });
-    if (any) return { created: false, apiKey: null, workspaceName: DEFAULT_WORKSPACE };
+    if (any) return { created: false, apiKey: null, workspaceName: DEFAULT_WORKSPACE, ownerSetupToken: null };
     const created = await createOrganization(tx as unknown as Db, DEFAULT_ORGANIZATION, DEFAULT_WORKSPACE);
+    // The first owner: a one-time link, with no email, that lets whoever opens it choose the owner's
+    // email and password in the dashboard (it is printed once, by whoever started the server).
+    const ownerSetupToken = newSecret();
+    await tx.invitation.create({
+      data: {
+        organizationId: created.organization.id,
+        workspaceId: created.workspace.id,
+        email: null,
+        orgRole: "OWNER",
+        tokenHash: sha256(ownerSetupToken),
+        expiresAt: new Date(Date.now() + ownerLinkTtlSeconds * 1000),
+      },
+      select: { id: true },
+    });
     await handOver(created.apiKey, created.workspace.name);
-    return { created: true, apiKey: created.apiKey, workspaceName: created.workspace.name };
+    return { created: true, apiKey: created.apiKey, workspaceName: created.workspace.name, ownerSetupToken };
   });
 }
 

@@ -49,6 +49,11 @@ export function registerServer(program: Command): void {
         throw new CliError(`server failed to start: ${(err as Error).message}`);
       }
       process.stderr.write(`Flowplane server ready at ${running.url} (dashboard: ${running.url}/)\n`);
+      // Printed once, to whoever started the server; it is not in the log.
+      if (running.ownerSetupLink)
+        process.stderr.write(
+          `Create the first owner of this server (the link works once, for 7 days): ${running.ownerSetupLink}\n`,
+        );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

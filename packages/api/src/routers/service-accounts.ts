@@ -1,0 +1,47 @@
+// Service accounts of the caller's workspace and their keys (admins only).
+import { z } from "zod";
+import { API_KEY_SCOPES } from "../auth/api-keys.ts";
+import { WORKSPACE_ROLES } from "../auth/roles.ts";
+import {
+  createServiceAccount,
+  createServiceAccountKey,
+  deleteServiceAccount,
+  listServiceAccounts,
+  setServiceAccountRole,
+} from "../services/accounts/service-accounts.ts";
+import { adminProcedure, router } from "../trpc.ts";
+import { name } from "./schemas.ts";
+
+const role = z.enum(WORKSPACE_ROLES);
+const scopeOf = (ctx: { principal: { organizationId: string }; workspaceId: string }) => ({
+  organizationId: ctx.principal.organizationId,
+  workspaceId: ctx.workspaceId,
+});
+
+export const serviceAccountsRouter = router({
+  list: adminProcedure.query(({ ctx }) => listServiceAccounts(ctx.services.resources, scopeOf(ctx))),
+  create: adminProcedure
+    .input(z.object({ name, role }))
+    .mutation(({ ctx, input }) => createServiceAccount(ctx.services.resources, scopeOf(ctx), input)),
+  setRole: adminProcedure.input(z.object({ name, role })).mutation(async ({ ctx, input }) => {
+    const changed = await setServiceAccountRole(ctx.services.resources, scopeOf(ctx), input);
+    ctx.services.authenticator.invalidate();
+    return changed;
+  }),
+  delete: adminProcedure.input(z.object({ name })).mutation(async ({ ctx, input }) => {
+    const deleted = await deleteServiceAccount(ctx.services.resources, scopeOf(ctx), input.name);
+    ctx.services.authenticator.invalidate();
+    return deleted;
+  }),
+  /** The key itself is returned once, here. */
+  createKey: adminProcedure
+    .input(
+      z.object({
+        serviceAccount: name,
+        name,
+        scope: z.enum(API_KEY_SCOPES).default("WORKER"),
+        expiresInDays: z.number().int().min(1).max(3650).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => createServiceAccountKey(ctx.services.resources, scopeOf(ctx), input)),
+});
