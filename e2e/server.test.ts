@@ -60,6 +60,17 @@ describe("flowplane server start", () => {
     expect(key).toMatch(/^fp_[0-9a-f]{12}_/);
     // The key is never printed, not even in the server's logs.
     expect(outputOf(first.child)).not.toContain(key);
+    // The first start prints, once and outside the log, the link that creates the first owner.
+    const ownerLink = await waitFor(
+      "the first-owner link",
+      async () =>
+        /Create the first owner of this server \(the link works once, for 7 days\): (\S+)/.exec(
+          outputOf(first.child),
+        )?.[1],
+    );
+    expect(ownerLink).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/accept-invite#[\\w-]{40,}$`));
+    const secret = ownerLink.split("#")[1]!;
+    expect(outputOf(first.child).split(secret).length - 1).toBe(1);
     // The CLI on this machine works with no setup.
     const env = { ...baseEnv, FLOWPLANE_HOME: home };
     expect((await runCli(["work-pool", "create", "kept", "--type", "process"], env)).code).toBe(0);
@@ -84,6 +95,7 @@ describe("flowplane server start", () => {
     const second = await startAndWait(home, port);
     try {
       const again = JSON.parse(await readFile(path.join(home, "profiles.json"), "utf8")) as typeof profile;
+      expect(outputOf(second.child)).not.toContain("Create the first owner");
       expect(again.profiles.local.apiKeys["default"]).toBe(key);
       const pools = JSON.parse((await runCli(["work-pool", "ls", "--json"], env)).stdout) as { name: string }[];
       expect(pools.map((p) => p.name)).toEqual(["kept"]);

@@ -99,3 +99,14 @@ export function isoTime(flag: string): (value: string) => string {
     return value;
   };
 }
+
+/** All of stdin (secret values, passwords: never arguments, which shell history and `ps` keep). */
+export async function readStdin(what: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(`enter ${what}, then Ctrl-D:\n`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // `echo value | flowplane secret set X` adds a newline nobody means to store.
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
+}

@@ -6,6 +6,7 @@ import { registerApiKey } from "./commands/api-key.ts";
 import { registerAudit } from "./commands/audit.ts";
 import { registerFlowRun } from "./commands/flow-run.ts";
 import { registerLogin } from "./commands/login.ts";
+import { registerMember } from "./commands/member.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerWorkPool } from "./commands/work-pool.ts";
 import { registerSecret } from "./commands/secret.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerWorkspace(program);
   registerApiKey(program);
+  registerMember(program);
   registerWorkPool(program);
   registerSecret(program);
   registerVariable(program);

@@ -1,16 +1,6 @@
 import type { Command } from "commander";
-import { dataCommand, readFlagFile, say } from "../command.ts";
+import { dataCommand, readFlagFile, readStdin, say } from "../command.ts";
 import { CliError, printTable } from "../output.ts";
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write("enter the secret value, then Ctrl-D:\n");
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  // `echo value | flowplane secret set X` adds a newline nobody means to store.
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
-}
 
 export function registerSecret(program: Command): void {
   const secrets = program
@@ -31,7 +21,9 @@ export function registerSecret(program: Command): void {
       }),
     {
       call: async (api, [name]: [string], opts: { fromFile?: string }) => {
-        const value = opts.fromFile ? await readFlagFile("--from-file", opts.fromFile) : await readStdin();
+        const value = opts.fromFile
+          ? await readFlagFile("--from-file", opts.fromFile)
+          : await readStdin("the secret value");
         if (value === "")
           throw new CliError(`value: empty${opts.fromFile ? ` (--from-file ${opts.fromFile})` : " (stdin)"}`, 2);
         return api.secrets.set.mutate({ name, value });
