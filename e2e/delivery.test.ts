@@ -215,6 +215,39 @@ describe("git delivery", () => {
     expect(again).toContain("(cached)");
     expect(again).not.toContain("fetching");
     expect(again).not.toContain("npm ci");
-    expect((await readdir(path.join(home, "cache/git"))).filter((e) => !e.startsWith("."))).toHaveLength(1);
+    expect(
+      (await readdir(path.join(home, "cache/git"))).filter((e) => !e.startsWith(".") && !e.endsWith(".json")),
+    ).toHaveLength(1);
   }, 240_000);
+
+  it("crashes a run whose pull step fails, naming the step, with its output in the run's logs", async () => {
+    const dir = await mkdtemp(path.join(root, "broken-"));
+    const missing = "0123456789abcdef0123456789abcdef01234567";
+    await writeFile(
+      path.join(dir, "flow.ts"),
+      'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
+    );
+    await writeFile(
+      path.join(dir, "flowplane.yaml"),
+      [
+        "pull:",
+        `  - git_clone: { repository: "${daemon.url("etl.git")}", commit: "${missing}" }`,
+        "deployments:",
+        "  - name: unknown-commit",
+        "    entrypoint: flow.ts:hello",
+        `    pool: ${pool}`,
+        "",
+      ].join("\n"),
+    );
+    const deployed = await deploy(dir);
+    expect(deployed.json[0]!.codeVersion).toBe(`git:${missing}`);
+    const { id } = await server.api.deployments.run.mutate({ name: "hello/unknown-commit" });
+    const worker = await runWorker(path.join(root, "worker-home"), pool);
+    expect(worker.code, worker.output).toBe(0);
+    const crashed = await waitForRun(server, id, "CRASHED", (r) => r.state.type === "CRASHED");
+    expect(crashed.state.message).toMatch(/^pull step 1 \(git_clone\) failed: .*0123456789abcdef/s);
+    const logs = await logsOf(id);
+    expect(logs).toContain("pull step 1 (git_clone) failed");
+    expect(logs).toContain(`fetching 0123456789ab from ${daemon.url("etl.git")}`);
+  }, 120_000);
 });

@@ -82,7 +82,11 @@ export async function runSteps(specs: StepSpec[], phase: Phase, ctx: StepContext
       );
     const got = await ctx.resolveNamed({ secrets: named.secrets, variables: named.variables });
     if (got.missing.length > 0) {
-      const at = steps.findIndex((s) => got.missing.some((m) => JSON.stringify(s.args).includes(m)));
+      const at = steps.findIndex((s) => {
+        const refs = findReferences(s.args);
+        const names = [...refs.secrets.map((n) => `secret "${n}"`), ...refs.variables.map((n) => `variable "${n}"`)];
+        return got.missing.some((m) => names.includes(m));
+      });
       const step = steps[Math.max(at, 0)]!;
       throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, `${got.missing.join(", ")} does not exist`);
     }
