@@ -126,3 +126,30 @@ describe("git_clone", () => {
     expect(error!.message).toBe('pull step 2 (git_clone) failed: secret "NOPE" does not exist');
   });
 });
+
+describe("download_bundle", () => {
+  it("names an unreachable bucket and leaves nothing behind", async () => {
+    const { freePort } = await import("./support/server-process.ts");
+    const port = await freePort();
+    const { error, home } = await pull(
+      [
+        {
+          download_bundle: {
+            bucket: "bundles",
+            key: "flowplane/bundles/x.tar.gz",
+            sha256: "a".repeat(64),
+            endpoint: `http://127.0.0.1:${port}`,
+            access_key_id: "k",
+            secret_access_key: "{{ secret.S3 }}",
+          },
+        },
+      ],
+      { S3: "s3-secret-value" },
+    );
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect(error!.message).toBe(
+      `pull step 1 (download_bundle) failed: download of flowplane/bundles/x.tar.gz from bucket "bundles" at http://127.0.0.1:${port}: unreachable`,
+    );
+    expect((await readdir(path.join(home, "cache/bundles"))).filter((e) => !e.startsWith("."))).toEqual([]);
+  });
+});

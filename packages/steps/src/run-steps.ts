@@ -80,16 +80,20 @@ export async function runSteps(specs: StepSpec[], phase: Phase, ctx: StepContext
         steps[0]!.id,
         "secrets and variables cannot be resolved here",
       );
-    const got = await ctx.resolveNamed({ secrets: named.secrets, variables: named.variables });
-    if (got.missing.length > 0) {
+    /** The first step naming one of `names` (as `secret "X"` / `variable "Y"`), or any that names some. */
+    const failAt = (names: string[] | null, reason: string): never => {
       const at = steps.findIndex((s) => {
         const refs = findReferences(s.args);
-        const names = [...refs.secrets.map((n) => `secret "${n}"`), ...refs.variables.map((n) => `variable "${n}"`)];
-        return got.missing.some((m) => names.includes(m));
+        const own = [...refs.secrets.map((n) => `secret "${n}"`), ...refs.variables.map((n) => `variable "${n}"`)];
+        return names ? names.some((m) => own.includes(m)) : own.length > 0;
       });
       const step = steps[Math.max(at, 0)]!;
-      throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, `${got.missing.join(", ")} does not exist`);
-    }
+      throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, reason);
+    };
+    const got = await ctx
+      .resolveNamed({ secrets: named.secrets, variables: named.variables })
+      .catch((err: unknown) => failAt(null, `reading its secrets and variables: ${(err as Error).message}`));
+    if (got.missing.length > 0) failAt(got.missing, `${got.missing.join(", ")} does not exist`);
     for (const secret of Object.values(got.secrets)) redactor.add(secret);
     Object.assign(values, { secrets: got.secrets, variables: got.variables });
   }
