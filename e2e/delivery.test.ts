@@ -24,6 +24,7 @@ import {
   type TestServer,
 } from "./harness.ts";
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
+import { startRegistry } from "./support/registry.ts";
 import { startS3, type S3Server } from "./support/s3.ts";
 
 const run = promisify(execFile);
@@ -350,4 +351,76 @@ describe("bundle delivery", () => {
     expect(await logsOf(id)).toContain("pull step 1 (download_bundle) failed: checksum mismatch");
     expect((await readdir(path.join(home, "cache/bundles"))).filter((e) => !e.startsWith("."))).toEqual([]);
   }, 240_000);
+});
+
+describe("image delivery", () => {
+  const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
+  const dockerPool = "delivery-docker";
+  const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
+
+  it("builds and pushes an image at deploy; a docker pool pulls it by digest and runs it", async () => {
+    const registry = await startRegistry();
+    try {
+      const created = await runCli(["work-pool", "create", dockerPool, "--type", "docker"], server.env);
+      expect(created.code, created.stderr).toBe(0);
+      const project = path.join(root, "imager/etl");
+      await mkdir(project, { recursive: true });
+      await writeProject(project);
+      // The image carries the installed dependencies; the SDK is the repository's (mounted below).
+      await writeFile(path.join(project, ".gitignore"), "*.log\n");
+      await mkdir(path.join(project, "node_modules/@flowplane"), { recursive: true });
+      await symlink(path.join(repoRoot, "packages/sdk"), path.join(project, "node_modules/@flowplane/sdk"));
+      await writeFile(path.join(project, "Dockerfile"), `FROM ${IMAGE}\nWORKDIR /app\nCOPY . /app\n`);
+      await writeFile(
+        path.join(project, "flowplane.yaml"),
+        [
+          "build:",
+          "  - id: image",
+          `    docker_build: { image: ${registry.host}/etl }`,
+          "push:",
+          '  - docker_push: { image: "{{ image.image }}" }',
+          "deployments:",
+          "  - name: from-image",
+          "    entrypoint: flows/etl.ts:delivered",
+          `    pool: ${dockerPool}`,
+          "    parameters: { who: image }",
+          "    job_variables:",
+          // The runner itself (this repository, with tsx) is what the container needs from the host.
+          `      volumes: ["${repoRoot}:${repoRoot}"]`,
+          "",
+        ].join("\n"),
+      );
+      const deployed = await deploy(project);
+      const codeVersion = deployed.json[0]!.codeVersion!;
+      expect(codeVersion).toMatch(new RegExp(`^image:${registry.host}/etl@sha256:[0-9a-f]{64}$`));
+      const image = codeVersion.slice("image:".length);
+      const inspect = await server.api.deployments.get.query({ name: "delivered/from-image" });
+      expect(inspect).toMatchObject({ path: null, pullSteps: null, codeVersion });
+      expect(inspect.jobVariables).toMatchObject({ image });
+
+      // Nothing local to the deployer is left: not its directory, not the image it built.
+      await rm(path.join(root, "imager"), { recursive: true, force: true });
+      const tags = (await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${registry.host}/etl`)).split(
+        "\n",
+      );
+      for (const tag of tags.filter(Boolean)) await docker("image", "rm", "--force", tag);
+
+      const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-image" });
+      const worker = await runWorker(path.join(root, "docker-worker-home"), dockerPool);
+      expect(worker.code, worker.output).toBe(0);
+      const done = await waitForRun(
+        server,
+        id,
+        "finished",
+        (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+      );
+      const logs = await logsOf(id);
+      expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+      expect(done.codeVersion).toBe(codeVersion);
+      expect(logs).toContain("hello, image, from an installed dependency");
+      expect(logs).toContain("cwd /app");
+    } finally {
+      await registry.close();
+    }
+  }, 300_000);
 });

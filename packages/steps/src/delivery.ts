@@ -100,10 +100,11 @@ export async function prepareDelivery(
           home: input.home,
           env: input.env,
           log: input.log,
+          outputs: built.outputs,
         });
-        // Push steps may use build outputs: run them with those known.
+        // Push steps ran with build's outputs known, so theirs include them.
         return {
-          outputs: { ...built.outputs, ...pushed.outputs },
+          outputs: pushed.outputs,
           cwd: pushed.cwd,
           results: [...built.results, ...pushed.results],
         };

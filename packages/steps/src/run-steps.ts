@@ -26,6 +26,8 @@ export interface StepContext {
     missing: string[];
   }>;
   cache?: Cache;
+  /** Outputs of an earlier phase the steps may use (push steps use build's). */
+  outputs?: Record<string, unknown>;
   /** Receives every secret value the steps use; default: a fresh one. */
   redactor?: Redactor;
 }
@@ -98,7 +100,7 @@ export async function runSteps(specs: StepSpec[], phase: Phase, ctx: StepContext
     Object.assign(values, { secrets: got.secrets, variables: got.variables });
   }
 
-  const outputs: Record<string, unknown> = {};
+  const outputs: Record<string, unknown> = { ...ctx.outputs };
   const results: StepsResult["results"] = [];
   let cwd = ctx.cwd;
   for (const [index, step] of steps.entries()) {
