@@ -24,10 +24,15 @@ import {
   type TestServer,
 } from "./harness.ts";
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
+import { startRegistry } from "./support/registry.ts";
+import { startS3, type S3Server } from "./support/s3.ts";
 
 const run = promisify(execFile);
 let server: TestServer;
 let daemon: GitDaemon;
+let s3: S3Server;
+/** Workers run with a worker key, as in production (only they and runs may read secrets). */
+let workerKey: string;
 let root: string;
 const pool = "delivery";
 
@@ -94,7 +99,7 @@ async function runWorker(home: string, pool: string, extra: Record<string, strin
   const { GIT_DIR: _ignored, ...env } = server.env;
   const worker = spawnCli(
     ["worker", "start", "--pool", pool, "--run-once"],
-    { ...env, FLOWPLANE_HOME: home, ...extra },
+    { ...env, FLOWPLANE_API_KEY: workerKey, FLOWPLANE_HOME: home, ...extra },
     cwd,
   );
   const code = await exited(worker);
@@ -114,12 +119,15 @@ beforeAll(async () => {
   await symlink(path.join(repoRoot, "packages/sdk"), path.join(root, "node_modules/@flowplane/sdk"));
   await mkdir(path.join(root, "srv"));
   daemon = await startGitDaemon(path.join(root, "srv"));
+  s3 = await startS3(["bundles"]);
+  workerKey = (await server.api.apiKeys.create.mutate({ name: "delivery-worker", scope: "WORKER" })).key;
   const created = await runCli(["work-pool", "create", pool, "--type", "process"], server.env);
   expect(created.code, created.stderr).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
   await daemon?.close();
+  await s3?.close();
   await server?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
@@ -215,6 +223,204 @@ describe("git delivery", () => {
     expect(again).toContain("(cached)");
     expect(again).not.toContain("fetching");
     expect(again).not.toContain("npm ci");
-    expect((await readdir(path.join(home, "cache/git"))).filter((e) => !e.startsWith("."))).toHaveLength(1);
+    expect(
+      (await readdir(path.join(home, "cache/git"))).filter((e) => !e.startsWith(".") && !e.endsWith(".json")),
+    ).toHaveLength(1);
   }, 240_000);
+
+  it("crashes a run whose pull step fails, naming the step, with its output in the run's logs", async () => {
+    const dir = await mkdtemp(path.join(root, "broken-"));
+    const missing = "0123456789abcdef0123456789abcdef01234567";
+    await writeFile(
+      path.join(dir, "flow.ts"),
+      'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
+    );
+    await writeFile(
+      path.join(dir, "flowplane.yaml"),
+      [
+        "pull:",
+        `  - git_clone: { repository: "${daemon.url("etl.git")}", commit: "${missing}" }`,
+        "deployments:",
+        "  - name: unknown-commit",
+        "    entrypoint: flow.ts:hello",
+        `    pool: ${pool}`,
+        "",
+      ].join("\n"),
+    );
+    const deployed = await deploy(dir);
+    expect(deployed.json[0]!.codeVersion).toBe(`git:${missing}`);
+    const { id } = await server.api.deployments.run.mutate({ name: "hello/unknown-commit" });
+    const worker = await runWorker(path.join(root, "worker-home"), pool);
+    expect(worker.code, worker.output).toBe(0);
+    const crashed = await waitForRun(server, id, "CRASHED", (r) => r.state.type === "CRASHED");
+    expect(crashed.state.message).toMatch(/^pull step 1 \(git_clone\) failed: .*0123456789abcdef/s);
+    const logs = await logsOf(id);
+    expect(logs).toContain("pull step 1 (git_clone) failed");
+    expect(logs).toContain(`fetching 0123456789ab from ${daemon.url("etl.git")}`);
+  }, 120_000);
+});
+
+describe("bundle delivery", () => {
+  /** flowplane.yaml uploading the project at deploy and downloading it (with a secret) at each run. */
+  const bundleYaml = (name: string, sha256 = "{{ upload.sha256 }}") =>
+    [
+      "push:",
+      "  - id: upload",
+      "    upload_bundle:",
+      "      bucket: bundles",
+      `      endpoint: ${s3.endpoint}`,
+      "      access_key_id: S3RVER",
+      '      secret_access_key: "{{ env.BUNDLE_S3_SECRET }}"',
+      "pull:",
+      "  - download_bundle:",
+      '      bucket: "{{ upload.bucket }}"',
+      '      key: "{{ upload.key }}"',
+      `      sha256: "${sha256}"`,
+      `      endpoint: ${s3.endpoint}`,
+      "      access_key_id: S3RVER",
+      '      secret_access_key: "{{ secret.BUNDLE_S3_SECRET }}"',
+      "  - install_dependencies: {}",
+      "deployments:",
+      `  - name: ${name}`,
+      "    entrypoint: flows/etl.ts:delivered",
+      `    pool: ${pool}`,
+      "    parameters: { who: bundle }",
+      "",
+    ].join("\n");
+
+  beforeAll(async () => {
+    const secret = await runCli(["secret", "set", "BUNDLE_S3_SECRET"], server.env, {
+      stdin: `${s3.secretAccessKey}\n`,
+    });
+    expect(secret.code, secret.stderr).toBe(0);
+  });
+
+  it("uploads a content-addressed bundle at deploy; a worker elsewhere downloads, verifies and runs it", async () => {
+    const project = path.join(root, "bundler/etl");
+    await mkdir(project, { recursive: true });
+    await writeProject(project);
+    await writeFile(path.join(project, "debug.log"), "ignored by .gitignore\n");
+    await writeFile(path.join(project, "flowplane.yaml"), bundleYaml("from-bundle"));
+    const env = { BUNDLE_S3_SECRET: s3.secretAccessKey };
+
+    const first = await deploy(project, env);
+    const codeVersion = first.json[0]!.codeVersion!;
+    expect(codeVersion).toMatch(/^bundle:sha256:[0-9a-f]{64}$/);
+    expect(first.stderr).toMatch(/upload_bundle: flowplane\/bundles\/[0-9a-f]{64}\.tar\.gz \(\d+ bytes\) uploaded/);
+    // The same files give the same bundle: nothing is uploaded and no version is made.
+    const again = await deploy(project, env);
+    expect(again.json[0]!.codeVersion).toBe(codeVersion);
+    expect(again.json[0]!.version).toBe(first.json[0]!.version);
+    expect(again.stderr).toContain("is already in bucket");
+
+    await rm(path.join(root, "bundler"), { recursive: true, force: true });
+    const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-bundle" });
+    const home = path.join(root, "bundle-worker-home");
+    const worker = await runWorker(home, pool);
+    expect(worker.code, worker.output).toBe(0);
+    const done = await waitForRun(
+      server,
+      id,
+      "finished",
+      (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+    );
+    const logs = await logsOf(id);
+    expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+    expect(done.codeVersion).toBe(codeVersion);
+    expect(logs).toContain("hello, bundle, from an installed dependency");
+    expect(logs).toContain("sha256 verified");
+    expect(logs).not.toContain(s3.secretAccessKey === "S3RVER" ? "secret_access_key" : s3.secretAccessKey);
+    const extracted = path.join(home, "cache/bundles", codeVersion.slice("bundle:sha256:".length));
+    expect(existsSync(path.join(extracted, "flows/etl.ts"))).toBe(true);
+    expect(existsSync(path.join(extracted, "debug.log"))).toBe(false);
+  }, 240_000);
+
+  it("crashes a run whose bundle fails its checksum, extracting nothing", async () => {
+    const project = path.join(root, "tampered/etl");
+    await mkdir(project, { recursive: true });
+    await writeProject(project);
+    await writeFile(path.join(project, "flowplane.yaml"), bundleYaml("tampered", "0".repeat(64)));
+    await deploy(project, { BUNDLE_S3_SECRET: s3.secretAccessKey });
+    const { id } = await server.api.deployments.run.mutate({ name: "delivered/tampered" });
+    const home = path.join(root, "tampered-worker-home");
+    expect((await runWorker(home, pool)).code).toBe(0);
+    const crashed = await waitForRun(server, id, "CRASHED", (r) => r.state.type === "CRASHED");
+    expect(crashed.state.message).toMatch(
+      /^pull step 1 \(download_bundle\) failed: checksum mismatch .* expected sha256 0{64}, got [0-9a-f]{64}/,
+    );
+    expect(await logsOf(id)).toContain("pull step 1 (download_bundle) failed: checksum mismatch");
+    expect((await readdir(path.join(home, "cache/bundles"))).filter((e) => !e.startsWith("."))).toEqual([]);
+  }, 240_000);
+});
+
+describe("image delivery", () => {
+  const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
+  const dockerPool = "delivery-docker";
+  const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
+
+  it("builds and pushes an image at deploy; a docker pool pulls it by digest and runs it", async () => {
+    const registry = await startRegistry();
+    try {
+      const created = await runCli(["work-pool", "create", dockerPool, "--type", "docker"], server.env);
+      expect(created.code, created.stderr).toBe(0);
+      const project = path.join(root, "imager/etl");
+      await mkdir(project, { recursive: true });
+      await writeProject(project);
+      // The image carries the installed dependencies; the SDK is the repository's (mounted below).
+      await writeFile(path.join(project, ".gitignore"), "*.log\n");
+      await mkdir(path.join(project, "node_modules/@flowplane"), { recursive: true });
+      await symlink(path.join(repoRoot, "packages/sdk"), path.join(project, "node_modules/@flowplane/sdk"));
+      await writeFile(path.join(project, "Dockerfile"), `FROM ${IMAGE}\nWORKDIR /app\nCOPY . /app\n`);
+      await writeFile(
+        path.join(project, "flowplane.yaml"),
+        [
+          "build:",
+          "  - id: image",
+          `    docker_build: { image: ${registry.host}/etl }`,
+          "push:",
+          '  - docker_push: { image: "{{ image.image }}" }',
+          "deployments:",
+          "  - name: from-image",
+          "    entrypoint: flows/etl.ts:delivered",
+          `    pool: ${dockerPool}`,
+          "    parameters: { who: image }",
+          "    job_variables:",
+          // The runner itself (this repository, with tsx) is what the container needs from the host.
+          `      volumes: ["${repoRoot}:${repoRoot}"]`,
+          "",
+        ].join("\n"),
+      );
+      const deployed = await deploy(project);
+      const codeVersion = deployed.json[0]!.codeVersion!;
+      expect(codeVersion).toMatch(new RegExp(`^image:${registry.host}/etl@sha256:[0-9a-f]{64}$`));
+      const image = codeVersion.slice("image:".length);
+      const inspect = await server.api.deployments.get.query({ name: "delivered/from-image" });
+      expect(inspect).toMatchObject({ path: null, pullSteps: null, codeVersion });
+      expect(inspect.jobVariables).toMatchObject({ image });
+
+      // Nothing local to the deployer is left: not its directory, not the image it built.
+      await rm(path.join(root, "imager"), { recursive: true, force: true });
+      const tags = (await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${registry.host}/etl`)).split(
+        "\n",
+      );
+      for (const tag of tags.filter(Boolean)) await docker("image", "rm", "--force", tag);
+
+      const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-image" });
+      const worker = await runWorker(path.join(root, "docker-worker-home"), dockerPool);
+      expect(worker.code, worker.output).toBe(0);
+      const done = await waitForRun(
+        server,
+        id,
+        "finished",
+        (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+      );
+      const logs = await logsOf(id);
+      expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+      expect(done.codeVersion).toBe(codeVersion);
+      expect(logs).toContain("hello, image, from an installed dependency");
+      expect(logs).toContain("cwd /app");
+    } finally {
+      await registry.close();
+    }
+  }, 300_000);
 });

@@ -39,6 +39,11 @@ async function s3Client(storage: Storage) {
       ? { credentials: { accessKeyId: storage.access_key_id, secretAccessKey: storage.secret_access_key } }
       : {}),
     maxAttempts: 2,
+    // Checksums only where S3 requires them: the default (aws-chunked uploads with trailing
+    // checksums) is not spoken by every S3-compatible store, and the bundle's sha256 is verified
+    // end to end anyway.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
 }
 

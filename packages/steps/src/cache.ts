@@ -25,7 +25,7 @@ export interface CacheEntry {
   hit: boolean;
 }
 
-const META = ".flowplane-cache.json";
+const META = ".entry.json";
 const DEFAULT_MAX_BYTES = 5 * 1024 ** 3;
 
 export class Cache {
@@ -45,8 +45,10 @@ export class Cache {
   async lookup(kind: string, key: string): Promise<string | null> {
     const dir = this.pathOf(kind, key);
     try {
+      // The entry's record sits beside it (not in it: an entry is a run's working directory), and
+      // is written last, so an entry without one is incomplete and counts as missing.
       const now = new Date();
-      await utimes(path.join(dir, META), now, now);
+      await utimes(`${dir}${META}`, now, now);
       return dir;
     } catch {
       return null;
@@ -70,13 +72,14 @@ export class Cache {
       try {
         await produce(temp);
         const bytes = await sizeOf(temp);
-        await writeFile(
-          path.join(temp, META),
-          JSON.stringify({ kind, key, bytes, createdAt: new Date().toISOString() }),
-        );
+        await writeFile(`${temp}${META}`, JSON.stringify({ kind, key, bytes, createdAt: new Date().toISOString() }));
+        // An entry left without its record by a crash is replaced (its maker is gone: we hold the lock).
+        await rm(dir, { recursive: true, force: true });
         await rename(temp, dir);
+        await rename(`${temp}${META}`, `${dir}${META}`);
       } catch (err) {
         await rm(temp, { recursive: true, force: true });
+        await rm(`${temp}${META}`, { force: true });
         throw err;
       }
       await this.evict().catch(() => {});
@@ -132,8 +135,10 @@ export class Cache {
     const entries: { kind: string; key: string; bytes: number; usedAt: number }[] = [];
     for (const kind of await readdir(this.root).catch(() => [] as string[])) {
       if (kind.startsWith(".")) continue;
-      for (const key of await readdir(path.join(this.root, kind)).catch(() => [] as string[])) {
-        const meta = path.join(this.root, kind, key, META);
+      for (const name of await readdir(path.join(this.root, kind)).catch(() => [] as string[])) {
+        if (name.startsWith(".") || !name.endsWith(META)) continue;
+        const key = name.slice(0, -META.length);
+        const meta = path.join(this.root, kind, name);
         try {
           const [info, text] = await Promise.all([stat(meta), readFile(meta, "utf8")]);
           entries.push({ kind, key, bytes: (JSON.parse(text) as { bytes: number }).bytes, usedAt: info.mtimeMs });
@@ -149,6 +154,8 @@ export class Cache {
       if (Date.now() - e.usedAt < this.minAgeMs) break;
       const doomed = path.join(this.root, e.kind, `.evicted-${randomBytes(6).toString("hex")}`);
       try {
+        // The record first: from then on lookups miss, and the directory can go at leisure.
+        await rm(path.join(this.root, e.kind, `${e.key}${META}`));
         await rename(path.join(this.root, e.kind, e.key), doomed);
       } catch {
         continue;

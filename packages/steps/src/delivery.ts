@@ -7,7 +7,7 @@
 // commit is cloned; anywhere else the deployer's directory stays the run's directory, which only
 // workers on this filesystem can see.
 import path from "node:path";
-import { resolveReferences } from "@flowplane/core";
+import { findReferences, resolveReferences } from "@flowplane/core";
 import { publicUrl, gitProject } from "./git.ts";
 import { detectPackageManager } from "./install.ts";
 import { runSteps, type StepsResult } from "./run-steps.ts";
@@ -45,6 +45,15 @@ function keepAsWritten(steps: StepSpec[]): Record<string, string> {
     if (step.id)
       for (const output of STEP_OUTPUTS[step.name]) kept[`${step.id}.${output}`] = `{{ ${step.id}.${output} }}`;
   return kept;
+}
+
+/** The secrets and variables `value` names, each as its own reference text (kept for later). */
+function keepNamed(value: unknown): { secrets: Record<string, string>; variables: Record<string, string> } {
+  const named = findReferences(value);
+  return {
+    secrets: Object.fromEntries(named.secrets.map((n) => [n, `{{ secret.${n} }}`])),
+    variables: Object.fromEntries(named.variables.map((n) => [n, `{{ variable.${n} }}`])),
+  };
 }
 
 /** The code a deployment runs, from what its pull steps pin and the image it names. */
@@ -91,10 +100,11 @@ export async function prepareDelivery(
           home: input.home,
           env: input.env,
           log: input.log,
+          outputs: built.outputs,
         });
-        // Push steps may use build outputs: run them with those known.
+        // Push steps ran with build's outputs known, so theirs include them.
         return {
-          outputs: { ...built.outputs, ...pushed.outputs },
+          outputs: pushed.outputs,
           cwd: pushed.cwd,
           results: [...built.results, ...pushed.results],
         };
@@ -104,11 +114,16 @@ export async function prepareDelivery(
     ({ outputs, results } = await run);
   }
 
-  const known = { secrets: {}, variables: {}, outputs: { ...keepAsWritten(input.pull ?? []), ...outputs } };
+  // Pull steps resolve only build and push outputs here; their secrets, variables, environment
+  // and own outputs resolve where each run starts.
+  const known = { ...keepNamed(input.pull), outputs: { ...keepAsWritten(input.pull ?? []), ...outputs } };
   let jobVariables: Record<string, unknown>;
   let pull: StepSpec[] | null;
   try {
-    jobVariables = resolveReferences(input.jobVariables, { ...known, outputs }) as Record<string, unknown>;
+    jobVariables = resolveReferences(input.jobVariables, { ...keepNamed(input.jobVariables), outputs }) as Record<
+      string,
+      unknown
+    >;
   } catch (err) {
     throw new Error(
       `job_variables: ${(err as Error).message.replace("was not resolved", "is not an output of a build or push step")}`,

@@ -52,6 +52,14 @@ export function publicUrl(repository: string): string {
   }
 }
 
+/** Git's own words for a refused login are a prompt it could not show; say what happened. */
+function explain(err: unknown): never {
+  const message = (err as Error).message;
+  if (/could not read (Username|Password)|Authentication failed|HTTP 401|403/.test(message))
+    throw new Error(`authentication failed (check the step's credentials): ${message}`);
+  throw err as Error;
+}
+
 export async function gitClone(
   args: StepArguments<"git_clone">,
   ctx: GitContext,
@@ -67,7 +75,7 @@ export async function gitClone(
     throw new Error(`commit ${JSON.stringify(args.commit)}: expected a full 40-character commit SHA`);
   if (commit === null) {
     const ref = args.branch ?? "HEAD";
-    const listed = await git(["ls-remote", args.repository, ref], os.tmpdir());
+    const listed = await git(["ls-remote", args.repository, ref, `${ref}^{}`], os.tmpdir()).catch(explain);
     const line = listed
       .split("\n")
       .map((l) => l.split("\t"))
@@ -101,7 +109,7 @@ export async function gitClone(
       ctx.log(`git_clone: fetching ${commit!.slice(0, 12)} from ${repository}`);
       const depth = args.shallow === false ? [] : ["--depth", "1"];
       try {
-        await git(["fetch", "--quiet", "--no-tags", ...depth, args.repository, commit!], mirror, false);
+        await git(["fetch", "--quiet", "--no-tags", ...depth, args.repository, commit!], mirror, false).catch(explain);
       } catch (err) {
         // Servers that refuse to send an unadvertised commit: fetch its branch (or all heads).
         const refspec = args.branch ? [args.branch] : ["+refs/heads/*:refs/remotes/origin/*"];

@@ -50,7 +50,11 @@ export async function installDependencies(
   const digest = createHash("sha256").update(
     `${found.manager}\0${process.version.split(".")[0]}\0${process.platform}-${process.arch}\0`,
   );
-  digest.update(await readFile(path.join(dir, found.lockfile)));
+  const lockfile = await readFile(path.join(dir, found.lockfile));
+  digest.update(lockfile);
+  // Linked packages (workspaces, `link:`/`file:` directories) are the project's own code, which
+  // changes without the lockfile: their installs are not shared beyond this directory.
+  if (/"link": true|\blink:/.test(lockfile.toString())) digest.update(`\0${dir}`);
   digest.update(await readFile(path.join(dir, "package.json")).catch(() => Buffer.alloc(0)));
   const key = digest.digest("hex").slice(0, 32);
   const link = path.join(dir, "node_modules");

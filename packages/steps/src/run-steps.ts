@@ -26,6 +26,8 @@ export interface StepContext {
     missing: string[];
   }>;
   cache?: Cache;
+  /** Outputs of an earlier phase the steps may use (push steps use build's). */
+  outputs?: Record<string, unknown>;
   /** Receives every secret value the steps use; default: a fresh one. */
   redactor?: Redactor;
 }
@@ -80,17 +82,25 @@ export async function runSteps(specs: StepSpec[], phase: Phase, ctx: StepContext
         steps[0]!.id,
         "secrets and variables cannot be resolved here",
       );
-    const got = await ctx.resolveNamed({ secrets: named.secrets, variables: named.variables });
-    if (got.missing.length > 0) {
-      const at = steps.findIndex((s) => got.missing.some((m) => JSON.stringify(s.args).includes(m)));
+    /** The first step naming one of `names` (as `secret "X"` / `variable "Y"`), or any that names some. */
+    const failAt = (names: string[] | null, reason: string): never => {
+      const at = steps.findIndex((s) => {
+        const refs = findReferences(s.args);
+        const own = [...refs.secrets.map((n) => `secret "${n}"`), ...refs.variables.map((n) => `variable "${n}"`)];
+        return names ? names.some((m) => own.includes(m)) : own.length > 0;
+      });
       const step = steps[Math.max(at, 0)]!;
-      throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, `${got.missing.join(", ")} does not exist`);
-    }
+      throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, reason);
+    };
+    const got = await ctx
+      .resolveNamed({ secrets: named.secrets, variables: named.variables })
+      .catch((err: unknown) => failAt(null, `reading its secrets and variables: ${(err as Error).message}`));
+    if (got.missing.length > 0) failAt(got.missing, `${got.missing.join(", ")} does not exist`);
     for (const secret of Object.values(got.secrets)) redactor.add(secret);
     Object.assign(values, { secrets: got.secrets, variables: got.variables });
   }
 
-  const outputs: Record<string, unknown> = {};
+  const outputs: Record<string, unknown> = { ...ctx.outputs };
   const results: StepsResult["results"] = [];
   let cwd = ctx.cwd;
   for (const [index, step] of steps.entries()) {

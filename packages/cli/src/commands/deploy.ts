@@ -114,7 +114,7 @@ export function registerDeploy(program: Command): void {
       const shipped = new Map<string, Promise<StepsResult>>();
       const prepared = [];
       for (const { steps, where, ...p } of checked) {
-        const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped, !flags.json);
+        const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped);
         prepared.push({
           ...p,
           path: delivery.path,
@@ -328,7 +328,6 @@ async function deliver(
   baseDir: string,
   where: string,
   shipped: Map<string, Promise<StepsResult>>,
-  verbose: boolean,
 ): Promise<Delivery> {
   const { prepareDelivery, StepFailedError } = await import("@flowplane/steps");
   let delivery: Delivery;
@@ -340,9 +339,8 @@ async function deliver(
         jobVariables,
         env: process.env,
         home: flowplaneHome(),
-        log: (line) => {
-          if (verbose) progress(`  ${line}`);
-        },
+        // Step output goes to stderr, with --json too: a failing build must show why.
+        log: (line) => progress(`  ${line}`),
       },
       shipped,
     );
