@@ -3,11 +3,12 @@
 // and region come from the SDK's default chain (here: environment variables).
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
+import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
 import { Worker } from "../worker.ts";
-import { EcsInfrastructure, ecsJobSettings } from "./ecs.ts";
-import { FakeEcs } from "./fakes/ecs-api.ts";
-import type { JobSpec } from "./types.ts";
+import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
+import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
+import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import { InfrastructureError, type JobSpec } from "./types.ts";
 
 let fake: FakeEcs;
 const saved: Record<string, string | undefined> = {};
@@ -43,9 +44,20 @@ beforeEach(() => {
   fake.requests.length = 0;
   fake.outcome = () => ({ kind: "exit", exitCode: 0 });
   fake.runTaskFailures = null;
+  fake.faults.length = 0;
 });
 
-const infra = () => new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 });
+/** Timeouts shortened by configuration: retries, start and lost-track bounds within a test's time. */
+const infra = (options: Partial<EcsInfrastructureOptions> = {}) =>
+  new EcsInfrastructure({
+    endpoint: fake.url,
+    pollIntervalMs: 10,
+    retryForMs: 300,
+    retryDelayMs: 10,
+    lostAfterMs: 300,
+    stopWaitMs: 2_000,
+    ...options,
+  });
 
 const network = { subnets: ["subnet-0a1b"], security_groups: ["sg-0c2d"] };
 
@@ -97,7 +109,20 @@ describe("ecs requests", () => {
       {
         family,
         containerDefinitions: [
-          { name: "flowplane", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4", essential: true },
+          {
+            name: "flowplane",
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4",
+            essential: true,
+            // The execution role writes the container's output to CloudWatch Logs.
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": "/flowplane/flow-runs",
+                "awslogs-stream-prefix": "flowplane",
+                "awslogs-create-group": "true",
+              },
+            },
+          },
         ],
         cpu: "512",
         memory: "1024",
@@ -108,7 +133,7 @@ describe("ecs requests", () => {
     ]);
     expect(fake.bodiesOf("RunTask")).toEqual([
       {
-        // The SDK's idempotency token, one per RunTask call and kept across its retries.
+        // The idempotency token, one per submission and kept across its retries.
         clientToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
         cluster: "flows",
         taskDefinition: `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:1`,
@@ -180,8 +205,8 @@ describe("ecs requests", () => {
       "RunTask",
     ]);
     const [v1, v2] = [
-      ecsJobSettings(jobSpec({ image: "etl:1" })).register!.family,
-      ecsJobSettings(jobSpec({ image: "etl:2" })).register!.family,
+      ecsJobSettings(jobSpec({ image: "etl:1", ...network })).register!.family,
+      ecsJobSettings(jobSpec({ image: "etl:2", ...network })).register!.family,
     ];
     expect(v2).not.toBe(v1);
     expect(fake.bodiesOf("RegisterTaskDefinition").map((b) => b["family"])).toEqual([v2]);
@@ -283,7 +308,7 @@ describe("ecs task outcomes", () => {
       await infra().submit(job)
     ).exited;
     expect(job.lines).toEqual([
-      "stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual",
+      "stream_output: this worker does not copy ECS task output; it is in CloudWatch Logs (group /flowplane/flow-runs) when the task definition has an execution role, and the flow run's own logs are recorded as usual",
     ]);
   });
 });
@@ -295,26 +320,36 @@ describe("ecs submit errors name the cause", () => {
     );
   });
 
-  it("failures in RunTask's answer", async () => {
+  it("capacity failures in RunTask's answer are retried under one client token for retryForMs, then named as transient", async () => {
     fake.runTaskFailures = () => [
       { arn: "arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc", reason: "RESOURCE:MEMORY" },
     ];
-    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))).rejects.toThrow(
-      'ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc',
+    const error = await infra()
+      .submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect((error as InfrastructureError).message).toMatch(
+      /^ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance\/flows\/abc \(retried for \d+ s\)$/,
     );
+    expect((error as InfrastructureError).transient).toBe(true);
+    const attempts = fake.bodiesOf("RunTask");
+    expect(attempts.length).toBeGreaterThan(2);
+    expect(new Set(attempts.map((b) => b["clientToken"])).size).toBe(1);
   });
 
-  it("awsvpc without subnets", async () => {
+  it("awsvpc without subnets, refused before RunTask naming the job variable", async () => {
     await expect(infra().submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
-      `ECS RunTask on cluster "default" failed: InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.`,
+      `job variable "subnets": Fargate tasks use awsvpc networking, which needs at least one subnet`,
     );
+    expect(fake.bodiesOf("RunTask")).toEqual([]);
   });
 });
 
 describe("ecs pool through the Worker", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer();
+    // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
+    server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
     await server.api.workPools.create.mutate({ name: "ecs-pool", type: "ecs" });
     await server.api.deployments.upsert.mutate({
       flowName: "hello",
@@ -322,6 +357,13 @@ describe("ecs pool through the Worker", () => {
       entrypoint: "examples/hello.ts:hello",
       workPoolName: "ecs-pool",
       jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network },
+    });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "long",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "ecs-pool",
+      jobVariables: { image: "etl:1", ...network },
     });
   }, 60_000);
   afterAll(async () => {
@@ -342,6 +384,70 @@ describe("ecs pool through the Worker", () => {
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
+    );
+  });
+
+  it("cancel after a restart under the same name stops the task from its stored ARN, and only then reads CANCELLED (regression: CANCELLED while the task kept running)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { final, job } = await cancelAfterRestart(server, {
+      poolName: "ecs-pool",
+      deployment: "hello/long",
+      launcher: "ecs-same",
+      successor: "ecs-same",
+      infrastructure: () => infra(),
+    });
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      { cluster: "default", task: job.id, reason: "Flowplane: flow run cancelled" },
+    ]);
+    const task = fake.taskOf(job.id)!;
+    expect(task["lastStatus"]).toBe("STOPPED");
+    expect(Number(task["stoppedAt"]) * 1000).toBeLessThanOrEqual(Date.parse(final.state.timestamp));
+  });
+
+  it("cancel after a restart under a new name: a live worker of the pool stops the task its OFFLINE launcher left (regression: CANCELLING for ever, or CANCELLED by the liveness sweep with the task running)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { job } = await cancelAfterRestart(server, {
+      poolName: "ecs-pool",
+      deployment: "hello/long",
+      launcher: "ecs-before",
+      successor: "ecs-after",
+      infrastructure: () => infra(),
+      beforeSuccessor: async (runId) => {
+        // Sweeps ran with the launcher offline: the run still waits for its task to be stopped.
+        await new Promise((r) => setTimeout(r, 500));
+        expect((await server.api.flowRuns.get.query({ id: runId })).state.type).toBe("CANCELLING");
+        expect(fake.bodiesOf("StopTask")).toEqual([]);
+      },
+    });
+    expect(fake.taskOf(job.id)!["lastStatus"]).toBe("STOPPED");
+  });
+
+  it("a failing StopTask is retried and logged on the run, the run ends CANCELLED once ECS stops the task, and the worker keeps serving (regression: StopTask errors were swallowed)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { infrastructureId, logs } = await cancelThroughFailingStops(
+      server,
+      { poolName: "ecs-pool", deployment: "hello/long", workerName: "ecs-canceller", infrastructure: infra() },
+      // More failures than one stop's own retries (retryForMs) absorb: the worker retries later.
+      () => fake.fail("StopTask", ECS_FAULTS.server, 12),
+    );
+    expect(fake.taskOf(infrastructureId)!["lastStatus"]).toBe("STOPPED");
+    expect(logs).toContainEqual(
+      expect.stringMatching(
+        /^Flowplane worker ecs-canceller: could not stop the run's infrastructure \(attempt 1\): could not stop ECS task arn:aws:ecs:us-east-1:123456789012:task\/default\/[0-9a-f]{32}: ServerException: Service encountered an internal error\.; retrying in \d+\.\d s$/,
+      ),
+    );
+  });
+
+  it("cleanupOrphans: a worker back under its name stops the tasks it launched for runs that have ended, and leaves its runs' live tasks alone", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    await restartAmongOwnJobs(
+      server,
+      { poolName: "ecs-pool", deployment: "hello/long", workerName: "ecs-orphans", infrastructure: () => infra() },
+      async ({ live, ended }) => {
+        await waitFor("the ended run's task to stop", async () => fake.taskOf(ended.id)!["lastStatus"] === "STOPPED");
+        expect(fake.bodiesOf("ListTasks")).toContainEqual({ startedBy: "flowplane" });
+        expect(fake.taskOf(live.id)!["lastStatus"]).toBe("RUNNING");
+      },
     );
   });
 });
