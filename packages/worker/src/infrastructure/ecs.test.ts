@@ -1,6 +1,7 @@
 // The ecs pool through the real @aws-sdk/client-ecs against an in-process fake of the ECS JSON 1.1
 // API: the exact requests the worker sends, and how stopped tasks map to run outcomes. Credentials
 // and region come from the SDK's default chain (here: environment variables).
+import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
@@ -342,6 +343,219 @@ describe("ecs submit errors name the cause", () => {
       `job variable "subnets": Fargate tasks use awsvpc networking, which needs at least one subnet`,
     );
     expect(fake.bodiesOf("RunTask")).toEqual([]);
+  });
+});
+
+describe("ecs job variables ECS would refuse are refused before RunTask, naming the variable", () => {
+  const refused = (variables: Record<string, unknown>) => () => ecsJobSettings(jobSpec(variables));
+
+  it("container overrides over 8,192 characters", () => {
+    expect(refused({ image: "etl:1", ...network, env: { BIG: "x".repeat(8_200) } })).toThrow(
+      /^job variables "env" and "command": the task's container overrides are 8,\d{3} characters; ECS accepts at most 8,192/,
+    );
+    // Just under the limit is sent, and the fake (like ECS) takes it.
+    expect(() =>
+      ecsJobSettings(jobSpec({ image: "etl:1", ...network, env: { BIG: "x".repeat(7_700) } })),
+    ).not.toThrow();
+  });
+
+  it("tags ECS refuses: reserved prefix, bad characters, lengths", () => {
+    expect(refused({ image: "etl:1", ...network, tags: { "aws:team": "data" } })).toThrow(
+      'job variable "tags": tag "aws:team" is not valid for ECS (the "aws:" prefix is reserved)',
+    );
+    expect(refused({ image: "etl:1", ...network, tags: { team: "data;drop" } })).toThrow(
+      'job variable "tags": tag "team" is not valid for ECS (letters, digits, spaces and _ . : / = + - @ only)',
+    );
+    expect(refused({ image: "etl:1", ...network, tags: { ["k".repeat(129)]: "v" } })).toThrow(
+      "keys are 1 to 128 characters",
+    );
+  });
+
+  it("launch type and network combinations", () => {
+    expect(refused({ image: "etl:1", launch_type: "EC2", assign_public_ip: true, ...network })).toThrow(
+      'job variable "assign_public_ip": ECS assigns public IPs only to Fargate tasks',
+    );
+    expect(refused({ image: "etl:1", launch_type: "EXTERNAL", ...network })).toThrow(
+      'job variable "launch_type": EXTERNAL does not support the awsvpc network mode',
+    );
+    expect(refused({ image: "etl:1", launch_type: "EC2" })).toThrow('job variable "subnets"');
+    // An EC2 task definition of its own may use bridge networking: no subnets needed.
+    expect(() =>
+      ecsJobSettings(
+        jobSpec({ task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/x:1", launch_type: "EC2" }),
+      ),
+    ).not.toThrow();
+  });
+
+  it("the fake refuses the same requests when they reach it, as ECS does", async () => {
+    const ecs = new ECSClient({ endpoint: fake.url, maxAttempts: 1 });
+    await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    const taskDefinition = String(fake.bodiesOf("RunTask")[0]!["taskDefinition"]);
+    const run = (input: Record<string, unknown>) =>
+      ecs.send(new RunTaskCommand({ taskDefinition, launchType: "FARGATE", ...input }));
+    const vpc = { awsvpcConfiguration: { subnets: ["subnet-0a1b"] } };
+    await expect(
+      run({
+        networkConfiguration: vpc,
+        overrides: {
+          containerOverrides: [{ name: "flowplane", environment: [{ name: "BIG", value: "x".repeat(8_200) }] }],
+        },
+      }),
+    ).rejects.toThrow("Container Overrides length must be at most 8192");
+    await expect(run({ networkConfiguration: vpc, tags: [{ key: "aws:x", value: "1" }] })).rejects.toThrow(
+      "Invalid tag key: aws:x",
+    );
+    await expect(
+      run({
+        launchType: "EC2",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0a1b"], assignPublicIp: "ENABLED" } },
+      }),
+    ).rejects.toThrow("Assign public IP is not supported for this launch type.");
+    await expect(
+      ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "no-role",
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: "256",
+          memory: "512",
+          containerDefinitions: [
+            {
+              name: "c",
+              image: "etl:1",
+              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "g" } },
+            },
+          ],
+        }),
+      ),
+    ).rejects.toThrow("Fargate requires task definition to have execution role ARN to support log driver awslogs.");
+    // Without an execution role the worker registers no awslogs configuration, so ECS takes it.
+    expect(
+      fake
+        .bodiesOf("RegisterTaskDefinition")
+        .filter((b) => String(b["family"]).startsWith("flowplane-"))
+        .every(
+          (b) =>
+            b["executionRoleArn"] ||
+            !(b["containerDefinitions"] as { logConfiguration?: unknown }[])[0]!.logConfiguration,
+        ),
+    ).toBe(true);
+  });
+});
+
+describe("ecs transient errors are retried, not terminal", () => {
+  it("throttling, a 5xx and expired credentials on RunTask: retried with backoff under one client token, one task starts", async () => {
+    fake.fail("RunTask", ECS_FAULTS.throttling, 2);
+    fake.fail("RunTask", ECS_FAULTS.server, 1);
+    fake.fail("RunTask", ECS_FAULTS.expiredToken, 1);
+    const tasksBefore = fake.taskArns().length;
+    const job = jobSpec({ image: "etl:1", ...network });
+    const events: string[] = [];
+    const running = await infra({ retryForMs: 5_000 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+    const attempts = fake.bodiesOf("RunTask");
+    expect(attempts).toHaveLength(5);
+    expect(new Set(attempts.map((b) => b["clientToken"])).size).toBe(1);
+    expect(fake.taskArns()).toHaveLength(tasksBefore + 1);
+    expect(events).toEqual([
+      expect.stringMatching(
+        /^ECS RunTask on cluster "default": ThrottlingException: Rate exceeded; retry 1 in \d+\.\d s$/,
+      ),
+      expect.stringMatching(/: ThrottlingException: Rate exceeded; retry 2 in /),
+      expect.stringMatching(/: ServerException: Service encountered an internal error\.; retry 3 in /),
+      expect.stringMatching(
+        /: ExpiredTokenException: The security token included in the request is expired; retry 4 in /,
+      ),
+    ]);
+  });
+
+  it("a RunTask whose answer was lost is retried with the same client token, and ECS answers the task it started (no second task)", async () => {
+    // The fake starts the task, then the client sees a 5xx: ECS's idempotency makes the retry safe.
+    const first = await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    const token = String(fake.bodiesOf("RunTask")[0]!["clientToken"]);
+    const ecs = new ECSClient({ endpoint: fake.url, maxAttempts: 1 });
+    const again = await ecs.send(
+      new RunTaskCommand({
+        ...(fake.bodiesOf("RunTask")[0] as object),
+        clientToken: token,
+      } as ConstructorParameters<typeof RunTaskCommand>[0]),
+    );
+    expect(again.tasks?.[0]?.taskArn).toBe(first.id);
+    expect(fake.taskArns().at(-1)).toBe(first.id);
+    expect(fake.taskArns().filter((arn) => arn === first.id)).toHaveLength(1);
+    await first.exited;
+  });
+
+  it("throttled and failing DescribeTasks while the task runs: the watch keeps going and reports how the task ended", async () => {
+    fake.outcome = () => ({ kind: "exit", exitCode: 3, runningPolls: 5 });
+    const running = await infra({ lostAfterMs: 5_000 }).submit(jobSpec({ image: "etl:1", ...network }));
+    fake.fail("DescribeTasks", ECS_FAULTS.throttling, 10);
+    fake.fail("DescribeTasks", ECS_FAULTS.server, 10);
+    expect(await running.exited).toEqual({ exitCode: 3, reason: "exited with code 3", stopped: false });
+  });
+
+  it("lost track: while the runner heartbeats the watch goes on; once it is silent too, the task is stopped and the exit says so", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const job = jobSpec({ image: "etl:1", ...network });
+    let asked = 0;
+    const events: string[] = [];
+    const running = await infra({ lostAfterMs: 100 }).submit({
+      ...job,
+      runnerAlive: async () => ++asked <= 2,
+      onEvent: (m) => events.push(m),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    fake.fail("DescribeTasks", ECS_FAULTS.server, 1_000_000);
+    const result = await running.exited;
+    expect(result).toEqual({
+      exitCode: null,
+      reason: `lost track of ECS task ${running.id}: ServerException: Service encountered an internal error.`,
+      stopped: false,
+      lost: true,
+    });
+    expect(asked).toBe(3);
+    expect(events.filter((e) => e.includes("the runner still heartbeats, so the worker keeps watching"))).toHaveLength(
+      2,
+    );
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      {
+        cluster: `arn:aws:ecs:us-east-1:123456789012:cluster/default`,
+        task: running.id,
+        reason: "Flowplane: the worker lost track of this task",
+      },
+    ]);
+  });
+});
+
+describe("ecs tasks that never start or never finish end with the real reason, in bounded time", () => {
+  it("a task ECS stops while PROVISIONING ends with ECS's stop reason", async () => {
+    fake.outcome = () => ({
+      kind: "fail-to-start",
+      provisioningMs: 50,
+      stoppedReason: "Timeout waiting for network interface provisioning to complete.",
+    });
+    const running = await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    expect(await running.exited).toEqual({
+      exitCode: null,
+      reason: "task failed to start: Timeout waiting for network interface provisioning to complete.",
+      stopped: false,
+    });
+  });
+
+  it("a task still PROVISIONING after startTimeoutMs is stopped, and the run ends saying so with ECS's stop reason", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped", provisioningMs: Number.POSITIVE_INFINITY });
+    const events: string[] = [];
+    const job = jobSpec({ image: "etl:1", ...network });
+    const running = await infra({ startTimeoutMs: 200 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    const result = await running.exited;
+    expect(result).toEqual({
+      exitCode: null,
+      reason:
+        "ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); task stopped: Flowplane: ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING)",
+      stopped: false,
+    });
+    expect(fake.taskOf(running.id)!["lastStatus"]).toBe("STOPPED");
+    expect(events).toEqual(["ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); stopping it"]);
   });
 });
 

@@ -669,7 +669,7 @@ export class EcsInfrastructure implements Infrastructure {
       }
       if (task.lastStatus === "RUNNING") started = true;
       if (!started && !timedOut && Date.now() > startDeadline) {
-        timedOut = `ECS task did not reach RUNNING within ${Math.round(this.startTimeoutMs / 1000)} s (last status ${task.lastStatus ?? "unknown"})`;
+        timedOut = `ECS task did not reach RUNNING within ${this.startTimeoutMs / 1000} s (last status ${task.lastStatus ?? "unknown"})`;
         job.onEvent?.(`${timedOut}; stopping it`);
         await this.stopTask(ecs, cluster, taskArn, `Flowplane: ${timedOut}`).catch((err: unknown) =>
           job.onEvent?.(`could not stop ECS task ${taskArn}: ${awsMessage(err)}`),
