@@ -1,7 +1,9 @@
 // A worker: registers with its pool by heartbeat, long-polls for runs (the server answers the moment
 // one becomes claimable), launches each on its infrastructure, stops runs asked to cancel, and
 // reports runs whose infrastructure exits without a final state as CRASHED. It keeps nothing a
-// restart would lose: the server holds every run's state.
+// restart would lose: the server holds every run's state and where its infrastructure is, so a
+// cancel reaches a task whoever launched it, and a restarted worker reconciles what its name
+// launched with the runs' states (cleanupOrphans).
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +18,7 @@ import {
   type StateType,
 } from "@flowplane/core";
 import { apiErrorInfo, flowplaneHome, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
-import type { Infrastructure, RunningJob } from "./infrastructure/types.ts";
+import { InfrastructureError, type Infrastructure, type RunningJob } from "./infrastructure/types.ts";
 
 export interface WorkerOptions {
   api: ApiClient;
@@ -33,12 +35,27 @@ export interface WorkerOptions {
   pollWaitMs?: number;
   infrastructure: Infrastructure;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * A run whose infrastructure could not be created for a reason that passes (capacity, throttling,
+   * 5xx) goes back to the queue, for this long after its expected start (default 600 s); after
+   * that it fails with the cause.
+   */
+  rescheduleForSeconds?: number;
+  /** How long such a run waits in the queue before it is claimable again (default 30 s). */
+  rescheduleDelaySeconds?: number;
+  /** How often orphaned jobs are looked for, in heartbeats (default every 6th). */
+  orphanCheckEveryHeartbeats?: number;
 }
+
+/** A run the server asks this worker to stop (see the poll's `cancel`). */
+type CancelRequest = Awaited<ReturnType<ApiClient["workers"]["poll"]["mutate"]>>["cancel"][number];
 
 interface ActiveRun {
   run: ClaimedRun;
   job: RunningJob | null;
   cancelling: boolean;
+  /** Extends the claim while the infrastructure provisions (the run is PENDING). */
+  claimTimer: NodeJS.Timeout | null;
   /** Settles when the run's handling is over (exit seen, final state reported). */
   done: Promise<void>;
   /** The secret values resolved into this run's job, replaced by *** in its captured output. */
@@ -77,6 +94,8 @@ export class Worker {
     timestamp: string;
   }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Cancels being carried out or waiting to be retried, by run id. */
+  private readonly cancels = new Map<string, { inFlight: boolean; attempts: number; notBefore: number }>();
 
   constructor(private readonly options: WorkerOptions) {
     this.name = options.name ?? `${os.hostname()}-${process.pid}`;
@@ -100,7 +119,7 @@ export class Worker {
     this.heartbeatTimer = setInterval(() => {
       void this.heartbeat().catch((err) => this.log("warn", `heartbeat failed: ${apiErrorInfo(err).message}`));
       // Now and then, remove what workers of this pool that died left running.
-      if (++beats % 6 === 0) void this.cleanupOrphans();
+      if (++beats % (this.options.orphanCheckEveryHeartbeats ?? 6) === 0) void this.cleanupOrphans();
     }, interval);
     void this.cleanupOrphans();
     try {
@@ -139,18 +158,42 @@ export class Worker {
       );
   }
 
-  /** Jobs of this pool's OFFLINE workers (killed, say) are stopped and removed. */
+  /**
+   * Reconciles what this worker's name launched before a restart, and what OFFLINE workers of the
+   * pool launched, with the runs' states: a job whose run has ended, been rescheduled, or moved on
+   * to another attempt (another infrastructure id) is stopped and removed. A job that is still its
+   * run's live attempt is left running: its runner reports the run's end itself, and a cancel
+   * reaches it through the stored id (cancel()).
+   */
   private async cleanupOrphans(): Promise<void> {
-    const cleanup = this.options.infrastructure.cleanupOrphans?.bind(this.options.infrastructure);
-    if (!cleanup) return;
+    const infrastructure = this.options.infrastructure;
+    if (!infrastructure.findJobs || !this.template) return;
     try {
       const workers = await this.options.api.workers.list.query({ workPoolName: this.options.poolName });
-      for (const w of workers.filter((w) => w.status === "OFFLINE" && w.name !== this.name)) {
-        const removed = await cleanup({ "flowplane.worker": w.name });
-        if (removed > 0) this.log("info", `removed ${removed} jobs left by offline worker ${w.name}`);
+      const names = [
+        this.name,
+        ...workers.filter((w) => w.status === "OFFLINE" && w.name !== this.name).map((w) => w.name),
+      ];
+      const defaults = resolveJobConfiguration(this.template, {}, {});
+      const where = defaults.ok ? defaults.configuration : {};
+      for (const name of names) {
+        let removed = 0;
+        for (const job of await infrastructure.findJobs({ "flowplane.worker": name }, where)) {
+          if (job.flowRunId && this.active.has(job.flowRunId)) continue;
+          if (job.flowRunId) {
+            const run = await this.options.api.flowRuns.get.query({ id: job.flowRunId }).catch(() => null);
+            const type = run?.state.type as StateType | undefined;
+            const live = type === "PENDING" || type === "RUNNING" || type === "PAUSED" || type === "CANCELLING";
+            // Its run's current attempt: left to its runner, and to cancel() (which stops it first).
+            if (run && live && run.infrastructureId === job.id) continue;
+          }
+          await infrastructure.stop(job.id, this.options.stopGraceMs ?? 10_000);
+          removed++;
+        }
+        if (removed > 0) this.log("info", `removed ${removed} jobs left by worker ${name}`);
       }
     } catch (err) {
-      this.log("warn", `orphan cleanup failed: ${apiErrorInfo(err).message}`);
+      this.log("warn", `orphan cleanup failed: ${err instanceof Error ? err.message : apiErrorInfo(err).message}`);
     }
   }
 
@@ -177,8 +220,20 @@ export class Worker {
       { workerId: this.workerId!, limit: available, waitMs },
       { signal: this.pollAbort.signal },
     );
-    for (const request of result.cancel) void this.cancel(request.id, request.claimToken);
+    for (const request of result.cancel) void this.cancel(request);
+    for (const id of this.cancels.keys())
+      if (!result.cancel.some((c) => c.id === id) && !this.cancels.get(id)!.inFlight) this.cancels.delete(id);
     for (const run of result.runs) this.launch(run);
+    // The server answers at once while a run is CANCELLING; while every one of them is already
+    // being stopped (or waits for its retry), pause rather than poll in a tight loop.
+    if (result.runs.length === 0 && result.cancel.length > 0 && !this.stopping)
+      await sleep(Math.max(50, Math.min(1_000, this.nextCancelDueMs())));
+  }
+
+  private nextCancelDueMs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of this.cancels.values()) if (!c.inFlight) next = Math.min(next, c.notBefore - Date.now());
+    return next;
   }
 
   private async drain(): Promise<void> {
@@ -190,11 +245,43 @@ export class Worker {
       run,
       job: null,
       cancelling: false,
+      claimTimer: null,
       done: Promise.resolve(),
       redactor: new Redactor(),
     };
     this.active.set(run.id, entry);
-    entry.done = this.execute(entry).finally(() => this.active.delete(run.id));
+    this.extendClaimWhileProvisioning(entry);
+    entry.done = this.execute(entry).finally(() => {
+      if (entry.claimTimer) clearInterval(entry.claimTimer);
+      this.active.delete(run.id);
+    });
+  }
+
+  /**
+   * A slow start (a Fargate task provisioning, a pod waiting for a node, retries of RunTask) must
+   * not let the claim expire: another worker would then launch a second execution. While the run
+   * is PENDING, its claim is extended every third of the claim timeout.
+   */
+  private extendClaimWhileProvisioning(entry: ActiveRun): void {
+    const everyMs = Math.max(200, (entry.run.claimTimeoutSeconds * 1000) / 3);
+    entry.claimTimer = setInterval(() => {
+      this.options.api.workers.extendClaim
+        .mutate({ flowRunId: entry.run.id, claimToken: entry.run.claimToken })
+        .then((r) => {
+          if (r.stateType !== "PENDING" && entry.claimTimer) clearInterval(entry.claimTimer);
+        })
+        .catch((err: unknown) => {
+          const info = apiErrorInfo(err);
+          if (info.code === "CLAIM_SUPERSEDED" && entry.claimTimer) clearInterval(entry.claimTimer);
+          this.log("warn", `could not extend the claim of ${entry.run.id}: ${info.message}`);
+        });
+    }, everyMs);
+  }
+
+  /** Whether the run's runner still heartbeats (asked before giving up on infrastructure out of sight). */
+  private async runnerAlive(run: ClaimedRun): Promise<boolean> {
+    const status = await this.options.api.workers.extendClaim.mutate({ flowRunId: run.id, claimToken: run.claimToken });
+    return status.runnerAlive;
   }
 
   private async execute(entry: ActiveRun): Promise<void> {
@@ -230,6 +317,8 @@ export class Worker {
         defaultCommand: defaultRunnerCommand(),
         labels: { "flowplane.run-id": run.id, "flowplane.worker": this.name },
         onOutput: (line, stream) => this.bufferLog(run.id, entry.redactor.text(line), stream),
+        onEvent: (message) => this.bufferLog(run.id, `Flowplane worker: ${entry.redactor.text(message)}`, "stderr"),
+        runnerAlive: () => this.runnerAlive(run),
       });
       entry.job = job;
       this.log("info", `started flow run ${run.name} (${run.id})`, { infrastructureId: job.id });
@@ -238,20 +327,46 @@ export class Worker {
         .catch((err: unknown) =>
           this.log("warn", `could not report infrastructure of ${run.id}: ${apiErrorInfo(err).message}`),
         );
-      if (entry.cancelling) void job.stop(this.options.stopGraceMs ?? 10_000);
+      if (entry.cancelling) void this.cancel({ id: run.id, claimToken: run.claimToken, infrastructureId: job.id });
       const exit = await job.exited;
       await this.flushLogs();
-      await this.settle(run, exit.stopped || entry.cancelling, `infrastructure ${exit.reason}`);
+      await this.settle(run, job.id, exit.stopped || entry.cancelling, `infrastructure ${exit.reason}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.log("error", `flow run ${run.id} could not start: ${message}`);
       this.bufferLog(run.id, `Flowplane worker could not start this run: ${message}`, "stderr");
       await this.flushLogs();
+      if (err instanceof InfrastructureError && err.transient) {
+        await this.requeue(run, message);
+        return;
+      }
       await this.propose(run.id, run.claimToken, {
         type: "CRASHED",
         message: `infrastructure could not start: ${message}`,
       });
     }
+  }
+
+  /**
+   * Infrastructure that could not be created for a passing reason: the run goes back to the queue
+   * (to this or another worker, later), until rescheduleForSeconds after its expected start; then
+   * it fails with the cause, so a run never waits for capacity for ever.
+   */
+  private async requeue(run: ClaimedRun, message: string): Promise<void> {
+    const waitedSeconds = (Date.now() - new Date(run.expectedStartTime).getTime()) / 1000;
+    if (waitedSeconds < (this.options.rescheduleForSeconds ?? 600)) {
+      const at = new Date(Date.now() + (this.options.rescheduleDelaySeconds ?? 30) * 1000);
+      await this.propose(run.id, run.claimToken, {
+        type: "SCHEDULED",
+        message: `infrastructure could not be created: ${message}; rescheduled for ${at.toISOString()}`,
+        details: { scheduledTime: at.toISOString() },
+      });
+      return;
+    }
+    await this.propose(run.id, run.claimToken, {
+      type: "FAILED",
+      message: `infrastructure could not be created for ${Math.round(waitedSeconds)} s: ${message}`,
+    });
   }
 
   /**
@@ -297,11 +412,23 @@ export class Worker {
     };
   }
 
-  /** After the infrastructure exits: a run without a final state crashed (or was cancelled). */
-  private async settle(run: ClaimedRun, stopped: boolean, reason: string): Promise<void> {
+  /**
+   * After the infrastructure exits: a run without a final state crashed (or was cancelled). Only
+   * for this worker's own attempt: a run now on other infrastructure belongs to another attempt
+   * (its claim expired and another worker launched it), and every proposal carries this attempt's
+   * claim token, which the server refuses once the claim has moved on.
+   */
+  private async settle(run: ClaimedRun, jobId: string, stopped: boolean, reason: string): Promise<void> {
     const current = await this.options.api.flowRuns.get.query({ id: run.id });
     const type = current.state.type as StateType;
     if (isTerminal(type)) return;
+    if (current.infrastructureId !== null && current.infrastructureId !== jobId) {
+      this.log(
+        "warn",
+        `flow run ${run.id} runs on ${current.infrastructureId} now, not on ${jobId}; leaving it to that attempt`,
+      );
+      return;
+    }
     if (type === "CANCELLING" || stopped) {
       await this.propose(run.id, run.claimToken, { type: "CANCELLED", message: `cancelled: ${reason}` });
       return;
@@ -314,27 +441,58 @@ export class Worker {
     });
   }
 
-  private async cancel(flowRunId: string, claimToken: string | null): Promise<void> {
-    const entry = this.active.get(flowRunId);
-    if (!entry) {
-      // Not running here any more (e.g. the worker restarted): nothing runs, so the run is simply
-      // cancelled, with the claim the server says this worker holds.
-      await this.propose(flowRunId, claimToken, {
+  /**
+   * Stops a run asked to cancel. A run this worker executes is stopped through its job (settle()
+   * then reports CANCELLED); any other (launched before a restart, or by an OFFLINE worker of the
+   * pool) is stopped from its stored infrastructure id, and reported CANCELLED only once the
+   * platform says it has stopped. A stop that fails is logged on the run and retried with backoff
+   * on later polls (the server keeps asking while the run is CANCELLING); it never ends the worker.
+   */
+  private async cancel(request: CancelRequest): Promise<void> {
+    const state = this.cancels.get(request.id) ?? { inFlight: false, attempts: 0, notBefore: 0 };
+    if (state.inFlight || Date.now() < state.notBefore) return;
+    state.inFlight = true;
+    this.cancels.set(request.id, state);
+    const grace = this.options.stopGraceMs ?? 10_000;
+    try {
+      const entry = this.active.get(request.id);
+      if (entry) {
+        entry.cancelling = true;
+        // Still being submitted: execute() stops it once it has an id.
+        if (!entry.job) return;
+        this.log("info", `cancelling flow run ${request.id}`);
+        await entry.job.stop(grace);
+        this.cancels.delete(request.id);
+        return;
+      }
+      if (request.infrastructureId) {
+        this.log("info", `cancelling flow run ${request.id}: stopping ${request.infrastructureId}`);
+        await this.options.infrastructure.stop(request.infrastructureId, grace);
+      }
+      await this.propose(request.id, request.claimToken, {
         type: "CANCELLED",
-        message: "cancelled; no infrastructure was running",
+        message: request.infrastructureId
+          ? `cancelled: infrastructure ${request.infrastructureId} stopped by worker ${this.name}`
+          : "cancelled; no infrastructure was running",
       });
-      return;
+      this.cancels.delete(request.id);
+    } catch (err) {
+      state.attempts++;
+      const ceiling = Math.min(30_000, 1_000 * 2 ** (state.attempts - 1));
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      state.notBefore = Date.now() + delay;
+      const message = `could not stop the run's infrastructure (attempt ${state.attempts}): ${err instanceof Error ? err.message : String(err)}; retrying in ${(delay / 1000).toFixed(1)} s`;
+      this.log("warn", `flow run ${request.id}: ${message}`);
+      this.bufferLog(request.id, `Flowplane worker ${this.name}: ${message}`, "stderr");
+    } finally {
+      state.inFlight = false;
     }
-    if (entry.cancelling) return;
-    entry.cancelling = true;
-    this.log("info", `cancelling flow run ${flowRunId}`);
-    await entry.job?.stop(this.options.stopGraceMs ?? 10_000);
   }
 
   private async propose(
     flowRunId: string,
     claimToken: string | null,
-    state: { type: StateType; message: string; details?: { noRetry: boolean } },
+    state: { type: StateType; message: string; details?: { noRetry?: boolean; scheduledTime?: string } },
   ): Promise<void> {
     try {
       await this.options.api.flowRuns.setState.mutate({

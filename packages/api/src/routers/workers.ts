@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { requireApiKey } from "../auth/principal.ts";
-import { reportInfrastructure } from "../services/flow-runs/attempts.ts";
+import { extendClaim, reportInfrastructure } from "../services/flow-runs/attempts.ts";
 import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
 import { readProcedure, router, runHeartbeatIntervalSeconds, workerProcedure } from "../trpc.ts";
 import { claimToken, name, proposerOf } from "./schemas.ts";
@@ -65,6 +65,23 @@ export const workersRouter = router({
         proposerOf(ctx.principal, input.claimToken),
       ),
     ),
+
+  /**
+   * The run's infrastructure is still provisioning: its claim lasts another claim timeout. Answers
+   * the run's state and whether its runner heartbeats.
+   */
+  extendClaim: workerProcedure.input(z.object({ flowRunId: z.uuid(), claimToken })).mutation(({ ctx, input }) =>
+    extendClaim(
+      ctx.services.resources,
+      ctx.workspaceId,
+      input.flowRunId,
+      {
+        claimTimeoutSeconds: ctx.services.config.claimTimeoutSeconds,
+        runHeartbeatTimeoutSeconds: ctx.services.config.runHeartbeatTimeoutSeconds,
+      },
+      proposerOf(ctx.principal, input.claimToken),
+    ),
+  ),
 
   list: readProcedure
     .input(z.object({ workPoolName: z.string().optional() }))

@@ -40,12 +40,23 @@ export interface ClaimedRun {
   claimToken: string;
   /** How often the run must heartbeat: a fraction of the server's run heartbeat timeout. */
   heartbeatIntervalSeconds: number;
+  /**
+   * How long the claim lasts before the run goes back to the queue unless it starts or the worker
+   * extends it (workers.extendClaim) while its infrastructure is provisioning.
+   */
+  claimTimeoutSeconds: number;
 }
 
-/** A run this worker holds that was asked to cancel, with the claim token to write for it. */
+/**
+ * A run asked to cancel that this worker must stop: one it holds, or one held by an OFFLINE worker
+ * of its pool whose infrastructure is known (the launching worker died or restarted under another
+ * name; anyone of the pool can stop it from its id). The claim token is the run's current one.
+ */
 export interface CancelRequest {
   id: string;
   claimToken: string | null;
+  /** Where the run's infrastructure is (RunningJob.id as reported), when it was reported. */
+  infrastructureId: string | null;
 }
 
 export interface ClaimRequest {
@@ -113,7 +124,10 @@ export async function claimWork(res: Resources, req: ClaimRequest): Promise<Clai
 }
 
 /** A claimed run as the statement returns it: the worker's view plus the row as written (for RecentRuns). */
-type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime" | "heartbeatIntervalSeconds"> & {
+type ClaimRow = Omit<
+  ClaimedRun,
+  "expectedStartTime" | "nextScheduledTime" | "heartbeatIntervalSeconds" | "claimTimeoutSeconds"
+> & {
   workspaceId: string;
   workPoolId: string;
   expectedStartTime: Date;
@@ -126,7 +140,7 @@ type ClaimRow = Omit<ClaimedRun, "expectedStartTime" | "nextScheduledTime" | "he
 
 function toClaimedRun(
   row: ClaimRow & { found?: boolean; paused?: boolean; limited?: boolean; cancel?: CancelRequest[] },
-  req: Pick<ClaimRequest, "heartbeatIntervalSeconds">,
+  req: Pick<ClaimRequest, "heartbeatIntervalSeconds" | "claimTimeoutSeconds">,
 ): ClaimedRun {
   const {
     workspaceId: _workspace,
@@ -144,6 +158,7 @@ function toClaimedRun(
   return {
     ...run,
     heartbeatIntervalSeconds: req.heartbeatIntervalSeconds,
+    claimTimeoutSeconds: req.claimTimeoutSeconds,
     expectedStartTime: new Date(run.expectedStartTime).toISOString(),
     nextScheduledTime: run.nextScheduledTime ? new Date(run.nextScheduledTime).toISOString() : null,
   };
@@ -177,10 +192,24 @@ function announce(res: Resources, workerId: string, claimed: ClaimRow[]): void {
   res.publisher.publish(claimed.flatMap((c) => stateEvents({ ...c, workerId }, { type: "PENDING", name: "Pending" })));
 }
 
-/** The worker's runs asked to cancel, as a JSON array of CancelRequest (`worker`: its parameter). */
+/**
+ * The runs a worker must stop, as a JSON array of CancelRequest (`worker`: its parameter): its own
+ * CANCELLING runs, and the CANCELLING runs of its pool's OFFLINE workers whose infrastructure id is
+ * known. Without the second part a run whose worker died or came back under a new name would stay
+ * CANCELLING (or be cancelled by the liveness sweep while its task kept running). Both parts read
+ * the partial index on CANCELLING runs by worker, so the cost is a probe per offline worker of the
+ * pool, never a scan of its runs.
+ */
 export function cancelRequests(worker: string): string {
-  return `(SELECT COALESCE(json_agg(json_build_object('id', a.id, 'claimToken', a."claimToken")), '[]'::json)
-                 FROM "FlowRun" a WHERE a."workerId" = ${worker} AND a."stateType" = 'CANCELLING')`;
+  const fields = `json_build_object('id', a.id, 'claimToken', a."claimToken", 'infrastructureId', a."infrastructureId")`;
+  return `(SELECT COALESCE(json_agg(r.request), '[]'::json) FROM (
+             SELECT ${fields} AS request FROM "FlowRun" a WHERE a."workerId" = ${worker} AND a."stateType" = 'CANCELLING'
+             UNION ALL
+             SELECT ${fields} FROM "Worker" me
+               JOIN "Worker" h ON h."workPoolId" = me."workPoolId" AND h.status = 'OFFLINE' AND h.id <> me.id
+               JOIN "FlowRun" a ON a."workerId" = h.id AND a."stateType" = 'CANCELLING' AND a."infrastructureId" IS NOT NULL
+              WHERE me.id = ${worker}
+           ) r)`;
 }
 
 /** What a claim returns per run (the same for both claim statements). */

@@ -56,6 +56,68 @@ describe("liveness resolves runs nothing would move", () => {
     expect(await stateOf(cancelling.run.id)).toMatchObject({ type: "CANCELLED" });
   });
 
+  it("keeps a cancelling run whose offline worker launched known infrastructure CANCELLING, and hands its stop to a live worker of the pool (regression: it was marked CANCELLED while its task kept running)", async () => {
+    const held = await claimed("launcher-old");
+    const token = { claimToken: held.claim.claimToken };
+    await worker.flowRuns.setState({ id: held.run.id, state: { type: "RUNNING" }, ...token });
+    await worker.workers.reportInfrastructure({
+      flowRunId: held.run.id,
+      infrastructureId: "arn:aws:ecs:us-east-1:123456789012:task/flows/0a1b",
+      ...token,
+    });
+    await developer.flowRuns.cancel({ id: held.run.id });
+    await silence(held.workerId);
+    await sweepLiveness(api.services.resources, config);
+    expect(await stateOf(held.run.id)).toMatchObject({ type: "CANCELLING" });
+    // A worker of the pool under a new name is asked to stop it, from its stored id.
+    const other = await worker.workers.heartbeat({ workPoolName: "live", workerName: "launcher-new" });
+    const polled = await worker.workers.poll({ workerId: other.workerId, limit: 0, waitMs: 0 });
+    expect(polled.cancel).toContainEqual({
+      id: held.run.id,
+      claimToken: held.claim.claimToken,
+      infrastructureId: "arn:aws:ecs:us-east-1:123456789012:task/flows/0a1b",
+    });
+    // A claiming poll reads the same requests.
+    const claiming = await worker.workers.poll({ workerId: other.workerId, limit: 5, waitMs: 0 });
+    expect(claiming.cancel.map((c) => c.id)).toContain(held.run.id);
+    await worker.flowRuns.setState({ id: held.run.id, state: { type: "CANCELLED" }, ...token });
+    expect(await stateOf(held.run.id)).toMatchObject({ type: "CANCELLED" });
+    const after = await worker.workers.poll({ workerId: other.workerId, limit: 0, waitMs: 0 });
+    expect(after.cancel.map((c) => c.id)).not.toContain(held.run.id);
+  });
+
+  it("extends the claim of a PENDING run for its holder only, and not once the run has started", async () => {
+    const { run, claim } = await claimed("slow-starter");
+    const expiry = async () =>
+      (
+        await api.db.pool.query<{ claimExpiresAt: Date }>(`SELECT "claimExpiresAt" FROM "FlowRun" WHERE id = $1`, [
+          run.id,
+        ])
+      ).rows[0]!.claimExpiresAt;
+    await api.db.pool.query(`UPDATE "FlowRun" SET "claimExpiresAt" = now() - interval '1 second' WHERE id = $1`, [
+      run.id,
+    ]);
+    expect(await worker.workers.extendClaim({ flowRunId: run.id, claimToken: claim.claimToken })).toEqual({
+      stateType: "PENDING",
+      runnerAlive: false,
+    });
+    expect((await expiry()).getTime()).toBeGreaterThan(Date.now() + 60_000);
+    // Nothing released it: the claim is alive.
+    await sweepLiveness(api.services.resources, config);
+    expect(await stateOf(run.id)).toMatchObject({ type: "PENDING" });
+    await expect(
+      worker.workers.extendClaim({ flowRunId: run.id, claimToken: "0197a5d0-0000-7000-8000-00000000dead" }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+    await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, claimToken: claim.claimToken });
+    await worker.flowRuns.heartbeat({ id: run.id, claimToken: claim.claimToken });
+    const before = await expiry();
+    expect(await worker.workers.extendClaim({ flowRunId: run.id, claimToken: claim.claimToken })).toEqual({
+      stateType: "RUNNING",
+      runnerAlive: true,
+    });
+    expect(await expiry()).toEqual(before);
+  });
+
   it("fails a PAUSED run whose pause timed out, and its later RUNNING is refused (regression: it stayed PAUSED for ever)", async () => {
     const { run, claim } = await claimed("pauser");
     const token = { claimToken: claim.claimToken };

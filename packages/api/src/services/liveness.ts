@@ -1,8 +1,8 @@
 // Built-in liveness: no run waits for ever. Silent workers go OFFLINE; RUNNING runs whose
 // heartbeat stopped become CRASHED (and the retry rule reschedules them when retries remain);
 // claims whose infrastructure never started go back to SCHEDULED; runs held by a worker that went
-// offline are resolved (a claimed run is released, a cancelling one is cancelled: nothing else
-// would ever move them); a PAUSED run whose pause timeout passed fails. Each sweep is a bounded
+// offline are resolved (a claimed run is released, a cancelling one with nothing to stop is
+// cancelled: nothing else would ever move them); a PAUSED run whose pause timeout passed fails. Each sweep is a bounded
 // batch and safe to run on every replica at once (rows are taken with SKIP LOCKED).
 import type { Resources } from "./resources.ts";
 import { releaseExpiredClaims } from "./claims.ts";
@@ -56,9 +56,11 @@ export async function sweepLiveness(res: Resources, config: LivenessConfig, now 
 
 /**
  * Runs held by a worker that is OFFLINE: a PENDING claim goes back to the queue at once (rather
- * than after the claim timeout) and a CANCELLING run is cancelled, since only its worker would
- * have stopped it. RUNNING runs are left to the heartbeat timeout: their process may outlive its
- * worker for a moment and still report.
+ * than after the claim timeout) and a CANCELLING run with no known infrastructure is cancelled
+ * (nothing is left to stop). A CANCELLING run whose infrastructure id is known stays CANCELLING:
+ * a live worker of its pool stops that infrastructure and then cancels it (claims.cancelRequests),
+ * so a task outliving its worker is never reported cancelled while it runs. RUNNING runs are left
+ * to the heartbeat timeout: their process may outlive its worker for a moment and still report.
  */
 function resolveOrphanedRuns(res: Resources, now: Date): Promise<number> {
   return proposeForLockedRuns(
@@ -66,7 +68,8 @@ function resolveOrphanedRuns(res: Resources, now: Date): Promise<number> {
     {
       text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
                FROM "FlowRun" fr JOIN "Worker" w ON w.id = fr."workerId"
-              WHERE fr."stateType" IN ('PENDING', 'CANCELLING') AND w.status = 'OFFLINE'
+              WHERE (fr."stateType" = 'PENDING' OR (fr."stateType" = 'CANCELLING' AND fr."infrastructureId" IS NULL))
+                AND w.status = 'OFFLINE'
               LIMIT 200 FOR UPDATE OF fr SKIP LOCKED`,
       values: [],
     },

@@ -235,9 +235,10 @@ function kubernetesTemplate(): BaseJobTemplate {
       },
       pod_watch_timeout_seconds: {
         title: "Pod watch timeout",
-        description: "Seconds to wait for the pod to start before the run is reported crashed.",
+        description:
+          "Seconds to wait for the pod to start before the run ends with the reason Kubernetes gives; below the server's claim timeout (300 s).",
         type: "integer",
-        default: 300,
+        default: 240,
       },
       stream_output: streamOutput(true, "Copy the pod's logs to the worker's output."),
     },

@@ -11,7 +11,14 @@ import { PassThrough, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
 import Docker from "dockerode";
 import { JobConfiguration, randomSuffix, slug } from "./job-configuration.ts";
-import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
+import {
+  InfrastructureError,
+  type ExitResult,
+  type FoundJob,
+  type Infrastructure,
+  type JobSpec,
+  type RunningJob,
+} from "./types.ts";
 
 export const PULL_POLICIES = ["never", "if-not-present", "always"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -199,23 +206,44 @@ export class DockerInfrastructure implements Infrastructure {
     };
   }
 
-  /** Removes the containers (running or not) carrying every one of `labels`; returns how many. */
-  async cleanupOrphans(labels: Record<string, string>): Promise<number> {
+  /** The containers (running or not) carrying every one of `labels`. */
+  async findJobs(labels: Record<string, string>): Promise<FoundJob[]> {
     const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
     if (filters.label.length === 0)
-      throw new InfrastructureError("cleanupOrphans: refusing to remove containers without a label filter");
+      throw new InfrastructureError("findJobs: refusing to list containers without a label filter");
     const found = await this.docker.listContainers({ all: true, filters });
-    let removed = 0;
-    for (const info of found) {
-      try {
-        await this.docker.getContainer(info.Id).remove({ force: true });
-        removed++;
-      } catch (err) {
-        // Removed meanwhile (its own worker finished it, or a removal was in progress).
-        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
-      }
+    return found.map((info) => ({
+      id: info.Id,
+      flowRunId: info.Labels?.["flowplane.run-id"] ?? null,
+      finished: info.State !== "running" && info.State !== "created" && info.State !== "restarting",
+    }));
+  }
+
+  /** Stops the container (SIGTERM, SIGKILL after the grace) and removes it; one already gone is fine. */
+  async stop(id: string, graceMs: number): Promise<void> {
+    const container = this.docker.getContainer(id);
+    try {
+      await container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404) return;
+      if (status !== 304)
+        throw new InfrastructureError(`could not stop container ${id.slice(0, 12)}: ${engineMessage(err)}`);
     }
-    return removed;
+    try {
+      await container.remove({ force: true });
+    } catch (err) {
+      // Removed meanwhile (its own worker finished it, or a removal was in progress).
+      if (statusOf(err) !== 404 && statusOf(err) !== 409)
+        throw new InfrastructureError(`could not remove container ${id.slice(0, 12)}: ${engineMessage(err)}`);
+    }
+  }
+
+  /** Removes the containers (running or not) carrying every one of `labels`; returns how many. */
+  async cleanupOrphans(labels: Record<string, string>): Promise<number> {
+    const found = await this.findJobs(labels);
+    for (const job of found) await this.stop(job.id, 0);
+    return found.length;
   }
 
   private async ensureImage(image: string, policy: PullPolicy): Promise<void> {

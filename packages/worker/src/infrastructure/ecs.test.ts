@@ -1,13 +1,15 @@
 // The ecs pool through the real @aws-sdk/client-ecs against an in-process fake of the ECS JSON 1.1
 // API: the exact requests the worker sends, and how stopped tasks map to run outcomes. Credentials
 // and region come from the SDK's default chain (here: environment variables).
+import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
+import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
 import { Worker } from "../worker.ts";
-import { EcsInfrastructure, ecsJobSettings } from "./ecs.ts";
-import { FakeEcs } from "./fakes/ecs-api.ts";
-import type { JobSpec } from "./types.ts";
+import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
+import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
+import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import { InfrastructureError, type JobSpec } from "./types.ts";
 
 let fake: FakeEcs;
 const saved: Record<string, string | undefined> = {};
@@ -43,9 +45,20 @@ beforeEach(() => {
   fake.requests.length = 0;
   fake.outcome = () => ({ kind: "exit", exitCode: 0 });
   fake.runTaskFailures = null;
+  fake.faults.length = 0;
 });
 
-const infra = () => new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 });
+/** Timeouts shortened by configuration: retries, start and lost-track bounds within a test's time. */
+const infra = (options: Partial<EcsInfrastructureOptions> = {}) =>
+  new EcsInfrastructure({
+    endpoint: fake.url,
+    pollIntervalMs: 10,
+    retryForMs: 300,
+    retryDelayMs: 10,
+    lostAfterMs: 300,
+    stopWaitMs: 2_000,
+    ...options,
+  });
 
 const network = { subnets: ["subnet-0a1b"], security_groups: ["sg-0c2d"] };
 
@@ -97,7 +110,20 @@ describe("ecs requests", () => {
       {
         family,
         containerDefinitions: [
-          { name: "flowplane", image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4", essential: true },
+          {
+            name: "flowplane",
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1.4",
+            essential: true,
+            // The execution role writes the container's output to CloudWatch Logs.
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": "/flowplane/flow-runs",
+                "awslogs-stream-prefix": "flowplane",
+                "awslogs-create-group": "true",
+              },
+            },
+          },
         ],
         cpu: "512",
         memory: "1024",
@@ -108,7 +134,7 @@ describe("ecs requests", () => {
     ]);
     expect(fake.bodiesOf("RunTask")).toEqual([
       {
-        // The SDK's idempotency token, one per RunTask call and kept across its retries.
+        // The idempotency token, one per submission and kept across its retries.
         clientToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
         cluster: "flows",
         taskDefinition: `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:1`,
@@ -180,8 +206,8 @@ describe("ecs requests", () => {
       "RunTask",
     ]);
     const [v1, v2] = [
-      ecsJobSettings(jobSpec({ image: "etl:1" })).register!.family,
-      ecsJobSettings(jobSpec({ image: "etl:2" })).register!.family,
+      ecsJobSettings(jobSpec({ image: "etl:1", ...network })).register!.family,
+      ecsJobSettings(jobSpec({ image: "etl:2", ...network })).register!.family,
     ];
     expect(v2).not.toBe(v1);
     expect(fake.bodiesOf("RegisterTaskDefinition").map((b) => b["family"])).toEqual([v2]);
@@ -283,7 +309,7 @@ describe("ecs task outcomes", () => {
       await infra().submit(job)
     ).exited;
     expect(job.lines).toEqual([
-      "stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual",
+      "stream_output: this worker does not copy ECS task output; it is in CloudWatch Logs (group /flowplane/flow-runs) when the task definition has an execution role, and the flow run's own logs are recorded as usual",
     ]);
   });
 });
@@ -295,26 +321,249 @@ describe("ecs submit errors name the cause", () => {
     );
   });
 
-  it("failures in RunTask's answer", async () => {
+  it("capacity failures in RunTask's answer are retried under one client token for retryForMs, then named as transient", async () => {
     fake.runTaskFailures = () => [
       { arn: "arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc", reason: "RESOURCE:MEMORY" },
     ];
-    await expect(infra().submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))).rejects.toThrow(
-      'ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance/flows/abc',
+    const error = await infra()
+      .submit(jobSpec({ image: "etl:1", cluster: "flows", ...network }))
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect((error as InfrastructureError).message).toMatch(
+      /^ECS could not start a task on cluster "flows": RESOURCE:MEMORY for arn:aws:ecs:us-east-1:123456789012:container-instance\/flows\/abc \(retried for \d+ s\)$/,
+    );
+    expect((error as InfrastructureError).transient).toBe(true);
+    const attempts = fake.bodiesOf("RunTask");
+    expect(attempts.length).toBeGreaterThan(2);
+    expect(new Set(attempts.map((b) => b["clientToken"])).size).toBe(1);
+  });
+
+  it("awsvpc without subnets, refused before RunTask naming the job variable", async () => {
+    await expect(infra().submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
+      `job variable "subnets": Fargate tasks use awsvpc networking, which needs at least one subnet`,
+    );
+    expect(fake.bodiesOf("RunTask")).toEqual([]);
+  });
+});
+
+describe("ecs job variables ECS would refuse are refused before RunTask, naming the variable", () => {
+  const refused = (variables: Record<string, unknown>) => () => ecsJobSettings(jobSpec(variables));
+
+  it("container overrides over 8,192 characters", () => {
+    expect(refused({ image: "etl:1", ...network, env: { BIG: "x".repeat(8_200) } })).toThrow(
+      /^job variables "env" and "command": the task's container overrides are 8,\d{3} characters; ECS accepts at most 8,192/,
+    );
+    // Just under the limit is sent, and the fake (like ECS) takes it.
+    expect(() =>
+      ecsJobSettings(jobSpec({ image: "etl:1", ...network, env: { BIG: "x".repeat(7_700) } })),
+    ).not.toThrow();
+  });
+
+  it("tags ECS refuses: reserved prefix, bad characters, lengths", () => {
+    expect(refused({ image: "etl:1", ...network, tags: { "aws:team": "data" } })).toThrow(
+      'job variable "tags": tag "aws:team" is not valid for ECS (the "aws:" prefix is reserved)',
+    );
+    expect(refused({ image: "etl:1", ...network, tags: { team: "data;drop" } })).toThrow(
+      'job variable "tags": tag "team" is not valid for ECS (letters, digits, spaces and _ . : / = + - @ only)',
+    );
+    expect(refused({ image: "etl:1", ...network, tags: { ["k".repeat(129)]: "v" } })).toThrow(
+      "keys are 1 to 128 characters",
     );
   });
 
-  it("awsvpc without subnets", async () => {
-    await expect(infra().submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
-      `ECS RunTask on cluster "default" failed: InvalidParameterException: Network Configuration must be provided when networkMode 'awsvpc' is specified.`,
+  it("launch type and network combinations", () => {
+    expect(refused({ image: "etl:1", launch_type: "EC2", assign_public_ip: true, ...network })).toThrow(
+      'job variable "assign_public_ip": ECS assigns public IPs only to Fargate tasks',
     );
+    expect(refused({ image: "etl:1", launch_type: "EXTERNAL", ...network })).toThrow(
+      'job variable "launch_type": EXTERNAL does not support the awsvpc network mode',
+    );
+    expect(refused({ image: "etl:1", launch_type: "EC2" })).toThrow('job variable "subnets"');
+    // An EC2 task definition of its own may use bridge networking: no subnets needed.
+    expect(() =>
+      ecsJobSettings(
+        jobSpec({ task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/x:1", launch_type: "EC2" }),
+      ),
+    ).not.toThrow();
+  });
+
+  it("the fake refuses the same requests when they reach it, as ECS does", async () => {
+    const ecs = new ECSClient({ endpoint: fake.url, maxAttempts: 1 });
+    await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    const taskDefinition = String(fake.bodiesOf("RunTask")[0]!["taskDefinition"]);
+    const run = (input: Record<string, unknown>) =>
+      ecs.send(new RunTaskCommand({ taskDefinition, launchType: "FARGATE", ...input }));
+    const vpc = { awsvpcConfiguration: { subnets: ["subnet-0a1b"] } };
+    await expect(
+      run({
+        networkConfiguration: vpc,
+        overrides: {
+          containerOverrides: [{ name: "flowplane", environment: [{ name: "BIG", value: "x".repeat(8_200) }] }],
+        },
+      }),
+    ).rejects.toThrow("Container Overrides length must be at most 8192");
+    await expect(run({ networkConfiguration: vpc, tags: [{ key: "aws:x", value: "1" }] })).rejects.toThrow(
+      "Invalid tag key: aws:x",
+    );
+    await expect(
+      run({
+        launchType: "EC2",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-0a1b"], assignPublicIp: "ENABLED" } },
+      }),
+    ).rejects.toThrow("Assign public IP is not supported for this launch type.");
+    await expect(
+      ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "no-role",
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: "256",
+          memory: "512",
+          containerDefinitions: [
+            {
+              name: "c",
+              image: "etl:1",
+              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "g" } },
+            },
+          ],
+        }),
+      ),
+    ).rejects.toThrow("Fargate requires task definition to have execution role ARN to support log driver awslogs.");
+    // Without an execution role the worker registers no awslogs configuration, so ECS takes it.
+    expect(
+      fake
+        .bodiesOf("RegisterTaskDefinition")
+        .filter((b) => String(b["family"]).startsWith("flowplane-"))
+        .every(
+          (b) =>
+            b["executionRoleArn"] ||
+            !(b["containerDefinitions"] as { logConfiguration?: unknown }[])[0]!.logConfiguration,
+        ),
+    ).toBe(true);
+  });
+});
+
+describe("ecs transient errors are retried, not terminal", () => {
+  it("throttling, a 5xx and expired credentials on RunTask: retried with backoff under one client token, one task starts", async () => {
+    fake.fail("RunTask", ECS_FAULTS.throttling, 2);
+    fake.fail("RunTask", ECS_FAULTS.server, 1);
+    fake.fail("RunTask", ECS_FAULTS.expiredToken, 1);
+    const tasksBefore = fake.taskArns().length;
+    const job = jobSpec({ image: "etl:1", ...network });
+    const events: string[] = [];
+    const running = await infra({ retryForMs: 5_000 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+    const attempts = fake.bodiesOf("RunTask");
+    expect(attempts).toHaveLength(5);
+    expect(new Set(attempts.map((b) => b["clientToken"])).size).toBe(1);
+    expect(fake.taskArns()).toHaveLength(tasksBefore + 1);
+    expect(events).toEqual([
+      expect.stringMatching(
+        /^ECS RunTask on cluster "default": ThrottlingException: Rate exceeded; retry 1 in \d+\.\d s$/,
+      ),
+      expect.stringMatching(/: ThrottlingException: Rate exceeded; retry 2 in /),
+      expect.stringMatching(/: ServerException: Service encountered an internal error\.; retry 3 in /),
+      expect.stringMatching(
+        /: ExpiredTokenException: The security token included in the request is expired; retry 4 in /,
+      ),
+    ]);
+  });
+
+  it("a RunTask whose answer was lost is retried with the same client token, and ECS answers the task it started (no second task)", async () => {
+    // The fake starts the task, then the client sees a 5xx: ECS's idempotency makes the retry safe.
+    const first = await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    const token = String(fake.bodiesOf("RunTask")[0]!["clientToken"]);
+    const ecs = new ECSClient({ endpoint: fake.url, maxAttempts: 1 });
+    const again = await ecs.send(
+      new RunTaskCommand({
+        ...(fake.bodiesOf("RunTask")[0] as object),
+        clientToken: token,
+      } as ConstructorParameters<typeof RunTaskCommand>[0]),
+    );
+    expect(again.tasks?.[0]?.taskArn).toBe(first.id);
+    expect(fake.taskArns().at(-1)).toBe(first.id);
+    expect(fake.taskArns().filter((arn) => arn === first.id)).toHaveLength(1);
+    await first.exited;
+  });
+
+  it("throttled and failing DescribeTasks while the task runs: the watch keeps going and reports how the task ended", async () => {
+    fake.outcome = () => ({ kind: "exit", exitCode: 3, runningPolls: 5 });
+    const running = await infra({ lostAfterMs: 5_000 }).submit(jobSpec({ image: "etl:1", ...network }));
+    fake.fail("DescribeTasks", ECS_FAULTS.throttling, 10);
+    fake.fail("DescribeTasks", ECS_FAULTS.server, 10);
+    expect(await running.exited).toEqual({ exitCode: 3, reason: "exited with code 3", stopped: false });
+  });
+
+  it("lost track: while the runner heartbeats the watch goes on; once it is silent too, the task is stopped and the exit says so", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const job = jobSpec({ image: "etl:1", ...network });
+    let asked = 0;
+    const events: string[] = [];
+    const running = await infra({ lostAfterMs: 100 }).submit({
+      ...job,
+      runnerAlive: async () => ++asked <= 2,
+      onEvent: (m) => events.push(m),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    fake.fail("DescribeTasks", ECS_FAULTS.server, 1_000_000);
+    const result = await running.exited;
+    expect(result).toEqual({
+      exitCode: null,
+      reason: `lost track of ECS task ${running.id}: ServerException: Service encountered an internal error.`,
+      stopped: false,
+      lost: true,
+    });
+    expect(asked).toBe(3);
+    expect(events.filter((e) => e.includes("the runner still heartbeats, so the worker keeps watching"))).toHaveLength(
+      2,
+    );
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      {
+        cluster: `arn:aws:ecs:us-east-1:123456789012:cluster/default`,
+        task: running.id,
+        reason: "Flowplane: the worker lost track of this task",
+      },
+    ]);
+  });
+});
+
+describe("ecs tasks that never start or never finish end with the real reason, in bounded time", () => {
+  it("a task ECS stops while PROVISIONING ends with ECS's stop reason", async () => {
+    fake.outcome = () => ({
+      kind: "fail-to-start",
+      provisioningMs: 50,
+      stoppedReason: "Timeout waiting for network interface provisioning to complete.",
+    });
+    const running = await infra().submit(jobSpec({ image: "etl:1", ...network }));
+    expect(await running.exited).toEqual({
+      exitCode: null,
+      reason: "task failed to start: Timeout waiting for network interface provisioning to complete.",
+      stopped: false,
+    });
+  });
+
+  it("a task still PROVISIONING after startTimeoutMs is stopped, and the run ends saying so with ECS's stop reason", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped", provisioningMs: Number.POSITIVE_INFINITY });
+    const events: string[] = [];
+    const job = jobSpec({ image: "etl:1", ...network });
+    const running = await infra({ startTimeoutMs: 200 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    const result = await running.exited;
+    expect(result).toEqual({
+      exitCode: null,
+      reason:
+        "ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); task stopped: Flowplane: ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING)",
+      stopped: false,
+    });
+    expect(fake.taskOf(running.id)!["lastStatus"]).toBe("STOPPED");
+    expect(events).toEqual(["ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); stopping it"]);
   });
 });
 
 describe("ecs pool through the Worker", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer();
+    // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
+    server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
     await server.api.workPools.create.mutate({ name: "ecs-pool", type: "ecs" });
     await server.api.deployments.upsert.mutate({
       flowName: "hello",
@@ -322,6 +571,13 @@ describe("ecs pool through the Worker", () => {
       entrypoint: "examples/hello.ts:hello",
       workPoolName: "ecs-pool",
       jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network },
+    });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "long",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "ecs-pool",
+      jobVariables: { image: "etl:1", ...network },
     });
   }, 60_000);
   afterAll(async () => {
@@ -342,6 +598,70 @@ describe("ecs pool through the Worker", () => {
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
+    );
+  });
+
+  it("cancel after a restart under the same name stops the task from its stored ARN, and only then reads CANCELLED (regression: CANCELLED while the task kept running)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { final, job } = await cancelAfterRestart(server, {
+      poolName: "ecs-pool",
+      deployment: "hello/long",
+      launcher: "ecs-same",
+      successor: "ecs-same",
+      infrastructure: () => infra(),
+    });
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      { cluster: "default", task: job.id, reason: "Flowplane: flow run cancelled" },
+    ]);
+    const task = fake.taskOf(job.id)!;
+    expect(task["lastStatus"]).toBe("STOPPED");
+    expect(Number(task["stoppedAt"]) * 1000).toBeLessThanOrEqual(Date.parse(final.state.timestamp));
+  });
+
+  it("cancel after a restart under a new name: a live worker of the pool stops the task its OFFLINE launcher left (regression: CANCELLING for ever, or CANCELLED by the liveness sweep with the task running)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { job } = await cancelAfterRestart(server, {
+      poolName: "ecs-pool",
+      deployment: "hello/long",
+      launcher: "ecs-before",
+      successor: "ecs-after",
+      infrastructure: () => infra(),
+      beforeSuccessor: async (runId) => {
+        // Sweeps ran with the launcher offline: the run still waits for its task to be stopped.
+        await new Promise((r) => setTimeout(r, 500));
+        expect((await server.api.flowRuns.get.query({ id: runId })).state.type).toBe("CANCELLING");
+        expect(fake.bodiesOf("StopTask")).toEqual([]);
+      },
+    });
+    expect(fake.taskOf(job.id)!["lastStatus"]).toBe("STOPPED");
+  });
+
+  it("a failing StopTask is retried and logged on the run, the run ends CANCELLED once ECS stops the task, and the worker keeps serving (regression: StopTask errors were swallowed)", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    const { infrastructureId, logs } = await cancelThroughFailingStops(
+      server,
+      { poolName: "ecs-pool", deployment: "hello/long", workerName: "ecs-canceller", infrastructure: infra() },
+      // More failures than one stop's own retries (retryForMs) absorb: the worker retries later.
+      () => fake.fail("StopTask", ECS_FAULTS.server, 12),
+    );
+    expect(fake.taskOf(infrastructureId)!["lastStatus"]).toBe("STOPPED");
+    expect(logs).toContainEqual(
+      expect.stringMatching(
+        /^Flowplane worker ecs-canceller: could not stop the run's infrastructure \(attempt 1\): could not stop ECS task arn:aws:ecs:us-east-1:123456789012:task\/default\/[0-9a-f]{32}: ServerException: Service encountered an internal error\.; retrying in \d+\.\d s$/,
+      ),
+    );
+  });
+
+  it("cleanupOrphans: a worker back under its name stops the tasks it launched for runs that have ended, and leaves its runs' live tasks alone", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped" });
+    await restartAmongOwnJobs(
+      server,
+      { poolName: "ecs-pool", deployment: "hello/long", workerName: "ecs-orphans", infrastructure: () => infra() },
+      async ({ live, ended }) => {
+        await waitFor("the ended run's task to stop", async () => fake.taskOf(ended.id)!["lastStatus"] === "STOPPED");
+        expect(fake.bodiesOf("ListTasks")).toContainEqual({ startedBy: "flowplane" });
+        expect(fake.taskOf(live.id)!["lastStatus"]).toBe("RUNNING");
+      },
     );
   });
 });

@@ -6,15 +6,24 @@
 // that content, so identical jobs share one definition and a changed image gets a new family rather
 // than a new revision that other runs would pick up.
 //
-// Output: the task's stdout/stderr are not copied (stream_output is noted once in the run's logs):
-// reading them means CloudWatch Logs, an awslogs configuration and more IAM permissions, while the
-// flow run's own logs reach the API directly from the runner.
-import { createHash } from "node:crypto";
+// Output: a registered task definition sends the container's output to CloudWatch Logs (awslogs,
+// group /flowplane/flow-runs, stream flowplane/<container>/<task id>) when it has an execution role
+// to write with. The worker does not copy that output (stream_output is noted once in the run's
+// logs): the flow run's own logs reach the API directly from the runner.
+//
+// Production conditions (issue 19): RunTask capacity failures, throttling, 5xx and expired
+// credentials are retried with backoff for a bounded time (`retryForMs`), under one client token
+// so a retried RunTask never starts a second task; a task that has not reached RUNNING within
+// `startTimeoutMs` (shorter than the server's claim timeout) is stopped and the run ends with ECS's
+// stop reason; a task DescribeTasks cannot see for `lostAfterMs` is given up only while the runner
+// is silent too, and is then stopped.
+import { createHash, randomUUID } from "node:crypto";
 import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   ECSServiceException,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -27,21 +36,48 @@ import {
   type TaskStopCode,
 } from "@aws-sdk/client-ecs";
 import { JobConfiguration, sleep } from "./job-configuration.ts";
-import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
+import { causeOf, RetriesExhausted, retryCall } from "./retry.ts";
+import {
+  InfrastructureError,
+  type ExitResult,
+  type FoundJob,
+  type Infrastructure,
+  type JobSpec,
+  type RunningJob,
+} from "./types.ts";
 
 export interface EcsInfrastructureOptions {
   /** ECS endpoint URL (a VPC endpoint, or a test's fake); default: the SDK's resolution. */
   endpoint?: string;
   /** How often DescribeTasks is called while a task runs (default 5 s). */
   pollIntervalMs?: number;
-  /** Consecutive failed DescribeTasks calls after which the task counts as lost (default 12). */
-  maxWatchErrors?: number;
+  /**
+   * How long a task may take to reach RUNNING before it is stopped (default 240 s: below the
+   * server's 300 s claim timeout, which the worker also extends while the task provisions).
+   */
+  startTimeoutMs?: number;
+  /** How long throttling, capacity failures, 5xx and expired credentials are retried (default 120 s). */
+  retryForMs?: number;
+  /** First retry delay (default 500 ms; doubled per attempt up to 10 s, with jitter). */
+  retryDelayMs?: number;
+  /** How long DescribeTasks may fail before the task counts as lost, if its runner is silent (default 120 s). */
+  lostAfterMs?: number;
+  /** How long a stop waits for the task to reach STOPPED before it reports failure (default 180 s). */
+  stopWaitMs?: number;
 }
+
+/** Where CloudWatch Logs keeps the output of tasks from registered task definitions. */
+export const ECS_LOG_GROUP = "/flowplane/flow-runs";
+export const ECS_LOG_STREAM_PREFIX = "flowplane";
+/** ECS's limit on the JSON of a RunTask's overrides. */
+const MAX_OVERRIDES_CHARS = 8_192;
 
 const LAUNCH_TYPES = ["FARGATE", "EC2", "EXTERNAL"] as const satisfies readonly LaunchType[];
 
 export interface EcsJobSettings {
   region: string | null;
+  /** RunTask's idempotency token: one per submission, kept across its retries. */
+  clientToken: string;
   cluster: string | null;
   containerName: string;
   /** Set when the job names its task definition; otherwise `register` says what to register. */
@@ -63,8 +99,28 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
   const securityGroups = config.stringList("security_groups");
   const command = config.command();
   const env = { ...config.stringMap("env"), ...job.env };
-  const tags = { ...config.stringMap("tags"), ...job.labels };
+  const userTags = config.stringMap("tags");
+  checkTags(userTags);
+  const tags = { ...userTags, ...job.labels };
   const cluster = config.optionalString("cluster");
+  const region = config.optionalString("region");
+  const assignPublicIp = config.boolean("assign_public_ip", false);
+  const fargate = strategy
+    ? strategy.every((s) => s.capacityProvider?.startsWith("FARGATE"))
+    : launchType === "FARGATE";
+  // What ECS would refuse, refused before RunTask with the job variable to change.
+  if ((fargate || !taskDefinitionArn) && subnets.length === 0)
+    throw new InfrastructureError(
+      `job variable "subnets": ${fargate ? "Fargate tasks" : "the task definitions the worker registers"} use awsvpc networking, which needs at least one subnet`,
+    );
+  if (!strategy && launchType === "EXTERNAL" && !taskDefinitionArn)
+    throw new InfrastructureError(
+      `job variable "launch_type": EXTERNAL does not support the awsvpc network mode of the task definitions the worker registers; give a task_definition_arn or use FARGATE or EC2`,
+    );
+  if (assignPublicIp && !fargate)
+    throw new InfrastructureError(
+      `job variable "assign_public_ip": ECS assigns public IPs only to Fargate tasks; with ${strategy ? "this capacity provider strategy" : `launch type ${launchType}`} use a public subnet's own setting or a NAT gateway`,
+    );
 
   let register: RegisterTaskDefinitionCommandInput | null = null;
   if (!taskDefinitionArn) {
@@ -81,7 +137,15 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
         : "EC2"
       : launchType;
     const content = {
-      containerDefinitions: [{ name: containerName, image: config.string("image"), essential: true }],
+      containerDefinitions: [
+        {
+          name: containerName,
+          image: config.string("image"),
+          essential: true,
+          // The execution role writes the output to CloudWatch Logs; without one ECS refuses awslogs.
+          ...(executionRoleArn ? { logConfiguration: awslogs(region) } : {}),
+        },
+      ],
       cpu: config.optionalText("cpu") ?? "1024",
       memory: config.optionalText("memory") ?? "2048",
       networkMode: "awsvpc" as const,
@@ -92,8 +156,24 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
     register = { family: `${prefix}-${contentHash(content)}`, ...content };
   }
 
+  const overrides = {
+    containerOverrides: [
+      {
+        name: containerName,
+        environment: Object.entries(env).map(([name, value]) => ({ name, value })),
+        ...(command ? { command } : {}),
+      },
+    ],
+  };
+  const overridesLength = JSON.stringify(overrides).length;
+  if (overridesLength > MAX_OVERRIDES_CHARS)
+    throw new InfrastructureError(
+      `job variables "env" and "command": the task's container overrides are ${overridesLength.toLocaleString("en")} characters; ECS accepts at most ${MAX_OVERRIDES_CHARS.toLocaleString("en")} (put large values in the image, a secret or a file)`,
+    );
+
   return {
-    region: config.optionalString("region"),
+    region,
+    clientToken: randomUUID(),
     cluster,
     containerName,
     taskDefinitionArn,
@@ -108,24 +188,59 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
               awsvpcConfiguration: {
                 subnets,
                 ...(securityGroups.length ? { securityGroups } : {}),
-                assignPublicIp: config.boolean("assign_public_ip", false) ? "ENABLED" : "DISABLED",
+                assignPublicIp: assignPublicIp ? "ENABLED" : "DISABLED",
               },
             },
           }
         : {}),
-      overrides: {
-        containerOverrides: [
-          {
-            name: containerName,
-            environment: Object.entries(env).map(([name, value]) => ({ name, value })),
-            ...(command ? { command } : {}),
-          },
-        ],
-      },
+      overrides,
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
       startedBy: "flowplane",
     },
   };
+}
+
+/**
+ * The awslogs configuration of registered task definitions. Without a region in the job, the
+ * awslogs driver uses the task's own region.
+ */
+function awslogs(region: string | null) {
+  return {
+    logDriver: "awslogs" as const,
+    options: {
+      "awslogs-group": ECS_LOG_GROUP,
+      "awslogs-stream-prefix": ECS_LOG_STREAM_PREFIX,
+      "awslogs-create-group": "true",
+      ...(region ? { "awslogs-region": region } : {}),
+    },
+  };
+}
+
+/** ECS's tag rules (the worker's own tags are added after, within them), naming the job variable. */
+function checkTags(tags: Record<string, string>): void {
+  const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+  const entries = Object.entries(tags);
+  // 50 per resource, two of them the worker's own.
+  if (entries.length > 48)
+    throw new InfrastructureError(
+      `job variable "tags": ${entries.length} tags; ECS allows 50 per task, 2 of them Flowplane's`,
+    );
+  for (const [key, value] of entries) {
+    const problem =
+      key.length < 1 || key.length > 128
+        ? "keys are 1 to 128 characters"
+        : value.length > 256
+          ? "values are at most 256 characters"
+          : /^aws:/i.test(key)
+            ? 'the "aws:" prefix is reserved'
+            : !allowed.test(key) || !allowed.test(value)
+              ? "letters, digits, spaces and _ . : / = + - @ only"
+              : null;
+    if (problem)
+      throw new InfrastructureError(
+        `job variable "tags": tag ${JSON.stringify(key)} is not valid for ECS (${problem})`,
+      );
+  }
 }
 
 function capacityProviderStrategy(value: unknown): CapacityProviderStrategyItem[] | null {
@@ -208,7 +323,41 @@ export function ecsExitResult(task: Task, containerName: string, stopped: boolea
 
 function awsMessage(err: unknown): string {
   if (err instanceof ECSServiceException) return `${err.name}: ${err.message}`;
+  if (err instanceof RetriesExhausted) return awsMessage(err.last);
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Errors that pass by themselves: throttling, ECS's 5xx, credentials being rotated, the network.
+ * Everything else (a missing cluster, a bad parameter, access denied) is the job's or the account's
+ * to fix and is reported at once.
+ */
+export function transientEcsError(err: unknown): boolean {
+  if (err instanceof InfrastructureError) return err.transient;
+  if (err instanceof ECSServiceException) {
+    if (
+      /^(ThrottlingException|Throttling|TooManyRequestsException|RequestLimitExceeded|ServerException|ServiceUnavailable(Exception)?|InternalFailure|ExpiredToken(Exception)?|RequestExpired)$/.test(
+        err.name,
+      )
+    )
+      return true;
+    const status = err.$metadata?.httpStatusCode ?? 0;
+    return status === 429 || status >= 500;
+  }
+  const code = (err as { code?: string; name?: string })?.code ?? (err as { name?: string })?.name ?? "";
+  return /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|TimeoutError|NetworkingError)$/.test(code);
+}
+
+/** RunTask `failures` that pass: no capacity, resources or agent for now (ECS says: try again later). */
+function transientRunTaskFailure(reason: string): boolean {
+  return /capacity|^RESOURCE:|^AGENT$|throttl/i.test(reason);
+}
+
+/** Region and cluster of a task ARN (arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID). */
+function taskLocation(arn: string): { region: string | null; cluster: string | undefined } {
+  const m = /^arn:[^:]+:ecs:([^:]*):[^:]*:task\/(?:([^/]+)\/)?[^/]+$/.exec(arn);
+  if (!m) throw new InfrastructureError(`infrastructure id ${JSON.stringify(arn)} is not an ECS task ARN`);
+  return { region: m[1] || null, cluster: m[2] };
 }
 
 export class EcsInfrastructure implements Infrastructure {
@@ -217,11 +366,19 @@ export class EcsInfrastructure implements Infrastructure {
   /** Registered task definitions by region and family, so a worker describes each one once. */
   private readonly taskDefinitions = new Map<string, string>();
   private readonly pollIntervalMs: number;
-  private readonly maxWatchErrors: number;
+  private readonly startTimeoutMs: number;
+  private readonly retryForMs: number;
+  private readonly retryDelayMs: number;
+  private readonly lostAfterMs: number;
+  private readonly stopWaitMs: number;
 
   constructor(private readonly options: EcsInfrastructureOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
-    this.maxWatchErrors = options.maxWatchErrors ?? 12;
+    this.startTimeoutMs = options.startTimeoutMs ?? 240_000;
+    this.retryForMs = options.retryForMs ?? 120_000;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.lostAfterMs = options.lostAfterMs ?? 120_000;
+    this.stopWaitMs = options.stopWaitMs ?? 180_000;
   }
 
   private client(region: string | null): ECSClient {
@@ -231,10 +388,23 @@ export class EcsInfrastructure implements Infrastructure {
       client = new ECSClient({
         ...(region ? { region } : {}),
         ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+        // One retry policy (retrying()), bounded in time and told to the run, rather than the
+        // SDK's three quick attempts under it.
+        maxAttempts: 1,
       });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /** `call` retried while its errors pass, for retryForMs; each retry is told to `onEvent`. */
+  private retrying<T>(what: string, call: () => Promise<T>, onEvent?: (message: string) => void): Promise<T> {
+    return retryCall(
+      { transient: transientEcsError, forMs: this.retryForMs, initialDelayMs: this.retryDelayMs, describe: awsMessage },
+      what,
+      call,
+      onEvent,
+    );
   }
 
   async submit(job: JobSpec): Promise<RunningJob> {
@@ -242,27 +412,45 @@ export class EcsInfrastructure implements Infrastructure {
     const ecs = this.client(settings.region);
     const clusterName = settings.cluster ?? "default";
     const taskDefinition =
-      settings.taskDefinitionArn ?? (await this.taskDefinitionFor(ecs, settings.region, settings.register!));
+      settings.taskDefinitionArn ?? (await this.taskDefinitionFor(ecs, settings.region, settings.register!, job));
     let started: Task;
     try {
-      const out = await ecs.send(new RunTaskCommand({ ...settings.runTask, taskDefinition }));
-      const failure = out.failures?.[0];
-      if (failure || !out.tasks?.[0]?.taskArn) {
-        const what = failure
-          ? `${failure.reason ?? "unknown failure"}${failure.detail ? ` (${failure.detail})` : ""}${failure.arn ? ` for ${failure.arn}` : ""}`
-          : "RunTask returned no task";
-        throw new InfrastructureError(`ECS could not start a task on cluster "${clusterName}": ${what}`);
-      }
-      started = out.tasks[0];
+      started = await this.retrying(
+        `ECS RunTask on cluster "${clusterName}"`,
+        async () => {
+          // The same client token on every attempt: if an attempt started a task but its answer was
+          // lost, ECS answers the retry with that task instead of starting another.
+          const out = await ecs.send(
+            new RunTaskCommand({ ...settings.runTask, taskDefinition, clientToken: settings.clientToken }),
+          );
+          const failure = out.failures?.[0];
+          if (failure || !out.tasks?.[0]?.taskArn) {
+            const what = failure
+              ? `${failure.reason ?? "unknown failure"}${failure.detail ? ` (${failure.detail})` : ""}${failure.arn ? ` for ${failure.arn}` : ""}`
+              : "RunTask returned no task";
+            throw new InfrastructureError(
+              `ECS could not start a task on cluster "${clusterName}": ${what}`,
+              transientRunTaskFailure(failure?.reason ?? ""),
+            );
+          }
+          return out.tasks[0];
+        },
+        job.onEvent,
+      );
     } catch (err) {
-      if (err instanceof InfrastructureError) throw err;
-      if (err instanceof ECSServiceException && err.name === "ClusterNotFoundException")
-        throw new InfrastructureError(`ECS cluster "${clusterName}" not found (${awsMessage(err)})`);
-      throw new InfrastructureError(`ECS RunTask on cluster "${clusterName}" failed: ${awsMessage(err)}`);
+      const { cause, retried } = causeOf(err);
+      if (cause instanceof InfrastructureError)
+        throw new InfrastructureError(`${cause.message}${retried}`, cause.transient);
+      if (cause instanceof ECSServiceException && cause.name === "ClusterNotFoundException")
+        throw new InfrastructureError(`ECS cluster "${clusterName}" not found (${awsMessage(cause)})`);
+      throw new InfrastructureError(
+        `ECS RunTask on cluster "${clusterName}" failed: ${awsMessage(cause)}${retried}`,
+        transientEcsError(cause),
+      );
     }
     if (settings.streamOutput)
       job.onOutput(
-        "stream_output: this worker does not copy ECS task output (CloudWatch Logs); the flow run's own logs are recorded as usual",
+        `stream_output: this worker does not copy ECS task output; it is in CloudWatch Logs (group ${ECS_LOG_GROUP}) when the task definition has an execution role, and the flow run's own logs are recorded as usual`,
         "stderr",
       );
 
@@ -270,34 +458,120 @@ export class EcsInfrastructure implements Infrastructure {
     // The task's cluster ARN, so a null (default) cluster is addressed exactly as ECS placed it.
     const cluster = started.clusterArn ?? settings.cluster ?? undefined;
     let stopRequested = false;
-    const exited = this.watch(ecs, cluster, taskArn, settings.containerName, () => stopRequested);
+    const exited = this.watch(ecs, cluster, taskArn, settings.containerName, job, () => stopRequested);
     return {
       id: taskArn,
       exited,
-      async stop() {
+      stop: async () => {
         // ECS sends SIGTERM, then SIGKILL after the container's stopTimeout: the grace is the task
         // definition's, not the worker's.
         stopRequested = true;
-        try {
-          await ecs.send(
-            new StopTaskCommand({
-              ...(cluster ? { cluster } : {}),
-              task: taskArn,
-              reason: "Flowplane: flow run cancelled",
-            }),
-          );
-        } catch {
-          // Already stopped or gone; the watch reports how it ended.
-        }
+        await this.stopTask(ecs, cluster, taskArn, "Flowplane: flow run cancelled");
         await exited;
       },
     };
+  }
+
+  /** StopTask, retried while transient; a task ECS no longer knows counts as stopped. */
+  private async stopTask(ecs: ECSClient, cluster: string | undefined, taskArn: string, reason: string): Promise<void> {
+    try {
+      await this.retrying(`ECS StopTask ${taskArn}`, () =>
+        ecs.send(new StopTaskCommand({ ...(cluster ? { cluster } : {}), task: taskArn, reason })),
+      );
+    } catch (err) {
+      const { cause } = causeOf(err);
+      if (cause instanceof ECSServiceException && /not found/i.test(cause.message)) return;
+      throw new InfrastructureError(
+        `could not stop ECS task ${taskArn}: ${awsMessage(cause)}`,
+        transientEcsError(cause),
+      );
+    }
+  }
+
+  async stop(id: string): Promise<void> {
+    const { region, cluster } = taskLocation(id);
+    const ecs = this.client(region);
+    await this.stopTask(ecs, cluster, id, "Flowplane: flow run cancelled");
+    // Cancelled only once ECS says the task has stopped: a run must not read CANCELLED while its
+    // task still runs.
+    const deadline = Date.now() + this.stopWaitMs;
+    for (;;) {
+      const task = await this.describe(ecs, cluster, id).catch(() => undefined);
+      if (task === null || task?.lastStatus === "STOPPED") return;
+      if (Date.now() > deadline)
+        throw new InfrastructureError(
+          `ECS task ${id} was asked to stop but is still ${task?.lastStatus ?? "not described"} after ${Math.round(this.stopWaitMs / 1000)} s`,
+          true,
+        );
+      await sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** The task, null when ECS no longer knows it (MISSING); throws on errors. */
+  private async describe(ecs: ECSClient, cluster: string | undefined, taskArn: string): Promise<Task | null> {
+    const out = await ecs.send(new DescribeTasksCommand({ ...(cluster ? { cluster } : {}), tasks: [taskArn] }));
+    const task = out.tasks?.find((t) => t.taskArn === taskArn);
+    if (task) return task;
+    const failure = out.failures?.[0];
+    if (failure?.reason === "MISSING") return null;
+    throw new InfrastructureError(
+      failure
+        ? `${failure.reason ?? "unknown"}${failure.detail ? ` (${failure.detail})` : ""}`
+        : "DescribeTasks returned no task",
+      true,
+    );
+  }
+
+  async findJobs(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]> {
+    const config = new JobConfiguration(configuration);
+    const ecs = this.client(config.optionalString("region"));
+    const cluster = config.optionalString("cluster") ?? undefined;
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    // Tags cannot filter ListTasks: list what Flowplane started (running or not yet stopped), then
+    // read the tags with DescribeTasks.
+    do {
+      const page = await this.retrying("ECS ListTasks", () =>
+        ecs.send(
+          new ListTasksCommand({
+            ...(cluster ? { cluster } : {}),
+            startedBy: "flowplane",
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        ),
+      );
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const found: FoundJob[] = [];
+    for (let i = 0; i < arns.length; i += 100) {
+      const out = await this.retrying("ECS DescribeTasks", () =>
+        ecs.send(
+          new DescribeTasksCommand({
+            ...(cluster ? { cluster } : {}),
+            tasks: arns.slice(i, i + 100),
+            include: ["TAGS"],
+          }),
+        ),
+      );
+      for (const task of out.tasks ?? []) {
+        const tags = Object.fromEntries((task.tags ?? []).map((t) => [t.key, t.value]));
+        if (!Object.entries(labels).every(([k, v]) => tags[k] === v)) continue;
+        found.push({
+          id: task.taskArn!,
+          flowRunId: tags["flowplane.run-id"] ?? null,
+          finished: task.lastStatus === "STOPPED" || task.desiredStatus === "STOPPED",
+        });
+      }
+    }
+    return found;
   }
 
   private async taskDefinitionFor(
     ecs: ECSClient,
     region: string | null,
     input: RegisterTaskDefinitionCommandInput,
+    job: JobSpec,
   ): Promise<string> {
     const family = input.family!;
     const key = `${region ?? ""}/${family}`;
@@ -306,20 +580,34 @@ export class EcsInfrastructure implements Infrastructure {
     let arn: string | undefined;
     try {
       // The family name carries the content hash: its latest ACTIVE revision has this content.
-      const found = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family }));
+      const found = await this.retrying(
+        `ECS DescribeTaskDefinition ${family}`,
+        () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family })),
+        job.onEvent,
+      );
       if (found.taskDefinition?.status === "ACTIVE") arn = found.taskDefinition.taskDefinitionArn;
     } catch (err) {
-      if (!(err instanceof ECSServiceException && err.name === "ClientException")) {
-        throw new InfrastructureError(`could not look up ECS task definition family "${family}": ${awsMessage(err)}`);
+      const { cause } = causeOf(err);
+      if (!(cause instanceof ECSServiceException && cause.name === "ClientException")) {
+        throw new InfrastructureError(
+          `could not look up ECS task definition family "${family}": ${awsMessage(cause)}`,
+          transientEcsError(cause),
+        );
       }
     }
     if (!arn) {
       try {
-        const registered = await ecs.send(new RegisterTaskDefinitionCommand(input));
+        const registered = await this.retrying(
+          `ECS RegisterTaskDefinition ${family}`,
+          () => ecs.send(new RegisterTaskDefinitionCommand(input)),
+          job.onEvent,
+        );
         arn = registered.taskDefinition?.taskDefinitionArn;
       } catch (err) {
+        const { cause } = causeOf(err);
         throw new InfrastructureError(
-          `could not register ECS task definition "${family}" for image "${input.containerDefinitions?.[0]?.image}": ${awsMessage(err)}`,
+          `could not register ECS task definition "${family}" for image "${input.containerDefinitions?.[0]?.image}": ${awsMessage(cause)}`,
+          transientEcsError(cause),
         );
       }
       if (!arn) throw new InfrastructureError(`ECS registered task definition "${family}" but returned no ARN`);
@@ -333,30 +621,60 @@ export class EcsInfrastructure implements Infrastructure {
     cluster: string | undefined,
     taskArn: string,
     containerName: string,
+    job: JobSpec,
     stopRequested: () => boolean,
   ): Promise<ExitResult> {
-    let errors = 0;
+    const startDeadline = Date.now() + this.startTimeoutMs;
+    let started = false;
+    let timedOut: string | null = null;
+    let failingSince: number | null = null;
     let lastError = "";
     for (;;) {
       await sleep(this.pollIntervalMs);
+      let task: Task | null;
       try {
-        const out = await ecs.send(new DescribeTasksCommand({ ...(cluster ? { cluster } : {}), tasks: [taskArn] }));
-        const task = out.tasks?.find((t) => t.taskArn === taskArn);
-        if (task) {
-          errors = 0;
-          if (task.lastStatus === "STOPPED") return ecsExitResult(task, containerName, stopRequested());
+        task = await this.describe(ecs, cluster, taskArn);
+        failingSince = null;
+      } catch (err) {
+        // Throttling, a 5xx, a network blip: the task is fine, only our view of it is not.
+        lastError = awsMessage(err);
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince < this.lostAfterMs) continue;
+        if (await job.runnerAlive?.().catch(() => false)) {
+          job.onEvent?.(
+            `ECS DescribeTasks has failed for ${Math.round((Date.now() - failingSince) / 1000)} s (${lastError}); the runner still heartbeats, so the worker keeps watching`,
+          );
+          failingSince = Date.now();
           continue;
         }
-        const failure = out.failures?.[0];
-        lastError = failure
-          ? `${failure.reason ?? "unknown"}${failure.detail ? ` (${failure.detail})` : ""}`
-          : "DescribeTasks returned no task";
-      } catch (err) {
-        lastError = awsMessage(err);
+        // Given up: what was launched is stopped, so it cannot run on behind the orchestrator's back.
+        await this.stopTask(ecs, cluster, taskArn, "Flowplane: the worker lost track of this task").catch(() => {});
+        return {
+          exitCode: null,
+          reason: `lost track of ECS task ${taskArn}: ${lastError}`,
+          stopped: stopRequested(),
+          lost: true,
+        };
       }
-      // Throttling or a network blip is retried; a task ECS no longer knows is lost.
-      if (++errors >= this.maxWatchErrors)
-        return { exitCode: null, reason: `lost track of ECS task ${taskArn}: ${lastError}`, stopped: stopRequested() };
+      if (task === null)
+        return {
+          exitCode: null,
+          reason: `ECS task ${taskArn} disappeared (MISSING)`,
+          stopped: stopRequested(),
+          lost: true,
+        };
+      if (task.lastStatus === "STOPPED") {
+        const result = ecsExitResult(task, containerName, stopRequested());
+        return timedOut ? { ...result, reason: `${timedOut}; ${result.reason}` } : result;
+      }
+      if (task.lastStatus === "RUNNING") started = true;
+      if (!started && !timedOut && Date.now() > startDeadline) {
+        timedOut = `ECS task did not reach RUNNING within ${this.startTimeoutMs / 1000} s (last status ${task.lastStatus ?? "unknown"})`;
+        job.onEvent?.(`${timedOut}; stopping it`);
+        await this.stopTask(ecs, cluster, taskArn, `Flowplane: ${timedOut}`).catch((err: unknown) =>
+          job.onEvent?.(`could not stop ECS task ${taskArn}: ${awsMessage(err)}`),
+        );
+      }
     }
   }
 }

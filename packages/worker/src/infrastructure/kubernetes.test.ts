@@ -5,10 +5,11 @@ import net from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
+import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
 import { Worker } from "../worker.ts";
 import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
-import { KubernetesInfrastructure } from "./kubernetes.ts";
+import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import { KubernetesInfrastructure, type KubernetesInfrastructureOptions } from "./kubernetes.ts";
 import type { JobSpec } from "./types.ts";
 
 let fake: FakeKubernetes;
@@ -39,7 +40,18 @@ function kubeConfig(): KubeConfig {
   return kc;
 }
 
-const infra = () => new KubernetesInfrastructure({ kubeConfig: kubeConfig(), pollIntervalMs: 10 });
+/** Timeouts shortened by configuration: retries, lost track and image pulls within a test's time. */
+const infra = (options: Partial<KubernetesInfrastructureOptions> = {}) =>
+  new KubernetesInfrastructure({
+    kubeConfig: kubeConfig(),
+    pollIntervalMs: 10,
+    retryForMs: 2_000,
+    retryDelayMs: 20,
+    lostAfterMs: 300,
+    imagePullTimeoutMs: 300,
+    stopWaitMs: 2_000,
+    ...options,
+  });
 
 const RUN_ID = "0197a5d0-0000-7000-8000-000000000002";
 
@@ -197,7 +209,7 @@ describe("kubernetes pod outcomes", () => {
     expect(job.lines).toEqual(["stdout: working"]);
   });
 
-  it("a pod that cannot pull its image ends the run with the kubelet's message, and its Job is deleted", async () => {
+  it("a pod that still cannot pull its image after imagePullTimeoutMs ends the run with the kubelet's message, and its Job is deleted", async () => {
     const message = 'Back-off pulling image "registry.example.com/etl:404"';
     fake.plan = () => ({ kind: "wait", reason: "ImagePullBackOff", message });
     const running = await infra().submit(jobSpec({ image: "registry.example.com/etl:404" }));
@@ -206,7 +218,7 @@ describe("kubernetes pod outcomes", () => {
       exitCode: null,
       reason: expect.stringMatching(
         new RegExp(
-          `^pod ${running.id.split("/")[1]}-[0-9a-f]{5} could not start: ImagePullBackOff: Back-off pulling image "registry.example.com/etl:404"$`,
+          `^pod ${running.id.split("/")[1]}-[0-9a-f]{5} could not start: ImagePullBackOff: Back-off pulling image "registry.example.com/etl:404" \\(the kubelet retried the pull for \\d+ s\\)$`,
         ),
       ),
       stopped: false,
@@ -217,10 +229,10 @@ describe("kubernetes pod outcomes", () => {
     ]);
   });
 
-  it("a pod that never starts is given up after pod_watch_timeout_seconds", async () => {
+  it("a pod that never starts is given up after pod_watch_timeout_seconds, with what it waits for", async () => {
     fake.plan = () => ({ kind: "wait", reason: "ContainerCreating", message: "" });
     const running = await infra().submit(jobSpec({ image: "etl:1", pod_watch_timeout_seconds: 0 }));
-    expect((await running.exited).reason).toMatch(/did not start within 0 s \(phase Pending\)$/);
+    expect((await running.exited).reason).toMatch(/did not start within 0 s \(ContainerCreating\)$/);
   });
 });
 
@@ -247,9 +259,14 @@ describe("kubernetes submit errors name the cause", () => {
       contexts: [{ name: "down", cluster: "down", user: "u" }],
       currentContext: "down",
     });
-    await expect(new KubernetesInfrastructure({ kubeConfig: kc }).submit(jobSpec({ image: "etl:1" }))).rejects.toThrow(
+    // Retried (an API server restarting refuses connections for a moment) for retryForMs, then named.
+    await expect(
+      new KubernetesInfrastructure({ kubeConfig: kc, retryForMs: 300, retryDelayMs: 20 }).submit(
+        jobSpec({ image: "etl:1" }),
+      ),
+    ).rejects.toThrow(
       new RegExp(
-        `could not create Kubernetes Job in namespace "default" on http://127.0.0.1:${closedPort}: .*ECONNREFUSED`,
+        `could not create Kubernetes Job in namespace "default" on http://127.0.0.1:${closedPort}: .*ECONNREFUSED.* \\(retried for \\d+ s\\)$`,
       ),
     );
   });
@@ -258,7 +275,7 @@ describe("kubernetes submit errors name the cause", () => {
 describe("kubernetes pool through the Worker", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
     await server.api.workPools.create.mutate({ name: "k8s-pool", type: "kubernetes" });
     await server.api.deployments.upsert.mutate({
       flowName: "hello",
@@ -266,6 +283,13 @@ describe("kubernetes pool through the Worker", () => {
       entrypoint: "examples/hello.ts:hello",
       workPoolName: "k8s-pool",
       jobVariables: { image: "etl:1", namespace: "kube-system" },
+    });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "long",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "k8s-pool",
+      jobVariables: { image: "etl:1" },
     });
   }, 60_000);
   afterAll(async () => {
@@ -286,6 +310,71 @@ describe("kubernetes pool through the Worker", () => {
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       `infrastructure could not start: could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
+    );
+  });
+
+  it("a 500 on the Job DELETE is retried and logged on the run, the run ends CANCELLED, and the worker keeps serving (regression: the rejection was unhandled and exited the worker)", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    const { infrastructureId, logs } = await cancelThroughFailingStops(
+      server,
+      {
+        poolName: "k8s-pool",
+        deployment: "hello/long",
+        workerName: "k8s-canceller",
+        infrastructure: infra({ retryForMs: 200 }),
+      },
+      () => fake.fail("DELETE", /\/jobs\//, 500, 10),
+    );
+    expect(fake.jobs.has(infrastructureId)).toBe(false);
+    expect(logs).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^Flowplane worker k8s-canceller: could not stop the run's infrastructure \\(attempt 1\\): could not delete Kubernetes Job ${infrastructureId}: InternalError: an error on the server \\("etcdserver: request timed out"\\) has prevented the request from succeeding; retrying in \\d+\\.\\d s$`,
+        ),
+      ),
+    );
+  });
+
+  it("cancel after a restart under a new name deletes the Job its OFFLINE launcher left, and the run reads CANCELLED once its pod has ended", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    const { job } = await cancelAfterRestart(server, {
+      poolName: "k8s-pool",
+      deployment: "hello/long",
+      launcher: "k8s-before",
+      successor: "k8s-after",
+      infrastructure: () => infra(),
+    });
+    expect(fake.jobs.has(job.id)).toBe(false);
+  });
+
+  it("cancel after a restart under the same name deletes the Job from its stored id", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    const { job } = await cancelAfterRestart(server, {
+      poolName: "k8s-pool",
+      deployment: "hello/long",
+      launcher: "k8s-same",
+      successor: "k8s-same",
+      infrastructure: () => infra(),
+    });
+    expect(fake.jobs.has(job.id)).toBe(false);
+  });
+
+  it("cleanupOrphans: a worker back under its name deletes the Jobs it launched for runs that have ended, and leaves its runs' live Jobs alone", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    await restartAmongOwnJobs(
+      server,
+      { poolName: "k8s-pool", deployment: "hello/long", workerName: "k8s-orphans", infrastructure: () => infra() },
+      async ({ live, ended }) => {
+        await waitFor("the ended run's Job to be deleted", async () => !fake.jobs.has(ended.id));
+        expect(fake.requests).toContainEqual(
+          expect.objectContaining({
+            method: "GET",
+            path: "/apis/batch/v1/namespaces/default/jobs",
+            query: { labelSelector: "flowplane.io/worker=k8s-orphans" },
+          }),
+        );
+        expect(fake.jobs.has(live.id)).toBe(true);
+      },
     );
   });
 });

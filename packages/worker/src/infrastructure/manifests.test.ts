@@ -51,36 +51,52 @@ describe("infra/kubernetes", () => {
       currentContext: "c",
     });
     fake.plan = () => ({ kind: "run-until-deleted", logs: ["hi"] });
-    const running = await new KubernetesInfrastructure({ kubeConfig: kc, pollIntervalMs: 10 }).submit(
-      jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }),
-    );
+    const kubernetes = new KubernetesInfrastructure({ kubeConfig: kc, pollIntervalMs: 10 });
+    const running = await kubernetes.submit(jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }));
     await new Promise((r) => setTimeout(r, 100));
     await running.stop(1_000);
+    // A start that fails reads the Job and the events; a restarted worker lists its Jobs; a cancel
+    // from the stored id deletes and watches.
+    fake.plan = () => ({ kind: "no-pod", message: 'pods "x" is forbidden: exceeded quota: compute' });
+    await (
+      await kubernetes.submit(
+        jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1", pod_watch_timeout_seconds: 0 }),
+      )
+    ).exited;
+    await kubernetes.findJobs({ "flowplane.worker": "w" }, { namespace: "flowplane" });
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    const other = await kubernetes.submit(jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }));
+    await kubernetes.stop(other.id);
+    await other.exited;
     const needed = new Set(
       fake.requests.map((r) => {
-        const m = /^\/(?:apis\/(batch)\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods)(?:\/[^/]+(\/log)?)?$/.exec(
+        const m = /^\/(?:apis\/(batch)\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|events)(\/[^/]+)?(\/log)?$/.exec(
           r.path,
         );
         expect(m, r.path).not.toBeNull();
         expect(m![2]).toBe(role.metadata!.namespace);
-        const resource = `${m![3]}${m![4] ?? ""}`;
-        const verb = {
-          POST: "create",
-          DELETE: "delete",
-          GET: resource === "pods" && !r.path.match(/pods\/[^/]+$/) ? "list" : "get",
-        }[r.method]!;
+        const resource = `${m![3]}${m![5] ?? ""}`;
+        const verb = { POST: "create", DELETE: "delete", GET: m![4] ? "get" : "list" }[r.method]!;
         return `${m![1] ?? ""}|${resource}|${verb}`;
       }),
     );
-    expect([...needed].sort()).toEqual(["batch|jobs|create", "batch|jobs|delete", "|pods/log|get", "|pods|list"]);
+    expect([...needed].sort()).toEqual([
+      "batch|jobs|create",
+      "batch|jobs|delete",
+      "batch|jobs|get",
+      "batch|jobs|list",
+      "|events|list",
+      "|pods/log|get",
+      "|pods|list",
+    ]);
     const granted = new Set(
       role.rules!.flatMap((rule) =>
         rule.apiGroups!.flatMap((g) => rule.resources!.flatMap((res) => rule.verbs.map((v) => `${g}|${res}|${v}`))),
       ),
     );
     for (const n of needed) expect(granted, n).toContain(n);
-    // Nothing beyond jobs and pods.
-    expect(new Set(role.rules!.flatMap((r) => r.resources))).toEqual(new Set(["jobs", "pods", "pods/log"]));
+    // Nothing beyond what the pool calls.
+    expect([...granted].sort()).toEqual([...needed, "|pods|get"].sort());
   });
 
   it("binds that Role to the worker's ServiceAccount, which the Deployment runs as", () => {
@@ -119,38 +135,92 @@ describe("infra/ecs", () => {
     process.env = saved;
   });
 
-  it("the worker's IAM policy allows every ECS action the ecs pool calls, tagging at launch, and passing the flow-run roles", async () => {
+  it("the worker's IAM policy allows every ECS request the ecs pool makes with the pool's defaults, on the resources and cluster it addresses", async () => {
     fake.outcome = () => ({ kind: "run-until-stopped" });
-    const running = await new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 }).submit(
-      jobSpec("ecs", {
-        image: "etl:1",
-        subnets: ["subnet-1"],
-        execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
-        task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
-      }),
-    );
+    const ecs = new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 });
+    const job = jobSpec("ecs", {
+      image: "etl:1",
+      subnets: ["subnet-1"],
+      execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
+      task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
+    });
+    const running = await ecs.submit(job);
     await running.stop(1_000);
-    const policy = JSON.parse(read("ecs/worker-iam-policy.json")) as {
-      Statement: { Effect: string; Action: string | string[]; Resource: string | string[] }[];
+    // A restarted worker lists what it launched; a cancel from the stored ARN stops and watches.
+    await ecs.findJobs({ "flowplane.worker": "w" }, job.configuration);
+    const other = await ecs.submit(job);
+    await ecs.stop(other.id);
+    await other.exited;
+
+    type Statement = {
+      Effect: string;
+      Action: string | string[];
+      Resource: string | string[];
+      Condition?: { ArnEquals?: Record<string, string>; StringEquals?: Record<string, string> };
     };
-    const allowed = new Set(policy.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat()));
-    const called = new Set(fake.requests.map((r) => `ecs:${r.action}`));
+    const policy = JSON.parse(
+      read("ecs/worker-iam-policy.json").replaceAll("REGION", "us-east-1").replaceAll("ACCOUNT_ID", "123456789012"),
+    ) as { Statement: Statement[] };
+    const glob = (pattern: string, value: string) =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`).test(value);
+    const clusterArn = (ref: unknown) =>
+      typeof ref === "string" && ref.startsWith("arn:")
+        ? ref
+        : `arn:aws:ecs:us-east-1:123456789012:cluster/${typeof ref === "string" && ref ? ref : "default"}`;
+    /** IAM's evaluation for what these statements use: action, resource, ecs:cluster and CreateAction conditions. */
+    const allows = (action: string, resource: string, context: Record<string, string>) =>
+      policy.Statement.some(
+        (st) =>
+          st.Effect === "Allow" &&
+          [st.Action].flat().includes(action) &&
+          [st.Resource].flat().some((r) => glob(r, resource)) &&
+          Object.entries(st.Condition?.ArnEquals ?? {}).every(
+            ([k, v]) => context[k] !== undefined && glob(v, context[k]),
+          ) &&
+          Object.entries(st.Condition?.StringEquals ?? {}).every(([k, v]) => context[k] === v),
+      );
+    const called = new Set<string>();
+    for (const { action, body } of fake.requests) {
+      called.add(action);
+      const cluster = { "ecs:cluster": clusterArn(body["cluster"]) };
+      const resource =
+        action === "RunTask"
+          ? String(body["taskDefinition"])
+          : action === "StopTask"
+            ? String(body["task"])
+            : action === "DescribeTasks"
+              ? String((body["tasks"] as string[])[0])
+              : "*";
+      const context = ["RunTask", "StopTask", "DescribeTasks", "ListTasks"].includes(action) ? cluster : {};
+      expect(allows(`ecs:${action}`, resource, context), `${action} on ${resource} in ${cluster["ecs:cluster"]}`).toBe(
+        true,
+      );
+      // Tags at launch are authorised as ecs:TagResource on the new task, with CreateAction RunTask.
+      if (action === "RunTask")
+        expect(
+          allows("ecs:TagResource", "arn:aws:ecs:us-east-1:123456789012:task/default/x", {
+            "ecs:CreateAction": "RunTask",
+          }),
+        ).toBe(true);
+    }
     expect([...called].sort()).toEqual([
-      "ecs:DescribeTaskDefinition",
-      "ecs:DescribeTasks",
-      "ecs:RegisterTaskDefinition",
-      "ecs:RunTask",
-      "ecs:StopTask",
+      "DescribeTaskDefinition",
+      "DescribeTasks",
+      "ListTasks",
+      "RegisterTaskDefinition",
+      "RunTask",
+      "StopTask",
     ]);
-    for (const action of called) expect(allowed, action).toContain(action);
-    // RunTask with tags needs ecs:TagResource; registering with roles needs iam:PassRole on them.
-    expect(allowed).toContain("ecs:TagResource");
-    const passRole = policy.Statement.find((s) => s.Action === "iam:PassRole")!;
-    expect([passRole.Resource].flat().map((r) => r.replace("ACCOUNT_ID", "123456789012"))).toEqual(
-      expect.arrayContaining(
-        fake.bodiesOf("RegisterTaskDefinition").flatMap((b) => [b["executionRoleArn"], b["taskRoleArn"]]),
-      ),
-    );
+    // Registering with roles needs iam:PassRole on exactly those roles.
+    for (const role of fake
+      .bodiesOf("RegisterTaskDefinition")
+      .flatMap((b) => [b["executionRoleArn"], b["taskRoleArn"]]))
+      expect(
+        allows("iam:PassRole", String(role), { "iam:PassedToService": "ecs-tasks.amazonaws.com" }),
+        String(role),
+      ).toBe(true);
+    // The policy is not wider than the default cluster.
+    expect(allows("ecs:RunTask", "*", { "ecs:cluster": clusterArn("other") })).toBe(false);
   });
 
   it("the worker's task definition runs a worker with its API key from a secret", () => {

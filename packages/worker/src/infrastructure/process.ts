@@ -2,6 +2,7 @@
 // pipe it never reads from; the runner exits when that pipe closes, so a worker killed with SIGKILL
 // takes its runs down with it and their heartbeats stop (the server then crashes and retries them).
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { commandArgv, CommandSyntaxError } from "@flowplane/core";
 import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
@@ -91,6 +92,40 @@ export class ProcessInfrastructure implements Infrastructure {
         signalGroup(pid, "SIGKILL");
       },
     };
+  }
+
+  /**
+   * Stops a run's process group from its pid (a worker restarted on the same machine): SIGTERM,
+   * SIGKILL after the grace, resolved once the group leader is gone. A runner exits with the worker
+   * that started it, so a pid from before a restart is usually gone or, worse, reused: only a
+   * process that carries the runner's environment marker is signalled.
+   */
+  async stop(id: string, graceMs: number): Promise<void> {
+    const pid = Number(id);
+    if (!Number.isInteger(pid) || pid <= 1)
+      throw new InfrastructureError(`infrastructure id ${JSON.stringify(id)} is not a pid`);
+    if (!(await isRunner(pid))) return;
+    signalGroup(pid, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (alive(pid)) {
+      if (Date.now() > deadline) signalGroup(pid, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    signalGroup(pid, "SIGKILL");
+  }
+}
+
+async function isRunner(pid: number): Promise<boolean> {
+  const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
+  return environ.split("\0").includes("FLOWPLANE_EXIT_WITH_PARENT=1");
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

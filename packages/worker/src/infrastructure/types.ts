@@ -14,6 +14,13 @@ export interface JobSpec {
   labels: Record<string, string>;
   /** Receives the job's output, line by line. */
   onOutput(line: string, stream: "stdout" | "stderr"): void;
+  /**
+   * Asked before a job the platform stopped answering about is given up: true while the run's
+   * runner still heartbeats, so a platform outage never ends a live run. Absent: give up.
+   */
+  runnerAlive?(): Promise<boolean>;
+  /** Told what the infrastructure is waiting for or retrying, for the run's log. */
+  onEvent?(message: string): void;
 }
 
 export interface ExitResult {
@@ -23,6 +30,19 @@ export interface ExitResult {
   reason: string;
   /** True when the job ended because stop() was called. */
   stopped: boolean;
+  /**
+   * True when the platform could not say how the job ended (it stopped answering for longer than
+   * the watch tolerates, and the runner was silent too); what was launched has been stopped.
+   */
+  lost?: boolean;
+}
+
+/** A job found on the platform by its labels (RunningJob.id, and the run it was launched for). */
+export interface FoundJob {
+  id: string;
+  flowRunId: string | null;
+  /** The job has ended (its record lingers until the platform removes it). */
+  finished: boolean;
 }
 
 export interface RunningJob {
@@ -38,10 +58,30 @@ export interface Infrastructure {
   readonly type: "process" | "docker" | "ecs" | "kubernetes";
   /** Starts the job; rejects with a message naming the cause when it cannot start. */
   submit(job: JobSpec): Promise<RunningJob>;
-  /** Removes jobs this worker left behind (e.g. after it was killed); returns how many. */
-  cleanupOrphans?(labels: Record<string, string>): Promise<number>;
+  /**
+   * Stops the job with this id (a RunningJob.id, as the run stores it), whichever worker launched
+   * it; resolves once it has stopped or is gone, rejects naming the cause when the platform refuses
+   * or it keeps running.
+   */
+  stop(id: string, graceMs: number): Promise<void>;
+  /**
+   * The jobs carrying every one of `labels` (what a worker name launched), looked up where the
+   * pool's `configuration` says jobs run (cluster, namespace). Absent where jobs cannot outlive
+   * their worker (process).
+   */
+  findJobs?(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]>;
 }
 
 export class InfrastructureError extends Error {
   override name = "InfrastructureError";
+  /**
+   * @param transient the cause may pass (capacity, throttling, a 5xx, an expired credential): the
+   * run goes back to the queue instead of ending.
+   */
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
 }

@@ -21,7 +21,7 @@ async function fencedUpdate(
   set: string,
   values: unknown[],
   notFoundError: () => ApiError = () => notFound("flow run", flowRunId),
-): Promise<string> {
+): Promise<{ stateType: string; heartbeatAt: Date | null }> {
   for (;;) {
     const { rows } = await res.pool.query<{ id: string; claimToken: string | null; workPoolId: string | null }>(
       `SELECT id, "claimToken", "workPoolId" FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`,
@@ -31,13 +31,13 @@ async function fencedUpdate(
     if (!run) throw notFoundError();
     const refusal = fenceRefusal(run, proposer);
     if (refusal) throw refusal;
-    const updated = await res.pool.query<{ stateType: string }>(
+    const updated = await res.pool.query<{ stateType: string; heartbeatAt: Date | null }>(
       `UPDATE "FlowRun" SET ${set} WHERE id = $1 AND "workspaceId" = $2 AND "claimToken" IS NOT DISTINCT FROM $3::uuid
-       RETURNING "stateType"`,
+       RETURNING "stateType", "heartbeatAt"`,
       [flowRunId, workspaceId, run.claimToken, ...values],
     );
-    const stateType = updated.rows[0]?.stateType;
-    if (stateType !== undefined) return stateType;
+    const row = updated.rows[0];
+    if (row !== undefined) return row;
     // The run was claimed or released between the read and the write: check again.
   }
 }
@@ -64,7 +64,7 @@ export async function heartbeatFlowRun(
   flowRunId: string,
   proposer: Proposer,
 ): Promise<{ found: true; cancelRequested: boolean; stateType: string }> {
-  const stateType = await fencedUpdate(res, workspaceId, flowRunId, proposer, `"heartbeatAt" = now()`, []);
+  const { stateType } = await fencedUpdate(res, workspaceId, flowRunId, proposer, `"heartbeatAt" = now()`, []);
   return { found: true, cancelRequested: stateType === "CANCELLING", stateType };
 }
 
@@ -86,4 +86,34 @@ export async function reportInfrastructure(
     () => new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" }),
   );
   return { ok: true };
+}
+
+/**
+ * The worker says the run's infrastructure is still provisioning (a Fargate task pulling its image,
+ * a pod waiting for a node): the claim of a PENDING run is pushed `claimTimeoutSeconds` ahead, so
+ * a slow start is not mistaken for one that never started and handed to a second worker. Fenced
+ * like every write for the attempt; once the run has left PENDING nothing changes. Answers the
+ * run's state type (the worker stops extending once it is not PENDING) and whether its runner has
+ * heartbeated within `runHeartbeatTimeoutSeconds` (a worker that lost sight of the infrastructure
+ * keeps a run whose runner still reports).
+ */
+export async function extendClaim(
+  res: Resources,
+  workspaceId: string,
+  flowRunId: string,
+  timeouts: { claimTimeoutSeconds: number; runHeartbeatTimeoutSeconds: number },
+  proposer: Proposer,
+): Promise<{ stateType: string; runnerAlive: boolean }> {
+  const { stateType, heartbeatAt } = await fencedUpdate(
+    res,
+    workspaceId,
+    flowRunId,
+    proposer,
+    `"claimExpiresAt" = CASE WHEN "stateType" = 'PENDING' THEN now() + make_interval(secs => $4::int) ELSE "claimExpiresAt" END`,
+    [timeouts.claimTimeoutSeconds],
+    () => new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" }),
+  );
+  const runnerAlive =
+    heartbeatAt !== null && heartbeatAt.getTime() > Date.now() - timeouts.runHeartbeatTimeoutSeconds * 1000;
+  return { stateType, runnerAlive };
 }

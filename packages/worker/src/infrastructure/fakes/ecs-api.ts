@@ -4,7 +4,12 @@
 // error shapes from the ECS API reference. It records every request as sent.
 //
 // Tasks advance one step per DescribeTasks call (PROVISIONING → PENDING → RUNNING → STOPPED), so a
-// watcher sees intermediate states; each task's fate is chosen by `outcome`.
+// watcher sees intermediate states; each task's fate is chosen by `outcome`. Like ECS it refuses
+// what the worker could send wrong (overrides over 8,192 characters, invalid tags, a public IP or
+// awsvpc where the launch type has none, awslogs on Fargate without an execution role), honours
+// RunTask's clientToken, and returns tags only when asked (include TAGS). Tests can make it answer
+// what production does: `faults` (throttling, 5xx, expired credentials) and capacity failures, and
+// task outcomes that stay PROVISIONING or that ECS stops before they start.
 import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
@@ -19,18 +24,43 @@ export interface EcsRequest {
   region: string | null;
 }
 
-/** What a task does once it is RUNNING. */
-export type TaskOutcome =
+/**
+ * What a task does once it is RUNNING. `provisioningMs` keeps it PROVISIONING that long first
+ * (Infinity: until stopped); `fail-to-start` is ECS stopping it before it runs (TaskFailedToStart).
+ */
+export type TaskOutcome = { provisioningMs?: number } & (
   | { kind: "exit"; exitCode: number; containerReason?: string; runningPolls?: number }
   | { kind: "oom" }
   | { kind: "fail-to-start"; stoppedReason: string }
-  | { kind: "run-until-stopped" };
+  | { kind: "run-until-stopped" }
+);
+
+/** An error the fake answers instead of handling a request, `times` times (the AWS error shapes). */
+export interface EcsFault {
+  action: string;
+  status: number;
+  type: string;
+  message: string;
+  times: number;
+}
+
+/** The errors ECS answers under load or with stale credentials, as the SDK receives them. */
+export const ECS_FAULTS = {
+  throttling: { status: 400, type: "ThrottlingException", message: "Rate exceeded" },
+  server: { status: 500, type: "ServerException", message: "Service encountered an internal error." },
+  expiredToken: {
+    status: 400,
+    type: "ExpiredTokenException",
+    message: "The security token included in the request is expired",
+  },
+} as const;
 
 interface FakeTask {
   task: Record<string, unknown>;
   outcome: TaskOutcome;
   polls: number;
   stopReason: string | null;
+  createdAt: number;
 }
 
 class EcsError extends Error {
@@ -51,6 +81,23 @@ export class FakeEcs {
   /** When set, RunTask answers with these `failures` and no task (capacity, placement problems). */
   runTaskFailures:
     ((runTask: Record<string, unknown>) => { arn?: string; reason: string; detail?: string }[] | null) | null = null;
+  /** Errors answered before any handling, consumed in order per action. */
+  faults: EcsFault[] = [];
+
+  /** Answers `fault` to the next `times` requests of `action`. */
+  fail(action: string, fault: { status: number; type: string; message: string }, times = 1): void {
+    this.faults.push({ action, ...fault, times });
+  }
+
+  /** The tasks RunTask started, newest last. */
+  taskArns(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  /** A task's current record (as DescribeTasks would show it, without advancing it). */
+  taskOf(arn: string): Record<string, unknown> | undefined {
+    return this.tasks.get(arn)?.task;
+  }
 
   /** Revisions by region and family: task definitions are regional. */
   private readonly taskDefinitions = new Map<string, Record<string, unknown>[]>();
@@ -106,6 +153,12 @@ export class FakeEcs {
       send(403, { __type: "MissingAuthenticationTokenException", message: "Missing Authentication Token" });
       return;
     }
+    const fault = this.faults.find((f) => f.action === action && f.times > 0);
+    if (fault) {
+      fault.times--;
+      send(fault.status, { __type: fault.type, message: fault.message });
+      return;
+    }
     try {
       send(200, this.dispatch(action, body, region!));
     } catch (err) {
@@ -126,10 +179,12 @@ export class FakeEcs {
         return this.describeTasks(body);
       case "StopTask":
         return this.stopTask(body);
+      case "ListTasks":
+        return this.listTasks(body);
       default:
         throw new EcsError(
           "InvalidAction",
-          `The action ${action} is not valid for this web service (fake ECS implements RegisterTaskDefinition, DescribeTaskDefinition, RunTask, DescribeTasks, StopTask).`,
+          `The action ${action} is not valid for this web service (fake ECS implements RegisterTaskDefinition, DescribeTaskDefinition, RunTask, DescribeTasks, StopTask, ListTasks).`,
         );
     }
   }
@@ -147,6 +202,15 @@ export class FakeEcs {
     const containers = body["containerDefinitions"];
     if (!Array.isArray(containers) || containers.length === 0)
       throw new EcsError("ClientException", "Container list cannot be empty.");
+    const fargate = (body["requiresCompatibilities"] as string[] | undefined)?.includes("FARGATE");
+    const awslogs = (containers as { logConfiguration?: { logDriver?: string } }[]).some(
+      (c) => c.logConfiguration?.logDriver === "awslogs",
+    );
+    if (fargate && awslogs && !body["executionRoleArn"])
+      throw new EcsError(
+        "ClientException",
+        "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+      );
     const revisions = this.taskDefinitions.get(`${region}/${family}`) ?? [];
     const revision = revisions.length + 1;
     const definition = {
@@ -173,6 +237,10 @@ export class FakeEcs {
 
   private runTask(body: Record<string, unknown>, region: string): unknown {
     const cluster = this.clusterName(body["cluster"]);
+    const token = typeof body["clientToken"] === "string" ? body["clientToken"] : null;
+    const earlier = token ? [...this.tasks.values()].find((t) => t.task["clientToken"] === token) : undefined;
+    if (earlier) return { tasks: [earlier.task], failures: [] };
+    this.validateRunTask(body);
     if (body["launchType"] && body["capacityProviderStrategy"])
       throw new EcsError(
         "InvalidParameterException",
@@ -226,13 +294,46 @@ export class FakeEcs {
       tags: body["tags"] ?? [],
       version: 1,
       attachments: [],
+      ...(token ? { clientToken: token } : {}),
     };
-    this.tasks.set(taskArn, { task, outcome: this.outcome(body), polls: 0, stopReason: null });
-    return { tasks: [task], failures: [] };
+    this.tasks.set(taskArn, { task, outcome: this.outcome(body), polls: 0, stopReason: null, createdAt: Date.now() });
+    return { tasks: [withoutTags(task)], failures: [] };
+  }
+
+  /** RunTask's own checks on the fields the worker sends, with ECS's messages. */
+  private validateRunTask(body: Record<string, unknown>): void {
+    const overrides = body["overrides"];
+    if (overrides && JSON.stringify(overrides).length > 8192)
+      throw new EcsError("InvalidParameterException", "Container Overrides length must be at most 8192");
+    const tags = (body["tags"] as { key?: string; value?: string }[] | undefined) ?? [];
+    if (tags.length > 50) throw new EcsError("InvalidParameterException", "Tags can have a maximum of 50 items.");
+    const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+    for (const { key = "", value = "" } of tags) {
+      if (key.length < 1 || key.length > 128 || !allowed.test(key) || /^aws:/i.test(key))
+        throw new EcsError("InvalidParameterException", `Invalid tag key: ${key}`);
+      if (value.length > 256 || !allowed.test(value))
+        throw new EcsError("InvalidParameterException", `Invalid tag value for key ${key}`);
+    }
+    const launchType = body["launchType"] as string | undefined;
+    const vpc = (body["networkConfiguration"] as { awsvpcConfiguration?: { assignPublicIp?: string } } | undefined)
+      ?.awsvpcConfiguration;
+    const fargate =
+      launchType === "FARGATE" ||
+      (body["capacityProviderStrategy"] as { capacityProvider: string }[] | undefined)?.every((s) =>
+        s.capacityProvider.startsWith("FARGATE"),
+      ) === true;
+    if (vpc?.assignPublicIp === "ENABLED" && !fargate)
+      throw new EcsError("InvalidParameterException", "Assign public IP is not supported for this launch type.");
+    if (launchType === "EXTERNAL" && vpc)
+      throw new EcsError(
+        "InvalidParameterException",
+        "Network Configuration is not supported for EXTERNAL launch type.",
+      );
   }
 
   private describeTasks(body: Record<string, unknown>): unknown {
     this.clusterName(body["cluster"]);
+    const withTags = ((body["include"] as string[] | undefined) ?? []).includes("TAGS");
     const tasks = [];
     const failures = [];
     for (const arn of (body["tasks"] as string[] | undefined) ?? []) {
@@ -242,19 +343,38 @@ export class FakeEcs {
         continue;
       }
       this.advance(entry);
-      tasks.push(entry.task);
+      tasks.push(withTags ? entry.task : withoutTags(entry.task));
     }
     return { tasks, failures };
+  }
+
+  /** ListTasks: the cluster's tasks by startedBy and desired status (RUNNING by default), as ARNs. */
+  private listTasks(body: Record<string, unknown>): unknown {
+    const cluster = this.clusterName(body["cluster"]);
+    const desired = typeof body["desiredStatus"] === "string" ? body["desiredStatus"] : "RUNNING";
+    const taskArns = [...this.tasks.values()]
+      .map((e) => e.task)
+      .filter(
+        (t) =>
+          String(t["clusterArn"]).endsWith(`:cluster/${cluster}`) &&
+          t["desiredStatus"] === desired &&
+          (body["startedBy"] === undefined || t["startedBy"] === body["startedBy"]),
+      )
+      .map((t) => t["taskArn"]);
+    return { taskArns };
   }
 
   private stopTask(body: Record<string, unknown>): unknown {
     this.clusterName(body["cluster"]);
     const entry = this.tasks.get(String(body["task"] ?? ""));
     if (!entry) throw new EcsError("InvalidParameterException", "The referenced task was not found.");
-    entry.stopReason = typeof body["reason"] === "string" ? body["reason"] : "Task stopped by user";
-    entry.task["desiredStatus"] = "STOPPED";
-    entry.task["stoppingAt"] = Date.now() / 1000;
-    return { task: entry.task };
+    // Stopping a stopped task answers the task as it is.
+    if (entry.task["lastStatus"] !== "STOPPED") {
+      entry.stopReason = typeof body["reason"] === "string" ? body["reason"] : "Task stopped by user";
+      entry.task["desiredStatus"] = "STOPPED";
+      entry.task["stoppingAt"] = Date.now() / 1000;
+    }
+    return { task: withoutTags(entry.task) };
   }
 
   private advance(entry: FakeTask): void {
@@ -275,10 +395,17 @@ export class FakeEcs {
     entry.polls++;
     if (entry.stopReason !== null) {
       // SIGTERM, ignored by node as PID 1, then SIGKILL after the stop timeout.
-      stop("UserInitiated", entry.stopReason, { exitCode: 137 });
+      // A task stopped before its container ran has no exit code.
+      stop("UserInitiated", entry.stopReason, t["lastStatus"] === "RUNNING" ? { exitCode: 137 } : {});
       return;
     }
     if (t["lastStatus"] === "PROVISIONING") {
+      if (Date.now() - entry.createdAt < (entry.outcome.provisioningMs ?? 0)) return;
+      // ECS gives up on a task it could not provision (no ENI, no capacity) from PROVISIONING.
+      if (entry.outcome.kind === "fail-to-start" && entry.outcome.provisioningMs !== undefined) {
+        stop("TaskFailedToStart", entry.outcome.stoppedReason, {});
+        return;
+      }
       t["lastStatus"] = "PENDING";
       return;
     }
@@ -310,4 +437,10 @@ export class FakeEcs {
       });
     }
   }
+}
+
+/** A task as ECS answers it without include: ["TAGS"]. */
+function withoutTags(task: Record<string, unknown>): Record<string, unknown> {
+  const { tags: _tags, clientToken: _token, ...rest } = task;
+  return rest;
 }

@@ -2,13 +2,21 @@
 // the subset the kubernetes pool uses, with objects and Status errors shaped like the real API:
 //
 //   POST   /apis/batch/v1/namespaces/{ns}/jobs
+//   GET    /apis/batch/v1/namespaces/{ns}/jobs?labelSelector=k=v,...
+//   GET    /apis/batch/v1/namespaces/{ns}/jobs/{name}
 //   DELETE /apis/batch/v1/namespaces/{ns}/jobs/{name}?propagationPolicy=...
 //   GET    /api/v1/namespaces/{ns}/pods?labelSelector=k=v,...
 //   GET    /api/v1/namespaces/{ns}/pods/{name}/log?container=...&follow=true
+//   GET    /api/v1/namespaces/{ns}/events?fieldSelector=involvedObject.name=...
 //
 // Creating a Job creates its pod at once (as the Job controller would, with the job-name and
-// controller-uid labels); the pod advances one step per pod listing (Pending → Running → its
-// planned end), so a watcher sees intermediate phases. Every request is recorded.
+// controller-uid labels) unless the plan says the controller cannot (FailedCreate event); the pod
+// advances one step per pod listing (Pending → Running → its planned end), so a watcher sees
+// intermediate phases, and the Job gets its Complete or Failed condition when the pod ends. Plans
+// cover what production does: unschedulable, image pulls failing for a while, eviction, a lost
+// node, a sidecar that keeps the pod Running. `fail()` answers 429 or 5xx Status errors. Like the
+// API server it refuses invalid names, label values and environment variable names (422). Every
+// request is recorded.
 import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
 import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
@@ -26,7 +34,27 @@ export type PodPlan =
   | { kind: "succeed"; logs?: string[]; runningPolls?: number }
   | { kind: "fail"; exitCode: number; reason?: string; logs?: string[] }
   | { kind: "wait"; reason: string; message: string }
-  | { kind: "run-until-deleted"; logs?: string[] };
+  | { kind: "run-until-deleted"; logs?: string[] }
+  /** The Job controller cannot create the pod (quota, service account, Pod Security): a FailedCreate event. */
+  | { kind: "no-pod"; message: string }
+  /** The scheduler finds no node: Pending, PodScheduled False, a FailedScheduling event. */
+  | { kind: "unschedulable"; message: string }
+  /** The image cannot be pulled for `forMs` (ErrImagePull, then ImagePullBackOff), then the pod runs and succeeds. */
+  | { kind: "pull-failing"; forMs: number; runningPolls?: number }
+  /** Runs, then the kubelet evicts it (phase Failed, reason Evicted). */
+  | { kind: "evicted"; runningPolls?: number }
+  /** Runs, then its node stops reporting: the taint manager marks it for deletion, and it stays. */
+  | { kind: "node-lost"; runningPolls?: number }
+  /** The flow container exits 0 but a sidecar keeps the pod (and the Job) Running. */
+  | { kind: "sidecar"; runningPolls?: number };
+
+/** A fault answered instead of handling the matching requests, `times` times. */
+interface KubeFault {
+  method: string;
+  path: RegExp;
+  code: number;
+  times: number;
+}
 
 type Json = Record<string, unknown>;
 
@@ -38,6 +66,7 @@ interface FakePod {
   deleting: boolean;
   /** Log responses being followed, ended when the container ends. */
   followers: Set<http.ServerResponse>;
+  createdAt: number;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -65,6 +94,13 @@ export class FakeKubernetes {
 
   readonly jobs = new Map<string, Json>();
   readonly pods = new Map<string, FakePod>();
+  readonly events: Json[] = [];
+  private readonly faults: KubeFault[] = [];
+
+  /** Answers `code` (429 TooManyRequests, 500 InternalError, 503...) to the next `times` matching requests. */
+  fail(method: string, path: RegExp, code: number, times = 1): void {
+    this.faults.push({ method, path, code, times });
+  }
   private server!: LoopbackServer;
   url = "";
 
@@ -99,9 +135,20 @@ export class FakeKubernetes {
     };
     this.requests.push(request);
     const send = (code: number, payload: unknown) => {
-      res.writeHead(code, { "content-type": "application/json" });
+      res.writeHead(code, { "content-type": "application/json", ...(code === 429 ? { "retry-after": "1" } : {}) });
       res.end(JSON.stringify(payload));
     };
+    const fault = this.faults.find((f) => f.times > 0 && f.method === request.method && f.path.test(url.pathname));
+    if (fault) {
+      fault.times--;
+      const reason =
+        fault.code === 429 ? "TooManyRequests" : fault.code === 503 ? "ServiceUnavailable" : "InternalError";
+      const message =
+        fault.code === 429
+          ? "the server has received too many requests and has asked us to try again later"
+          : 'an error on the server ("etcdserver: request timed out") has prevented the request from succeeding';
+      return send(fault.code, status(fault.code, reason, message, { retryAfterSeconds: 1 }));
+    }
     let m: RegExpExecArray | null;
     if (request.method === "POST" && (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/.exec(url.pathname)))
       return send(...this.createJob(m[1]!, body as Json));
@@ -110,6 +157,22 @@ export class FakeKubernetes {
       (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname))
     )
       return send(...this.deleteJob(m[1]!, m[2]!));
+    if (request.method === "GET" && (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs$/.exec(url.pathname)))
+      return send(200, this.listJobs(m[1]!, url.searchParams.get("labelSelector") ?? ""));
+    if (
+      request.method === "GET" &&
+      (m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname))
+    ) {
+      const job = this.jobs.get(`${m[1]}/${m[2]}`);
+      return job
+        ? send(200, job)
+        : send(
+            404,
+            status(404, "NotFound", `jobs.batch "${m[2]}" not found`, { name: m[2], group: "batch", kind: "jobs" }),
+          );
+    }
+    if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(url.pathname)))
+      return send(200, this.listEvents(m[1]!, url.searchParams.get("fieldSelector") ?? ""));
     if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname)))
       return send(200, this.listPods(m[1]!, url.searchParams.get("labelSelector") ?? ""));
     if (request.method === "GET" && (m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname)))
@@ -142,6 +205,12 @@ export class FakeKubernetes {
         ),
       ];
     }
+    const invalid = this.invalidFields(job);
+    if (invalid)
+      return [
+        422,
+        status(422, "Invalid", `Job.batch "${name}" is invalid: ${invalid}`, { name, group: "batch", kind: "Job" }),
+      ];
     if (this.jobs.has(`${namespace}/${name}`))
       return [
         409,
@@ -186,6 +255,11 @@ export class FakeKubernetes {
     const podSpec = template["spec"] as Json;
     const podName = `${name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
     const plan = this.plan(stored);
+    if (plan.kind === "no-pod") {
+      // The Job controller retries the pod's creation; each attempt fails with the admission's words.
+      this.event(namespace, "Job", name, "FailedCreate", `Error creating: ${plan.message}`);
+      return [201, stored];
+    }
     const containers = (podSpec["containers"] as Json[]).map((c) => ({
       name: c["name"],
       image: c["image"],
@@ -216,8 +290,107 @@ export class FakeKubernetes {
         qosClass: "BestEffort",
       },
     };
-    this.pods.set(`${namespace}/${podName}`, { pod, plan, polls: 0, logs: [], deleting: false, followers: new Set() });
+    this.pods.set(`${namespace}/${podName}`, {
+      pod,
+      plan,
+      polls: 0,
+      logs: [],
+      deleting: false,
+      followers: new Set(),
+      createdAt: Date.now(),
+    });
     return [201, stored];
+  }
+
+  /** What the API server's validation refuses among the fields the worker sets (labels, env names). */
+  private invalidFields(job: Json): string | null {
+    const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+    const template = (job["spec"] as Json | undefined)?.["template"] as Json | undefined;
+    const labelSets: [string, Json | undefined][] = [
+      ["metadata.labels", (job["metadata"] as Json | undefined)?.["labels"] as Json | undefined],
+      ["spec.template.metadata.labels", (template?.["metadata"] as Json | undefined)?.["labels"] as Json | undefined],
+    ];
+    for (const [path, labels] of labelSets)
+      for (const [key, value] of Object.entries(labels ?? {})) {
+        const v = String(value);
+        if (v.length > 63 || !labelValue.test(v))
+          return `${path}: Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (for key ${key})`;
+      }
+    const containers = ((template?.["spec"] as Json | undefined)?.["containers"] as Json[] | undefined) ?? [];
+    for (const [i, c] of containers.entries())
+      for (const [j, e] of ((c["env"] as Json[] | undefined) ?? []).entries()) {
+        const n = String(e["name"]);
+        if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(n))
+          return `spec.template.spec.containers[${i}].env[${j}].name: Invalid value: "${n}": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit`;
+      }
+    return null;
+  }
+
+  private event(
+    namespace: string,
+    kind: string,
+    name: string,
+    reason: string,
+    message: string,
+    type = "Warning",
+  ): void {
+    const existing = this.events.find(
+      (e) => (e["involvedObject"] as Json)["name"] === name && e["reason"] === reason && e["message"] === message,
+    );
+    if (existing) {
+      existing["count"] = Number(existing["count"]) + 1;
+      existing["lastTimestamp"] = now();
+      return;
+    }
+    this.events.push({
+      kind: "Event",
+      apiVersion: "v1",
+      metadata: { name: `${name}.${randomBytes(8).toString("hex")}`, namespace, creationTimestamp: now() },
+      involvedObject: { kind, namespace, name, apiVersion: kind === "Job" ? "batch/v1" : "v1" },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now(),
+      lastTimestamp: now(),
+      source: {
+        component: kind === "Job" ? "job-controller" : reason === "FailedScheduling" ? "default-scheduler" : "kubelet",
+      },
+    });
+  }
+
+  private listJobs(namespace: string, selector: string): Json {
+    const wanted = selector
+      .split(",")
+      .filter(Boolean)
+      .map((s) => s.split("=") as [string, string]);
+    const items = [...this.jobs.values()].filter((j) => {
+      const meta = j["metadata"] as Json;
+      const labels = (meta["labels"] ?? {}) as Json;
+      return meta["namespace"] === namespace && wanted.every(([k, v]) => labels[k] === v);
+    });
+    return { kind: "JobList", apiVersion: "batch/v1", metadata: { resourceVersion: String(Date.now()) }, items };
+  }
+
+  private listEvents(namespace: string, fieldSelector: string): Json {
+    const name = /involvedObject\.name=([^,]+)/.exec(fieldSelector)?.[1];
+    const items = this.events.filter(
+      (e) =>
+        (e["metadata"] as Json)["namespace"] === namespace &&
+        (name === undefined || (e["involvedObject"] as Json)["name"] === name),
+    );
+    return { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: String(Date.now()) }, items };
+  }
+
+  /** The Job's conditions once its pod ended (backoffLimit 0: one failed pod fails the Job). */
+  private conclude(entry: FakePod, succeeded: boolean, reason: string, message: string): void {
+    const meta = entry.pod["metadata"] as Json;
+    const job = this.jobs.get(`${String(meta["namespace"])}/${String((meta["labels"] as Json)["job-name"])}`);
+    if (!job) return;
+    const conditions = succeeded
+      ? [{ type: "Complete", status: "True", lastTransitionTime: now() }]
+      : [{ type: "Failed", status: "True", reason, message, lastTransitionTime: now() }];
+    job["status"] = { ...(job["status"] as Json), active: 0, [succeeded ? "succeeded" : "failed"]: 1, conditions };
   }
 
   private deleteJob(namespace: string, name: string): [number, Json] {
@@ -290,6 +463,13 @@ export class FakeKubernetes {
       container["started"] = false;
       for (const res of entry.followers) res.end();
       entry.followers.clear();
+      if (!entry.deleting)
+        this.conclude(
+          entry,
+          phase === "Succeeded",
+          "BackoffLimitExceeded",
+          "Job has reached the specified backoff limit",
+        );
     };
     if (this.finished(entry)) return;
     if (entry.deleting) {
@@ -299,9 +479,47 @@ export class FakeKubernetes {
       return;
     }
     const plan = entry.plan;
+    const name = String((entry.pod["metadata"] as Json)["name"]);
+    const namespace = String((entry.pod["metadata"] as Json)["namespace"]);
     if (st["phase"] === "Pending") {
       if (plan.kind === "wait") {
         container["state"] = { waiting: { reason: plan.reason, message: plan.message } };
+        return;
+      }
+      if (plan.kind === "unschedulable") {
+        delete (entry.pod["spec"] as Json)["nodeName"];
+        st["conditions"] = [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message: plan.message,
+            lastTransitionTime: now(),
+          },
+        ];
+        this.event(namespace, "Pod", name, "FailedScheduling", plan.message);
+        return;
+      }
+      if (plan.kind === "pull-failing" && Date.now() - entry.createdAt < plan.forMs) {
+        const image = String(container["image"]);
+        const backoff = entry.polls % 2 === 0;
+        container["state"] = {
+          waiting: backoff
+            ? { reason: "ImagePullBackOff", message: `Back-off pulling image "${image}"` }
+            : {
+                reason: "ErrImagePull",
+                message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": unexpected status from HEAD request: 503 Service Unavailable`,
+              },
+        };
+        this.event(
+          namespace,
+          "Pod",
+          name,
+          backoff ? "BackOff" : "Failed",
+          String(
+            (container["state"] as Json)["waiting"] && ((container["state"] as Json)["waiting"] as Json)["message"],
+          ),
+        );
         return;
       }
       st["phase"] = "Running";
@@ -313,8 +531,34 @@ export class FakeKubernetes {
       this.writeLogs(entry, "logs" in plan ? (plan.logs ?? []) : []);
       return;
     }
-    if (plan.kind === "succeed" && entry.polls > (plan.runningPolls ?? 1)) terminate("Succeeded", 0, "Completed");
+    const ran = entry.polls > ("runningPolls" in plan ? (plan.runningPolls ?? 1) : 1);
+    if ((plan.kind === "succeed" || plan.kind === "pull-failing") && ran) terminate("Succeeded", 0, "Completed");
     else if (plan.kind === "fail") terminate("Failed", plan.exitCode, plan.reason ?? "Error");
+    else if (plan.kind === "evicted" && ran) {
+      terminate("Failed", 137, "Error");
+      st["reason"] = "Evicted";
+      st["message"] = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 91340Ki.";
+      this.event(namespace, "Pod", name, "Evicted", String(st["message"]));
+    } else if (plan.kind === "node-lost" && ran && !(entry.pod["metadata"] as Json)["deletionTimestamp"]) {
+      // The node stopped reporting; the taint manager evicts the pod, which cannot terminate.
+      st["conditions"] = [
+        { type: "Ready", status: "False", reason: "NodeNotReady", lastTransitionTime: now() },
+        {
+          type: "DisruptionTarget",
+          status: "True",
+          reason: "DeletionByTaintManager",
+          message: "Taint manager: deleting due to NoExecute taint",
+          lastTransitionTime: now(),
+        },
+      ];
+      (entry.pod["metadata"] as Json)["deletionTimestamp"] = now();
+    } else if (plan.kind === "sidecar" && ran && !(container["state"] as Json)["terminated"]) {
+      // The flow container ends; the sidecar (not listed first) keeps the pod Running.
+      container["state"] = { terminated: { exitCode: 0, reason: "Completed", startedAt: now(), finishedAt: now() } };
+      container["ready"] = false;
+      for (const res of entry.followers) res.end();
+      entry.followers.clear();
+    }
   }
 
   private writeLogs(entry: FakePod, lines: string[]): void {

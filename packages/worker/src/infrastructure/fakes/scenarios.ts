@@ -1,0 +1,193 @@
+// What the container pools' worker scenarios share: a run launched by a worker that then died (the
+// state a killed or restarted worker leaves behind), and a Worker started and stopped around a test.
+import { resolveJobConfiguration, type BaseJobTemplate } from "@flowplane/core";
+import type { ClaimedRun } from "@flowplane/client";
+import { expect } from "vitest";
+import { waitFor, waitForRun, type TestServer } from "../../../../../e2e/harness.ts";
+import { Worker, type WorkerOptions } from "../../worker.ts";
+import type { Infrastructure, RunningJob } from "../types.ts";
+
+/**
+ * Claims a run of `deployment` as worker `workerName`, launches it on `infrastructure` as that
+ * worker would (labels, reported id, RUNNING), and leaves it: nothing watches it for the API any
+ * more, as after the worker was killed.
+ */
+export async function launchedByDeadWorker(
+  server: TestServer,
+  options: { poolName: string; deployment: string; workerName: string; infrastructure: Infrastructure },
+): Promise<{ runId: string; claim: ClaimedRun; job: RunningJob }> {
+  const run = await server.api.deployments.run.mutate({ name: options.deployment });
+  const identity = await server.api.workers.heartbeat.mutate({
+    workPoolName: options.poolName,
+    workerName: options.workerName,
+    heartbeatIntervalSeconds: 1,
+  });
+  const polled = await server.api.workers.poll.mutate({ workerId: identity.workerId, limit: 1, waitMs: 0 });
+  const claim = polled.runs.find((r) => r.id === run.id);
+  if (!claim) throw new Error(`run ${run.id} was not claimed by ${options.workerName}`);
+  const resolved = resolveJobConfiguration(
+    identity.baseJobTemplate as BaseJobTemplate,
+    claim.deploymentJobVariables,
+    claim.runJobVariables,
+  );
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  const job = await options.infrastructure.submit({
+    flowRunId: run.id,
+    flowRunName: run.name,
+    configuration: resolved.configuration,
+    env: {},
+    defaultCommand: ["node"],
+    labels: { "flowplane.run-id": run.id, "flowplane.worker": options.workerName },
+    onOutput: () => {},
+  });
+  await server.api.workers.reportInfrastructure.mutate({
+    flowRunId: run.id,
+    infrastructureId: job.id,
+    claimToken: claim.claimToken,
+  });
+  await server.api.flowRuns.setState.mutate({ id: run.id, state: { type: "RUNNING" }, claimToken: claim.claimToken });
+  return { runId: run.id, claim, job };
+}
+
+/** A Worker polling in the background, with short intervals; `stop()` ends it and its runs. */
+export function startWorker(
+  server: TestServer,
+  options: Pick<WorkerOptions, "poolName" | "infrastructure"> & Partial<WorkerOptions>,
+): { worker: Worker; stop(): Promise<void> } {
+  const worker = new Worker({
+    api: server.api,
+    connection: server.connection,
+    pollWaitMs: 200,
+    heartbeatIntervalSeconds: 1,
+    stopGraceMs: 100,
+    ...options,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      await worker.stop({ killRuns: true });
+      await running;
+    },
+  };
+}
+
+/** The run's log lines, oldest first. */
+export async function runLogs(server: TestServer, flowRunId: string): Promise<string[]> {
+  const logs = await server.api.logs.list.query({ flowRunId, limit: 1000 });
+  return logs.map((l) => l.message);
+}
+
+/**
+ * The restart scenario: a run launched by worker `launcher`, which then died, is cancelled; once
+ * the launcher is OFFLINE (when `successor` is another name) `beforeSuccessor` looks at the state
+ * it left, and worker `successor` is started. Answers the run once CANCELLED, with the job.
+ */
+export async function cancelAfterRestart(
+  server: TestServer,
+  options: {
+    poolName: string;
+    deployment: string;
+    launcher: string;
+    successor: string;
+    infrastructure: () => Infrastructure;
+    beforeSuccessor?: (runId: string) => Promise<void>;
+  },
+) {
+  const { runId, job } = await launchedByDeadWorker(server, {
+    poolName: options.poolName,
+    deployment: options.deployment,
+    workerName: options.launcher,
+    infrastructure: options.infrastructure(),
+  });
+  await server.api.flowRuns.cancel.mutate({ id: runId });
+  if (options.successor !== options.launcher)
+    await waitFor("the launcher to go OFFLINE", async () =>
+      (await server.api.workers.list.query({ workPoolName: options.poolName })).some(
+        (w) => w.name === options.launcher && w.status === "OFFLINE",
+      ),
+    );
+  await options.beforeSuccessor?.(runId);
+  const successor = startWorker(server, {
+    poolName: options.poolName,
+    name: options.successor,
+    infrastructure: options.infrastructure(),
+  });
+  try {
+    const final = await waitForRun(server, runId, "CANCELLED", (r) => r.state.type === "CANCELLED", 20_000);
+    expect(final.state.message).toBe(`cancelled: infrastructure ${job.id} stopped by worker ${options.successor}`);
+    return { final, job };
+  } finally {
+    await successor.stop();
+  }
+}
+
+/**
+ * The cleanup scenario: worker `workerName` launched two runs and died; one of them has since
+ * ended. Worker `workerName` is started again; `check` runs while it is up.
+ */
+export async function restartAmongOwnJobs(
+  server: TestServer,
+  options: { poolName: string; deployment: string; workerName: string; infrastructure: () => Infrastructure },
+  check: (jobs: { live: RunningJob; ended: RunningJob }) => Promise<void>,
+): Promise<void> {
+  const launch = () =>
+    launchedByDeadWorker(server, {
+      poolName: options.poolName,
+      deployment: options.deployment,
+      workerName: options.workerName,
+      infrastructure: options.infrastructure(),
+    });
+  const live = await launch();
+  const ended = await launch();
+  await server.api.flowRuns.setState.mutate({
+    id: ended.runId,
+    state: { type: "COMPLETED" },
+    claimToken: ended.claim.claimToken,
+  });
+  const restarted = startWorker(server, {
+    poolName: options.poolName,
+    name: options.workerName,
+    infrastructure: options.infrastructure(),
+  });
+  try {
+    await check({ live: live.job, ended: ended.job });
+    expect((await server.api.flowRuns.get.query({ id: live.runId })).state.type).toBe("RUNNING");
+  } finally {
+    await restarted.stop();
+    await options.infrastructure().stop(live.job.id, 0);
+  }
+}
+
+/**
+ * The failing-cancel scenario: worker `workerName` launches a run; `breakStop` makes the platform
+ * refuse stops for a while; the run is cancelled and must end CANCELLED, and the worker must still
+ * launch and cancel the next run. Answers the first run's id, infrastructure id and log lines.
+ */
+export async function cancelThroughFailingStops(
+  server: TestServer,
+  options: { poolName: string; deployment: string; workerName: string; infrastructure: Infrastructure },
+  breakStop: () => void,
+): Promise<{ runId: string; infrastructureId: string; logs: string[] }> {
+  const running = startWorker(server, {
+    poolName: options.poolName,
+    name: options.workerName,
+    infrastructure: options.infrastructure,
+  });
+  const launchAndCancel = async (before?: () => void) => {
+    const run = await server.api.deployments.run.mutate({ name: options.deployment });
+    const launched = await waitForRun(server, run.id, "launched", (r) => r.infrastructureId !== null, 20_000);
+    before?.();
+    await server.api.flowRuns.cancel.mutate({ id: run.id });
+    await waitForRun(server, run.id, "CANCELLED", (r) => r.state.type === "CANCELLED", 30_000);
+    return { runId: run.id, infrastructureId: launched.infrastructureId! };
+  };
+  try {
+    const first = await launchAndCancel(breakStop);
+    // Still serving: the next run is launched and cancelled.
+    await launchAndCancel();
+    return { ...first, logs: await runLogs(server, first.runId) };
+  } finally {
+    await running.stop();
+  }
+}

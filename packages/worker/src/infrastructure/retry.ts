@@ -1,0 +1,83 @@
+// Retrying a platform call that failed for a reason that passes (throttling, capacity, a 5xx, an
+// expired credential being refreshed): exponential backoff with jitter (each delay drawn from the
+// upper half of its ceiling), so workers throttled together do not retry together, for a bounded
+// time, after which the last error is thrown wrapped in RetriesExhausted.
+import { sleep } from "./job-configuration.ts";
+
+export interface RetryOptions {
+  /** Whether the error may pass on its own; anything else is thrown at once. */
+  transient(err: unknown): boolean;
+  /** How long to keep retrying, from the first attempt (ms). */
+  forMs: number;
+  /** First backoff ceiling (default 200 ms); it doubles per attempt up to `maxDelayMs`. */
+  initialDelayMs?: number;
+  /** Largest backoff ceiling (default 10 s). */
+  maxDelayMs?: number;
+  /** Told about each retry, e.g. to note it on the run. */
+  onRetry?(err: unknown, attempt: number, delayMs: number): void;
+  /** Stops retrying (the last error is thrown) once it returns true. */
+  abandoned?(): boolean;
+}
+
+/** The error `withRetries` throws when the bound passed: the last error, and how long it tried. */
+export class RetriesExhausted extends Error {
+  override name = "RetriesExhausted";
+  constructor(
+    readonly last: unknown,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+  ) {
+    super(last instanceof Error ? last.message : String(last));
+  }
+}
+
+export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const started = Date.now();
+  const initial = options.initialDelayMs ?? 200;
+  const max = options.maxDelayMs ?? 10_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!options.transient(err)) throw err;
+      const elapsed = Date.now() - started;
+      const ceiling = Math.min(max, initial * 2 ** (attempt - 1));
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      if (elapsed + delay > options.forMs || options.abandoned?.()) throw new RetriesExhausted(err, attempt, elapsed);
+      options.onRetry?.(err, attempt, delay);
+      await sleep(delay);
+    }
+  }
+}
+
+/** The error behind `err` (the last one when retries ran out), and " (retried for N s)" then. */
+export function causeOf(err: unknown): { cause: unknown; retried: string } {
+  if (err instanceof RetriesExhausted)
+    return { cause: err.last, retried: ` (retried for ${Math.round(err.elapsedMs / 1000)} s)` };
+  return { cause: err, retried: "" };
+}
+
+/** How a pool retries its platform's calls: which errors pass, for how long, from which delay. */
+export interface PlatformRetries {
+  transient(err: unknown): boolean;
+  forMs: number;
+  initialDelayMs: number;
+  /** The platform's words for an error. */
+  describe(err: unknown): string;
+}
+
+/** `call` retried under `policy`; each retry is told to `onEvent` as "WHAT: ERROR; retry N in S s". */
+export function retryCall<T>(
+  policy: PlatformRetries,
+  what: string,
+  call: () => Promise<T>,
+  onEvent?: (message: string) => void,
+): Promise<T> {
+  return withRetries(call, {
+    transient: policy.transient,
+    forMs: policy.forMs,
+    initialDelayMs: policy.initialDelayMs,
+    onRetry: (err, attempt, delay) =>
+      onEvent?.(`${what}: ${policy.describe(err)}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`),
+  });
+}
