@@ -88,7 +88,7 @@ describe("dashboard", () => {
     await screenshot(page, "01-sign-in");
 
     await page.getByLabel("API key").fill("fp_wrong_key");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in with API key" }).click();
     await expect.poll(() => page.locator("#api-key-error").textContent()).toMatch(/./);
     browser.errors.length = 0; // the 401 of the wrong key is expected
 
@@ -406,7 +406,7 @@ describe("dashboard", () => {
     await page.getByTestId("workspace").selectOption({ label: "Sign in to another workspace…" });
     await page.getByRole("heading", { name: "Sign in to another workspace" }).waitFor();
     await page.getByLabel("API key").fill(other.apiKey);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in with API key" }).click();
     await page.getByText("No runs yet").waitFor();
     expect(await page.getByTestId("workspace").inputValue()).toBe("team-b");
     await page.getByTestId("workspace").selectOption("default");

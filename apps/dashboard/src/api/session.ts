@@ -1,6 +1,7 @@
-// Dashboard sessions. An API key is exchanged once for a short-lived signed token; only the token
-// is kept, in sessionStorage (gone when the tab closes). Several workspaces can be signed in at
-// once — each with its own key — and the header switches between them.
+// Dashboard sessions. A person signs in with email and password: the server keeps the sign-in in an
+// httpOnly cookie this script cannot read, and hands out short-lived tokens per workspace. An API key
+// can also be exchanged for a token. Only tokens are kept, in sessionStorage (gone when the tab
+// closes). Several workspaces can be open at once and the header switches between them.
 import { useSyncExternalStore } from "react";
 
 export interface Session {
@@ -8,6 +9,14 @@ export interface Session {
   expiresAt: string;
   workspace: { id: string; name: string };
   scope: string;
+  /** Present for a person's sign-in (not for an API key's session). */
+  user?: {
+    email: string;
+    orgRole: string;
+    organization: string;
+    /** Every workspace the person may enter (the switcher's choices). */
+    workspaces: { name: string; organization: string; scope: string }[];
+  };
 }
 
 interface Stored {
@@ -66,6 +75,12 @@ export function signIn(session: Session): void {
 
 export function switchWorkspace(name: string): void {
   if (cache.sessions[name]) save({ ...cache, active: name });
+}
+
+/** Forgets every session of this tab (a person signed out, here or everywhere). */
+export function signOutAll(reason: string | null = null): void {
+  endedReason = reason;
+  save({ active: null, sessions: {} });
 }
 
 /** Signs out of the active workspace; another signed-in workspace becomes active, if any. */
