@@ -281,6 +281,7 @@ const CASES: Record<string, Case[] | "subscription"> = {
   "workers.reportInfrastructure": [
     { input: (a) => ({ flowRunId: a.flowRunId, infrastructureId: "pid:1" }), expect: DENY },
   ],
+  "workers.extendClaim": [{ input: (a) => ({ flowRunId: a.flowRunId }), expect: DENY }],
   "workers.list": [
     { input: () => ({}), expect: "own" },
     { input: (a) => ({ workPoolName: a.poolName }), expect: "own", check: (o) => expect(o).toEqual([]) },

@@ -185,7 +185,7 @@ describe("claim fencing", () => {
     expect((await developer.flowRuns.cancel({ id: run.id })).state.type).toBe("CANCELLING");
     // The holder learns of the cancel from its poll, with the token to write for it.
     const polled = await workerA.workers.poll({ workerId, limit: 0, waitMs: 0 });
-    expect(polled.cancel).toEqual([{ id: run.id, claimToken: claimed.claimToken }]);
+    expect(polled.cancel).toEqual([{ id: run.id, claimToken: claimed.claimToken, infrastructureId: null }]);
     expect(
       (await workerA.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" }, claimToken: claimed.claimToken }))
         .decision,

@@ -1,5 +1,6 @@
 // The docker pool against the real engine (scripts/docker-engine.sh starts one and builds the
 // image). Without an engine these tests fail: CI installs one, and a skipped suite would hide that.
+import net from "node:net";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -214,6 +215,25 @@ describe("docker infrastructure on the real engine", () => {
     await expect(
       infra.submit(jobSpec({ image: "127.0.0.1:9/flowplane/missing:1", image_pull_policy: "if-not-present" })),
     ).rejects.toThrow(/could not pull image "127.0.0.1:9\/flowplane\/missing:1": .*connection refused/);
+  });
+
+  it("a container that never starts (a registry that accepts and never answers) ends within startTimeoutMs, saying what it waited for", async () => {
+    const silent = net.createServer(() => {}).listen(0, "127.0.0.1");
+    await new Promise((r) => silent.once("listening", r));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const started = Date.now();
+      await expect(
+        new DockerInfrastructure({ startTimeoutMs: 1_500 }).submit(
+          jobSpec({ image: `127.0.0.1:${port}/flowplane/never:1`, image_pull_policy: "always" }),
+        ),
+      ).rejects.toThrow(
+        `the container from image "127.0.0.1:${port}/flowplane/never:1" did not start within 1.5 s (still pulling image "127.0.0.1:${port}/flowplane/never:1")`,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silent.close();
+    }
   });
 
   it("pulls with always even when the image is present", async () => {

@@ -34,6 +34,12 @@ export interface DockerJobSettings {
 export interface DockerInfrastructureOptions {
   /** The engine client; default: DOCKER_HOST or /var/run/docker.sock. */
   docker?: Docker;
+  /**
+   * How long pulling the image, creating and starting the container may take (default 240 s,
+   * below the server's 300 s claim timeout): a registry that never answers or an engine that hangs
+   * ends the run with what it was waiting for, instead of holding it PENDING.
+   */
+  startTimeoutMs?: number;
 }
 
 /** How long output may trail the container's exit before the run is settled without it. */
@@ -143,13 +149,42 @@ export class DockerInfrastructure implements Infrastructure {
   readonly type = "docker" as const;
   private readonly docker: Docker;
 
+  private readonly startTimeoutMs: number;
+
   constructor(options: DockerInfrastructureOptions = {}) {
     this.docker = options.docker ?? new Docker();
+    this.startTimeoutMs = options.startTimeoutMs ?? 240_000;
   }
 
   async submit(job: JobSpec): Promise<RunningJob> {
     const settings = dockerJobSettings(job);
+    const step = { now: `pulling image "${settings.image}"` };
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const starting = this.start(job, settings, step);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new InfrastructureError(
+            `the container from image "${settings.image}" did not start within ${this.startTimeoutMs / 1000} s (still ${step.now})`,
+          ),
+        );
+      }, this.startTimeoutMs);
+    });
+    // A start that completes after the deadline must not run behind the orchestrator's back.
+    starting.then((late) => (timedOut ? late.stop(0) : undefined)).catch(() => {});
+    try {
+      return await Promise.race([starting, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Pull, create, attach, start; `step.now` says which is under way. */
+  private async start(job: JobSpec, settings: DockerJobSettings, step: { now: string }): Promise<RunningJob> {
     await this.ensureImage(settings.image, settings.pullPolicy);
+    step.now = "creating the container";
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(settings.create);
@@ -176,6 +211,7 @@ export class DockerInfrastructure implements Infrastructure {
       );
     }
     const output = this.forwardOutput(container, attachment, settings.streamOutput ? job.onOutput : () => {});
+    step.now = "starting the container";
     try {
       await container.start();
     } catch (err) {

@@ -4,11 +4,17 @@
 import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
+import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
 import { Worker } from "../worker.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
 import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
-import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import {
+  cancelAfterRestart,
+  cancelThroughFailingStops,
+  restartAmongOwnJobs,
+  runLogs,
+  startWorker,
+} from "./fakes/scenarios.ts";
 import { InfrastructureError, type JobSpec } from "./types.ts";
 
 let fake: FakeEcs;
@@ -601,6 +607,40 @@ describe("ecs pool through the Worker", () => {
     );
   });
 
+  it("a run whose task cannot be created for lack of capacity goes back to SCHEDULED so it is tried again, and fails with the cause once rescheduleForSeconds has passed", async () => {
+    fake.runTaskFailures = () => [
+      { reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" },
+    ];
+    const run = await server.api.deployments.run.mutate({ name: "hello/long" });
+    const once = (rescheduleForSeconds: number) =>
+      new Worker({
+        api: server.api,
+        connection: server.connection,
+        poolName: "ecs-pool",
+        runOnce: true,
+        rescheduleForSeconds,
+        rescheduleDelaySeconds: 0,
+        infrastructure: infra(),
+      }).run();
+    await once(600);
+    const requeued = await server.api.flowRuns.get.query({ id: run.id });
+    expect(requeued.state.type).toBe("SCHEDULED");
+    expect(requeued.state.message).toMatch(
+      /^infrastructure could not be created: ECS could not start a task on cluster "default": Capacity is unavailable at this time\. Please try again later or in a different availability zone \(retried for \d+ s\); rescheduled for \S+$/,
+    );
+    await once(0);
+    const failed = await server.api.flowRuns.get.query({ id: run.id });
+    expect(failed.state.type).toBe("FAILED");
+    expect(failed.state.message).toMatch(
+      /^infrastructure could not be created for \d+ s: ECS could not start a task on cluster "default": Capacity is unavailable/,
+    );
+    expect(await runLogs(server, run.id)).toContainEqual(
+      expect.stringMatching(
+        /^Flowplane worker: ECS RunTask on cluster "default": ECS could not start a task .*; retry 1 in /,
+      ),
+    );
+  });
+
   it("cancel after a restart under the same name stops the task from its stored ARN, and only then reads CANCELLED (regression: CANCELLED while the task kept running)", async () => {
     fake.outcome = () => ({ kind: "run-until-stopped" });
     const { final, job } = await cancelAfterRestart(server, {
@@ -663,5 +703,83 @@ describe("ecs pool through the Worker", () => {
         expect(fake.taskOf(live.id)!["lastStatus"]).toBe("RUNNING");
       },
     );
+  });
+});
+
+describe("ecs slow starts never mean two executions", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A claim lasts 1 s unless extended; the liveness sweep releases expired claims every 200 ms.
+    server = await startTestServer({ claimTimeoutSeconds: 1, livenessIntervalMs: 200 });
+    await server.api.workPools.create.mutate({ name: "ecs-slow", type: "ecs" });
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "slow",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: "ecs-slow",
+      jobVariables: { image: "etl:1", ...network },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("a task PROVISIONING for longer than the claim timeout: the claim is extended, no second worker launches it, and the run keeps one PENDING", async () => {
+    fake.outcome = () => ({ kind: "exit", exitCode: 0, provisioningMs: 3_000 });
+    const before = fake.taskArns().length;
+    const first = startWorker(server, { poolName: "ecs-slow", name: "slow-a", infrastructure: infra() });
+    const second = startWorker(server, { poolName: "ecs-slow", name: "slow-b", infrastructure: infra() });
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "hello/slow" });
+      const final = await waitForRun(server, run.id, "ended", (r) => r.state.type === "CRASHED", 20_000);
+      // No runner in the fake task: the one attempt's worker reports how its task ended.
+      expect(final.state.message).toBe("infrastructure exited with code 0 without reporting a final state");
+      expect(fake.taskArns().length - before).toBe(1);
+      const history = await server.api.flowRuns.history.query({ id: run.id });
+      expect(history.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "CRASHED"]);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  });
+
+  it("settle() acts only on its own attempt: a worker whose run was released and launched elsewhere leaves the new attempt alone when its own task exits", async () => {
+    let launches = 0;
+    fake.outcome = () =>
+      ++launches === 1 ? { kind: "exit", exitCode: 0, provisioningMs: 1_500 } : { kind: "run-until-stopped" };
+    const first = startWorker(server, { poolName: "ecs-slow", name: "zombie-a", infrastructure: infra() });
+    let second: ReturnType<typeof startWorker> | null = null;
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "hello/slow" });
+      const launched = await waitForRun(server, run.id, "launched", (r) => r.infrastructureId !== null, 20_000);
+      // The claim is released behind the first worker's back (as an expired claim would be).
+      await server.api.flowRuns.setState.mutate({
+        id: run.id,
+        state: { type: "SCHEDULED", message: "released by the test" },
+      });
+      await first.worker.stop();
+      second = startWorker(server, { poolName: "ecs-slow", name: "winner-b", infrastructure: infra() });
+      const relaunched = await waitForRun(
+        server,
+        run.id,
+        "launched again",
+        (r) => r.infrastructureId !== null && r.infrastructureId !== launched.infrastructureId,
+        20_000,
+      );
+      // The first task exits (no runner): its worker must not crash the winner's run.
+      await waitFor(
+        "the first task to stop",
+        async () => fake.taskOf(launched.infrastructureId!)!["lastStatus"] === "STOPPED",
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await server.api.flowRuns.get.query({ id: run.id });
+      expect(now.state.type).toBe("PENDING");
+      expect(now.infrastructureId).toBe(relaunched.infrastructureId);
+      await server.api.flowRuns.cancel.mutate({ id: run.id });
+      await waitForRun(server, run.id, "CANCELLED", (r) => r.state.type === "CANCELLED", 20_000);
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
   });
 });

@@ -26,6 +26,7 @@ afterAll(async () => {
 beforeEach(() => {
   fake.requests.length = 0;
   fake.plan = () => ({ kind: "succeed" });
+  fake.faults.length = 0;
 });
 
 /** A kubeconfig whose cluster is the fake, as `kubectl config` would write it. */
@@ -269,6 +270,131 @@ describe("kubernetes submit errors name the cause", () => {
         `could not create Kubernetes Job in namespace "default" on http://127.0.0.1:${closedPort}: .*ECONNREFUSED.* \\(retried for \\d+ s\\)$`,
       ),
     );
+  });
+});
+
+describe("kubernetes transient errors are retried, not terminal", () => {
+  it("429 and 503 on the Job create: retried with backoff, one Job is created, each retry told to the run", async () => {
+    fake.fail("POST", /\/jobs$/, 429, 2);
+    fake.fail("POST", /\/jobs$/, 503, 1);
+    const events: string[] = [];
+    const job = jobSpec({ image: "etl:1" });
+    const running = await infra().submit({ ...job, onEvent: (m) => events.push(m) });
+    expect((await running.exited).reason).toBe("exited with code 0");
+    expect(fake.writes().filter((r) => r.method === "POST")).toHaveLength(4);
+    expect(events).toEqual([
+      expect.stringMatching(
+        /^creating Kubernetes Job default\/crimson-otter-[0-9a-f]{6}: TooManyRequests: the server has received too many requests and has asked us to try again later; retry 1 in \d+\.\d s$/,
+      ),
+      expect.stringMatching(/: TooManyRequests: .*; retry 2 in /),
+      expect.stringMatching(/: ServiceUnavailable: .*; retry 3 in /),
+    ]);
+  });
+
+  it("5xx on the pod listings while the pod runs: the watch keeps going and reports how the pod ended", async () => {
+    fake.plan = () => ({ kind: "succeed", runningPolls: 5 });
+    const running = await infra({ lostAfterMs: 5_000 }).submit(jobSpec({ image: "etl:1" }));
+    fake.fail("GET", /\/pods$/, 500, 10);
+    fake.fail("GET", /\/pods$/, 429, 10);
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+  });
+
+  it("lost track: while the runner heartbeats the watch goes on; once it is silent too, the Job is deleted and the exit says so", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted" });
+    let asked = 0;
+    const running = await infra({ lostAfterMs: 100 }).submit({
+      ...jobSpec({ image: "etl:1" }),
+      runnerAlive: async () => ++asked <= 2,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    fake.fail("GET", /\/pods$/, 500, 1_000_000);
+    const result = await running.exited;
+    expect(result).toEqual({
+      exitCode: null,
+      reason: `lost track of Kubernetes Job ${running.id}: InternalError: an error on the server ("etcdserver: request timed out") has prevented the request from succeeding`,
+      stopped: false,
+      lost: true,
+    });
+    expect(asked).toBe(3);
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("the fake refuses what the API server refuses among the fields the worker sends (an invalid environment variable name)", async () => {
+    await expect(infra().submit(jobSpec({ image: "etl:1", env: { "1BAD": "x" } }))).rejects.toThrow(
+      /: Invalid: Job\.batch "crimson-otter-[0-9a-f]{6}" is invalid: spec\.template\.spec\.containers\[0\]\.env\[0\]\.name: Invalid value: "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '\.', and must not start with a digit$/,
+    );
+  });
+});
+
+describe("kubernetes pods that never start or never finish end with the real reason, in bounded time", () => {
+  const podName = (id: string) => `${id.split("/")[1]}-[0-9a-f]{5}`;
+
+  it("a pod never created (quota): the Job controller's FailedCreate event, and the Job is deleted", async () => {
+    fake.plan = () => ({
+      kind: "no-pod",
+      message: 'pods "x" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8',
+    });
+    const running = await infra().submit(jobSpec({ image: "etl:1", pod_watch_timeout_seconds: 0 }));
+    expect((await running.exited).reason).toBe(
+      `no pod was created for Job ${running.id} within 0 s: FailedCreate: Error creating: pods "x" is forbidden: exceeded quota: compute, requested: cpu=2, used: cpu=8, limited: cpu=8`,
+    );
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("an unschedulable pod: the scheduler's message", async () => {
+    fake.plan = () => ({ kind: "unschedulable", message: "0/3 nodes are available: 3 Insufficient cpu." });
+    const running = await infra().submit(jobSpec({ image: "etl:1", pod_watch_timeout_seconds: 0 }));
+    expect((await running.exited).reason).toMatch(
+      new RegExp(
+        `^pod ${podName(running.id)} did not start within 0 s \\(unschedulable: 0/3 nodes are available: 3 Insufficient cpu\\.\\)$`,
+      ),
+    );
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("ErrImagePull is retried as the kubelet does: a pull that fails for a while and then works runs the flow", async () => {
+    fake.plan = () => ({ kind: "pull-failing", forMs: 150 });
+    const running = await infra({ imagePullTimeoutMs: 5_000 }).submit(jobSpec({ image: "registry.example.com/etl:1" }));
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+  });
+
+  it("an evicted pod ends with the kubelet's eviction message", async () => {
+    fake.plan = () => ({ kind: "evicted" });
+    const running = await infra().submit(jobSpec({ image: "etl:1" }));
+    expect(await running.exited).toEqual({
+      exitCode: 137,
+      reason:
+        "pod failed: Evicted: The node was low on resource: memory. Threshold quantity: 100Mi, available: 91340Ki.",
+      stopped: false,
+    });
+  });
+
+  it("a pod on a lost node ends with the disruption's reason, and its Job is deleted", async () => {
+    fake.plan = () => ({ kind: "node-lost" });
+    const running = await infra().submit(jobSpec({ image: "etl:1" }));
+    expect((await running.exited).reason).toMatch(
+      new RegExp(
+        `^pod disrupted: DeletionByTaintManager: Taint manager: deleting due to NoExecute taint \\(pod ${podName(running.id)}\\)$`,
+      ),
+    );
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("a sidecar that keeps the pod Running: the flow container's exit ends the run, and the Job (with the sidecar) is deleted", async () => {
+    fake.plan = () => ({ kind: "sidecar" });
+    const running = await infra().submit(jobSpec({ image: "etl:1" }));
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("a finished Job carries its condition (what the worker reads when a pod is gone)", async () => {
+    fake.plan = () => ({ kind: "fail", exitCode: 2 });
+    const running = await infra().submit(jobSpec({ image: "etl:1" }));
+    await running.exited;
+    const job = fake.jobs.get(running.id) as { status: { conditions: { type: string; reason?: string }[] } };
+    expect(job.status.conditions).toEqual([
+      expect.objectContaining({ type: "Failed", reason: "BackoffLimitExceeded" }),
+    ]);
   });
 });
 

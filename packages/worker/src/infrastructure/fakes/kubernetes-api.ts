@@ -95,7 +95,8 @@ export class FakeKubernetes {
   readonly jobs = new Map<string, Json>();
   readonly pods = new Map<string, FakePod>();
   readonly events: Json[] = [];
-  private readonly faults: KubeFault[] = [];
+  /** Faults still to answer (a test's beforeEach empties it). */
+  readonly faults: KubeFault[] = [];
 
   /** Answers `code` (429 TooManyRequests, 500 InternalError, 503...) to the next `times` matching requests. */
   fail(method: string, path: RegExp, code: number, times = 1): void {
