@@ -11,7 +11,7 @@ import type { TRPCError } from "@trpc/server";
 import { appRouter } from "../root.ts";
 import { sweepLiveness } from "../services/liveness.ts";
 import { callError, createTestApi, type Caller, type TestApi } from "../testing.ts";
-import { issueRunToken, RUN_TOKEN_PREFIX } from "./run-tokens.ts";
+import { issueRunToken, RUN_TOKEN_PREFIX, runTokenClaimsFor } from "./run-tokens.ts";
 import { issueSessionToken } from "./session-tokens.ts";
 import { TokenSigner } from "./token-signer.ts";
 
@@ -56,6 +56,13 @@ async function taskRunOf(caller: Caller, flowRunId: string): Promise<string> {
   });
   expect(stored.taskRuns).toBe(1);
   return id;
+}
+
+/** The claims the worker's key gets signed into a run token for `run`'s attempt. */
+async function claimsOf(run: { id: string; claimToken: string }) {
+  const auth = await api.services.authenticator.authenticate(api.a.keys.WORKER);
+  if (!auth.ok) throw new Error(auth.reason);
+  return runTokenClaimsFor(auth.principal, { flowRunId: run.id, claimToken: run.claimToken });
 }
 
 type Procedure = (input?: unknown) => Promise<unknown>;
@@ -196,13 +203,7 @@ describe("run tokens", () => {
 
   it("refuses an expired, forged, wrong-audience or foreign-key token (UNAUTHORIZED)", async () => {
     const run = await claimedRun();
-    const claims = {
-      flowRunId: run.id,
-      claimToken: run.claimToken,
-      workspaceId: api.a.id,
-      workspaceName: api.a.name,
-      apiKeyId: api.a.keyIds.WORKER,
-    };
+    const claims = await claimsOf(run);
     const shortLived = await issueRunToken(api.services.tokens, claims, 1);
     // Tampered claims keep the signature of the original: the signature no longer matches.
     const [header, payload, signature] = run.token.slice(RUN_TOKEN_PREFIX.length).split(".") as [
@@ -224,7 +225,7 @@ describe("run tokens", () => {
     );
     const session = await issueSessionToken(
       api.services.tokens,
-      { apiKeyId: api.a.keyIds.WORKER, workspaceId: api.a.id, scope: "WORKER" },
+      { kind: "api-key", apiKeyId: api.a.keyIds.WORKER, workspaceId: api.a.id },
       600,
     );
     await new Promise((resolve) => setTimeout(resolve, 2_100));
@@ -291,13 +292,7 @@ describe("run tokens", () => {
     try {
       const token = await issueRunToken(
         capped.services.tokens,
-        {
-          flowRunId: run.id,
-          claimToken: run.claimToken,
-          workspaceId: api.a.id,
-          workspaceName: "ws-a",
-          apiKeyId: api.a.keyIds.WORKER,
-        },
+        await claimsOf(run),
         capped.services.config.runTokenTtlSeconds,
       );
       expect(Date.parse(token.expiresAt) - Date.now()).toBeLessThanOrEqual(1_800_000);

@@ -53,12 +53,17 @@ export const workersRouter = router({
         // Ends the wait when the worker disconnects or the server shuts down.
         signal: AbortSignal.any([signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined)),
       });
+      // The first token outlives the claim window: the infrastructure may take up to the claim
+      // timeout to start (an image pull, a task provisioning), and a run claimed early waits for
+      // its time; the run renews it from then on.
+      const { config } = ctx.services;
+      const firstTtlSeconds = Math.max(config.runTokenTtlSeconds, config.claimTimeoutSeconds + config.prefetchSeconds);
       const runs = await Promise.all(
         polled.runs.map(async (run): Promise<DeliveredRun> => {
           const { token, expiresAt } = await issueRunToken(
             ctx.services.tokens,
             runTokenClaimsFor(ctx.principal, { flowRunId: run.id, claimToken: run.claimToken }),
-            ctx.services.config.runTokenTtlSeconds,
+            firstTtlSeconds,
           );
           return { ...run, runToken: token, runTokenExpiresAt: expiresAt };
         }),
