@@ -181,6 +181,20 @@ export function runCli(
 
 const outputs = new WeakMap<ChildProcess, { text: string }>();
 
+/**
+ * The runner command a worker started by spawnCli launches for each run (its Node with its flags,
+ * and the runner bootstrap), for job templates that wrap it.
+ */
+export function runnerCommand(): string[] {
+  return [
+    process.execPath,
+    "--conditions=@flowplane/source",
+    "--import",
+    tsxLoader,
+    path.join(repoRoot, "packages/worker/src/runner-bootstrap.ts"),
+  ];
+}
+
 /** Starts `flowplane ARGS` and returns the live child (for workers); see outputOf(). */
 export function spawnCli(args: string[], env: Record<string, string>, cwd = repoRoot, pipeStdin = false): ChildProcess {
   const child = spawn(

@@ -1,11 +1,15 @@
 // The path from "a run is due" to "it ran on the customer's machine and reported back", through the
 // real CLI, a real worker process, and real child processes for the runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isTerminal, type StateType } from "@flowplane/core";
+import { createApiClient } from "@flowplane/client";
 import {
   cancelWithCli,
   exited,
+  outputOf,
   repoRoot,
   runCli,
+  runnerCommand,
   spawnCli,
   startTestServer,
   waitFor,
@@ -252,6 +256,56 @@ describe("fenced claims with real processes", () => {
       );
       expect(final.state.type).toBe("COMPLETED");
       expect(final.runCount).toBe(1);
+    } finally {
+      worker.kill("SIGTERM");
+      await exited(worker);
+    }
+  }, 90_000);
+});
+
+describe("least-privilege run credentials", () => {
+  it("a job command echoing $FLOWPLANE_API_KEY and the worker's env prints neither; the run completes on its own token (regression: a READ key read the worker's ADMIN key from the run's logs)", async () => {
+    const workerSecret = "worker-only-s3cret-value";
+    const readKey = (await server.api.apiKeys.create.mutate({ name: "log reader", scope: "READ" })).key;
+    const reader = createApiClient({ apiUrl: server.url, apiKey: readKey, workspace: null });
+    // A developer's job variables: a command that prints what it can find, then runs the runner.
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name: "nosy",
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: pool,
+      path: repoRoot,
+      jobVariables: {
+        command: [
+          "sh",
+          "-c",
+          'echo "api key=[$FLOWPLANE_API_KEY] worker secret=[$WORKER_ONLY_SECRET] template=[$TEMPLATE_VAR] token=[${FLOWPLANE_RUN_TOKEN:+present}]"; exec "$@"',
+          "sh",
+          ...runnerCommand(),
+        ],
+        env: { TEMPLATE_VAR: "from-the-template" },
+      },
+    });
+    const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-nosy"], {
+      ...workerEnv(),
+      WORKER_ONLY_SECRET: workerSecret,
+    });
+    try {
+      const run = await server.api.deployments.run.mutate({ name: "hello/nosy", parameters: { n: 3 } });
+      const final = await waitForRun(server, run.id, "finished", (r) => isTerminal(r.state.type as StateType), 60_000);
+      expect(final.state.type, outputOf(worker)).toBe("COMPLETED");
+      const lines = (await reader.logs.list.query({ flowRunId: run.id })).map((l) => l.message);
+      expect(lines).toContain("api key=[] worker secret=[] template=[from-the-template] token=[present]");
+      const all = lines.join("\n");
+      expect(all).not.toContain(server.adminKey);
+      expect(all).not.toContain(workerSecret);
+      // States, logs and task runs were recorded with the run's token.
+      expect(lines).toContain("total is 3");
+      const taskRuns = await reader.taskRuns.list.query({ flowRunId: run.id });
+      expect(taskRuns).toHaveLength(3);
+      expect(taskRuns.every((t) => t.stateType === "COMPLETED")).toBe(true);
+      const history = (await reader.flowRuns.history.query({ id: run.id })).map((s) => s.type);
+      expect(history).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]);
     } finally {
       worker.kill("SIGTERM");
       await exited(worker);

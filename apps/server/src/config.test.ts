@@ -19,6 +19,16 @@ describe("server configuration", () => {
     );
   });
 
+  it("rejects a run token lifetime longer than any token may live, or too short to renew, naming the variables", () => {
+    expect(loadServerConfig({}, {}).runTokenTtlSeconds).toBe(900);
+    expect(() =>
+      loadServerConfig({}, { FLOWPLANE_RUN_TOKEN_TTL_SECONDS: "7200", FLOWPLANE_MAX_TOKEN_TTL_SECONDS: "3600" }),
+    ).toThrow(/FLOWPLANE_RUN_TOKEN_TTL_SECONDS \(7200\) must not exceed FLOWPLANE_MAX_TOKEN_TTL_SECONDS \(3600\)/);
+    expect(() => loadServerConfig({}, { FLOWPLANE_RUN_TOKEN_TTL_SECONDS: "1" })).toThrow(
+      /FLOWPLANE_RUN_TOKEN_TTL_SECONDS must be at least 2/,
+    );
+  });
+
   it("accepts the defaults and a short timeout with a matching sweep (runs are told to heartbeat at a sixth of it)", () => {
     expect(loadServerConfig({}, {}).runHeartbeatTimeoutSeconds).toBe(90);
     expect(

@@ -17,6 +17,8 @@ export interface ServerConfig {
   sessionTtlSeconds: number;
   /** Longest lifetime of any token the server signs; retired signing keys verify this long. */
   maxTokenTtlSeconds: number;
+  /** Lifetime of a flow run's token; runs renew it at half-life while their attempt holds the claim. */
+  runTokenTtlSeconds: number;
   /** A new token signing key takes over when the current one is this old. */
   signingKeyRotationDays: number;
   /** FLOWPLANE_MASTER_KEY (base64, 32 bytes); null → $FLOWPLANE_HOME/master.key, created on first start. */
@@ -114,6 +116,12 @@ export function checkServerConfig(config: ServerConfig): void {
       `FLOWPLANE_LIVENESS_INTERVAL_MS (${config.livenessIntervalMs}) must not exceed FLOWPLANE_RUN_HEARTBEAT_TIMEOUT_SECONDS ` +
         `(${config.runHeartbeatTimeoutSeconds} s): the sweep that crashes silent runs would run less often than the timeout it enforces`,
     );
+  if (config.runTokenTtlSeconds < 2)
+    problems.push(`FLOWPLANE_RUN_TOKEN_TTL_SECONDS must be at least 2 (got ${config.runTokenTtlSeconds})`);
+  else if (config.runTokenTtlSeconds > config.maxTokenTtlSeconds)
+    problems.push(
+      `FLOWPLANE_RUN_TOKEN_TTL_SECONDS (${config.runTokenTtlSeconds}) must not exceed FLOWPLANE_MAX_TOKEN_TTL_SECONDS (${config.maxTokenTtlSeconds})`,
+    );
   if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join("; ")}`);
 }
 
@@ -131,6 +139,7 @@ function readServerConfig(overrides: Partial<ServerConfig>, env: NodeJS.ProcessE
     prefetchSeconds: num(env, "FLOWPLANE_PREFETCH_SECONDS", 10),
     sessionTtlSeconds: num(env, "FLOWPLANE_SESSION_TTL_SECONDS", 3600),
     maxTokenTtlSeconds: num(env, "FLOWPLANE_MAX_TOKEN_TTL_SECONDS", 86_400),
+    runTokenTtlSeconds: num(env, "FLOWPLANE_RUN_TOKEN_TTL_SECONDS", 900),
     signingKeyRotationDays: num(env, "FLOWPLANE_SIGNING_KEY_ROTATION_DAYS", 30),
     masterKey: env.FLOWPLANE_MASTER_KEY || null,
     previousMasterKeys: (env.FLOWPLANE_MASTER_KEY_PREVIOUS ?? "")

@@ -155,6 +155,7 @@ export async function startServer(
         prefetchSeconds: config.prefetchSeconds,
         sessionTtlSeconds: config.sessionTtlSeconds,
         maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+        runTokenTtlSeconds: config.runTokenTtlSeconds,
         runHeartbeatTimeoutSeconds: config.runHeartbeatTimeoutSeconds,
         maxLogMessageChars: config.maxLogMessageChars,
         loginMaxFailures: config.loginMaxFailures,

@@ -58,6 +58,7 @@ export {
   type SigningKeyRotationPolicy,
 } from "./services/signing-keys.ts";
 export type { FlowRunView } from "./services/flow-runs/reads.ts";
-export type { ClaimedRun } from "./services/claims.ts";
+export type { ClaimedRun, DeliveredRun } from "./services/claims.ts";
+export { RUN_TOKEN_PREFIX } from "./auth/run-tokens.ts";
 export type { ProposalOutcome } from "@flowplane/core";
 export { applyDeployment, type DeploymentSpec } from "./services/deployments.ts";

@@ -85,6 +85,8 @@ const CASES: Record<string, Case[] | "subscription"> = {
     { input: () => ({ serviceAccount: `${A_ACCOUNT}-only`, name: "stolen", scope: "ADMIN" }), expect: DENY },
   ],
   "auth.whoami": [{ expect: "own", check: (o) => expect(o).toMatchObject({ workspace: { name: "ws-b" } }) }],
+  // Run tokens only (a key is refused): a run token's workspace is signed into it (run-tokens.test.ts).
+  "auth.renewRunToken": [{ expect: { deny: ["FORBIDDEN"] } }],
   "workspaces.current": [{ expect: "own", check: (o) => expect(o).toMatchObject({ name: "ws-b" }) }],
   // Workspace names are one global namespace, so an existing name answers CONFLICT whoever asks.
   "workspaces.create": [{ input: (a) => ({ name: a.workspaceName }), expect: { deny: ["CONFLICT"] } }],

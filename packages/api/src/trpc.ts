@@ -6,7 +6,7 @@ import { ZodError } from "zod";
 import type { Database } from "@flowplane/db";
 import { ApiError } from "./errors.ts";
 import { scopeAllows, type ApiKeyScope } from "./auth/api-keys.ts";
-import type { Authenticator, Principal } from "./auth/authenticator.ts";
+import type { Authenticator, Principal, RunScope } from "./auth/authenticator.ts";
 import type { FairScheduler } from "./auth/fair-scheduler.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { TokenSigner } from "./auth/token-signer.ts";
@@ -52,6 +52,11 @@ export interface ApiConfig {
    * password resets, the CLI's device sign-in); null until the server knows it.
    */
   publicUrl: string | null;
+  /**
+   * Lifetime of a run token (the credential a flow run gets instead of its worker's key). Runs
+   * renew theirs at half-life while their attempt holds the claim; capped by maxTokenTtlSeconds.
+   */
+  runTokenTtlSeconds: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -72,6 +77,7 @@ export const defaultApiConfig: ApiConfig = {
   deviceCodeTtlSeconds: 600,
   scryptCost: DEFAULT_SCRYPT_COST,
   publicUrl: null,
+  runTokenTtlSeconds: 900,
 };
 
 /**
@@ -239,38 +245,66 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, type, met
   return scheduler.run(principal.workspaceId, proceed);
 });
 
-function requireScope(needed: ApiKeyScope) {
-  return authedProcedure.use(({ ctx, next }) => {
+/** What a run token may do, for the refusal of everything else. */
+const RUN_TOKEN_RIGHTS =
+  "a run token may act only on its own flow run: its states, heartbeats, task runs, logs, artifacts, " +
+  "its sub-flow runs, its secrets and variables";
+
+/**
+ * A tier: keys (and sessions) of at least `needed` scope, and run tokens when `runTokens` is
+ * "own run". Run tokens are refused by every tier that does not say so, so a procedure added
+ * later is closed to them until someone decides otherwise. Tiers open to run tokens put the
+ * token's run in `ctx.runScope` (null for keys); the routers pass it to the services, whose
+ * queries refuse any other run (see run-state/fence.ts).
+ */
+function requireScope(needed: ApiKeyScope, runTokens: "refused" | "own run" = "refused") {
+  return authedProcedure.use(({ ctx, next, path }) => {
+    const run = ctx.principal.run;
+    if (ctx.principal.via === "run" && run) {
+      if (runTokens === "refused") throw new ApiError("FORBIDDEN", `${RUN_TOKEN_RIGHTS}; ${path} is not one of those`);
+      return next({ ctx: { runScope: run as RunScope | null } });
+    }
     if (!scopeAllows(ctx.principal.scope, needed)) {
       throw new ApiError(
         "FORBIDDEN",
         `this needs a ${needed.toLowerCase()} key; yours is ${ctx.principal.scope.toLowerCase()}`,
       );
     }
-    return next();
+    return next({ ctx: { runScope: null as RunScope | null } });
   });
 }
 
 /** Any valid key: reads. */
 export const readProcedure = requireScope("READ");
-/** Workers and the runs they launch: claims, heartbeats, states, logs. */
+/** Workers: registration, claims, infrastructure reports. */
 export const workerProcedure = requireScope("WORKER");
 /** People and CI: deployments, pools, runs. */
 export const developerProcedure = requireScope("DEVELOPER");
 /** Keys and workspaces. */
 export const adminProcedure = requireScope("ADMIN");
+/** Reads a run makes of itself (its parameters, variables), and any valid key's reads. */
+export const runReadProcedure = requireScope("READ", "own run");
+/** What a running flow reports (states, heartbeats, task runs, logs, sub-flow runs): worker keys and run tokens. */
+export const runWriteProcedure = requireScope("WORKER", "own run");
+
+/** Run tokens only: what a run does with its own credential (renewing it). */
+export const runTokenProcedure = requireScope("READ", "own run").use(({ ctx, next }) => {
+  if (!ctx.runScope)
+    throw new ApiError("FORBIDDEN", "only a run token may call this; API keys and sessions are not run tokens");
+  return next({ ctx: { runScope: ctx.runScope } });
+});
 
 /**
- * What runs need at run time and people must never get: secret values. Only WORKER keys today,
- * because runs receive their worker's key. When per-run tokens land (issue 13.4), this tier should
- * accept a run token too and narrow the context to its flow run (`ctx.flowRunId`), so routers can
- * refuse reads for any other run; worker keys then keep only what pull steps and job variables need.
+ * What runs need at run time and people must never get: secret values. A run token, for its own
+ * run (`ctx.runScope`), or a worker key for the runs whose claim it holds (the fence), never a
+ * person's key or session whatever its scope.
  */
-export const runtimeProcedure = authedProcedure.use(({ ctx, next }) => {
+export const runtimeProcedure = requireScope("WORKER", "own run").use(({ ctx, next }) => {
+  if (ctx.principal.via === "run") return next();
   if (ctx.principal.scope !== "WORKER" || ctx.principal.via !== "api-key")
     throw new ApiError(
       "FORBIDDEN",
-      `secret values are only given to flow runs and workers (a worker key); yours is a ${ctx.principal.scope.toLowerCase()} ${ctx.principal.via === "session" ? "session" : "key"}`,
+      `secret values are only given to flow runs and workers (a run token or a worker key); yours is a ${ctx.principal.scope.toLowerCase()} ${ctx.principal.via === "session" ? "session" : "key"}`,
     );
   return next();
 });

@@ -9,6 +9,7 @@
  * ```
  */
 export { createApiClient, closeApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
+export { keepRunTokenFresh, runTokenExpiry, type RunTokenRenewal } from "./run-token.ts";
 export {
   flowplaneHome,
   profilePath,
@@ -21,4 +22,4 @@ export {
   type Profile,
   type ProfileFile,
 } from "./profile.ts";
-export type { AppRouter, FlowRunView, ClaimedRun, ProposalOutcome } from "@flowplane/api";
+export type { AppRouter, FlowRunView, ClaimedRun, DeliveredRun, ProposalOutcome } from "@flowplane/api";

@@ -73,14 +73,20 @@ export async function saveProfileKey(
 
 export interface Connection {
   apiUrl: string;
+  /**
+   * The bearer credential: an API key, or in a flow run a worker launched, the run's own token
+   * (FLOWPLANE_RUN_TOKEN; `runToken` is then true and keepRunTokenFresh replaces it as it renews).
+   */
   apiKey: string;
   workspace: string | null;
+  runToken?: boolean;
 }
 
 /**
- * Where to connect: FLOWPLANE_API_URL / FLOWPLANE_API_KEY win over the profile; `workspace`
- * (from --workspace) picks that workspace's key from the profile. Returns null when nothing is
- * configured.
+ * Where to connect: in a flow run a worker launched, FLOWPLANE_API_URL with the run's token
+ * (FLOWPLANE_RUN_TOKEN), which is all such a run is given; otherwise FLOWPLANE_API_URL /
+ * FLOWPLANE_API_KEY win over the profile, and `workspace` (from --workspace) picks that
+ * workspace's key from the profile. Returns null when nothing is configured.
  */
 export async function resolveConnection(
   opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {},
@@ -93,6 +99,10 @@ export function resolveConnectionSync(
   opts: { workspace?: string | null; env?: NodeJS.ProcessEnv } = {},
 ): Connection | null {
   const env = opts.env ?? process.env;
+  const runToken = env.FLOWPLANE_RUN_TOKEN || undefined;
+  if (runToken && env.FLOWPLANE_API_URL)
+    // The token names its workspace; no profile is read (a run has none of its worker's files).
+    return { apiUrl: env.FLOWPLANE_API_URL.replace(/\/+$/, ""), apiKey: runToken, workspace: null, runToken: true };
   const file = readProfilesSync(flowplaneHome(env));
   const profile = file?.profiles[file.active];
   const workspace = opts.workspace ?? env.FLOWPLANE_WORKSPACE ?? null;

@@ -51,8 +51,3 @@ export function envRunHeartbeatMs(): number {
   const seconds = Number(process.env.FLOWPLANE_RUN_HEARTBEAT_SECONDS);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 15_000;
 }
-
-/** The claim token of the run a worker launched this process for (FLOWPLANE_CLAIM_TOKEN). */
-export function envClaimToken(): string | undefined {
-  return process.env.FLOWPLANE_CLAIM_TOKEN || undefined;
-}

@@ -1,8 +1,8 @@
 // Process entry of the runner (see runner.ts). Workers start it with FLOWPLANE_FLOW_RUN_ID,
-// FLOWPLANE_ENTRYPOINT and the API connection in the environment; the exit code is 0 when the
-// run completed.
-import { createApiClient, resolveConnectionSync } from "@flowplane/client";
-import { envClaimToken } from "./env.ts";
+// FLOWPLANE_ENTRYPOINT and the API connection in the environment: FLOWPLANE_API_URL and the
+// attempt's own FLOWPLANE_RUN_TOKEN (never the worker's key), renewed here while the run lasts.
+// The exit code is 0 when the run completed.
+import { createApiClient, keepRunTokenFresh, resolveConnectionSync } from "@flowplane/client";
 import { ApiTracker } from "./tracking/api-tracker.ts";
 import { setTracker } from "./tracking/select.ts";
 import { executeFlowRun } from "./runner.ts";
@@ -18,7 +18,7 @@ if (!flowRunId || !entrypoint) {
 }
 const connection = resolveConnectionSync();
 if (!connection) {
-  process.stderr.write("flowplane runner: FLOWPLANE_API_URL and FLOWPLANE_API_KEY must be set\n");
+  process.stderr.write("flowplane runner: FLOWPLANE_API_URL and FLOWPLANE_RUN_TOKEN must be set\n");
   process.exit(2);
 }
 
@@ -35,17 +35,25 @@ const SUPERSEDED_EXIT_CODE = 75;
 
 installOutputRedaction();
 const api = createApiClient(connection);
-const claimToken = envClaimToken();
-useControlPlaneSecrets({ api, flowRunId, claimToken });
+useControlPlaneSecrets({ api, flowRunId });
 // Secrets the worker put into this run's job (env, command): read here too, so they are redacted.
 await loadSecretsToRedact((process.env.FLOWPLANE_REDACT_SECRETS ?? "").split(",").filter((name) => name !== ""));
-const tracker = new ApiTracker(api, {
-  ...(claimToken ? { claim: { flowRunId, claimToken } } : {}),
-  // The run was handed to another attempt (this one was crashed, or its claim expired): whatever
-  // this process does next would race that attempt, so it stops at once.
-  onSuperseded: (message) => {
-    process.stderr.write(`flowplane runner: stopping, flow run ${flowRunId} is no longer this attempt's: ${message}\n`);
-    process.exit(SUPERSEDED_EXIT_CODE);
+/**
+ * The run was handed to another attempt (this one was crashed, or its claim expired): whatever
+ * this process does next would race that attempt, so it stops at once.
+ */
+function stopSuperseded(message: string): never {
+  process.stderr.write(`flowplane runner: stopping, flow run ${flowRunId} is no longer this attempt's: ${message}\n`);
+  process.exit(SUPERSEDED_EXIT_CODE);
+}
+const tracker = new ApiTracker(api, { onSuperseded: stopSuperseded });
+const renewal = keepRunTokenFresh(api, connection, {
+  onRefused: (error) => {
+    // The run has ended: nothing more needs the token.
+    if (error.code === "PRECONDITION_FAILED") return;
+    // Superseded, or the token ran out before it could be renewed (a process frozen past its
+    // lifetime): nothing this attempt does can be recorded any more.
+    stopSuperseded(`its run token was not renewed: ${error.message}`);
   },
 });
 
@@ -96,8 +104,8 @@ const result = await executeFlowRun({
   flowRunId,
   entrypoint,
   cwd: process.cwd(),
-  ...(claimToken ? { claimToken } : {}),
 });
+renewal.stop();
 tracker.close();
 if (!result.ok)
   process.stderr.write(

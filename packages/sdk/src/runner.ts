@@ -73,8 +73,6 @@ export interface ExecuteOptions {
   flowRunId: string;
   entrypoint: string;
   cwd?: string;
-  /** The claim the worker launched this attempt with (sent with every write for the run). */
-  claimToken?: string;
 }
 
 export type ExecuteResult = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -111,11 +109,10 @@ export async function executeFlowRun(opts: ExecuteOptions): Promise<ExecuteResul
   }
 }
 
-/** Ends the run FAILED with no retry (a configuration error a retry cannot fix), as its claim holder. */
+/** Ends the run FAILED with no retry (a configuration error a retry cannot fix). */
 async function failWithoutRetry(opts: ExecuteOptions, message: string): Promise<void> {
   await opts.api.flowRuns.setState.mutate({
     id: opts.flowRunId,
     state: { type: "FAILED", message, details: { noRetry: true } },
-    ...(opts.claimToken ? { claimToken: opts.claimToken } : {}),
   });
 }

@@ -41,8 +41,6 @@ export const runRedactor = new Redactor();
 interface RemoteSource {
   api: ApiClient;
   flowRunId: string;
-  /** The attempt's claim token (FLOWPLANE_CLAIM_TOKEN): secret reads are fenced like state changes. */
-  claimToken?: string | undefined;
 }
 
 let remote: RemoteSource | null = null;
@@ -94,7 +92,6 @@ async function loadSecrets(names: readonly string[]): Promise<Record<string, str
     const answer = await remote.api.secrets.resolveForRun.mutate({
       flowRunId: remote.flowRunId,
       names: [...names],
-      ...(remote.claimToken ? { claimToken: remote.claimToken } : {}),
     });
     const missing = answer.missing[0];
     if (missing !== undefined) throw new SecretNotFoundError(missing, "in this workspace");

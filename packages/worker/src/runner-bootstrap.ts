@@ -11,8 +11,9 @@
 // type fetches code the same way; the entrypoint then resolves in the directory they end in. A
 // failing step crashes the run with the step's name and output.
 //
-// Environment: FLOWPLANE_FLOW_RUN_ID, FLOWPLANE_ENTRYPOINT and the API connection, as the SDK's
-// runner-main reads them; FLOWPLANE_PULL_STEPS (JSON) and FLOWPLANE_HOME (the caches) for pulls.
+// Environment: FLOWPLANE_FLOW_RUN_ID, FLOWPLANE_ENTRYPOINT and the API connection (FLOWPLANE_API_URL,
+// FLOWPLANE_RUN_TOKEN), as the SDK's runner-main reads them; FLOWPLANE_PULL_STEPS (JSON) and
+// FLOWPLANE_HOME (the caches) for pulls.
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -90,7 +91,6 @@ async function pull(json: string): Promise<void> {
   const { createApiClient, resolveConnectionSync, flowplaneHome } = await import("@flowplane/client");
   const connection = resolveConnectionSync();
   const api = connection ? createApiClient(connection) : null;
-  const claimToken = process.env.FLOWPLANE_CLAIM_TOKEN;
   try {
     const result = await runSteps(JSON.parse(json) as Parameters<typeof runSteps>[0], "pull", {
       cwd: process.cwd(),
@@ -101,11 +101,7 @@ async function pull(json: string): Promise<void> {
         if (!api) throw new Error("no API connection to read secrets and variables");
         const [s, v] = await Promise.all([
           secrets.length
-            ? api.secrets.resolveForRun.mutate({
-                flowRunId: flowRunId!,
-                names: secrets,
-                ...(claimToken ? { claimToken } : {}),
-              })
+            ? api.secrets.resolveForRun.mutate({ flowRunId: flowRunId!, names: secrets })
             : { values: {}, missing: [] },
           variables.length ? api.variables.getMany.query({ names: variables }) : { values: {}, missing: [] },
         ]);
@@ -138,9 +134,8 @@ async function endRun(type: "FAILED" | "CRASHED", message: string): Promise<neve
     await createApiClient(connection)
       .flowRuns.setState.mutate({
         id: flowRunId!,
+        // With the attempt's run token (FLOWPLANE_RUN_TOKEN), which the server fences.
         state: type === "FAILED" ? { type, message, details: { noRetry: true } } : { type, message },
-        // As the claim holder: the worker passes this attempt's token (fenced writes).
-        ...(process.env.FLOWPLANE_CLAIM_TOKEN ? { claimToken: process.env.FLOWPLANE_CLAIM_TOKEN } : {}),
       })
       .catch((err: unknown) =>
         process.stderr.write(`flowplane runner: could not report the failure: ${String(err)}\n`),

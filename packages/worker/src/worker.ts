@@ -17,7 +17,7 @@ import {
   type BaseJobTemplate,
   type StateType,
 } from "@flowplane/core";
-import { apiErrorInfo, flowplaneHome, type ApiClient, type ClaimedRun, type Connection } from "@flowplane/client";
+import { apiErrorInfo, flowplaneHome, type ApiClient, type Connection, type DeliveredRun } from "@flowplane/client";
 import { InfrastructureError, type Infrastructure, type RunningJob } from "./infrastructure/types.ts";
 
 export interface WorkerOptions {
@@ -51,7 +51,7 @@ export interface WorkerOptions {
 type CancelRequest = Awaited<ReturnType<ApiClient["workers"]["poll"]["mutate"]>>["cancel"][number];
 
 interface ActiveRun {
-  run: ClaimedRun;
+  run: DeliveredRun;
   job: RunningJob | null;
   cancelling: boolean;
   /** Extends the claim while the infrastructure provisions (the run is PENDING). */
@@ -240,7 +240,7 @@ export class Worker {
     while (this.active.size > 0) await Promise.race([...this.active.values()].map((a) => a.done));
   }
 
-  private launch(run: ClaimedRun): void {
+  private launch(run: DeliveredRun): void {
     const entry: ActiveRun = {
       run,
       job: null,
@@ -279,7 +279,7 @@ export class Worker {
   }
 
   /** Whether the run's runner still heartbeats (asked before giving up on infrastructure out of sight). */
-  private async runnerAlive(run: ClaimedRun): Promise<boolean> {
+  private async runnerAlive(run: DeliveredRun): Promise<boolean> {
     const status = await this.options.api.workers.extendClaim.mutate({ flowRunId: run.id, claimToken: run.claimToken });
     return status.runnerAlive;
   }
@@ -299,13 +299,13 @@ export class Worker {
         flowRunId: run.id,
         flowRunName: run.name,
         configuration,
+        // What the run gets from Flowplane, on every pool type. Never the worker's key: the run's
+        // only credential is its attempt's own short-lived token, limited to this run (it renews
+        // it while the attempt holds the claim; the server fences every write it makes).
         env: {
           FLOWPLANE_API_URL: this.options.connection.apiUrl,
-          FLOWPLANE_API_KEY: this.options.connection.apiKey,
-          ...(this.options.connection.workspace ? { FLOWPLANE_WORKSPACE: this.options.connection.workspace } : {}),
+          FLOWPLANE_RUN_TOKEN: run.runToken,
           FLOWPLANE_FLOW_RUN_ID: run.id,
-          // The attempt's claim: every write the runner makes for the run carries it (fencing).
-          FLOWPLANE_CLAIM_TOKEN: run.claimToken,
           // The server's timeout decides how often the run must heartbeat, not the worker's env.
           FLOWPLANE_RUN_HEARTBEAT_SECONDS: String(run.heartbeatIntervalSeconds),
           ...(run.entrypoint ? { FLOWPLANE_ENTRYPOINT: run.entrypoint } : {}),
@@ -352,7 +352,7 @@ export class Worker {
    * (to this or another worker, later), until rescheduleForSeconds after its expected start; then
    * it fails with the cause, so a run never waits for capacity for ever.
    */
-  private async requeue(run: ClaimedRun, message: string): Promise<void> {
+  private async requeue(run: DeliveredRun, message: string): Promise<void> {
     const waitedSeconds = (Date.now() - new Date(run.expectedStartTime).getTime()) / 1000;
     if (waitedSeconds < (this.options.rescheduleForSeconds ?? 600)) {
       const at = new Date(Date.now() + (this.options.rescheduleDelaySeconds ?? 30) * 1000);
@@ -418,7 +418,7 @@ export class Worker {
    * (its claim expired and another worker launched it), and every proposal carries this attempt's
    * claim token, which the server refuses once the claim has moved on.
    */
-  private async settle(run: ClaimedRun, jobId: string, stopped: boolean, reason: string): Promise<void> {
+  private async settle(run: DeliveredRun, jobId: string, stopped: boolean, reason: string): Promise<void> {
     const current = await this.options.api.flowRuns.get.query({ id: run.id });
     const type = current.state.type as StateType;
     if (isTerminal(type)) return;
@@ -567,7 +567,7 @@ export class Worker {
  * in the runner) and, for runs on this machine, the worker's FLOWPLANE_HOME, so its caches serve
  * every run; a container keeps its own.
  */
-function pullEnvironment(run: ClaimedRun, type: string): Record<string, string> {
+function pullEnvironment(run: DeliveredRun, type: string): Record<string, string> {
   if (!run.pullSteps || run.pullSteps.length === 0) return {};
   return {
     FLOWPLANE_PULL_STEPS: JSON.stringify(run.pullSteps),

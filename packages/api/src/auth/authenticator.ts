@@ -5,17 +5,24 @@
 // Verified credentials are cached briefly so hot paths (claims, state proposals) skip the lookup;
 // the cache TTL bounds how long a revoked key, a removed member or a revoked sign-in keeps working
 // on another replica (default 5 s); on this replica `invalidate()` ends it at once.
+// Run tokens (a flow run's own credential, see run-tokens.ts) need no lookup at all: everything
+// they say is signed into them.
 import type { Db } from "@flowplane/db";
 import { keyMatchesHash, parseApiKey, type ApiKeyScope } from "./api-keys.ts";
 import { narrowerScope, ROLE_SCOPE, userScope, type OrgRole, type WorkspaceRole } from "./roles.ts";
+import { looksLikeRunToken, verifyRunToken } from "./run-tokens.ts";
 import { looksLikeSessionToken, verifySessionToken } from "./session-tokens.ts";
 import type { TokenSigner } from "./token-signer.ts";
+import type { RunAttempt } from "../services/run-state/fence.ts";
 
 /** Who is acting: a person or a service account (workers, CI). */
 export type Actor = { type: "user"; id: string; email: string } | { type: "service-account"; id: string; name: string };
 
 export interface Principal {
-  /** The API key the call was made with (directly or through a dashboard token); null for a person's sign-in. */
+  /**
+   * The API key the call was made with (directly or through a dashboard token; for a run token,
+   * the worker key it was issued to); null for a person's sign-in.
+   */
   apiKeyId: string | null;
   /** The person's sign-in (UserSession) behind a dashboard token; null for API keys. */
   userSessionId: string | null;
@@ -25,7 +32,17 @@ export interface Principal {
   workspaceName: string;
   /** What this call may do: the key's scope narrowed to its owner's role (a person's role for a sign-in). */
   scope: ApiKeyScope;
-  via: "api-key" | "session";
+  via: "api-key" | "session" | "run";
+  /**
+   * A run token's flow run and attempt (via "run" only). Such a principal may act only on that run
+   * and the sub-flow runs its attempt created; the procedure tiers (trpc.ts) enforce it.
+   */
+  run?: RunScope;
+}
+
+/** What a run token is bound to: its run, its attempt (the run's claim token when issued), its expiry. */
+export interface RunScope extends RunAttempt {
+  expiresAt: Date;
 }
 
 export type Authentication = { ok: true; principal: Principal } | { ok: false; reason: string };
@@ -90,6 +107,27 @@ export class Authenticator {
   async authenticate(credential: string | undefined | null): Promise<Authentication> {
     if (!credential)
       return { ok: false, reason: "missing credentials: send `Authorization: Bearer <api key or session token>`" };
+    if (looksLikeRunToken(credential)) {
+      const verified = await verifyRunToken(this.tokens, credential);
+      if (!verified.ok) return verified;
+      const { claims } = verified;
+      return {
+        ok: true,
+        principal: {
+          apiKeyId: claims.apiKeyId,
+          userSessionId: null,
+          actor: claims.actor,
+          organizationId: claims.organizationId,
+          workspaceId: claims.workspaceId,
+          workspaceName: claims.workspaceName,
+          // The tiers refuse a run principal everything not about its own run, whatever its scope;
+          // WORKER keeps the claim fence strict (proposerOf).
+          scope: "WORKER",
+          via: "run",
+          run: { flowRunId: claims.flowRunId, claimToken: claims.claimToken, expiresAt: verified.expiresAt },
+        },
+      };
+    }
     if (looksLikeSessionToken(credential)) {
       const verified = await verifySessionToken(this.tokens, credential);
       if (!verified.ok) return verified;

@@ -20,8 +20,11 @@ type Procedure = (input?: unknown) => Promise<unknown>;
 const procedures = Object.entries(
   appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>,
 ).map(([path, p]) => ({ path, type: p._def.type }));
-/** Procedures of the runtime tier (trpc.ts runtimeProcedure): WORKER keys only, not the scopes above. */
-const RUNTIME_ONLY = ["secrets.resolveForRun"];
+/**
+ * Procedures of the runtime tier (trpc.ts runtimeProcedure: WORKER keys only, not the scopes
+ * above) and of the run-token tier (no key at all; see run-tokens.test.ts).
+ */
+const RUNTIME_ONLY = ["secrets.resolveForRun", "auth.renewRunToken"];
 const mutations = procedures.filter((p) => p.type === "mutation").map((p) => p.path);
 
 function call(caller: Caller, path: string, input?: unknown): Promise<unknown> {

@@ -4,6 +4,7 @@
 // cookie require the session's CSRF token in the `x-flowplane-csrf` header.
 import { z } from "zod";
 import { clearSessionCookies, SESSION_COOKIE, setSessionCookies } from "../auth/cookies.ts";
+import { issueRunToken, runTokenClaimsFor } from "../auth/run-tokens.ts";
 import { issueSessionToken } from "../auth/session-tokens.ts";
 import { ApiError } from "../errors.ts";
 import {
@@ -24,7 +25,16 @@ import {
   sessionFromCookie,
   signInWithPassword,
 } from "../services/accounts/sessions.ts";
-import { publicProcedure, readProcedure, router, type Context, type HttpExchange } from "../trpc.ts";
+import { assertAttemptCurrent } from "../services/flow-runs/attempts.ts";
+import {
+  publicProcedure,
+  readProcedure,
+  router,
+  runReadProcedure,
+  runTokenProcedure,
+  type Context,
+  type HttpExchange,
+} from "../trpc.ts";
 
 /** The HTTP request behind a cookie-based call; such calls make no sense without one. */
 function httpOf(ctx: Context): HttpExchange {
@@ -156,14 +166,28 @@ export const authRouter = router({
       );
     }),
 
-  whoami: readProcedure.query(({ ctx }) => ({
+  whoami: runReadProcedure.query(({ ctx }) => ({
     workspace: { id: ctx.principal.workspaceId, name: ctx.principal.workspaceName },
     organizationId: ctx.principal.organizationId,
     apiKeyId: ctx.principal.apiKeyId,
     actor: ctx.principal.actor,
     scope: ctx.principal.scope,
     via: ctx.principal.via,
+    flowRunId: ctx.runScope?.flowRunId ?? null,
   })),
+  /**
+   * A fresh token for the calling run token's attempt, while it still holds its run's claim and the
+   * run has not ended. Runs renew at half-life (see @flowplane/client's run-token renewal).
+   */
+  renewRunToken: runTokenProcedure.mutation(async ({ ctx }) => {
+    const attempt = ctx.runScope;
+    await assertAttemptCurrent(ctx.services.resources, ctx.workspaceId, attempt);
+    return issueRunToken(
+      ctx.services.tokens,
+      runTokenClaimsFor(ctx.principal, attempt),
+      ctx.services.config.runTokenTtlSeconds,
+    );
+  }),
 });
 
 /** Ends the session the browser's cookie names, if it is a live one (before a new sign-in replaces it). */

@@ -8,7 +8,14 @@ import { cancelFlowRun, retryFlowRun } from "../services/flow-runs/requests.ts";
 import { setFlowRunRetryPolicy } from "../services/flow-runs/attempts.ts";
 import { proposeFlowRunState } from "../services/run-state/changes.ts";
 import { heartbeatFlowRun } from "../services/flow-runs/attempts.ts";
-import { adminProcedure, developerProcedure, readProcedure, router, workerProcedure } from "../trpc.ts";
+import {
+  adminProcedure,
+  developerProcedure,
+  readProcedure,
+  router,
+  runReadProcedure,
+  runWriteProcedure,
+} from "../trpc.ts";
 import {
   claimToken,
   id,
@@ -39,7 +46,8 @@ const listInput = z.object({
 });
 
 export const flowRunsRouter = router({
-  create: workerProcedure
+  /** Ad-hoc runs and sub-flow runs; a run token creates only sub-flow runs of its own run. */
+  create: runWriteProcedure
     .input(
       z.object({
         flowName: z.string().min(1).max(200),
@@ -53,13 +61,14 @@ export const flowRunsRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const created = await createFlowRun(ctx.services.resources, ctx.workspaceId, input);
-      return getFlowRun(ctx.services.resources, ctx.workspaceId, created.id);
+      const created = await createFlowRun(ctx.services.resources, ctx.workspaceId, input, ctx.runScope);
+      return getFlowRun(ctx.services.resources, ctx.workspaceId, created.id, ctx.runScope);
     }),
 
-  get: readProcedure
+  /** One run; a run token reads only its own run and the sub-flow runs its attempt created. */
+  get: runReadProcedure
     .input(z.object({ id }))
-    .query(({ ctx, input }) => getFlowRun(ctx.services.resources, ctx.workspaceId, input.id)),
+    .query(({ ctx, input }) => getFlowRun(ctx.services.resources, ctx.workspaceId, input.id, ctx.runScope)),
 
   list: readProcedure
     .input(listInput)
@@ -68,7 +77,7 @@ export const flowRunsRouter = router({
     ),
 
   /** Proposes a state; the answer is the orchestration decision. `force` needs an admin key. */
-  setState: workerProcedure.input(z.object({ id, state: stateInput, claimToken })).mutation(({ ctx, input }) =>
+  setState: runWriteProcedure.input(z.object({ id, state: stateInput, claimToken })).mutation(({ ctx, input }) =>
     proposeFlowRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state, {
       proposer: proposerOf(ctx.principal, input.claimToken),
     }),
@@ -79,7 +88,7 @@ export const flowRunsRouter = router({
    * come in the proposals' order; a run that cannot be found answers an error in its place and the
    * others still apply.
    */
-  setStates: workerProcedure
+  setStates: runWriteProcedure
     .input(
       z.object({
         proposals: z
@@ -132,7 +141,7 @@ export const flowRunsRouter = router({
    * The runner declares the retry policy of the flow code it is running; the server's retry rule
    * (for failures and for crashes it detects itself) uses it.
    */
-  setRetryPolicy: workerProcedure
+  setRetryPolicy: runWriteProcedure
     .input(z.object({ id, retryPolicy, claimToken }))
     .mutation(({ ctx, input }) =>
       setFlowRunRetryPolicy(
@@ -148,7 +157,7 @@ export const flowRunsRouter = router({
    * The running attempt is alive. Answers whether the run was asked to cancel; refused with
    * CLAIM_SUPERSEDED when the caller no longer holds the run's claim (its runner must stop).
    */
-  heartbeat: workerProcedure
+  heartbeat: runWriteProcedure
     .input(z.object({ id, claimToken }))
     .mutation(({ ctx, input }) =>
       heartbeatFlowRun(ctx.services.resources, ctx.workspaceId, input.id, proposerOf(ctx.principal, input.claimToken)),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ingest, type IngestBatch, type IngestRejection } from "../services/ingestion.ts";
-import { router, workerProcedure } from "../trpc.ts";
+import { router, runWriteProcedure } from "../trpc.ts";
 import { cacheKey, id, stateType } from "./schemas.ts";
 
 const iso = z.iso.datetime({ offset: true });
@@ -83,9 +83,10 @@ function validateRecords(input: Partial<Record<Kind, unknown[]>>): { batch: Inge
 export const ingestRouter = router({
   /**
    * What a running flow reports, many rows per request; re-sending a batch is harmless. Answers
-   * how many rows of each kind were stored and, per record, why any was refused.
+   * how many rows of each kind were stored and, per record, why any was refused. A run token's
+   * rows for runs outside its scope are not stored (the counts say so).
    */
-  batch: workerProcedure
+  batch: runWriteProcedure
     .input(
       z.object({
         taskRuns: z.array(z.unknown()).max(MAX_BATCH).optional(),
@@ -98,6 +99,7 @@ export const ingestRouter = router({
       const { batch, rejected } = validateRecords(input);
       const stored = await ingest(ctx.services.resources, ctx.workspaceId, batch, {
         maxMessageChars: ctx.services.config.maxLogMessageChars,
+        attempt: ctx.runScope,
       });
       return { ...stored, rejected };
     }),

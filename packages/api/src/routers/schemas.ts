@@ -68,7 +68,12 @@ export function page<T extends { id: string }>(items: T[], limit: number): { ite
 /** The claim token a worker received with a claim; every write for the claimed attempt carries it. */
 export const claimToken = z.uuid().optional();
 
-/** Who writes, for claim fencing: worker keys are bound to the claims they hold. */
+/**
+ * Who writes, for claim fencing: worker keys are bound to the claims they hold; a run token to its
+ * own attempt, whatever claim token the input names.
+ */
 export function proposerOf(principal: Principal, token: string | undefined): Proposer {
+  if (principal.run)
+    return { workerScoped: true, claimToken: principal.run.claimToken, runTokenFor: principal.run.flowRunId };
   return { workerScoped: principal.scope === "WORKER", claimToken: token ?? null };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { listTaskRuns, proposeTaskRunState, taskRunHistory } from "../services/task-runs.ts";
-import { readProcedure, router, workerProcedure } from "../trpc.ts";
+import { readProcedure, router, runWriteProcedure } from "../trpc.ts";
 import { id, stateInput } from "./schemas.ts";
 
 export const taskRunsRouter = router({
@@ -14,7 +14,9 @@ export const taskRunsRouter = router({
     .query(({ ctx, input }) => taskRunHistory(ctx.services.resources, ctx.workspaceId, input.id)),
 
   /** One orchestrated proposal (the SDK reports task states in batches through ingest.batch). */
-  setState: workerProcedure
+  setState: runWriteProcedure
     .input(z.object({ id, state: stateInput }))
-    .mutation(({ ctx, input }) => proposeTaskRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state)),
+    .mutation(({ ctx, input }) =>
+      proposeTaskRunState(ctx.services.resources, ctx.workspaceId, input.id, input.state, ctx.runScope),
+    ),
 });

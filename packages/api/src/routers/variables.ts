@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { deleteVariable, getVariable, getVariableValues, listVariables, setVariable } from "../services/variables.ts";
-import { developerProcedure, readProcedure, router } from "../trpc.ts";
+import { developerProcedure, readProcedure, router, runReadProcedure } from "../trpc.ts";
 import { secretName } from "./secrets.ts";
 
 const MAX_VARIABLE_BYTES = 65_536;
@@ -19,11 +19,11 @@ export const variablesRouter = router({
       apiKeyId: ctx.principal.apiKeyId,
     });
   }),
-  get: readProcedure
+  get: runReadProcedure
     .input(z.object({ name: secretName }))
     .query(({ ctx, input }) => getVariable(ctx.services.resources, ctx.workspaceId, input.name)),
   /** Several at once, for references; names with no variable come back in `missing`. */
-  getMany: readProcedure
+  getMany: runReadProcedure
     .input(z.object({ names: z.array(secretName).min(1).max(100) }))
     .query(({ ctx, input }) => getVariableValues(ctx.services.resources, ctx.workspaceId, input.names)),
   list: readProcedure.query(({ ctx }) => listVariables(ctx.services.resources, ctx.workspaceId)),

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { requireApiKey } from "../auth/principal.ts";
 import { extendClaim, reportInfrastructure } from "../services/flow-runs/attempts.ts";
+import { issueRunToken, runTokenClaimsFor } from "../auth/run-tokens.ts";
+import type { DeliveredRun } from "../services/claims.ts";
 import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
 import { readProcedure, router, runHeartbeatIntervalSeconds, workerProcedure } from "../trpc.ts";
 import { claimToken, name, proposerOf } from "./schemas.ts";
@@ -20,7 +22,11 @@ export const workersRouter = router({
       heartbeatWorker(ctx.services.resources, ctx.workspaceId, requireApiKey(ctx.principal, "a worker"), input),
     ),
 
-  /** Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). */
+  /**
+   * Long-poll: claims runs for the worker, or waits until there are some (see pollForWork). Each
+   * claimed run comes with its attempt's run token, which the worker passes to the run instead of
+   * its own key.
+   */
   poll: workerProcedure
     .meta({ waitsForEvents: true })
     .input(
@@ -32,13 +38,9 @@ export const workersRouter = router({
       }),
     )
     .mutation(async ({ ctx, input, signal }) => {
-      const worker = await findWorker(
-        ctx.services.resources,
-        ctx.workspaceId,
-        requireApiKey(ctx.principal, "a worker"),
-        input.workerId,
-      );
-      return pollForWork(ctx.services.resources, ctx.services.events, {
+      const apiKeyId = requireApiKey(ctx.principal, "a worker");
+      const worker = await findWorker(ctx.services.resources, ctx.workspaceId, apiKeyId, input.workerId);
+      const polled = await pollForWork(ctx.services.resources, ctx.services.events, {
         workspaceId: ctx.workspaceId,
         workPoolId: worker.workPoolId,
         workerId: worker.id,
@@ -51,6 +53,22 @@ export const workersRouter = router({
         // Ends the wait when the worker disconnects or the server shuts down.
         signal: AbortSignal.any([signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined)),
       });
+      // The first token outlives the claim window: the infrastructure may take up to the claim
+      // timeout to start (an image pull, a task provisioning), and a run claimed early waits for
+      // its time; the run renews it from then on.
+      const { config } = ctx.services;
+      const firstTtlSeconds = Math.max(config.runTokenTtlSeconds, config.claimTimeoutSeconds + config.prefetchSeconds);
+      const runs = await Promise.all(
+        polled.runs.map(async (run): Promise<DeliveredRun> => {
+          const { token, expiresAt } = await issueRunToken(
+            ctx.services.tokens,
+            runTokenClaimsFor(ctx.principal, { flowRunId: run.id, claimToken: run.claimToken }),
+            firstTtlSeconds,
+          );
+          return { ...run, runToken: token, runTokenExpiresAt: expiresAt };
+        }),
+      );
+      return { runs, cancel: polled.cancel };
     }),
 
   /** The worker says where a run's infrastructure is (pid, container, task ARN, job name). */

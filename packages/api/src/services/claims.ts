@@ -48,6 +48,15 @@ export interface ClaimedRun {
 }
 
 /**
+ * A claimed run as the worker receives it: with the attempt's run token, the only API credential
+ * the worker passes to the run (auth/run-tokens.ts). The API signs it as it delivers the claim.
+ */
+export interface DeliveredRun extends ClaimedRun {
+  runToken: string;
+  runTokenExpiresAt: string;
+}
+
+/**
  * A run asked to cancel that this worker must stop: one it holds, or one held by an OFFLINE worker
  * of its pool whose infrastructure is known (the launching worker died or restarted under another
  * name; anyone of the pool can stop it from its id). The claim token is the run's current one.

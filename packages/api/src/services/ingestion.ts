@@ -7,11 +7,14 @@
 // workspace could attach rows to another's task run (the foreign key alone would accept it), and
 // an unknown task run id would fail the whole batch on that key instead of dropping one row.
 // Text is made storable first (see storable-text.ts) and over-long messages are truncated, so no
-// single record's content can fail the statement its batch shares.
+// single record's content can fail the statement its batch shares. A run token's batch is held to
+// its attempt's runs the same way (the run's claim token is the attempt's, see run-state/fence.ts):
+// rows for any other run are dropped, in the same statements, with no query of their own.
 import type pg from "pg";
 import type { FlowplaneEvent } from "./events.ts";
 import type { Resources } from "./resources.ts";
 import { TERMINAL_STATE_TYPES } from "@flowplane/core";
+import type { RunAttempt } from "./run-state/fence.ts";
 import { inTransaction } from "./sql.ts";
 import { storableJson, storableText, truncateText } from "./storable-text.ts";
 
@@ -76,6 +79,8 @@ export interface IngestRejection {
 export interface IngestOptions {
   /** Log and state messages longer than this are cut, with a marker saying how much. */
   maxMessageChars: number;
+  /** A run token's attempt: only rows of its own runs are stored. */
+  attempt?: RunAttempt | null;
 }
 
 export interface IngestResult {
@@ -119,6 +124,10 @@ async function ingestInTransaction(
     details: storableJson(s.details ?? {}),
   }));
   const logs = (batch.logs ?? []).map((l) => ({ ...l, name: storableText(l.name), message: message(l.message) }));
+  const claimToken = options.attempt?.claimToken ?? null;
+  /** The condition holding rows to the attempt's runs (`fr`), with its value as parameter `n`. */
+  const inScope = (n: number) => (claimToken === null ? "" : ` AND fr."claimToken" = $${n}::uuid`);
+  const scopeValue = claimToken === null ? [] : [claimToken];
   const artifacts = (batch.artifacts ?? []).map((a) => ({
     ...a,
     key: a.key == null ? null : storableText(a.key),
@@ -139,7 +148,7 @@ async function ingestInTransaction(
                 ARRAY(SELECT jsonb_array_elements_text(u.inputs))::uuid[]
            FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::timestamptz[], $10::jsonb[])
                 AS u(id, flow_run_id, name, task_key, dynamic_key, tags, cache_key, created_at, inputs)
-           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1${inScope(11)}
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
         [
@@ -154,6 +163,7 @@ async function ingestInTransaction(
           taskRuns.map((t) => t.createdAt),
           // jsonb, like tags: unnest cannot take a uuid[][] whose rows differ in length.
           taskRuns.map((t) => JSON.stringify(t.inputTaskRunIds ?? [])),
+          ...scopeValue,
         ],
       );
       result.taskRuns = rows.length;
@@ -166,7 +176,12 @@ async function ingestInTransaction(
            SELECT u.*, tr."flowRunId" AS flow_run_id
              FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::jsonb[])
                   AS u(id, task_run_id, type, name, ts, message, details)
-             JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."workspaceId" = $1
+             JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."workspaceId" = $1${
+               claimToken === null
+                 ? ""
+                 : `
+             JOIN "FlowRun" fr ON fr.id = tr."flowRunId"${inScope(10)}`
+             }
          ),
          inserted AS (
            INSERT INTO "State" (id, "workspaceId", "taskRunId", type, name, timestamp, message, details)
@@ -211,6 +226,7 @@ async function ingestInTransaction(
           states.map((s) => s.message),
           states.map((s) => JSON.stringify(s.details)),
           TERMINAL_STATE_TYPES,
+          ...scopeValue,
         ],
       );
       result.taskRunStates = rows[0]?.inserted ?? 0;
@@ -224,7 +240,7 @@ async function ingestInTransaction(
          SELECT u.id, $1, u.flow_run_id, u.task_run_id, u.name, u.level, u.message, u.ts
            FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::timestamptz[])
                 AS u(id, flow_run_id, task_run_id, name, level, message, ts)
-           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
+           JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1${inScope(9)}
            LEFT JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."flowRunId" = u.flow_run_id
           WHERE u.task_run_id IS NULL OR tr.id IS NOT NULL
          ON CONFLICT DO NOTHING
@@ -238,6 +254,7 @@ async function ingestInTransaction(
           logs.map((l) => l.level),
           logs.map((l) => l.message),
           logs.map((l) => l.timestamp),
+          ...scopeValue,
         ],
       );
       result.logs = rows.length;
@@ -253,8 +270,8 @@ async function ingestInTransaction(
            LEFT JOIN "FlowRun" fr ON fr.id = u.flow_run_id AND fr."workspaceId" = $1
            LEFT JOIN "TaskRun" tr ON tr.id = u.task_run_id AND tr."flowRunId" = u.flow_run_id
           -- A run-less artifact names no run at all; one that names a run must name one of ours.
-          WHERE (u.flow_run_id IS NULL AND u.task_run_id IS NULL)
-             OR (fr.id IS NOT NULL AND (u.task_run_id IS NULL OR tr.id IS NOT NULL))
+          WHERE ${claimToken === null ? "(u.flow_run_id IS NULL AND u.task_run_id IS NULL) OR" : ""}
+                (fr.id IS NOT NULL AND (u.task_run_id IS NULL OR tr.id IS NOT NULL)${inScope(9)})
          ON CONFLICT DO NOTHING
          RETURNING "flowRunId"`,
         [
@@ -266,6 +283,7 @@ async function ingestInTransaction(
           artifacts.map((a) => a.type),
           artifacts.map((a) => a.description),
           artifacts.map((a) => JSON.stringify(a.data)),
+          ...scopeValue,
         ],
       );
       result.artifacts = rows.length;

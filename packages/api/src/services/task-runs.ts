@@ -12,6 +12,7 @@ import {
 } from "@flowplane/core";
 import { notFound } from "../errors.ts";
 import type { Resources } from "./resources.ts";
+import { attemptRefusal, type RunAttempt } from "./run-state/fence.ts";
 import { stateOfRow } from "./run-state/rows.ts";
 import { inTransaction } from "./sql.ts";
 
@@ -20,6 +21,8 @@ export async function proposeTaskRunState(
   workspaceId: string,
   taskRunId: string,
   proposed: StateInput,
+  /** A run token's attempt: only task runs of its own runs. */
+  attempt: RunAttempt | null = null,
 ): Promise<ProposalOutcome> {
   const { outcome, flowRunId } = await inTransaction(res.pool, async (sql) => {
     const now = new Date();
@@ -33,15 +36,18 @@ export async function proposeTaskRunState(
       stateTransitionId: string | null;
       runCount: number;
       flowStateType: StateType;
+      flowClaimToken: string | null;
     }>(
       `SELECT tr.id, tr."flowRunId", tr."stateType", tr."stateName", tr."stateTimestamp", tr."stateMessage", tr."stateTransitionId",
-              tr."runCount", fr."stateType" AS "flowStateType"
+              tr."runCount", fr."stateType" AS "flowStateType", fr."claimToken" AS "flowClaimToken"
          FROM "TaskRun" tr JOIN "FlowRun" fr ON fr.id = tr."flowRunId"
         WHERE tr.id = $1 AND tr."workspaceId" = $2 FOR UPDATE OF tr`,
       [taskRunId, workspaceId],
     );
     const run = rows[0];
     if (!run) throw notFound("task run", taskRunId);
+    const refusal = attempt && attemptRefusal({ id: run.flowRunId, claimToken: run.flowClaimToken }, attempt);
+    if (refusal) throw refusal;
     const decision = orchestrate({
       kind: "task",
       now,

@@ -32,11 +32,9 @@ export interface ApiTrackerOptions {
   /** How often a running flow run heartbeats. */
   heartbeatIntervalMs?: number;
   /**
-   * The claim of the run a worker launched this process for: every write for that run carries its
-   * token, and the server refuses writes from an attempt whose claim was superseded.
+   * Called once when the server says this attempt no longer holds its run (the runner exits). The
+   * attempt is the run token's (FLOWPLANE_RUN_TOKEN): the server fences every write it makes.
    */
-  claim?: { flowRunId: string; claimToken: string };
-  /** Called once when the server says this attempt no longer holds its run (the runner exits). */
   onSuperseded?: (message: string) => void;
   warn?: (message: string) => void;
 }
@@ -64,10 +62,9 @@ export class ApiTracker implements Tracker {
   private timer: NodeJS.Timeout | null = null;
   private droppedLogs = 0;
   private readonly heartbeats = new Map<string, NodeJS.Timeout>();
-  private readonly opts: Required<Omit<ApiTrackerOptions, "warn" | "claim" | "onSuperseded">> & {
+  private readonly opts: Required<Omit<ApiTrackerOptions, "warn" | "onSuperseded">> & {
     warn: (m: string) => void;
   };
-  private readonly claim: ApiTrackerOptions["claim"];
   private readonly onSuperseded: ApiTrackerOptions["onSuperseded"];
   private superseded = false;
 
@@ -83,13 +80,7 @@ export class ApiTracker implements Tracker {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? envRunHeartbeatMs(),
       warn: options.warn ?? ((m) => process.stderr.write(`flowplane: ${m}\n`)),
     };
-    this.claim = options.claim;
     this.onSuperseded = options.onSuperseded;
-  }
-
-  /** The claim token to send with a write for `flowRunId`, if this process holds its claim. */
-  private claimOf(flowRunId: string): { claimToken?: string } {
-    return this.claim?.flowRunId === flowRunId ? { claimToken: this.claim.claimToken } : {};
   }
 
   /** A write was refused because another attempt holds the run now: stop driving it. */
@@ -111,7 +102,6 @@ export class ApiTracker implements Tracker {
           this.api.flowRuns.setRetryPolicy.mutate({
             id,
             retryPolicy: start.retryPolicy as { retries: number },
-            ...this.claimOf(id),
           }),
         ).catch((err: unknown) => {
           this.noteSuperseded(id, err);
@@ -142,7 +132,7 @@ export class ApiTracker implements Tracker {
     // Task records go first, so the history shows the run's tasks before its final state.
     if (proposal.type !== "RUNNING") await this.flush();
     const outcome = await this.withRetry(`report ${proposal.type}`, () =>
-      this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal, ...this.claimOf(flowRunId) }),
+      this.api.flowRuns.setState.mutate({ id: flowRunId, state: proposal }),
     ).catch((err: unknown) => {
       this.noteSuperseded(flowRunId, err);
       throw err;
@@ -312,7 +302,7 @@ export class ApiTracker implements Tracker {
   private startHeartbeat(flowRunId: string): void {
     if (this.heartbeats.has(flowRunId)) return;
     const timer = setInterval(() => {
-      this.api.flowRuns.heartbeat.mutate({ id: flowRunId, ...this.claimOf(flowRunId) }).catch((err: unknown) => {
+      this.api.flowRuns.heartbeat.mutate({ id: flowRunId }).catch((err: unknown) => {
         // A missed heartbeat is harmless (the server only acts after several); a refused one means
         // another attempt holds the run.
         this.noteSuperseded(flowRunId, err);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProcessInfrastructure } from "./process.ts";
+import { INHERITED_ENV, ProcessInfrastructure } from "./process.ts";
 import type { JobSpec } from "./types.ts";
 
 function job(command: unknown, lines: string[]): JobSpec {
@@ -32,5 +32,34 @@ describe("process pool command", () => {
     await expect(new ProcessInfrastructure().submit(job("node 'unterminated", []))).rejects.toThrow(
       /command: unterminated ' quote/,
     );
+  });
+});
+
+describe("process pool environment", () => {
+  it("gives a run only the allowlisted OS basics, the template's env and Flowplane's variables (regression: it inherited the worker's whole environment)", async () => {
+    process.env.FLOWPLANE_TEST_WORKER_SECRET = "worker-only";
+    try {
+      const lines: string[] = [];
+      const running = await new ProcessInfrastructure().submit({
+        ...job([process.execPath, "-e", "console.log(JSON.stringify(process.env))"], lines),
+        env: { FLOWPLANE_RUN_TOKEN: "fpr_x" },
+      });
+      expect((await running.exited).exitCode).toBe(0);
+      const env = JSON.parse(lines.join("")) as Record<string, string>;
+      expect(env.FLOWPLANE_TEST_WORKER_SECRET).toBeUndefined();
+      expect(env.SECRET_OF_THE_WORKER).toBe("s3cret");
+      expect(env.FLOWPLANE_RUN_TOKEN).toBe("fpr_x");
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(env.FLOWPLANE_HOME).toBe(process.env.FLOWPLANE_HOME);
+      const unexpected = Object.keys(env).filter(
+        (name) =>
+          !INHERITED_ENV.includes(name) &&
+          !/^LC_/.test(name) &&
+          !["SECRET_OF_THE_WORKER", "FLOWPLANE_RUN_TOKEN", "FLOWPLANE_EXIT_WITH_PARENT"].includes(name),
+      );
+      expect(unexpected).toEqual([]);
+    } finally {
+      delete process.env.FLOWPLANE_TEST_WORKER_SECRET;
+    }
   });
 });

@@ -22,6 +22,41 @@ function commandOf(configured: unknown, fallback: string[]): string[] {
   }
 }
 
+/**
+ * What a run inherits from the worker's environment: operating-system basics a program needs to
+ * run at all (find programs, a home, a locale, a time zone, a temporary directory), the Node
+ * flags the worker passes to its runners anyway (NODE_OPTIONS, like its execArgv; a CA file), and
+ * FLOWPLANE_HOME (where runs keep results and caches). Nothing else: a worker's environment holds
+ * its own credentials (its API key, cloud keys), and a run gets only what its job template's `env`
+ * gives it plus Flowplane's variables (issue 13.4).
+ */
+export const INHERITED_ENV: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "NODE_OPTIONS",
+  "NODE_EXTRA_CA_CERTS",
+  "FLOWPLANE_HOME",
+];
+
+/** The allowlisted part of `env`: INHERITED_ENV and the locale categories (LC_*). */
+export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && (INHERITED_ENV.includes(entry[0]) || /^LC_[A-Z]+$/.test(entry[0])),
+    ),
+  );
+}
+
 function stringEnv(value: unknown): Record<string, string> {
   if (!value || typeof value !== "object") return {};
   return Object.fromEntries(
@@ -45,7 +80,7 @@ export class ProcessInfrastructure implements Infrastructure {
     const stream = config["stream_output"] !== false;
     const child = spawn(file, args, {
       cwd,
-      env: { ...process.env, ...stringEnv(config["env"]), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" },
+      env: { ...inheritedEnv(), ...stringEnv(config["env"]), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" },
       stdio: ["pipe", "pipe", "pipe"],
       // Own process group, so stop() reaches the runner and anything it started.
       detached: true,

@@ -2,10 +2,10 @@
 // the runner runs, heartbeats, and (from the worker) where the infrastructure is. Each write is
 // fenced like a state proposal (run-state/fence.ts): only the holder of the run's current claim
 // may make it.
-import type { RetryPolicy } from "@flowplane/core";
+import { isTerminal, type RetryPolicy, type StateType } from "@flowplane/core";
 import { ApiError, notFound } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
-import { fenceRefusal, type Proposer } from "../run-state/fence.ts";
+import { attemptRefusal, fenceRefusal, type Proposer, type RunAttempt } from "../run-state/fence.ts";
 
 /**
  * Runs `set` (an UPDATE's SET list, parameters from $4) on the run if `proposer` may write for
@@ -116,4 +116,25 @@ export async function extendClaim(
   const runnerAlive =
     heartbeatAt !== null && heartbeatAt.getTime() > Date.now() - timeouts.runHeartbeatTimeoutSeconds * 1000;
   return { stateType, runnerAlive };
+}
+
+/**
+ * Before a run token is renewed: its attempt still holds its run's claim and the run has not
+ * ended. A token is never renewed for a superseded attempt (CLAIM_SUPERSEDED), so one that leaked
+ * from it dies within one lifetime.
+ */
+export async function assertAttemptCurrent(res: Resources, workspaceId: string, attempt: RunAttempt): Promise<void> {
+  const { rows } = await res.pool.query<{ id: string; claimToken: string | null; stateType: StateType }>(
+    `SELECT id, "claimToken", "stateType" FROM "FlowRun" WHERE id = $1 AND "workspaceId" = $2`,
+    [attempt.flowRunId, workspaceId],
+  );
+  const run = rows[0];
+  if (!run) throw notFound("flow run", attempt.flowRunId);
+  const refusal = attemptRefusal(run, attempt);
+  if (refusal) throw refusal;
+  if (isTerminal(run.stateType))
+    throw new ApiError(
+      "PRECONDITION_FAILED",
+      `flow run ${run.id} has ended (${run.stateType}); its token is not renewed`,
+    );
 }

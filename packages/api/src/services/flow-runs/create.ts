@@ -6,6 +6,7 @@ import { ApiError } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import { generateRunName } from "../run-names.ts";
 import { stateEvents } from "../run-state/changes.ts";
+import { attemptRefusal, type RunAttempt } from "../run-state/fence.ts";
 
 export interface CreateFlowRunInput {
   flowName: string;
@@ -57,18 +58,28 @@ export async function createFlowRun(
   res: Resources,
   workspaceId: string,
   input: CreateFlowRunInput,
+  /** A run token's attempt: it creates only sub-flow runs of its own runs, and they join its scope. */
+  attempt: RunAttempt | null = null,
 ): Promise<{ id: string; name: string; created: boolean }> {
   const { prisma: db, pool } = res;
+  if (attempt && !input.parentTaskRunId)
+    throw new ApiError(
+      "FORBIDDEN",
+      `parentTaskRunId: a run token creates only sub-flow runs of its own flow run ${attempt.flowRunId} (under one of its task runs)`,
+      { path: "parentTaskRunId" },
+    );
   if (input.parentTaskRunId) {
     await ensureFlow(pool, workspaceId, input.flowName);
     const parent = await db.taskRun.findFirst({
       where: { id: input.parentTaskRunId, workspaceId },
-      select: { id: true },
+      select: { id: true, flowRun: { select: { id: true, claimToken: true } } },
     });
     if (!parent)
       throw new ApiError("NOT_FOUND", `parentTaskRunId: task run ${input.parentTaskRunId} not found`, {
         path: "parentTaskRunId",
       });
+    const refusal = attempt && attemptRefusal(parent.flowRun, attempt);
+    if (refusal) throw refusal;
   }
   const now = new Date();
   const state = normalizeState(input.state ?? { type: "SCHEDULED" }, now);
@@ -95,8 +106,10 @@ export async function createFlowRun(
     now,
     uuidv7(),
     JSON.stringify(state.details),
+    // A sub-flow run of a run token's attempt carries the attempt's claim token (its scope).
+    attempt?.claimToken ?? null,
   ];
-  for (let attempt = 0; ; attempt++) {
+  for (let round = 0; ; round++) {
     const { rows } = await pool.query<{
       flowFound: boolean;
       deploymentFound: boolean;
@@ -106,7 +119,7 @@ export async function createFlowRun(
       deploymentId: string | null;
     }>({ name: "flowplane_create_flow_run", text: CREATE_FLOW_RUN, values });
     const result = rows[0]!;
-    if (!result.flowFound && attempt === 0) {
+    if (!result.flowFound && round === 0) {
       await ensureFlow(pool, workspaceId, input.flowName);
       continue;
     }
@@ -155,13 +168,13 @@ const CREATE_FLOW_RUN = `WITH f AS (
      run AS (
        INSERT INTO "FlowRun" (id, "workspaceId", "flowId", name, "deploymentId", "deploymentVersionId", "workPoolId", "workQueueId",
           "parentTaskRunId", "stateType", "stateName", "stateTimestamp", "stateMessage", parameters, "jobVariables", tags,
-          "expectedStartTime", "nextScheduledTime", "idempotencyKey", "retryPolicy", "createdAt", "updatedAt")
+          "expectedStartTime", "nextScheduledTime", "idempotencyKey", "retryPolicy", "createdAt", "updatedAt", "claimToken")
        SELECT $1, $2, f.id, $4, d.id, d."currentVersionId", d."workPoolId", d."workQueueId",
               $6, $7::"StateType", $8, $9, $10,
               (CASE WHEN jsonb_typeof(d.parameters) = 'object' THEN d.parameters ELSE '{}'::jsonb END) || $11::jsonb,
               $12::jsonb,
               ARRAY(SELECT t FROM unnest(COALESCE(d.tags, '{}'::text[]) || $13::text[]) WITH ORDINALITY AS u(t, n) GROUP BY t ORDER BY min(n)),
-              $14, $14, $15, $16::jsonb, $17, $17
+              $14, $14, $15, $16::jsonb, $17, $17, $20::uuid
          FROM f LEFT JOIN d ON true
         WHERE $5::uuid IS NULL OR d.id IS NOT NULL
        ON CONFLICT ("workspaceId", "flowId", "idempotencyKey") DO NOTHING

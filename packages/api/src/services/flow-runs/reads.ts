@@ -4,6 +4,7 @@ import type { StateType } from "@flowplane/core";
 import type { Prisma } from "@flowplane/db";
 import { notFound } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
+import { attemptRefusal, type RunAttempt } from "../run-state/fence.ts";
 
 const flowRunSelect = {
   id: true,
@@ -104,9 +105,20 @@ export function presentFlowRun(r: FlowRunRow) {
 
 export type FlowRunView = ReturnType<typeof presentFlowRun>;
 
-export async function getFlowRun(res: Resources, workspaceId: string, flowRunId: string): Promise<FlowRunView> {
-  const row = await res.prisma.flowRun.findFirst({ where: { id: flowRunId, workspaceId }, select: flowRunSelect });
+/** One run; for a run token (`attempt`), only its own run or a sub-flow run of its attempt. */
+export async function getFlowRun(
+  res: Resources,
+  workspaceId: string,
+  flowRunId: string,
+  attempt: RunAttempt | null = null,
+): Promise<FlowRunView> {
+  const row = await res.prisma.flowRun.findFirst({
+    where: { id: flowRunId, workspaceId },
+    select: { ...flowRunSelect, claimToken: true },
+  });
   if (!row) throw notFound("flow run", flowRunId);
+  const refusal = attempt && attemptRefusal(row, attempt);
+  if (refusal) throw refusal;
   return presentFlowRun(row);
 }
 

@@ -29,9 +29,11 @@ export function stateAssignments(e: {
     : `CASE WHEN ${e.type} = 'PENDING' THEN fr."claimExpiresAt" ELSE NULL END`;
   const worker = e.claim ? e.claim.workerId : `CASE WHEN ${e.type} = 'SCHEDULED' THEN NULL ELSE fr."workerId" END`;
   // A claim issues a new random token; SCHEDULED voids it (whoever held the run no longer does).
+  // A run outside any pool is never claimed: its token is the attempt that created it (a sub-flow
+  // run of a run token's attempt, see run-state/fence.ts), kept through its own retries.
   const claimToken = e.claim
     ? "gen_random_uuid()"
-    : `CASE WHEN ${e.type} = 'SCHEDULED' THEN NULL ELSE fr."claimToken" END`;
+    : `CASE WHEN ${e.type} = 'SCHEDULED' AND fr."workPoolId" IS NOT NULL THEN NULL ELSE fr."claimToken" END`;
   return `"stateType" = ${e.type}, "stateName" = ${e.name}, "stateTimestamp" = ${e.ts}, "stateMessage" = ${e.message}, "stateTransitionId" = ${e.transitionId},
          "runCount" = fr."runCount" + CASE WHEN ${e.type} = 'RUNNING' THEN 1 ELSE 0 END,
          "startTime" = CASE WHEN ${e.type} = 'RUNNING' THEN COALESCE(fr."startTime", ${e.ts}) ELSE fr."startTime" END,
