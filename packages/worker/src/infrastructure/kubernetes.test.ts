@@ -172,7 +172,25 @@ describe("kubernetes pod outcomes", () => {
     expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
     expect(job.lines).toEqual(["stdout: total is 6", "stdout: printed line"]);
     const log = fake.requests.find((r) => r.path.endsWith("/log"));
-    expect(log).toMatchObject({ query: { container: "flowplane", follow: "true" } });
+    expect(log).toMatchObject({ query: { container: "flowplane", follow: "true", timestamps: "true" } });
+  });
+
+  it("a log stream that drops mid-run is resumed from the last line's time, without repeating or losing lines", async () => {
+    fake.plan = () => ({ kind: "run-until-deleted", logs: ["one", "two"] });
+    const job = jobSpec({ image: "etl:1" });
+    const running = await infra().submit(job);
+    const name = running.id.split("/")[1]!;
+    await waitFor("the first lines", async () => job.lines.length === 2);
+    fake.dropLogStreams();
+    fake.appendLogs("default", name, ["three"]);
+    await waitFor("the line written after the drop", async () => job.lines.length === 3);
+    fake.appendLogs("default", name, ["four"]);
+    await waitFor("the next line", async () => job.lines.length === 4);
+    await running.stop(0);
+    expect(job.lines).toEqual(["stdout: one", "stdout: two", "stdout: three", "stdout: four"]);
+    const follows = fake.requests.filter((r) => r.path.endsWith("/log"));
+    expect(follows.length).toBeGreaterThanOrEqual(2);
+    expect(follows[1]!.query["sinceTime"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
   it("Failed with the container's exit code", async () => {

@@ -436,7 +436,7 @@ export class KubernetesInfrastructure implements Infrastructure {
     let failingSince: number | null = null;
     let pullFailingSince: number | null = null;
     let lastError = "";
-    let logs: { done: Promise<void>; abort(): void } | null = null;
+    let logs: { done: Promise<void>; ended(): void; abort(): void } | null = null;
     const finish = async (result: ExitResult): Promise<ExitResult> => {
       if (logs) {
         let timer: NodeJS.Timeout | undefined;
@@ -504,6 +504,7 @@ export class KubernetesInfrastructure implements Infrastructure {
         if (settings.streamOutput) logs = this.followLogs(namespace, pod.metadata!.name!, onOutput);
       }
       if (ended) {
+        logs?.ended();
         // A sidecar may keep the pod (and the Job) alive after the flow ended: the Job goes now.
         if (phase === "Running") await this.deleteJob(namespace, name).catch(() => {});
         return finish(ended);
@@ -533,34 +534,66 @@ export class KubernetesInfrastructure implements Infrastructure {
     }
   }
 
+  /**
+   * Follows the flow container's log. A follow that ends while the container runs (an idle proxy
+   * or load balancer closing it, the API server restarting) is resumed from the last line's time:
+   * lines come with their timestamps, so those already delivered are skipped. `ended()` tells it
+   * the container has ended, so the end of the stream is the end of the log.
+   */
   private followLogs(
     namespace: string,
     pod: string,
     onOutput: JobSpec["onOutput"],
-  ): { done: Promise<void>; abort(): void } {
-    const sink = new PassThrough();
-    const lines = createInterface({ input: sink, crlfDelay: Infinity });
-    lines.on("line", (line) => onOutput(line, "stdout"));
-    const done = new Promise<void>((resolve) => lines.once("close", resolve));
-    let controller: AbortController | null = null;
+  ): { done: Promise<void>; ended(): void; abort(): void } {
     let aborted = false;
-    new Log(this.kubeConfig)
-      .log(namespace, pod, CONTAINER_NAME, sink, { follow: true })
-      .then((c) => {
-        controller = c;
-        if (aborted) c.abort();
-      })
-      .catch((err: unknown) => {
+    let containerEnded = false;
+    let controller: AbortController | null = null;
+    let sink: PassThrough | null = null;
+    let last: string | null = null;
+    const followOnce = async (): Promise<void> => {
+      const current = new PassThrough();
+      sink = current;
+      const lines = createInterface({ input: current, crlfDelay: Infinity });
+      lines.on("line", (raw) => {
+        const space = raw.indexOf(" ");
+        const stamp = space > 0 ? raw.slice(0, space) : "";
+        // RFC 3339 times of one format order as text; a resumed follow repeats the last second.
+        if (last !== null && stamp <= last) return;
+        if (stamp) last = stamp;
+        onOutput(space > 0 ? raw.slice(space + 1) : raw, "stdout");
+      });
+      const closed = new Promise<void>((resolve) => lines.once("close", resolve));
+      try {
+        const since = last ? { sinceTime: last.replace(/\.\d+Z$/, "Z") } : {};
+        controller = await new Log(this.kubeConfig).log(namespace, pod, CONTAINER_NAME, current, {
+          follow: true,
+          timestamps: true,
+          ...since,
+        });
+        if (aborted) controller.abort();
+      } catch (err) {
         // Logs are a convenience: the run goes on without them.
         onOutput(`flowplane worker: could not follow the logs of pod ${pod}: ${kubernetesMessage(err)}`, "stderr");
-        sink.end();
-      });
+        current.end();
+      }
+      await closed;
+    };
+    const done = (async () => {
+      for (let attempt = 0; !aborted; attempt++) {
+        await followOnce();
+        if (aborted || containerEnded) return;
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    })();
     return {
       done,
+      ended() {
+        containerEnded = true;
+      },
       abort() {
         aborted = true;
         controller?.abort();
-        sink.end();
+        sink?.end();
       },
     };
   }

@@ -62,10 +62,11 @@ interface FakePod {
   pod: Json;
   plan: PodPlan;
   polls: number;
-  logs: string[];
+  /** Lines with the kubelet's RFC 3339 nanosecond timestamps. */
+  logs: { time: string; line: string }[];
   deleting: boolean;
-  /** Log responses being followed, ended when the container ends. */
-  followers: Set<http.ServerResponse>;
+  /** Log responses being followed (with timestamps or not), ended when the container ends. */
+  followers: Map<http.ServerResponse, boolean>;
   createdAt: number;
 }
 
@@ -297,7 +298,7 @@ export class FakeKubernetes {
       polls: 0,
       logs: [],
       deleting: false,
-      followers: new Set(),
+      followers: new Map(),
       createdAt: Date.now(),
     });
     return [201, stored];
@@ -462,7 +463,7 @@ export class FakeKubernetes {
       };
       container["ready"] = false;
       container["started"] = false;
-      for (const res of entry.followers) res.end();
+      for (const res of entry.followers.keys()) res.end();
       entry.followers.clear();
       if (!entry.deleting)
         this.conclude(
@@ -557,14 +558,37 @@ export class FakeKubernetes {
       // The flow container ends; the sidecar (not listed first) keeps the pod Running.
       container["state"] = { terminated: { exitCode: 0, reason: "Completed", startedAt: now(), finishedAt: now() } };
       container["ready"] = false;
-      for (const res of entry.followers) res.end();
+      for (const res of entry.followers.keys()) res.end();
       entry.followers.clear();
     }
   }
 
+  private logSequence = 0;
+
   private writeLogs(entry: FakePod, lines: string[]): void {
-    entry.logs.push(...lines);
-    for (const res of entry.followers) for (const line of lines) res.write(`${line}\n`);
+    for (const line of lines) {
+      // Nanosecond precision, as the kubelet writes them: milliseconds plus a sequence number.
+      const time = `${new Date().toISOString().slice(0, -1)}${String(++this.logSequence % 1_000_000).padStart(6, "0")}Z`;
+      entry.logs.push({ time, line });
+      for (const [res, stamped] of entry.followers) res.write(`${stamped ? `${time} ` : ""}${line}\n`);
+    }
+  }
+
+  /** Appends lines to the log of Job `name`'s pod (its flow container writing more output). */
+  appendLogs(namespace: string, name: string, lines: string[]): void {
+    for (const entry of this.pods.values()) {
+      const meta = entry.pod["metadata"] as Json;
+      if (meta["namespace"] === namespace && (meta["labels"] as Json)["job-name"] === name)
+        this.writeLogs(entry, lines);
+    }
+  }
+
+  /** Ends every followed log stream while the containers keep running (a proxy closing idle streams). */
+  dropLogStreams(): void {
+    for (const entry of this.pods.values()) {
+      for (const res of entry.followers.keys()) res.end();
+      entry.followers.clear();
+    }
   }
 
   private podLog(namespace: string, name: string, params: URLSearchParams, res: http.ServerResponse): void {
@@ -575,9 +599,14 @@ export class FakeKubernetes {
       return;
     }
     res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
-    for (const line of entry.logs) res.write(`${line}\n`);
+    const stamped = params.get("timestamps") === "true";
+    // sinceTime has seconds precision: every line from that second on.
+    const since = params.get("sinceTime") ? Date.parse(params.get("sinceTime")!) : null;
+    for (const { time, line } of entry.logs)
+      if (since === null || Date.parse(time.replace(/(\.\d{3})\d*Z$/, "$1Z")) >= since)
+        res.write(`${stamped ? `${time} ` : ""}${line}\n`);
     if (params.get("follow") === "true" && !this.finished(entry)) {
-      entry.followers.add(res);
+      entry.followers.set(res, stamped);
       res.once("close", () => entry.followers.delete(res));
     } else {
       res.end();
