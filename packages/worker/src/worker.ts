@@ -187,7 +187,7 @@ export class Worker {
             // Its run's current attempt: left to its runner, and to cancel() (which stops it first).
             if (run && live && run.infrastructureId === job.id) continue;
           }
-          await infrastructure.stop(job.id, this.options.stopGraceMs ?? 10_000);
+          await infrastructure.stop(job.id, this.options.stopGraceMs ?? 10_000, job.flowRunId ?? undefined);
           removed++;
         }
         if (removed > 0) this.log("info", `removed ${removed} jobs left by worker ${name}`);
@@ -467,7 +467,7 @@ export class Worker {
       }
       if (request.infrastructureId) {
         this.log("info", `cancelling flow run ${request.id}: stopping ${request.infrastructureId}`);
-        await this.options.infrastructure.stop(request.infrastructureId, grace);
+        await this.options.infrastructure.stop(request.infrastructureId, grace, request.id);
       }
       await this.propose(request.id, request.claimToken, {
         type: "CANCELLED",

@@ -405,6 +405,16 @@ describe("kubernetes pods that never start or never finish end with the real rea
     expect(fake.jobs.has(running.id)).toBe(false);
   });
 
+  it("a pod the Job controller removed (activeDeadlineSeconds) ends with the Job's Failed condition", async () => {
+    fake.plan = () => ({ kind: "deadline" });
+    const running = await infra().submit(jobSpec({ image: "etl:1" }));
+    expect(await running.exited).toEqual({
+      exitCode: null,
+      reason: `pod of Job ${running.id} disappeared: Job failed: DeadlineExceeded: Job was active longer than specified deadline`,
+      stopped: false,
+    });
+  });
+
   it("a finished Job carries its condition (what the worker reads when a pod is gone)", async () => {
     fake.plan = () => ({ kind: "fail", exitCode: 2 });
     const running = await infra().submit(jobSpec({ image: "etl:1" }));

@@ -486,8 +486,16 @@ export class KubernetesInfrastructure implements Infrastructure {
         continue;
       }
       if (!pod) {
-        if (seenPod)
-          return finish({ exitCode: null, reason: `pod of Job ${namespace}/${name} disappeared`, stopped: false });
+        if (seenPod) {
+          // Deleted by someone, or by the Job controller on a Failed condition (activeDeadlineSeconds).
+          const job = await this.batch.readNamespacedJob({ name, namespace }).catch(() => null);
+          const failed = jobFailure(job);
+          return finish({
+            exitCode: null,
+            reason: `pod of Job ${namespace}/${name} disappeared${failed ? `: ${failed}` : ""}`,
+            stopped: false,
+          });
+        }
         if (Date.now() > startDeadline) {
           const why = await this.whyNotStarted(namespace, name, undefined);
           return giveUp(

@@ -63,3 +63,29 @@ describe("process pool environment", () => {
     }
   });
 });
+
+describe("process pool stop from a stored pid", () => {
+  it("stops the process group of that run's runner only: a pid running another run, or nothing of Flowplane, is left alone", async () => {
+    const runId = "00000000-0000-7000-8000-0000000000aa";
+    const sleeper = [process.execPath, "-e", "setInterval(() => {}, 1000)"];
+    const infra = new ProcessInfrastructure();
+    const running = await infra.submit({ ...job(sleeper, []), env: { FLOWPLANE_FLOW_RUN_ID: runId } });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const pid = Number(running.id);
+    // The pid names another run's runner (a pid reused, or one from another machine): untouched.
+    await infra.stop(running.id, 100, "00000000-0000-7000-8000-0000000000bb");
+    expect(alive(pid)).toBe(true);
+    // Not a runner at all: untouched.
+    await infra.stop(String(process.pid), 100, runId);
+    await infra.stop(running.id, 100, runId);
+    expect(await running.exited).toMatchObject({ reason: "killed by SIGTERM" });
+    expect(alive(pid)).toBe(false);
+  });
+});

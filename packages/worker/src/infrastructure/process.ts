@@ -132,14 +132,14 @@ export class ProcessInfrastructure implements Infrastructure {
   /**
    * Stops a run's process group from its pid (a worker restarted on the same machine): SIGTERM,
    * SIGKILL after the grace, resolved once the group leader is gone. A runner exits with the worker
-   * that started it, so a pid from before a restart is usually gone or, worse, reused: only a
-   * process that carries the runner's environment marker is signalled.
+   * that started it, so a pid from before a restart is usually gone or, worse, reused (or it names
+   * a process on another machine): only a process running that flow run's runner is signalled.
    */
-  async stop(id: string, graceMs: number): Promise<void> {
+  async stop(id: string, graceMs: number, flowRunId?: string): Promise<void> {
     const pid = Number(id);
     if (!Number.isInteger(pid) || pid <= 1)
       throw new InfrastructureError(`infrastructure id ${JSON.stringify(id)} is not a pid`);
-    if (!(await isRunner(pid))) return;
+    if (!flowRunId || !(await isRunnerOf(pid, flowRunId))) return;
     signalGroup(pid, "SIGTERM");
     const deadline = Date.now() + graceMs;
     while (alive(pid)) {
@@ -150,9 +150,9 @@ export class ProcessInfrastructure implements Infrastructure {
   }
 }
 
-async function isRunner(pid: number): Promise<boolean> {
-  const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
-  return environ.split("\0").includes("FLOWPLANE_EXIT_WITH_PARENT=1");
+async function isRunnerOf(pid: number, flowRunId: string): Promise<boolean> {
+  const environ = (await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "")).split("\0");
+  return environ.includes("FLOWPLANE_EXIT_WITH_PARENT=1") && environ.includes(`FLOWPLANE_FLOW_RUN_ID=${flowRunId}`);
 }
 
 function alive(pid: number): boolean {

@@ -61,9 +61,10 @@ export interface Infrastructure {
   /**
    * Stops the job with this id (a RunningJob.id, as the run stores it), whichever worker launched
    * it; resolves once it has stopped or is gone, rejects naming the cause when the platform refuses
-   * or it keeps running.
+   * or it keeps running. `flowRunId` is the run it was launched for, where an id alone could name
+   * something else (a pid on another machine).
    */
-  stop(id: string, graceMs: number): Promise<void>;
+  stop(id: string, graceMs: number, flowRunId?: string): Promise<void>;
   /**
    * The jobs carrying every one of `labels` (what a worker name launched), looked up where the
    * pool's `configuration` says jobs run (cluster, namespace). Absent where jobs cannot outlive

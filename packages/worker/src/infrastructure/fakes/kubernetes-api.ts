@@ -46,7 +46,9 @@ export type PodPlan =
   /** Runs, then its node stops reporting: the taint manager marks it for deletion, and it stays. */
   | { kind: "node-lost"; runningPolls?: number }
   /** The flow container exits 0 but a sidecar keeps the pod (and the Job) Running. */
-  | { kind: "sidecar"; runningPolls?: number };
+  | { kind: "sidecar"; runningPolls?: number }
+  /** Runs past the Job's activeDeadlineSeconds: the Job controller fails the Job and deletes the pod. */
+  | { kind: "deadline"; runningPolls?: number };
 
 /** A fault answered instead of handling the matching requests, `times` times. */
 interface KubeFault {
@@ -68,6 +70,8 @@ interface FakePod {
   /** Log responses being followed (with timestamps or not), ended when the container ends. */
   followers: Map<http.ServerResponse, boolean>;
   createdAt: number;
+  /** Deleted by the Job controller: the next listing no longer shows it. */
+  gone?: boolean;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -432,7 +436,7 @@ export class FakeKubernetes {
       const labels = meta["labels"] as Json;
       if (meta["namespace"] !== namespace || !wanted.every(([k, v]) => labels[k] === v)) continue;
       this.advance(entry);
-      if (entry.deleting && this.finished(entry) && entry.polls > 1) {
+      if (entry.gone || (entry.deleting && this.finished(entry) && entry.polls > 1)) {
         this.pods.delete(key);
         continue;
       }
@@ -554,6 +558,11 @@ export class FakeKubernetes {
         },
       ];
       (entry.pod["metadata"] as Json)["deletionTimestamp"] = now();
+    } else if (plan.kind === "deadline" && ran) {
+      this.conclude(entry, false, "DeadlineExceeded", "Job was active longer than specified deadline");
+      entry.gone = true;
+      for (const res of entry.followers.keys()) res.end();
+      entry.followers.clear();
     } else if (plan.kind === "sidecar" && ran && !(container["state"] as Json)["terminated"]) {
       // The flow container ends; the sidecar (not listed first) keeps the pod Running.
       container["state"] = { terminated: { exitCode: 0, reason: "Completed", startedAt: now(), finishedAt: now() } };
