@@ -140,6 +140,11 @@ describe("CLI conventions", () => {
     expect(unknown.stderr).toContain("unknown option '--colour'");
     const badType = await cli(["work-pool", "create", "x", "--type", "lambda"]);
     expect(badType.stderr).toContain('--type "lambda": expected one of process, docker, ecs, kubernetes');
+    const badSecret = await cli(["deploy", "examples/hello.ts:hello", "--secret", "not-a-name"]);
+    expect(badSecret.code).toBe(2);
+    expect(badSecret.stderr).toContain(
+      `--secret "not-a-name": use letters, digits and '_', starting with a letter or '_'`,
+    );
   }, 60_000);
 
   it("refuses a key of another workspace with a clear error", async () => {

@@ -79,6 +79,9 @@ beforeAll(async () => {
     "region={{ variable.region }}",
     "--job-var",
     "env.CANARY_ENV={{ secret.CANARY }}",
+    // Read by the flow's code only (getSecret): declared, or the run may not read it.
+    "--secret",
+    "CANARY_PEM",
   ];
   await deploy("leaky", leakyArgs);
   // In a container on the host network, seeing this repository at its own path (as e2e/docker.test.ts).
@@ -286,6 +289,8 @@ describe("secrets end to end (process and docker pools)", () => {
       runCli(["deployment", "inspect", "leaky/leaky", "--json"], cliEnv),
     ]);
     counts["CLI output"] = countIn(cliOut.map((r) => r.stdout + r.stderr).join("\n"));
+    // `deployment inspect` shows the secrets the deployment declares for its code.
+    expect((JSON.parse(cliOut.at(-1)!.stdout) as { secrets: string[] }).secrets).toEqual(["CANARY_PEM"]);
     counts["dashboard pages"] = await countInDashboard(runIds);
     console.log(`canary occurrences: ${JSON.stringify(counts)}`);
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));

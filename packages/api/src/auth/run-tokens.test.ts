@@ -28,6 +28,7 @@ beforeAll(async () => {
     name: "d",
     entrypoint: "x.ts:f",
     workPoolName: "tokens",
+    secrets: ["TOKEN_SECRET"],
   });
   await api.a.as.ADMIN.secrets.set({ name: "TOKEN_SECRET", value: "for-runs" });
   await api.a.as.ADMIN.variables.set({ name: "token_var", value: 7 });

@@ -129,9 +129,20 @@ describe("scopes", () => {
   });
 
   it("secret values go to worker keys only: no person's key or session, whatever its scope, gets one", async () => {
-    const run = await api.a.as.WORKER.flowRuns.create({ flowName: "reads", state: { type: "RUNNING" } });
     await api.a.as.DEVELOPER.secrets.set({ name: "SCOPED", value: "scoped-value" });
-    const input = { flowRunId: run.id, names: ["SCOPED"] };
+    // A run whose job variables reference the secret, claimed by the worker (what a worker may read).
+    await api.a.as.DEVELOPER.workPools.create({ name: "reads-pool", type: "process" });
+    await api.a.as.DEVELOPER.deployments.upsert({
+      flowName: "reads",
+      name: "d",
+      entrypoint: "f.ts:f",
+      workPoolName: "reads-pool",
+      jobVariables: { env: { TOKEN: "{{ secret.SCOPED }}" } },
+    });
+    const run = await api.a.as.DEVELOPER.deployments.run({ name: "reads/d" });
+    const { workerId } = await api.a.as.WORKER.workers.heartbeat({ workPoolName: "reads-pool", workerName: "r" });
+    const { runs } = await api.a.as.WORKER.workers.poll({ workerId, limit: 1, waitMs: 0 });
+    const input = { flowRunId: run.id, names: ["SCOPED"], claimToken: runs[0]!.claimToken };
     const adminSession = await api.caller(null).auth.createSession({ apiKey: api.a.keys.ADMIN });
     const workerSession = await api.caller(null).auth.createSession({ apiKey: api.a.keys.WORKER });
     for (const [label, caller] of [

@@ -194,7 +194,15 @@ describe("claim fencing", () => {
 
   it("refuses a claimed run's secrets to a worker that does not hold its claim (regression: any worker key read them)", async () => {
     await api.a.as.ADMIN.secrets.set({ name: "FENCED_SECRET", value: "held-only" });
-    const { run } = await newRun();
+    // Its job variables reference the secret: what the worker holding the run may read.
+    await developer.deployments.upsert({
+      flowName: "fenced",
+      name: "with-secret",
+      entrypoint: "x.ts:f",
+      workPoolName: "fenced",
+      jobVariables: { env: { TOKEN: "{{ secret.FENCED_SECRET }}" } },
+    });
+    const run = await developer.deployments.run({ name: "fenced/with-secret" });
     const { claimed } = await claimAs(workerA, "secret-holder", run.id);
     const names = ["FENCED_SECRET"];
     const withoutToken = await callError(workerB.secrets.resolveForRun({ flowRunId: run.id, names }));

@@ -11,6 +11,7 @@ import {
 } from "../services/deployments.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
 import { id, jsonObject, name } from "./schemas.ts";
+import { secretName } from "./secrets.ts";
 
 const scheduleInput = z.object({
   kind: z.enum(["cron", "interval", "rrule"]),
@@ -51,6 +52,8 @@ export const deploymentsRouter = router({
         parameters: jsonObject.optional(),
         parameterSchema: jsonObject.nullish(),
         jobVariables: jsonObject.optional(),
+        /** Secrets the flow's code may ask for (getSecret); a run's token reads no others. */
+        secrets: z.array(secretName).max(100).optional(),
         tags: z.array(z.string().max(100)).max(50).optional(),
         concurrencyLimit: z.number().int().min(1).nullish(),
         collisionStrategy: z.enum(["ENQUEUE", "CANCEL_NEW"]).optional(),

@@ -8,7 +8,7 @@ import {
   deleteSecret,
   listSecretReads,
   listSecrets,
-  activeRunForSecretRead,
+  runForSecretRead,
   readSecretValues,
   rotateMasterKey,
   setSecret,
@@ -45,18 +45,20 @@ export const secretsRouter = router({
     return { name: input.name, deleted: true };
   }),
   /**
-   * Values for a flow run that is being started or is running: its references (resolved by the
-   * worker for job variables, by the run for parameters) and what its code asks for. Each read is
-   * recorded against the run and the worker that holds it.
+   * Values for a flow run that is being started or is running: to the worker holding its claim,
+   * what its job variables reference; to the run's own token, also what its parameters and pull
+   * steps reference and what its deployment declares its code asks for (runForSecretRead). Each
+   * read is recorded with the run, the worker that holds it and who read it.
    */
   resolveForRun: runtimeProcedure
     .input(z.object({ flowRunId: id, names: z.array(secretName).min(1).max(100), claimToken }))
     .mutation(async ({ ctx, input }) => {
-      const run = await activeRunForSecretRead(
+      const run = await runForSecretRead(
         ctx.services.resources,
         ctx.workspaceId,
         input.flowRunId,
         proposerOf(ctx.principal, input.claimToken),
+        input.names,
       );
       return readSecretValues(
         ctx.services.resources,
@@ -66,6 +68,7 @@ export const secretsRouter = router({
           apiKeyId: requireApiKey(ctx.principal, "reading secret values"),
           flowRunId: input.flowRunId,
           workerId: run.workerId,
+          reader: run.reader,
         },
         input.names,
       );

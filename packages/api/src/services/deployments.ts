@@ -16,6 +16,8 @@ export interface DeploymentSpec {
   path?: string | null;
   /** Steps that fetch the code before each run (see Deployment.pullSteps), references unresolved. */
   pullSteps?: Record<string, unknown>[] | null;
+  /** Secrets the flow's code may ask for by name (getSecret), beyond those its configuration references. */
+  secrets?: string[];
   /** What the pull steps fetch (commit, bundle digest, image digest): part of the version. */
   codeVersion?: string | null;
   description?: string | null;
@@ -58,6 +60,8 @@ function versionContent(spec: DeploymentSpec) {
     entrypoint: spec.entrypoint,
     path: spec.path ?? null,
     pullSteps: spec.pullSteps ?? null,
+    // Left out when none are declared, so content deployed before the field existed hashes as it did.
+    secrets: spec.secrets?.length ? [...new Set(spec.secrets)].sort() : undefined,
     codeVersion: spec.codeVersion ?? null,
     description: spec.description ?? null,
     workPoolName: spec.workPoolName ?? null,
@@ -143,6 +147,7 @@ export async function applyDeployment(db: Db, workspaceId: string, spec: Deploym
       path: spec.path ?? null,
       // A redeploy without pull steps clears them (undefined would keep the old ones).
       pullSteps: spec.pullSteps ? (spec.pullSteps as object[]) : Prisma.DbNull,
+      secrets: [...new Set(spec.secrets ?? [])].sort(),
       codeVersion: spec.codeVersion ?? null,
       workPoolId,
       workQueueId,
@@ -232,6 +237,7 @@ const deploymentSelect = {
   entrypoint: true,
   path: true,
   pullSteps: true,
+  secrets: true,
   codeVersion: true,
   parameters: true,
   parameterSchema: true,

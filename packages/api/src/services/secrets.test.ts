@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MasterKeyring } from "../crypto/envelope.ts";
 import { createApiServices } from "../services.ts";
-import { callError, createTestApi, type TestApi } from "../testing.ts";
+import { callError, createTestApi, type TestApi, type TestWorkspace } from "../testing.ts";
+import type { ApiServices } from "../trpc.ts";
 import { MasterKeyMismatchError } from "./signing-keys.ts";
 
 const oldMasterKey = randomBytes(32);
@@ -18,8 +19,29 @@ afterAll(async () => {
 
 const canary = () => `canary-${randomBytes(12).toString("hex")}`;
 
-async function runningRun(flowName = "uses-secrets") {
-  return api.a.as.WORKER.flowRuns.create({ flowName, state: { type: "RUNNING" } });
+let deployments = 0;
+/**
+ * A claimed run of a deployment declaring `names` for its code, in workspace `ws`: its id, the
+ * worker holding it and a caller with the run's own token (what reads secret values at run time).
+ */
+async function runReading(names: string[], ws: TestWorkspace = api.a, services?: ApiServices) {
+  const pool = `secrets-${ws.name}`;
+  if (!(await ws.as.READ.workPools.list()).some((p) => p.name === pool))
+    await ws.as.DEVELOPER.workPools.create({ name: pool, type: "process" });
+  const name = `d${++deployments}`;
+  await ws.as.DEVELOPER.deployments.upsert({
+    flowName: "uses-secrets",
+    name,
+    entrypoint: "x.ts:f",
+    workPoolName: pool,
+    secrets: names,
+  });
+  const run = await ws.as.DEVELOPER.deployments.run({ name: `uses-secrets/${name}` });
+  const { workerId } = await ws.as.WORKER.workers.heartbeat({ workPoolName: pool, workerName: "w" });
+  const claimed = (await ws.as.WORKER.workers.poll({ workerId, limit: 10, waitMs: 0 })).runs.find(
+    (r) => r.id === run.id,
+  )!;
+  return { id: run.id, workerId, as: api.caller(claimed.runToken, services ? { services } : {}) };
 }
 
 describe("secrets", () => {
@@ -50,8 +72,8 @@ describe("secrets", () => {
     expect(again.created).toBe(false);
     expect(again.secret.createdBy?.id).toBe(api.a.keyIds.DEVELOPER);
     expect(again.secret.updatedBy?.id).toBe(api.a.keyIds.ADMIN);
-    const run = await runningRun();
-    expect((await api.a.as.WORKER.secrets.resolveForRun({ flowRunId: run.id, names: ["ROTATED"] })).values).toEqual({
+    const run = await runReading(["ROTATED"]);
+    expect((await run.as.secrets.resolveForRun({ flowRunId: run.id, names: ["ROTATED"] })).values).toEqual({
       ROTATED: "two",
     });
   });
@@ -59,12 +81,18 @@ describe("secrets", () => {
   it("a run's worker reads values, each read is recorded with the run and key, and missing names are listed", async () => {
     const value = canary();
     await api.a.as.ADMIN.secrets.set({ name: "API_TOKEN", value });
-    const run = await runningRun();
-    const answer = await api.a.as.WORKER.secrets.resolveForRun({ flowRunId: run.id, names: ["API_TOKEN", "NOPE"] });
+    const run = await runReading(["API_TOKEN", "NOPE"]);
+    const answer = await run.as.secrets.resolveForRun({ flowRunId: run.id, names: ["API_TOKEN", "NOPE"] });
     expect(answer).toEqual({ values: { API_TOKEN: value }, missing: ["NOPE"] });
     const reads = await api.a.as.READ.secrets.reads({ name: "API_TOKEN" });
     expect(reads).toEqual([
-      { flowRunId: run.id, workerId: null, apiKeyId: api.a.keyIds.WORKER, readAt: expect.any(String) as string },
+      {
+        flowRunId: run.id,
+        workerId: run.workerId,
+        apiKeyId: api.a.keyIds.WORKER,
+        reader: "run",
+        readAt: expect.any(String) as string,
+      },
     ]);
     const meta = (await api.a.as.READ.secrets.list()).find((s) => s.name === "API_TOKEN")!;
     expect(meta.lastReadAt).toBe(reads[0]!.readAt);
@@ -72,17 +100,19 @@ describe("secrets", () => {
 
   it("values are read only for a run of the caller's workspace that is being started or running", async () => {
     await api.a.as.ADMIN.secrets.set({ name: "GUARDED", value: "v" });
-    const done = await api.a.as.WORKER.flowRuns.create({ flowName: "done", state: { type: "COMPLETED" } });
-    const err = await callError(api.a.as.WORKER.secrets.resolveForRun({ flowRunId: done.id, names: ["GUARDED"] }));
+    const done = await runReading(["GUARDED"]);
+    await done.as.flowRuns.setState({ id: done.id, state: { type: "RUNNING" } });
+    await done.as.flowRuns.setState({ id: done.id, state: { type: "COMPLETED" } });
+    const err = await callError(done.as.secrets.resolveForRun({ flowRunId: done.id, names: ["GUARDED"] }));
     expect(err.code).toBe("PRECONDITION_FAILED");
     expect(err.message).toContain("COMPLETED");
-    const mine = await runningRun();
+    const mine = await runReading(["GUARDED"]);
     const other = await callError(api.b.as.WORKER.secrets.resolveForRun({ flowRunId: mine.id, names: ["GUARDED"] }));
     expect(other.code).toBe("NOT_FOUND");
     // A secret of the same name in B is B's own value.
     await api.b.as.ADMIN.secrets.set({ name: "GUARDED", value: "b-value" });
-    const bRun = await api.b.as.WORKER.flowRuns.create({ flowName: "b", state: { type: "RUNNING" } });
-    expect((await api.b.as.WORKER.secrets.resolveForRun({ flowRunId: bRun.id, names: ["GUARDED"] })).values).toEqual({
+    const bRun = await runReading(["GUARDED"], api.b);
+    expect((await bRun.as.secrets.resolveForRun({ flowRunId: bRun.id, names: ["GUARDED"] })).values).toEqual({
       GUARDED: "b-value",
     });
   });
@@ -139,13 +169,8 @@ describe("secrets", () => {
     }
     const onlyNew = await createApiServices({ db: api.db, masterKeys: new MasterKeyring(newMasterKey) });
     try {
-      const run = await api.caller(api.a.keys.WORKER, { services: onlyNew }).flowRuns.create({
-        flowName: "after-rotation",
-        state: { type: "RUNNING" },
-      });
-      const read = await api
-        .caller(api.a.keys.WORKER, { services: onlyNew })
-        .secrets.resolveForRun({ flowRunId: run.id, names: ["SURVIVES_ROTATION"] });
+      const run = await runReading(["SURVIVES_ROTATION"], api.a, onlyNew);
+      const read = await run.as.secrets.resolveForRun({ flowRunId: run.id, names: ["SURVIVES_ROTATION"] });
       expect(read.values).toEqual({ SURVIVES_ROTATION: value });
     } finally {
       await onlyNew.events.stop();

@@ -4,7 +4,7 @@
 import type { Db } from "@flowplane/db";
 import type { Resources } from "./resources.ts";
 import { isSealed, type MasterKeyring } from "../crypto/envelope.ts";
-import { ACTIVE_STATE_TYPES } from "@flowplane/core";
+import { ACTIVE_STATE_TYPES, findReferences } from "@flowplane/core";
 import { ApiError } from "../errors.ts";
 import { fenceRefusal, type Proposer } from "./run-state/fence.ts";
 import { MasterKeyMismatchError } from "./signing-keys.ts";
@@ -110,6 +110,8 @@ export interface SecretReader {
   apiKeyId: string;
   flowRunId: string | null;
   workerId: string | null;
+  /** The run's own token, or the key of the worker holding the run. */
+  reader: SecretReaderKind;
 }
 
 /**
@@ -141,6 +143,7 @@ export async function readSecretValues(
           flowRunId: reader.flowRunId,
           workerId: reader.workerId,
           apiKeyId: reader.apiKeyId,
+          reader: reader.reader,
           readAt: now,
         })),
       }),
@@ -166,7 +169,7 @@ export async function listSecretReads(
     where: { workspaceId, secretId: secret.id },
     orderBy: { readAt: "desc" },
     take: limit,
-    select: { flowRunId: true, workerId: true, apiKeyId: true, readAt: true },
+    select: { flowRunId: true, workerId: true, apiKeyId: true, reader: true, readAt: true },
   });
   return reads.map((r) => ({ ...r, readAt: r.readAt.toISOString() }));
 }
@@ -222,19 +225,40 @@ export async function assertSecretsOpen(db: Db, masterKeys: MasterKeyring): Prom
 }
 
 /**
- * The run a secret read is for: it must be in this workspace and being started or running, and a
- * worker key must hold its current claim (the same fence as its state changes), so one worker of a
- * workspace cannot read the secrets of runs another worker is executing.
+ * The run a secret read is for, checked: it must be in this workspace and being started or
+ * running; a worker key must hold its current claim and a run token must be its own (the same
+ * fence as state changes), so one worker or run cannot read the secrets of another's run; and
+ * every name must be one this reader may read for this run (secretsReadableBy).
  */
-export async function activeRunForSecretRead(
+export async function runForSecretRead(
   { prisma: db }: Pick<Resources, "prisma">,
   workspaceId: string,
   flowRunId: string,
   reader: Proposer,
-) {
+  names: readonly string[],
+): Promise<{ id: string; workerId: string | null; reader: SecretReaderKind }> {
   const run = await db.flowRun.findFirst({
     where: { id: flowRunId, workspaceId },
-    select: { id: true, stateType: true, workerId: true, claimToken: true, workPoolId: true },
+    select: {
+      id: true,
+      stateType: true,
+      workerId: true,
+      claimToken: true,
+      workPoolId: true,
+      parameters: true,
+      jobVariables: true,
+      workPool: { select: { baseJobTemplate: true } },
+      deployment: {
+        select: {
+          name: true,
+          flow: { select: { name: true } },
+          parameters: true,
+          jobVariables: true,
+          pullSteps: true,
+          secrets: true,
+        },
+      },
+    },
   });
   if (!run) throw new ApiError("NOT_FOUND", `flowRunId: flow run ${flowRunId} not found`, { path: "flowRunId" });
   const refusal = fenceRefusal(run, reader);
@@ -245,5 +269,46 @@ export async function activeRunForSecretRead(
       `flowRunId: secrets are read only while a run is being started or running; this one is ${run.stateType}`,
       { path: "flowRunId" },
     );
-  return run;
+  const kind: SecretReaderKind = reader.runTokenFor !== undefined ? "run" : "worker";
+  const readable = secretsReadableBy(kind, run);
+  const refused = names.filter((name) => !readable.has(name));
+  if (refused.length > 0) {
+    const list = `${refused.length === 1 ? "secret" : "secrets"} ${refused.map((n) => `"${n}"`).join(", ")} ${refused.length === 1 ? "is" : "are"}`;
+    const deployment = run.deployment ? `deployment "${run.deployment.flow.name}/${run.deployment.name}"` : null;
+    throw new ApiError(
+      "FORBIDDEN",
+      kind === "run"
+        ? `names: ${list} not declared by ${deployment ?? `flow run ${run.id}`}; a run reads only the ` +
+            "secrets its deployment references or declares. To read it from code, declare it on the deployment — in " +
+            `flowplane.yaml: \`secrets: [${refused.join(", ")}]\`, or \`flowplane deploy ${refused.map((n) => `--secret ${n}`).join(" ")}\` — and deploy again`
+        : `names: ${list} not referenced by the job variables of flow run ${run.id}; a worker key reads ` +
+            "only those (the run reads the others itself, with its own token)",
+      { path: "names" },
+    );
+  }
+  return { id: run.id, workerId: run.workerId, reader: kind };
+}
+
+export type SecretReaderKind = "run" | "worker";
+
+/** What secretsReadableBy reads of a run. */
+interface RunConfiguration {
+  parameters: unknown;
+  jobVariables: unknown;
+  workPool: { baseJobTemplate: unknown } | null;
+  deployment: { parameters: unknown; jobVariables: unknown; pullSteps: unknown; secrets: string[] } | null;
+}
+
+/**
+ * The secrets a reader may read for a run: the one place that says so. A worker key resolves the
+ * run's job configuration (the pool's template, the deployment's and the run's job variables);
+ * the run's own token also its parameters, its deployment's pull steps (run where the run starts)
+ * and the secrets the deployment declares its code asks for (`secrets:`).
+ */
+export function secretsReadableBy(reader: SecretReaderKind, run: RunConfiguration): Set<string> {
+  const sources: unknown[] = [run.workPool?.baseJobTemplate, run.deployment?.jobVariables, run.jobVariables];
+  if (reader === "run") sources.push(run.parameters, run.deployment?.parameters, run.deployment?.pullSteps);
+  const names = new Set(findReferences(sources).secrets);
+  if (reader === "run") for (const name of run.deployment?.secrets ?? []) names.add(name);
+  return names;
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { validateSchedule, type ScheduleSpec } from "@flowplane/core";
+import { SECRET_NAME_RE, validateSchedule, type ScheduleSpec } from "@flowplane/core";
 import { flowplaneHome } from "@flowplane/client";
 import type { Delivery, Phase, StepSpec, StepsResult } from "@flowplane/steps";
 import { connect, type GlobalOptions } from "../api.ts";
@@ -17,6 +17,8 @@ interface DeploymentEntry {
   tags?: string[];
   parameters?: Record<string, unknown>;
   job_variables?: Record<string, unknown>;
+  /** Secrets the flow's code asks for by name (getSecret); a run reads no others it does not reference. */
+  secrets?: unknown;
   schedules?: {
     cron?: string;
     interval?: number;
@@ -50,6 +52,7 @@ interface DeployFlags extends GlobalOptions {
   interval?: string;
   param: string[];
   jobVar: string[];
+  secret: string[];
   all?: boolean;
   file: string;
 }
@@ -63,6 +66,7 @@ const KNOWN_KEYS = new Set([
   "tags",
   "parameters",
   "job_variables",
+  "secrets",
   "schedules",
   "concurrency_limit",
   "collision_strategy",
@@ -88,6 +92,12 @@ export function registerDeploy(program: Command): void {
     .option(
       "--job-var <k=v>",
       "job variable for the pool's template (repeatable; env.KEY=value sets one env var)",
+      collect,
+      [],
+    )
+    .option(
+      "--secret <name>",
+      "a secret the flow's code reads with getSecret (repeatable); a run may read no others it does not reference",
       collect,
       [],
     )
@@ -171,6 +181,7 @@ async function collectEntries(
             ...(flags.pool ? { pool: flags.pool } : {}),
             parameters: parseKeyValues(flags.param, "--param"),
             job_variables: parseKeyValues(flags.jobVar, "--job-var"),
+            secrets: flags.secret,
             schedules,
           },
           steps: { build: [], push: [], pull: null },
@@ -243,6 +254,9 @@ async function collectEntries(
       ...(flags.pool ? { pool: flags.pool } : {}),
       parameters: { ...(e.parameters ?? {}), ...overrides.params },
       job_variables: { ...(e.job_variables ?? {}), ...overrides.jobVars },
+      ...(flags.secret.length > 0
+        ? { secrets: [...(Array.isArray(e.secrets) ? e.secrets : []), ...flags.secret] }
+        : {}),
     },
     steps,
   }));
@@ -296,6 +310,7 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
       ...(s.parameters ? { parameters: s.parameters } : {}),
     });
   }
+  const secrets = declaredSecrets(entry.secrets, where);
   const strategy = entry.collision_strategy;
   if (strategy !== undefined && strategy !== "enqueue" && strategy !== "cancel-new")
     throw new CliError(`${where}collision_strategy: expected enqueue or cancel-new`, 2);
@@ -310,6 +325,7 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
     parameters,
     parameterSchema: (flowFn.parameterJsonSchema() ?? null) as Record<string, unknown> | null,
     jobVariables: entry.job_variables ?? {},
+    secrets,
     tags: entry.tags ?? [],
     concurrencyLimit: entry.concurrency_limit ?? null,
     ...(strategy
@@ -319,6 +335,21 @@ async function prepare(entry: DeploymentEntry, baseDir: string, where: string) {
     ...(entry.paused !== undefined ? { paused: entry.paused } : {}),
     schedules,
   };
+}
+
+/** The `secrets:` list (or --secret flags), checked: names as `flowplane secret set` takes them. */
+function declaredSecrets(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  const field = where ? `${where}secrets` : "--secret";
+  if (!Array.isArray(value)) throw new CliError(`${field}: expected a list of secret names`, 2);
+  return value.map((name, i) => {
+    if (typeof name !== "string" || !SECRET_NAME_RE.test(name))
+      throw new CliError(
+        `${where ? `${field}[${i}]` : field} ${JSON.stringify(name)}: use letters, digits and '_', starting with a letter or '_'`,
+        2,
+      );
+    return name;
+  });
 }
 
 /** Runs build and push, and settles what the deployment stores to get its code to workers. */

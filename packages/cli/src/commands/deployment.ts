@@ -60,6 +60,8 @@ export function registerDeployment(program: Command): void {
           status: d.paused ? "paused" : "active",
           parameters: d.parameters,
           jobVariables: d.jobVariables,
+          // Secrets its code may read by name (besides those its configuration references).
+          secrets: d.secrets.length > 0 ? d.secrets.join(", ") : "(none declared)",
           concurrencyLimit: d.concurrencyLimit,
           catchup: d.catchup,
           updatedAt: d.updatedAt,

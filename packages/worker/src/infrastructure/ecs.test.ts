@@ -607,6 +607,30 @@ describe("ecs pool through the Worker", () => {
     );
   });
 
+  it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {
+    fake.outcome = () => ({ kind: "exit", exitCode: 0 });
+    const run = await server.api.deployments.run.mutate({ name: "hello/long" });
+    await new Worker({
+      api: server.api,
+      connection: server.connection,
+      poolName: "ecs-pool",
+      runOnce: true,
+      infrastructure: infra(),
+    }).run();
+    const [body] = fake.bodiesOf("RunTask");
+    const overrides = body!["overrides"] as {
+      containerOverrides: { environment: { name: string; value: string }[] }[];
+    };
+    const env = Object.fromEntries(overrides.containerOverrides[0]!.environment.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      FLOWPLANE_API_URL: server.url,
+      FLOWPLANE_FLOW_RUN_ID: run.id,
+      FLOWPLANE_RUN_TOKEN: expect.stringMatching(/^fpr_/) as string,
+    });
+    expect(env["FLOWPLANE_API_KEY"]).toBeUndefined();
+    expect(JSON.stringify(fake.requests)).not.toContain(server.adminKey);
+  });
+
   it("a run whose task cannot be created for lack of capacity goes back to SCHEDULED so it is tried again, and fails with the cause once rescheduleForSeconds has passed", async () => {
     fake.runTaskFailures = () => [
       { reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" },
