@@ -6,7 +6,9 @@ import { assertManagesOrganization, configureSso, getSso, removeSso } from "../s
 import { adminProcedure, router } from "../trpc.ts";
 
 export const ssoRouter = router({
-  get: adminProcedure.query(({ ctx }) => getSso(ctx.services.resources, ctx.principal.organizationId, null)),
+  get: adminProcedure.query(({ ctx }) =>
+    getSso(ctx.services.resources, ctx.principal.organizationId, ctx.services.config.publicUrl),
+  ),
   configure: adminProcedure
     .input(
       z.object({
@@ -20,9 +22,9 @@ export const ssoRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const { resources, masterKeys, oidc } = ctx.services;
+      const { resources, masterKeys, oidc, config } = ctx.services;
       await assertManagesOrganization(resources, ctx.principal.organizationId, ctx.principal.actor);
-      return configureSso(resources, masterKeys, oidc, ctx.principal.organizationId, input, null);
+      return configureSso(resources, masterKeys, oidc, ctx.principal.organizationId, input, config.publicUrl);
     }),
   remove: adminProcedure.mutation(async ({ ctx }) => {
     await assertManagesOrganization(ctx.services.resources, ctx.principal.organizationId, ctx.principal.actor);
