@@ -62,28 +62,16 @@ async function auditEvents(action: string) {
 }
 
 describe("single sign-on", () => {
-  it("signs a person in through the provider and makes them a member just in time", async () => {
-    await page.goto(`${server.url}/auth/sso/start?email=${encodeURIComponent("ada@acme.test")}`);
-    expect(page.url()).toContain(idp.issuer);
+  it('signs a person in with the dashboard\'s "Sign in with SSO" and makes them a member just in time', async () => {
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel("Email").fill("ada@acme.test");
+    await page.getByRole("button", { name: "Sign in with SSO" }).click();
+    await page.waitForURL(`${idp.issuer}/**`);
     await signInAtProvider("ada@acme.test");
-    await page.waitForURL(`${server.url}/**`);
-    // Signed in: the session cookie (httpOnly) lets the dashboard get a token for the workspace.
-    const token = await page.evaluate(async () => {
-      const csrf = /(?:^|; )fp_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? "";
-      const res = await fetch("/trpc/auth.accessToken", {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-flowplane-csrf": decodeURIComponent(csrf) },
-        body: "{}",
-      });
-      return (await res.json()) as {
-        result?: { data: { user: { email: string }; workspace: { name: string }; scope: string } };
-      };
-    });
-    expect(token.result?.data).toMatchObject({
-      user: { email: "ada@acme.test" },
-      workspace: { name: "default" },
-      scope: "DEVELOPER",
-    });
+    // Back in the dashboard, signed in as the person, in the SSO workspace with the default role.
+    await page.getByRole("heading", { level: 1, name: "Runs" }).waitFor();
+    expect(await page.getByTestId("signed-in-as").textContent()).toContain("ada@acme.test");
+    expect(await page.locator(".scope-pill").textContent()).toBe("developer");
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === "fp_session")).toMatchObject({ httpOnly: true, sameSite: "Strict" });
     // The pending sign-in cookie is gone once used.
@@ -97,15 +85,17 @@ describe("single sign-on", () => {
     });
   });
 
-  it("refuses a person whose email is outside the allowed domains, and audits it", async () => {
+  it("refuses a person whose email is outside the allowed domains, shows why, and audits it", async () => {
     await page.context().clearCookies();
-    await page.goto(`${server.url}/auth/sso/start?email=${encodeURIComponent("bob@acme.test")}`);
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel("Email").fill("bob@acme.test");
+    await page.getByRole("button", { name: "Sign in with SSO" }).click();
     await signInAtProvider("mallory@evil.test");
     await page.waitForURL(/\/sign-in\?sso_error=/);
-    expect(decodeURIComponent(new URL(page.url()).searchParams.get("sso_error") ?? "")).toContain(
-      "mallory@evil.test is not in a domain allowed",
-    );
-    expect((await page.context().cookies(server.url)).find((c) => c.name === "fp_session")).toBeUndefined();
+    await page.getByRole("alert").getByText("mallory@evil.test is not in a domain allowed").waitFor();
+    await screenshot(page, "sso-refused");
+    expect((await page.context().cookies()).find((c) => c.name === "fp_session")).toBeUndefined();
     const [entry] = await auditEvents("auth.sso.signIn");
     expect(entry).toMatchObject({ outcome: "refused", errorCode: "FORBIDDEN", target: { email: "mallory@evil.test" } });
   });
