@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestProvider, type TestProvider } from "@flowplane/api/testing/oidc-provider";
 import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, type Browser } from "./dashboard-support.ts";
-import { startTestServer, type TestServer } from "./harness.ts";
+import { runCli, startTestServer, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 let idp: TestProvider;
@@ -143,8 +143,42 @@ describe("single sign-on", () => {
         body: JSON.stringify({ email: "pat@acme.test", password: "correct horse battery staple 9" }),
       });
     expect((await signInWithPassword()).status).toBe(200);
-    const current = (await server.api.sso.get.query())!;
-    await server.api.sso.configure.mutate({ ...current, required: true });
+    // Through the CLI, as an admin would; the stored client secret is kept.
+    const set = await runCli(
+      [
+        "sso",
+        "set",
+        "--issuer",
+        idp.issuer,
+        "--client-id",
+        "flowplane",
+        "--domain",
+        "acme.test",
+        "--default-role",
+        "developer",
+        "--require",
+        "--json",
+      ],
+      server.env,
+    );
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      required: true,
+      allowedDomains: ["acme.test"],
+      workspaceName: "default",
+    });
+    const shown = await runCli(["sso", "show", "--json"], server.env);
+    expect(shown.stdout).not.toContain("e2e-client-secret");
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      redirectUri: `${server.url}/auth/sso/callback`,
+      defaultRole: "DEVELOPER",
+    });
+    const badRole = await runCli(
+      ["sso", "set", "--issuer", idp.issuer, "--client-id", "x", "--domain", "acme.test", "--default-role", "owner"],
+      server.env,
+    );
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain("--default-role");
     const refused = await signInWithPassword();
     expect(refused.status).toBe(403);
     expect(JSON.stringify(await refused.json())).toContain("requires single sign-on");
