@@ -6,6 +6,7 @@ import { errorMessage } from "./api/client.ts";
 import { signOut, signOutAll, switchWorkspace, useAllSessions, useSession, type Session } from "./api/session.ts";
 import { BrandMark } from "./components/ui.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
+import { AuditPage } from "./pages/audit.tsx";
 import { DeploymentPage } from "./pages/deployment.tsx";
 import { DeploymentsPage } from "./pages/deployments.tsx";
 import { FlowsPage } from "./pages/flows.tsx";
@@ -31,6 +32,7 @@ const NAV: { to: string; label: string; match: string; admin?: boolean }[] = [
   { to: "/members", label: "Members", match: "/members" },
   { to: "/service-accounts", label: "Service accounts", match: "/service-accounts", admin: true },
   { to: "/api-keys", label: "API keys", match: "/api-keys", admin: true },
+  { to: "/audit", label: "Audit log", match: "/audit", admin: true },
 ];
 
 export function App() {
@@ -63,6 +65,7 @@ function Routes({ pathname }: { pathname: string }) {
   if (pathname === "/members") return <MembersPage />;
   if (pathname === "/service-accounts") return <ServiceAccountsPage />;
   if (pathname === "/device") return <DevicePage />;
+  if (pathname === "/audit") return <AuditPage />;
   return (
     <div className="empty-state" role="status">
       <h1>Page not found</h1>

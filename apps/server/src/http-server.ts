@@ -8,7 +8,15 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { appRouter, CSRF_HEADER, parseCookies, type ApiServices, type Context } from "@flowplane/api";
+import {
+  appRouter,
+  CSRF_HEADER,
+  handleSsoRequest,
+  parseCookies,
+  type ApiServices,
+  type Context,
+  type HttpExchange,
+} from "@flowplane/api";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import type { Logger } from "pino";
@@ -32,6 +40,18 @@ export interface HttpServerHandle {
 function requestClient(req: http.IncomingMessage): { ip: string | null; userAgent: string | null } {
   const ua = req.headers["user-agent"];
   return { ip: req.socket.remoteAddress ?? null, userAgent: typeof ua === "string" ? ua.slice(0, 512) : null };
+}
+
+/** Cookies in and out of one request, for the dashboard's sign-in (tRPC) and single sign-on (/auth/sso). */
+function httpExchange(req: http.IncomingMessage, res: http.ServerResponse): HttpExchange {
+  return {
+    cookies: parseCookies(req.headers.cookie),
+    csrfToken: (req.headers[CSRF_HEADER] as string | undefined) ?? null,
+    // Behind a TLS-terminating proxy the socket is plain; the proxy says so. The header can only
+    // add `Secure` to our cookies, never remove it.
+    secure: "encrypted" in req.socket || req.headers["x-forwarded-proto"] === "https",
+    setCookie: (header) => void res.appendHeader("set-cookie", header),
+  };
 }
 
 function bearer(header: string | undefined): string | null {
@@ -124,14 +144,7 @@ export async function startHttpServer(opts: {
       workspaceName: (req.headers["x-flowplane-workspace"] as string | undefined) ?? null,
       client: requestClient(req),
       signal: shutdown.signal,
-      http: {
-        cookies: parseCookies(req.headers.cookie),
-        csrfToken: (req.headers[CSRF_HEADER] as string | undefined) ?? null,
-        // Behind a TLS-terminating proxy the socket is plain; the proxy says so. The header can only
-        // add `Secure` to our cookies, never remove it.
-        secure: "encrypted" in req.socket || req.headers["x-forwarded-proto"] === "https",
-        setCookie: (header) => void res.appendHeader("set-cookie", header),
-      },
+      http: httpExchange(req, res),
     }),
     onError: ({ error, path: procedure }) => {
       if (error.code === "INTERNAL_SERVER_ERROR")
@@ -170,6 +183,14 @@ export async function startHttpServer(opts: {
     }
     if ((url.pathname === "/health" || url.pathname === "/metrics") && req.method !== "GET" && req.method !== "HEAD")
       return sendError(res, 405, `method ${req.method} is not allowed here`, { allow: "GET, HEAD" });
+    if (url.pathname.startsWith("/auth/sso/")) {
+      if (req.method !== "GET")
+        return sendError(res, 405, `method ${req.method} is not allowed here`, { allow: "GET" });
+      const location = await handleSsoRequest(services, url, httpExchange(req, res), requestClient(req));
+      if (location === null) return sendError(res, 404, "not found");
+      res.writeHead(303, { location, "cache-control": "no-store" }).end();
+      return;
+    }
     if (url.pathname === "/health") return health(res);
     if (url.pathname === "/metrics") return sendMetrics(req, res);
     if (!serveStatic) return dashboardMissingPage(res);

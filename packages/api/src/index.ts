@@ -9,7 +9,15 @@
  * ```
  */
 export { appRouter, type AppRouter } from "./root.ts";
-export { createCallerFactory, defaultApiConfig, type ApiConfig, type ApiServices, type Context } from "./trpc.ts";
+export {
+  createCallerFactory,
+  defaultApiConfig,
+  type ApiConfig,
+  type ApiServices,
+  type Context,
+  type HttpExchange,
+} from "./trpc.ts";
+export { handleSsoRequest } from "./auth/sso-routes.ts";
 export { ApiError, type ApiErrorCode } from "./errors.ts";
 export { CSRF_HEADER, parseCookies } from "./auth/cookies.ts";
 export { dashboardLink } from "./services/accounts/tokens.ts";

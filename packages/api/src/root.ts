@@ -10,6 +10,7 @@ import { flowRunsRouter } from "./routers/flow-runs.ts";
 import { flowsRouter } from "./routers/flows.ts";
 import { ingestRouter } from "./routers/ingest.ts";
 import { secretsRouter } from "./routers/secrets.ts";
+import { ssoRouter } from "./routers/sso.ts";
 import { variablesRouter } from "./routers/variables.ts";
 import { logsRouter } from "./routers/logs.ts";
 import { membersRouter } from "./routers/members.ts";
@@ -40,6 +41,7 @@ export const appRouter = router({
   secrets: secretsRouter,
   variables: variablesRouter,
   audit: auditRouter,
+  sso: ssoRouter,
 });
 
 export type AppRouter = typeof appRouter;

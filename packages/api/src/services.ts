@@ -1,5 +1,6 @@
 import type { Database } from "@flowplane/db";
 import { Authenticator } from "./auth/authenticator.ts";
+import { OidcClient } from "./auth/oidc/client.ts";
 import { FairScheduler, type FairnessLimits } from "./auth/fair-scheduler.ts";
 import { RateLimiter, type RateLimit } from "./auth/rate-limiter.ts";
 import { TokenSigner } from "./auth/token-signer.ts";
@@ -46,6 +47,7 @@ export async function createApiServices(options: {
     mailer: options.mailer ?? null,
     tokens,
     masterKeys: options.masterKeys,
+    oidc: new OidcClient(),
     config,
   };
 }

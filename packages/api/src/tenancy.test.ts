@@ -316,6 +316,21 @@ const CASES: Record<string, Case[] | "subscription"> = {
     },
   ],
   "audit.export": [{ input: () => ({ action: "apiKeys.create" }), expect: "own" }],
+  // SSO settings are the caller's organisation's; A's workspace cannot be named as B's SSO workspace.
+  "sso.get": [{ expect: "own", check: (o) => expect(o).toBeNull() }],
+  "sso.configure": [
+    {
+      input: (a) => ({
+        issuer: "http://127.0.0.1:9",
+        clientId: "b",
+        clientSecret: "b-secret",
+        allowedDomains: ["b.test"],
+        workspaceName: a.workspaceName,
+      }),
+      expect: { deny: ["BAD_REQUEST"] },
+    },
+  ],
+  "sso.remove": [{ expect: "own", check: (o) => expect(o).toEqual({ removed: false }) }],
   // Covered by "a subscription in B never receives A's events" below.
   "events.subscribe": "subscription",
 };

@@ -11,6 +11,7 @@ import type { FairScheduler } from "./auth/fair-scheduler.ts";
 import type { RateLimiter } from "./auth/rate-limiter.ts";
 import type { TokenSigner } from "./auth/token-signer.ts";
 import type { MasterKeyring } from "./crypto/envelope.ts";
+import type { OidcClient } from "./auth/oidc/client.ts";
 import { recordProcedureCall, type AuditSlot, type RequestClient } from "./services/audit/procedure-calls.ts";
 import { DEFAULT_SCRYPT_COST } from "./auth/passwords.ts";
 import type { Mailer } from "./services/mailer.ts";
@@ -102,6 +103,8 @@ export interface ApiServices {
   tokens: TokenSigner;
   /** Seals and opens everything kept secret at rest (see crypto/envelope.ts). */
   masterKeys: MasterKeyring;
+  /** Single sign-on's OpenID Connect client (provider metadata and keys cached per issuer). */
+  oidc: OidcClient;
   /** Shares request slots between workspaces in turn; null runs every request at once. */
   scheduler: FairScheduler | null;
   /** Sends invitations and password resets; null without SMTP (the links are shown to admins instead). */

@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { reportAndExit } from "./output.ts";
 import { registerApiKey } from "./commands/api-key.ts";
 import { registerAudit } from "./commands/audit.ts";
+import { registerSso } from "./commands/sso.ts";
 import { registerFlowRun } from "./commands/flow-run.ts";
 import { registerLogin } from "./commands/login.ts";
 import { registerMember } from "./commands/member.ts";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDeploy(program);
   registerDeployment(program);
   registerAudit(program);
+  registerSso(program);
   // Every command takes --workspace.
   const visit = (cmd: Command) => {
     if (cmd.commands.length === 0 && cmd !== program)

@@ -35,7 +35,11 @@ export function SignInPage({ adding }: { adding: boolean }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [apiKey, setApiKey] = useState("");
-  const [error, setError] = useState<{ form: "password" | "key" | "reset"; message: string } | null>(null);
+  // A refused single sign-on comes back here with its reason (/sign-in?sso_error=…).
+  const [error, setError] = useState<{ form: "password" | "key" | "reset" | "sso"; message: string } | null>(() => {
+    const ssoError = new URLSearchParams(location.search).get("sso_error");
+    return ssoError ? { form: "sso", message: `Single sign-on: ${ssoError}` } : null;
+  });
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState(() => takeEndedReason());
 
@@ -72,6 +76,16 @@ export function SignInPage({ adding }: { adding: boolean }) {
       const res = await createAnonymousApi().auth.createSession.mutate({ apiKey: apiKey.trim() });
       signIn({ token: res.token, expiresAt: res.expiresAt, workspace: res.workspace, scope: res.scope });
     });
+  };
+
+  /** Single sign-on: the server finds the organisation by the email's domain and sends the browser to its provider. */
+  const signInWithSso = () => {
+    if (!email.trim()) {
+      setError({ form: "sso", message: "email: enter your work email to sign in with SSO" });
+      return;
+    }
+    // A navigation, not a form post: the form-action policy would stop the redirect to the provider.
+    location.assign(`/auth/sso/start?${new URLSearchParams({ email: email.trim() })}`);
   };
 
   const forgot = async () => {
@@ -130,6 +144,9 @@ export function SignInPage({ adding }: { adding: boolean }) {
         ) : null}
         <button type="submit" className="button primary" disabled={busy || !email.trim() || !password}>
           {busy ? "Signing in…" : "Sign in"}
+        </button>
+        <button type="button" className="button" onClick={signInWithSso} disabled={busy}>
+          Sign in with SSO
         </button>
         <button type="button" className="button ghost small" onClick={() => void forgot()}>
           Forgot password?

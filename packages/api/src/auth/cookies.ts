@@ -29,13 +29,20 @@ export function parseCookies(header: string | undefined): Record<string, string>
 export function serializeCookie(
   name: string,
   value: string,
-  options: { maxAgeSeconds: number; httpOnly: boolean; secure: boolean; path: string },
+  options: {
+    maxAgeSeconds: number;
+    httpOnly: boolean;
+    secure: boolean;
+    path: string;
+    /** Lax only for a cookie that must come back on a top-level navigation from another site (SSO's pending sign-in). */
+    sameSite?: "Strict" | "Lax";
+  },
 ): string {
   return [
     `${name}=${encodeURIComponent(value)}`,
     `Path=${options.path}`,
     `Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`,
-    "SameSite=Strict",
+    `SameSite=${options.sameSite ?? "Strict"}`,
     ...(options.httpOnly ? ["HttpOnly"] : []),
     ...(options.secure ? ["Secure"] : []),
   ].join("; ");

@@ -80,6 +80,13 @@ export const authRouter = router({
       ...input,
       ...clientOf(ctx),
     });
+    ctx.audit.actor = {
+      type: "user",
+      id: session.userId,
+      name: input.email.toLowerCase(),
+      apiKeyId: null,
+      apiKeyPrefix: null,
+    };
     await endCookieSession(ctx, http);
     setSessionCookies(http, session);
     return { csrfToken: session.csrfToken, expiresAt: session.expiresAt.toISOString() };

@@ -10,6 +10,7 @@ import type { TokenSigner } from "../../auth/token-signer.ts";
 import { ApiError } from "../../errors.ts";
 import type { ApiConfig } from "../../trpc.ts";
 import type { Resources } from "../resources.ts";
+import { assertPasswordSignInAllowed } from "../sso.ts";
 import { newSecret, normalizeEmail, sha256 } from "./tokens.ts";
 
 type SignInConfig = Pick<
@@ -136,6 +137,7 @@ export async function signInWithPassword(
       data: { failedLogins: 0, lockedUntil: null },
       select: { id: true },
     });
+  await assertPasswordSignInAllowed(db, user.id);
   return createUserSession(db, user.id, config.userSessionTtlSeconds, input);
 }
 

@@ -39,6 +39,8 @@ export interface RequestClient {
 /** Filled in by the authentication middleware, read by the audit middleware after the call. */
 export interface AuditSlot {
   principal: Principal | null;
+  /** Who a public procedure found the caller to be (a person signing in), when there is no principal. */
+  actor?: AuditActor;
 }
 
 export function actorOf(principal: Principal | null, credential: string | null): AuditActor {
@@ -84,7 +86,7 @@ export async function recordProcedureCall(
   const principal = call.slot.principal;
   const entry = {
     workspaceId: principal?.workspaceId ?? null,
-    actor: actorOf(principal, call.credential),
+    actor: call.slot.actor ?? actorOf(principal, call.credential),
     action: call.path,
     outcome,
     errorCode,

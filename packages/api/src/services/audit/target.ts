@@ -82,6 +82,9 @@ const idOf = (value: unknown): string | null => {
   return typeof id === "string" && id.length <= 64 ? id : null;
 };
 
+/** Result fields that hold the object a mutation created (`apiKeys.create` answers `{ key, apiKey }`). */
+const CREATED_FIELDS = ["apiKey", "serviceAccount", "user", "invitation", "workPool", "deployment", "flowRun"];
+
 /**
  * The id a successful mutation created or changed, when its result names one (`{ id }`, or
  * `{ apiKey: { id } }`). Nothing else of a result is kept: results can carry a new key in clear.
@@ -90,8 +93,8 @@ export function resultId(data: unknown): string | null {
   if (!data || typeof data !== "object") return null;
   const own = idOf(data);
   if (own) return own;
-  for (const value of Object.values(data)) {
-    const nested = idOf(value);
+  for (const field of CREATED_FIELDS) {
+    const nested = idOf((data as Record<string, unknown>)[field]);
     if (nested) return nested;
   }
   return null;
