@@ -36,6 +36,7 @@ const fmt = (xs: number[]) =>
 
 const server = await startTestServer(benchmarkServerConfig);
 const root = await mkdtemp(path.join(os.tmpdir(), "flowplane-bench-delivery-"));
+await mkdir(path.join(root, "srv"));
 const daemon = await startGitDaemon(path.join(root, "srv"));
 const workerKey = (await server.api.apiKeys.create.mutate({ name: "bench-worker", scope: "WORKER" })).key;
 const { GIT_DIR: _ignored, ...baseEnv } = server.env;
@@ -128,10 +129,19 @@ try {
     local.push(...(await runSequentially("delivered/local", 1)));
     delivered.push(...(await runSequentially("delivered/git", 1)));
   }
+  // The pull steps' own time, as the runner logs it ("pull step N <name> done in X ms"), per run.
+  const { rows: stepRows } = await server.db.pool.query<{ ms: string }>(
+    `SELECT sum((regexp_match(l.message, 'done in (\\d+) ms'))[1]::int) AS ms
+       FROM "Log" l JOIN "FlowRun" r ON r.id = l."flowRunId" JOIN "Deployment" d ON d.id = r."deploymentId"
+      WHERE d.name = 'git' AND l.message LIKE '%pull step % done in % ms%'
+      GROUP BY l."flowRunId" ORDER BY min(l.timestamp) OFFSET 2`,
+  );
+  const stepMs = stepRows.map((r) => Number(r.ms));
   const added = pct(delivered, 50) - pct(local, 50);
   console.log(`in place (no pull steps):        claim → RUNNING ${fmt(local)}`);
   console.log(`git-delivered, warm caches:      claim → RUNNING ${fmt(delivered)}`);
   console.log(`added by delivery (p50):         ${added.toFixed(0)} ms (goal ≤ 100 ms)`);
+  console.log(`pull steps themselves, warm:     ${fmt(stepMs)}`);
 
   // 2. Cold: a new FLOWPLANE_HOME (and so a new worker) for each run.
   const cold: number[] = [];
