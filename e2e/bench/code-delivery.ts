@@ -22,6 +22,7 @@ import {
   waitFor,
   type TestServer,
 } from "../harness.ts";
+import { runSteps, type StepSpec } from "@flowplane/steps";
 import { writeProject } from "../support/delivery-project.ts";
 import { git, startGitDaemon } from "../support/git-servers.ts";
 
@@ -32,7 +33,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const fmt = (xs: number[]) =>
-  `p50 ${pct(xs, 50).toFixed(0)} ms, p90 ${pct(xs, 90).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`;
+  `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})`;
 
 const server = await startTestServer(benchmarkServerConfig);
 const root = await mkdtemp(path.join(os.tmpdir(), "flowplane-bench-delivery-"));
@@ -142,6 +143,17 @@ try {
   console.log(`git-delivered, warm caches:      claim → RUNNING ${fmt(delivered)}`);
   console.log(`added by delivery (p50):         ${added.toFixed(0)} ms (goal ≤ 100 ms)`);
   console.log(`pull steps themselves, warm:     ${fmt(stepMs)}`);
+
+  // 1b. The pull steps alone, in this process, on the same warm caches: the cost of the mechanism
+  // without a process start (what a runner adds on an idle machine).
+  const gitSteps = (await server.api.deployments.get.query({ name: "delivered/git" })).pullSteps as StepSpec[];
+  const inProcess: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await runSteps(gitSteps, "pull", { cwd: root, home: warmHome, env: process.env, log: () => {} });
+    inProcess.push(performance.now() - t0);
+  }
+  console.log(`pull steps in-process, warm:     ${fmt(inProcess)}`);
 
   // 2. Cold: a new FLOWPLANE_HOME (and so a new worker) for each run.
   const cold: number[] = [];
