@@ -10,7 +10,8 @@ import { CommandError } from "./command.ts";
 // clients load only when a bundle or image step runs.
 import { gitClone } from "./git.ts";
 import { installDependencies } from "./install.ts";
-import { stepOf, type Phase, type StepArguments, type StepName, type StepSpec } from "./schema.ts";
+import type { Phase, StepArguments, StepName, StepSpec } from "./schema.ts";
+import { stepOf } from "./step.ts";
 
 export interface StepContext {
   /** The working directory the first step sees (steps may change it). */
