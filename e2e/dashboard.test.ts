@@ -23,6 +23,8 @@ const HELLO_DEPLOYMENT = {
   name: "hello",
   entrypoint: "examples/hello.ts:hello",
   path: repoRoot,
+  // As deploy records it for code it delivers (runs here in place; the run page shows the version).
+  codeVersion: "git:0123456789abcdef0123456789abcdef01234567",
   workPoolName: POOL,
   parameters: { n: 3 },
   parameterSchema: {
@@ -169,6 +171,10 @@ describe("dashboard", () => {
 
     await page.getByRole("tab", { name: "Parameters" }).click();
     expect(await page.getByTestId("parameters").textContent()).toContain("4");
+    // The code the run started with (recorded when it was claimed).
+    await expect
+      .poll(() => page.getByTestId("code-version").textContent())
+      .toBe("git:0123456789abcdef0123456789abcdef01234567");
   }, 60_000);
 
   it("shows a run's retries, sub-flow and artifacts", async () => {

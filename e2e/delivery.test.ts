@@ -26,6 +26,7 @@ import {
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
 import { startRegistry } from "./support/registry.ts";
 import { startS3, type S3Server } from "./support/s3.ts";
+import { FLOW, writeProject as writeProjectIn } from "./support/delivery-project.ts";
 
 const run = promisify(execFile);
 let server: TestServer;
@@ -36,45 +37,7 @@ let workerKey: string;
 let root: string;
 const pool = "delivery";
 
-const FLOW = `import { flow, getRunLogger } from "@flowplane/sdk";
-import { greet } from "greet";
-
-export const delivered = flow({ name: "delivered", logPrints: true }, async (params: { who?: string } = {}) => {
-  const line = greet(params.who ?? "world");
-  getRunLogger().info(line);
-  console.log(\`cwd \${process.cwd()}\`);
-  return line;
-});
-`;
-
-/** A user's project: package.json, a lockfile, a dependency it installs, one flow. */
-async function writeProject(dir: string): Promise<void> {
-  await mkdir(path.join(dir, "flows"), { recursive: true });
-  const greetDir = await mkdtemp(path.join(root, "greet-src-"));
-  await writeFile(
-    path.join(greetDir, "package.json"),
-    JSON.stringify({ name: "greet", version: "1.0.0", type: "module", main: "index.js" }),
-  );
-  await writeFile(
-    path.join(greetDir, "index.js"),
-    "export const greet = (who) => `hello, ${who}, from an installed dependency`;\n",
-  );
-  await mkdir(path.join(dir, "vendor"));
-  await run("npm", ["pack", "--silent", "--pack-destination", path.join(dir, "vendor")], { cwd: greetDir });
-  await writeFile(
-    path.join(dir, "package.json"),
-    JSON.stringify(
-      { name: "etl", version: "1.0.0", type: "module", dependencies: { greet: "file:vendor/greet-1.0.0.tgz" } },
-      null,
-      2,
-    ),
-  );
-  await run("npm", ["install", "--package-lock-only", "--offline", "--no-audit", "--no-fund"], { cwd: dir });
-  await writeFile(path.join(dir, "flows/etl.ts"), FLOW);
-  await writeFile(path.join(dir, ".gitignore"), "node_modules/\n*.log\n");
-  // What deploy loads to read the flow's name, as a user's checkout would have it installed.
-  await run("npm", ["ci", "--offline", "--no-audit", "--no-fund"], { cwd: dir });
-}
+const writeProject = (dir: string) => writeProjectIn(dir, root);
 
 /** The environment of the deployer: a user's shell, in a git repository of its own. */
 function deployerEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -88,7 +51,12 @@ async function deploy(cwd: string, extra: Record<string, string> = {}) {
   expect(result.code, result.stderr).toBe(0);
   return {
     ...result,
-    json: JSON.parse(result.stdout) as { deployment: string; version: number; codeVersion: string | null }[],
+    json: JSON.parse(result.stdout) as {
+      deployment: string;
+      version: number;
+      changed: string[];
+      codeVersion: string | null;
+    }[],
   };
 }
 
@@ -214,6 +182,13 @@ describe("git delivery", () => {
     expect(logs).toContain(`cwd ${path.join(home, "cache/git")}`);
     expect(done.codeVersion).toBe(`git:${commit}`);
     expect(existsSync(path.join(home, "cache/deps"))).toBe(true);
+    // People see which code ran, and which code a deployment delivers.
+    expect((await runCli(["flow-run", "inspect", id], server.env)).stdout).toMatch(
+      new RegExp(`^code +git:${commit}$`, "m"),
+    );
+    const described = (await runCli(["deployment", "inspect", "delivered/from-git"], server.env)).stdout;
+    expect(described).toMatch(new RegExp(`^code +git:${commit}$`, "m"));
+    expect(described).toMatch(/^pull +git_clone → install_dependencies$/m);
 
     // A second run starts from the caches: no fetch, no install.
     const second = await server.api.deployments.run.mutate({ name: "delivered/from-git" });
@@ -312,6 +287,13 @@ describe("bundle delivery", () => {
     expect(again.json[0]!.codeVersion).toBe(codeVersion);
     expect(again.json[0]!.version).toBe(first.json[0]!.version);
     expect(again.stderr).toContain("is already in bucket");
+    // Changed code is a new code version, and so a new deployment version.
+    await writeFile(path.join(project, "flows/etl.ts"), `${FLOW}// changed\n`);
+    const changed = await deploy(project, env);
+    expect(changed.json[0]!.version).toBe(first.json[0]!.version + 1);
+    expect(changed.json[0]!.changed).toContain("codeVersion");
+    expect(changed.json[0]!.codeVersion).not.toBe(codeVersion);
+    const latest = changed.json[0]!.codeVersion!;
 
     await rm(path.join(root, "bundler"), { recursive: true, force: true });
     const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-bundle" });
@@ -326,11 +308,11 @@ describe("bundle delivery", () => {
     );
     const logs = await logsOf(id);
     expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
-    expect(done.codeVersion).toBe(codeVersion);
+    expect(done.codeVersion).toBe(latest);
     expect(logs).toContain("hello, bundle, from an installed dependency");
     expect(logs).toContain("sha256 verified");
     expect(logs).not.toContain(s3.secretAccessKey === "S3RVER" ? "secret_access_key" : s3.secretAccessKey);
-    const extracted = path.join(home, "cache/bundles", codeVersion.slice("bundle:sha256:".length));
+    const extracted = path.join(home, "cache/bundles", latest.slice("bundle:sha256:".length));
     expect(existsSync(path.join(extracted, "flows/etl.ts"))).toBe(true);
     expect(existsSync(path.join(extracted, "debug.log"))).toBe(false);
   }, 240_000);

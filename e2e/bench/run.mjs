@@ -15,6 +15,7 @@ const BENCHMARKS = {
   dispatch: tsx("dispatch.ts"),
   "api-throughput": tsx("api-throughput.ts"),
   "dashboard-scale": tsx("dashboard-scale.ts"),
+  "code-delivery": tsx("code-delivery.ts", "20", "100"),
 };
 
 const names = process.argv.slice(2);

@@ -6,7 +6,12 @@ import { statSync } from "node:fs";
 import { findReferences, Redactor, resolveReferences, type ReferenceValues } from "@flowplane/core";
 import { Cache } from "./cache.ts";
 import { CommandError } from "./command.ts";
-import { stepOf, type Phase, type StepArguments, type StepName, type StepSpec } from "./schema.ts";
+// The steps of every git delivery load with the runner (node built-ins only); the S3 and Docker
+// clients load only when a bundle or image step runs.
+import { gitClone } from "./git.ts";
+import { installDependencies } from "./install.ts";
+import type { Phase, StepArguments, StepName, StepSpec } from "./schema.ts";
+import { stepOf } from "./step.ts";
 
 export interface StepContext {
   /** The working directory the first step sees (steps may change it). */
@@ -129,7 +134,7 @@ interface RunContext {
   cache: Cache;
 }
 
-/** One step. Heavier clients (S3, Docker) load only when a step needs them. */
+/** One step. */
 async function runStep(
   name: StepName,
   raw: Record<string, unknown>,
@@ -137,7 +142,6 @@ async function runStep(
 ): Promise<Record<string, unknown>> {
   switch (name) {
     case "git_clone": {
-      const { gitClone } = await import("./git.ts");
       return { ...(await gitClone(raw as StepArguments<"git_clone">, ctx)) };
     }
     case "set_working_directory": {
@@ -147,7 +151,6 @@ async function runStep(
       return { directory };
     }
     case "install_dependencies": {
-      const { installDependencies } = await import("./install.ts");
       const args = raw as StepArguments<"install_dependencies">;
       return { ...(await installDependencies(path.resolve(ctx.cwd, args.directory ?? "."), ctx)) };
     }

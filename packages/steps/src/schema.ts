@@ -60,6 +60,7 @@ export const STEP_ARGUMENTS = {
 } as const;
 
 export type StepName = keyof typeof STEP_ARGUMENTS;
+export { stepOf, type Step } from "./step.ts";
 export type StepArguments<N extends StepName> = z.infer<(typeof STEP_ARGUMENTS)[N]>;
 export const STEP_NAMES = Object.keys(STEP_ARGUMENTS) as StepName[];
 
@@ -93,13 +94,6 @@ const PHASES: Record<StepName, readonly Phase[]> = {
 /** One step as stored: `{ git_clone: { ... }, id: "clone" }`. */
 export type StepSpec = { id?: string } & { [N in StepName]?: StepArguments<N> };
 
-/** A step split into its name, id and arguments. */
-export interface Step {
-  name: StepName;
-  id: string | null;
-  args: Record<string, unknown>;
-}
-
 export class StepSpecError extends Error {
   override name = "StepSpecError";
   constructor(
@@ -112,16 +106,6 @@ export class StepSpecError extends Error {
 }
 
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
-
-/** The name, id and arguments of a stored step (already validated). */
-export function stepOf(spec: Record<string, unknown>): Step {
-  const name = Object.keys(spec).find((k) => k !== "id") as StepName;
-  return {
-    name,
-    id: typeof spec["id"] === "string" ? spec["id"] : null,
-    args: (spec[name] ?? {}) as Record<string, unknown>,
-  };
-}
 
 /**
  * Checks one phase's step list as written in flowplane.yaml. `path` names the list (`pull`,

@@ -87,7 +87,7 @@ function resolveProjectSdk(): { runnerMain: string } | { problem: string } {
  * steps' output, which goes to the run's logs (the worker streams this process's output).
  */
 async function pull(json: string): Promise<void> {
-  const { runSteps, StepFailedError } = await import("@flowplane/steps");
+  const { runSteps, StepFailedError } = await import("@flowplane/steps/runner");
   const { createApiClient, resolveConnectionSync, flowplaneHome } = await import("@flowplane/client");
   const connection = resolveConnectionSync();
   const api = connection ? createApiClient(connection) : null;

@@ -223,6 +223,10 @@ export function RunPage({ id }: { id: string }) {
             <dd>{r.deploymentVersion !== null ? `v${r.deploymentVersion}` : "—"}</dd>
           </div>
           <div>
+            <dt>Code</dt>
+            <dd data-testid="code-version">{r.codeVersion ?? "—"}</dd>
+          </div>
+          <div>
             <dt>Tags</dt>
             <dd>
               <Tags tags={r.tags} />

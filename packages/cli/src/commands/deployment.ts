@@ -54,6 +54,10 @@ export function registerDeployment(program: Command): void {
           id: d.id,
           deployment: d.qualifiedName,
           entrypoint: d.entrypoint,
+          code: d.codeVersion,
+          pull: d.pullSteps
+            ? (d.pullSteps as Record<string, unknown>[]).map((s) => Object.keys(s).find((k) => k !== "id")).join(" → ")
+            : null,
           path: d.path,
           pool: d.workPoolName,
           queue: d.workQueueName,

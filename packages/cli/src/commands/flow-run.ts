@@ -50,6 +50,7 @@ export function registerFlowRun(program: Command): void {
         flow: run.flowName,
         deployment: run.deploymentName,
         version: run.deploymentVersion,
+        code: run.codeVersion,
         pool: run.workPoolName,
         worker: run.workerName,
         state: `${run.state.type} (${run.state.name})`,
