@@ -8,13 +8,17 @@ import { appRouter } from "../root.ts";
 import { callError, createTestApi, PUBLIC_PROCEDURES, TestBrowser, type Caller, type TestApi } from "../testing.ts";
 import { scopeAllows, type ApiKeyScope } from "./api-keys.ts";
 
-type Tier = ApiKeyScope | "RUNTIME" | "PUBLIC";
+type Tier = ApiKeyScope | "RUNTIME" | "RUN_TOKEN" | "PUBLIC";
 
-/** The least a caller needs for each procedure. RUNTIME: worker keys only (secret values). */
+/**
+ * The least a caller needs for each procedure. RUNTIME: worker keys only (secret values);
+ * RUN_TOKEN: a flow run's own token only, never a person or a key.
+ */
 const MIN: Record<string, Tier> = {
   ...Object.fromEntries(PUBLIC_PROCEDURES.map((p) => [p, "PUBLIC" as const])),
   "auth.deviceDecide": "READ",
   "auth.whoami": "READ",
+  "auth.renewRunToken": "RUN_TOKEN",
   "workspaces.current": "READ",
   "workspaces.create": "ADMIN",
   "apiKeys.create": "ADMIN",
@@ -188,7 +192,8 @@ describe("role matrix", () => {
       const tier = MIN[path]!;
       if (tier === "PUBLIC") continue;
       for (const actor of actors) {
-        const allowed = tier === "RUNTIME" ? actor.workerKey : scopeAllows(actor.scope, tier);
+        const allowed =
+          tier === "RUN_TOKEN" ? false : tier === "RUNTIME" ? actor.workerKey : scopeAllows(actor.scope, tier);
         const code = await outcome(actor.caller, path);
         if (allowed ? code === "FORBIDDEN" || code === "UNAUTHORIZED" : code !== "FORBIDDEN")
           wrong.push(`${actor.label} ${path}: ${code} (expected ${allowed ? "allowed" : "FORBIDDEN"})`);
