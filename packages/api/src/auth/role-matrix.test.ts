@@ -200,6 +200,11 @@ describe("role matrix", () => {
       }
     }
     expect(wrong).toEqual([]);
+    // The refusals are in the audit log, under the person who was refused.
+    await api.services.resources.audit.flush();
+    const refused = await api.caller(tokens.owner!).audit.list({ actor: PEOPLE.viewer.email, outcome: "refused" });
+    expect(JSON.stringify(refused)).toContain("workPools.create");
+    expect(JSON.stringify(refused)).toContain("FORBIDDEN");
   });
 
   it("non-members get no token for the workspace, and their own credentials are refused everywhere in it", async () => {
