@@ -13,6 +13,7 @@ export { createCallerFactory, defaultApiConfig, type ApiConfig, type ApiServices
 export { ApiError, type ApiErrorCode } from "./errors.ts";
 export { CSRF_HEADER, parseCookies } from "./auth/cookies.ts";
 export { dashboardLink } from "./services/accounts/tokens.ts";
+export { pruneSignInRecords } from "./services/accounts/pruning.ts";
 export { createSmtpMailer, type Mailer, type Mail, type SmtpConfig } from "./services/mailer.ts";
 export type { Actor, Principal } from "./auth/authenticator.ts";
 export { Authenticator } from "./auth/authenticator.ts";
