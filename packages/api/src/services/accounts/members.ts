@@ -105,7 +105,8 @@ export async function listMembers({ prisma: db }: Pick<Resources, "prisma">, sco
     }),
   ]);
   const now = Date.now();
-  return [
+  // Newest first across both kinds (invited or joined), as every list is.
+  const rows = [
     ...invitations
       .filter((i) => i.orgRole !== "MEMBER" || i.workspaceId === scope.workspaceId)
       .map((i) => ({
@@ -125,6 +126,7 @@ export async function listMembers({ prisma: db }: Pick<Resources, "prisma">, sco
       since: m.createdAt.toISOString(),
     })),
   ];
+  return rows.sort((x, y) => y.since.localeCompare(x.since));
 }
 
 async function findMember(db: Db, scope: MemberScope, email: string) {
