@@ -92,7 +92,13 @@ describe("flowplane member and user", () => {
 
     const ls = await runCli(["member", "ls", "--json"], server.env);
     expect(ls.code, ls.stderr).toBe(0);
-    const members = JSON.parse(ls.stdout) as { email: string; role: string; status: string }[];
+    const members = JSON.parse(ls.stdout) as { email: string; role: string; status: string; since: string }[];
+    expect(members.map((m) => m.since)).toEqual(
+      members
+        .map((m) => m.since)
+        .sort()
+        .reverse(),
+    );
     expect(members).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ email: OWNER, role: "owner", status: "active" }),

@@ -11,6 +11,7 @@ import {
   appRouter,
   createApiServices,
   createSmtpMailer,
+  pruneSignInRecords,
   dashboardLink,
   markLateRuns,
   MasterKeyMismatchError,
@@ -245,6 +246,7 @@ export async function startServer(
           auditDays: config.auditRetentionDays,
         }),
       ),
+      startLoop("sign-in-pruning", 3_600_000, logger, () => pruneSignInRecords(services.resources)),
       // Counts are exact without it (readers add the pending deltas); it keeps the delta table, and
       // so the chart's read of it, small. Replicas take turns through an advisory lock. Returns
       // nothing, so a pass is not logged every few seconds.

@@ -21,6 +21,7 @@ export { handleSsoRequest } from "./auth/sso-routes.ts";
 export { ApiError, type ApiErrorCode } from "./errors.ts";
 export { CSRF_HEADER, parseCookies } from "./auth/cookies.ts";
 export { dashboardLink } from "./services/accounts/tokens.ts";
+export { pruneSignInRecords } from "./services/accounts/pruning.ts";
 export { createSmtpMailer, type Mailer, type Mail, type SmtpConfig } from "./services/mailer.ts";
 export type { Actor, Principal } from "./auth/authenticator.ts";
 export { Authenticator } from "./auth/authenticator.ts";

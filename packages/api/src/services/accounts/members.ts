@@ -105,7 +105,8 @@ export async function listMembers({ prisma: db }: Pick<Resources, "prisma">, sco
     }),
   ]);
   const now = Date.now();
-  return [
+  // Newest first across both kinds (invited or joined), as every list is.
+  const rows = [
     ...invitations
       .filter((i) => i.orgRole !== "MEMBER" || i.workspaceId === scope.workspaceId)
       .map((i) => ({
@@ -125,6 +126,7 @@ export async function listMembers({ prisma: db }: Pick<Resources, "prisma">, sco
       since: m.createdAt.toISOString(),
     })),
   ];
+  return rows.sort((x, y) => y.since.localeCompare(x.since));
 }
 
 async function findMember(db: Db, scope: MemberScope, email: string) {
@@ -169,7 +171,9 @@ export async function setMemberRole(
 
 /**
  * Removes a member from the organisation: their memberships go, their keys in its workspaces are
- * revoked and their sign-ins end, at once (the caller invalidates the authenticator's cache).
+ * revoked and their sign-ins end, at once (the caller invalidates the authenticator's cache). A
+ * workspace admin (an organisation member) removes people from their workspace only: that
+ * membership goes and the person's keys in that workspace are revoked.
  */
 export async function removeMember({ prisma: db }: Pick<Resources, "prisma">, scope: MemberScope, email: string) {
   const member = await findMember(db, scope, email);
@@ -177,6 +181,21 @@ export async function removeMember({ prisma: db }: Pick<Resources, "prisma">, sc
   if (scope.actor.type === "user" && scope.actor.id === member.id)
     throw new ApiError("PRECONDITION_FAILED", "email: you cannot remove yourself", { path: "email" });
   await assertKeepsAnOwner(db, scope, member.id);
+  if ((await actorOrgRole(db, scope)) === "MEMBER") {
+    const revoked = await db.$transaction(async (tx) => {
+      const { count } = await tx.workspaceMembership.deleteMany({
+        where: { userId: member.id, workspaceId: scope.workspaceId },
+      });
+      if (count === 0)
+        throw new ApiError("NOT_FOUND", `email: ${email} is not a member of this workspace`, { path: "email" });
+      const keys = await tx.apiKey.updateMany({
+        where: { userId: member.id, revokedAt: null, workspaceId: scope.workspaceId },
+        data: { revokedAt: new Date() },
+      });
+      return keys.count;
+    });
+    return { email: member.email, removed: true, revokedKeys: revoked };
+  }
   const revoked = await db.$transaction(async (tx) => {
     const workspaces = { organizationId: scope.organizationId };
     await tx.workspaceMembership.deleteMany({ where: { userId: member.id, workspace: workspaces } });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CSRF_COOKIE, SESSION_COOKIE } from "../../auth/cookies.ts";
 import { callError, createTestApi, TestBrowser, type TestApi } from "../../testing.ts";
+import { pruneSignInRecords } from "./pruning.ts";
 
 let api: TestApi;
 const PASSWORD = "correct horse battery staple";
@@ -344,5 +345,31 @@ describe("device sign-in", () => {
     expect(
       (await callError(api.caller(owner).auth.deviceDecide({ userCode: denied.userCode, approve: true }))).code,
     ).toBe("PRECONDITION_FAILED");
+  });
+});
+
+describe("pruning", () => {
+  it("deletes sessions, device codes, reset links and throttles a day after they stop mattering, and nothing live", async () => {
+    const live = await signIn("owner@example.com");
+    await api.caller(null).auth.deviceStart({ clientName: "old" });
+    const counts = async () => ({
+      sessions: await api.db.prisma.userSession.count(),
+      devices: await api.db.prisma.deviceAuthorization.count(),
+      throttles: await api.db.prisma.loginThrottle.count(),
+    });
+    const before = await counts();
+    expect(before.throttles).toBeGreaterThan(0);
+    expect(await pruneSignInRecords(api.services.resources)).toEqual({
+      sessions: 0,
+      deviceCodes: 0,
+      resetLinks: 0,
+      throttles: 0,
+    });
+    const later = await pruneSignInRecords(api.services.resources, new Date(Date.now() + 9 * 86_400_000));
+    expect(later.sessions).toBe(before.sessions);
+    expect(later.deviceCodes).toBe(before.devices);
+    expect(later.throttles).toBe(before.throttles);
+    expect(await counts()).toEqual({ sessions: 0, devices: 0, throttles: 0 });
+    expect((await callError(accessToken(live))).code).toBe("UNAUTHORIZED");
   });
 });
