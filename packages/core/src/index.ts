@@ -16,3 +16,4 @@ export {
 } from "./references.ts";
 export { Redactor, REDACTED } from "./redaction.ts";
 export { boundedCacheKey, MAX_CACHE_KEY_LENGTH } from "./cache-keys.ts";
+export type { IngestArtifact, IngestBatch, IngestLog, IngestTaskRun, IngestTaskRunState } from "./ingest.ts";

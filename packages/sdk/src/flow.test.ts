@@ -8,7 +8,7 @@ import { flow, runFlowWith } from "./flow.ts";
 import { withTags } from "./tags.ts";
 import { argsFromParameters, parametersFromArgs } from "./engine/run-flow.ts";
 import { task } from "./task.ts";
-import { rejectionOf, useTestEnv } from "./test-support.ts";
+import { namesAfterRetries, rejectionOf, useTestEnv } from "./test-support.ts";
 
 const env = useTestEnv();
 
@@ -79,15 +79,7 @@ describe("flow retries (decided by the orchestrator)", () => {
     });
     expect(await f()).toBe(3);
     const id = env.tracker.flowRuns[0]!.info.id;
-    expect(env.tracker.stateNames(id)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "AwaitingRetry",
-      "Retrying",
-      "Completed",
-    ]);
+    expect(env.tracker.stateNames(id)).toEqual(namesAfterRetries(2, "Completed"));
     const failedProposals = env.tracker.proposals.filter((p) => p.proposed.type === "FAILED");
     expect(failedProposals.map((p) => p.result.status)).toEqual(["REJECT", "REJECT"]);
   });
@@ -128,13 +120,7 @@ describe("flow retries (decided by the orchestrator)", () => {
     });
     expect(await f()).toBe("ok");
     expect(starts[1]).toBeGreaterThanOrEqual(retryAt - 2);
-    expect(tracker.stateNames(tracker.flowRuns[0]!.info.id)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "Completed",
-    ]);
+    expect(tracker.stateNames(tracker.flowRuns[0]!.info.id)).toEqual(namesAfterRetries(1, "Completed"));
   });
 
   it("sends noRetry when retryCondition refuses, and the orchestrator does not retry", async () => {
@@ -160,13 +146,7 @@ describe("flow retries (decided by the orchestrator)", () => {
     });
     const err = (await rejectionOf(f())) as FlowRunError;
     expect(err.state).toMatchObject({ type: "FAILED", message: "try 2" });
-    expect(env.tracker.stateNames(err.flowRunId)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "Failed",
-    ]);
+    expect(env.tracker.stateNames(err.flowRunId)).toEqual(namesAfterRetries(1, "Failed"));
   });
 });
 
@@ -325,21 +305,28 @@ describe("orchestrator answers to RUNNING", () => {
     expect(env.tracker.flushes).toBe(1);
   });
 
-  it("does not run when told another process already runs it (REJECT → RUNNING)", async () => {
-    env.useTracker({
-      decide: (run, proposed) =>
-        proposed.type === "RUNNING"
-          ? { status: "REJECT", reason: "The run is already RUNNING.", state: toState({ type: "RUNNING" }) }
-          : undefined,
-    });
-    let ran = false;
-    const err = (await rejectionOf(
-      flow({ name: "duplicate_submission" }, async () => (ran = true))(),
-    )) as AbortedRunError;
-    expect(err).toBeInstanceOf(AbortedRunError);
-    expect(err.state?.type).toBe("RUNNING");
-    expect(ran).toBe(false);
-  });
+  it.each([
+    {
+      told: "another process already runs it",
+      flowName: "duplicate_submission",
+      reason: "The run is already RUNNING.",
+      adopt: "RUNNING",
+    },
+    { told: "the run is already terminal", flowName: "adopt_cancelled", reason: "done", adopt: "CANCELLED" },
+  ] as const)(
+    "does not run and throws AbortedRunError when told $told (REJECT → $adopt)",
+    async ({ flowName, reason, adopt }) => {
+      env.useTracker({
+        decide: (_run, proposed) =>
+          proposed.type === "RUNNING" ? { status: "REJECT", reason, state: toState({ type: adopt }) } : undefined,
+      });
+      let ran = false;
+      const err = (await rejectionOf(flow({ name: flowName }, async () => (ran = true))())) as AbortedRunError;
+      expect(err).toBeInstanceOf(AbortedRunError);
+      expect(err.state?.type).toBe(adopt);
+      expect(ran).toBe(false);
+    },
+  );
 
   it("waits out a REJECT to a future SCHEDULED state, then runs", async () => {
     const startAt = Date.now() + 50;
@@ -357,19 +344,6 @@ describe("orchestrator answers to RUNNING", () => {
     });
     const ranAt = await flow({ name: "scheduled_later" }, async () => Date.now())();
     expect(ranAt).toBeGreaterThanOrEqual(startAt);
-  });
-
-  it("stops with AbortedRunError when told the run is already terminal", async () => {
-    env.useTracker({
-      decide: (_run, proposed) =>
-        proposed.type === "RUNNING"
-          ? { status: "REJECT", reason: "done", state: toState({ type: "CANCELLED" }) }
-          : undefined,
-    });
-    let ran = false;
-    const err = (await rejectionOf(flow({ name: "adopt_cancelled" }, async () => (ran = true))())) as AbortedRunError;
-    expect(err.state?.type).toBe("CANCELLED");
-    expect(ran).toBe(false);
   });
 });
 
@@ -408,15 +382,7 @@ describe("sub-flows", () => {
     expect(await parent()).toBe("child ok");
     expect(parentCalls).toBe(1);
     const childRun = env.tracker.flowRunsNamed("child_retry")[0]!;
-    expect(env.tracker.stateNames(childRun.info.id)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "AwaitingRetry",
-      "Retrying",
-      "Completed",
-    ]);
+    expect(env.tracker.stateNames(childRun.info.id)).toEqual(namesAfterRetries(2, "Completed"));
   });
 
   it("mirrors a failed sub-flow on its stand-in task run and surfaces FlowRunError to the parent", async () => {

@@ -15,23 +15,30 @@ import type { ApiClient } from "@flowplane/client";
 /** JSON as a variable holds it. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export class SecretNotFoundError extends Error {
+/** A secret or variable a run asked for exists neither in its workspace nor, locally, in the environment. */
+abstract class NotFoundError extends Error {
+  constructor(kind: "secret" | "variable", name: string, where: string) {
+    super(`${kind} "${name}" does not exist (${where})`);
+  }
+}
+
+export class SecretNotFoundError extends NotFoundError {
   override name = "SecretNotFoundError";
   constructor(
     readonly secretName: string,
     where: string,
   ) {
-    super(`secret "${secretName}" does not exist (${where})`);
+    super("secret", secretName, where);
   }
 }
 
-export class VariableNotFoundError extends Error {
+export class VariableNotFoundError extends NotFoundError {
   override name = "VariableNotFoundError";
   constructor(
     readonly variableName: string,
     where: string,
   ) {
-    super(`variable "${variableName}" does not exist (${where})`);
+    super("variable", variableName, where);
   }
 }
 
@@ -61,29 +68,29 @@ function checkName(kind: "secret" | "variable", name: string): void {
     );
 }
 
+/** `name` from a run's `cache`, loaded once; a failed load is not cached, so the next call asks again. */
+function cachedRead<T>(cache: Map<string, Promise<T>>, name: string, load: () => Promise<T>): Promise<T> {
+  let cached = cache.get(name);
+  if (!cached) {
+    cached = load();
+    cache.set(name, cached);
+    cached.catch(() => cache.delete(name));
+  }
+  return cached;
+}
+
 /** A secret's value, cached for the run; its value is redacted from everything the run writes. */
 export function getSecret(name: string): Promise<string> {
   checkName("secret", name);
-  let cached = secretCache.get(name);
-  if (!cached) {
-    cached = loadSecrets([name]).then((values) => values[name]!);
-    secretCache.set(name, cached);
-    // A failed read is not cached: the next call asks again.
-    cached.catch(() => secretCache.delete(name));
-  }
-  return cached;
+  return cachedRead(secretCache, name, () => loadSecrets([name]).then((values) => values[name]!));
 }
 
 /** A variable's JSON value, cached for the run. */
 export function getVariable<T extends JsonValue = JsonValue>(name: string): Promise<T> {
   checkName("variable", name);
-  let cached = variableCache.get(name);
-  if (!cached) {
-    cached = loadVariables([name]).then((values) => values[name] as JsonValue);
-    variableCache.set(name, cached);
-    cached.catch(() => variableCache.delete(name));
-  }
-  return cached as Promise<T>;
+  return cachedRead(variableCache, name, () =>
+    loadVariables([name]).then((values) => values[name] as JsonValue),
+  ) as Promise<T>;
 }
 
 async function loadSecrets(names: readonly string[]): Promise<Record<string, string>> {

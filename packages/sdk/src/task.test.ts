@@ -4,7 +4,7 @@ import { TaskRunError, TimeoutError } from "./errors.ts";
 import { flow } from "./flow.ts";
 import { exponentialBackoff } from "@flowplane/core";
 import { task } from "./task.ts";
-import { rejectionOf, useTestEnv } from "./test-support.ts";
+import { namesAfterRetries, rejectionOf, useTestEnv } from "./test-support.ts";
 
 const env = useTestEnv();
 
@@ -91,15 +91,7 @@ describe("task retries", () => {
     const { flowRunId, value } = await inFlow(() => flaky());
     expect(value).toBe(3);
     const id = env.tracker.taskRunsOf(flowRunId)[0]!.record.id;
-    expect(env.tracker.stateNames(id)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "AwaitingRetry",
-      "Retrying",
-      "Completed",
-    ]);
+    expect(env.tracker.stateNames(id)).toEqual(namesAfterRetries(2, "Completed"));
     const awaiting = env.tracker.taskRun(id).states[2]!;
     expect(awaiting).toMatchObject({ type: "SCHEDULED", message: "fail 1" });
     expect(awaiting.details.scheduledTime).toBeDefined();
@@ -119,13 +111,7 @@ describe("task retries", () => {
     expect(err.state).toMatchObject({ type: "FAILED", name: "Failed", message: "nope 2" });
     expect((err.cause as Error).message).toBe("nope 2");
     expect(err.taskRunId).toBe(env.tracker.taskRunsOf(flowRunId)[0]?.record.id);
-    expect(env.tracker.stateNames(err.taskRunId)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "Failed",
-    ]);
+    expect(env.tracker.stateNames(err.taskRunId)).toEqual(namesAfterRetries(1, "Failed"));
   });
 
   it("waits the configured delays between attempts", async () => {
@@ -194,13 +180,7 @@ describe("task retries", () => {
     expect(seen.map((e) => (e as Error).message)).toEqual(["transient", "permanent"]);
     const err = caught as TaskRunError;
     expect(err.state.details).toMatchObject({ noRetry: true });
-    expect(env.tracker.stateNames(err.taskRunId)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "Failed",
-    ]);
+    expect(env.tracker.stateNames(err.taskRunId)).toEqual(namesAfterRetries(1, "Failed"));
   });
 
   it("does not consult retryCondition when no retries are configured", async () => {
@@ -242,7 +222,7 @@ describe("task timeouts", () => {
     const { flowRunId, value } = await inFlow(() => t());
     expect(value).toBe("ok");
     const id = env.tracker.taskRunsOf(flowRunId)[0]!.record.id;
-    expect(env.tracker.stateNames(id)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
+    expect(env.tracker.stateNames(id)).toEqual(namesAfterRetries(1, "Completed"));
   });
 
   it("does not time out a task that finishes in time", async () => {
@@ -423,17 +403,7 @@ describe("tasks outside a flow", () => {
     expect(run?.state.type).toBe("COMPLETED");
     const [taskRun] = env.tracker.taskRunsOf(run!.info.id);
     expect(taskRun?.record).toMatchObject({ name: "standalone_flaky-0", tags: ["solo"] });
-    expect(env.tracker.stateNames(taskRun!.record.id)).toEqual([
-      "Pending",
-      "Running",
-      "AwaitingRetry",
-      "Retrying",
-      "AwaitingRetry",
-      "Retrying",
-      "AwaitingRetry",
-      "Retrying",
-      "Completed",
-    ]);
+    expect(env.tracker.stateNames(taskRun!.record.id)).toEqual(namesAfterRetries(3, "Completed"));
   });
 
   it("have a run context and keep their timeout", async () => {

@@ -39,6 +39,14 @@ export function useTestEnv(): TestEnv {
   return env;
 }
 
+/**
+ * The state names of a run that failed and was retried `retries` times before ending in `final`:
+ * Pending, Running, then AwaitingRetry and Retrying once per retry.
+ */
+export function namesAfterRetries(retries: number, final: "Completed" | "Failed"): string[] {
+  return ["Pending", "Running", ...Array.from({ length: retries }, () => ["AwaitingRetry", "Retrying"]).flat(), final];
+}
+
 /** Rejection of `promise`, failing the test if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {

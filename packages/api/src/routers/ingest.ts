@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ingest, type IngestBatch, type IngestRejection } from "../services/ingestion.ts";
+import type { IngestBatch } from "@flowplane/core";
+import { ingest, type IngestRejection } from "../services/ingestion.ts";
 import { router, runWriteProcedure } from "../trpc.ts";
 import { cacheKey, id, stateType } from "./schemas.ts";
 

@@ -13,61 +13,10 @@
 import type pg from "pg";
 import type { FlowplaneEvent } from "./events.ts";
 import type { Resources } from "./resources.ts";
-import { TERMINAL_STATE_TYPES } from "@flowplane/core";
+import { TERMINAL_STATE_TYPES, type IngestBatch } from "@flowplane/core";
 import type { RunAttempt } from "./run-state/fence.ts";
 import { inTransaction } from "./sql.ts";
 import { storableJson, storableText, truncateText } from "./storable-text.ts";
-
-export interface IngestTaskRun {
-  id: string;
-  flowRunId: string;
-  name: string;
-  taskKey: string;
-  dynamicKey: string;
-  tags: string[];
-  cacheKey?: string | null;
-  createdAt: string;
-  /** Task runs whose futures fed this one (the timeline draws them as edges). */
-  inputTaskRunIds?: string[];
-}
-
-export interface IngestTaskRunState {
-  id: string;
-  taskRunId: string;
-  type: string;
-  name: string;
-  timestamp: string;
-  message?: string | null;
-  details?: Record<string, unknown>;
-}
-
-export interface IngestLog {
-  id: string;
-  flowRunId: string;
-  taskRunId?: string | null;
-  name: string;
-  level: number;
-  message: string;
-  timestamp: string;
-}
-
-export interface IngestArtifact {
-  id: string;
-  /** Null for an artifact created outside any run (found by its key). */
-  flowRunId?: string | null;
-  taskRunId?: string | null;
-  key?: string | null;
-  type: "MARKDOWN" | "TABLE" | "LINK";
-  description?: string | null;
-  data: unknown;
-}
-
-export interface IngestBatch {
-  taskRuns?: IngestTaskRun[];
-  taskRunStates?: IngestTaskRunState[];
-  logs?: IngestLog[];
-  artifacts?: IngestArtifact[];
-}
 
 /** A record the API refused, named by its place in the batch (`logs.3`) and its id when it has one. */
 export interface IngestRejection {

@@ -8,7 +8,7 @@
 // first, oldest first, and the drop is reported) so a long outage cannot exhaust memory.
 import type { StateInput } from "@flowplane/core";
 import { apiErrorInfo, type ApiClient } from "@flowplane/client";
-import { DEFAULT_STATE_NAMES, uuidv7 } from "@flowplane/core";
+import { DEFAULT_STATE_NAMES, uuidv7, type IngestTaskRun, type IngestTaskRunState } from "@flowplane/core";
 import { envRunHeartbeatMs } from "../env.ts";
 import type {
   ArtifactRecord,
@@ -41,18 +41,7 @@ export interface ApiTrackerOptions {
 
 type Pending =
   | { kind: "taskRun"; row: TaskRunRecord }
-  | {
-      kind: "state";
-      row: {
-        id: string;
-        taskRunId: string;
-        type: string;
-        name: string;
-        timestamp: string;
-        message?: string | null;
-        details?: Record<string, unknown>;
-      };
-    }
+  | { kind: "state"; row: IngestTaskRunState }
   | { kind: "log"; row: LogRecord }
   | { kind: "artifact"; row: ArtifactRecord & { id: string } };
 
@@ -322,18 +311,8 @@ export class ApiTracker implements Tracker {
 /** One ingest request's body from a slice of the queue, kept in queue order within each kind. */
 function toPayload(batch: Pending[]) {
   const payload = {
-    taskRuns: [] as {
-      id: string;
-      flowRunId: string;
-      name: string;
-      taskKey: string;
-      dynamicKey: string;
-      tags: string[];
-      cacheKey: string | null;
-      createdAt: string;
-      inputTaskRunIds?: string[];
-    }[],
-    taskRunStates: [] as Extract<Pending, { kind: "state" }>["row"][],
+    taskRuns: [] as IngestTaskRun[],
+    taskRunStates: [] as IngestTaskRunState[],
     logs: [] as LogRecord[],
     artifacts: [] as (ArtifactRecord & { id: string })[],
   };

@@ -3,7 +3,7 @@
 // runs in the control plane. Task runs, their states, logs and artifacts are fire-and-forget
 // (batched off the critical path); flow-run states are awaited because the server may answer
 // WAIT, REJECT or ABORT.
-import type { StateInput, State } from "@flowplane/core";
+import type { IngestLog, IngestTaskRun, StateInput, State } from "@flowplane/core";
 
 export type ProposalResult =
   | { status: "ACCEPT"; state: State }
@@ -36,32 +36,15 @@ export interface FlowRunInfo {
   deploymentId: string | null;
 }
 
-export interface TaskRunRecord {
-  /** Client-made UUIDv7, so recording needs no round trip. */
-  id: string;
-  flowRunId: string;
-  name: string;
-  taskKey: string;
-  dynamicKey: string;
-  tags: string[];
+/** A task run as the engine records it: the ingest shape, with a known cache key or none. */
+export interface TaskRunRecord extends IngestTaskRun {
   cacheKey?: string;
   /** Set when this task run stands for a sub-flow call. */
   isSubflow?: boolean;
-  /** Task runs whose futures fed this one (as arguments or in waitFor), first mention first. */
-  inputTaskRunIds?: string[];
-  createdAt: string;
 }
 
-export interface LogRecord {
-  /** Client-made UUID: a retried batch is inserted once. */
-  id: string;
-  flowRunId: string;
+export interface LogRecord extends IngestLog {
   taskRunId?: string;
-  name: string;
-  /** Python-style numeric levels: 10 debug, 20 info, 30 warning, 40 error, 50 critical. */
-  level: number;
-  message: string;
-  timestamp: string;
   /**
    * True for a captured `console.*` call (logPrints): the process already wrote it to its console,
    * so trackers that mirror logs to the console skip it.
