@@ -16,7 +16,7 @@ export default defineConfig({
   test: {
     include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "e2e/**/*.test.ts", "examples/**/*.test.ts"],
     exclude: ["**/node_modules/**", "e2e/bench/**"],
-    globalSetup: ["packages/db/src/testing-global-setup.ts"],
+    globalSetup: ["packages/db/src/testing-global-setup.ts", "e2e/support/test-run-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

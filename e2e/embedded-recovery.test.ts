@@ -7,7 +7,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { exited, outputOf, spawnCli, waitFor } from "./harness.ts";
+import { exited, outputOf, processAlive, spawnCli, waitFor } from "./harness.ts";
 import { freePort } from "./support/server-process.ts";
 
 const homes: string[] = [];
@@ -16,20 +16,11 @@ const postmasters: number[] = [];
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const pid of postmasters) if (alive(pid)) process.kill(pid, "SIGQUIT");
+  for (const pid of postmasters) if (processAlive(pid)) process.kill(pid, "SIGQUIT");
   for (const home of homes) await rm(home, { recursive: true, force: true });
 });
 
 const baseEnv = { FLOWPLANE_API_URL: "", FLOWPLANE_API_KEY: "", DATABASE_URL: "", FLOWPLANE_LOG_LEVEL: "info" };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function freshHome(): Promise<string> {
   const home = await mkdtemp(path.join(os.tmpdir(), "flowplane-heal-"));
@@ -65,26 +56,26 @@ describe("embedded PostgreSQL recovery", () => {
     const orphan = await postmasterPid(home);
     first.kill("SIGKILL");
     await exited(first);
-    expect(alive(orphan)).toBe(true);
+    expect(processAlive(orphan)).toBe(true);
 
     // Another server with its own home leaves this orphan alone.
     const otherHome = await freshHome();
     const other = await start(otherHome, await freePort());
     const otherPostmaster = await postmasterPid(otherHome);
-    expect(alive(orphan)).toBe(true);
+    expect(processAlive(orphan)).toBe(true);
 
     const second = await start(home, port);
-    expect(alive(orphan)).toBe(false);
+    expect(processAlive(orphan)).toBe(false);
     expect(outputOf(second)).toContain(`stopping the embedded PostgreSQL (pid ${orphan})`);
     expect(await postmasterPid(home)).not.toBe(orphan);
     // The running server's postmaster is not an orphan: a start against its home does not touch it.
-    expect(alive(otherPostmaster)).toBe(true);
+    expect(processAlive(otherPostmaster)).toBe(true);
 
     for (const child of [second, other]) {
       child.kill("SIGINT");
       expect(await exited(child)).toBe(0);
     }
-    expect(alive(otherPostmaster)).toBe(false);
+    expect(processAlive(otherPostmaster)).toBe(false);
   }, 240_000);
 
   it("when its embedded postmaster is killed, the server exits non-zero (it answered 503 for ever) and the next start recovers", async () => {
@@ -111,7 +102,7 @@ describe("embedded PostgreSQL recovery", () => {
       const postmaster = await postmasterPid(home);
       server.kill("SIGINT");
       expect(await exited(server)).toBe(0);
-      expect(alive(postmaster)).toBe(false);
+      expect(processAlive(postmaster)).toBe(false);
       expect(outputOf(server)).toContain('"msg":"stopped"');
     }
   }, 240_000);

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { expect } from "vitest";
 import { createApiClient, type ApiClient, type Connection } from "@flowplane/client";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { startServer, type RunningServer, type ServerConfig } from "@flowplane/server";
@@ -268,4 +269,103 @@ export async function cancelWithCli(server: TestServer, id: string, timeoutMs: n
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `flowplane ARGS` that must succeed: a non-zero exit fails the test with the command's stderr. */
+export async function cliOk(
+  args: string[],
+  env: Record<string, string>,
+  options: Parameters<typeof runCli>[2] = {},
+): Promise<CliResult> {
+  const result = await runCli(args, env, options);
+  expect(result.code, `flowplane ${args.join(" ")}: ${result.stderr}`).toBe(0);
+  return result;
+}
+
+/**
+ * Creates work pool `pool` of `type` and deploys each `[entrypoint, name, extra flags]` to it, with
+ * the CLI from the repository root, as a user sets up a pool.
+ */
+export async function deployToNewPool(
+  server: TestServer,
+  pool: string,
+  type: "process" | "docker",
+  deployments: readonly (readonly [entrypoint: string, name: string, extra?: readonly string[]])[],
+): Promise<void> {
+  await cliOk(["work-pool", "create", pool, "--type", type, "--json"], server.env);
+  for (const [entrypoint, name, extra = []] of deployments)
+    await cliOk(["deploy", entrypoint, "--name", name, "--pool", pool, ...extra, "--json"], server.env, {
+      cwd: repoRoot,
+    });
+}
+
+/** A worker's environment for liveness scenarios: heartbeats every second (runs every 0.5 s), 2 s to stop. */
+export function fastWorkerEnv(server: TestServer): Record<string, string> {
+  return {
+    ...server.env,
+    FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
+    FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5",
+    FLOWPLANE_STOP_GRACE_SECONDS: "2",
+  };
+}
+
+/** Runs `body` while `flowplane worker start ARGS` runs; then stops the worker (SIGTERM) and waits for its exit. */
+export async function withWorker<T>(
+  args: string[],
+  env: Record<string, string>,
+  body: (worker: ChildProcess) => Promise<T>,
+): Promise<T> {
+  const worker = spawnCli(["worker", "start", ...args], env);
+  try {
+    return await body(worker);
+  } finally {
+    worker.kill("SIGTERM");
+    await exited(worker);
+  }
+}
+
+/** Waits until run `id` is RUNNING on infrastructure the worker has reported; answers the run then. */
+export function waitUntilRunning(server: TestServer, id: string, timeoutMs?: number): Promise<FlowRun> {
+  return waitForRun(server, id, "RUNNING", (r) => r.state.type === "RUNNING" && r.infrastructureId, timeoutMs);
+}
+
+/**
+ * Runs deployment hello/hello (examples/hello.ts with n=4) with `deployment run --watch` while a
+ * worker named `workerName` serves the pool, and checks what every pool type must deliver: COMPLETED
+ * by that worker, its four task runs COMPLETED, its log line, and a logPrints line kept once (not once
+ * from the SDK and again from stdout). Answers the run.
+ */
+export async function expectHelloCompleted(
+  server: TestServer,
+  worker: ChildProcess,
+  workerName: string,
+  timeoutMs = 60_000,
+) {
+  const watched = await runCli(
+    ["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"],
+    server.env,
+    {
+      timeoutMs,
+    },
+  );
+  expect(watched.code, `${watched.stderr}\nworker:\n${outputOf(worker)}`).toBe(0);
+  const run = JSON.parse(watched.stdout) as FlowRun;
+  expect(run.state.type).toBe("COMPLETED");
+  expect(run.workerName).toBe(workerName);
+  const logs = await runCli(["flow-run", "logs", run.id, "--json"], server.env);
+  const lines = (JSON.parse(logs.stdout) as { message: string }[]).map((l) => l.message);
+  expect(lines).toContain("total is 6");
+  expect(lines.filter((l) => l === "printed line")).toHaveLength(1);
+  const taskRuns = await server.api.taskRuns.list.query({ flowRunId: run.id });
+  expect(taskRuns.map((t) => t.stateType)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "COMPLETED"]);
+  return run;
 }

@@ -1,19 +1,13 @@
 // A run's hostile output loses nothing, holds nothing back, and cannot take over the terminal of
 // whoever reads its logs: real server, real worker process, real run process, real CLI.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import { deployToNewPool, exited, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
-  expect((await runCli(["work-pool", "create", "hostile", "--type", "process"], server.env)).code).toBe(0);
-  const deployed = await runCli(
-    ["deploy", "e2e/fixtures/hostile-output.ts:hostileOutput", "--name", "d", "--pool", "hostile"],
-    server.env,
-    { cwd: repoRoot },
-  );
-  expect(deployed.code, deployed.stderr).toBe(0);
+  await deployToNewPool(server, "hostile", "process", [["e2e/fixtures/hostile-output.ts:hostileOutput", "d"]]);
 }, 120_000);
 
 afterAll(async () => {

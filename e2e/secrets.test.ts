@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "@flowplane/client";
 import { ensureDashboardBuilt, launchBrowser, signIn } from "./dashboard-support.ts";
 import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import { releaseWorkerImage, workerImageJobVars } from "./support/release.ts";
 
 const run = promisify(execFile);
 let server: TestServer;
 let serverProcess: ReturnType<typeof spawnCli>;
 const pool = "secret-pool";
 const dockerPool = "secret-docker";
-const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
 const canary = `canary${randomBytes(12).toString("hex")}`;
 const pemLines = [randomBytes(24).toString("hex"), randomBytes(24).toString("hex")];
 const pem = `-----BEGIN TEST KEY-----\n${pemLines.join("\n")}\n-----END TEST KEY-----`;
@@ -42,6 +42,7 @@ const clientFor = (key: string, withSubscriptions = false): ApiClient =>
 
 beforeAll(async () => {
   ensureDashboardBuilt();
+  const image = await releaseWorkerImage();
   server = await startTestServer();
   // The server runs as a user runs it, a `flowplane server start` process, so its log output is real.
   await server.stopServer();
@@ -84,18 +85,10 @@ beforeAll(async () => {
     "CANARY_PEM",
   ];
   await deploy("leaky", leakyArgs);
-  // In a container on the host network, seeing this repository at its own path (as e2e/docker.test.ts).
+  // In a container of the image built from the release tarballs, on the host network (as e2e/docker.test.ts).
   await deploy(
     "leaky-docker",
-    [
-      ...leakyArgs,
-      "--job-var",
-      `image=${IMAGE}`,
-      "--job-var",
-      "image_pull_policy=never",
-      "--job-var",
-      `volumes=${JSON.stringify([`${repoRoot}:${repoRoot}`])}`,
-    ],
+    [...leakyArgs, ...workerImageJobVars(image, ["e2e/fixtures/secret-flows.ts"])],
     dockerPool,
   );
   await deploy("missing-param", ["--param", "token={{ secret.NOPE }}", "--param", "region=x"]);
@@ -107,7 +100,7 @@ beforeAll(async () => {
     "--job-var",
     "env.X={{ secret.ABSENT }}",
   ]);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   serverProcess?.kill("SIGTERM");

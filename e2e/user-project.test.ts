@@ -3,18 +3,18 @@
 // `node` and `npx flowplane …` — no workspace, no tsx, no source condition. The same steps are
 // README's "Use Flowplane in your project".
 //
-// Packing builds what is stale (once per test run). The npm install is kept in a temp directory named
-// after the tarballs' digest, so a run whose packages did not change reuses it; third-party
-// dependencies come from the npm registry (or npm's cache).
+// Packing builds what is stale (once per test run, shared with the docker pool's tests). The npm
+// install is kept in a temp directory named after the tarballs' digest, so a run whose packages did
+// not change reuses it; third-party dependencies come from the npm registry (or npm's cache).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, waitFor } from "./harness.ts";
+import { waitFor } from "./harness.ts";
+import { releaseTarballs, userEnv } from "./support/release.ts";
 
 const run = promisify(execFile);
 
@@ -33,23 +33,6 @@ export const etl = flow({ name: "etl", logPrints: true }, async (params: { day?:
 
 if (import.meta.main) console.log(\`result: \${await etl({ day: "2026-11-30" })}\`);
 `;
-
-/** A user's environment: this repository's test settings (source condition, test profile) removed. */
-function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const name of [
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "FLOWPLANE_API_URL",
-    "FLOWPLANE_API_KEY",
-    "INIT_CWD",
-    "VITEST",
-    "TEST",
-  ])
-    delete env[name];
-  for (const name of Object.keys(env)) if (name.startsWith("npm_") || name.startsWith("VITEST_")) delete env[name];
-  return env;
-}
 
 let project: string;
 let home: string;
@@ -75,23 +58,11 @@ async function npx(args: string[], cwd = project, timeout = 60_000) {
 }
 
 beforeAll(async () => {
-  const tarballs = await mkdtemp(path.join(os.tmpdir(), "flowplane-release-"));
-  outside.push(tarballs);
-  const { stdout } = await run("pnpm", ["release:pack", tarballs], {
-    cwd: repoRoot,
-    env: userEnv(),
-    timeout: 600_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const files = stdout.split("\n").filter((l) => l.endsWith(".tgz"));
-  expect((await readdir(tarballs)).sort()).toEqual(
+  const { files, digest } = await releaseTarballs();
+  expect(files.map((file) => path.basename(file)).sort()).toEqual(
     ["flowplane-0.1.0.tgz", "flowplane-sdk-0.1.0.tgz", "flowplane-server-0.1.0.tgz"].sort(),
   );
-  // Keyed by what the tarballs contain, not their bytes (packing stamps them anew each time).
-  const digest = createHash("sha256");
-  for (const file of files.sort())
-    digest.update((await run("tar", ["-xzOf", file], { encoding: "buffer", maxBuffer: 256 * 1024 * 1024 })).stdout);
-  project = path.join(os.tmpdir(), `flowplane-user-project-${digest.digest("hex").slice(0, 16)}`);
+  project = path.join(os.tmpdir(), `flowplane-user-project-${digest.slice(0, 16)}`);
   if (!existsSync(path.join(project, ".installed"))) {
     // Installs of earlier tarballs (about 300 MB each) are of no further use once a while has passed
     // (another checkout's test run may still be using a recent one).

@@ -5,8 +5,12 @@ import { isTerminal, type StateType } from "@flowplane/core";
 import { createApiClient } from "@flowplane/client";
 import {
   cancelWithCli,
+  deployToNewPool,
   exited,
+  expectHelloCompleted,
+  fastWorkerEnv,
   outputOf,
+  processAlive,
   repoRoot,
   runCli,
   runnerCommand,
@@ -14,6 +18,8 @@ import {
   startTestServer,
   waitFor,
   waitForRun,
+  waitUntilRunning,
+  withWorker,
   type TestServer,
 } from "./harness.ts";
 
@@ -23,62 +29,25 @@ const pool = "e2e-process";
 beforeAll(async () => {
   // Shortened liveness so crash detection takes seconds, not minutes.
   server = await startTestServer({ runHeartbeatTimeoutSeconds: 3, livenessIntervalMs: 300, missedWorkerHeartbeats: 2 });
-  const created = await runCli(["work-pool", "create", pool, "--type", "process", "--json"], server.env);
-  expect(created.code, created.stderr).toBe(0);
-  for (const [entrypoint, name] of [
+  await deployToNewPool(server, pool, "process", [
     ["examples/hello.ts:hello", "hello"],
     ["e2e/fixtures/flows.ts:sleepy", "sleepy"],
     ["e2e/fixtures/flows.ts:broken", "broken"],
     ["e2e/fixtures/flows.ts:vanishes", "vanishes"],
-  ] as const) {
-    const deployed = await runCli(["deploy", entrypoint, "--name", name, "--pool", pool, "--json"], server.env, {
-      cwd: repoRoot,
-    });
-    expect(deployed.code, deployed.stderr).toBe(0);
-  }
+  ]);
 }, 120_000);
 
 afterAll(async () => {
   await server?.close();
 });
 
-const workerEnv = () => ({
-  ...server.env,
-  FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1",
-  FLOWPLANE_RUN_HEARTBEAT_SECONDS: "0.5",
-  FLOWPLANE_STOP_GRACE_SECONDS: "2",
-});
+const workerEnv = () => fastWorkerEnv(server);
 
 describe("process work pool", () => {
   it("runs a deployed flow on a separate worker process to COMPLETED, with its logs", async () => {
-    const worker = spawnCli(["worker", "start", "--pool", pool, "--name", "w-main"], workerEnv());
-    try {
-      const watched = await runCli(
-        ["deployment", "run", "hello/hello", "--param", "n=4", "--watch", "--json"],
-        server.env,
-      );
-      expect(watched.code, watched.stderr).toBe(0);
-      const run = JSON.parse(watched.stdout) as {
-        id: string;
-        state: { type: string };
-        workerName: string | null;
-        infrastructureId: string | null;
-      };
-      expect(run.state.type).toBe("COMPLETED");
-      expect(run.workerName).toBe("w-main");
-      const logs = await runCli(["flow-run", "logs", run.id, "--json"], server.env);
-      const lines = (JSON.parse(logs.stdout) as { message: string }[]).map((l) => l.message);
-      expect(lines).toContain("total is 6");
-      expect(lines).toContain("printed line");
-      // logPrints output reaches the logs once, not once from the SDK and again from stdout.
-      expect(lines.filter((l) => l === "printed line")).toHaveLength(1);
-      const taskRuns = await server.api.taskRuns.list.query({ flowRunId: run.id });
-      expect(taskRuns).toHaveLength(4);
-      expect(taskRuns.every((t) => t.stateType === "COMPLETED")).toBe(true);
-    } finally {
-      worker.kill("SIGTERM");
-      await exited(worker);
-    }
+    await withWorker(["--pool", pool, "--name", "w-main"], workerEnv(), (worker) =>
+      expectHelloCompleted(server, worker, "w-main"),
+    );
   }, 60_000);
 
   it("ends a run whose process exits without a final state CRASHED with the exit code", async () => {
@@ -93,30 +62,19 @@ describe("process work pool", () => {
   }, 60_000);
 
   it("reports a failing flow FAILED with its error, and --watch exits non-zero", async () => {
-    const worker = spawnCli(["worker", "start", "--pool", pool], workerEnv());
-    try {
+    await withWorker(["--pool", pool], workerEnv(), async () => {
       const watched = await runCli(["deployment", "run", "broken/broken", "--watch", "--json"], server.env);
       expect(watched.code).not.toBe(0);
       const run = JSON.parse(watched.stdout) as { state: { type: string; message: string } };
       expect(run.state.type).toBe("FAILED");
       expect(run.state.message).toContain("the warehouse is on fire");
-    } finally {
-      worker.kill("SIGTERM");
-      await exited(worker);
-    }
+    });
   }, 60_000);
 
   it("cancels a running flow: the process is stopped and the run ends CANCELLED", async () => {
-    const worker = spawnCli(["worker", "start", "--pool", pool], workerEnv());
-    try {
+    await withWorker(["--pool", pool], workerEnv(), async () => {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
-      const running = await waitForRun(
-        server,
-        run.id,
-        "RUNNING",
-        (r) => r.state.type === "RUNNING" && r.infrastructureId,
-      );
-      const pid = Number(running.infrastructureId);
+      const pid = Number((await waitUntilRunning(server, run.id)).infrastructureId);
       expect(processAlive(pid)).toBe(true);
       const { final, lastStates } = await cancelWithCli(server, run.id, 20_000);
       expect(final.state.type).toBe("CANCELLED");
@@ -125,21 +83,13 @@ describe("process work pool", () => {
       // The runner got SIGTERM, ran the flow's onCancellation hook and delivered its log line.
       const logs = await server.api.logs.list.query({ flowRunId: run.id });
       expect(logs.map((l) => l.message)).toContain("cleanup after CANCELLED");
-    } finally {
-      worker.kill("SIGTERM");
-      await exited(worker);
-    }
+    });
   }, 60_000);
 
   it("crashes and retries a run whose worker is killed with SIGKILL mid-run", async () => {
     const doomed = spawnCli(["worker", "start", "--pool", pool, "--name", "doomed"], workerEnv());
     const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 2 } });
-    const running = await waitForRun(
-      server,
-      run.id,
-      "RUNNING",
-      (r) => r.state.type === "RUNNING" && r.infrastructureId,
-    );
+    const running = await waitUntilRunning(server, run.id);
     doomed.kill("SIGKILL");
     await exited(doomed);
     // The run's process notices its worker is gone and exits; its heartbeats stop.
@@ -156,8 +106,7 @@ describe("process work pool", () => {
       15_000,
     );
     expect(rescheduled.state.name).toBe("AwaitingRetry");
-    const rescuer = spawnCli(["worker", "start", "--pool", pool, "--name", "rescuer"], workerEnv());
-    try {
+    await withWorker(["--pool", pool, "--name", "rescuer"], workerEnv(), async () => {
       const final = await waitForRun(
         server,
         run.id,
@@ -173,10 +122,7 @@ describe("process work pool", () => {
       // The dead worker is marked offline by the server's liveness service.
       const workers = await server.api.workers.list.query({ workPoolName: pool });
       expect(workers.find((w) => w.name === "doomed")?.status).toBe("OFFLINE");
-    } finally {
-      rescuer.kill("SIGTERM");
-      await exited(rescuer);
-    }
+    });
   }, 90_000);
 });
 
@@ -312,12 +258,3 @@ describe("least-privilege run credentials", () => {
     }
   }, 90_000);
 });
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

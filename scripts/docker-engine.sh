@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# A local Docker engine for the docker work pool's tests, and the image they run.
+# A local Docker engine for the docker work pool's tests, and the plain Node image of the worker's
+# docker infrastructure tests (packages/worker). The e2e docker tests run flows in flowplane/flowplane,
+# built from the release tarballs once per test run (e2e/support/release.ts, infra/build-images.sh).
 #
 #   bash scripts/docker-engine.sh        # idempotent: installs, starts and builds only what is missing
 #
