@@ -5,6 +5,7 @@ import { errorMessage, type LogLine } from "../api/client.ts";
 import { useLiveHub, useTRPCClient } from "../api/provider.tsx";
 import { LOG_LEVELS, levelName } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks.ts";
+import { Field, SelectField } from "./ui.tsx";
 import "./logs.css";
 
 const PAGE = 1000;
@@ -121,19 +122,18 @@ export function LogsPanel({
   return (
     <div className="logs" data-testid="logs">
       <div className="logs-toolbar" role="group" aria-label="Log filters">
-        <label className="field inline">
-          <span>Level</span>
-          <select value={minLevel} onChange={(e) => setMinLevel(Number(e.target.value))} name="level">
-            <option value={0}>All levels</option>
-            {LOG_LEVELS.map((l) => (
-              <option key={l.value} value={l.value}>
-                {l.name} and above
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="field inline grow">
-          <span>Search</span>
+        <SelectField
+          label="Level"
+          inline
+          name="level"
+          value={minLevel}
+          options={[
+            { value: 0, label: "All levels" },
+            ...LOG_LEVELS.map((l) => ({ value: l.value, label: `${l.name} and above` })),
+          ]}
+          onChange={(value) => setMinLevel(Number(value))}
+        />
+        <Field label="Search" inline className="grow">
           <input
             type="search"
             name="log-search"
@@ -141,7 +141,7 @@ export function LogsPanel({
             value={searchText}
             onChange={(e) => setSearchText(e.target.value)}
           />
-        </label>
+        </Field>
         <label className="checkbox">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow {live ? <span className="live-pill">live</span> : null}

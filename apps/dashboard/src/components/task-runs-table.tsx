@@ -8,7 +8,7 @@ import { useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, STATE_TYPES } from "../lib/states.ts";
 import { Link } from "../router.tsx";
 import { DataTable, type Column } from "./data-table.tsx";
-import { StateBadge } from "./ui.tsx";
+import { SelectField, StateBadge } from "./ui.tsx";
 import "./logs.css";
 
 const PAGE = 100;
@@ -65,23 +65,19 @@ export function TaskRunsTable({ rows }: { rows: readonly TaskRunRow[] }) {
   return (
     <div>
       <div className="logs-toolbar">
-        <label className="field inline">
-          <span>State</span>
-          <select
-            value={state}
-            onChange={(e) => {
-              setState(e.target.value);
-              setPage(0);
-            }}
-          >
-            <option value="">All states</option>
-            {STATE_TYPES.map((s) => (
-              <option key={s} value={s}>
-                {STATE_LABELS[s]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          label="State"
+          inline
+          value={state}
+          options={[
+            { value: "", label: "All states" },
+            ...STATE_TYPES.map((s) => ({ value: s, label: STATE_LABELS[s] })),
+          ]}
+          onChange={(value) => {
+            setState(value);
+            setPage(0);
+          }}
+        />
         <span className="muted small">
           {sorted.length} task run{sorted.length === 1 ? "" : "s"}
         </span>

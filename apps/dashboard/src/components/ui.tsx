@@ -1,5 +1,13 @@
-// Small shared pieces: state badges, empty states, errors, copyable commands, page headers.
-import { useEffect, useRef, useState, type ReactNode } from "react";
+// Small shared pieces: state badges, empty states, errors, copyable commands, page headers, form
+// fields and the states of a list query.
+import {
+  useEffect,
+  useRef,
+  useState,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+} from "react";
 import { errorMessage } from "../api/client.ts";
 import { formatFullTime, formatRelative } from "../lib/format.ts";
 import { useNow } from "../lib/hooks.ts";
@@ -63,6 +71,110 @@ export function ErrorNote({ error, title = "Something went wrong" }: { error: un
     <div className="error-note" role="alert">
       <strong>{title}:</strong> {errorMessage(error)}
     </div>
+  );
+}
+
+/** A request's error (or a message), read out when it appears; nothing when there is none. */
+export function RequestError({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p className="field-error" role="alert">
+      {typeof error === "string" ? error : errorMessage(error)}
+    </p>
+  );
+}
+
+/**
+ * A list query's states in one place: its error, a skeleton while it loads, `empty` (when given)
+ * once it answered no rows, and otherwise `children` with the rows.
+ */
+export function QueryList<Row>({
+  query,
+  lines,
+  empty,
+  children,
+}: {
+  query: { error: unknown; isPending: boolean; data: readonly Row[] | undefined };
+  lines?: number;
+  empty?: ReactNode;
+  children: (rows: readonly Row[]) => ReactNode;
+}) {
+  return (
+    <>
+      {query.error ? <ErrorNote error={query.error} /> : null}
+      {query.isPending ? (
+        <Skeleton lines={lines} />
+      ) : empty !== undefined && query.data?.length === 0 ? (
+        empty
+      ) : (
+        children(query.data ?? [])
+      )}
+    </>
+  );
+}
+
+/** A form control with its label: the text above the control, or beside it when `inline`. */
+export function Field({
+  label,
+  inline,
+  className,
+  children,
+}: {
+  label: ReactNode;
+  inline?: boolean;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <label className={["field", inline ? "inline" : null, className].filter(Boolean).join(" ")}>
+      <span>{label}</span>
+      {children}
+    </label>
+  );
+}
+
+/** A labelled <input> whose value the page keeps as text. */
+export function InputField({
+  label,
+  value,
+  onChange,
+  ...input
+}: { label: ReactNode; value: string; onChange: (value: string) => void } & Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  "value" | "onChange"
+>) {
+  return (
+    <Field label={label}>
+      <input {...input} value={value} onChange={(e) => onChange(e.target.value)} />
+    </Field>
+  );
+}
+
+/** A labelled <select> of `options`; `onChange` gets the chosen option's value as text. */
+export function SelectField({
+  label,
+  inline,
+  value,
+  options,
+  onChange,
+  ...select
+}: {
+  label: ReactNode;
+  inline?: boolean;
+  value: string | number;
+  options: readonly { value: string | number; label: ReactNode }[];
+  onChange: (value: string) => void;
+} & Omit<SelectHTMLAttributes<HTMLSelectElement>, "value" | "onChange">) {
+  return (
+    <Field label={label} inline={inline}>
+      <select {...select} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Field>
   );
 }
 

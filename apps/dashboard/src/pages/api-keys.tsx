@@ -1,10 +1,19 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { errorMessage, isForbidden, type ApiKeyRow } from "../api/client.ts";
+import { isForbidden, type ApiKeyRow } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
-import { EmptyState, ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import {
+  EmptyState,
+  InputField,
+  PageHeader,
+  QueryList,
+  RelativeTime,
+  RequestError,
+  Section,
+  SelectField,
+} from "../components/ui.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import "./api-keys.css";
@@ -118,46 +127,35 @@ export function ApiKeysPage() {
       ) : null}
       <Section title="Create a key">
         <form className="inline-form" onSubmit={submit}>
-          <label className="field">
-            <span>Name</span>
-            <input
-              type="text"
-              name="name"
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              required
-              placeholder="e.g. ci-deploy"
-              maxLength={200}
-            />
-          </label>
-          <label className="field">
-            <span>Scope</span>
-            <select
-              name="scope"
-              value={scope}
-              onChange={(e) => setScope(e.target.value as Scope)}
-              aria-describedby="scope-help"
-            >
-              {SCOPES.map((s) => (
-                <option key={s.value} value={s.value}>
-                  {s.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Expires in (days)</span>
-            <input
-              type="number"
-              name="expires"
-              min={1}
-              max={3650}
-              step={1}
-              value={expires}
-              onChange={(e) => setExpires(e.target.value)}
-              placeholder="never"
-            />
-          </label>
+          <InputField
+            label="Name"
+            type="text"
+            name="name"
+            value={name}
+            onChange={setName}
+            required
+            placeholder="e.g. ci-deploy"
+            maxLength={200}
+          />
+          <SelectField
+            label="Scope"
+            name="scope"
+            value={scope}
+            options={SCOPES}
+            onChange={(value) => setScope(value as Scope)}
+            aria-describedby="scope-help"
+          />
+          <InputField
+            label="Expires in (days)"
+            type="number"
+            name="expires"
+            min={1}
+            max={3650}
+            step={1}
+            value={expires}
+            onChange={setExpires}
+            placeholder="never"
+          />
           <button type="submit" className="button primary" disabled={create.isPending || !name.trim()}>
             {create.isPending ? "Creating…" : "Create key"}
           </button>
@@ -165,65 +163,60 @@ export function ApiKeysPage() {
         <p id="scope-help" className="muted small">
           {SCOPES.find((s) => s.value === scope)?.help}.
         </p>
-        {create.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(create.error)}
-          </p>
-        ) : null}
+        <RequestError error={create.error} />
       </Section>
       <Section title="Keys">
-        {keys.error ? <ErrorNote error={keys.error} /> : null}
-        {keys.isPending ? (
-          <Skeleton />
-        ) : (
-          <DataTable
-            rows={keys.data ?? []}
-            rowKey={(k) => k.id}
-            rowProps={(k) => ({ "data-key-name": k.name })}
-            testId="keys-table"
-            columns={[
-              {
-                header: "Name",
-                cell: (k) => (
-                  <>
-                    {k.name}
-                    {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
-                  </>
-                ),
-              },
-              { header: "Prefix", cell: (k) => <code>{k.prefix}</code> },
-              { header: "Scope", cell: (k) => k.scope.toLowerCase() },
-              {
-                header: "Status",
-                cell: (k) => (
-                  <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
-                ),
-              },
-              { header: "Last used", className: "hide-sm", cell: (k) => <RelativeTime iso={k.lastUsedAt} /> },
-              {
-                header: "Expires",
-                className: "hide-md",
-                cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>),
-              },
-              { header: "Created", className: "hide-md", cell: (k) => <RelativeTime iso={k.createdAt} /> },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (k) =>
-                  k.status === "active" && k.id !== ownKeyId ? (
-                    <button
-                      type="button"
-                      className="button small danger-outline"
-                      onClick={() => setRevoking(k)}
-                      aria-label={`Revoke key ${k.name}`}
-                    >
-                      Revoke
-                    </button>
-                  ) : null,
-              },
-            ]}
-          />
-        )}
+        <QueryList query={keys}>
+          {(rows) => (
+            <DataTable
+              rows={rows}
+              rowKey={(k) => k.id}
+              rowProps={(k) => ({ "data-key-name": k.name })}
+              testId="keys-table"
+              columns={[
+                {
+                  header: "Name",
+                  cell: (k) => (
+                    <>
+                      {k.name}
+                      {k.id === ownKeyId ? <span className="muted small"> (this session)</span> : null}
+                    </>
+                  ),
+                },
+                { header: "Prefix", cell: (k) => <code>{k.prefix}</code> },
+                { header: "Scope", cell: (k) => k.scope.toLowerCase() },
+                {
+                  header: "Status",
+                  cell: (k) => (
+                    <span className={`status-pill ${k.status === "active" ? "active" : "offline"}`}>{k.status}</span>
+                  ),
+                },
+                { header: "Last used", className: "hide-sm", cell: (k) => <RelativeTime iso={k.lastUsedAt} /> },
+                {
+                  header: "Expires",
+                  className: "hide-md",
+                  cell: (k) => (k.expiresAt ? formatTime(k.expiresAt) : <span className="muted">never</span>),
+                },
+                { header: "Created", className: "hide-md", cell: (k) => <RelativeTime iso={k.createdAt} /> },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (k) =>
+                    k.status === "active" && k.id !== ownKeyId ? (
+                      <button
+                        type="button"
+                        className="button small danger-outline"
+                        onClick={() => setRevoking(k)}
+                        aria-label={`Revoke key ${k.name}`}
+                      >
+                        Revoke
+                      </button>
+                    ) : null,
+                },
+              ]}
+            />
+          )}
+        </QueryList>
       </Section>
       <ConfirmDialog
         open={revoking !== null}
@@ -238,11 +231,7 @@ export function ApiKeysPage() {
         }}
       >
         <p>Anything using this key — CLIs, workers, CI — stops working at once. This cannot be undone.</p>
-        {revoke.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(revoke.error)}
-          </p>
-        ) : null}
+        <RequestError error={revoke.error} />
       </ConfirmDialog>
     </>
   );

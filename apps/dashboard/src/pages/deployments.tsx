@@ -5,16 +5,7 @@ import { useTRPC } from "../api/provider.tsx";
 import { Modal } from "../components/confirm.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
 import { RunForm } from "../components/run-form.tsx";
-import {
-  Command,
-  EmptyState,
-  ErrorNote,
-  PageHeader,
-  PauseButton,
-  RelativeTime,
-  Skeleton,
-  Tags,
-} from "../components/ui.tsx";
+import { Command, EmptyState, PageHeader, PauseButton, QueryList, RelativeTime, Tags } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
 import { Link } from "../router.tsx";
@@ -28,72 +19,69 @@ export function DeploymentsPage() {
   return (
     <>
       <PageHeader title="Deployments" subtitle="Flows registered to run on a work pool, on a schedule or on demand." />
-      {list.error ? <ErrorNote error={list.error} /> : null}
-      {list.isPending ? (
-        <Skeleton lines={6} />
-      ) : list.data && list.data.length === 0 ? (
-        <NoDeployments />
-      ) : (
-        <div className="card">
-          <DataTable
-            rows={list.data ?? []}
-            rowKey={(d) => d.id}
-            rowProps={(d) => ({ "data-deployment": d.qualifiedName })}
-            testId="deployments-table"
-            columns={[
-              {
-                header: "Deployment",
-                cell: (d) => (
-                  <Link to={`/deployments/${d.id}`}>
-                    <span className="muted">{d.flowName} /</span> {d.name}
-                  </Link>
-                ),
-              },
-              {
-                header: "Schedule",
-                cell: (d) =>
-                  d.schedules.length ? (
-                    d.schedules.map((s) => (
-                      <div key={s.id} className={s.active ? undefined : "muted"}>
-                        {scheduleInWords(s)}
-                        {s.active ? "" : " (inactive)"}
-                      </div>
-                    ))
-                  ) : (
-                    <span className="muted">On demand</span>
+      <QueryList query={list} lines={6} empty={<NoDeployments />}>
+        {(rows) => (
+          <div className="card">
+            <DataTable
+              rows={rows}
+              rowKey={(d) => d.id}
+              rowProps={(d) => ({ "data-deployment": d.qualifiedName })}
+              testId="deployments-table"
+              columns={[
+                {
+                  header: "Deployment",
+                  cell: (d) => (
+                    <Link to={`/deployments/${d.id}`}>
+                      <span className="muted">{d.flowName} /</span> {d.name}
+                    </Link>
                   ),
-              },
-              {
-                header: "Work pool",
-                className: "hide-sm",
-                cell: (d) =>
-                  d.workPoolName ? (
-                    <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link>
-                  ) : (
-                    <span className="muted">—</span>
+                },
+                {
+                  header: "Schedule",
+                  cell: (d) =>
+                    d.schedules.length ? (
+                      d.schedules.map((s) => (
+                        <div key={s.id} className={s.active ? undefined : "muted"}>
+                          {scheduleInWords(s)}
+                          {s.active ? "" : " (inactive)"}
+                        </div>
+                      ))
+                    ) : (
+                      <span className="muted">On demand</span>
+                    ),
+                },
+                {
+                  header: "Work pool",
+                  className: "hide-sm",
+                  cell: (d) =>
+                    d.workPoolName ? (
+                      <Link to={`/work-pools/${encodeURIComponent(d.workPoolName)}`}>{d.workPoolName}</Link>
+                    ) : (
+                      <span className="muted">—</span>
+                    ),
+                },
+                { header: "Status", cell: (d) => <PauseToggle deployment={d} /> },
+                { header: "Tags", className: "hide-md", cell: (d) => <Tags tags={d.tags} /> },
+                { header: "Updated", className: "hide-md", cell: (d) => <RelativeTime iso={d.updatedAt} /> },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (d) => (
+                    <button
+                      type="button"
+                      className="button small primary"
+                      onClick={() => setRunning(d)}
+                      aria-label={`Run ${d.qualifiedName} now`}
+                    >
+                      Run
+                    </button>
                   ),
-              },
-              { header: "Status", cell: (d) => <PauseToggle deployment={d} /> },
-              { header: "Tags", className: "hide-md", cell: (d) => <Tags tags={d.tags} /> },
-              { header: "Updated", className: "hide-md", cell: (d) => <RelativeTime iso={d.updatedAt} /> },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (d) => (
-                  <button
-                    type="button"
-                    className="button small primary"
-                    onClick={() => setRunning(d)}
-                    aria-label={`Run ${d.qualifiedName} now`}
-                  >
-                    Run
-                  </button>
-                ),
-              },
-            ]}
-          />
-        </div>
-      )}
+                },
+              ]}
+            />
+          </div>
+        )}
+      </QueryList>
       <Modal
         open={running !== null}
         title={running ? `Run ${running.qualifiedName}` : "Run"}

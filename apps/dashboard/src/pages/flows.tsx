@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { Deployment } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { DataTable } from "../components/data-table.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton, Tags } from "../components/ui.tsx";
+import { Command, EmptyState, PageHeader, QueryList, RelativeTime, Tags } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { scheduleInWords } from "../lib/schedules.ts";
 import { Link } from "../router.tsx";
@@ -18,39 +18,42 @@ export function FlowsPage() {
   return (
     <>
       <PageHeader title="Flows" subtitle="Every flow that has run or been deployed in this workspace." />
-      {flows.error ? <ErrorNote error={flows.error} /> : null}
-      {flows.isPending ? (
-        <Skeleton lines={6} />
-      ) : flows.data && flows.data.length === 0 ? (
-        <EmptyState title="No flows yet">
-          <p>
-            A flow is an async function wrapped with <code>flow()</code> from <code>@flowplane/sdk</code>. It appears
-            here the first time it runs against this server or is deployed:
-          </p>
-          <Command>pnpm flowplane deploy examples/hello.ts:hello --name hello --pool local</Command>
-        </EmptyState>
-      ) : (
-        <div className="card">
-          <DataTable
-            rows={flows.data ?? []}
-            rowKey={(f) => f.id}
-            testId="flows-table"
-            columns={[
-              {
-                header: "Flow",
-                cell: (f) => (
-                  <Link to={`/runs?flow=${encodeURIComponent(f.name)}`} title={`Runs of ${f.name}`}>
-                    {f.name}
-                  </Link>
-                ),
-              },
-              { header: "Deployments", cell: (f) => <FlowDeployments deployments={byFlow.get(f.name) ?? []} /> },
-              { header: "Tags", className: "hide-sm", cell: (f) => <Tags tags={f.tags} /> },
-              { header: "Created", className: "hide-sm", cell: (f) => <RelativeTime iso={f.createdAt} /> },
-            ]}
-          />
-        </div>
-      )}
+      <QueryList
+        query={flows}
+        lines={6}
+        empty={
+          <EmptyState title="No flows yet">
+            <p>
+              A flow is an async function wrapped with <code>flow()</code> from <code>@flowplane/sdk</code>. It appears
+              here the first time it runs against this server or is deployed:
+            </p>
+            <Command>pnpm flowplane deploy examples/hello.ts:hello --name hello --pool local</Command>
+          </EmptyState>
+        }
+      >
+        {(rows) => (
+          <div className="card">
+            <DataTable
+              rows={rows}
+              rowKey={(f) => f.id}
+              testId="flows-table"
+              columns={[
+                {
+                  header: "Flow",
+                  cell: (f) => (
+                    <Link to={`/runs?flow=${encodeURIComponent(f.name)}`} title={`Runs of ${f.name}`}>
+                      {f.name}
+                    </Link>
+                  ),
+                },
+                { header: "Deployments", cell: (f) => <FlowDeployments deployments={byFlow.get(f.name) ?? []} /> },
+                { header: "Tags", className: "hide-sm", cell: (f) => <Tags tags={f.tags} /> },
+                { header: "Created", className: "hide-sm", cell: (f) => <RelativeTime iso={f.createdAt} /> },
+              ]}
+            />
+          </div>
+        )}
+      </QueryList>
     </>
   );
 }

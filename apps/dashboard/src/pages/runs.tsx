@@ -5,7 +5,7 @@ import type { Inputs } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { RunsChart } from "../components/runs-chart.tsx";
 import { RunsTable } from "../components/runs-table.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, Skeleton } from "../components/ui.tsx";
+import { Command, EmptyState, ErrorNote, InputField, PageHeader, SelectField, Skeleton } from "../components/ui.tsx";
 import { useDocumentTitle, useNow } from "../lib/hooks.ts";
 import { STATE_LABELS, STATE_TYPES, isStateType, type StateType } from "../lib/states.ts";
 import { RANGES, isRangeKey, resolveRange, type RangeKey } from "../lib/time-range.ts";
@@ -147,72 +147,51 @@ export function RunsPage() {
           </div>
         </fieldset>
         <div className="filter-row">
-          <label className="field">
-            <span>Flow</span>
-            <select value={filters.flow} onChange={(e) => update({ flow: e.target.value, deployment: "" })} name="flow">
-              <option value="">All flows</option>
-              {(flows.data ?? []).map((f) => (
-                <option key={f.id} value={f.name}>
-                  {f.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Deployment</span>
-            <select
-              value={filters.deployment}
-              onChange={(e) => update({ deployment: e.target.value })}
-              name="deployment"
-            >
-              <option value="">All deployments</option>
-              {flowDeployments.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.qualifiedName}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            label="Flow"
+            name="flow"
+            value={filters.flow}
+            options={[
+              { value: "", label: "All flows" },
+              ...(flows.data ?? []).map((f) => ({ value: f.name, label: f.name })),
+            ]}
+            onChange={(flow) => update({ flow, deployment: "" })}
+          />
+          <SelectField
+            label="Deployment"
+            name="deployment"
+            value={filters.deployment}
+            options={[
+              { value: "", label: "All deployments" },
+              ...flowDeployments.map((d) => ({ value: d.id, label: d.qualifiedName })),
+            ]}
+            onChange={(deployment) => update({ deployment })}
+          />
           <TagsFilter key={filters.tags.join()} tags={filters.tags} onApply={(tags) => update({ tags })} />
-          <label className="field">
-            <span>Time range</span>
-            <select
-              value={filters.range}
-              name="range"
-              onChange={(e) => {
-                const r = e.target.value as RangeKey;
-                if (r === "custom")
-                  update({ range: r, from: filters.from || range.chartFrom, to: filters.to || range.chartTo });
-                else update({ range: r });
-              }}
-            >
-              {RANGES.map((r) => (
-                <option key={r.key} value={r.key}>
-                  {r.label}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            label="Time range"
+            name="range"
+            value={filters.range}
+            options={RANGES.map((r) => ({ value: r.key, label: r.label }))}
+            onChange={(value) => {
+              const r = value as RangeKey;
+              if (r === "custom")
+                update({ range: r, from: filters.from || range.chartFrom, to: filters.to || range.chartTo });
+              else update({ range: r });
+            }}
+          />
           {filters.range === "custom" ? (
             <>
-              <label className="field">
-                <span>From</span>
-                <input
+              {(["from", "to"] as const).map((bound) => (
+                <InputField
+                  key={bound}
+                  label={bound === "from" ? "From" : "To"}
                   type="datetime-local"
-                  name="from"
-                  value={toLocalInput(filters.from)}
-                  onChange={(e) => e.target.value && update({ from: new Date(e.target.value).toISOString() })}
+                  name={bound}
+                  value={toLocalInput(filters[bound])}
+                  onChange={(value) => value && update({ [bound]: new Date(value).toISOString() })}
                 />
-              </label>
-              <label className="field">
-                <span>To</span>
-                <input
-                  type="datetime-local"
-                  name="to"
-                  value={toLocalInput(filters.to)}
-                  onChange={(e) => e.target.value && update({ to: new Date(e.target.value).toISOString() })}
-                />
-              </label>
+              ))}
             </>
           ) : null}
           {filtered ? (
@@ -244,16 +223,13 @@ export function RunsPage() {
               {runs.isFetching ? "Updating…" : ""}
             </span>
           </h2>
-          <label className="field inline">
-            <span>Per page</span>
-            <select value={filters.limit} onChange={(e) => update({ limit: Number(e.target.value) })}>
-              {PAGE_SIZES.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <SelectField
+            label="Per page"
+            inline
+            value={filters.limit}
+            options={PAGE_SIZES.map((n) => ({ value: n, label: n }))}
+            onChange={(value) => update({ limit: Number(value) })}
+          />
         </div>
         {runs.error ? <ErrorNote error={runs.error} title="Runs failed to load" /> : null}
         {runs.isPending ? (
@@ -310,21 +286,19 @@ function TagsFilter({ tags, onApply }: { tags: string[]; onApply: (tags: string[
   };
   return (
     <>
-      <label className="field">
-        <span>Tags</span>
-        <input
-          type="text"
-          name="tags"
-          placeholder="e.g. nightly, eu"
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          onBlur={apply}
-          onKeyDown={(e) => {
-            if (e.key === "Enter") apply();
-          }}
-          aria-describedby="tags-help"
-        />
-      </label>
+      <InputField
+        label="Tags"
+        type="text"
+        name="tags"
+        placeholder="e.g. nightly, eu"
+        value={text}
+        onChange={setText}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") apply();
+        }}
+        aria-describedby="tags-help"
+      />
       <small id="tags-help" className="visually-hidden">
         Comma-separated; runs must carry every tag. Press Enter to apply.
       </small>

@@ -2,10 +2,9 @@
 // sent; the API never returns them, so this page shows names and metadata only.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { errorMessage } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
-import { ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import { InputField, PageHeader, QueryList, RelativeTime, RequestError, Section } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
 export function SecretsPage() {
@@ -79,117 +78,92 @@ export function SecretsPage() {
         </p>
         {canWrite ? (
           <form className="inline-form" onSubmit={submitSecret} data-testid="secret-form">
-            <label className="field">
-              <span>Name</span>
-              <input name="secret-name" value={secretName} onChange={(e) => setSecretName(e.target.value)} required />
-            </label>
-            <label className="field">
-              <span>Value</span>
-              <input
-                name="secret-value"
-                type="password"
-                autoComplete="off"
-                value={secretValue}
-                onChange={(e) => setSecretValue(e.target.value)}
-                required
-              />
-            </label>
+            <InputField label="Name" name="secret-name" value={secretName} onChange={setSecretName} required />
+            <InputField
+              label="Value"
+              name="secret-value"
+              type="password"
+              autoComplete="off"
+              value={secretValue}
+              onChange={setSecretValue}
+              required
+            />
             <button type="submit" className="button primary" disabled={setSecret.isPending}>
               Save secret
             </button>
           </form>
         ) : null}
-        {setSecret.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(setSecret.error)}
-          </p>
-        ) : null}
-        {secrets.error ? <ErrorNote error={secrets.error} /> : null}
-        {secrets.isPending ? (
-          <Skeleton />
-        ) : (
-          <DataTable
-            rows={secrets.data ?? []}
-            rowKey={(row) => row.name}
-            testId="secrets-table"
-            columns={[
-              { header: "Name", cell: (row) => <code>{row.name}</code> },
-              { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
-              { header: "By", className: "hide-sm", cell: (row) => row.updatedBy?.name ?? "-" },
-              { header: "Last read", cell: (row) => <RelativeTime iso={row.lastReadAt} /> },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (row) =>
-                  canWrite ? (
-                    <DeleteButton
-                      label={`Delete secret ${row.name}`}
-                      onClick={() => deleteSecret.mutate({ name: row.name })}
-                    />
-                  ) : null,
-              },
-            ]}
-          />
-        )}
+        <RequestError error={setSecret.error} />
+        <QueryList query={secrets}>
+          {(rows) => (
+            <DataTable
+              rows={rows}
+              rowKey={(row) => row.name}
+              testId="secrets-table"
+              columns={[
+                { header: "Name", cell: (row) => <code>{row.name}</code> },
+                { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
+                { header: "By", className: "hide-sm", cell: (row) => row.updatedBy?.name ?? "-" },
+                { header: "Last read", cell: (row) => <RelativeTime iso={row.lastReadAt} /> },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (row) =>
+                    canWrite ? (
+                      <DeleteButton
+                        label={`Delete secret ${row.name}`}
+                        onClick={() => deleteSecret.mutate({ name: row.name })}
+                      />
+                    ) : null,
+                },
+              ]}
+            />
+          )}
+        </QueryList>
       </Section>
       <Section title="Variables">
         {canWrite ? (
           <form className="inline-form" onSubmit={submitVariable} data-testid="variable-form">
-            <label className="field">
-              <span>Name</span>
-              <input
-                name="variable-name"
-                value={variableName}
-                onChange={(e) => setVariableName(e.target.value)}
-                required
-              />
-            </label>
-            <label className="field">
-              <span>Value (JSON)</span>
-              <input
-                name="variable-value"
-                value={variableJson}
-                onChange={(e) => setVariableJson(e.target.value)}
-                placeholder='"eu-west-1" or {"cpu": 2}'
-                required
-              />
-            </label>
+            <InputField label="Name" name="variable-name" value={variableName} onChange={setVariableName} required />
+            <InputField
+              label="Value (JSON)"
+              name="variable-value"
+              value={variableJson}
+              onChange={setVariableJson}
+              placeholder='"eu-west-1" or {"cpu": 2}'
+              required
+            />
             <button type="submit" className="button primary" disabled={setVariable.isPending}>
               Save variable
             </button>
           </form>
         ) : null}
-        {(jsonError ?? setVariable.error) ? (
-          <p className="field-error" role="alert">
-            {jsonError ?? errorMessage(setVariable.error)}
-          </p>
-        ) : null}
-        {variables.error ? <ErrorNote error={variables.error} /> : null}
-        {variables.isPending ? (
-          <Skeleton />
-        ) : (
-          <DataTable
-            rows={variables.data ?? []}
-            rowKey={(row) => row.name}
-            testId="variables-table"
-            columns={[
-              { header: "Name", cell: (row) => <code>{row.name}</code> },
-              { header: "Value", cell: (row) => <code>{JSON.stringify(row.value)}</code> },
-              { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (row) =>
-                  canWrite ? (
-                    <DeleteButton
-                      label={`Delete variable ${row.name}`}
-                      onClick={() => deleteVariable.mutate({ name: row.name })}
-                    />
-                  ) : null,
-              },
-            ]}
-          />
-        )}
+        <RequestError error={jsonError ?? setVariable.error} />
+        <QueryList query={variables}>
+          {(rows) => (
+            <DataTable
+              rows={rows}
+              rowKey={(row) => row.name}
+              testId="variables-table"
+              columns={[
+                { header: "Name", cell: (row) => <code>{row.name}</code> },
+                { header: "Value", cell: (row) => <code>{JSON.stringify(row.value)}</code> },
+                { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (row) =>
+                    canWrite ? (
+                      <DeleteButton
+                        label={`Delete variable ${row.name}`}
+                        onClick={() => deleteVariable.mutate({ name: row.name })}
+                      />
+                    ) : null,
+                },
+              ]}
+            />
+          )}
+        </QueryList>
       </Section>
     </>
   );

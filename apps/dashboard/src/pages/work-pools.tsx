@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { WorkPool } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
-import { Command, EmptyState, ErrorNote, PageHeader, PauseButton, Skeleton, Stats } from "../components/ui.tsx";
+import { Command, EmptyState, PageHeader, PauseButton, QueryList, Stats } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { Link } from "../router.tsx";
 import "./work-pools.css";
@@ -16,23 +16,26 @@ export function WorkPoolsPage() {
         title="Work pools"
         subtitle="Where runs execute. Workers in your network poll a pool and launch its runs."
       />
-      {pools.error ? <ErrorNote error={pools.error} /> : null}
-      {pools.isPending ? (
-        <Skeleton lines={6} />
-      ) : pools.data && pools.data.length === 0 ? (
-        <EmptyState title="No work pools yet">
-          <p>Create a pool, then start a worker for it on any machine that can reach this server:</p>
-          <Command>pnpm flowplane work-pool create local --type process</Command>
-          <Command>pnpm flowplane worker start --pool local</Command>
-          <p className="muted small">Other types: docker, ecs, kubernetes.</p>
-        </EmptyState>
-      ) : (
-        <div className="pool-grid">
-          {(pools.data ?? []).map((p) => (
-            <PoolCard key={p.id} pool={p} />
-          ))}
-        </div>
-      )}
+      <QueryList
+        query={pools}
+        lines={6}
+        empty={
+          <EmptyState title="No work pools yet">
+            <p>Create a pool, then start a worker for it on any machine that can reach this server:</p>
+            <Command>pnpm flowplane work-pool create local --type process</Command>
+            <Command>pnpm flowplane worker start --pool local</Command>
+            <p className="muted small">Other types: docker, ecs, kubernetes.</p>
+          </EmptyState>
+        }
+      >
+        {(rows) => (
+          <div className="pool-grid">
+            {rows.map((p) => (
+              <PoolCard key={p.id} pool={p} />
+            ))}
+          </div>
+        )}
+      </QueryList>
     </>
   );
 }
