@@ -32,6 +32,12 @@ async function registerWorkers(poolName: string, n: number) {
   );
 }
 
+/** 60 due runs in pool `name`, whose concurrency limit is `limit`. */
+async function seedLimitedPool(name: string, limit: number) {
+  await seedDueRuns(name, 60);
+  await server.api.workPools.update.mutate({ name, concurrencyLimit: limit });
+}
+
 describe("claims", () => {
   it("8 workers racing for 2,000 due runs claim every run exactly once", async () => {
     await seedDueRuns("race", 2_000);
@@ -61,24 +67,23 @@ describe("claims", () => {
     expect(rows[0]).toEqual({ n: 2_000, pendings: 1 });
   }, 120_000);
 
-  it("never exceeds a pool's concurrency limit while workers race", async () => {
-    await seedDueRuns("limited", 60);
-    await server.api.workPools.update.mutate({ name: "limited", concurrencyLimit: 5 });
-    const workers = await registerWorkers("limited", 8);
-    const claimed = (
-      await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))
-    ).flatMap((r) => r.runs);
-    expect(claimed).toHaveLength(5);
-  }, 60_000);
-
-  it("never exceeds a deployment's concurrency limit while workers race", async () => {
-    await seedDueRuns("dep-limited", 40, 3);
-    const workers = await registerWorkers("dep-limited", 8);
-    const claimed = (
-      await Promise.all(workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })))
-    ).flatMap((r) => r.runs);
-    expect(claimed).toHaveLength(3);
-  }, 60_000);
+  it.each([
+    ["a pool's", "limited", 5, () => seedLimitedPool("limited", 5)],
+    ["a deployment's", "dep-limited", 3, () => seedDueRuns("dep-limited", 40, 3)],
+  ] as const)(
+    "never exceeds %s concurrency limit while workers race",
+    async (_limited, pool, limit, setUp) => {
+      await setUp();
+      const workers = await registerWorkers(pool, 8);
+      const claimed = (
+        await Promise.all(
+          workers.map(({ api, workerId }) => api.workers.poll.mutate({ workerId, limit: 10, waitMs: 0 })),
+        )
+      ).flatMap((r) => r.runs);
+      expect(claimed).toHaveLength(limit);
+    },
+    60_000,
+  );
 
   it("serves higher-priority queues first and claims nothing from a paused pool or queue", async () => {
     await server.api.workPools.create.mutate({ name: "prio", type: "process" });

@@ -254,6 +254,17 @@ export function waitForRun(
   );
 }
 
+/** Waits until run `id` is in state `type` (`what` says why, for the timeout message); answers the run then. */
+export function waitForState(
+  server: TestServer,
+  id: string,
+  type: string,
+  timeoutMs?: number,
+  what = type,
+): Promise<FlowRun> {
+  return waitForRun(server, id, what, (r) => r.state.type === type, timeoutMs);
+}
+
 /**
  * Cancels run `id` as a user does (`flowplane flow-run cancel ID`) and waits until it is
  * CANCELLED; answers the run then and the types of its last two states.
@@ -261,7 +272,7 @@ export function waitForRun(
 export async function cancelWithCli(server: TestServer, id: string, timeoutMs: number) {
   const cancelled = await runCli(["flow-run", "cancel", id], server.env);
   if (cancelled.code !== 0) throw new Error(`flow-run cancel exited ${cancelled.code}: ${cancelled.stderr}`);
-  const final = await waitForRun(server, id, "CANCELLED", (r) => r.state.type === "CANCELLED", timeoutMs);
+  const final = await waitForState(server, id, "CANCELLED", timeoutMs);
   const history = await server.api.flowRuns.history.query({ id });
   return { final, lastStates: history.slice(-2).map((s) => s.type) };
 }

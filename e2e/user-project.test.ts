@@ -57,6 +57,15 @@ async function npx(args: string[], cwd = project, timeout = 60_000) {
   }
 }
 
+/** Runs `deployment` with `--watch`, which must exit non-zero with the run FAILED; answers the run's message. */
+async function failedRunMessage(deployment: string): Promise<string> {
+  const watched = await npx(["deployment", "run", deployment, "--watch", "--json"], project, 120_000);
+  expect(watched.code).not.toBe(0);
+  const final = JSON.parse(watched.stdout) as { state: { type: string; message: string } };
+  expect(final.state.type).toBe("FAILED");
+  return final.state.message;
+}
+
 beforeAll(async () => {
   const { files, digest } = await releaseTarballs();
   expect(files.map((file) => path.basename(file)).sort()).toEqual(
@@ -198,12 +207,9 @@ describe("a user's own project with the release tarballs installed by npm", () =
     expect(deployed.code, deployed.stderr).toBe(0);
     await rm(borrowed);
 
-    const watched = await npx(["deployment", "run", "etl/nosdk", "--watch", "--json"], project, 120_000);
-    expect(watched.code).not.toBe(0);
-    const final = JSON.parse(watched.stdout) as { state: { type: string; message: string } };
-    expect(final.state.type).toBe("FAILED");
-    expect(final.state.message).toContain("cannot load @flowplane/sdk");
-    expect(final.state.message).toContain("npm install @flowplane/sdk@0.1.0");
+    const message = await failedRunMessage("etl/nosdk");
+    expect(message).toContain("cannot load @flowplane/sdk");
+    expect(message).toContain("npm install @flowplane/sdk@0.1.0");
   }, 180_000);
 
   it("fails a run whose project has an incompatible @flowplane/sdk, naming both versions", async () => {
@@ -221,12 +227,9 @@ describe("a user's own project with the release tarballs installed by npm", () =
     const deployed = await npx(["deploy", "flows/etl.ts:etl", "--name", "incompatible", "--pool", "local"], sub);
     expect(deployed.code, deployed.stderr).toBe(0);
 
-    const watched = await npx(["deployment", "run", "etl/incompatible", "--watch", "--json"], project, 120_000);
-    expect(watched.code).not.toBe(0);
-    const final = JSON.parse(watched.stdout) as { state: { type: string; message: string } };
-    expect(final.state.type).toBe("FAILED");
-    expect(final.state.message).toContain("@flowplane/sdk 9.0.0");
-    expect(final.state.message).toContain("flowplane 0.1.0");
+    const message = await failedRunMessage("etl/incompatible");
+    expect(message).toContain("@flowplane/sdk 9.0.0");
+    expect(message).toContain("flowplane 0.1.0");
     await rm(sub, { recursive: true, force: true });
   }, 180_000);
 });

@@ -17,7 +17,7 @@ import {
   spawnCli,
   startTestServer,
   waitFor,
-  waitForRun,
+  waitForState,
   waitUntilRunning,
   withWorker,
   type TestServer,
@@ -98,22 +98,10 @@ describe("process work pool", () => {
       async () => !processAlive(Number(running.infrastructureId)),
       10_000,
     );
-    const rescheduled = await waitForRun(
-      server,
-      run.id,
-      "rescheduled for a retry",
-      (r) => r.state.type === "SCHEDULED",
-      15_000,
-    );
+    const rescheduled = await waitForState(server, run.id, "SCHEDULED", 15_000, "rescheduled for a retry");
     expect(rescheduled.state.name).toBe("AwaitingRetry");
     await withWorker(["--pool", pool, "--name", "rescuer"], workerEnv(), async () => {
-      const final = await waitForRun(
-        server,
-        run.id,
-        "COMPLETED again (the retry)",
-        (r) => r.state.type === "COMPLETED",
-        30_000,
-      );
+      const final = await waitForState(server, run.id, "COMPLETED", 30_000, "COMPLETED again (the retry)");
       expect(final.runCount).toBe(2);
       expect(final.workerName).toBe("rescuer");
       const history = (await server.api.flowRuns.history.query({ id: run.id })).map((s) => `${s.type}:${s.name}`);

@@ -13,6 +13,10 @@ export const name = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.\- ]*$/, "use letters, digits, spaces, '.', '_' and '-'");
 export const jsonObject = z.record(z.string(), z.unknown());
+/** Most runs at once (pools, queues); null lifts the limit. */
+export const concurrencyLimit = z.number().int().min(0).nullish();
+/** A queue's priority: lower is served first. */
+export const queuePriority = z.number().int().min(1).max(1000);
 export const stateType = z.enum(STATE_TYPES);
 
 /** A cache key, bounded as core's boundedCacheKey says (a long one is stored as its SHA-256). */

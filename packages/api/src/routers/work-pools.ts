@@ -8,7 +8,7 @@ import {
   updateWorkPool,
 } from "../services/work-pools.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
-import { name } from "./schemas.ts";
+import { concurrencyLimit, name } from "./schemas.ts";
 
 export const workPoolsRouter = router({
   create: developerProcedure
@@ -17,7 +17,7 @@ export const workPoolsRouter = router({
         name,
         type: z.enum(POOL_TYPES),
         description: z.string().max(2000).optional(),
-        concurrencyLimit: z.number().int().min(0).nullish(),
+        concurrencyLimit,
         baseJobTemplate: z.unknown().optional(),
       }),
     )
@@ -31,7 +31,7 @@ export const workPoolsRouter = router({
       z.object({
         name: z.string(),
         paused: z.boolean().optional(),
-        concurrencyLimit: z.number().int().min(0).nullish(),
+        concurrencyLimit,
         description: z.string().max(2000).optional(),
         baseJobTemplate: z.unknown().optional(),
       }),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { createWorkQueue, deleteWorkQueue, listWorkQueues, updateWorkQueue } from "../services/work-pools.ts";
 import { developerProcedure, readProcedure, router } from "../trpc.ts";
-import { name } from "./schemas.ts";
+import { concurrencyLimit, name, queuePriority } from "./schemas.ts";
 
 export const workQueuesRouter = router({
   create: developerProcedure
@@ -9,8 +9,8 @@ export const workQueuesRouter = router({
       z.object({
         workPoolName: z.string(),
         name,
-        priority: z.number().int().min(1).max(1000).default(1),
-        concurrencyLimit: z.number().int().min(0).nullish(),
+        priority: queuePriority.default(1),
+        concurrencyLimit,
       }),
     )
     .mutation(({ ctx, input }) => createWorkQueue(ctx.services.resources, ctx.workspaceId, input)),
@@ -22,8 +22,8 @@ export const workQueuesRouter = router({
       z.object({
         workPoolName: z.string(),
         name: z.string(),
-        priority: z.number().int().min(1).max(1000).optional(),
-        concurrencyLimit: z.number().int().min(0).nullish(),
+        priority: queuePriority.optional(),
+        concurrencyLimit,
         paused: z.boolean().optional(),
       }),
     )

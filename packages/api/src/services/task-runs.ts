@@ -13,8 +13,9 @@ import {
 import { notFound } from "../errors.ts";
 import type { Resources } from "./resources.ts";
 import { attemptRefusal, type RunAttempt } from "./run-state/fence.ts";
-import { stateOfRow } from "./run-state/rows.ts";
+import { stateOfRow, type StateColumns } from "./run-state/rows.ts";
 import { inTransaction } from "./sql.ts";
+import { stateHistory } from "./run-state/history.ts";
 
 export async function proposeTaskRunState(
   res: Resources,
@@ -26,18 +27,15 @@ export async function proposeTaskRunState(
 ): Promise<ProposalOutcome> {
   const { outcome, flowRunId } = await inTransaction(res.pool, async (sql) => {
     const now = new Date();
-    const { rows } = await sql.query<{
-      id: string;
-      flowRunId: string;
-      stateType: StateType;
-      stateName: string;
-      stateTimestamp: Date;
-      stateMessage: string | null;
-      stateTransitionId: string | null;
-      runCount: number;
-      flowStateType: StateType;
-      flowClaimToken: string | null;
-    }>(
+    const { rows } = await sql.query<
+      StateColumns & {
+        id: string;
+        flowRunId: string;
+        runCount: number;
+        flowStateType: StateType;
+        flowClaimToken: string | null;
+      }
+    >(
       `SELECT tr.id, tr."flowRunId", tr."stateType", tr."stateName", tr."stateTimestamp", tr."stateMessage", tr."stateTransitionId",
               tr."runCount", fr."stateType" AS "flowStateType", fr."claimToken" AS "flowClaimToken"
          FROM "TaskRun" tr JOIN "FlowRun" fr ON fr.id = tr."flowRunId"
@@ -139,10 +137,5 @@ export async function taskRunHistory(res: Resources, workspaceId: string, taskRu
   // Another workspace's task run is "not found", as flowRuns.history says, not an empty history.
   const run = await res.prisma.taskRun.findFirst({ where: { id: taskRunId, workspaceId }, select: { id: true } });
   if (!run) throw notFound("task run", taskRunId);
-  const states = await res.prisma.state.findMany({
-    where: { taskRunId: run.id, workspaceId },
-    orderBy: [{ timestamp: "asc" }, { id: "asc" }],
-    select: { id: true, type: true, name: true, timestamp: true, message: true, details: true },
-  });
-  return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
+  return stateHistory(res, workspaceId, { taskRunId: run.id });
 }

@@ -132,11 +132,12 @@ export async function updateWorkPool(
   if (input.baseJobTemplate !== undefined) checkTemplate(input.baseJobTemplate);
   const updated = await res.prisma.workPool.update({
     where: { id: p.id },
+    // Prisma leaves a field given as undefined as it is: only what the input names changes.
     data: {
-      ...(input.paused !== undefined ? { paused: input.paused } : {}),
-      ...(input.concurrencyLimit !== undefined ? { concurrencyLimit: input.concurrencyLimit } : {}),
-      ...(input.description !== undefined ? { description: input.description } : {}),
-      ...(input.baseJobTemplate !== undefined ? { baseJobTemplate: input.baseJobTemplate as object } : {}),
+      paused: input.paused,
+      concurrencyLimit: input.concurrencyLimit,
+      description: input.description,
+      baseJobTemplate: input.baseJobTemplate as object | undefined,
     },
     select: poolSelect,
   });
@@ -225,11 +226,8 @@ export async function updateWorkQueue(
   if (!q) throw notFound("work queue", input.name);
   const updated = await res.prisma.workQueue.update({
     where: { id: q.id },
-    data: {
-      ...(input.priority !== undefined ? { priority: input.priority } : {}),
-      ...(input.concurrencyLimit !== undefined ? { concurrencyLimit: input.concurrencyLimit } : {}),
-      ...(input.paused !== undefined ? { paused: input.paused } : {}),
-    },
+    // Prisma leaves a field given as undefined as it is: only what the input names changes.
+    data: { priority: input.priority, concurrencyLimit: input.concurrencyLimit, paused: input.paused },
     select: queueSelect,
   });
   if (input.paused === false) res.publisher.publish([{ kind: "runs_ready", workspaceId, workPoolId }]);

@@ -79,37 +79,14 @@ describe("retryDelayMs without jitter", () => {
 });
 
 describe("retryDelayMs with jitter", () => {
+  /** A 10 s delay with jitter factor `factor`. */
+  const jitter = (factor: number): RetryPolicy => ({ retries: 1, retryDelaySeconds: 10, retryJitterFactor: factor });
   const cases: { name: string; policy: RetryPolicy; attempt?: number; random: number; ms: number }[] = [
-    {
-      name: "random 0 → lower bound d*(1-j)",
-      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
-      random: 0,
-      ms: 5000,
-    },
-    {
-      name: "random 0.5 → the delay itself",
-      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
-      random: 0.5,
-      ms: 10_000,
-    },
-    {
-      name: "random →1 → upper bound d*(1+j)",
-      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 0.5 },
-      random: 0.999999,
-      ms: 15_000,
-    },
-    {
-      name: "factor above 1 never goes negative",
-      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: 3 },
-      random: 0,
-      ms: 0,
-    },
-    {
-      name: "negative factor means no jitter",
-      policy: { retries: 1, retryDelaySeconds: 10, retryJitterFactor: -1 },
-      random: 0,
-      ms: 10_000,
-    },
+    { name: "random 0 → lower bound d*(1-j)", policy: jitter(0.5), random: 0, ms: 5000 },
+    { name: "random 0.5 → the delay itself", policy: jitter(0.5), random: 0.5, ms: 10_000 },
+    { name: "random →1 → upper bound d*(1+j)", policy: jitter(0.5), random: 0.999999, ms: 15_000 },
+    { name: "factor above 1 never goes negative", policy: jitter(3), random: 0, ms: 0 },
+    { name: "negative factor means no jitter", policy: jitter(-1), random: 0, ms: 10_000 },
     {
       name: "jitter applies to the list entry of this attempt",
       policy: { retries: 3, retryDelaySeconds: [1, 100], retryJitterFactor: 0.1 },

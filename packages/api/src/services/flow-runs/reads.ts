@@ -5,6 +5,7 @@ import type { Prisma } from "@flowplane/db";
 import { notFound } from "../../errors.ts";
 import type { Resources } from "../resources.ts";
 import { attemptRefusal, type RunAttempt } from "../run-state/fence.ts";
+import { stateHistory } from "../run-state/history.ts";
 
 const flowRunSelect = {
   id: true,
@@ -190,10 +191,5 @@ export async function listFlowRuns(res: Resources, workspaceId: string, input: F
 export async function flowRunHistory(res: Resources, workspaceId: string, flowRunId: string) {
   const run = await res.prisma.flowRun.findFirst({ where: { id: flowRunId, workspaceId }, select: { id: true } });
   if (!run) throw notFound("flow run", flowRunId);
-  const states = await res.prisma.state.findMany({
-    where: { flowRunId: run.id, workspaceId },
-    orderBy: [{ timestamp: "asc" }, { id: "asc" }],
-    select: { id: true, type: true, name: true, timestamp: true, message: true, details: true },
-  });
-  return states.map((s) => ({ ...s, timestamp: s.timestamp.toISOString() }));
+  return stateHistory(res, workspaceId, { flowRunId: run.id });
 }

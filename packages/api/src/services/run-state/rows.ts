@@ -8,14 +8,18 @@ import {
   type StateType,
 } from "@flowplane/core";
 
-export interface RunRow {
-  id: string;
-  workspaceId: string;
+/** The columns that hold a run's current state, on flow runs and task runs alike. */
+export interface StateColumns {
   stateType: StateType;
   stateName: string;
   stateTimestamp: Date;
   stateMessage: string | null;
   stateTransitionId: string | null;
+}
+
+export interface RunRow extends StateColumns {
+  id: string;
+  workspaceId: string;
   runCount: number;
   retryPolicy: RetryPolicy;
   nextScheduledTime: Date | null;
@@ -54,9 +58,7 @@ export function runColumns(alias?: string): string {
 /** The RunRow columns, for `SELECT`/`RETURNING` on `"FlowRun"`. */
 export const RUN_COLUMNS = runColumns();
 
-export function stateOfRow(
-  row: Pick<RunRow, "stateType" | "stateName" | "stateTimestamp" | "stateMessage" | "stateTransitionId">,
-): State {
+export function stateOfRow(row: StateColumns): State {
   return {
     type: row.stateType,
     name: row.stateName,
