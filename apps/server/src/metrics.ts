@@ -25,30 +25,21 @@ export class ServerMetrics {
   constructor(pool: Database["pool"], procedures: Iterable<string>) {
     this.procedures = new Set(procedures);
     client.collectDefaultMetrics({ register: this.registry, prefix: "flowplane_" });
-    new client.Gauge({
-      name: "flowplane_db_pool_connections",
-      help: "Connections in the DB pool",
-      registers: [this.registry],
-      collect() {
-        this.set(pool.totalCount);
-      },
-    });
-    new client.Gauge({
-      name: "flowplane_db_pool_idle",
-      help: "Idle connections in the DB pool",
-      registers: [this.registry],
-      collect() {
-        this.set(pool.idleCount);
-      },
-    });
-    new client.Gauge({
-      name: "flowplane_db_pool_waiting",
-      help: "Queries waiting for a DB connection",
-      registers: [this.registry],
-      collect() {
-        this.set(pool.waitingCount);
-      },
-    });
+    const poolGauges: [name: string, help: string, read: () => number][] = [
+      ["flowplane_db_pool_connections", "Connections in the DB pool", () => pool.totalCount],
+      ["flowplane_db_pool_idle", "Idle connections in the DB pool", () => pool.idleCount],
+      ["flowplane_db_pool_waiting", "Queries waiting for a DB connection", () => pool.waitingCount],
+    ];
+    for (const [name, help, read] of poolGauges) {
+      new client.Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    }
   }
 
   /** The label for a request path: a procedure name, "batch", one of the fixed paths, or "other". */

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
-import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
+import { ACTIONS_HEADER, DataTable, type Column } from "../components/data-table.tsx";
 import { InputField, PageHeader, QueryList, RelativeTime, RequestError, Section } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
@@ -105,17 +105,7 @@ export function SecretsPage() {
                 { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
                 { header: "By", className: "hide-sm", cell: (row) => row.updatedBy?.name ?? "-" },
                 { header: "Last read", cell: (row) => <RelativeTime iso={row.lastReadAt} /> },
-                {
-                  header: ACTIONS_HEADER,
-                  cellClassName: "actions",
-                  cell: (row) =>
-                    canWrite ? (
-                      <DeleteButton
-                        label={`Delete secret ${row.name}`}
-                        onClick={() => deleteSecret.mutate({ name: row.name })}
-                      />
-                    ) : null,
-                },
+                deleteColumn("secret", canWrite, (name) => deleteSecret.mutate({ name })),
               ]}
             />
           )}
@@ -149,17 +139,7 @@ export function SecretsPage() {
                 { header: "Name", cell: (row) => <code>{row.name}</code> },
                 { header: "Value", cell: (row) => <code>{JSON.stringify(row.value)}</code> },
                 { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
-                {
-                  header: ACTIONS_HEADER,
-                  cellClassName: "actions",
-                  cell: (row) =>
-                    canWrite ? (
-                      <DeleteButton
-                        label={`Delete variable ${row.name}`}
-                        onClick={() => deleteVariable.mutate({ name: row.name })}
-                      />
-                    ) : null,
-                },
+                deleteColumn("variable", canWrite, (name) => deleteVariable.mutate({ name })),
               ]}
             />
           )}
@@ -169,10 +149,21 @@ export function SecretsPage() {
   );
 }
 
-function DeleteButton({ label, onClick }: { label: string; onClick: () => void }) {
-  return (
-    <button type="button" className="button small danger-outline" aria-label={label} onClick={onClick}>
-      Delete
-    </button>
-  );
+/** The actions column of a list of named things: a Delete button per row, for those who may write. */
+function deleteColumn(kind: string, canWrite: boolean, onDelete: (name: string) => void): Column<{ name: string }> {
+  return {
+    header: ACTIONS_HEADER,
+    cellClassName: "actions",
+    cell: (row) =>
+      canWrite ? (
+        <button
+          type="button"
+          className="button small danger-outline"
+          aria-label={`Delete ${kind} ${row.name}`}
+          onClick={() => onDelete(row.name)}
+        >
+          Delete
+        </button>
+      ) : null,
+  };
 }
