@@ -17,6 +17,7 @@ import {
   spawnCli,
   startTestServer,
   waitFor,
+  waitForRun,
   waitForState,
   waitUntilRunning,
   withWorker,

@@ -16,7 +16,6 @@ import {
   quietPool,
   sleep,
   startMeasuring,
-  untilDrained,
   type LatencyResult,
   type ThroughputResult,
 } from "./harness.ts";
@@ -76,23 +75,23 @@ export async function graphileThroughput(
     const deadline = Date.now() + boxSeconds * 1000;
     const worker = tuned ? { ...tunedWorker(concurrency), preparedStatements: true } : { concurrentJobs: concurrency };
     const measure = await startMeasuring(url);
-    const started = performance.now();
     const { stop } = await startRunner(url, worker, tuned ? concurrency + 1 : 10, () => void handled++);
     try {
       const count = async () =>
         Number(
           (await probe.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0]!.n,
         );
-      const left = await untilDrained(() => handled, runs, count, deadline);
-      const seconds = (performance.now() - started) / 1000;
-      return await measure.row({
-        system: "graphile-worker",
-        config: tuned ? "tuned: localQueue 500, completeJobBatchDelay 0" : "default",
-        concurrency: `concurrentJobs ${concurrency}`,
-        runs,
-        completed: runs - left,
-        seconds,
-      });
+      return await measure.drained(
+        {
+          system: "graphile-worker",
+          config: tuned ? "tuned: localQueue 500, completeJobBatchDelay 0" : "default",
+          concurrency: `concurrentJobs ${concurrency}`,
+          runs,
+        },
+        () => handled,
+        count,
+        deadline,
+      );
     } finally {
       await stop();
     }

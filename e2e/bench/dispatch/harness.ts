@@ -89,6 +89,21 @@ export interface ThroughputResult {
 
 type TrialOutcome = Pick<ThroughputResult, "system" | "config" | "concurrency" | "runs" | "completed" | "seconds">;
 
+export interface Measuring {
+  /**
+   * Waits until a peer's trial has drained (untilDrained) and answers its row, timed from when
+   * measuring started.
+   */
+  drained(
+    trial: Omit<TrialOutcome, "completed" | "seconds">,
+    handled: () => number,
+    unfinished: () => Promise<number>,
+    deadline: number,
+  ): Promise<ThroughputResult>;
+  /** The row of a trial whose outcome the caller measured itself. */
+  row(outcome: TrialOutcome): Promise<ThroughputResult>;
+}
+
 /** Busy and total jiffies of the machine (all CPUs), from /proc/stat. */
 async function machineTicks(): Promise<{ busy: number; total: number }> {
   const line = (await readFile("/proc/stat", "utf8")).split("\n")[0]!;
@@ -150,24 +165,30 @@ async function backendCpuSeconds(database: string): Promise<Map<number, number>>
  * Starts measuring a trial on the database at `url`: its `row` turns the trial's outcome into a
  * result with its rate and the CPU it cost (this process, the machine, the database's backends).
  */
-export async function startMeasuring(url: string): Promise<{ row(outcome: TrialOutcome): Promise<ThroughputResult> }> {
+export async function startMeasuring(url: string): Promise<Measuring> {
   const database = new URL(url).pathname.slice(1);
   const backendsBefore = await backendCpuSeconds(database);
   const meter = await cpuMeter();
+  const started = performance.now();
+  const row = async (r: TrialOutcome): Promise<ThroughputResult> => {
+    const cpu = await meter();
+    let dbSeconds = 0;
+    for (const [pid, t] of await backendCpuSeconds(database)) dbSeconds += t - (backendsBefore.get(pid) ?? 0);
+    const perRun = (cpuSeconds: number) => (cpuSeconds * 1000) / Math.max(1, r.completed);
+    return {
+      ...r,
+      perSecond: r.completed / r.seconds,
+      timeBoxed: r.completed < r.runs,
+      ...cpu,
+      nodeCpuMsPerRun: perRun(cpu.nodeCpu * r.seconds),
+      dbCpuMsPerRun: perRun(dbSeconds),
+    };
+  };
   return {
-    async row(r) {
-      const cpu = await meter();
-      let dbSeconds = 0;
-      for (const [pid, t] of await backendCpuSeconds(database)) dbSeconds += t - (backendsBefore.get(pid) ?? 0);
-      const perRun = (cpuSeconds: number) => (cpuSeconds * 1000) / Math.max(1, r.completed);
-      return {
-        ...r,
-        perSecond: r.completed / r.seconds,
-        timeBoxed: r.completed < r.runs,
-        ...cpu,
-        nodeCpuMsPerRun: perRun(cpu.nodeCpu * r.seconds),
-        dbCpuMsPerRun: perRun(dbSeconds),
-      };
+    row,
+    async drained(trial, handled, unfinished, deadline) {
+      const left = await untilDrained(handled, trial.runs, unfinished, deadline);
+      return row({ ...trial, completed: trial.runs - left, seconds: (performance.now() - started) / 1000 });
     },
   };
 }

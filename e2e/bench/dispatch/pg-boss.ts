@@ -9,7 +9,6 @@ import {
   pickupSeries,
   sleep,
   startMeasuring,
-  untilDrained,
   type LatencyResult,
   type ThroughputResult,
 } from "./harness.ts";
@@ -48,7 +47,6 @@ export async function pgBossThroughput(
         ? { localConcurrency: concurrency, batchSize, burstWhenBatchFull: true }
         : { localConcurrency: concurrency };
       const measure = await startMeasuring(url);
-      const started = performance.now();
       await boss.work(queue, options, async (jobs) => {
         handled += jobs.length;
       });
@@ -61,16 +59,17 @@ export async function pgBossThroughput(
             )
           ).rows[0]!.n,
         );
-      const left = await untilDrained(() => handled, runs, count, deadline);
-      const seconds = (performance.now() - started) / 1000;
-      return await measure.row({
-        system: "pg-boss",
-        config: tuned ? `tuned: batchSize ${batchSize}, burstWhenBatchFull` : "default (batchSize 1, 2 s polling)",
-        concurrency: `localConcurrency ${concurrency}`,
-        runs,
-        completed: runs - left,
-        seconds,
-      });
+      return await measure.drained(
+        {
+          system: "pg-boss",
+          config: tuned ? `tuned: batchSize ${batchSize}, burstWhenBatchFull` : "default (batchSize 1, 2 s polling)",
+          concurrency: `localConcurrency ${concurrency}`,
+          runs,
+        },
+        () => handled,
+        count,
+        deadline,
+      );
     });
   } finally {
     await stop();

@@ -1,7 +1,8 @@
 // Small pieces shared by the flow and task engines.
 import { createHash } from "node:crypto";
-import type { State, StateDetails, StateInput, StateType } from "@flowplane/core";
+import { StateNames, type State, type StateDetails, type StateInput, type StateType } from "@flowplane/core";
 import { NEVER_ABORTED } from "../context.ts";
+import { TimeoutError } from "../errors.ts";
 
 /**
  * StateDetails plus the SDK's `noRetry` flag: set on a FAILED proposal when the retry condition
@@ -45,6 +46,53 @@ export function msUntil(iso: string | undefined): number {
 /** A signal that fires when either fires; avoids AbortSignal.any when one side can never fire. */
 export function combineSignals(parent: AbortSignal, own: AbortSignal): AbortSignal {
   return parent === NEVER_ABORTED ? own : AbortSignal.any([parent, own]);
+}
+
+/**
+ * One attempt's timeout. `signal` is the parent's signal combined with the attempt's own, which
+ * aborts with `reason` (a TimeoutError) after `timeoutSeconds`; `state` is then the FAILED/TimedOut
+ * state to record. Without a timeout the attempt runs under the parent's signal alone.
+ */
+export class AttemptTimeout {
+  readonly signal: AbortSignal;
+  reason: TimeoutError | undefined;
+  state: EngineState | undefined;
+  private readonly timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    kind: "flow" | "task",
+    runId: string,
+    runName: string,
+    timeoutSeconds: number | undefined,
+    parent: AbortSignal,
+  ) {
+    if (timeoutSeconds === undefined) {
+      this.signal = parent;
+      return;
+    }
+    const controller = new AbortController();
+    this.signal = combineSignals(parent, controller.signal);
+    this.timer = setTimeout(() => {
+      const run = `${kind === "flow" ? "Flow" : "Task"} run '${runName}'`;
+      this.state = makeState("FAILED", StateNames.TimedOut, `${run} timed out after ${timeoutSeconds}s`);
+      this.reason = new TimeoutError(kind, runId, runName, timeoutSeconds, this.state);
+      controller.abort(this.reason);
+    }, timeoutSeconds * 1000);
+  }
+
+  /** The attempt's work, given up on (rejected with the TimeoutError) when the timeout fires. */
+  race<T>(work: T | PromiseLike<T>): Promise<Awaited<T>> {
+    return this.timer === undefined ? Promise.resolve(work as Awaited<T>) : raceSignal(work, this.signal);
+  }
+
+  /** Whether `error` is this timeout firing (rather than the attempt's own failure). */
+  firedAs(error: unknown): boolean {
+    return this.reason !== undefined && error === this.reason;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 /**

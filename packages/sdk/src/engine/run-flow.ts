@@ -25,15 +25,13 @@ import { getTracker } from "../tracking/select.ts";
 import type { FlowRunInfo, Tracker } from "../tracking/tracker.ts";
 import { withRedaction } from "../tracking/redacting-tracker.ts";
 import {
-  combineSignals,
+  AttemptTimeout,
+  type EngineStateDetails,
   errorDetail,
   makeState,
   msUntil,
-  raceSignal,
   sleep,
   sleepUntil,
-  type EngineState,
-  type EngineStateDetails,
 } from "./common.ts";
 import { hookForState, runHooks } from "./hooks.ts";
 import { resolveReturned } from "./inputs.ts";
@@ -330,22 +328,8 @@ async function execute<Args extends unknown[], R>(
       hookEvent(running),
     );
 
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let signal = exec.parentSignal;
-    const timeout: { reason?: TimeoutError; state?: EngineState } = {};
-    if (timeoutSeconds !== undefined) {
-      const controller = new AbortController();
-      signal = combineSignals(exec.parentSignal, controller.signal);
-      timer = setTimeout(() => {
-        timeout.state = makeState(
-          "FAILED",
-          StateNames.TimedOut,
-          `Flow run '${start.name}' timed out after ${timeoutSeconds}s`,
-        );
-        timeout.reason = new TimeoutError("flow", start.id, start.name, timeoutSeconds, timeout.state);
-        controller.abort(timeout.reason);
-      }, timeoutSeconds * 1000);
-    }
+    const timeout = new AttemptTimeout("flow", start.id, start.name, timeoutSeconds, exec.parentSignal);
+    const signal = timeout.signal;
     const scope = new RunScope(shared, flowRun, undefined, flowRun.runCount, signal, logPrints);
     activeFlowRuns.set(start.id, { options, scope });
 
@@ -354,12 +338,12 @@ async function execute<Args extends unknown[], R>(
       const pending = runStorage.run(scope, async () => resolveReturned(await def.fn(...callArgs)));
       outcome = {
         ok: true,
-        value: (await (timer === undefined ? pending : raceSignal(pending, signal))) as FlowValue<Awaited<R>>,
+        value: (await timeout.race(pending)) as FlowValue<Awaited<R>>,
       };
     } catch (error) {
       outcome = { ok: false, error };
     }
-    clearTimeout(timer);
+    timeout.clear();
     activeFlowRuns.delete(start.id);
     // Submitted task runs report into this flow run; let them finish first so its final state is
     // the last thing recorded for it. A timed-out run does not wait: its work may be what hangs.
@@ -378,7 +362,7 @@ async function execute<Args extends unknown[], R>(
     }
 
     const error = outcome.error;
-    const timedOut = timeout.reason !== undefined && error === timeout.reason;
+    const timedOut = timeout.firedAs(error);
     let noRetry = exec.parentSignal.aborted;
     if (!noRetry && options.retryCondition !== undefined && flowRun.runCount <= retries) {
       try {

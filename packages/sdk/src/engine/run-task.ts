@@ -21,7 +21,7 @@ import { resultStore } from "../results/store.ts";
 import { tagsInScope } from "../tags.ts";
 import type { TaskRunRecord } from "../tracking/tracker.ts";
 import {
-  combineSignals,
+  AttemptTimeout,
   errorDetail,
   makeState,
   raceSignal,
@@ -178,33 +178,19 @@ export async function runTask<Args extends unknown[], R>(
     if (onRunning !== undefined) await onRunning;
     const taskRun: TaskRunInfo = { id, name, runCount: attempt };
 
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let signal = parent.signal;
-    const timeout: { reason?: TimeoutError; state?: EngineState } = {};
-    if (timeoutSeconds !== undefined) {
-      const controller = new AbortController();
-      signal = combineSignals(parent.signal, controller.signal);
-      timer = setTimeout(() => {
-        timeout.state = makeState(
-          "FAILED",
-          StateNames.TimedOut,
-          `Task run '${name}' timed out after ${timeoutSeconds}s`,
-        );
-        timeout.reason = new TimeoutError("task", id, name, timeoutSeconds, timeout.state);
-        controller.abort(timeout.reason);
-      }, timeoutSeconds * 1000);
-    }
+    const timeout = new AttemptTimeout("task", id, name, timeoutSeconds, parent.signal);
+    const signal = timeout.signal;
     const scope = new RunScope(shared, flowRun, taskRun, attempt, signal, logPrints);
 
     let value: Awaited<R>;
     shared.running.set(id, { options: options as Readonly<TaskOptions<never[]>>, scope });
     try {
       const pending = runStorage.run(scope, def.fn, ...args);
-      value = await (timer === undefined ? pending : raceSignal(pending, signal));
+      value = await timeout.race(pending);
     } catch (err) {
       shared.running.delete(id);
-      clearTimeout(timer);
-      const timedOut = timeout.reason !== undefined && err === timeout.reason;
+      timeout.clear();
+      const timedOut = timeout.firedAs(err);
       let noRetry = false;
       // Retries are pointless once the enclosing flow run has been given up on.
       if (attempt <= def.retries && !parent.signal.aborted) {
@@ -240,7 +226,7 @@ export async function runTask<Args extends unknown[], R>(
       throw new TaskRunError(id, name, failed, err);
     }
     shared.running.delete(id);
-    clearTimeout(timer);
+    timeout.clear();
 
     const details: EngineStateDetails = {};
     if (def.persist) {
