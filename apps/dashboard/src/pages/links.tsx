@@ -7,7 +7,7 @@ import { createAccountApi, enterWorkspace } from "../api/account.ts";
 import { createAnonymousApi, errorMessage, type Outputs } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { signOutAll } from "../api/session.ts";
-import { EmptyState, PageHeader } from "../components/ui.tsx";
+import { EmptyState, InputField, PageHeader, RequestError } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { navigate, useLocation } from "../router.tsx";
 import { SignInCard } from "./sign-in.tsx";
@@ -63,11 +63,7 @@ export function AcceptInvitePage() {
   });
   return (
     <SignInCard title={inv && !inv.email ? "Create the first owner" : "Join your team"}>
-      {loadError ? (
-        <p className="field-error" role="alert">
-          {loadError}
-        </p>
-      ) : null}
+      <RequestError error={loadError} />
       {inv ? (
         <form onSubmit={accept.submit} noValidate aria-label="Accept the invitation">
           <p>
@@ -107,11 +103,7 @@ export function AcceptInvitePage() {
               At least 12 characters; not a common password; not your email.
             </p>
           )}
-          {accept.error ? (
-            <p className="field-error" role="alert">
-              {accept.error}
-            </p>
-          ) : null}
+          <RequestError error={accept.error} />
           <button type="submit" className="button primary" disabled={accept.busy || !password}>
             {accept.busy ? "Joining…" : "Accept and sign in"}
           </button>
@@ -142,11 +134,7 @@ export function ResetPasswordPage() {
           onChange={(e) => setPassword(e.target.value)}
         />
         <p className="muted small">At least 12 characters; not a common password; not your email.</p>
-        {reset.error ? (
-          <p className="field-error" role="alert">
-            {reset.error}
-          </p>
-        ) : null}
+        <RequestError error={reset.error} />
         <button type="submit" className="button primary" disabled={reset.busy || !password}>
           Set password
         </button>
@@ -176,10 +164,7 @@ export function DevicePage() {
     <>
       <PageHeader title="Confirm a CLI sign-in" subtitle="Only confirm a code that your own terminal shows." />
       <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Device code">
-        <label className="field">
-          <span>Code</span>
-          <input value={code} onChange={(e) => setCode(e.target.value)} autoComplete="off" spellCheck={false} />
-        </label>
+        <InputField label="Code" value={code} onChange={setCode} autoComplete="off" spellCheck={false} />
         <button
           type="button"
           className="button primary"
@@ -197,11 +182,7 @@ export function DevicePage() {
           Refuse
         </button>
       </form>
-      {decide.error ? (
-        <p className="field-error" role="alert">
-          {errorMessage(decide.error)}
-        </p>
-      ) : null}
+      <RequestError error={decide.error} />
     </>
   );
 }

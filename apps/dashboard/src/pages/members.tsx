@@ -2,11 +2,18 @@
 // buttons; everyone else sees the list only (the server refuses the rest anyway).
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { errorMessage } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import { ConfirmDialog } from "../components/confirm.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
-import { ErrorNote, PageHeader, RelativeTime, Section, Skeleton } from "../components/ui.tsx";
+import {
+  InputField,
+  PageHeader,
+  QueryList,
+  RelativeTime,
+  RequestError,
+  Section,
+  SelectField,
+} from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
 const ROLES = [
@@ -48,30 +55,20 @@ export function MembersPage() {
       {isAdmin ? (
         <Section title="Invite someone">
           <form className="inline-form" onSubmit={submit} aria-label="Invite a member">
-            <label className="field">
-              <span>Email</span>
-              <input type="email" name="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
-            </label>
-            <label className="field">
-              <span>Role</span>
-              <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-                {ROLES.map((r) => (
-                  <option key={r.value} value={r.value}>
-                    {r.label}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <InputField label="Email" type="email" name="email" value={email} onChange={setEmail} required />
+            <SelectField
+              label="Role"
+              name="role"
+              value={role}
+              options={ROLES}
+              onChange={(value) => setRole(value as Role)}
+            />
             <button type="submit" className="button primary" disabled={invite.isPending || !email.trim()}>
               Invite
             </button>
           </form>
           <p className="muted small">{ROLES.find((r) => r.value === role)?.help}.</p>
-          {invite.error ? (
-            <p className="field-error" role="alert">
-              {errorMessage(invite.error)}
-            </p>
-          ) : null}
+          <RequestError error={invite.error} />
           {invite.data ? (
             invite.data.link ? (
               <div className="card reveal" role="region" aria-label="Invitation link" data-testid="invitation-link">
@@ -90,74 +87,69 @@ export function MembersPage() {
         </Section>
       ) : null}
       <Section title="Members and invitations">
-        {members.error ? <ErrorNote error={members.error} /> : null}
-        {members.isPending ? (
-          <Skeleton />
-        ) : (
-          <DataTable
-            rows={members.data ?? []}
-            rowKey={(m) => m.id}
-            rowProps={(m) => ({ "data-member": m.email })}
-            testId="members-table"
-            columns={[
-              { header: "Email", cell: (m) => m.email },
-              { header: "Name", className: "hide-sm", cell: (m) => m.name ?? <span className="muted">—</span> },
-              {
-                header: "Role",
-                cell: (m) =>
-                  isAdmin && m.status === "active" && m.email !== session.user?.email ? (
-                    <select
-                      aria-label={`Role of ${m.email}`}
-                      value={m.role ?? ""}
-                      onChange={(e) => setRoleOf.mutate({ email: m.email, role: e.target.value as Role })}
-                    >
-                      {m.role === null ? <option value="">no access here</option> : null}
-                      {ROLES.map((r) => (
-                        <option key={r.value} value={r.value}>
-                          {r.label}
-                        </option>
-                      ))}
-                    </select>
-                  ) : (
-                    (m.role ?? "no access here")
-                  ),
-              },
-              { header: "Status", cell: (m) => m.status },
-              { header: "Since", className: "hide-md", cell: (m) => <RelativeTime iso={m.since} /> },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (m) =>
-                  !isAdmin ? null : m.status === "active" ? (
-                    m.email === session.user?.email ? null : (
+        <QueryList query={members}>
+          {(rows) => (
+            <DataTable
+              rows={rows}
+              rowKey={(m) => m.id}
+              rowProps={(m) => ({ "data-member": m.email })}
+              testId="members-table"
+              columns={[
+                { header: "Email", cell: (m) => m.email },
+                { header: "Name", className: "hide-sm", cell: (m) => m.name ?? <span className="muted">—</span> },
+                {
+                  header: "Role",
+                  cell: (m) =>
+                    isAdmin && m.status === "active" && m.email !== session.user?.email ? (
+                      <select
+                        aria-label={`Role of ${m.email}`}
+                        value={m.role ?? ""}
+                        onChange={(e) => setRoleOf.mutate({ email: m.email, role: e.target.value as Role })}
+                      >
+                        {m.role === null ? <option value="">no access here</option> : null}
+                        {ROLES.map((r) => (
+                          <option key={r.value} value={r.value}>
+                            {r.label}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      (m.role ?? "no access here")
+                    ),
+                },
+                { header: "Status", cell: (m) => m.status },
+                { header: "Since", className: "hide-md", cell: (m) => <RelativeTime iso={m.since} /> },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (m) =>
+                    !isAdmin ? null : m.status === "active" ? (
+                      m.email === session.user?.email ? null : (
+                        <button
+                          type="button"
+                          className="button small danger-outline"
+                          onClick={() => setRemoving(m.email)}
+                          aria-label={`Remove ${m.email}`}
+                        >
+                          Remove
+                        </button>
+                      )
+                    ) : (
                       <button
                         type="button"
-                        className="button small danger-outline"
-                        onClick={() => setRemoving(m.email)}
-                        aria-label={`Remove ${m.email}`}
+                        className="button small"
+                        onClick={() => revokeInvitation.mutate({ id: m.id })}
+                        aria-label={`Withdraw the invitation of ${m.email}`}
                       >
-                        Remove
+                        Withdraw
                       </button>
-                    )
-                  ) : (
-                    <button
-                      type="button"
-                      className="button small"
-                      onClick={() => revokeInvitation.mutate({ id: m.id })}
-                      aria-label={`Withdraw the invitation of ${m.email}`}
-                    >
-                      Withdraw
-                    </button>
-                  ),
-              },
-            ]}
-          />
-        )}
-        {setRoleOf.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(setRoleOf.error)}
-          </p>
-        ) : null}
+                    ),
+                },
+              ]}
+            />
+          )}
+        </QueryList>
+        <RequestError error={setRoleOf.error} />
       </Section>
       <ConfirmDialog
         open={removing !== null}
@@ -172,11 +164,7 @@ export function MembersPage() {
         }}
       >
         <p>They are signed out everywhere and their API keys stop working at once.</p>
-        {remove.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(remove.error)}
-          </p>
-        ) : null}
+        <RequestError error={remove.error} />
       </ConfirmDialog>
     </>
   );

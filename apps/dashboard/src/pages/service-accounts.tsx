@@ -1,10 +1,18 @@
 // Service accounts of this workspace (workers, CI) and their keys; admins only.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { errorMessage, isForbidden } from "../api/client.ts";
+import { isForbidden } from "../api/client.ts";
 import { useTRPC } from "../api/provider.tsx";
 import { ACTIONS_HEADER, DataTable } from "../components/data-table.tsx";
-import { EmptyState, ErrorNote, PageHeader, Section, Skeleton } from "../components/ui.tsx";
+import {
+  EmptyState,
+  InputField,
+  PageHeader,
+  QueryList,
+  RequestError,
+  Section,
+  SelectField,
+} from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 
 const ROLES = ["VIEWER", "DEVELOPER", "ADMIN"] as const;
@@ -68,86 +76,78 @@ export function ServiceAccountsPage() {
       ) : null}
       <Section title="Create a service account">
         <form className="inline-form" onSubmit={submit} aria-label="Create a service account">
-          <label className="field">
-            <span>Name</span>
-            <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. ci" maxLength={100} />
-          </label>
-          <label className="field">
-            <span>Role</span>
-            <select value={role} onChange={(e) => setRole(e.target.value as (typeof ROLES)[number])}>
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {r.toLowerCase()}
-                </option>
-              ))}
-            </select>
-          </label>
+          <InputField label="Name" value={name} onChange={setName} placeholder="e.g. ci" maxLength={100} />
+          <SelectField
+            label="Role"
+            value={role}
+            options={ROLES.map((r) => ({ value: r, label: r.toLowerCase() }))}
+            onChange={(value) => setRole(value as (typeof ROLES)[number])}
+          />
           <button type="submit" className="button primary" disabled={create.isPending || !name.trim()}>
             Create
           </button>
         </form>
-        {create.error || createKey.error || remove.error ? (
-          <p className="field-error" role="alert">
-            {errorMessage(create.error ?? createKey.error ?? remove.error)}
-          </p>
-        ) : null}
+        <RequestError error={create.error ?? createKey.error ?? remove.error} />
       </Section>
       <Section title="Accounts">
-        {accounts.error ? <ErrorNote error={accounts.error} /> : null}
-        {accounts.isPending ? (
-          <Skeleton />
-        ) : (
-          <DataTable
-            rows={accounts.data ?? []}
-            rowKey={(a) => a.id}
-            testId="service-accounts-table"
-            columns={[
-              { header: "Name", cell: (a) => a.name },
-              { header: "Role", cell: (a) => a.role.toLowerCase() },
-              {
-                header: "Keys",
-                cell: (a) =>
-                  a.keys.length === 0 ? (
-                    <span className="muted">none</span>
-                  ) : (
-                    a.keys.map((k) => (
-                      <div key={k.id}>
-                        <code>{k.prefix}</code> {k.name} ({k.scope.toLowerCase()})
-                      </div>
-                    ))
-                  ),
-              },
-              {
-                header: ACTIONS_HEADER,
-                cellClassName: "actions",
-                cell: (a) => (
-                  <>
-                    {KEY_SCOPES[a.role].map((scope) => (
+        <QueryList query={accounts}>
+          {(rows) => (
+            <DataTable
+              rows={rows}
+              rowKey={(a) => a.id}
+              testId="service-accounts-table"
+              columns={[
+                { header: "Name", cell: (a) => a.name },
+                { header: "Role", cell: (a) => a.role.toLowerCase() },
+                {
+                  header: "Keys",
+                  cell: (a) =>
+                    a.keys.length === 0 ? (
+                      <span className="muted">none</span>
+                    ) : (
+                      a.keys.map((k) => (
+                        <div key={k.id}>
+                          <code>{k.prefix}</code> {k.name} ({k.scope.toLowerCase()})
+                        </div>
+                      ))
+                    ),
+                },
+                {
+                  header: ACTIONS_HEADER,
+                  cellClassName: "actions",
+                  cell: (a) => (
+                    <>
+                      {KEY_SCOPES[a.role].map((scope) => (
+                        <button
+                          key={scope}
+                          type="button"
+                          className="button small"
+                          onClick={() =>
+                            createKey.mutate({
+                              serviceAccount: a.name,
+                              name: `${a.name}-${scope.toLowerCase()}`,
+                              scope,
+                            })
+                          }
+                        >
+                          New {scope.toLowerCase()} key
+                        </button>
+                      ))}
                       <button
-                        key={scope}
                         type="button"
-                        className="button small"
-                        onClick={() =>
-                          createKey.mutate({ serviceAccount: a.name, name: `${a.name}-${scope.toLowerCase()}`, scope })
-                        }
+                        className="button small danger-outline"
+                        onClick={() => remove.mutate({ name: a.name })}
+                        aria-label={`Delete service account ${a.name}`}
                       >
-                        New {scope.toLowerCase()} key
+                        Delete
                       </button>
-                    ))}
-                    <button
-                      type="button"
-                      className="button small danger-outline"
-                      onClick={() => remove.mutate({ name: a.name })}
-                      aria-label={`Delete service account ${a.name}`}
-                    >
-                      Delete
-                    </button>
-                  </>
-                ),
-              },
-            ]}
-          />
-        )}
+                    </>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </QueryList>
       </Section>
     </>
   );
