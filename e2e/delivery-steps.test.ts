@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSteps, StepFailedError, type StepSpec } from "@flowplane/steps";
 import { git, startGitDaemon, startGitHttp, type GitDaemon, type GitHttpServer } from "./support/git-servers.ts";
+import { startRegistry } from "./support/registry.ts";
 
 let root: string;
 let http: GitHttpServer;
@@ -152,4 +153,57 @@ describe("download_bundle", () => {
     );
     expect((await readdir(path.join(home, "cache/bundles"))).filter((e) => !e.startsWith("."))).toEqual([]);
   });
+});
+
+describe("docker_build and docker_push", () => {
+  it("pushes with registry credentials by reference, and names the step when they are wrong", async () => {
+    const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
+    const registryPassword = `reg-${Math.random().toString(36).slice(2)}`;
+    const registry = await startRegistry({ username: "ci", password: registryPassword });
+    const context = await mkdtemp(path.join(root, "image-"));
+    await writeFile(path.join(context, "Dockerfile"), `FROM ${IMAGE}\nCOPY hello.txt /hello.txt\n`);
+    await writeFile(path.join(context, "hello.txt"), "hello\n");
+    const home = await mkdtemp(path.join(root, "home-"));
+    const lines: string[] = [];
+    const ship = async (password: string) => {
+      const built = await runSteps([{ id: "image", docker_build: { image: `${registry.host}/tiny` } }], "build", {
+        cwd: context,
+        home,
+        env: process.env,
+        log: (line) => lines.push(line),
+      });
+      return runSteps(
+        [
+          {
+            id: "pushed",
+            docker_push: {
+              image: "{{ image.image }}",
+              credentials: { username: "ci", password: "{{ env.REGISTRY_PASSWORD }}" },
+            },
+          },
+        ],
+        "push",
+        {
+          cwd: context,
+          home,
+          env: { ...process.env, REGISTRY_PASSWORD: password },
+          log: (line) => lines.push(line),
+          outputs: built.outputs,
+        },
+      );
+    };
+    try {
+      const pushed = await ship(registryPassword);
+      expect(pushed.outputs["pushed.image"]).toMatch(new RegExp(`^${registry.host}/tiny@sha256:[0-9a-f]{64}$`));
+      const refused = await ship("wrong-password").catch((err: Error) => err);
+      expect(refused).toBeInstanceOf(StepFailedError);
+      expect((refused as Error).message).toMatch(
+        /^push step 1 \(docker_push "pushed"\) failed: push of .*(unauthorized|authentication required|no basic auth)/is,
+      );
+      expect(`${(refused as Error).message}\n${lines.join("\n")}`).not.toContain(registryPassword);
+      expect((refused as Error).message).not.toContain("wrong-password");
+    } finally {
+      await registry.close();
+    }
+  }, 240_000);
 });
