@@ -8,11 +8,12 @@ import { appRouter } from "../root.ts";
 import { callError, createTestApi, PUBLIC_PROCEDURES, TestBrowser, type Caller, type TestApi } from "../testing.ts";
 import { scopeAllows, type ApiKeyScope } from "./api-keys.ts";
 
-type Tier = ApiKeyScope | "RUNTIME" | "RUN_TOKEN" | "PUBLIC";
+type Tier = ApiKeyScope | "ORG_ADMIN" | "RUNTIME" | "RUN_TOKEN" | "PUBLIC";
 
 /**
  * The least a caller needs for each procedure. RUNTIME: worker keys only (secret values);
- * RUN_TOKEN: a flow run's own token only, never a person or a key.
+ * RUN_TOKEN: a flow run's own token only, never a person or a key; ORG_ADMIN: organisation settings,
+ * for the organisation's owners and admins and admin keys (not a workspace admin).
  */
 const MIN: Record<string, Tier> = {
   ...Object.fromEntries(PUBLIC_PROCEDURES.map((p) => [p, "PUBLIC" as const])),
@@ -36,6 +37,9 @@ const MIN: Record<string, Tier> = {
   "serviceAccounts.setRole": "ADMIN",
   "serviceAccounts.delete": "ADMIN",
   "serviceAccounts.createKey": "ADMIN",
+  "sso.get": "ADMIN",
+  "sso.configure": "ORG_ADMIN",
+  "sso.remove": "ORG_ADMIN",
   "flows.list": "READ",
   "flows.get": "READ",
   "flowRuns.create": "WORKER",
@@ -173,18 +177,20 @@ describe("role matrix", () => {
   });
 
   it("each role and service account is refused exactly what its role does not allow", async () => {
-    const actors: { label: string; caller: Caller; scope: ApiKeyScope; workerKey: boolean }[] = [
+    const actors: { label: string; caller: Caller; scope: ApiKeyScope; workerKey: boolean; orgAdmin: boolean }[] = [
       ...Object.entries(PEOPLE).map(([role, p]) => ({
         label: `${role} (sign-in)`,
         caller: api.caller(tokens[role]!),
         scope: p.scope as ApiKeyScope,
         workerKey: false,
+        orgAdmin: role === "owner" || role === "admin",
       })),
       ...Object.entries(accountKeys).map(([role, k]) => ({
         label: `service account ${role.toLowerCase()} (${k.scope.toLowerCase()} key)`,
         caller: api.caller(k.key),
         scope: k.scope,
         workerKey: k.scope === "WORKER",
+        orgAdmin: k.scope === "ADMIN",
       })),
     ];
     const wrong: string[] = [];
@@ -193,7 +199,13 @@ describe("role matrix", () => {
       if (tier === "PUBLIC") continue;
       for (const actor of actors) {
         const allowed =
-          tier === "RUN_TOKEN" ? false : tier === "RUNTIME" ? actor.workerKey : scopeAllows(actor.scope, tier);
+          tier === "RUN_TOKEN"
+            ? false
+            : tier === "RUNTIME"
+              ? actor.workerKey
+              : tier === "ORG_ADMIN"
+                ? actor.orgAdmin
+                : scopeAllows(actor.scope, tier);
         const code = await outcome(actor.caller, path);
         if (allowed ? code === "FORBIDDEN" || code === "UNAUTHORIZED" : code !== "FORBIDDEN")
           wrong.push(`${actor.label} ${path}: ${code} (expected ${allowed ? "allowed" : "FORBIDDEN"})`);

@@ -5,11 +5,17 @@ import { WORKSPACE_ROLES } from "../auth/roles.ts";
 import { assertManagesOrganization, configureSso, getSso, removeSso } from "../services/sso.ts";
 import { adminProcedure, router } from "../trpc.ts";
 
+/** Changing SSO is for the organisation's owners and admins, checked before the input is read. */
+const organizationAdminProcedure = adminProcedure.use(async ({ ctx, next }) => {
+  await assertManagesOrganization(ctx.services.resources, ctx.principal.organizationId, ctx.principal.actor);
+  return next();
+});
+
 export const ssoRouter = router({
   get: adminProcedure.query(({ ctx }) =>
     getSso(ctx.services.resources, ctx.principal.organizationId, ctx.services.config.publicUrl),
   ),
-  configure: adminProcedure
+  configure: organizationAdminProcedure
     .input(
       z.object({
         issuer: z.url({ protocol: /^https?$/ }).max(500),
@@ -23,11 +29,9 @@ export const ssoRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const { resources, masterKeys, oidc, config } = ctx.services;
-      await assertManagesOrganization(resources, ctx.principal.organizationId, ctx.principal.actor);
       return configureSso(resources, masterKeys, oidc, ctx.principal.organizationId, input, config.publicUrl);
     }),
-  remove: adminProcedure.mutation(async ({ ctx }) => {
-    await assertManagesOrganization(ctx.services.resources, ctx.principal.organizationId, ctx.principal.actor);
+  remove: organizationAdminProcedure.mutation(async ({ ctx }) => {
     return { removed: await removeSso(ctx.services.resources, ctx.principal.organizationId) };
   }),
 });
