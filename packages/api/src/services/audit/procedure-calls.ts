@@ -43,6 +43,11 @@ export interface AuditSlot {
   actor?: AuditActor;
 }
 
+/** A person, named by their email. */
+export function userActor(userId: string, email: string): AuditActor {
+  return { type: "user", id: userId, name: email.toLowerCase(), apiKeyId: null, apiKeyPrefix: null };
+}
+
 export function actorOf(principal: Principal | null, credential: string | null): AuditActor {
   if (!principal)
     return {
