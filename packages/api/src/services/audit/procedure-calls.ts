@@ -18,6 +18,7 @@ export const SUMMARISED_ACTIONS: ReadonlySet<string> = new Set([
   "workers.poll",
   "workers.heartbeat",
   "workers.reportInfrastructure",
+  "workers.extendClaim",
   "flowRuns.create",
   "flowRuns.setState",
   "flowRuns.setStates",
