@@ -77,6 +77,15 @@ describe("single sign-on", () => {
     // The pending sign-in cookie is gone once used.
     expect(cookies.find((c) => c.name === "flowplane_sso")).toBeUndefined();
     await screenshot(page, "sso-signed-in");
+    // The dashboard's token calls that followed are audited as the person, not as anonymous.
+    await expect
+      .poll(() =>
+        server.db.prisma.auditEvent.findFirst({
+          where: { action: "auth.accessToken" },
+          select: { actorType: true, actorName: true, outcome: true },
+        }),
+      )
+      .toEqual({ actorType: "user", actorName: "ada@acme.test", outcome: "ok" });
     const [entry] = await auditEvents("auth.sso.signIn");
     expect(entry).toMatchObject({
       outcome: "ok",

@@ -7,6 +7,7 @@ import { clearSessionCookies, SESSION_COOKIE, setSessionCookies } from "../auth/
 import { issueRunToken, runTokenClaimsFor } from "../auth/run-tokens.ts";
 import { issueSessionToken } from "../auth/session-tokens.ts";
 import { ApiError } from "../errors.ts";
+import { userActor } from "../services/audit/procedure-calls.ts";
 import {
   acceptInvitation,
   describeInvitation,
@@ -80,13 +81,7 @@ export const authRouter = router({
       ...input,
       ...clientOf(ctx),
     });
-    ctx.audit.actor = {
-      type: "user",
-      id: session.userId,
-      name: input.email.toLowerCase(),
-      apiKeyId: null,
-      apiKeyPrefix: null,
-    };
+    ctx.audit.actor = userActor(session.userId, input.email);
     await endCookieSession(ctx, http);
     setSessionCookies(http, session);
     return { csrfToken: session.csrfToken, expiresAt: session.expiresAt.toISOString() };
@@ -96,6 +91,7 @@ export const authRouter = router({
   accessToken: publicProcedure.input(z.object({ workspace }).default({})).mutation(async ({ ctx, input }) => {
     const http = httpOf(ctx);
     const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    ctx.audit.actor = userActor(session.userId, session.email);
     return issueAccessToken(
       ctx.services.resources,
       ctx.services.tokens,
@@ -108,6 +104,7 @@ export const authRouter = router({
   signOut: publicProcedure.mutation(async ({ ctx }) => {
     const http = httpOf(ctx);
     const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    ctx.audit.actor = userActor(session.userId, session.email);
     await revokeSession(ctx.services.resources, session.id);
     ctx.services.authenticator.invalidate();
     clearSessionCookies(http);
@@ -118,6 +115,7 @@ export const authRouter = router({
   signOutEverywhere: publicProcedure.mutation(async ({ ctx }) => {
     const http = httpOf(ctx);
     const session = await sessionFromCookie(ctx.services.resources, http.cookies[SESSION_COOKIE], http.csrfToken);
+    ctx.audit.actor = userActor(session.userId, session.email);
     const count = await revokeUserSessions(ctx.services.resources, session.userId);
     ctx.services.authenticator.invalidate();
     clearSessionCookies(http);

@@ -9,7 +9,7 @@ import type { WorkspaceRole } from "../auth/roles.ts";
 import type { MasterKeyring } from "../crypto/envelope.ts";
 import type { Actor } from "../auth/authenticator.ts";
 import { ApiError, invalid } from "../errors.ts";
-import type { RequestClient } from "./audit/procedure-calls.ts";
+import { userActor, type RequestClient } from "./audit/procedure-calls.ts";
 import type { Resources } from "./resources.ts";
 
 const secretContext = (organizationId: string) => `sso-client-secret:${organizationId}`;
@@ -246,7 +246,7 @@ export async function finishSsoSignIn(
       // The SSO workspace, whose admins read the audit log.
       workspaceId,
       actor: user
-        ? { type: "user", id: user.id, name: user.email, apiKeyId: null, apiKeyPrefix: null }
+        ? userActor(user.id, user.email)
         : { type: "anonymous", id: null, name: email, apiKeyId: null, apiKeyPrefix: null },
       action: SSO_SIGN_IN_ACTION,
       target: { ...(organizationId ? { organizationId } : {}), ...(email ? { email } : {}) },

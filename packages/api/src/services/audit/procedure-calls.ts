@@ -18,6 +18,7 @@ export const SUMMARISED_ACTIONS: ReadonlySet<string> = new Set([
   "workers.poll",
   "workers.heartbeat",
   "workers.reportInfrastructure",
+  "workers.extendClaim",
   "flowRuns.create",
   "flowRuns.setState",
   "flowRuns.setStates",
@@ -41,6 +42,11 @@ export interface AuditSlot {
   principal: Principal | null;
   /** Who a public procedure found the caller to be (a person signing in), when there is no principal. */
   actor?: AuditActor;
+}
+
+/** A person, named by their email. */
+export function userActor(userId: string, email: string): AuditActor {
+  return { type: "user", id: userId, name: email.toLowerCase(), apiKeyId: null, apiKeyPrefix: null };
 }
 
 export function actorOf(principal: Principal | null, credential: string | null): AuditActor {
