@@ -5,14 +5,15 @@ import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-s
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
-import { Worker } from "../worker.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
 import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
 import {
   cancelAfterRestart,
   cancelThroughFailingStops,
+  createPool,
   restartAmongOwnJobs,
   runLogs,
+  runOnce,
   startWorker,
 } from "./fakes/scenarios.ts";
 import { InfrastructureError, type JobSpec } from "./types.ts";
@@ -570,20 +571,9 @@ describe("ecs pool through the Worker", () => {
   beforeAll(async () => {
     // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
     server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "ecs-pool", type: "ecs" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "bad-cluster",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-pool",
-      jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network },
-    });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "long",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-pool",
-      jobVariables: { image: "etl:1", ...network },
+    await createPool(server, "ecs-pool", "ecs", {
+      "bad-cluster": { image: "etl:1", cluster: "no-such-cluster", ...network },
+      long: { image: "etl:1", ...network },
     });
   }, 60_000);
   afterAll(async () => {
@@ -592,14 +582,7 @@ describe("ecs pool through the Worker", () => {
 
   it("ends a run on a missing cluster CRASHED with a message naming the cluster", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/bad-cluster" });
-    const worker = new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "ecs-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    });
-    await worker.run();
+    await runOnce(server, { poolName: "ecs-pool", infrastructure: infra() });
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
@@ -610,13 +593,7 @@ describe("ecs pool through the Worker", () => {
   it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {
     fake.outcome = () => ({ kind: "exit", exitCode: 0 });
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
-    await new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "ecs-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    }).run();
+    await runOnce(server, { poolName: "ecs-pool", infrastructure: infra() });
     const [body] = fake.bodiesOf("RunTask");
     const overrides = body!["overrides"] as {
       containerOverrides: { environment: { name: string; value: string }[] }[];
@@ -637,15 +614,12 @@ describe("ecs pool through the Worker", () => {
     ];
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
     const once = (rescheduleForSeconds: number) =>
-      new Worker({
-        api: server.api,
-        connection: server.connection,
+      runOnce(server, {
         poolName: "ecs-pool",
-        runOnce: true,
         rescheduleForSeconds,
         rescheduleDelaySeconds: 0,
         infrastructure: infra(),
-      }).run();
+      });
     await once(600);
     const requeued = await server.api.flowRuns.get.query({ id: run.id });
     expect(requeued.state.type).toBe("SCHEDULED");
@@ -735,14 +709,7 @@ describe("ecs slow starts never mean two executions", () => {
   beforeAll(async () => {
     // A claim lasts 1 s unless extended; the liveness sweep releases expired claims every 200 ms.
     server = await startTestServer({ claimTimeoutSeconds: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "ecs-slow", type: "ecs" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "slow",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-slow",
-      jobVariables: { image: "etl:1", ...network },
-    });
+    await createPool(server, "ecs-slow", "ecs", { slow: { image: "etl:1", ...network } });
   }, 60_000);
   afterAll(async () => {
     await server?.close();

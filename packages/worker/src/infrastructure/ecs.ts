@@ -36,7 +36,7 @@ import {
   type TaskStopCode,
 } from "@aws-sdk/client-ecs";
 import { JobConfiguration, sleep } from "./job-configuration.ts";
-import { causeOf, RetriesExhausted, retryCall } from "./retry.ts";
+import { causeOf, FailingLooks, RetriesExhausted, retryCall } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -627,26 +627,17 @@ export class EcsInfrastructure implements Infrastructure {
     const startDeadline = Date.now() + this.startTimeoutMs;
     let started = false;
     let timedOut: string | null = null;
-    let failingSince: number | null = null;
-    let lastError = "";
+    const failing = new FailingLooks(this.lostAfterMs);
     for (;;) {
       await sleep(this.pollIntervalMs);
       let task: Task | null;
       try {
         task = await this.describe(ecs, cluster, taskArn);
-        failingSince = null;
+        failing.succeeded();
       } catch (err) {
         // Throttling, a 5xx, a network blip: the task is fine, only our view of it is not.
-        lastError = awsMessage(err);
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince < this.lostAfterMs) continue;
-        if (await job.runnerAlive?.().catch(() => false)) {
-          job.onEvent?.(
-            `ECS DescribeTasks has failed for ${Math.round((Date.now() - failingSince) / 1000)} s (${lastError}); the runner still heartbeats, so the worker keeps watching`,
-          );
-          failingSince = Date.now();
-          continue;
-        }
+        const lastError = awsMessage(err);
+        if (await failing.keepWatching(job, "ECS DescribeTasks", lastError)) continue;
         // Given up: what was launched is stopped, so it cannot run on behind the orchestrator's back.
         await this.stopTask(ecs, cluster, taskArn, "Flowplane: the worker lost track of this task").catch(() => {});
         return {

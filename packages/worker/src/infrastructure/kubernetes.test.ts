@@ -6,9 +6,14 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
-import { Worker } from "../worker.ts";
 import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
-import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import {
+  cancelAfterRestart,
+  cancelThroughFailingStops,
+  createPool,
+  restartAmongOwnJobs,
+  runOnce,
+} from "./fakes/scenarios.ts";
 import { KubernetesInfrastructure, type KubernetesInfrastructureOptions } from "./kubernetes.ts";
 import type { JobSpec } from "./types.ts";
 
@@ -430,20 +435,9 @@ describe("kubernetes pool through the Worker", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "k8s-pool", type: "kubernetes" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "forbidden",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "k8s-pool",
-      jobVariables: { image: "etl:1", namespace: "kube-system" },
-    });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "long",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "k8s-pool",
-      jobVariables: { image: "etl:1" },
+    await createPool(server, "k8s-pool", "kubernetes", {
+      forbidden: { image: "etl:1", namespace: "kube-system" },
+      long: { image: "etl:1" },
     });
   }, 60_000);
   afterAll(async () => {
@@ -452,14 +446,7 @@ describe("kubernetes pool through the Worker", () => {
 
   it("ends a run in a forbidden namespace CRASHED with a message naming the namespace", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/forbidden" });
-    const worker = new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "k8s-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    });
-    await worker.run();
+    await runOnce(server, { poolName: "k8s-pool", infrastructure: infra() });
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(

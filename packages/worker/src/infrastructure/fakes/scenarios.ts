@@ -49,6 +49,35 @@ export async function launchedByDeadWorker(
   return { runId: run.id, claim, job };
 }
 
+/**
+ * Creates pool `poolName` of `type` with one deployment of the `hello` example flow per entry of
+ * `deployments` (deployment name → its job variables).
+ */
+export async function createPool(
+  server: TestServer,
+  poolName: string,
+  type: "ecs" | "kubernetes",
+  deployments: Record<string, Record<string, unknown>>,
+): Promise<void> {
+  await server.api.workPools.create.mutate({ name: poolName, type });
+  for (const [name, jobVariables] of Object.entries(deployments))
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name,
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: poolName,
+      jobVariables,
+    });
+}
+
+/** One `runOnce` pass of a Worker of the pool (it claims, launches and watches one run to its end). */
+export async function runOnce(
+  server: TestServer,
+  options: Pick<WorkerOptions, "poolName" | "infrastructure"> & Partial<WorkerOptions>,
+): Promise<void> {
+  await new Worker({ api: server.api, connection: server.connection, runOnce: true, ...options }).run();
+}
+
 /** A Worker polling in the background, with short intervals; `stop()` ends it and its runs. */
 export function startWorker(
   server: TestServer,
