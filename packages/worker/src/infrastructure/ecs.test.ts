@@ -582,8 +582,7 @@ describe("ecs pool through the Worker", () => {
 
   it("ends a run on a missing cluster CRASHED with a message naming the cluster", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/bad-cluster" });
-    await runOnce(server, { poolName: "ecs-pool", infrastructure: infra() });
-    const final = await server.api.flowRuns.get.query({ id: run.id });
+    const final = await runOnce(server, run.id, { poolName: "ecs-pool", infrastructure: infra() });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
@@ -593,7 +592,7 @@ describe("ecs pool through the Worker", () => {
   it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {
     fake.outcome = () => ({ kind: "exit", exitCode: 0 });
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
-    await runOnce(server, { poolName: "ecs-pool", infrastructure: infra() });
+    await runOnce(server, run.id, { poolName: "ecs-pool", infrastructure: infra() });
     const [body] = fake.bodiesOf("RunTask");
     const overrides = body!["overrides"] as {
       containerOverrides: { environment: { name: string; value: string }[] }[];
@@ -614,20 +613,18 @@ describe("ecs pool through the Worker", () => {
     ];
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
     const once = (rescheduleForSeconds: number) =>
-      runOnce(server, {
+      runOnce(server, run.id, {
         poolName: "ecs-pool",
         rescheduleForSeconds,
         rescheduleDelaySeconds: 0,
         infrastructure: infra(),
       });
-    await once(600);
-    const requeued = await server.api.flowRuns.get.query({ id: run.id });
+    const requeued = await once(600);
     expect(requeued.state.type).toBe("SCHEDULED");
     expect(requeued.state.message).toMatch(
       /^infrastructure could not be created: ECS could not start a task on cluster "default": Capacity is unavailable at this time\. Please try again later or in a different availability zone \(retried for \d+ s\); rescheduled for \S+$/,
     );
-    await once(0);
-    const failed = await server.api.flowRuns.get.query({ id: run.id });
+    const failed = await once(0);
     expect(failed.state.type).toBe("FAILED");
     expect(failed.state.message).toMatch(
       /^infrastructure could not be created for \d+ s: ECS could not start a task on cluster "default": Capacity is unavailable/,

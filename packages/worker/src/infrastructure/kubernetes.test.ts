@@ -446,8 +446,7 @@ describe("kubernetes pool through the Worker", () => {
 
   it("ends a run in a forbidden namespace CRASHED with a message naming the namespace", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/forbidden" });
-    await runOnce(server, { poolName: "k8s-pool", infrastructure: infra() });
-    const final = await server.api.flowRuns.get.query({ id: run.id });
+    const final = await runOnce(server, run.id, { poolName: "k8s-pool", infrastructure: infra() });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       `infrastructure could not start: could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
@@ -476,25 +475,25 @@ describe("kubernetes pool through the Worker", () => {
     );
   });
 
-  it("cancel after a restart under a new name deletes the Job its OFFLINE launcher left, and the run reads CANCELLED once its pod has ended", async () => {
-    fake.plan = () => ({ kind: "run-until-deleted" });
-    const { job } = await cancelAfterRestart(server, {
-      poolName: "k8s-pool",
-      deployment: "hello/long",
+  it.each([
+    {
+      title:
+        "cancel after a restart under a new name deletes the Job its OFFLINE launcher left, and the run reads CANCELLED once its pod has ended",
       launcher: "k8s-before",
       successor: "k8s-after",
-      infrastructure: () => infra(),
-    });
-    expect(fake.jobs.has(job.id)).toBe(false);
-  });
-
-  it("cancel after a restart under the same name deletes the Job from its stored id", async () => {
+    },
+    {
+      title: "cancel after a restart under the same name deletes the Job from its stored id",
+      launcher: "k8s-same",
+      successor: "k8s-same",
+    },
+  ])("$title", async ({ launcher, successor }) => {
     fake.plan = () => ({ kind: "run-until-deleted" });
     const { job } = await cancelAfterRestart(server, {
       poolName: "k8s-pool",
       deployment: "hello/long",
-      launcher: "k8s-same",
-      successor: "k8s-same",
+      launcher,
+      successor,
       infrastructure: () => infra(),
     });
     expect(fake.jobs.has(job.id)).toBe(false);

@@ -70,12 +70,17 @@ export async function createPool(
     });
 }
 
-/** One `runOnce` pass of a Worker of the pool (it claims, launches and watches one run to its end). */
+/**
+ * One `runOnce` pass of a Worker of the pool (it claims, launches and watches one run to its end);
+ * answers run `runId` as the pass left it.
+ */
 export async function runOnce(
   server: TestServer,
+  runId: string,
   options: Pick<WorkerOptions, "poolName" | "infrastructure"> & Partial<WorkerOptions>,
-): Promise<void> {
+) {
   await new Worker({ api: server.api, connection: server.connection, runOnce: true, ...options }).run();
+  return server.api.flowRuns.get.query({ id: runId });
 }
 
 /** A Worker polling in the background, with short intervals; `stop()` ends it and its runs. */
