@@ -2,7 +2,6 @@
 // API: the exact requests the worker sends, and how stopped tasks map to run outcomes. Credentials
 // and region come from the SDK's default chain (here: environment variables).
 import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
@@ -11,12 +10,13 @@ import {
   cancelAfterRestart,
   cancelThroughFailingStops,
   createPool,
+  resolvedJobSpec,
   restartAmongOwnJobs,
   runLogs,
   runOnce,
   startWorker,
 } from "./fakes/scenarios.ts";
-import { InfrastructureError, type JobSpec } from "./types.ts";
+import { InfrastructureError } from "./types.ts";
 
 let fake: FakeEcs;
 const saved: Record<string, string | undefined> = {};
@@ -70,27 +70,18 @@ const infra = (options: Partial<EcsInfrastructureOptions> = {}) =>
 const network = { subnets: ["subnet-0a1b"], security_groups: ["sg-0c2d"] };
 
 /** A job as the worker builds it: the default ecs template resolved with deployment and run variables. */
-function jobSpec(
-  deployment: Record<string, unknown>,
-  run: Record<string, unknown> = {},
-): JobSpec & { lines: string[] } {
-  const resolved = resolveJobConfiguration(defaultBaseJobTemplate("ecs"), deployment, run);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const lines: string[] = [];
-  return {
-    flowRunId: "0197a5d0-0000-7000-8000-000000000001",
-    flowRunName: "crimson-otter",
-    configuration: resolved.configuration,
-    env: {
-      FLOWPLANE_API_URL: "https://flowplane.example.com/api",
-      FLOWPLANE_FLOW_RUN_ID: "0197a5d0-0000-7000-8000-000000000001",
+const jobSpec = (deployment: Record<string, unknown>, run: Record<string, unknown> = {}) =>
+  resolvedJobSpec(
+    "ecs",
+    {
+      id: "0197a5d0-0000-7000-8000-000000000001",
+      name: "crimson-otter",
+      workerName: "ecs-worker-1",
+      format: (line) => line,
     },
-    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
-    labels: { "flowplane.run-id": "0197a5d0-0000-7000-8000-000000000001", "flowplane.worker": "ecs-worker-1" },
-    onOutput: (line) => lines.push(line),
-    lines,
-  };
-}
+    deployment,
+    run,
+  );
 
 describe("ecs requests", () => {
   it("registers a task definition from the job's image, cpu and memory, then runs it with the merged overrides and tags", async () => {

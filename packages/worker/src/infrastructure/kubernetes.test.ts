@@ -3,7 +3,6 @@
 // to run outcomes.
 import net from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
-import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
 import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
@@ -11,11 +10,11 @@ import {
   cancelAfterRestart,
   cancelThroughFailingStops,
   createPool,
+  resolvedJobSpec,
   restartAmongOwnJobs,
   runOnce,
 } from "./fakes/scenarios.ts";
 import { KubernetesInfrastructure, type KubernetesInfrastructureOptions } from "./kubernetes.ts";
-import type { JobSpec } from "./types.ts";
 
 let fake: FakeKubernetes;
 
@@ -61,24 +60,14 @@ const infra = (options: Partial<KubernetesInfrastructureOptions> = {}) =>
 
 const RUN_ID = "0197a5d0-0000-7000-8000-000000000002";
 
-function jobSpec(
-  deployment: Record<string, unknown>,
-  run: Record<string, unknown> = {},
-): JobSpec & { lines: string[] } {
-  const resolved = resolveJobConfiguration(defaultBaseJobTemplate("kubernetes"), deployment, run);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const lines: string[] = [];
-  return {
-    flowRunId: RUN_ID,
-    flowRunName: "Crimson Otter",
-    configuration: resolved.configuration,
-    env: { FLOWPLANE_API_URL: "https://flowplane.example.com/api", FLOWPLANE_FLOW_RUN_ID: RUN_ID },
-    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
-    labels: { "flowplane.run-id": RUN_ID, "flowplane.worker": "k8s worker 1" },
-    onOutput: (line, stream) => lines.push(`${stream}: ${line}`),
-    lines,
-  };
-}
+/** A job as the worker builds it: the default kubernetes template resolved with deployment and run variables. */
+const jobSpec = (deployment: Record<string, unknown>, run: Record<string, unknown> = {}) =>
+  resolvedJobSpec(
+    "kubernetes",
+    { id: RUN_ID, name: "Crimson Otter", workerName: "k8s worker 1", format: (line, stream) => `${stream}: ${line}` },
+    deployment,
+    run,
+  );
 
 describe("kubernetes requests", () => {
   it("creates a batch/v1 Job from the merged template, then lists its pods by job-name", async () => {
