@@ -36,7 +36,7 @@ import {
   type TaskStopCode,
 } from "@aws-sdk/client-ecs";
 import { JobConfiguration, sleep } from "./job-configuration.ts";
-import { causeOf, FailingLooks, RetriesExhausted, retryCall } from "./retry.ts";
+import { causeOf, FailingLooks, RetriesExhausted, retryCall, waitUntilStopped } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -494,17 +494,16 @@ export class EcsInfrastructure implements Infrastructure {
     await this.stopTask(ecs, cluster, id, "Flowplane: flow run cancelled");
     // Cancelled only once ECS says the task has stopped: a run must not read CANCELLED while its
     // task still runs.
-    const deadline = Date.now() + this.stopWaitMs;
-    for (;;) {
-      const task = await this.describe(ecs, cluster, id).catch(() => undefined);
-      if (task === null || task?.lastStatus === "STOPPED") return;
-      if (Date.now() > deadline)
-        throw new InfrastructureError(
-          `ECS task ${id} was asked to stop but is still ${task?.lastStatus ?? "not described"} after ${Math.round(this.stopWaitMs / 1000)} s`,
-          true,
-        );
-      await sleep(this.pollIntervalMs);
-    }
+    await waitUntilStopped(
+      () => this.describe(ecs, cluster, id).catch(() => undefined),
+      (task) => task === null || task?.lastStatus === "STOPPED",
+      {
+        forMs: this.stopWaitMs,
+        intervalMs: this.pollIntervalMs,
+        stillRunning: (task, seconds) =>
+          `ECS task ${id} was asked to stop but is still ${task?.lastStatus ?? "not described"} after ${seconds} s`,
+      },
+    );
   }
 
   /** The task, null when ECS no longer knows it (MISSING); throws on errors. */

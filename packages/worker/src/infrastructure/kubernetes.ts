@@ -36,7 +36,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { JobConfiguration, randomSuffix, sleep, slug } from "./job-configuration.ts";
-import { causeOf, FailingLooks, retryCall } from "./retry.ts";
+import { causeOf, FailingLooks, retryCall, waitUntilStopped } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -372,20 +372,20 @@ export class KubernetesInfrastructure implements Infrastructure {
     await this.deleteJob(namespace, name);
     // Stopped once its pod has ended, is terminating or is gone: a run must not read CANCELLED while
     // its flow still runs.
-    const deadline = Date.now() + this.stopWaitMs;
-    for (;;) {
-      const pods = await this.core
-        .listNamespacedPod({ namespace, labelSelector: `job-name=${name}` })
-        .then((l) => l.items)
-        .catch(() => null);
-      if (pods && pods.every((p) => p.metadata?.deletionTimestamp || podExitResult(p, true))) return;
-      if (Date.now() > deadline)
-        throw new InfrastructureError(
-          `Kubernetes Job ${id} was deleted but its pod is still running after ${Math.round(this.stopWaitMs / 1000)} s`,
-          true,
-        );
-      await sleep(this.pollIntervalMs);
-    }
+    await waitUntilStopped(
+      () =>
+        this.core
+          .listNamespacedPod({ namespace, labelSelector: `job-name=${name}` })
+          .then((l) => l.items)
+          .catch(() => null),
+      (pods) => pods !== null && pods.every((p) => p.metadata?.deletionTimestamp || podExitResult(p, true)),
+      {
+        forMs: this.stopWaitMs,
+        intervalMs: this.pollIntervalMs,
+        stillRunning: (_pods, seconds) =>
+          `Kubernetes Job ${id} was deleted but its pod is still running after ${seconds} s`,
+      },
+    );
   }
 
   async findJobs(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]> {

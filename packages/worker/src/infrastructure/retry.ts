@@ -3,7 +3,7 @@
 // upper half of its ceiling), so workers throttled together do not retry together, for a bounded
 // time, after which the last error is thrown wrapped in RetriesExhausted.
 import { sleep } from "./job-configuration.ts";
-import type { JobSpec } from "./types.ts";
+import { InfrastructureError, type JobSpec } from "./types.ts";
 
 export interface RetryOptions {
   /** Whether the error may pass on its own; anything else is thrown at once. */
@@ -112,5 +112,25 @@ export class FailingLooks {
       return true;
     }
     return false;
+  }
+}
+
+/**
+ * After a stop request: looks every `intervalMs` until `stopped` says what it saw has stopped, for at
+ * most `forMs`; then throws a transient InfrastructureError saying, through `stillRunning`, what was
+ * last seen (the worker tries the stop again later).
+ */
+export async function waitUntilStopped<T>(
+  look: () => Promise<T>,
+  stopped: (seen: T) => boolean,
+  options: { forMs: number; intervalMs: number; stillRunning: (seen: T, seconds: number) => string },
+): Promise<void> {
+  const deadline = Date.now() + options.forMs;
+  for (;;) {
+    const seen = await look();
+    if (stopped(seen)) return;
+    if (Date.now() > deadline)
+      throw new InfrastructureError(options.stillRunning(seen, Math.round(options.forMs / 1000)), true);
+    await sleep(options.intervalMs);
   }
 }
