@@ -2,10 +2,9 @@
 // server: the exact Job the worker creates, how it watches and deletes it, and how pod outcomes map
 // to run outcomes.
 import net from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
-import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
+import { FakeKubernetes, kubeConfigFor } from "./fakes/kubernetes-api.ts";
 import {
   cancelAfterRestart,
   cancelThroughFailingStops,
@@ -33,22 +32,10 @@ beforeEach(() => {
   fake.faults.length = 0;
 });
 
-/** A kubeconfig whose cluster is the fake, as `kubectl config` would write it. */
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }],
-    users: [{ name: "flowplane-worker", token: "test-token" }],
-    contexts: [{ name: "fake", cluster: "fake", user: "flowplane-worker" }],
-    currentContext: "fake",
-  });
-  return kc;
-}
-
 /** Timeouts shortened by configuration: retries, lost track and image pulls within a test's time. */
 const infra = (options: Partial<KubernetesInfrastructureOptions> = {}) =>
   new KubernetesInfrastructure({
-    kubeConfig: kubeConfig(),
+    kubeConfig: kubeConfigFor(fake.url, "test-token"),
     pollIntervalMs: 10,
     retryForMs: 2_000,
     retryDelayMs: 20,
@@ -265,13 +252,7 @@ describe("kubernetes submit errors name the cause", () => {
         probe.close(() => resolve(port));
       });
     });
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "down", server: `http://127.0.0.1:${closedPort}`, skipTLSVerify: true }],
-      users: [{ name: "u" }],
-      contexts: [{ name: "down", cluster: "down", user: "u" }],
-      currentContext: "down",
-    });
+    const kc = kubeConfigFor(`http://127.0.0.1:${closedPort}`);
     // Retried (an API server restarting refuses connections for a moment) for retryForMs, then named.
     await expect(
       new KubernetesInfrastructure({ kubeConfig: kc, retryForMs: 300, retryDelayMs: 20 }).submit(

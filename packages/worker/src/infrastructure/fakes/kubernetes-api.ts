@@ -19,6 +19,7 @@
 // request is recorded.
 import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
+import { KubeConfig } from "@kubernetes/client-node";
 import { LoopbackFake, readBody } from "./loopback-server.ts";
 
 export interface KubeRequest {
@@ -49,6 +50,18 @@ export type PodPlan =
   | { kind: "sidecar"; runningPolls?: number }
   /** Runs past the Job's activeDeadlineSeconds: the Job controller fails the Job and deletes the pod. */
   | { kind: "deadline"; runningPolls?: number };
+
+/** A kubeconfig whose cluster is `server` (a fake's url), as `kubectl config` would write it. */
+export function kubeConfigFor(server: string, token?: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "fake", server, skipTLSVerify: true }],
+    users: [{ name: "flowplane-worker", ...(token ? { token } : {}) }],
+    contexts: [{ name: "fake", cluster: "fake", user: "flowplane-worker" }],
+    currentContext: "fake",
+  });
+  return kc;
+}
 
 /** A fault answered instead of handling the matching requests, `times` times. */
 interface KubeFault {
