@@ -311,3 +311,16 @@ export const runtimeProcedure = requireScope("WORKER", "own run").use(({ ctx, ne
     );
   return next();
 });
+
+/**
+ * Awaits a change to who may do what (a role, a member, a key, a password), then empties the
+ * authenticator's cache so the change holds at once on this replica instead of after its TTL.
+ */
+export async function changingAccess<T>(
+  ctx: { services: Pick<RouterServices, "authenticator"> },
+  change: Promise<T>,
+): Promise<T> {
+  const result = await change;
+  ctx.services.authenticator.invalidate();
+  return result;
+}

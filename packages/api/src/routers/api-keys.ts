@@ -3,7 +3,7 @@ import { API_KEY_SCOPES, scopeAllows } from "../auth/api-keys.ts";
 import { keyOwner } from "../auth/principal.ts";
 import { ApiError } from "../errors.ts";
 import { issueApiKey, listApiKeys, revokeApiKey } from "../services/api-keys.ts";
-import { adminProcedure, router } from "../trpc.ts";
+import { adminProcedure, changingAccess, router } from "../trpc.ts";
 import { id, name } from "./schemas.ts";
 
 export const apiKeysRouter = router({
@@ -28,9 +28,9 @@ export const apiKeysRouter = router({
       return issueApiKey(ctx.services.resources, ctx.workspaceId, keyOwner(ctx.principal.actor), input);
     }),
   list: adminProcedure.query(({ ctx }) => listApiKeys(ctx.services.resources, ctx.workspaceId)),
-  revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const revoked = await revokeApiKey(ctx.services.resources, ctx.workspaceId, input.id, ctx.principal.apiKeyId);
-    ctx.services.authenticator.invalidate();
-    return revoked;
-  }),
+  revoke: adminProcedure
+    .input(z.object({ id }))
+    .mutation(({ ctx, input }) =>
+      changingAccess(ctx, revokeApiKey(ctx.services.resources, ctx.workspaceId, input.id, ctx.principal.apiKeyId)),
+    ),
 });

@@ -28,6 +28,7 @@ import {
 } from "../services/accounts/sessions.ts";
 import { assertAttemptCurrent } from "../services/flow-runs/attempts.ts";
 import {
+  changingAccess,
   publicProcedure,
   readProcedure,
   router,
@@ -128,11 +129,11 @@ export const authRouter = router({
       requestPasswordReset(ctx.services.resources, ctx.services.mailer, ctx.services.config, input.email),
     ),
 
-  resetPassword: publicProcedure.input(z.object({ token, password })).mutation(async ({ ctx, input }) => {
-    const done = await resetPassword(ctx.services.resources, ctx.services.config, input);
-    ctx.services.authenticator.invalidate();
-    return done;
-  }),
+  resetPassword: publicProcedure
+    .input(z.object({ token, password }))
+    .mutation(({ ctx, input }) =>
+      changingAccess(ctx, resetPassword(ctx.services.resources, ctx.services.config, input)),
+    ),
 
   invitation: publicProcedure
     .input(z.object({ token }))

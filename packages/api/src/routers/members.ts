@@ -12,7 +12,7 @@ import {
   setMemberRole,
   type MemberScope,
 } from "../services/accounts/members.ts";
-import { adminProcedure, readProcedure, router } from "../trpc.ts";
+import { adminProcedure, changingAccess, readProcedure, router } from "../trpc.ts";
 import { id } from "./schemas.ts";
 
 const email = z.string().trim().min(3).max(320).email("not an email address");
@@ -43,16 +43,12 @@ export const membersRouter = router({
   revokeInvitation: adminProcedure
     .input(z.object({ id }))
     .mutation(({ ctx, input }) => revokeInvitation(ctx.services.resources, scopeOf(ctx), input.id)),
-  setRole: adminProcedure.input(z.object({ email, role })).mutation(async ({ ctx, input }) => {
-    const changed = await setMemberRole(ctx.services.resources, scopeOf(ctx), input);
-    ctx.services.authenticator.invalidate();
-    return changed;
-  }),
-  remove: adminProcedure.input(z.object({ email })).mutation(async ({ ctx, input }) => {
-    const removed = await removeMember(ctx.services.resources, scopeOf(ctx), input.email);
-    ctx.services.authenticator.invalidate();
-    return removed;
-  }),
+  setRole: adminProcedure
+    .input(z.object({ email, role }))
+    .mutation(({ ctx, input }) => changingAccess(ctx, setMemberRole(ctx.services.resources, scopeOf(ctx), input))),
+  remove: adminProcedure
+    .input(z.object({ email }))
+    .mutation(({ ctx, input }) => changingAccess(ctx, removeMember(ctx.services.resources, scopeOf(ctx), input.email))),
   /** Creates a user with a password (self-hosters without mail: `flowplane user create`). */
   createUser: adminProcedure
     .input(

@@ -9,7 +9,7 @@ import {
   listServiceAccounts,
   setServiceAccountRole,
 } from "../services/accounts/service-accounts.ts";
-import { adminProcedure, router } from "../trpc.ts";
+import { adminProcedure, changingAccess, router } from "../trpc.ts";
 import { name } from "./schemas.ts";
 
 const role = z.enum(WORKSPACE_ROLES);
@@ -23,16 +23,16 @@ export const serviceAccountsRouter = router({
   create: adminProcedure
     .input(z.object({ name, role }))
     .mutation(({ ctx, input }) => createServiceAccount(ctx.services.resources, scopeOf(ctx), input)),
-  setRole: adminProcedure.input(z.object({ name, role })).mutation(async ({ ctx, input }) => {
-    const changed = await setServiceAccountRole(ctx.services.resources, scopeOf(ctx), input);
-    ctx.services.authenticator.invalidate();
-    return changed;
-  }),
-  delete: adminProcedure.input(z.object({ name })).mutation(async ({ ctx, input }) => {
-    const deleted = await deleteServiceAccount(ctx.services.resources, scopeOf(ctx), input.name);
-    ctx.services.authenticator.invalidate();
-    return deleted;
-  }),
+  setRole: adminProcedure
+    .input(z.object({ name, role }))
+    .mutation(({ ctx, input }) =>
+      changingAccess(ctx, setServiceAccountRole(ctx.services.resources, scopeOf(ctx), input)),
+    ),
+  delete: adminProcedure
+    .input(z.object({ name }))
+    .mutation(({ ctx, input }) =>
+      changingAccess(ctx, deleteServiceAccount(ctx.services.resources, scopeOf(ctx), input.name)),
+    ),
   /** The key itself is returned once, here. */
   createKey: adminProcedure
     .input(

@@ -2,20 +2,21 @@
 // API: the exact requests the worker sends, and how stopped tasks map to run outcomes. Credentials
 // and region come from the SDK's default chain (here: environment variables).
 import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
-import { Worker } from "../worker.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
 import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
 import {
   cancelAfterRestart,
   cancelThroughFailingStops,
+  createPool,
+  resolvedJobSpec,
   restartAmongOwnJobs,
   runLogs,
+  runOnce,
   startWorker,
 } from "./fakes/scenarios.ts";
-import { InfrastructureError, type JobSpec } from "./types.ts";
+import { InfrastructureError } from "./types.ts";
 
 let fake: FakeEcs;
 const saved: Record<string, string | undefined> = {};
@@ -69,27 +70,18 @@ const infra = (options: Partial<EcsInfrastructureOptions> = {}) =>
 const network = { subnets: ["subnet-0a1b"], security_groups: ["sg-0c2d"] };
 
 /** A job as the worker builds it: the default ecs template resolved with deployment and run variables. */
-function jobSpec(
-  deployment: Record<string, unknown>,
-  run: Record<string, unknown> = {},
-): JobSpec & { lines: string[] } {
-  const resolved = resolveJobConfiguration(defaultBaseJobTemplate("ecs"), deployment, run);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const lines: string[] = [];
-  return {
-    flowRunId: "0197a5d0-0000-7000-8000-000000000001",
-    flowRunName: "crimson-otter",
-    configuration: resolved.configuration,
-    env: {
-      FLOWPLANE_API_URL: "https://flowplane.example.com/api",
-      FLOWPLANE_FLOW_RUN_ID: "0197a5d0-0000-7000-8000-000000000001",
+const jobSpec = (deployment: Record<string, unknown>, run: Record<string, unknown> = {}) =>
+  resolvedJobSpec(
+    "ecs",
+    {
+      id: "0197a5d0-0000-7000-8000-000000000001",
+      name: "crimson-otter",
+      workerName: "ecs-worker-1",
+      format: (line) => line,
     },
-    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
-    labels: { "flowplane.run-id": "0197a5d0-0000-7000-8000-000000000001", "flowplane.worker": "ecs-worker-1" },
-    onOutput: (line) => lines.push(line),
-    lines,
-  };
-}
+    deployment,
+    run,
+  );
 
 describe("ecs requests", () => {
   it("registers a task definition from the job's image, cpu and memory, then runs it with the merged overrides and tags", async () => {
@@ -570,20 +562,9 @@ describe("ecs pool through the Worker", () => {
   beforeAll(async () => {
     // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
     server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "ecs-pool", type: "ecs" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "bad-cluster",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-pool",
-      jobVariables: { image: "etl:1", cluster: "no-such-cluster", ...network },
-    });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "long",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-pool",
-      jobVariables: { image: "etl:1", ...network },
+    await createPool(server, "ecs-pool", "ecs", {
+      "bad-cluster": { image: "etl:1", cluster: "no-such-cluster", ...network },
+      long: { image: "etl:1", ...network },
     });
   }, 60_000);
   afterAll(async () => {
@@ -592,15 +573,7 @@ describe("ecs pool through the Worker", () => {
 
   it("ends a run on a missing cluster CRASHED with a message naming the cluster", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/bad-cluster" });
-    const worker = new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "ecs-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    });
-    await worker.run();
-    const final = await server.api.flowRuns.get.query({ id: run.id });
+    const final = await runOnce(server, run.id, { poolName: "ecs-pool", infrastructure: infra() });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
@@ -610,13 +583,7 @@ describe("ecs pool through the Worker", () => {
   it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {
     fake.outcome = () => ({ kind: "exit", exitCode: 0 });
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
-    await new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "ecs-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    }).run();
+    await runOnce(server, run.id, { poolName: "ecs-pool", infrastructure: infra() });
     const [body] = fake.bodiesOf("RunTask");
     const overrides = body!["overrides"] as {
       containerOverrides: { environment: { name: string; value: string }[] }[];
@@ -637,23 +604,18 @@ describe("ecs pool through the Worker", () => {
     ];
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
     const once = (rescheduleForSeconds: number) =>
-      new Worker({
-        api: server.api,
-        connection: server.connection,
+      runOnce(server, run.id, {
         poolName: "ecs-pool",
-        runOnce: true,
         rescheduleForSeconds,
         rescheduleDelaySeconds: 0,
         infrastructure: infra(),
-      }).run();
-    await once(600);
-    const requeued = await server.api.flowRuns.get.query({ id: run.id });
+      });
+    const requeued = await once(600);
     expect(requeued.state.type).toBe("SCHEDULED");
     expect(requeued.state.message).toMatch(
       /^infrastructure could not be created: ECS could not start a task on cluster "default": Capacity is unavailable at this time\. Please try again later or in a different availability zone \(retried for \d+ s\); rescheduled for \S+$/,
     );
-    await once(0);
-    const failed = await server.api.flowRuns.get.query({ id: run.id });
+    const failed = await once(0);
     expect(failed.state.type).toBe("FAILED");
     expect(failed.state.message).toMatch(
       /^infrastructure could not be created for \d+ s: ECS could not start a task on cluster "default": Capacity is unavailable/,
@@ -735,14 +697,7 @@ describe("ecs slow starts never mean two executions", () => {
   beforeAll(async () => {
     // A claim lasts 1 s unless extended; the liveness sweep releases expired claims every 200 ms.
     server = await startTestServer({ claimTimeoutSeconds: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "ecs-slow", type: "ecs" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "slow",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "ecs-slow",
-      jobVariables: { image: "etl:1", ...network },
-    });
+    await createPool(server, "ecs-slow", "ecs", { slow: { image: "etl:1", ...network } });
   }, 60_000);
   afterAll(async () => {
     await server?.close();

@@ -36,7 +36,7 @@ import {
   type TaskStopCode,
 } from "@aws-sdk/client-ecs";
 import { JobConfiguration, sleep } from "./job-configuration.ts";
-import { causeOf, RetriesExhausted, retryCall } from "./retry.ts";
+import { causeOf, FailingLooks, RetriesExhausted, retryCall, waitUntilStopped } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -494,17 +494,16 @@ export class EcsInfrastructure implements Infrastructure {
     await this.stopTask(ecs, cluster, id, "Flowplane: flow run cancelled");
     // Cancelled only once ECS says the task has stopped: a run must not read CANCELLED while its
     // task still runs.
-    const deadline = Date.now() + this.stopWaitMs;
-    for (;;) {
-      const task = await this.describe(ecs, cluster, id).catch(() => undefined);
-      if (task === null || task?.lastStatus === "STOPPED") return;
-      if (Date.now() > deadline)
-        throw new InfrastructureError(
-          `ECS task ${id} was asked to stop but is still ${task?.lastStatus ?? "not described"} after ${Math.round(this.stopWaitMs / 1000)} s`,
-          true,
-        );
-      await sleep(this.pollIntervalMs);
-    }
+    await waitUntilStopped(
+      () => this.describe(ecs, cluster, id).catch(() => undefined),
+      (task) => task === null || task?.lastStatus === "STOPPED",
+      {
+        forMs: this.stopWaitMs,
+        intervalMs: this.pollIntervalMs,
+        stillRunning: (task, seconds) =>
+          `ECS task ${id} was asked to stop but is still ${task?.lastStatus ?? "not described"} after ${seconds} s`,
+      },
+    );
   }
 
   /** The task, null when ECS no longer knows it (MISSING); throws on errors. */
@@ -627,26 +626,17 @@ export class EcsInfrastructure implements Infrastructure {
     const startDeadline = Date.now() + this.startTimeoutMs;
     let started = false;
     let timedOut: string | null = null;
-    let failingSince: number | null = null;
-    let lastError = "";
+    const failing = new FailingLooks(this.lostAfterMs);
     for (;;) {
       await sleep(this.pollIntervalMs);
       let task: Task | null;
       try {
         task = await this.describe(ecs, cluster, taskArn);
-        failingSince = null;
+        failing.succeeded();
       } catch (err) {
         // Throttling, a 5xx, a network blip: the task is fine, only our view of it is not.
-        lastError = awsMessage(err);
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince < this.lostAfterMs) continue;
-        if (await job.runnerAlive?.().catch(() => false)) {
-          job.onEvent?.(
-            `ECS DescribeTasks has failed for ${Math.round((Date.now() - failingSince) / 1000)} s (${lastError}); the runner still heartbeats, so the worker keeps watching`,
-          );
-          failingSince = Date.now();
-          continue;
-        }
+        const lastError = awsMessage(err);
+        if (await failing.keepWatching(job, "ECS DescribeTasks", lastError)) continue;
         // Given up: what was launched is stopped, so it cannot run on behind the orchestrator's back.
         await this.stopTask(ecs, cluster, taskArn, "Flowplane: the worker lost track of this task").catch(() => {});
         return {

@@ -2,15 +2,18 @@
 // server: the exact Job the worker creates, how it watches and deletes it, and how pod outcomes map
 // to run outcomes.
 import net from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
-import { defaultBaseJobTemplate, resolveJobConfiguration } from "@flowplane/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, type TestServer } from "../../../../e2e/harness.ts";
-import { Worker } from "../worker.ts";
-import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
-import { cancelAfterRestart, cancelThroughFailingStops, restartAmongOwnJobs } from "./fakes/scenarios.ts";
+import { FakeKubernetes, kubeConfigFor } from "./fakes/kubernetes-api.ts";
+import {
+  cancelAfterRestart,
+  cancelThroughFailingStops,
+  createPool,
+  resolvedJobSpec,
+  restartAmongOwnJobs,
+  runOnce,
+} from "./fakes/scenarios.ts";
 import { KubernetesInfrastructure, type KubernetesInfrastructureOptions } from "./kubernetes.ts";
-import type { JobSpec } from "./types.ts";
 
 let fake: FakeKubernetes;
 
@@ -29,22 +32,10 @@ beforeEach(() => {
   fake.faults.length = 0;
 });
 
-/** A kubeconfig whose cluster is the fake, as `kubectl config` would write it. */
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "fake", server: fake.url, skipTLSVerify: true }],
-    users: [{ name: "flowplane-worker", token: "test-token" }],
-    contexts: [{ name: "fake", cluster: "fake", user: "flowplane-worker" }],
-    currentContext: "fake",
-  });
-  return kc;
-}
-
 /** Timeouts shortened by configuration: retries, lost track and image pulls within a test's time. */
 const infra = (options: Partial<KubernetesInfrastructureOptions> = {}) =>
   new KubernetesInfrastructure({
-    kubeConfig: kubeConfig(),
+    kubeConfig: kubeConfigFor(fake.url, "test-token"),
     pollIntervalMs: 10,
     retryForMs: 2_000,
     retryDelayMs: 20,
@@ -56,24 +47,14 @@ const infra = (options: Partial<KubernetesInfrastructureOptions> = {}) =>
 
 const RUN_ID = "0197a5d0-0000-7000-8000-000000000002";
 
-function jobSpec(
-  deployment: Record<string, unknown>,
-  run: Record<string, unknown> = {},
-): JobSpec & { lines: string[] } {
-  const resolved = resolveJobConfiguration(defaultBaseJobTemplate("kubernetes"), deployment, run);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  const lines: string[] = [];
-  return {
-    flowRunId: RUN_ID,
-    flowRunName: "Crimson Otter",
-    configuration: resolved.configuration,
-    env: { FLOWPLANE_API_URL: "https://flowplane.example.com/api", FLOWPLANE_FLOW_RUN_ID: RUN_ID },
-    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
-    labels: { "flowplane.run-id": RUN_ID, "flowplane.worker": "k8s worker 1" },
-    onOutput: (line, stream) => lines.push(`${stream}: ${line}`),
-    lines,
-  };
-}
+/** A job as the worker builds it: the default kubernetes template resolved with deployment and run variables. */
+const jobSpec = (deployment: Record<string, unknown>, run: Record<string, unknown> = {}) =>
+  resolvedJobSpec(
+    "kubernetes",
+    { id: RUN_ID, name: "Crimson Otter", workerName: "k8s worker 1", format: (line, stream) => `${stream}: ${line}` },
+    deployment,
+    run,
+  );
 
 describe("kubernetes requests", () => {
   it("creates a batch/v1 Job from the merged template, then lists its pods by job-name", async () => {
@@ -271,13 +252,7 @@ describe("kubernetes submit errors name the cause", () => {
         probe.close(() => resolve(port));
       });
     });
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "down", server: `http://127.0.0.1:${closedPort}`, skipTLSVerify: true }],
-      users: [{ name: "u" }],
-      contexts: [{ name: "down", cluster: "down", user: "u" }],
-      currentContext: "down",
-    });
+    const kc = kubeConfigFor(`http://127.0.0.1:${closedPort}`);
     // Retried (an API server restarting refuses connections for a moment) for retryForMs, then named.
     await expect(
       new KubernetesInfrastructure({ kubeConfig: kc, retryForMs: 300, retryDelayMs: 20 }).submit(
@@ -430,20 +405,9 @@ describe("kubernetes pool through the Worker", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
-    await server.api.workPools.create.mutate({ name: "k8s-pool", type: "kubernetes" });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "forbidden",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "k8s-pool",
-      jobVariables: { image: "etl:1", namespace: "kube-system" },
-    });
-    await server.api.deployments.upsert.mutate({
-      flowName: "hello",
-      name: "long",
-      entrypoint: "examples/hello.ts:hello",
-      workPoolName: "k8s-pool",
-      jobVariables: { image: "etl:1" },
+    await createPool(server, "k8s-pool", "kubernetes", {
+      forbidden: { image: "etl:1", namespace: "kube-system" },
+      long: { image: "etl:1" },
     });
   }, 60_000);
   afterAll(async () => {
@@ -452,15 +416,7 @@ describe("kubernetes pool through the Worker", () => {
 
   it("ends a run in a forbidden namespace CRASHED with a message naming the namespace", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/forbidden" });
-    const worker = new Worker({
-      api: server.api,
-      connection: server.connection,
-      poolName: "k8s-pool",
-      runOnce: true,
-      infrastructure: infra(),
-    });
-    await worker.run();
-    const final = await server.api.flowRuns.get.query({ id: run.id });
+    const final = await runOnce(server, run.id, { poolName: "k8s-pool", infrastructure: infra() });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(
       `infrastructure could not start: could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
@@ -489,25 +445,25 @@ describe("kubernetes pool through the Worker", () => {
     );
   });
 
-  it("cancel after a restart under a new name deletes the Job its OFFLINE launcher left, and the run reads CANCELLED once its pod has ended", async () => {
-    fake.plan = () => ({ kind: "run-until-deleted" });
-    const { job } = await cancelAfterRestart(server, {
-      poolName: "k8s-pool",
-      deployment: "hello/long",
+  it.each([
+    {
+      title:
+        "cancel after a restart under a new name deletes the Job its OFFLINE launcher left, and the run reads CANCELLED once its pod has ended",
       launcher: "k8s-before",
       successor: "k8s-after",
-      infrastructure: () => infra(),
-    });
-    expect(fake.jobs.has(job.id)).toBe(false);
-  });
-
-  it("cancel after a restart under the same name deletes the Job from its stored id", async () => {
+    },
+    {
+      title: "cancel after a restart under the same name deletes the Job from its stored id",
+      launcher: "k8s-same",
+      successor: "k8s-same",
+    },
+  ])("$title", async ({ launcher, successor }) => {
     fake.plan = () => ({ kind: "run-until-deleted" });
     const { job } = await cancelAfterRestart(server, {
       poolName: "k8s-pool",
       deployment: "hello/long",
-      launcher: "k8s-same",
-      successor: "k8s-same",
+      launcher,
+      successor,
       infrastructure: () => infra(),
     });
     expect(fake.jobs.has(job.id)).toBe(false);

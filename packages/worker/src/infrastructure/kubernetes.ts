@@ -36,7 +36,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { JobConfiguration, randomSuffix, sleep, slug } from "./job-configuration.ts";
-import { causeOf, retryCall } from "./retry.ts";
+import { causeOf, FailingLooks, retryCall, waitUntilStopped } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -372,20 +372,20 @@ export class KubernetesInfrastructure implements Infrastructure {
     await this.deleteJob(namespace, name);
     // Stopped once its pod has ended, is terminating or is gone: a run must not read CANCELLED while
     // its flow still runs.
-    const deadline = Date.now() + this.stopWaitMs;
-    for (;;) {
-      const pods = await this.core
-        .listNamespacedPod({ namespace, labelSelector: `job-name=${name}` })
-        .then((l) => l.items)
-        .catch(() => null);
-      if (pods && pods.every((p) => p.metadata?.deletionTimestamp || podExitResult(p, true))) return;
-      if (Date.now() > deadline)
-        throw new InfrastructureError(
-          `Kubernetes Job ${id} was deleted but its pod is still running after ${Math.round(this.stopWaitMs / 1000)} s`,
-          true,
-        );
-      await sleep(this.pollIntervalMs);
-    }
+    await waitUntilStopped(
+      () =>
+        this.core
+          .listNamespacedPod({ namespace, labelSelector: `job-name=${name}` })
+          .then((l) => l.items)
+          .catch(() => null),
+      (pods) => pods !== null && pods.every((p) => p.metadata?.deletionTimestamp || podExitResult(p, true)),
+      {
+        forMs: this.stopWaitMs,
+        intervalMs: this.pollIntervalMs,
+        stillRunning: (_pods, seconds) =>
+          `Kubernetes Job ${id} was deleted but its pod is still running after ${seconds} s`,
+      },
+    );
   }
 
   async findJobs(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]> {
@@ -433,9 +433,8 @@ export class KubernetesInfrastructure implements Infrastructure {
     const startDeadline = Date.now() + settings.podWatchTimeoutMs;
     let started = false;
     let seenPod = false;
-    let failingSince: number | null = null;
+    const failing = new FailingLooks(this.lostAfterMs);
     let pullFailingSince: number | null = null;
-    let lastError = "";
     let logs: { done: Promise<void>; ended(): void; abort(): void } | null = null;
     const finish = async (result: ExitResult): Promise<ExitResult> => {
       if (logs) {
@@ -459,19 +458,11 @@ export class KubernetesInfrastructure implements Infrastructure {
       try {
         const list = await this.core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` });
         pod = newest(list.items);
-        failingSince = null;
+        failing.succeeded();
       } catch (err) {
         // 429, a 5xx, the API server restarting: the Job is fine, only our view of it is not.
-        lastError = kubernetesMessage(err);
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince < this.lostAfterMs) continue;
-        if (await job.runnerAlive?.().catch(() => false)) {
-          job.onEvent?.(
-            `listing the pods of Job ${namespace}/${name} has failed for ${Math.round((Date.now() - failingSince) / 1000)} s (${lastError}); the runner still heartbeats, so the worker keeps watching`,
-          );
-          failingSince = Date.now();
-          continue;
-        }
+        const lastError = kubernetesMessage(err);
+        if (await failing.keepWatching(job, `listing the pods of Job ${namespace}/${name}`, lastError)) continue;
         return giveUp(`lost track of Kubernetes Job ${namespace}/${name}: ${lastError}`, true);
       }
       if (stopRequested()) {

@@ -3,12 +3,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeConfig, loadAllYaml, type V1Deployment, type V1Role, type V1RoleBinding } from "@kubernetes/client-node";
+import { loadAllYaml, type V1Deployment, type V1Role, type V1RoleBinding } from "@kubernetes/client-node";
 import { defaultBaseJobTemplate, resolveJobConfiguration, type WorkPoolType } from "@flowplane/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EcsInfrastructure } from "./ecs.ts";
 import { FakeEcs } from "./fakes/ecs-api.ts";
-import { FakeKubernetes } from "./fakes/kubernetes-api.ts";
+import { FakeKubernetes, kubeConfigFor } from "./fakes/kubernetes-api.ts";
 import { KubernetesInfrastructure } from "./kubernetes.ts";
 import type { JobSpec } from "./types.ts";
 
@@ -43,13 +43,7 @@ describe("infra/kubernetes", () => {
   });
 
   it("the worker's Role allows every request the kubernetes pool makes, in its namespace only", async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: fake.url, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "c", cluster: "c", user: "u" }],
-      currentContext: "c",
-    });
+    const kc = kubeConfigFor(fake.url, "t");
     fake.plan = () => ({ kind: "run-until-deleted", logs: ["hi"] });
     const kubernetes = new KubernetesInfrastructure({ kubeConfig: kc, pollIntervalMs: 10 });
     const running = await kubernetes.submit(jobSpec("kubernetes", { namespace: "flowplane", image: "etl:1" }));

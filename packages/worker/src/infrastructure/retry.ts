@@ -3,6 +3,7 @@
 // upper half of its ceiling), so workers throttled together do not retry together, for a bounded
 // time, after which the last error is thrown wrapped in RetriesExhausted.
 import { sleep } from "./job-configuration.ts";
+import { InfrastructureError, type JobSpec } from "./types.ts";
 
 export interface RetryOptions {
   /** Whether the error may pass on its own; anything else is thrown at once. */
@@ -80,4 +81,56 @@ export function retryCall<T>(
     onRetry: (err, attempt, delay) =>
       onEvent?.(`${what}: ${policy.describe(err)}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`),
   });
+}
+
+/**
+ * How long a watch loop's look at its job has been failing. A failed look (throttling, a 5xx, the
+ * API server restarting) says nothing about the job, so the loop keeps watching for `lostAfterMs`,
+ * and for as long after that as the runner still heartbeats; only then is the job lost.
+ */
+export class FailingLooks {
+  private since: number | null = null;
+  constructor(private readonly lostAfterMs: number) {}
+
+  /** A look succeeded: the next failure starts a new count. */
+  succeeded(): void {
+    this.since = null;
+  }
+
+  /**
+   * A look (`what`, e.g. "ECS DescribeTasks") failed with `error`: true while the loop should keep
+   * watching, false once the job is lost.
+   */
+  async keepWatching(job: Pick<JobSpec, "runnerAlive" | "onEvent">, what: string, error: string): Promise<boolean> {
+    this.since ??= Date.now();
+    if (Date.now() - this.since < this.lostAfterMs) return true;
+    if (await job.runnerAlive?.().catch(() => false)) {
+      job.onEvent?.(
+        `${what} has failed for ${Math.round((Date.now() - this.since) / 1000)} s (${error}); the runner still heartbeats, so the worker keeps watching`,
+      );
+      this.since = Date.now();
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * After a stop request: looks every `intervalMs` until `stopped` says what it saw has stopped, for at
+ * most `forMs`; then throws a transient InfrastructureError saying, through `stillRunning`, what was
+ * last seen (the worker tries the stop again later).
+ */
+export async function waitUntilStopped<T>(
+  look: () => Promise<T>,
+  stopped: (seen: T) => boolean,
+  options: { forMs: number; intervalMs: number; stillRunning: (seen: T, seconds: number) => string },
+): Promise<void> {
+  const deadline = Date.now() + options.forMs;
+  for (;;) {
+    const seen = await look();
+    if (stopped(seen)) return;
+    if (Date.now() > deadline)
+      throw new InfrastructureError(options.stillRunning(seen, Math.round(options.forMs / 1000)), true);
+    await sleep(options.intervalMs);
+  }
 }

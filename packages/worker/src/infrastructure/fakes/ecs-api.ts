@@ -12,7 +12,7 @@
 // task outcomes that stay PROVISIONING or that ECS stops before they start.
 import { randomBytes } from "node:crypto";
 import type http from "node:http";
-import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
+import { LoopbackFake, readBody } from "./loopback-server.ts";
 
 const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 const ACCOUNT = "123456789012";
@@ -72,7 +72,7 @@ class EcsError extends Error {
   }
 }
 
-export class FakeEcs {
+export class FakeEcs extends LoopbackFake {
   readonly requests: EcsRequest[] = [];
   /** Cluster names that exist ("default" is the account's default cluster). */
   readonly clusters = new Set(["default"]);
@@ -102,28 +102,13 @@ export class FakeEcs {
   /** Revisions by region and family: task definitions are regional. */
   private readonly taskDefinitions = new Map<string, Record<string, unknown>[]>();
   private readonly tasks = new Map<string, FakeTask>();
-  private server!: LoopbackServer;
-  url = "";
-
-  static async start(): Promise<FakeEcs> {
-    const fake = new FakeEcs();
-    fake.server = await serveOnLoopback((req, res) => void fake.handle(req, res));
-    fake.url = fake.server.url;
-    return fake;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
   /** The bodies of the requests for one action, in order. */
   bodiesOf(action: string): Record<string, unknown>[] {
     return this.requests.filter((r) => r.action === action).map((r) => r.body);
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = await readBody(req);
     const target = String(req.headers["x-amz-target"] ?? "");
     const send = (status: number, payload: unknown) => {
       res.writeHead(status, {
@@ -145,7 +130,7 @@ export class FakeEcs {
       return;
     }
     const action = target.slice(TARGET_PREFIX.length);
-    const body = (chunks.length ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {}) as Record<string, unknown>;
+    const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/ecs\/aws4_request/.exec(String(req.headers.authorization ?? ""));
     const region = scope?.[1] ?? null;
     this.requests.push({ action, body, region });

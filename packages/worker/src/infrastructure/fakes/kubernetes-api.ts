@@ -19,7 +19,8 @@
 // request is recorded.
 import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
-import { serveOnLoopback, type LoopbackServer } from "./loopback-server.ts";
+import { KubeConfig } from "@kubernetes/client-node";
+import { LoopbackFake, readBody } from "./loopback-server.ts";
 
 export interface KubeRequest {
   method: string;
@@ -49,6 +50,18 @@ export type PodPlan =
   | { kind: "sidecar"; runningPolls?: number }
   /** Runs past the Job's activeDeadlineSeconds: the Job controller fails the Job and deletes the pod. */
   | { kind: "deadline"; runningPolls?: number };
+
+/** A kubeconfig whose cluster is `server` (a fake's url), as `kubectl config` would write it. */
+export function kubeConfigFor(server: string, token?: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "fake", server, skipTLSVerify: true }],
+    users: [{ name: "flowplane-worker", ...(token ? { token } : {}) }],
+    contexts: [{ name: "fake", cluster: "fake", user: "flowplane-worker" }],
+    currentContext: "fake",
+  });
+  return kc;
+}
 
 /** A fault answered instead of handling the matching requests, `times` times. */
 interface KubeFault {
@@ -89,7 +102,7 @@ function status(code: number, reason: string, message: string, details?: Json): 
   };
 }
 
-export class FakeKubernetes {
+export class FakeKubernetes extends LoopbackFake {
   readonly requests: KubeRequest[] = [];
   /** Namespaces the worker's service account may not write to (403 Forbidden). */
   readonly forbiddenNamespaces = new Set<string>();
@@ -107,30 +120,14 @@ export class FakeKubernetes {
   fail(method: string, path: RegExp, code: number, times = 1): void {
     this.faults.push({ method, path, code, times });
   }
-  private server!: LoopbackServer;
-  url = "";
-
-  static async start(): Promise<FakeKubernetes> {
-    const fake = new FakeKubernetes();
-    fake.server = await serveOnLoopback((req, res) => void fake.handle(req, res));
-    fake.url = fake.server.url;
-    return fake;
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
   /** Requests other than pod listings and log reads (which depend on timing). */
   writes(): KubeRequest[] {
     return this.requests.filter((r) => r.method !== "GET");
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = await readBody(req);
     const url = new URL(req.url ?? "/", "http://fake");
-    const text = Buffer.concat(chunks).toString("utf8");
     const body: unknown = text ? JSON.parse(text) : undefined;
     const request: KubeRequest = {
       method: req.method ?? "GET",

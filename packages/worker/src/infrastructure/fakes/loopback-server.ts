@@ -19,3 +19,29 @@ export async function serveOnLoopback(handler: http.RequestListener): Promise<Lo
     },
   };
 }
+
+/** A wire-protocol fake: served on loopback by `start()`, answering each request with `handle`. */
+export abstract class LoopbackFake {
+  private server!: LoopbackServer;
+  url = "";
+
+  static async start<T extends LoopbackFake>(this: new () => T): Promise<T> {
+    const fake = new this();
+    fake.server = await serveOnLoopback((req, res) => void fake.handle(req, res));
+    fake.url = fake.server.url;
+    return fake;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  protected abstract handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+}
+
+/** A request's whole body as text ("" when it has none). */
+export async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,11 +1,36 @@
 // What the container pools' worker scenarios share: a run launched by a worker that then died (the
 // state a killed or restarted worker leaves behind), and a Worker started and stopped around a test.
-import { resolveJobConfiguration, type BaseJobTemplate } from "@flowplane/core";
+import { defaultBaseJobTemplate, resolveJobConfiguration, type BaseJobTemplate } from "@flowplane/core";
 import type { ClaimedRun } from "@flowplane/client";
 import { expect } from "vitest";
 import { waitFor, waitForRun, type TestServer } from "../../../../../e2e/harness.ts";
 import { Worker, type WorkerOptions } from "../../worker.ts";
-import type { Infrastructure, RunningJob } from "../types.ts";
+import type { Infrastructure, JobSpec, RunningJob } from "../types.ts";
+
+/**
+ * A job as the worker builds it for run `run`: the pool's default template resolved with
+ * `deployment` and `runVariables`; `lines` collects its output, each line as `format` writes it.
+ */
+export function resolvedJobSpec(
+  type: "ecs" | "kubernetes",
+  run: { id: string; name: string; workerName: string; format: (line: string, stream: string) => string },
+  deployment: Record<string, unknown>,
+  runVariables: Record<string, unknown> = {},
+): JobSpec & { lines: string[] } {
+  const resolved = resolveJobConfiguration(defaultBaseJobTemplate(type), deployment, runVariables);
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  const lines: string[] = [];
+  return {
+    flowRunId: run.id,
+    flowRunName: run.name,
+    configuration: resolved.configuration,
+    env: { FLOWPLANE_API_URL: "https://flowplane.example.com/api", FLOWPLANE_FLOW_RUN_ID: run.id },
+    defaultCommand: ["/usr/bin/node", "runner-main.ts"],
+    labels: { "flowplane.run-id": run.id, "flowplane.worker": run.workerName },
+    onOutput: (line, stream) => lines.push(run.format(line, stream)),
+    lines,
+  };
+}
 
 /**
  * Claims a run of `deployment` as worker `workerName`, launches it on `infrastructure` as that
@@ -47,6 +72,40 @@ export async function launchedByDeadWorker(
   });
   await server.api.flowRuns.setState.mutate({ id: run.id, state: { type: "RUNNING" }, claimToken: claim.claimToken });
   return { runId: run.id, claim, job };
+}
+
+/**
+ * Creates pool `poolName` of `type` with one deployment of the `hello` example flow per entry of
+ * `deployments` (deployment name → its job variables).
+ */
+export async function createPool(
+  server: TestServer,
+  poolName: string,
+  type: "ecs" | "kubernetes",
+  deployments: Record<string, Record<string, unknown>>,
+): Promise<void> {
+  await server.api.workPools.create.mutate({ name: poolName, type });
+  for (const [name, jobVariables] of Object.entries(deployments))
+    await server.api.deployments.upsert.mutate({
+      flowName: "hello",
+      name,
+      entrypoint: "examples/hello.ts:hello",
+      workPoolName: poolName,
+      jobVariables,
+    });
+}
+
+/**
+ * One `runOnce` pass of a Worker of the pool (it claims, launches and watches one run to its end);
+ * answers run `runId` as the pass left it.
+ */
+export async function runOnce(
+  server: TestServer,
+  runId: string,
+  options: Pick<WorkerOptions, "poolName" | "infrastructure"> & Partial<WorkerOptions>,
+) {
+  await new Worker({ api: server.api, connection: server.connection, runOnce: true, ...options }).run();
+  return server.api.flowRuns.get.query({ id: runId });
 }
 
 /** A Worker polling in the background, with short intervals; `stop()` ends it and its runs. */
