@@ -4,8 +4,8 @@
 // sign-out everywhere.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@flowplane/client";
-import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, type Browser } from "./dashboard-support.ts";
-import { startTestServer, type TestServer } from "./harness.ts";
+import { launchTestBrowser, screenshot, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import type { TestServer } from "./harness.ts";
 
 let server: TestServer;
 let owner: Browser;
@@ -13,10 +13,8 @@ const OWNER = "owner@example.com";
 const PASSWORD = "a long and private passphrase";
 
 beforeAll(async () => {
-  ensureDashboardBuilt();
-  server = await startTestServer({ dashboardDir });
-  owner = await launchBrowser();
-  owner.page.setDefaultTimeout(20_000);
+  server = await startDashboardServer();
+  owner = await launchTestBrowser();
 }, 240_000);
 afterAll(async () => {
   await owner?.close();
@@ -58,9 +56,8 @@ describe("dashboard accounts", () => {
     await page.locator('[data-member="dev@example.com"]').getByText("invited").waitFor();
     await screenshot(page, "accounts-02-members");
 
-    const dev = await launchBrowser();
+    const dev = await launchTestBrowser();
     try {
-      dev.page.setDefaultTimeout(20_000);
       await dev.page.goto(link);
       await dev.page.getByText("dev@example.com will join").waitFor();
       await dev.page.getByLabel("Choose a password").fill("developer passphrase");
@@ -117,9 +114,8 @@ describe("dashboard accounts", () => {
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "Runs" }).waitFor();
 
-    const other = await launchBrowser();
+    const other = await launchTestBrowser();
     try {
-      other.page.setDefaultTimeout(20_000);
       await other.page.goto(`${server.url}/`);
       await other.page.getByLabel("Email", { exact: true }).fill(OWNER);
       await other.page.getByLabel("Password", { exact: true }).fill(PASSWORD);

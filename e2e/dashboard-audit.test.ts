@@ -4,15 +4,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@flowplane/client";
-import {
-  dashboardDir,
-  ensureDashboardBuilt,
-  launchBrowser,
-  screenshot,
-  signIn,
-  type Browser,
-} from "./dashboard-support.ts";
-import { startTestServer, type TestServer } from "./harness.ts";
+import { launchTestBrowser, screenshot, signIn, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import type { TestServer } from "./harness.ts";
 
 let server: TestServer;
 let browser: Browser;
@@ -20,15 +13,13 @@ let page: Page;
 let readKey: string;
 
 beforeAll(async () => {
-  ensureDashboardBuilt();
-  server = await startTestServer({ dashboardDir });
+  server = await startDashboardServer();
   readKey = (await server.api.apiKeys.create.mutate({ name: "wallboard", scope: "READ" })).key;
   await server.api.secrets.set.mutate({ name: "WAREHOUSE_PASSWORD", value: "page-must-not-show-this" });
   const reader = createApiClient({ apiUrl: server.url, apiKey: readKey, workspace: "default" });
   await expect(reader.workPools.create.mutate({ name: "nope", type: "process" })).rejects.toThrow();
-  browser = await launchBrowser();
+  browser = await launchTestBrowser();
   page = browser.page;
-  page.setDefaultTimeout(20_000);
 }, 240_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { repoRoot } from "./harness.ts";
+import { repoRoot, startTestServer, type TestServer } from "./harness.ts";
 
 export const dashboardDir = path.join(repoRoot, "apps/dashboard/dist");
 export const screenshotDir = path.join(repoRoot, "e2e/artifacts/screenshots");
@@ -19,6 +19,12 @@ export function ensureDashboardBuilt(): void {
     stdio: "pipe",
     timeout: 180_000,
   });
+}
+
+/** A test server serving the dashboard, built first if stale. */
+export async function startDashboardServer(): Promise<TestServer> {
+  ensureDashboardBuilt();
+  return startTestServer({ dashboardDir });
 }
 
 export interface Browser {
@@ -63,6 +69,13 @@ export async function launchBrowser(options: { width?: number; height?: number }
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** launchBrowser() waiting up to 20 s for the page, as the dashboard's tests do on a busy machine. */
+export async function launchTestBrowser(): Promise<Browser> {
+  const browser = await launchBrowser();
+  browser.page.setDefaultTimeout(20_000);
+  return browser;
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -6,15 +6,8 @@ import type { ChildProcess } from "node:child_process";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "@flowplane/client";
-import {
-  dashboardDir,
-  ensureDashboardBuilt,
-  launchBrowser,
-  screenshot,
-  signIn,
-  type Browser,
-} from "./dashboard-support.ts";
-import { exited, repoRoot, spawnCli, startTestServer, type TestServer } from "./harness.ts";
+import { launchTestBrowser, screenshot, signIn, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import { exited, repoRoot, spawnCli, type TestServer } from "./harness.ts";
 
 const POOL = "dashboard-e2e";
 /** hello/hello, whose parameter schema the "Run now" form is built from. */
@@ -39,11 +32,9 @@ let page: Page;
 let worker: ChildProcess | null = null;
 
 beforeAll(async () => {
-  ensureDashboardBuilt();
-  server = await startTestServer({ dashboardDir });
-  browser = await launchBrowser();
+  server = await startDashboardServer();
+  browser = await launchTestBrowser();
   page = browser.page;
-  page.setDefaultTimeout(20_000);
 }, 240_000);
 
 afterAll(async () => {

@@ -79,6 +79,25 @@ async function logsOf(id: string): Promise<string> {
   return logs.stdout;
 }
 
+/**
+ * Runs the deployment once on a worker elsewhere (see runWorker) and expects it COMPLETED, the
+ * failure message carrying the run's logs and the worker's output.
+ */
+async function runToCompletion(deployment: string, home: string, pool: string) {
+  const { id } = await server.api.deployments.run.mutate({ name: deployment });
+  const worker = await runWorker(home, pool);
+  expect(worker.code, worker.output).toBe(0);
+  const done = await waitForRun(
+    server,
+    id,
+    "finished",
+    (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+  );
+  const logs = await logsOf(id);
+  expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+  return { id, done, logs };
+}
+
 beforeAll(async () => {
   server = await startTestServer();
   root = await mkdtemp(path.join(os.tmpdir(), "flowplane-delivery-"));
@@ -165,18 +184,8 @@ describe("git delivery", () => {
 
     // The worker has no access to the deployer's files.
     await rm(path.join(root, "deployer"), { recursive: true, force: true });
-    const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-git" });
     const home = path.join(root, "worker-home");
-    const worker = await runWorker(home, pool);
-    expect(worker.code, worker.output).toBe(0);
-    const done = await waitForRun(
-      server,
-      id,
-      "COMPLETED",
-      (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
-    );
-    const logs = await logsOf(id);
-    expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+    const { id, done, logs } = await runToCompletion("delivered/from-git", home, pool);
     expect(logs).toContain("hello, git, from an installed dependency");
     expect(logs).toContain(`git_clone: ${daemon.url("etl.git")} at ${commit.slice(0, 12)}`);
     expect(logs).toContain(`cwd ${path.join(home, "cache/git")}`);
@@ -296,18 +305,8 @@ describe("bundle delivery", () => {
     const latest = changed.json[0]!.codeVersion!;
 
     await rm(path.join(root, "bundler"), { recursive: true, force: true });
-    const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-bundle" });
     const home = path.join(root, "bundle-worker-home");
-    const worker = await runWorker(home, pool);
-    expect(worker.code, worker.output).toBe(0);
-    const done = await waitForRun(
-      server,
-      id,
-      "finished",
-      (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
-    );
-    const logs = await logsOf(id);
-    expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
+    const { done, logs } = await runToCompletion("delivered/from-bundle", home, pool);
     expect(done.codeVersion).toBe(latest);
     expect(logs).toContain("hello, bundle, from an installed dependency");
     expect(logs).toContain("sha256 verified");
@@ -387,17 +386,11 @@ describe("image delivery", () => {
       );
       for (const tag of tags.filter(Boolean)) await docker("image", "rm", "--force", tag);
 
-      const { id } = await server.api.deployments.run.mutate({ name: "delivered/from-image" });
-      const worker = await runWorker(path.join(root, "docker-worker-home"), dockerPool);
-      expect(worker.code, worker.output).toBe(0);
-      const done = await waitForRun(
-        server,
-        id,
-        "finished",
-        (r) => r.state.type !== "PENDING" && r.state.type !== "RUNNING",
+      const { done, logs } = await runToCompletion(
+        "delivered/from-image",
+        path.join(root, "docker-worker-home"),
+        dockerPool,
       );
-      const logs = await logsOf(id);
-      expect(done.state.type, `${done.state.message}\n${logs}\n${worker.output}`).toBe("COMPLETED");
       expect(done.codeVersion).toBe(codeVersion);
       expect(logs).toContain("hello, image, from an installed dependency");
       expect(logs).toContain("cwd /app");

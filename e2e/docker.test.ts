@@ -9,11 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cancelWithCli,
   deployToNewPool,
-  exited,
   expectHelloCompleted,
   fastWorkerEnv,
-  outputOf,
-  spawnCli,
+  runWorkerOnce,
   startTestServer,
   waitFor,
   waitUntilRunning,
@@ -88,8 +86,7 @@ describe("docker work pool", () => {
 
   it("ends a run whose image does not exist CRASHED, naming the image", async () => {
     const run = await server.api.deployments.run.mutate({ name: "hello/missing-image" });
-    const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], workerEnv());
-    expect(await exited(worker), outputOf(worker)).toBe(0);
+    await runWorkerOnce(pool, workerEnv());
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toBe(

@@ -214,7 +214,21 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd = repo
   return child;
 }
 
-/** Everything a spawned CLI child printed so far (for failure messages). */
+/** Runs a TypeScript file as a plain Node script (tsx, no CLI), its output kept for outputOf(). */
+export function spawnScript(file: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ["--import", tsxLoader, path.join(repoRoot, file), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = { text: "" };
+  outputs.set(child, out);
+  child.stdout!.on("data", (d: Buffer) => (out.text += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out.text += d.toString()));
+  return child;
+}
+
+/** Everything a spawned child printed so far (for failure messages). */
 export function outputOf(child: ChildProcess): string {
   return outputs.get(child)?.text ?? "";
 }
@@ -342,6 +356,16 @@ export async function withWorker<T>(
     worker.kill("SIGTERM");
     await exited(worker);
   }
+}
+
+/**
+ * `flowplane worker start --pool POOL --run-once`: runs what is due, and must exit 0. Answers what
+ * it printed (for failure messages).
+ */
+export async function runWorkerOnce(pool: string, env: Record<string, string>): Promise<string> {
+  const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], env);
+  expect(await exited(worker), outputOf(worker)).toBe(0);
+  return outputOf(worker);
 }
 
 /** Waits until run `id` is RUNNING on infrastructure the worker has reported; answers the run then. */

@@ -2,12 +2,9 @@
 // (and as plain scripts, and through a worker's runner), and everything they report is read back
 // through the API — runs, task runs, state histories, sub-flow links, logs, artifacts, cache hits.
 // Also: a run survives the server going away mid-run, with every record arriving once it is back.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApiClient } from "@flowplane/client";
 import { ApiTracker, configure, flow, getRunLogger, setTracker, task } from "@flowplane/sdk";
@@ -15,7 +12,17 @@ import { daily_etl } from "../examples/daily-etl.ts";
 import { orders_pipeline } from "../examples/orders.ts";
 import { regional_sales, REGIONS } from "../examples/regional.ts";
 import { nightly_warehouse } from "../examples/warehouse.ts";
-import { exited, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import {
+  exited,
+  outputOf,
+  repoRoot,
+  runCli,
+  runWorkerOnce,
+  spawnScript,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from "./harness.ts";
 
 let server: TestServer;
 let resultsDir: string;
@@ -241,19 +248,8 @@ describe("regional_sales: fan-out with .map", () => {
 
 describe("orders_pipeline: ends in a quality check", () => {
   it("as a plain script with the server in the environment: COMPLETED with a table and a markdown artifact", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", tsxLoader(), path.join(repoRoot, "examples/orders.ts"), "2024-05-02"],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...server.env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    expect(await exited(child), output).toBe(0);
+    const child = spawnScript("examples/orders.ts", ["2024-05-02"], server.env);
+    expect(await exited(child), outputOf(child)).toBe(0);
 
     // The script exits as soon as the flow returns: everything must already be on the server.
     const run = await latestRun("orders_pipeline");
@@ -453,11 +449,7 @@ describe("deployed examples, run by a worker", () => {
         name: "daily_etl/e2e",
         parameters: { failFirstAttempts: 1 },
       });
-      const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], server.env);
-      let output = "";
-      worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-      worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-      expect(await exited(worker), output).toBe(0);
+      const output = await runWorkerOnce(pool, server.env);
 
       const run = await server.api.flowRuns.get.query({ id: created.id });
       expect(run, output).toMatchObject({
@@ -520,11 +512,7 @@ describe("deployed examples, run by a worker", () => {
 
     // A flow with a parameter schema, run with no parameters at all: the schema's defaults apply.
     const created = await server.api.deployments.run.mutate({ name: "daily_etl/nightly" });
-    const worker = spawnCli(["worker", "start", "--pool", "local", "--run-once"], server.env);
-    let output = "";
-    worker.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    worker.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    expect(await exited(worker), output).toBe(0);
+    const output = await runWorkerOnce("local", server.env);
     const run = await server.api.flowRuns.get.query({ id: created.id });
     expect(run.state.type, output).toBe("COMPLETED");
     expect(run.parameters).toEqual({});
@@ -537,8 +525,3 @@ describe("deployed examples, run by a worker", () => {
     ]);
   });
 });
-
-function tsxLoader(): string {
-  const require = createRequire(import.meta.url);
-  return pathToFileURL(require.resolve("tsx/esm", { paths: [path.join(repoRoot, "packages/sdk")] })).href;
-}

@@ -6,8 +6,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestProvider, type TestProvider } from "@flowplane/api/testing/oidc-provider";
-import { dashboardDir, ensureDashboardBuilt, launchBrowser, screenshot, type Browser } from "./dashboard-support.ts";
-import { runCli, startTestServer, type TestServer } from "./harness.ts";
+import { launchTestBrowser, screenshot, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import { runCli, type TestServer } from "./harness.ts";
 
 let server: TestServer;
 let idp: TestProvider;
@@ -15,8 +15,7 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  ensureDashboardBuilt();
-  server = await startTestServer({ dashboardDir });
+  server = await startDashboardServer();
   idp = await startTestProvider({
     clients: [
       {
@@ -35,9 +34,8 @@ beforeAll(async () => {
     defaultRole: "DEVELOPER",
   });
   expect(configured.redirectUri).toBe(`${server.url}/auth/sso/callback`);
-  browser = await launchBrowser();
+  browser = await launchTestBrowser();
   page = browser.page;
-  page.setDefaultTimeout(20_000);
   // The provider's development pages link a web font; nothing may leave loopback.
   await page.context().route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
 }, 240_000);

@@ -14,6 +14,7 @@ import {
   repoRoot,
   runCli,
   runnerCommand,
+  runWorkerOnce,
   spawnCli,
   startTestServer,
   waitFor,
@@ -53,8 +54,7 @@ describe("process work pool", () => {
 
   it("ends a run whose process exits without a final state CRASHED with the exit code", async () => {
     const run = await server.api.deployments.run.mutate({ name: "vanishes/vanishes" });
-    const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], workerEnv());
-    expect(await exited(worker)).toBe(0);
+    await runWorkerOnce(pool, workerEnv());
     const final = await server.api.flowRuns.get.query({ id: run.id });
     expect(final.state.type).toBe("CRASHED");
     expect(final.state.message).toContain("exited with code 3");
