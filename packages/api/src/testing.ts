@@ -159,6 +159,16 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   }
 }
 
+/** Creates a process work pool and a deployment in it, as `caller`. */
+export async function createPoolDeployment(
+  caller: Caller,
+  workPoolName: string,
+  deployment: Omit<Parameters<Caller["deployments"]["upsert"]>[0], "workPoolName">,
+) {
+  await caller.workPools.create({ name: workPoolName, type: "process" });
+  return caller.deployments.upsert({ ...deployment, workPoolName });
+}
+
 /** The tRPC error a call failed with (its code and formatted shape), or a failure if it succeeded. */
 export async function callError(call: Promise<unknown>): Promise<TRPCError> {
   try {

@@ -6,7 +6,7 @@ import { flow } from "./flow.ts";
 import { inputsCacheKey } from "./results/cache-key.ts";
 import { resultStore } from "./results/store.ts";
 import { task } from "./task.ts";
-import { rejectionOf, runScript, sdkEntry, useTestEnv } from "./test-support.ts";
+import { recordingBody, rejectionOf, runScript, sdkEntry, throwing, useTestEnv } from "./test-support.ts";
 import { TaskRunError } from "./errors.ts";
 
 const env = useTestEnv();
@@ -151,19 +151,11 @@ describe("result caching across flow runs", () => {
   });
 
   it("fails the task run (without running it) when the key function throws", async () => {
-    let ran = false;
-    const t = task(
-      {
-        name: "bad_key",
-        cacheKey: () => {
-          throw new Error("no key");
-        },
-      },
-      async () => (ran = true),
-    );
+    const recording = recordingBody();
+    const t = task({ name: "bad_key", cacheKey: throwing("no key") }, recording.body);
     const err = await flow({ name: "bad_key_flow" }, async () => rejectionOf(t()))();
     expect(err).toBeInstanceOf(TaskRunError);
-    expect(ran).toBe(false);
+    expect(recording.ran).toBe(false);
     expect(statesOfTask("bad_key")).toEqual([["Pending", "Failed"]]);
   });
 

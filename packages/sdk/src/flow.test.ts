@@ -8,7 +8,7 @@ import { flow, runFlowWith } from "./flow.ts";
 import { withTags } from "./tags.ts";
 import { argsFromParameters, parametersFromArgs } from "./engine/run-flow.ts";
 import { task } from "./task.ts";
-import { namesAfterRetries, rejectionOf, useTestEnv } from "./test-support.ts";
+import { failsFirst, namesAfterRetries, recordingBody, rejectionOf, throwing, useTestEnv } from "./test-support.ts";
 
 const env = useTestEnv();
 
@@ -71,12 +71,10 @@ describe("flow runs", () => {
 
 describe("flow retries (decided by the orchestrator)", () => {
   it("retries after REJECT → AwaitingRetry and proposes Retrying", async () => {
-    let calls = 0;
-    const f = flow({ name: "flow_retry", retries: 2, retryDelaySeconds: 0.01 }, async () => {
-      calls++;
-      if (calls < 3) throw new Error(`attempt ${calls}`);
-      return getRunContext().flowRun.runCount;
-    });
+    const f = flow(
+      { name: "flow_retry", retries: 2, retryDelaySeconds: 0.01 },
+      failsFirst(2, "attempt", () => getRunContext().flowRun.runCount),
+    );
     expect(await f()).toBe(3);
     const id = env.tracker.flowRuns[0]!.info.id;
     expect(env.tracker.stateNames(id)).toEqual(namesAfterRetries(2, "Completed"));
@@ -470,21 +468,11 @@ describe("run names and tags", () => {
   });
 
   it("records a FAILED run when flowRunName throws, without running the flow", async () => {
-    let ran = false;
-    const f = flow(
-      {
-        name: "bad_name",
-        flowRunName: () => {
-          throw new Error("no name today");
-        },
-      },
-      async () => {
-        ran = true;
-      },
-    );
+    const recording = recordingBody();
+    const f = flow({ name: "bad_name", flowRunName: throwing("no name today") }, recording.body);
     const err = (await rejectionOf(f())) as FlowRunError;
     expect(err).toBeInstanceOf(FlowRunError);
-    expect(ran).toBe(false);
+    expect(recording.ran).toBe(false);
     expect(env.tracker.flowRunsNamed("bad_name")[0]?.state.message).toBe("flowRunName failed: no name today");
   });
 

@@ -4,7 +4,7 @@ import { TaskRunError, TimeoutError } from "./errors.ts";
 import { flow } from "./flow.ts";
 import { exponentialBackoff } from "@flowplane/core";
 import { task } from "./task.ts";
-import { namesAfterRetries, rejectionOf, useTestEnv } from "./test-support.ts";
+import { failsFirst, namesAfterRetries, rejectionOf, useTestEnv } from "./test-support.ts";
 
 const env = useTestEnv();
 
@@ -82,12 +82,10 @@ describe("task calls inside a flow", () => {
 
 describe("task retries", () => {
   it("retries in-process and records AwaitingRetry/Retrying states", async () => {
-    let calls = 0;
-    const flaky = task({ name: "flaky", retries: 2, retryDelaySeconds: 0.01 }, async () => {
-      calls++;
-      if (calls < 3) throw new Error(`fail ${calls}`);
-      return getRunContext().taskRun?.runCount;
-    });
+    const flaky = task(
+      { name: "flaky", retries: 2, retryDelaySeconds: 0.01 },
+      failsFirst(2, "fail", () => getRunContext().taskRun?.runCount),
+    );
     const { flowRunId, value } = await inFlow(() => flaky());
     expect(value).toBe(3);
     const id = env.tracker.taskRunsOf(flowRunId)[0]!.record.id;

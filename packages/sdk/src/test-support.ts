@@ -47,6 +47,37 @@ export function namesAfterRetries(retries: number, final: "Completed" | "Failed"
   return ["Pending", "Running", ...Array.from({ length: retries }, () => ["AwaitingRetry", "Retrying"]).flat(), final];
 }
 
+/**
+ * A run body that throws `${message} ${n}` on its first `failures` calls and then returns what
+ * `result` gives (called inside the run, so it can read the run context).
+ */
+export function failsFirst<T>(failures: number, message: string, result: () => T): () => Promise<T> {
+  let calls = 0;
+  return async () => {
+    calls++;
+    if (calls <= failures) throw new Error(`${message} ${calls}`);
+    return result();
+  };
+}
+
+/** A function that always throws `message`: an option (key, name) whose evaluation fails. */
+export function throwing(message: string): () => never {
+  return () => {
+    throw new Error(message);
+  };
+}
+
+/** A run body that records whether it ran, for runs that must fail before their body starts. */
+export function recordingBody(): { ran: boolean; body: () => Promise<void> } {
+  const recording = {
+    ran: false,
+    body: async () => {
+      recording.ran = true;
+    },
+  };
+  return recording;
+}
+
 /** Rejection of `promise`, failing the test if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {

@@ -10,7 +10,7 @@ import { uuidv7 } from "@flowplane/core";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "../root.ts";
 import { sweepLiveness } from "../services/liveness.ts";
-import { callError, createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { callError, createPoolDeployment, createTestApi, type Caller, type TestApi } from "../testing.ts";
 import { issueRunToken, RUN_TOKEN_PREFIX, runTokenClaimsFor } from "./run-tokens.ts";
 import { issueSessionToken } from "./session-tokens.ts";
 import { TokenSigner } from "./token-signer.ts";
@@ -22,12 +22,10 @@ let workerId: string;
 beforeAll(async () => {
   api = await createTestApi({ config: { runTokenTtlSeconds: 600 } });
   worker = api.a.as.WORKER;
-  await api.a.as.DEVELOPER.workPools.create({ name: "tokens", type: "process" });
-  await api.a.as.DEVELOPER.deployments.upsert({
+  await createPoolDeployment(api.a.as.DEVELOPER, "tokens", {
     flowName: "tokens",
     name: "d",
     entrypoint: "x.ts:f",
-    workPoolName: "tokens",
     secrets: ["TOKEN_SECRET"],
   });
   await api.a.as.ADMIN.secrets.set({ name: "TOKEN_SECRET", value: "for-runs" });

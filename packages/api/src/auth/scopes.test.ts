@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "../root.ts";
 import { API_KEY_SCOPES, type ApiKeyScope } from "./api-keys.ts";
-import { callError, createTestApi, PUBLIC_PROCEDURES, type Caller, type TestApi } from "../testing.ts";
+import {
+  callError,
+  createPoolDeployment,
+  createTestApi,
+  PUBLIC_PROCEDURES,
+  type Caller,
+  type TestApi,
+} from "../testing.ts";
 
 let api: TestApi;
 
@@ -131,12 +138,10 @@ describe("scopes", () => {
   it("secret values go to worker keys only: no person's key or session, whatever its scope, gets one", async () => {
     await api.a.as.DEVELOPER.secrets.set({ name: "SCOPED", value: "scoped-value" });
     // A run whose job variables reference the secret, claimed by the worker (what a worker may read).
-    await api.a.as.DEVELOPER.workPools.create({ name: "reads-pool", type: "process" });
-    await api.a.as.DEVELOPER.deployments.upsert({
+    await createPoolDeployment(api.a.as.DEVELOPER, "reads-pool", {
       flowName: "reads",
       name: "d",
       entrypoint: "f.ts:f",
-      workPoolName: "reads-pool",
       jobVariables: { env: { TOKEN: "{{ secret.SCOPED }}" } },
     });
     const run = await api.a.as.DEVELOPER.deployments.run({ name: "reads/d" });

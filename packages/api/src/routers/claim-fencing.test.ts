@@ -37,6 +37,13 @@ async function newRun() {
   return { run: await developer.deployments.run({ name: "fenced/d" }) };
 }
 
+type StateType = Parameters<Caller["flowRuns"]["setState"]>[0]["state"]["type"];
+
+/** The decision on a state the worker proposes for a run, with the claim token it holds. */
+async function decisionOf(worker: Caller, flowRunId: string, type: StateType, claimToken: string) {
+  return (await worker.flowRuns.setState({ id: flowRunId, state: { type }, claimToken })).decision;
+}
+
 async function stateOf(flowRunId: string) {
   return (await api.a.as.READ.flowRuns.get({ id: flowRunId })).state;
 }
@@ -63,17 +70,11 @@ describe("claim fencing", () => {
     expect(answers[1]).toMatchObject({ error: { code: "CLAIM_SUPERSEDED" } });
     expect((await stateOf(run.id)).type).toBe("PENDING");
     // The holder's writes go through.
-    expect(
-      (await workerA.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, claimToken: claimed.claimToken }))
-        .decision,
-    ).toBe("ACCEPT");
+    expect(await decisionOf(workerA, run.id, "RUNNING", claimed.claimToken)).toBe("ACCEPT");
     expect((await workerA.flowRuns.heartbeat({ id: run.id, claimToken: claimed.claimToken })).cancelRequested).toBe(
       false,
     );
-    expect(
-      (await workerA.flowRuns.setState({ id: run.id, state: { type: "COMPLETED" }, claimToken: claimed.claimToken }))
-        .decision,
-    ).toBe("ACCEPT");
+    expect(await decisionOf(workerA, run.id, "COMPLETED", claimed.claimToken)).toBe("ACCEPT");
   });
 
   it("refuses a zombie worker's late COMPLETED after its run was crashed and claimed by another worker (regression: it replaced the live attempt's)", async () => {
@@ -115,15 +116,7 @@ describe("claim fencing", () => {
       ).code,
     ).toBe("CONFLICT");
     expect(await stateOf(run.id)).toMatchObject({ type: "RUNNING" });
-    expect(
-      (
-        await workerB.flowRuns.setState({
-          id: run.id,
-          state: { type: "COMPLETED" },
-          claimToken: live.claimed.claimToken,
-        })
-      ).decision,
-    ).toBe("ACCEPT");
+    expect(await decisionOf(workerB, run.id, "COMPLETED", live.claimed.claimToken)).toBe("ACCEPT");
   });
 
   it("runs a run whose claim expired only once: the first attempt's RUNNING is refused after the second claim (regression: one healthy run executed three times)", async () => {
@@ -138,15 +131,7 @@ describe("claim fencing", () => {
         .claimsReleased,
     ).toBeGreaterThanOrEqual(1);
     const second = await claimAs(workerB, "second", run.id);
-    expect(
-      (
-        await workerB.flowRuns.setState({
-          id: run.id,
-          state: { type: "RUNNING" },
-          claimToken: second.claimed.claimToken,
-        })
-      ).decision,
-    ).toBe("ACCEPT");
+    expect(await decisionOf(workerB, run.id, "RUNNING", second.claimed.claimToken)).toBe("ACCEPT");
     const refused = await callError(
       workerA.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, claimToken: first.claimed.claimToken }),
     );
@@ -186,10 +171,7 @@ describe("claim fencing", () => {
     // The holder learns of the cancel from its poll, with the token to write for it.
     const polled = await workerA.workers.poll({ workerId, limit: 0, waitMs: 0 });
     expect(polled.cancel).toEqual([{ id: run.id, claimToken: claimed.claimToken, infrastructureId: null }]);
-    expect(
-      (await workerA.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" }, claimToken: claimed.claimToken }))
-        .decision,
-    ).toBe("ACCEPT");
+    expect(await decisionOf(workerA, run.id, "CANCELLED", claimed.claimToken)).toBe("ACCEPT");
   });
 
   it("refuses a claimed run's secrets to a worker that does not hold its claim (regression: any worker key read them)", async () => {

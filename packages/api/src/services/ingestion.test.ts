@@ -43,6 +43,16 @@ function state(
   return { id: nextId(), taskRunId, type, name: name ?? names[type], timestamp: at(ms) };
 }
 
+/** The columns a task run's states set: its state type, how often it ran, when it started and ended. */
+function life(stateType: string, runCount: number, startMs: number, endMs: number | null) {
+  return {
+    stateType,
+    runCount,
+    startTime: new Date(at(startMs)),
+    endTime: endMs === null ? null : new Date(at(endMs)),
+  };
+}
+
 async function row(taskRunId: string) {
   return api.db.prisma.taskRun.findUniqueOrThrow({
     where: { id: taskRunId },
@@ -135,32 +145,16 @@ describe("ingest.batch", () => {
     expect(await row(t.id)).toMatchObject({ stateType: "PENDING", runCount: 0, startTime: null, endTime: null });
 
     await worker.ingest.batch({ taskRunStates: [state(t.id, "RUNNING", 100)] });
-    expect(await row(t.id)).toMatchObject({
-      stateType: "RUNNING",
-      runCount: 1,
-      startTime: new Date(at(100)),
-      endTime: null,
-    });
+    expect(await row(t.id)).toMatchObject(life("RUNNING", 1, 100, null));
 
     // A retry inside the task: AwaitingRetry, then a second attempt.
     await worker.ingest.batch({
       taskRunStates: [state(t.id, "SCHEDULED", 200, "AwaitingRetry"), state(t.id, "RUNNING", 300, "Retrying")],
     });
-    expect(await row(t.id)).toMatchObject({
-      stateType: "RUNNING",
-      stateName: "Retrying",
-      runCount: 2,
-      startTime: new Date(at(100)),
-      endTime: null,
-    });
+    expect(await row(t.id)).toMatchObject({ ...life("RUNNING", 2, 100, null), stateName: "Retrying" });
 
     await worker.ingest.batch({ taskRunStates: [state(t.id, "COMPLETED", 400)] });
-    expect(await row(t.id)).toMatchObject({
-      stateType: "COMPLETED",
-      runCount: 2,
-      startTime: new Date(at(100)),
-      endTime: new Date(at(400)),
-    });
+    expect(await row(t.id)).toMatchObject(life("COMPLETED", 2, 100, 400));
 
     const history = await api.a.as.READ.taskRuns.history({ id: t.id });
     expect(history.map((s) => s.name)).toEqual(["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]);
@@ -172,12 +166,7 @@ describe("ingest.batch", () => {
       taskRuns: [t],
       taskRunStates: [state(t.id, "PENDING", 0), state(t.id, "RUNNING", 1), state(t.id, "FAILED", 2)],
     });
-    expect(await row(t.id)).toMatchObject({
-      stateType: "FAILED",
-      runCount: 1,
-      startTime: new Date(at(1)),
-      endTime: new Date(at(2)),
-    });
+    expect(await row(t.id)).toMatchObject(life("FAILED", 1, 1, 2));
   });
 
   it("a late batch carrying an older state does not overwrite a newer one", async () => {
@@ -186,12 +175,7 @@ describe("ingest.batch", () => {
     const completed = state(t.id, "COMPLETED", 20);
     await worker.ingest.batch({ taskRuns: [t], taskRunStates: [completed] });
     await worker.ingest.batch({ taskRunStates: [running] });
-    expect(await row(t.id)).toMatchObject({
-      stateType: "COMPLETED",
-      runCount: 1,
-      startTime: new Date(at(10)),
-      endTime: new Date(at(20)),
-    });
+    expect(await row(t.id)).toMatchObject(life("COMPLETED", 1, 10, 20));
   });
 
   it("states with the same millisecond are ordered by their (time-ordered) ids (regression: the run could stay RUNNING)", async () => {

@@ -70,58 +70,85 @@ describe("cron slots", () => {
 describe("cron across DST in America/New_York", () => {
   const ny = (cron: string): ScheduleSpec => ({ kind: "cron", cron, timezone: "America/New_York" });
 
-  it("spring forward: a fixed 02:30 job runs at 03:00 EDT, the first valid time after the gap", () => {
-    expect(iso(nextSlots(ny("30 2 * * *"), at("2026-03-07T12:00:00Z"), { limit: 2 }))).toEqual([
-      "2026-03-08T07:00:00.000Z", // 03:00 EDT
-      "2026-03-09T06:30:00.000Z", // 02:30 EDT
-    ]);
-  });
-
-  it("spring forward: a fixed 01:30 job, before the gap, is unaffected", () => {
-    expect(iso(nextSlots(ny("30 1 * * *"), at("2026-03-07T12:00:00Z"), { limit: 2 }))).toEqual([
-      "2026-03-08T06:30:00.000Z", // 01:30 EST
-      "2026-03-09T05:30:00.000Z", // 01:30 EDT
-    ]);
-  });
-
-  it("spring forward: an interval job skips the times that do not exist", () => {
-    expect(iso(nextSlots(ny("*/30 * * * *"), at("2026-03-08T06:00:00Z"), { limit: 3 }))).toEqual([
-      "2026-03-08T06:30:00.000Z", // 01:30 EST
-      "2026-03-08T07:00:00.000Z", // 03:00 EDT: 02:00 and 02:30 never happened
-      "2026-03-08T07:30:00.000Z", // 03:30 EDT
-    ]);
-  });
-
-  it("fall back: a fixed 01:30 job runs once, at the first 01:30 (EDT)", () => {
-    expect(iso(nextSlots(ny("30 1 * * *"), at("2026-10-31T12:00:00Z"), { limit: 2 }))).toEqual([
-      "2026-11-01T05:30:00.000Z", // 01:30 EDT
-      "2026-11-02T06:30:00.000Z", // 01:30 EST the next day
-    ]);
-  });
-
-  it("fall back: a fixed 02:30 job keeps its wall-clock time", () => {
-    expect(iso(nextSlots(ny("30 2 * * *"), at("2026-10-31T12:00:00Z"), { limit: 2 }))).toEqual([
-      "2026-11-01T07:30:00.000Z", // 02:30 EST
-      "2026-11-02T07:30:00.000Z",
-    ]);
-  });
-
-  it("fall back: an interval job runs on both occurrences of the repeated hour", () => {
-    expect(iso(nextSlots(ny("*/30 * * * *"), at("2026-11-01T05:00:00Z"), { limit: 5 }))).toEqual([
-      "2026-11-01T05:30:00.000Z", // 01:30 EDT
-      "2026-11-01T06:00:00.000Z", // 01:00 EST
-      "2026-11-01T06:30:00.000Z", // 01:30 EST
-      "2026-11-01T07:00:00.000Z", // 02:00 EST
-      "2026-11-01T07:30:00.000Z",
-    ]);
-  });
-
-  it("a list in the hour field is an interval job by croner's default rule", () => {
-    expect(iso(nextSlots(ny("30 1,2 * * *"), at("2026-10-31T12:00:00Z"), { limit: 3 }))).toEqual([
-      "2026-11-01T05:30:00.000Z", // 01:30 EDT
-      "2026-11-01T06:30:00.000Z", // 01:30 EST
-      "2026-11-01T07:30:00.000Z", // 02:30 EST
-    ]);
+  // Each row: name, cron, `after`, limit, the expected slots.
+  it.each<[string, string, string, number, string[]]>([
+    [
+      "spring forward: a fixed 02:30 job runs at 03:00 EDT, the first valid time after the gap",
+      "30 2 * * *",
+      "2026-03-07T12:00:00Z",
+      2,
+      [
+        "2026-03-08T07:00:00.000Z", // 03:00 EDT
+        "2026-03-09T06:30:00.000Z", // 02:30 EDT
+      ],
+    ],
+    [
+      "spring forward: a fixed 01:30 job, before the gap, is unaffected",
+      "30 1 * * *",
+      "2026-03-07T12:00:00Z",
+      2,
+      [
+        "2026-03-08T06:30:00.000Z", // 01:30 EST
+        "2026-03-09T05:30:00.000Z", // 01:30 EDT
+      ],
+    ],
+    [
+      "spring forward: an interval job skips the times that do not exist",
+      "*/30 * * * *",
+      "2026-03-08T06:00:00Z",
+      3,
+      [
+        "2026-03-08T06:30:00.000Z", // 01:30 EST
+        "2026-03-08T07:00:00.000Z", // 03:00 EDT: 02:00 and 02:30 never happened
+        "2026-03-08T07:30:00.000Z", // 03:30 EDT
+      ],
+    ],
+    [
+      "fall back: a fixed 01:30 job runs once, at the first 01:30 (EDT)",
+      "30 1 * * *",
+      "2026-10-31T12:00:00Z",
+      2,
+      [
+        "2026-11-01T05:30:00.000Z", // 01:30 EDT
+        "2026-11-02T06:30:00.000Z", // 01:30 EST the next day
+      ],
+    ],
+    [
+      "fall back: a fixed 02:30 job keeps its wall-clock time",
+      "30 2 * * *",
+      "2026-10-31T12:00:00Z",
+      2,
+      [
+        "2026-11-01T07:30:00.000Z", // 02:30 EST
+        "2026-11-02T07:30:00.000Z",
+      ],
+    ],
+    [
+      "fall back: an interval job runs on both occurrences of the repeated hour",
+      "*/30 * * * *",
+      "2026-11-01T05:00:00Z",
+      5,
+      [
+        "2026-11-01T05:30:00.000Z", // 01:30 EDT
+        "2026-11-01T06:00:00.000Z", // 01:00 EST
+        "2026-11-01T06:30:00.000Z", // 01:30 EST
+        "2026-11-01T07:00:00.000Z", // 02:00 EST
+        "2026-11-01T07:30:00.000Z",
+      ],
+    ],
+    [
+      "a list in the hour field is an interval job by croner's default rule",
+      "30 1,2 * * *",
+      "2026-10-31T12:00:00Z",
+      3,
+      [
+        "2026-11-01T05:30:00.000Z", // 01:30 EDT
+        "2026-11-01T06:30:00.000Z", // 01:30 EST
+        "2026-11-01T07:30:00.000Z", // 02:30 EST
+      ],
+    ],
+  ])("%s", (_name, cron, after, limit, expected) => {
+    expect(iso(nextSlots(ny(cron), at(after), { limit }))).toEqual(expected);
   });
 });
 

@@ -57,6 +57,16 @@ async function runsOf(deploymentId: string) {
 
 const iso = (d: Date) => d.toISOString();
 
+/** The expected start times of a deployment's runs, earliest first. */
+async function startTimesOf(deploymentId: string) {
+  return (await runsOf(deploymentId)).map((r) => iso(r.expectedStartTime));
+}
+
+/** One scheduler pass at `now` with a one-minute horizon that keeps at least `minRuns` ahead. */
+function scheduleWithin60s(minRuns: number, now: string) {
+  return scheduleRuns(res, { ...config, minRuns, horizonSeconds: 60 }, new Date(now));
+}
+
 describe("scheduler", () => {
   it("creates the next runs of a cron schedule ahead, in the schedule's time zone", async () => {
     const d = await deploy("hourly-berlin", {
@@ -78,8 +88,8 @@ describe("scheduler", () => {
     const d = await deploy("daily-ny", {
       schedules: [{ kind: "cron", cron: "30 9 * * *", timezone: "America/New_York" }],
     });
-    await scheduleRuns(res, { ...config, minRuns: 4, horizonSeconds: 60 }, new Date("2026-03-06T12:00:00Z"));
-    const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
+    await scheduleWithin60s(4, "2026-03-06T12:00:00Z");
+    const times = await startTimesOf(d.deploymentId);
     // 09:30 EST is 14:30Z; from March 8 (EDT) 09:30 is 13:30Z.
     expect(times).toEqual([
       "2026-03-06T14:30:00.000Z",
@@ -96,13 +106,13 @@ describe("scheduler", () => {
     const t0 = new Date("2026-05-01T10:00:00Z");
     await scheduleRuns(res, config, t0);
     // Three runs, and everything within the hour: 10:05, 10:25, 10:45 (11:05 is past both).
-    expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))).toEqual([
+    expect(await startTimesOf(d.deploymentId)).toEqual([
       "2026-05-01T10:05:00.000Z",
       "2026-05-01T10:25:00.000Z",
       "2026-05-01T10:45:00.000Z",
     ]);
     await scheduleRuns(res, config, new Date("2026-05-01T10:30:00Z"));
-    const later = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
+    const later = await startTimesOf(d.deploymentId);
     expect(later.slice(-2)).toEqual(["2026-05-01T11:05:00.000Z", "2026-05-01T11:25:00.000Z"]);
     expect(new Set(later).size).toBe(later.length);
   });
@@ -116,7 +126,7 @@ describe("scheduler", () => {
       d.deploymentId,
     ]);
     await scheduleRuns(res, config, now);
-    const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
+    const times = await startTimesOf(d.deploymentId);
     expect(times.length).toBe(12);
     expect(new Set(times).size).toBe(12);
   });
@@ -146,9 +156,9 @@ describe("scheduler", () => {
 
   it("with catchup on, creates the runs of the slots missed while the server was down", async () => {
     const d = await deploy("catchup", { catchup: true, schedules: [{ kind: "interval", intervalSeconds: 3600 }] });
-    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T00:00:00Z"));
-    await scheduleRuns(res, { ...config, minRuns: 1, horizonSeconds: 60 }, new Date("2026-07-02T05:30:00Z"));
-    const times = (await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime));
+    await scheduleWithin60s(1, "2026-07-02T00:00:00Z");
+    await scheduleWithin60s(1, "2026-07-02T05:30:00Z");
+    const times = await startTimesOf(d.deploymentId);
     expect(times).toEqual([
       "2026-07-02T00:00:00.000Z",
       "2026-07-02T01:00:00.000Z",
@@ -169,7 +179,7 @@ describe("scheduler", () => {
     expect(again.changed).toContain("schedules");
     expect(await runsOf(d.deploymentId)).toEqual([]);
     await scheduleRuns(res, config, now);
-    expect((await runsOf(d.deploymentId)).map((r) => iso(r.expectedStartTime))[0]).toBe("2026-08-01T00:45:00.000Z");
+    expect((await startTimesOf(d.deploymentId))[0]).toBe("2026-08-01T00:45:00.000Z");
   });
 
   it("creates nothing for a paused deployment", async () => {
