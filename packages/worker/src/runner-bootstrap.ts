@@ -88,7 +88,7 @@ function resolveProjectSdk(): { runnerMain: string } | { problem: string } {
  */
 async function pull(json: string): Promise<void> {
   const { runSteps, StepFailedError } = await import("@flowplane/steps/runner");
-  const { createApiClient, resolveConnectionSync, flowplaneHome } = await import("@flowplane/client");
+  const { createApiClient, resolveConnectionSync, flowplaneHome, readNamedValues } = await import("@flowplane/client");
   const connection = resolveConnectionSync();
   const api = connection ? createApiClient(connection) : null;
   try {
@@ -99,17 +99,7 @@ async function pull(json: string): Promise<void> {
       log: (line) => process.stdout.write(`flowplane pull: ${line}\n`),
       resolveNamed: async ({ secrets, variables }) => {
         if (!api) throw new Error("no API connection to read secrets and variables");
-        const [s, v] = await Promise.all([
-          secrets.length
-            ? api.secrets.resolveForRun.mutate({ flowRunId: flowRunId!, names: secrets })
-            : { values: {}, missing: [] },
-          variables.length ? api.variables.getMany.query({ names: variables }) : { values: {}, missing: [] },
-        ]);
-        return {
-          secrets: s.values,
-          variables: v.values,
-          missing: [...s.missing.map((n) => `secret "${n}"`), ...v.missing.map((n) => `variable "${n}"`)],
-        };
+        return readNamedValues(api, { flowRunId: flowRunId!, secrets, variables });
       },
     });
     process.chdir(result.cwd);

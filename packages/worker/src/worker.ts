@@ -17,7 +17,14 @@ import {
   type BaseJobTemplate,
   type StateType,
 } from "@flowplane/core";
-import { apiErrorInfo, flowplaneHome, type ApiClient, type Connection, type DeliveredRun } from "@flowplane/client";
+import {
+  apiErrorInfo,
+  flowplaneHome,
+  readNamedValues,
+  type ApiClient,
+  type Connection,
+  type DeliveredRun,
+} from "@flowplane/client";
 import { InfrastructureError, type Infrastructure, type RunningJob } from "./infrastructure/types.ts";
 
 export interface WorkerOptions {
@@ -382,32 +389,21 @@ export class Worker {
     const refs = findReferences(configuration);
     if (refs.secrets.length === 0 && refs.variables.length === 0) return { configuration, secretNames: [] };
     const run = entry.run;
-    const secrets = refs.secrets.length
-      ? await this.options.api.secrets.resolveForRun.mutate({
-          flowRunId: run.id,
-          names: refs.secrets,
-          claimToken: run.claimToken,
-        })
-      : { values: {}, missing: [] };
-    const variables = refs.variables.length
-      ? await this.options.api.variables.getMany.query({ names: refs.variables })
-      : { values: {}, missing: [] };
-    const missing = [
-      ...secrets.missing.map((n) => `secret "${n}"`),
-      ...variables.missing.map((n) => `variable "${n}"`),
-    ];
+    const { secrets, variables, missing } = await readNamedValues(this.options.api, {
+      flowRunId: run.id,
+      claimToken: run.claimToken,
+      secrets: refs.secrets,
+      variables: refs.variables,
+    });
     if (missing.length > 0) {
       const message = `${missing.join(", ")} referenced by the job variables ${missing.length === 1 ? "does" : "do"} not exist`;
       this.log("error", `flow run ${run.id} cannot start: ${message}`);
       await this.propose(run.id, run.claimToken, { type: "FAILED", message, details: { noRetry: true } });
       return null;
     }
-    for (const value of Object.values(secrets.values)) entry.redactor.add(value);
+    for (const value of Object.values(secrets)) entry.redactor.add(value);
     return {
-      configuration: resolveReferences(configuration, {
-        secrets: secrets.values,
-        variables: variables.values,
-      }) as Record<string, unknown>,
+      configuration: resolveReferences(configuration, { secrets, variables }) as Record<string, unknown>,
       secretNames: refs.secrets,
     };
   }
