@@ -25,6 +25,7 @@ import {
   revokeUserSessions,
   sessionFromCookie,
   signInWithPassword,
+  throttleAddress,
 } from "../services/accounts/sessions.ts";
 import { assertAttemptCurrent } from "../services/flow-runs/attempts.ts";
 import {
@@ -123,11 +124,11 @@ export const authRouter = router({
     return { signedOut: count };
   }),
 
-  requestPasswordReset: publicProcedure
-    .input(z.object({ email }))
-    .mutation(({ ctx, input }) =>
-      requestPasswordReset(ctx.services.resources, ctx.services.mailer, ctx.services.config, input.email),
-    ),
+  requestPasswordReset: publicProcedure.input(z.object({ email })).mutation(async ({ ctx, input }) => {
+    // Each request may send a mail: an address must not be able to flood someone's inbox.
+    await throttleAddress(ctx.services.resources, ctx.services.config, "password-reset", clientOf(ctx).ip);
+    return requestPasswordReset(ctx.services.resources, ctx.services.mailer, ctx.services.config, input.email);
+  }),
 
   resetPassword: publicProcedure
     .input(z.object({ token, password }))
@@ -153,9 +154,10 @@ export const authRouter = router({
   /** The CLI starts a device sign-in (`flowplane login --url URL`). */
   deviceStart: publicProcedure
     .input(z.object({ clientName: z.string().min(1).max(100) }))
-    .mutation(({ ctx, input }) =>
-      startDeviceAuthorization(ctx.services.resources, ctx.services.config, input.clientName),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      await throttleAddress(ctx.services.resources, ctx.services.config, "device-start", clientOf(ctx).ip);
+      return startDeviceAuthorization(ctx.services.resources, ctx.services.config, input.clientName);
+    }),
   devicePoll: publicProcedure
     .input(z.object({ deviceCode: token }))
     .mutation(({ ctx, input }) => pollDeviceAuthorization(ctx.services.resources, input.deviceCode)),

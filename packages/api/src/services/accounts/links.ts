@@ -3,13 +3,13 @@
 // refused once used, revoked or expired, and spent in the same statement that checks it, so two
 // concurrent redemptions cannot both succeed.
 import type { Db } from "@flowplane/db";
-import { assertAcceptablePassword, hashPassword, verifyPassword } from "../../auth/passwords.ts";
+import { assertAcceptablePassword, hashPassword } from "../../auth/passwords.ts";
 import { memberRoleOf, type OrgRole, type WorkspaceRole } from "../../auth/roles.ts";
 import { ApiError } from "../../errors.ts";
 import type { ApiConfig } from "../../trpc.ts";
 import type { Mailer } from "../mailer.ts";
 import type { Resources } from "../resources.ts";
-import { createUserSession, revokeUserSessions, type NewSession } from "./sessions.ts";
+import { checkPassword, createUserSession, revokeUserSessions, type NewSession } from "./sessions.ts";
 import { dashboardLink, newSecret, normalizeEmail, sha256 } from "./tokens.ts";
 
 const invitationSelect = {
@@ -81,7 +81,15 @@ async function grant(
  */
 export async function acceptInvitation(
   { prisma: db }: Pick<Resources, "prisma">,
-  config: Pick<ApiConfig, "scryptCost" | "userSessionTtlSeconds">,
+  config: Pick<
+    ApiConfig,
+    | "scryptCost"
+    | "userSessionTtlSeconds"
+    | "loginMaxFailures"
+    | "loginLockoutSeconds"
+    | "loginIpMaxFailures"
+    | "loginIpWindowSeconds"
+  >,
   input: { token: string; password: string; email?: string | undefined; name?: string | undefined },
   client: { ip: string | null; userAgent: string | null },
 ): Promise<NewSession> {
@@ -90,13 +98,11 @@ export async function acceptInvitation(
   if (!email) throw new ApiError("INVALID_INPUT", "email: required for this link", { path: "email" });
   if (!/^[^\s@]+@[^\s@]+$/.test(email))
     throw new ApiError("INVALID_INPUT", "email: not an email address", { path: "email" });
-  const existing = await db.user.findUnique({ where: { email }, select: { id: true, passwordHash: true } });
-  if (existing) {
-    if (!existing.passwordHash || !(await verifyPassword(input.password, existing.passwordHash)))
-      throw new ApiError("UNAUTHENTICATED", "password: wrong password for this existing account", { path: "password" });
-  } else {
-    await assertAcceptablePassword(input.password, email);
-  }
+  const existing = await db.user.findUnique({ where: { email }, select: { id: true } });
+  // An existing account proves it is theirs with its password, under the same lockout as signing in:
+  // an invitation link must not become a way around it.
+  if (existing) await checkPassword(db, config, email, input.password, client.ip);
+  else await assertAcceptablePassword(input.password, email);
   const passwordHash = existing ? null : await hashPassword(input.password, config.scryptCost);
   const userId = await db.$transaction(async (tx) => {
     // Spend the link first: of two concurrent redemptions only one updates the row.

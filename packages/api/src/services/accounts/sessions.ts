@@ -58,18 +58,30 @@ export async function createUserSession(
   return { userId, sessionToken, csrfToken, expiresAt };
 }
 
-async function ipLockedFor(db: Db, ip: string | null): Promise<number> {
-  if (!ip) return 0;
-  const row = await db.loginThrottle.findUnique({ where: { key: `ip:${ip}` }, select: { lockedUntil: true } });
-  return row?.lockedUntil ? row.lockedUntil.getTime() - Date.now() : 0;
+/** Refuses while `key` (an address, per purpose) is locked out, saying for how long. */
+async function assertAddressOpen(db: Db, key: string | null, what: string): Promise<void> {
+  if (!key) return;
+  const row = await db.loginThrottle.findUnique({ where: { key }, select: { lockedUntil: true } });
+  const lockedFor = row?.lockedUntil ? row.lockedUntil.getTime() - Date.now() : 0;
+  if (lockedFor > 0)
+    throw new ApiError(
+      "RATE_LIMITED",
+      `too many ${what} from your address; try again in ${minutes(lockedFor)} minutes`,
+      {
+        retryAfterMs: lockedFor,
+      },
+    );
 }
 
-/** Counts a failure for the IP in its window (one statement, so replicas count together). */
-async function recordIpFailure(db: Db, ip: string | null, config: SignInConfig): Promise<void> {
-  if (!ip) return;
+/**
+ * Counts one event for `key` in its window, locking the key for a window once it reaches
+ * `loginIpMaxFailures` (one statement, so replicas count together).
+ */
+async function countAddressEvent(db: Db, key: string | null, config: AddressThrottleConfig): Promise<void> {
+  if (!key) return;
   const window = config.loginIpWindowSeconds;
   await db.$executeRaw`
-    INSERT INTO "LoginThrottle" (key, failures, "windowStartedAt") VALUES (${`ip:${ip}`}, 1, now())
+    INSERT INTO "LoginThrottle" (key, failures, "windowStartedAt") VALUES (${key}, 1, now())
     ON CONFLICT (key) DO UPDATE SET
       failures = CASE WHEN "LoginThrottle"."windowStartedAt" < now() - make_interval(secs => ${window}) THEN 1 ELSE "LoginThrottle".failures + 1 END,
       "windowStartedAt" = CASE WHEN "LoginThrottle"."windowStartedAt" < now() - make_interval(secs => ${window}) THEN now() ELSE "LoginThrottle"."windowStartedAt" END,
@@ -77,6 +89,24 @@ async function recordIpFailure(db: Db, ip: string | null, config: SignInConfig):
         WHEN "LoginThrottle"."windowStartedAt" >= now() - make_interval(secs => ${window})
          AND "LoginThrottle".failures + 1 >= ${config.loginIpMaxFailures}
         THEN now() + make_interval(secs => ${window}) ELSE "LoginThrottle"."lockedUntil" END`;
+}
+
+type AddressThrottleConfig = Pick<ApiConfig, "loginIpMaxFailures" | "loginIpWindowSeconds">;
+
+/**
+ * Throttles a procedure anyone may call without credentials (starting a device sign-in): an address
+ * may call it as often in a window as it may fail sign-ins. Each such call writes a row, so without
+ * this one address could fill the table.
+ */
+export async function throttleAddress(
+  { prisma: db }: Pick<Resources, "prisma">,
+  config: AddressThrottleConfig,
+  purpose: string,
+  ip: string | null,
+): Promise<void> {
+  const key = ip ? `${purpose}:${ip}` : null;
+  await assertAddressOpen(db, key, "requests");
+  await countAddressEvent(db, key, config);
 }
 
 /**
@@ -89,15 +119,26 @@ export async function signInWithPassword(
   config: SignInConfig,
   input: { email: string; password: string; ip: string | null; userAgent: string | null },
 ): Promise<NewSession> {
-  const ipLock = await ipLockedFor(db, input.ip);
-  if (ipLock > 0)
-    throw new ApiError(
-      "RATE_LIMITED",
-      `too many failed sign-ins from your address; try again in ${minutes(ipLock)} minutes`,
-      { retryAfterMs: ipLock },
-    );
+  const user = await checkPassword(db, config, normalizeEmail(input.email), input.password, input.ip);
+  await assertPasswordSignInAllowed(db, user.id);
+  return createUserSession(db, user.id, config.userSessionTtlSeconds, input);
+}
+
+/**
+ * The one password check, for signing in and for accepting an invitation as an existing account:
+ * the address and the account lock out after repeated failures, whichever way they are tried.
+ */
+export async function checkPassword(
+  db: Db,
+  config: Omit<SignInConfig, "userSessionTtlSeconds">,
+  email: string,
+  password: string,
+  ip: string | null,
+): Promise<{ id: string }> {
+  const ipKey = ip ? `ip:${ip}` : null;
+  await assertAddressOpen(db, ipKey, "failed sign-ins");
   const user = await db.user.findUnique({
-    where: { email: normalizeEmail(input.email) },
+    where: { email },
     select: { id: true, passwordHash: true, failedLogins: true, lockedUntil: true },
   });
   const lockedFor = user?.lockedUntil ? user.lockedUntil.getTime() - Date.now() : 0;
@@ -108,12 +149,12 @@ export async function signInWithPassword(
       { retryAfterMs: lockedFor },
     );
   if (!user?.passwordHash) {
-    await verifyAgainstDecoy(input.password, config.scryptCost);
-    await recordIpFailure(db, input.ip, config);
+    await verifyAgainstDecoy(password, config.scryptCost);
+    await countAddressEvent(db, ipKey, config);
     throw new ApiError("UNAUTHENTICATED", WRONG, { path: "password" });
   }
-  if (!(await verifyPassword(input.password, user.passwordHash))) {
-    await recordIpFailure(db, input.ip, config);
+  if (!(await verifyPassword(password, user.passwordHash))) {
+    await countAddressEvent(db, ipKey, config);
     const failures = user.failedLogins + 1;
     const lock = failures >= config.loginMaxFailures;
     await db.user.update({
@@ -137,8 +178,7 @@ export async function signInWithPassword(
       data: { failedLogins: 0, lockedUntil: null },
       select: { id: true },
     });
-  await assertPasswordSignInAllowed(db, user.id);
-  return createUserSession(db, user.id, config.userSessionTtlSeconds, input);
+  return user;
 }
 
 export interface CookieSession {

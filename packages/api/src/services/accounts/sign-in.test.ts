@@ -282,6 +282,41 @@ describe("reset and invitation links", () => {
     ).toMatch(/withdrawn/);
   });
 
+  it("an existing account accepting an invitation proves its password under the sign-in lockout", async () => {
+    await api.a.as.ADMIN.members.createUser({ email: "invitee@example.com", role: "viewer", password: PASSWORD });
+    const invited = await api.b.as.ADMIN.members.invite({ email: "invitee@example.com", role: "developer" });
+    const token = invited.link!.split("#")[1]!;
+    const accept = (password: string) =>
+      api.caller(null, { http: new TestBrowser("10.0.3.1") }).auth.acceptInvitation({ token, password });
+    expect((await callError(accept("wrong password 1"))).code).toBe("UNAUTHORIZED");
+    expect((await callError(accept("wrong password 2"))).code).toBe("UNAUTHORIZED");
+    expect((await callError(accept("wrong password 3"))).message).toMatch(/this account is locked after 3 failed/);
+    // Locked for the link and for signing in alike, even with the right password; the link is not spent.
+    expect((await callError(accept(PASSWORD))).message).toMatch(/locked/);
+    expect((await callError(signIn("invitee@example.com"))).message).toMatch(/locked/);
+    expect(
+      await api.db.prisma.invitation.findFirst({ where: { id: invited.id }, select: { acceptedAt: true } }),
+    ).toEqual({ acceptedAt: null });
+  });
+
+  it("throttles device sign-in starts and password-reset requests per address", async () => {
+    for (const [what, call] of [
+      ["device", (ip: string) => api.caller(null, { http: new TestBrowser(ip) }).auth.deviceStart({ clientName: "x" })],
+      [
+        "reset",
+        (ip: string) =>
+          api.caller(null, { http: new TestBrowser(ip) }).auth.requestPasswordReset({ email: "owner@example.com" }),
+      ],
+    ] as const) {
+      const ip = what === "device" ? "10.0.4.1" : "10.0.4.2";
+      for (let i = 0; i < 8; i++) await call(ip);
+      const refused = await callError(call(ip));
+      expect(refused.code, what).toBe("TOO_MANY_REQUESTS");
+      expect(refused.message).toMatch(/too many requests from your address; try again in \d+ minutes/);
+      await call("10.0.4.3"); // another address is unaffected
+    }
+  });
+
   it("removing a member revokes their sign-ins and keys at once", async () => {
     await api.a.as.ADMIN.members.createUser({ email: "leaver@example.com", role: "developer", password: PASSWORD });
     const browser = await signIn("leaver@example.com");
