@@ -1,10 +1,12 @@
 // The ecs pool through the real @aws-sdk/client-ecs against an in-process fake of the ECS JSON 1.1
 // API: the exact requests the worker sends, and how stopped tasks map to run outcomes. Credentials
 // and region come from the SDK's default chain (here: environment variables).
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
+import { FakeCloudWatchLogs, LOGS_FAULTS } from "./fakes/cloudwatch-logs-api.ts";
 import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
 import {
   cancelAfterRestart,
@@ -19,6 +21,7 @@ import {
 import { InfrastructureError } from "./types.ts";
 
 let fake: FakeEcs;
+let logs: FakeCloudWatchLogs;
 const saved: Record<string, string | undefined> = {};
 const awsEnv = {
   AWS_ACCESS_KEY_ID: "AKIAFLOWPLANETEST",
@@ -38,10 +41,13 @@ beforeAll(async () => {
   }
   fake = await FakeEcs.start();
   fake.clusters.add("flows");
+  logs = await FakeCloudWatchLogs.start();
+  fake.logs = logs;
 });
 
 afterAll(async () => {
   await fake?.close();
+  await logs?.close();
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -53,6 +59,7 @@ beforeEach(() => {
   fake.outcome = () => ({ kind: "exit", exitCode: 0 });
   fake.runTaskFailures = null;
   fake.faults.length = 0;
+  logs.reset();
 });
 
 /** Timeouts shortened by configuration: retries, start and lost-track bounds within a test's time. */
@@ -64,6 +71,8 @@ const infra = (options: Partial<EcsInfrastructureOptions> = {}) =>
     retryDelayMs: 10,
     lostAfterMs: 300,
     stopWaitMs: 2_000,
+    logsEndpoint: logs.url,
+    logDrainMs: 50,
     ...options,
   });
 
@@ -300,15 +309,149 @@ describe("ecs task outcomes", () => {
       stopped: true,
     });
   });
+});
 
-  it("notes once that stream_output is not supported", async () => {
+describe("ecs stream_output: the task's CloudWatch Logs stream is copied into the run's output", () => {
+  const executionRole = { execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution" };
+  const lines = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`);
+
+  it("follows the awslogs stream prefix/container/task-id from the head with nextForwardToken, every line once and in order across a dropped connection, throttling and a 5xx", async () => {
+    fake.outcome = () => ({ kind: "exit", exitCode: 0, runningPolls: 20, output: lines });
+    // Small pages: the follower must chain tokens, and a failure lands between pages.
+    logs.pageSize = 2;
+    const events: string[] = [];
+    const job = jobSpec({ image: "etl:1", stream_output: true, ...executionRole, ...network });
+    const running = await infra({ retryForMs: 5_000 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    await expect.poll(() => job.lines.length).toBeGreaterThanOrEqual(3);
+    logs.dropConnections(1);
+    logs.fail("GetLogEvents", LOGS_FAULTS.throttling, 2);
+    logs.fail("GetLogEvents", LOGS_FAULTS.unavailable, 1);
+    expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+    expect(job.lines).toEqual(lines);
+    const stream = `flowplane/flowplane/${running.id.split("/").at(-1)}`;
+    expect(logs.messages("/flowplane/flow-runs", stream)).toEqual(lines);
+    const reads = logs.bodiesOf("GetLogEvents");
+    expect(reads[0]).toEqual({ logGroupName: "/flowplane/flow-runs", logStreamName: stream, startFromHead: true });
+    expect(reads.every((r) => r["logGroupName"] === "/flowplane/flow-runs" && r["logStreamName"] === stream)).toBe(
+      true,
+    );
+    expect(logs.requests.map((r) => r.answer)).toEqual(
+      expect.arrayContaining(["reset", "ThrottlingException", "ServiceUnavailableException"]),
+    );
+    // Each failed read was retried with the token it had sent: the next read sends the same one.
+    logs.requests.forEach((r, i) => {
+      if (r.answer !== "OK" && r.answer !== "ResourceNotFoundException")
+        expect(logs.requests[i + 1]!.body["nextToken"]).toBe(r.body["nextToken"]);
+    });
+    expect(events.filter((e) => /^reading CloudWatch Logs stream .*; retry \d in /.test(e))).toHaveLength(4);
+    expect(events.some((e) => e.includes("ThrottlingException: Rate exceeded"))).toBe(true);
+  });
+
+  it("waits through ResourceNotFoundException for a stream that appears late, then copies it from its first line", async () => {
+    fake.outcome = () => ({
+      kind: "exit",
+      exitCode: 0,
+      runningPolls: 12,
+      output: lines.slice(0, 4),
+      outputAfterPolls: 6,
+    });
+    const job = jobSpec({ image: "etl:1", stream_output: true, ...executionRole, ...network });
+    const running = await infra().submit(job);
+    await running.exited;
+    expect(job.lines).toEqual(lines.slice(0, 4));
+    const answers = logs.requests.map((r) => r.answer);
+    expect(answers[0]).toBe("ResourceNotFoundException");
+    expect(answers.indexOf("OK")).toBeGreaterThan(0);
+    // Once the stream existed, it was never missing again.
+    expect(answers.slice(answers.indexOf("OK"))).not.toContain("ResourceNotFoundException");
+  });
+
+  it("a task that wrote nothing: the follower stops after the drain and says there was no stream", async () => {
+    const events: string[] = [];
+    const job = jobSpec({ image: "etl:1", stream_output: true, ...executionRole, ...network });
+    const running = await infra().submit({ ...job, onEvent: (m) => events.push(m) });
+    await running.exited;
+    expect(job.lines).toEqual([]);
+    expect(events).toEqual([
+      `CloudWatch Logs stream /flowplane/flow-runs/flowplane/flowplane/${running.id.split("/").at(-1)} does not exist: the task wrote no output there`,
+    ]);
+  });
+
+  it("a given task definition: follows the stream its awslogs configuration names, in its awslogs-region", async () => {
+    const ecsClient = new ECSClient({ endpoint: fake.url, region: "eu-west-1" });
+    const registered = await ecsClient.send(
+      new RegisterTaskDefinitionCommand({
+        family: "etl-custom",
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: "256",
+        memory: "512",
+        executionRoleArn: executionRole.execution_role_arn,
+        containerDefinitions: [
+          {
+            name: "flowplane",
+            image: "etl:1",
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: { "awslogs-group": "/etl/runs", "awslogs-stream-prefix": "etl", "awslogs-region": "eu-west-1" },
+            },
+          },
+        ],
+      }),
+    );
+    fake.outcome = () => ({ kind: "exit", exitCode: 0, output: ["custom 1", "custom 2"] });
+    const job = jobSpec({
+      image: "ignored:1",
+      region: "eu-west-1",
+      task_definition_arn: registered.taskDefinition!.taskDefinitionArn,
+      stream_output: true,
+      ...network,
+    });
+    const running = await infra().submit(job);
+    await running.exited;
+    expect(job.lines).toEqual(["custom 1", "custom 2"]);
+    expect(logs.requests.at(-1)).toMatchObject({
+      region: "eu-west-1",
+      body: { logGroupName: "/etl/runs", logStreamName: `etl/flowplane/${running.id.split("/").at(-1)}` },
+    });
+  });
+
+  it("without an execution role there is no stream: said once, nothing read", async () => {
+    const events: string[] = [];
     const job = jobSpec({ image: "etl:1", stream_output: true, ...network });
     await (
-      await infra().submit(job)
+      await infra().submit({ ...job, onEvent: (m) => events.push(m) })
     ).exited;
-    expect(job.lines).toEqual([
-      "stream_output: this worker does not copy ECS task output; it is in CloudWatch Logs (group /flowplane/flow-runs) when the task definition has an execution role, and the flow run's own logs are recorded as usual",
+    expect(events).toEqual([
+      "stream_output: the task's output is not copied: without an execution_role_arn ECS cannot send it to CloudWatch Logs",
     ]);
+    expect(logs.requests).toEqual([]);
+  });
+
+  it("the fake refuses what CloudWatch Logs refuses: unknown group or stream, a token it did not hand out, limit out of bounds", async () => {
+    logs.write("/known", "s", ["a"]);
+    const client = new CloudWatchLogsClient({ endpoint: logs.url, maxAttempts: 1 });
+    const get = (input: Record<string, unknown>) =>
+      client.send(new GetLogEventsCommand({ logGroupName: "/known", logStreamName: "s", ...input }));
+    await expect(get({ logGroupName: "/unknown" })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+      message: "The specified log group does not exist.",
+    });
+    await expect(get({ logStreamName: "other" })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+      message: "The specified log stream does not exist.",
+    });
+    await expect(
+      get({ nextToken: "f/00000000000000000000000000000000000000000000000000000001" }),
+    ).rejects.toMatchObject({ name: "InvalidParameterException", message: "The specified nextToken is invalid." });
+    await expect(get({ limit: 0 })).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await expect(get({ limit: 10_001 })).rejects.toMatchObject({ name: "InvalidParameterException" });
+    // At the end of the stream the same token comes back.
+    const first = await get({ startFromHead: true });
+    expect(first.events!.map((e) => e.message)).toEqual(["a"]);
+    const again = await get({ nextToken: first.nextForwardToken });
+    expect(again.events).toEqual([]);
+    expect(again.nextForwardToken).toBe(first.nextForwardToken);
   });
 });
 
@@ -565,6 +708,12 @@ describe("ecs pool through the Worker", () => {
     await createPool(server, "ecs-pool", "ecs", {
       "bad-cluster": { image: "etl:1", cluster: "no-such-cluster", ...network },
       long: { image: "etl:1", ...network },
+      streamed: {
+        image: "etl:1",
+        stream_output: true,
+        execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
+        ...network,
+      },
     });
   }, 60_000);
   afterAll(async () => {
@@ -578,6 +727,22 @@ describe("ecs pool through the Worker", () => {
     expect(final.state.message).toBe(
       'infrastructure could not start: ECS cluster "no-such-cluster" not found (ClusterNotFoundException: Cluster not found.)',
     );
+  });
+
+  it("stream_output: the task's CloudWatch lines reach the run's logs in order, and a worker shutdown stops the follower after the final drain", async () => {
+    const printed = ["alpha", "beta", "gamma", "delta", "epsilon"];
+    fake.outcome = () => ({ kind: "run-until-stopped", output: printed });
+    const run = await server.api.deployments.run.mutate({ name: "hello/streamed" });
+    const worker = startWorker(server, { poolName: "ecs-pool", infrastructure: infra() });
+    await waitFor("the task's first lines in the run's logs", async () =>
+      (await runLogs(server, run.id)).includes("beta"),
+    );
+    // Shutdown (killRuns): the task is stopped, its last lines drained, and the follower ends.
+    await worker.stop();
+    const reads = logs.bodiesOf("GetLogEvents").length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(logs.bodiesOf("GetLogEvents").length).toBe(reads);
+    expect((await runLogs(server, run.id)).filter((line) => printed.includes(line))).toEqual(printed);
   });
 
   it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {

@@ -8,8 +8,10 @@
 //
 // Output: a registered task definition sends the container's output to CloudWatch Logs (awslogs,
 // group /flowplane/flow-runs, stream flowplane/<container>/<task id>) when it has an execution role
-// to write with. The worker does not copy that output (stream_output is noted once in the run's
-// logs): the flow run's own logs reach the API directly from the runner.
+// to write with. With stream_output the worker follows that stream (or the one a given task
+// definition's awslogs configuration names) from the task's start until it stops, into the run's
+// logs, as the docker pool copies a container's output; the runner is then told its output is
+// streamed, so prints the SDK records are not echoed into the stream a second time.
 //
 // Production conditions (issue 19): RunTask capacity failures, throttling, 5xx and expired
 // credentials are retried with backoff for a bounded time (`retryForMs`), under one client token
@@ -35,8 +37,10 @@ import {
   type Task,
   type TaskStopCode,
 } from "@aws-sdk/client-ecs";
+import { awsMessage, transientAwsError } from "./aws.ts";
+import type { LogStreamFollower, LogStreamLocation } from "./cloudwatch-logs.ts";
 import { JobConfiguration, sleep } from "./job-configuration.ts";
-import { causeOf, FailingLooks, RetriesExhausted, retryCall, waitUntilStopped } from "./retry.ts";
+import { causeOf, FailingLooks, retryCall, waitUntilStopped } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -64,11 +68,23 @@ export interface EcsInfrastructureOptions {
   lostAfterMs?: number;
   /** How long a stop waits for the task to reach STOPPED before it reports failure (default 180 s). */
   stopWaitMs?: number;
+  /** CloudWatch Logs endpoint URL for stream_output; default: the SDK's resolution. */
+  logsEndpoint?: string;
+  /**
+   * How long the log stream is still read after the task stopped (default 10 s): awslogs delivers a
+   * container's last lines after it exits.
+   */
+  logDrainMs?: number;
 }
 
 /** Where CloudWatch Logs keeps the output of tasks from registered task definitions. */
 export const ECS_LOG_GROUP = "/flowplane/flow-runs";
 export const ECS_LOG_STREAM_PREFIX = "flowplane";
+/** awslogs' stream name for a task's container: `prefix/container-name/task-id`. */
+export function awslogsStreamName(prefix: string, containerName: string, taskArn: string): string {
+  return `${prefix}/${containerName}/${taskArn.slice(taskArn.lastIndexOf("/") + 1)}`;
+}
+
 /** ECS's limit on the JSON of a RunTask's overrides. */
 const MAX_OVERRIDES_CHARS = 8_192;
 
@@ -321,33 +337,6 @@ export function ecsExitResult(task: Task, containerName: string, stopped: boolea
   }
 }
 
-function awsMessage(err: unknown): string {
-  if (err instanceof ECSServiceException) return `${err.name}: ${err.message}`;
-  if (err instanceof RetriesExhausted) return awsMessage(err.last);
-  return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * Errors that pass by themselves: throttling, ECS's 5xx, credentials being rotated, the network.
- * Everything else (a missing cluster, a bad parameter, access denied) is the job's or the account's
- * to fix and is reported at once.
- */
-export function transientEcsError(err: unknown): boolean {
-  if (err instanceof InfrastructureError) return err.transient;
-  if (err instanceof ECSServiceException) {
-    if (
-      /^(ThrottlingException|Throttling|TooManyRequestsException|RequestLimitExceeded|ServerException|ServiceUnavailable(Exception)?|InternalFailure|ExpiredToken(Exception)?|RequestExpired)$/.test(
-        err.name,
-      )
-    )
-      return true;
-    const status = err.$metadata?.httpStatusCode ?? 0;
-    return status === 429 || status >= 500;
-  }
-  const code = (err as { code?: string; name?: string })?.code ?? (err as { name?: string })?.name ?? "";
-  return /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|TimeoutError|NetworkingError)$/.test(code);
-}
-
 /** RunTask `failures` that pass: no capacity, resources or agent for now (ECS says: try again later). */
 function transientRunTaskFailure(reason: string): boolean {
   return /capacity|^RESOURCE:|^AGENT$|throttl/i.test(reason);
@@ -371,6 +360,7 @@ export class EcsInfrastructure implements Infrastructure {
   private readonly retryDelayMs: number;
   private readonly lostAfterMs: number;
   private readonly stopWaitMs: number;
+  private readonly logDrainMs: number;
 
   constructor(private readonly options: EcsInfrastructureOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
@@ -379,6 +369,7 @@ export class EcsInfrastructure implements Infrastructure {
     this.retryDelayMs = options.retryDelayMs ?? 500;
     this.lostAfterMs = options.lostAfterMs ?? 120_000;
     this.stopWaitMs = options.stopWaitMs ?? 180_000;
+    this.logDrainMs = options.logDrainMs ?? 10_000;
   }
 
   private client(region: string | null): ECSClient {
@@ -400,7 +391,7 @@ export class EcsInfrastructure implements Infrastructure {
   /** `call` retried while its errors pass, for retryForMs; each retry is told to `onEvent`. */
   private retrying<T>(what: string, call: () => Promise<T>, onEvent?: (message: string) => void): Promise<T> {
     return retryCall(
-      { transient: transientEcsError, forMs: this.retryForMs, initialDelayMs: this.retryDelayMs, describe: awsMessage },
+      { transient: transientAwsError, forMs: this.retryForMs, initialDelayMs: this.retryDelayMs, describe: awsMessage },
       what,
       call,
       onEvent,
@@ -445,20 +436,31 @@ export class EcsInfrastructure implements Infrastructure {
         throw new InfrastructureError(`ECS cluster "${clusterName}" not found (${awsMessage(cause)})`);
       throw new InfrastructureError(
         `ECS RunTask on cluster "${clusterName}" failed: ${awsMessage(cause)}${retried}`,
-        transientEcsError(cause),
+        transientAwsError(cause),
       );
     }
-    if (settings.streamOutput)
-      job.onOutput(
-        `stream_output: this worker does not copy ECS task output; it is in CloudWatch Logs (group ${ECS_LOG_GROUP}) when the task definition has an execution role, and the flow run's own logs are recorded as usual`,
-        "stderr",
-      );
-
     const taskArn = started.taskArn!;
     // The task's cluster ARN, so a null (default) cluster is addressed exactly as ECS placed it.
     const cluster = started.clusterArn ?? settings.cluster ?? undefined;
     let stopRequested = false;
-    const exited = this.watch(ecs, cluster, taskArn, settings.containerName, job, () => stopRequested);
+    let output: Promise<LogStreamFollower | null> | null = null;
+    const seen = (task: Task) => {
+      // From the task's start: the stream exists only once its container runs.
+      if (settings.streamOutput && !output && (task.lastStatus === "RUNNING" || task.startedAt))
+        output = this.followOutput(ecs, settings, taskDefinition, taskArn, job);
+    };
+    const exited = this.watch(ecs, cluster, taskArn, settings.containerName, job, () => stopRequested, seen).then(
+      async (result) => {
+        const follower = await output;
+        if (follower) {
+          // Ended: its last lines are drained before the run settles. Lost: nothing more will come.
+          if (result.lost) follower.abort();
+          else follower.ended();
+          await follower.done;
+        }
+        return result;
+      },
+    );
     return {
       id: taskArn,
       exited,
@@ -483,7 +485,7 @@ export class EcsInfrastructure implements Infrastructure {
       if (cause instanceof ECSServiceException && /not found/i.test(cause.message)) return;
       throw new InfrastructureError(
         `could not stop ECS task ${taskArn}: ${awsMessage(cause)}`,
-        transientEcsError(cause),
+        transientAwsError(cause),
       );
     }
   }
@@ -590,7 +592,7 @@ export class EcsInfrastructure implements Infrastructure {
       if (!(cause instanceof ECSServiceException && cause.name === "ClientException")) {
         throw new InfrastructureError(
           `could not look up ECS task definition family "${family}": ${awsMessage(cause)}`,
-          transientEcsError(cause),
+          transientAwsError(cause),
         );
       }
     }
@@ -606,7 +608,7 @@ export class EcsInfrastructure implements Infrastructure {
         const { cause } = causeOf(err);
         throw new InfrastructureError(
           `could not register ECS task definition "${family}" for image "${input.containerDefinitions?.[0]?.image}": ${awsMessage(cause)}`,
-          transientEcsError(cause),
+          transientAwsError(cause),
         );
       }
       if (!arn) throw new InfrastructureError(`ECS registered task definition "${family}" but returned no ARN`);
@@ -615,6 +617,81 @@ export class EcsInfrastructure implements Infrastructure {
     return arn;
   }
 
+  /**
+   * Where the task's container writes its output: the awslogs configuration the worker registered,
+   * or the given task definition's. Null, said once on the run, when that is not a CloudWatch Logs
+   * stream the worker can name (no awslogs, or no stream prefix: the stream is then named after the
+   * container's id).
+   */
+  private async logStreamOf(
+    ecs: ECSClient,
+    settings: EcsJobSettings,
+    taskDefinition: string,
+    taskArn: string,
+    job: JobSpec,
+  ): Promise<LogStreamLocation | null> {
+    let container = settings.register?.containerDefinitions?.[0];
+    if (!settings.register) {
+      try {
+        const found = await this.retrying(
+          `ECS DescribeTaskDefinition ${taskDefinition}`,
+          () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })),
+          job.onEvent,
+        );
+        container = found.taskDefinition?.containerDefinitions?.find((c) => c.name === settings.containerName);
+      } catch (err) {
+        job.onEvent?.(
+          `stream_output: could not read task definition ${taskDefinition}: ${awsMessage(causeOf(err).cause)}`,
+        );
+        return null;
+      }
+    }
+    const options =
+      container?.logConfiguration?.logDriver === "awslogs" ? container.logConfiguration.options : undefined;
+    const group = options?.["awslogs-group"];
+    const prefix = options?.["awslogs-stream-prefix"];
+    if (!group || !prefix) {
+      job.onEvent?.(
+        settings.register
+          ? `stream_output: the task's output is not copied: without an execution_role_arn ECS cannot send it to CloudWatch Logs`
+          : `stream_output: the task's output is not copied: container "${settings.containerName}" of ${taskDefinition} has no awslogs log configuration with an awslogs-stream-prefix`,
+      );
+      return null;
+    }
+    return {
+      region: options["awslogs-region"] ?? settings.region,
+      group,
+      stream: awslogsStreamName(prefix, settings.containerName, taskArn),
+    };
+  }
+
+  /** Follows the task's log stream into the run's output (null when there is none to follow). */
+  private async followOutput(
+    ecs: ECSClient,
+    settings: EcsJobSettings,
+    taskDefinition: string,
+    taskArn: string,
+    job: JobSpec,
+  ): Promise<LogStreamFollower | null> {
+    const location = await this.logStreamOf(ecs, settings, taskDefinition, taskArn, job);
+    if (!location) return null;
+    // Loaded only for jobs that stream their output.
+    const { followLogStream } = await import("./cloudwatch-logs.ts");
+    return followLogStream(
+      location,
+      (line) => job.onOutput(line, "stdout"),
+      (message) => job.onEvent?.(message),
+      {
+        ...(this.options.logsEndpoint ? { endpoint: this.options.logsEndpoint } : {}),
+        pollIntervalMs: this.pollIntervalMs,
+        retryForMs: this.retryForMs,
+        retryDelayMs: this.retryDelayMs,
+        drainMs: this.logDrainMs,
+      },
+    );
+  }
+
+  /** Watches the task until it stops; `seen` is shown every answer DescribeTasks gives. */
   private async watch(
     ecs: ECSClient,
     cluster: string | undefined,
@@ -622,6 +699,7 @@ export class EcsInfrastructure implements Infrastructure {
     containerName: string,
     job: JobSpec,
     stopRequested: () => boolean,
+    seen: (task: Task) => void,
   ): Promise<ExitResult> {
     const startDeadline = Date.now() + this.startTimeoutMs;
     let started = false;
@@ -653,6 +731,7 @@ export class EcsInfrastructure implements Infrastructure {
           stopped: stopRequested(),
           lost: true,
         };
+      seen(task);
       if (task.lastStatus === "STOPPED") {
         const result = ecsExitResult(task, containerName, stopRequested());
         return timedOut ? { ...result, reason: `${timedOut}; ${result.reason}` } : result;

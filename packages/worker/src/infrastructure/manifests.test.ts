@@ -7,6 +7,7 @@ import { loadAllYaml, type V1Deployment, type V1Role, type V1RoleBinding } from 
 import { defaultBaseJobTemplate, resolveJobConfiguration, type WorkPoolType } from "@flowplane/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EcsInfrastructure } from "./ecs.ts";
+import { FakeCloudWatchLogs } from "./fakes/cloudwatch-logs-api.ts";
 import { FakeEcs } from "./fakes/ecs-api.ts";
 import { FakeKubernetes, kubeConfigFor } from "./fakes/kubernetes-api.ts";
 import { KubernetesInfrastructure } from "./kubernetes.ts";
@@ -114,6 +115,7 @@ describe("infra/kubernetes", () => {
 
 describe("infra/ecs", () => {
   let fake: FakeEcs;
+  let logs: FakeCloudWatchLogs;
   const saved = { ...process.env };
   beforeAll(async () => {
     Object.assign(process.env, {
@@ -123,22 +125,32 @@ describe("infra/ecs", () => {
       AWS_EC2_METADATA_DISABLED: "true",
     });
     fake = await FakeEcs.start();
+    logs = await FakeCloudWatchLogs.start();
+    fake.logs = logs;
   });
   afterAll(async () => {
     await fake?.close();
+    await logs?.close();
     process.env = saved;
   });
 
-  it("the worker's IAM policy allows every ECS request the ecs pool makes with the pool's defaults, on the resources and cluster it addresses", async () => {
-    fake.outcome = () => ({ kind: "run-until-stopped" });
-    const ecs = new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 });
+  it("the worker's IAM policy allows every ECS and CloudWatch Logs request the ecs pool makes with the pool's defaults, on the resources and cluster it addresses", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped", output: ["hello"] });
+    const ecs = new EcsInfrastructure({
+      endpoint: fake.url,
+      logsEndpoint: logs.url,
+      pollIntervalMs: 10,
+      logDrainMs: 10,
+    });
     const job = jobSpec("ecs", {
       image: "etl:1",
       subnets: ["subnet-1"],
+      stream_output: true,
       execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
       task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
     });
     const running = await ecs.submit(job);
+    await expect.poll(() => logs.requests.length).toBeGreaterThan(0);
     await running.stop(1_000);
     // A restarted worker lists what it launched; a cancel from the stored ARN stops and watches.
     await ecs.findJobs({ "flowplane.worker": "w" }, job.configuration);
@@ -215,6 +227,16 @@ describe("infra/ecs", () => {
       ).toBe(true);
     // The policy is not wider than the default cluster.
     expect(allows("ecs:RunTask", "*", { "ecs:cluster": clusterArn("other") })).toBe(false);
+
+    // stream_output reads the task's stream, in the log group the registered task definitions write to.
+    const logStream = (body: Record<string, unknown>) =>
+      `arn:aws:logs:us-east-1:123456789012:log-group:${String(body["logGroupName"])}:log-stream:${String(body["logStreamName"])}`;
+    expect(new Set(logs.requests.map((r) => r.action))).toEqual(new Set(["GetLogEvents"]));
+    for (const { action, body } of logs.requests)
+      expect(allows(`logs:${action}`, logStream(body), {}), logStream(body)).toBe(true);
+    expect(logs.bodiesOf("GetLogEvents")[0]!["logGroupName"]).toBe("/flowplane/flow-runs");
+    // Only that log group.
+    expect(allows("logs:GetLogEvents", logStream({ logGroupName: "/other", logStreamName: "s" }), {})).toBe(false);
   });
 
   it("the worker's task definition runs a worker with its API key from a secret", () => {

@@ -9,40 +9,28 @@
 // awsvpc where the launch type has none, awslogs on Fargate without an execution role), honours
 // RunTask's clientToken, and returns tags only when asked (include TAGS). Tests can make it answer
 // what production does: `faults` (throttling, 5xx, expired credentials) and capacity failures, and
-// task outcomes that stay PROVISIONING or that ECS stops before they start.
+// task outcomes that stay PROVISIONING or that ECS stops before they start. A task whose container
+// definition has an awslogs logConfiguration writes its `output` to `logs` (a fake CloudWatch Logs),
+// in the stream awslogs names `prefix/container-name/task-id`: one line per DescribeTasks poll while
+// RUNNING, the rest when it stops.
 import { randomBytes } from "node:crypto";
-import type http from "node:http";
-import { LoopbackFake, readBody } from "./loopback-server.ts";
+import { AwsError, AwsJsonFake } from "./aws-json.ts";
+import type { FakeCloudWatchLogs } from "./cloudwatch-logs-api.ts";
 
-const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 const ACCOUNT = "123456789012";
-
-export interface EcsRequest {
-  action: string;
-  body: Record<string, unknown>;
-  /** Region of the SigV4 credential scope the client signed with. */
-  region: string | null;
-}
 
 /**
  * What a task does once it is RUNNING. `provisioningMs` keeps it PROVISIONING that long first
  * (Infinity: until stopped); `fail-to-start` is ECS stopping it before it runs (TaskFailedToStart).
+ * `output` is what its container prints; its first line comes `outputAfterPolls` polls after RUNNING
+ * (the log stream does not exist until then).
  */
-export type TaskOutcome = { provisioningMs?: number } & (
+export type TaskOutcome = { provisioningMs?: number; output?: string[]; outputAfterPolls?: number } & (
   | { kind: "exit"; exitCode: number; containerReason?: string; runningPolls?: number }
   | { kind: "oom" }
   | { kind: "fail-to-start"; stoppedReason: string }
   | { kind: "run-until-stopped" }
 );
-
-/** An error the fake answers instead of handling a request, `times` times (the AWS error shapes). */
-export interface EcsFault {
-  action: string;
-  status: number;
-  type: string;
-  message: string;
-  times: number;
-}
 
 /** The errors ECS answers under load or with stale credentials, as the SDK receives them. */
 export const ECS_FAULTS = {
@@ -61,19 +49,17 @@ interface FakeTask {
   polls: number;
   stopReason: string | null;
   createdAt: number;
+  /** Where awslogs sends the container's output (null: no awslogs logConfiguration), and how much went. */
+  logStream: { group: string; stream: string } | null;
+  written: number;
 }
 
-class EcsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export class FakeEcs extends LoopbackFake {
-  readonly requests: EcsRequest[] = [];
+export class FakeEcs extends AwsJsonFake {
+  protected readonly service = {
+    targetPrefix: "AmazonEC2ContainerServiceV20141113.",
+    signingName: "ecs",
+    name: "an ECS",
+  };
   /** Cluster names that exist ("default" is the account's default cluster). */
   readonly clusters = new Set(["default"]);
   /** Chooses each new task's fate from its RunTask request. */
@@ -81,13 +67,8 @@ export class FakeEcs extends LoopbackFake {
   /** When set, RunTask answers with these `failures` and no task (capacity, placement problems). */
   runTaskFailures:
     ((runTask: Record<string, unknown>) => { arn?: string; reason: string; detail?: string }[] | null) | null = null;
-  /** Errors answered before any handling, consumed in order per action. */
-  faults: EcsFault[] = [];
-
-  /** Answers `fault` to the next `times` requests of `action`. */
-  fail(action: string, fault: { status: number; type: string; message: string }, times = 1): void {
-    this.faults.push({ action, ...fault, times });
-  }
+  /** Where tasks with an awslogs logConfiguration write their output. */
+  logs: FakeCloudWatchLogs | null = null;
 
   /** The tasks RunTask started, newest last. */
   taskArns(): string[] {
@@ -102,57 +83,7 @@ export class FakeEcs extends LoopbackFake {
   /** Revisions by region and family: task definitions are regional. */
   private readonly taskDefinitions = new Map<string, Record<string, unknown>[]>();
   private readonly tasks = new Map<string, FakeTask>();
-  /** The bodies of the requests for one action, in order. */
-  bodiesOf(action: string): Record<string, unknown>[] {
-    return this.requests.filter((r) => r.action === action).map((r) => r.body);
-  }
-
-  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    const target = String(req.headers["x-amz-target"] ?? "");
-    const send = (status: number, payload: unknown) => {
-      res.writeHead(status, {
-        "content-type": "application/x-amz-json-1.1",
-        "x-amzn-requestid": randomBytes(16).toString("hex"),
-      });
-      res.end(JSON.stringify(payload));
-    };
-    if (
-      req.method !== "POST" ||
-      req.url !== "/" ||
-      !target.startsWith(TARGET_PREFIX) ||
-      req.headers["content-type"] !== "application/x-amz-json-1.1"
-    ) {
-      send(400, {
-        __type: "UnknownOperationException",
-        message: `not an ECS JSON 1.1 request: ${req.method} ${req.url} ${target}`,
-      });
-      return;
-    }
-    const action = target.slice(TARGET_PREFIX.length);
-    const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/ecs\/aws4_request/.exec(String(req.headers.authorization ?? ""));
-    const region = scope?.[1] ?? null;
-    this.requests.push({ action, body, region });
-    if (!scope) {
-      send(403, { __type: "MissingAuthenticationTokenException", message: "Missing Authentication Token" });
-      return;
-    }
-    const fault = this.faults.find((f) => f.action === action && f.times > 0);
-    if (fault) {
-      fault.times--;
-      send(fault.status, { __type: fault.type, message: fault.message });
-      return;
-    }
-    try {
-      send(200, this.dispatch(action, body, region!));
-    } catch (err) {
-      if (err instanceof EcsError) send(400, { __type: err.type, message: err.message });
-      else send(500, { __type: "ServerException", message: (err as Error).message });
-    }
-  }
-
-  private dispatch(action: string, body: Record<string, unknown>, region: string): unknown {
+  protected dispatch(action: string, body: Record<string, unknown>, region: string): unknown {
     switch (action) {
       case "RegisterTaskDefinition":
         return this.registerTaskDefinition(body, region);
@@ -167,7 +98,7 @@ export class FakeEcs extends LoopbackFake {
       case "ListTasks":
         return this.listTasks(body);
       default:
-        throw new EcsError(
+        throw new AwsError(
           "InvalidAction",
           `The action ${action} is not valid for this web service (fake ECS implements RegisterTaskDefinition, DescribeTaskDefinition, RunTask, DescribeTasks, StopTask, ListTasks).`,
         );
@@ -176,23 +107,23 @@ export class FakeEcs extends LoopbackFake {
 
   private clusterName(ref: unknown): string {
     const name = typeof ref === "string" && ref ? ref.replace(/^arn:aws:ecs:[^:]+:\d+:cluster\//, "") : "default";
-    if (!this.clusters.has(name)) throw new EcsError("ClusterNotFoundException", "Cluster not found.");
+    if (!this.clusters.has(name)) throw new AwsError("ClusterNotFoundException", "Cluster not found.");
     return name;
   }
 
   private registerTaskDefinition(body: Record<string, unknown>, region: string): unknown {
     const family = String(body["family"] ?? "");
     if (!/^[A-Za-z0-9_-]{1,255}$/.test(family))
-      throw new EcsError("ClientException", "Family contains invalid characters.");
+      throw new AwsError("ClientException", "Family contains invalid characters.");
     const containers = body["containerDefinitions"];
     if (!Array.isArray(containers) || containers.length === 0)
-      throw new EcsError("ClientException", "Container list cannot be empty.");
+      throw new AwsError("ClientException", "Container list cannot be empty.");
     const fargate = (body["requiresCompatibilities"] as string[] | undefined)?.includes("FARGATE");
     const awslogs = (containers as { logConfiguration?: { logDriver?: string } }[]).some(
       (c) => c.logConfiguration?.logDriver === "awslogs",
     );
     if (fargate && awslogs && !body["executionRoleArn"])
-      throw new EcsError(
+      throw new AwsError(
         "ClientException",
         "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
       );
@@ -216,7 +147,7 @@ export class FakeEcs extends LoopbackFake {
     const m = /^(?:arn:aws:ecs:[^:]+:\d+:task-definition\/)?([A-Za-z0-9_-]+)(?::(\d+))?$/.exec(ref);
     const revisions = m ? this.taskDefinitions.get(`${region}/${m[1]!}`) : undefined;
     const found = revisions && (m![2] ? revisions[Number(m![2]) - 1] : revisions.at(-1));
-    if (!found) throw new EcsError("ClientException", "Unable to describe task definition.");
+    if (!found) throw new AwsError("ClientException", "Unable to describe task definition.");
     return found;
   }
 
@@ -227,7 +158,7 @@ export class FakeEcs extends LoopbackFake {
     if (earlier) return { tasks: [earlier.task], failures: [] };
     this.validateRunTask(body);
     if (body["launchType"] && body["capacityProviderStrategy"])
-      throw new EcsError(
+      throw new AwsError(
         "InvalidParameterException",
         "Specifying both a launch type and capacity provider strategy is not supported.",
       );
@@ -235,10 +166,10 @@ export class FakeEcs extends LoopbackFake {
     try {
       definition = this.findTaskDefinition(region, String(body["taskDefinition"] ?? ""));
     } catch {
-      throw new EcsError("ClientException", "TaskDefinition not found.");
+      throw new AwsError("ClientException", "TaskDefinition not found.");
     }
     if (definition["networkMode"] === "awsvpc" && !body["networkConfiguration"]) {
-      throw new EcsError(
+      throw new AwsError(
         "InvalidParameterException",
         "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
       );
@@ -281,7 +212,28 @@ export class FakeEcs extends LoopbackFake {
       attachments: [],
       ...(token ? { clientToken: token } : {}),
     };
-    this.tasks.set(taskArn, { task, outcome: this.outcome(body), polls: 0, stopReason: null, createdAt: Date.now() });
+    const logConfiguration = (
+      definition["containerDefinitions"] as {
+        logConfiguration?: { logDriver?: string; options?: Record<string, string> };
+      }[]
+    )[0]?.logConfiguration;
+    const awslogs = logConfiguration?.logDriver === "awslogs" ? logConfiguration.options : undefined;
+    const logStream =
+      awslogs?.["awslogs-group"] && awslogs["awslogs-stream-prefix"]
+        ? {
+            group: awslogs["awslogs-group"],
+            stream: `${awslogs["awslogs-stream-prefix"]}/${containers[0]!.name}/${id}`,
+          }
+        : null;
+    this.tasks.set(taskArn, {
+      task,
+      outcome: this.outcome(body),
+      polls: 0,
+      stopReason: null,
+      createdAt: Date.now(),
+      logStream,
+      written: 0,
+    });
     return { tasks: [withoutTags(task)], failures: [] };
   }
 
@@ -289,15 +241,15 @@ export class FakeEcs extends LoopbackFake {
   private validateRunTask(body: Record<string, unknown>): void {
     const overrides = body["overrides"];
     if (overrides && JSON.stringify(overrides).length > 8192)
-      throw new EcsError("InvalidParameterException", "Container Overrides length must be at most 8192");
+      throw new AwsError("InvalidParameterException", "Container Overrides length must be at most 8192");
     const tags = (body["tags"] as { key?: string; value?: string }[] | undefined) ?? [];
-    if (tags.length > 50) throw new EcsError("InvalidParameterException", "Tags can have a maximum of 50 items.");
+    if (tags.length > 50) throw new AwsError("InvalidParameterException", "Tags can have a maximum of 50 items.");
     const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
     for (const { key = "", value = "" } of tags) {
       if (key.length < 1 || key.length > 128 || !allowed.test(key) || /^aws:/i.test(key))
-        throw new EcsError("InvalidParameterException", `Invalid tag key: ${key}`);
+        throw new AwsError("InvalidParameterException", `Invalid tag key: ${key}`);
       if (value.length > 256 || !allowed.test(value))
-        throw new EcsError("InvalidParameterException", `Invalid tag value for key ${key}`);
+        throw new AwsError("InvalidParameterException", `Invalid tag value for key ${key}`);
     }
     const launchType = body["launchType"] as string | undefined;
     const vpc = (body["networkConfiguration"] as { awsvpcConfiguration?: { assignPublicIp?: string } } | undefined)
@@ -308,9 +260,9 @@ export class FakeEcs extends LoopbackFake {
         s.capacityProvider.startsWith("FARGATE"),
       ) === true;
     if (vpc?.assignPublicIp === "ENABLED" && !fargate)
-      throw new EcsError("InvalidParameterException", "Assign public IP is not supported for this launch type.");
+      throw new AwsError("InvalidParameterException", "Assign public IP is not supported for this launch type.");
     if (launchType === "EXTERNAL" && vpc)
-      throw new EcsError(
+      throw new AwsError(
         "InvalidParameterException",
         "Network Configuration is not supported for EXTERNAL launch type.",
       );
@@ -352,7 +304,7 @@ export class FakeEcs extends LoopbackFake {
   private stopTask(body: Record<string, unknown>): unknown {
     this.clusterName(body["cluster"]);
     const entry = this.tasks.get(String(body["task"] ?? ""));
-    if (!entry) throw new EcsError("InvalidParameterException", "The referenced task was not found.");
+    if (!entry) throw new AwsError("InvalidParameterException", "The referenced task was not found.");
     // Stopping a stopped task answers the task as it is.
     if (entry.task["lastStatus"] !== "STOPPED") {
       entry.stopReason = typeof body["reason"] === "string" ? body["reason"] : "Task stopped by user";
@@ -362,10 +314,20 @@ export class FakeEcs extends LoopbackFake {
     return { task: withoutTags(entry.task) };
   }
 
+  /** Writes the task's output up to line `upTo` to its log stream, as awslogs would. */
+  private print(entry: FakeTask, upTo: number): void {
+    const output = entry.outcome.output ?? [];
+    const to = Math.min(upTo, output.length);
+    if (!entry.logStream || !this.logs || to <= entry.written) return;
+    this.logs.write(entry.logStream.group, entry.logStream.stream, output.slice(entry.written, to));
+    entry.written = to;
+  }
+
   private advance(entry: FakeTask): void {
     const t = entry.task;
     const containers = t["containers"] as Record<string, unknown>[];
     const stop = (stopCode: string, stoppedReason: string, container: { exitCode?: number; reason?: string }) => {
+      if (t["lastStatus"] === "RUNNING") this.print(entry, entry.outcome.output?.length ?? 0);
       Object.assign(t, {
         lastStatus: "STOPPED",
         desiredStatus: "STOPPED",
@@ -378,6 +340,9 @@ export class FakeEcs extends LoopbackFake {
     };
     if (t["lastStatus"] === "STOPPED") return;
     entry.polls++;
+    // The container prints one line per poll while it runs, and everything left by the time it stops.
+    if (t["lastStatus"] === "RUNNING" && entry.polls > (entry.outcome.outputAfterPolls ?? 0))
+      this.print(entry, entry.written + 1);
     if (entry.stopReason !== null) {
       // SIGTERM, ignored by node as PID 1, then SIGKILL after the stop timeout.
       // A task stopped before its container ran has no exit code.
