@@ -65,6 +65,7 @@ describe("default base job templates", () => {
       cpus: null,
       auto_remove: true,
       image_pull_policy: "if-not-present",
+      start_timeout_seconds: 240,
       stream_output: true,
     });
   });

@@ -124,6 +124,13 @@ function dockerTemplate(): BaseJobTemplate {
       enum: ["never", "if-not-present", "always"],
       default: "if-not-present",
     },
+    start_timeout_seconds: {
+      title: "Start timeout",
+      description:
+        "Seconds pulling the image, creating and starting the container may take before the run ends with the reason; below the server's claim timeout (300 s).",
+      type: "integer",
+      default: 240,
+    },
     stream_output: streamOutput(true, "Copy the container's output to the worker's output."),
   });
 }

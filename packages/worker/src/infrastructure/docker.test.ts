@@ -1,5 +1,6 @@
 // The docker pool against the real engine (scripts/docker-engine.sh starts one and builds the
 // image). Without an engine these tests fail: CI installs one, and a skipped suite would hide that.
+import http from "node:http";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -7,13 +8,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
+import { startRegistry, type Registry } from "../../../../e2e/support/registry.ts";
 import { DockerInfrastructure, dockerJobSettings, parseMemory } from "./docker.ts";
+import { createPool, runLogs, startWorker } from "./fakes/scenarios.ts";
 import type { JobSpec } from "./types.ts";
 
 const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const docker = new Docker();
-const infra = new DockerInfrastructure({ docker });
+// Failing pulls are retried 50 ms apart here rather than 5 s.
+const infra = new DockerInfrastructure({ docker, pullRetryDelayMs: 50 });
 // Every container of this file carries this label, so afterAll can remove what a failure left.
 const testLabel = `docker-test-${process.pid}`;
 
@@ -40,6 +45,46 @@ const nodeCommand = (code: string) => ["node", "-e", code];
 
 async function containersOf(runId: string): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`flowplane.run-id=${runId}`] } });
+}
+
+/**
+ * The real engine behind a loopback proxy that never answers a container start (an engine that
+ * hangs there): everything else, attach's hijacked stream included, goes through.
+ */
+async function engineWithStalledStarts(): Promise<{ docker: Docker; close(): Promise<void> }> {
+  const socketPath = "/var/run/docker.sock";
+  const server = http.createServer((req, res) => {
+    if (req.method === "POST" && /\/containers\/[^/]+\/start$/.test(req.url!.split("?")[0]!)) return;
+    const upstream = http.request({ socketPath, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  // Hijacked connections are no longer the HTTP server's: close() ends them itself.
+  const hijacked = new Set<net.Socket>();
+  server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const upstream = net.connect(socketPath, () => {
+      const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${[v].flat().join(", ")}\r\n`);
+      upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join("")}\r\n`);
+      upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    hijacked.add(socket).add(upstream);
+    upstream.on("error", () => socket.destroy());
+    socket.on("error", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    docker: new Docker({ host: "127.0.0.1", port, protocol: "http" }),
+    async close() {
+      server.closeAllConnections();
+      for (const socket of hijacked) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -112,6 +157,14 @@ describe("docker job settings", () => {
     expect(dockerJobSettings(jobSpec({ working_dir: "/home/me/project" })).create).not.toHaveProperty("WorkingDir");
   });
 
+  it("takes the start deadline from start_timeout_seconds, refusing one that is not positive", () => {
+    expect(dockerJobSettings(jobSpec({ start_timeout_seconds: 45 })).startTimeoutMs).toBe(45_000);
+    expect(dockerJobSettings(jobSpec({})).startTimeoutMs).toBeNull();
+    expect(() => dockerJobSettings(jobSpec({ start_timeout_seconds: 0 }))).toThrow(
+      'job configuration "start_timeout_seconds": expected a number > 0, got 0',
+    );
+  });
+
   it("names the configuration key at fault", () => {
     expect(() => dockerJobSettings(jobSpec({ mem_limit: "lots" }))).toThrow(
       'job configuration "mem_limit": expected a size such as "512m" or "2g", got "lots"',
@@ -147,7 +200,14 @@ describe("docker infrastructure on the real engine", () => {
       "flowplane.worker": testLabel,
     });
     expect(info.HostConfig.NetworkMode).toBe("host");
-    expect(await running.exited).toEqual({ exitCode: 3, reason: "exited with code 3", stopped: false });
+    // An exit with an error carries the container's last lines, in the order they came.
+    const exit = await running.exited;
+    const last = job.lines.map((l) => JSON.stringify(l.replace(/^std(out|err): /, ""))).join(" | ");
+    expect(exit).toEqual({
+      exitCode: 3,
+      reason: `exited with code 3 (last output: ${last})`,
+      stopped: false,
+    });
     // Each stream keeps its order; how the two interleave depends on scheduling.
     expect(job.lines.filter((l) => l.startsWith("stdout"))).toEqual(["stdout: hello from prod", "stdout: /"]);
     expect(job.lines.filter((l) => l.startsWith("stderr"))).toEqual(["stderr: a warning"]);
@@ -236,6 +296,23 @@ describe("docker infrastructure on the real engine", () => {
     }
   });
 
+  it("a container still not running at the deadline (an engine whose start never answers) is removed, and the run ends with its state", async () => {
+    const engine = await engineWithStalledStarts();
+    try {
+      const job = jobSpec({ command: nodeCommand("") });
+      const started = Date.now();
+      await expect(
+        new DockerInfrastructure({ docker: engine.docker, startTimeoutMs: 1_500 }).submit(job),
+      ).rejects.toThrow(
+        /^the container from image "flowplane-node:test" did not start within 1.5 s \(still starting the container; container [0-9a-f]{12} is created\)$/,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await expect.poll(() => containersOf(job.flowRunId), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("pulls with always even when the image is present", async () => {
     const tagged = "127.0.0.1:9/flowplane/present:test";
     const [repo, tag] = ["127.0.0.1:9/flowplane/present", "test"];
@@ -290,4 +367,91 @@ describe("docker infrastructure on the real engine", () => {
       await bystander.stop(0);
     }
   });
+});
+
+describe("docker runs that never start end with the real reason within start_timeout_seconds, and the worker keeps serving", () => {
+  let server: TestServer;
+  let registry: Registry;
+  const deadlineSeconds = 30;
+  beforeAll(async () => {
+    server = await startTestServer();
+    // A real registry on loopback, which does not have the image: the engine's own "not found".
+    registry = await startRegistry();
+    const common = { image_pull_policy: "never", start_timeout_seconds: deadlineSeconds };
+    await createPool(server, "docker-pool", "docker", {
+      "missing-image": {
+        ...common,
+        image: `${registry.host}/flowplane/missing:1`,
+        image_pull_policy: "if-not-present",
+      },
+      "missing-command": { ...common, image: IMAGE, command: ["/no/such/runner", "--flow"] },
+      "exits-at-once": {
+        ...common,
+        image: IMAGE,
+        command: nodeCommand(
+          "console.log('loading flows.ts'); console.error(\"Error: Cannot find module '/app/flows.ts'\"); process.exit(3)",
+        ),
+      },
+      quick: { ...common, image: IMAGE, command: nodeCommand("") },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await registry?.close();
+  });
+
+  it("an image that does not exist, a command that does not exist, a container that exits at once: each run CRASHED with its reason in its state and logs, within the deadline, and the same worker launches the next run", async () => {
+    const worker = startWorker(server, {
+      poolName: "docker-pool",
+      name: testLabel,
+      infrastructure: new DockerInfrastructure({ docker, pullRetryDelayMs: 100 }),
+    });
+    const crash = async (deployment: string) => {
+      const started = Date.now();
+      const run = await server.api.deployments.run.mutate({ name: `hello/${deployment}` });
+      const final = await waitForRun(server, run.id, "CRASHED", (r) => r.state.type === "CRASHED", 60_000);
+      const seconds = (Date.now() - started) / 1000;
+      expect(seconds).toBeLessThan(deadlineSeconds);
+      return { message: final.state.message ?? "", logs: await runLogs(server, run.id), seconds };
+    };
+    try {
+      const image = `${registry.host}/flowplane/missing:1`;
+      const missingImage = await crash("missing-image");
+      // Tried three times (the default), then fatal with the engine's words.
+      expect(missingImage.message).toMatch(
+        new RegExp(
+          `^infrastructure could not start: could not pull image "${image}": .*manifest unknown.* \\(tried 3 times\\)$`,
+        ),
+      );
+      expect(
+        missingImage.logs.filter((l) => l.startsWith(`Flowplane worker: pulling image "${image}" failed:`)),
+      ).toHaveLength(2);
+      expect(missingImage.logs.at(-1)).toBe(
+        `Flowplane worker could not start this run: ${missingImage.message.replace("infrastructure could not start: ", "")}`,
+      );
+
+      const missingCommand = await crash("missing-command");
+      expect(missingCommand.message).toMatch(
+        /^infrastructure could not start: the container from image "flowplane-node:test" failed to start: .*\/no\/such\/runner.*no such file or directory/,
+      );
+      expect(missingCommand.logs.at(-1)).toContain("/no/such/runner");
+
+      const exitsAtOnce = await crash("exits-at-once");
+      expect(exitsAtOnce.message).toBe(
+        `infrastructure exited with code 3 (last output: "loading flows.ts" | "Error: Cannot find module '/app/flows.ts'") without reporting a final state`,
+      );
+      expect(exitsAtOnce.logs).toEqual(
+        expect.arrayContaining(["loading flows.ts", "Error: Cannot find module '/app/flows.ts'"]),
+      );
+
+      // Still serving: the next run is launched and watched to its end.
+      const quick = await crash("quick");
+      expect(quick.message).toBe("infrastructure exited with code 0 without reporting a final state");
+      console.log(
+        `docker never-start reasons: missing image ${missingImage.seconds} s, missing command ${missingCommand.seconds} s, exits at once ${exitsAtOnce.seconds} s, next run ${quick.seconds} s`,
+      );
+    } finally {
+      await worker.stop();
+    }
+  }, 120_000);
 });

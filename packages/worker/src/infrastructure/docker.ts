@@ -7,10 +7,18 @@
 // them. The container is removed by the worker after it has read the exit code and the OOM flag —
 // not by the engine's AutoRemove, which would delete the container before inspect could see why it
 // died; containers a dead worker left behind are found by label (cleanupOrphans).
+//
+// A container that never starts ends with the real reason within the start deadline (job variable
+// start_timeout_seconds): an image that cannot be pulled is retried a few times with backoff, as the
+// kubelet does before ErrImagePull is final, then named with the engine's message; a container the
+// runtime cannot start (a command that does not exist) ends with the engine's error; one still not
+// running at the deadline is removed and its state given; one that exits before its runner reports
+// (a wrong command, a missing module) ends with its exit code and its last output lines.
 import { PassThrough, type Duplex } from "node:stream";
 import { createInterface } from "node:readline";
 import Docker from "dockerode";
 import { JobConfiguration, randomSuffix, slug } from "./job-configuration.ts";
+import { causeOf, withRetries } from "./retry.ts";
 import {
   InfrastructureError,
   type ExitResult,
@@ -28,6 +36,8 @@ export interface DockerJobSettings {
   pullPolicy: PullPolicy;
   autoRemove: boolean;
   streamOutput: boolean;
+  /** The job's start_timeout_seconds, in ms; null: the pool's default. */
+  startTimeoutMs: number | null;
   create: Docker.ContainerCreateOptions;
 }
 
@@ -35,11 +45,26 @@ export interface DockerInfrastructureOptions {
   /** The engine client; default: DOCKER_HOST or /var/run/docker.sock. */
   docker?: Docker;
   /**
-   * How long pulling the image, creating and starting the container may take (default 240 s,
-   * below the server's 300 s claim timeout): a registry that never answers or an engine that hangs
-   * ends the run with what it was waiting for, instead of holding it PENDING.
+   * How long pulling the image, creating and starting the container may take when the job sets no
+   * start_timeout_seconds (default 240 s, below the server's 300 s claim timeout): a registry that
+   * never answers or an engine that hangs ends the run with what it was waiting for, instead of
+   * holding it PENDING.
    */
   startTimeoutMs?: number;
+  /** How many times a failing pull is tried before it is fatal (default 3). */
+  pullAttempts?: number;
+  /** First delay between pulls (default 5 s; doubled per attempt, with jitter). */
+  pullRetryDelayMs?: number;
+}
+
+/** How many of a container's last output lines an early exit is reported with, and their length. */
+const LAST_LINES = 5;
+const LAST_LINE_CHARS = 300;
+
+/** Where a start is: what it is doing, and the container once created. */
+interface StartStep {
+  now: string;
+  container: Docker.Container | null;
 }
 
 /** How long output may trail the container's exit before the run is settled without it. */
@@ -74,6 +99,7 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
     pullPolicy: config.oneOf("image_pull_policy", PULL_POLICIES, "if-not-present"),
     autoRemove: config.boolean("auto_remove", true),
     streamOutput: config.boolean("stream_output", true),
+    startTimeoutMs: startTimeout(config.optionalNumber("start_timeout_seconds")),
     create: {
       name: `flowplane-${slug(job.flowRunName, 40) || "run"}-${randomSuffix()}`,
       Image: image,
@@ -100,6 +126,13 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
       },
     },
   };
+}
+
+function startTimeout(seconds: number | null): number | null {
+  if (seconds === null) return null;
+  if (!(seconds > 0))
+    throw new InfrastructureError(`job configuration "start_timeout_seconds": expected a number > 0, got ${seconds}`);
+  return seconds * 1000;
 }
 
 function parseVolume(spec: string): { spec: string; target: string } {
@@ -150,27 +183,34 @@ export class DockerInfrastructure implements Infrastructure {
   private readonly docker: Docker;
 
   private readonly startTimeoutMs: number;
+  private readonly pullAttempts: number;
+  private readonly pullRetryDelayMs: number;
 
   constructor(options: DockerInfrastructureOptions = {}) {
     this.docker = options.docker ?? new Docker();
     this.startTimeoutMs = options.startTimeoutMs ?? 240_000;
+    this.pullAttempts = options.pullAttempts ?? 3;
+    this.pullRetryDelayMs = options.pullRetryDelayMs ?? 5_000;
   }
 
   async submit(job: JobSpec): Promise<RunningJob> {
     const settings = dockerJobSettings(job);
-    const step = { now: `pulling image "${settings.image}"` };
+    const startTimeoutMs = settings.startTimeoutMs ?? this.startTimeoutMs;
+    const step: StartStep = { now: `pulling image "${settings.image}"`, container: null };
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const starting = this.start(job, settings, step);
+    const starting = this.start(job, settings, step, () => timedOut);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timedOut = true;
-        reject(
-          new InfrastructureError(
-            `the container from image "${settings.image}" did not start within ${this.startTimeoutMs / 1000} s (still ${step.now})`,
+        void this.stateAtDeadline(step).then((state) =>
+          reject(
+            new InfrastructureError(
+              `the container from image "${settings.image}" did not start within ${startTimeoutMs / 1000} s (still ${step.now}${state})`,
+            ),
           ),
         );
-      }, this.startTimeoutMs);
+      }, startTimeoutMs);
     });
     // A start that completes after the deadline must not run behind the orchestrator's back.
     starting.then((late) => (timedOut ? late.stop(0) : undefined)).catch(() => {});
@@ -181,13 +221,40 @@ export class DockerInfrastructure implements Infrastructure {
     }
   }
 
-  /** Pull, create, attach, start; `step.now` says which is under way. */
-  private async start(job: JobSpec, settings: DockerJobSettings, step: { now: string }): Promise<RunningJob> {
-    await this.ensureImage(settings.image, settings.pullPolicy);
+  /**
+   * What a container that has not started by the deadline is doing ("; container 0123456789ab is
+   * created"), read within a few seconds; it is then removed, so nothing starts behind the
+   * orchestrator's back. "" when no container was created yet.
+   */
+  private async stateAtDeadline(step: StartStep): Promise<string> {
+    const container = step.container;
+    if (!container) return "";
+    let timer: NodeJS.Timeout | undefined;
+    const state = await Promise.race([
+      container.inspect().then(
+        (info) => `is ${info.State.Status}${info.State.Error ? ` (${info.State.Error})` : ""}`,
+        (err: unknown) => `could not be inspected: ${engineMessage(err)}`,
+      ),
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve("did not answer an inspect"), 3_000))),
+    ]);
+    clearTimeout(timer);
+    void container.remove({ force: true }).catch(() => {});
+    return `; container ${container.id.slice(0, 12)} ${state}`;
+  }
+
+  /** Pull, create, attach, start; `step` says which is under way, and the container once created. */
+  private async start(
+    job: JobSpec,
+    settings: DockerJobSettings,
+    step: StartStep,
+    timedOut: () => boolean,
+  ): Promise<RunningJob> {
+    await this.ensureImage(settings.image, settings.pullPolicy, job, timedOut);
     step.now = "creating the container";
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(settings.create);
+      step.container = container;
     } catch (err) {
       throw new InfrastructureError(
         `could not create a container from image "${settings.image}": ${engineMessage(err)}`,
@@ -210,7 +277,13 @@ export class DockerInfrastructure implements Infrastructure {
         `could not attach to the container from image "${settings.image}": ${engineMessage(err)}`,
       );
     }
-    const output = this.forwardOutput(container, attachment, settings.streamOutput ? job.onOutput : () => {});
+    // The last lines are kept whether or not they are streamed: an early exit is reported with them.
+    const lastLines: string[] = [];
+    const output = this.forwardOutput(container, attachment, (line, stream) => {
+      lastLines.push(line.length > LAST_LINE_CHARS ? `${line.slice(0, LAST_LINE_CHARS)}…` : line);
+      if (lastLines.length > LAST_LINES) lastLines.shift();
+      if (settings.streamOutput) job.onOutput(line, stream);
+    });
     step.now = "starting the container";
     try {
       await container.start();
@@ -223,7 +296,16 @@ export class DockerInfrastructure implements Infrastructure {
     }
 
     let stopRequested = false;
-    const exited = this.watch(container, output, attachment, settings.autoRemove, () => stopRequested);
+    const exited = this.watch(container, output, attachment, settings.autoRemove, () => stopRequested).then((result) =>
+      // Exited by itself with an error: its last words say why (a missing module, a bad
+      // command), also when the runner never got to report anything.
+      result.exitCode !== null && result.exitCode !== 0 && !result.stopped && result.reason !== "OOMKilled"
+        ? {
+            ...result,
+            reason: `${result.reason}${lastLines.length ? ` (last output: ${lastLines.map((l) => JSON.stringify(l)).join(" | ")})` : " (no output)"}`,
+          }
+        : result,
+    );
     return {
       id: container.id,
       exited,
@@ -282,7 +364,7 @@ export class DockerInfrastructure implements Infrastructure {
     return found.length;
   }
 
-  private async ensureImage(image: string, policy: PullPolicy): Promise<void> {
+  private async ensureImage(image: string, policy: PullPolicy, job: JobSpec, timedOut: () => boolean): Promise<void> {
     if (policy !== "always") {
       const present = await this.docker
         .getImage(image)
@@ -299,23 +381,51 @@ export class DockerInfrastructure implements Infrastructure {
         );
       }
     }
-    await this.pull(image);
+    await this.pull(image, job, timedOut);
   }
 
-  private async pull(image: string): Promise<void> {
+  /**
+   * Pulls the image, tried pullAttempts times with backoff (a registry restarting, a tag being
+   * pushed, a network blip pass; the kubelet retries ErrImagePull the same way), then fatal with
+   * the engine's message.
+   */
+  private async pull(image: string, job: JobSpec, timedOut: () => boolean): Promise<void> {
+    let attempts = 0;
     try {
-      const stream = await this.docker.pull(image);
-      const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) =>
-          err ? reject(err) : resolve(output),
-        );
-      });
-      // A pull that fails half way answers 200 and reports the error in the progress stream.
-      const failed = events.find((e) => e.error || e.errorDetail);
-      if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
+      await withRetries(
+        () => {
+          attempts++;
+          return this.pullOnce(image);
+        },
+        {
+          transient: () => true,
+          forMs: Number.POSITIVE_INFINITY,
+          initialDelayMs: this.pullRetryDelayMs,
+          maxDelayMs: 60_000,
+          abandoned: () => attempts >= this.pullAttempts || timedOut(),
+          onRetry: (err, attempt, delay) =>
+            job.onEvent?.(
+              `pulling image "${image}" failed: ${engineMessage(err)}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`,
+            ),
+        },
+      );
     } catch (err) {
-      throw new InfrastructureError(`could not pull image "${image}": ${engineMessage(err)}`);
+      throw new InfrastructureError(
+        `could not pull image "${image}": ${engineMessage(causeOf(err).cause)}${attempts > 1 ? ` (tried ${attempts} times)` : ""}`,
+      );
     }
+  }
+
+  private async pullOnce(image: string): Promise<void> {
+    const stream = await this.docker.pull(image);
+    const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) =>
+        err ? reject(err) : resolve(output),
+      );
+    });
+    // A pull that fails half way answers 200 and reports the error in the progress stream.
+    const failed = events.find((e) => e.error || e.errorDetail);
+    if (failed) throw new Error(failed.errorDetail?.message ?? failed.error);
   }
 
   /** Demultiplexes the attached stdout/stderr into lines; resolves when both have ended. */

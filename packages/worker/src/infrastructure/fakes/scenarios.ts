@@ -81,7 +81,7 @@ export async function launchedByDeadWorker(
 export async function createPool(
   server: TestServer,
   poolName: string,
-  type: "ecs" | "kubernetes",
+  type: "docker" | "ecs" | "kubernetes",
   deployments: Record<string, Record<string, unknown>>,
 ): Promise<void> {
   await server.api.workPools.create.mutate({ name: poolName, type });
