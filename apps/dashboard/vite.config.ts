@@ -1,11 +1,14 @@
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 // `vite` (dev) proxies the API to a server started with `pnpm flowplane server start`.
 const api = process.env.FLOWPLANE_API_URL || "http://127.0.0.1:4200";
 
 export default defineConfig({
   plugins: [react()],
+  // Our packages are compiled from their sources, like every build in the repository
+  // (scripts/build/tsdown-preset.ts), never from a sibling's dist/.
+  resolve: { conditions: ["@flowplane/source", ...defaultClientConditions] },
   build: { outDir: "dist", emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 800 },
   server: {
     proxy: {

@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import type { MigrationDirectory, MigrationList, SchemaFilter } from "@prisma/schema-engine-wasm";
 import { withSchemaEngine } from "./schema-engine.ts";
 
-// From the sources, the repository's prisma/; from the published server package, the copy its build
-// puts beside the bundle (apps/server/tsdown.config.ts).
+// From the sources, the repository's prisma/; from a build (this package's dist/ or the published
+// server's), the copy the build puts beside the bundle (packages/db and apps/server tsdown.config.ts).
 const prismaDir = import.meta.url.endsWith(".ts")
   ? fileURLToPath(new URL("../../../prisma", import.meta.url))
   : fileURLToPath(new URL("./prisma", import.meta.url));

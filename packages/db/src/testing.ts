@@ -2,7 +2,6 @@
 // files run in parallel against real PostgreSQL without seeing each other's rows.
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import path from "node:path";
 import pg from "pg";
 import { applyMigrations, readMigrationList, schemaPath } from "./migrations.ts";
 import { withSchemaEngine } from "./schema-engine.ts";
@@ -150,8 +149,5 @@ export async function dropStaleTestDatabases(): Promise<void> {
 }
 
 export async function readSchemaFile(): Promise<string> {
-  return readFile(
-    path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../prisma/schema.prisma"),
-    "utf8",
-  );
+  return readFile(schemaPath, "utf8");
 }

@@ -1,5 +1,5 @@
 // Per-task engine overhead: 10,000 trivial task runs inside one flow run with the LocalTracker.
-// Run: npx tsx packages/sdk/bench/task-overhead.ts
+// Run: npx tsx --conditions=@flowplane/source packages/sdk/bench/task-overhead.ts
 import { configure, flow, LocalTracker, setTracker, task } from "../src/index.ts";
 
 const N = 10_000;
