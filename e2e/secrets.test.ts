@@ -321,7 +321,7 @@ describe("secret and variable commands", () => {
     await runCli(["secret", "set", "SHORT_LIVED"], dev, { stdin: "v" });
     expect(await ok(["secret", "rm", "SHORT_LIVED"])).toBe("deleted secret SHORT_LIVED\n");
     const table = await ok(["secret", "ls"]);
-    expect(table.split("\n")[0]).toMatch(/^NAME\s+CREATED\s+UPDATED\s+UPDATED BY\s+LAST READ$/);
+    expect(table.split("\n")[0]).toMatch(/^NAME\s+CREATED\s+UPDATED\s+UPDATED BY\s+LAST READ\s+DEPLOY$/);
     expect(table).toContain("CANARY");
     const refused = await runCli(["secret", "rotate-master-key"], dev);
     expect(refused.code).toBe(1);

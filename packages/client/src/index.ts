@@ -9,7 +9,7 @@
  * ```
  */
 export { createApiClient, closeApiClient, apiErrorInfo, type ApiClient, type ApiErrorInfo } from "./client.ts";
-export { readNamedValues, type NamedValues } from "./named-values.ts";
+export { readDeployValues, readNamedValues, type NamedValues } from "./named-values.ts";
 export { keepRunTokenFresh, runTokenExpiry, type RunTokenRenewal } from "./run-token.ts";
 export {
   flowplaneHome,

@@ -7,10 +7,10 @@
 // commit is cloned; anywhere else the deployer's directory stays the run's directory, which only
 // workers on this filesystem can see.
 import path from "node:path";
-import { findReferences, resolveReferences } from "@flowplane/core";
+import { findReferences, resolveReferences, type Redactor } from "@flowplane/core";
 import { publicUrl, gitProject } from "./git.ts";
 import { detectPackageManager } from "./install.ts";
-import { runSteps, type StepsResult } from "./run-steps.ts";
+import { runSteps, type StepContext, type StepsResult } from "./run-steps.ts";
 import { STEP_OUTPUTS, stepOf, type StepSpec } from "./schema.ts";
 
 export interface DeliveryInput {
@@ -24,6 +24,10 @@ export interface DeliveryInput {
   env: NodeJS.ProcessEnv;
   home: string;
   log: (line: string) => void;
+  /** Resolves build and push steps' `{{ secret.X }}` and `{{ variable.X }}` (deploy: from the control plane). */
+  resolveNamed?: StepContext["resolveNamed"];
+  /** Receives every secret value build and push use, so the caller can keep them out of what it prints and stores. */
+  redactor?: Redactor;
 }
 
 export interface Delivery {
@@ -89,19 +93,16 @@ export async function prepareDelivery(
     let run = shipped.get(memo);
     if (!run) {
       run = (async () => {
-        const built = await runSteps(input.build, "build", {
+        const shared = {
           cwd: input.baseDir,
           home: input.home,
           env: input.env,
           log: input.log,
-        });
-        const pushed = await runSteps(input.push, "push", {
-          cwd: input.baseDir,
-          home: input.home,
-          env: input.env,
-          log: input.log,
-          outputs: built.outputs,
-        });
+          ...(input.resolveNamed ? { resolveNamed: input.resolveNamed } : {}),
+          ...(input.redactor ? { redactor: input.redactor } : {}),
+        };
+        const built = await runSteps(input.build, "build", shared);
+        const pushed = await runSteps(input.push, "push", { ...shared, outputs: built.outputs });
         // Push steps ran with build's outputs known, so theirs include them.
         return {
           outputs: pushed.outputs,

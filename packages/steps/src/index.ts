@@ -14,7 +14,7 @@ export { CommandError } from "./command.ts";
 export { codeVersionOf, prepareDelivery, type Delivery, type DeliveryInput } from "./delivery.ts";
 export { gitProject, publicUrl, type GitProject } from "./git.ts";
 export { detectPackageManager, type PackageManager } from "./install.ts";
-export { runSteps, StepFailedError, type StepContext, type StepsResult } from "./run-steps.ts";
+export { runSteps, StepFailedError, type StepContext, type StepSecrets, type StepsResult } from "./run-steps.ts";
 export {
   parseStepList,
   STEP_ARGUMENTS,

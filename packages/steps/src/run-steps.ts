@@ -22,10 +22,14 @@ export interface StepContext {
   /** One line of step output (already redacted). */
   log: (line: string) => void;
   /**
-   * Resolves secret and variable references (a run's: from the control plane). Names it cannot find
-   * come back in `missing`.
+   * Resolves secret and variable references (a run's: from the control plane; deploy's: for the
+   * secrets an admin allowed at deploy, which names the steps asking). Names it cannot find come
+   * back in `missing`.
    */
-  resolveNamed?: (refs: { secrets: string[]; variables: string[] }) => Promise<{
+  resolveNamed?: (
+    refs: { secrets: string[]; variables: string[] },
+    asking: { phase: Phase; steps: StepSecrets[] },
+  ) => Promise<{
     secrets: Record<string, string>;
     variables: Record<string, unknown>;
     missing: string[];
@@ -35,6 +39,15 @@ export interface StepContext {
   outputs?: Record<string, unknown>;
   /** Receives every secret value the steps use; default: a fresh one. */
   redactor?: Redactor;
+}
+
+/** A step of the list that references secrets: where it is and which. */
+export interface StepSecrets {
+  /** 0-based position in its phase's list. */
+  index: number;
+  name: StepName;
+  id: string | null;
+  secrets: string[];
 }
 
 export interface StepsResult {
@@ -97,8 +110,11 @@ export async function runSteps(specs: StepSpec[], phase: Phase, ctx: StepContext
       const step = steps[Math.max(at, 0)]!;
       throw new StepFailedError(phase, Math.max(at, 0), step.name, step.id, reason);
     };
+    const asking = steps
+      .map((s, index) => ({ index, name: s.name, id: s.id, secrets: findReferences(s.args).secrets }))
+      .filter((s) => s.secrets.length > 0);
     const got = await ctx
-      .resolveNamed({ secrets: named.secrets, variables: named.variables })
+      .resolveNamed({ secrets: named.secrets, variables: named.variables }, { phase, steps: asking })
       .catch((err: unknown) => failAt(null, `reading its secrets and variables: ${(err as Error).message}`));
     if (got.missing.length > 0) failAt(got.missing, `${got.missing.join(", ")} does not exist`);
     for (const secret of Object.values(got.secrets)) redactor.add(secret);

@@ -57,19 +57,13 @@ describe("step lists of flowplane.yaml", () => {
     ).toBe("pull[0]: one step per list item (found git_clone, install_dependencies)");
   });
 
-  it("keeps each step to the phase it belongs to, and secrets out of deploy-time steps", () => {
+  it("keeps each step to the phase it belongs to; deploy-time steps keep secret references as written", () => {
     expect(problem(() => parseStepList([{ git_clone: { repository: "x" } }], "build", "build"))).toBe(
       "build[0].git_clone: runs in pull, not in build",
     );
-    expect(
-      problem(() =>
-        parseStepList(
-          [{ docker_push: { image: "r/x", credentials: { password: "{{ secret.REGISTRY }}" } } }],
-          "push",
-          "push",
-        ),
-      ),
-    ).toMatch(/^push\[0\]\.docker_push: \{\{ secret\.REGISTRY \}\}: secrets resolve only in pull steps/);
+    // Resolved by `flowplane deploy` just before the step runs (secrets.resolveForDeploy), never here.
+    const push = [{ docker_push: { image: "r/x", credentials: { password: "{{ secret.REGISTRY }}" } } }];
+    expect(parseStepList(push, "push", "push")).toEqual(push);
   });
 
   it("refuses references to steps that do not come earlier or outputs they do not have", () => {

@@ -154,13 +154,9 @@ export function parseStepList(
         : issue.message;
       throw new StepSpecError([`${here}.${name}`, ...at].join("."), problem);
     }
+    // Secret references stay as written: pull steps' resolve where runs start, build and push
+    // steps' at `flowplane deploy` (for secrets a workspace admin allowed at deploy).
     const refs = findReferences(args);
-    if (phase !== "pull" && refs.secrets.length > 0)
-      // Secrets are never given to people, and deploy runs as one: they resolve where runs start.
-      throw new StepSpecError(
-        `${here}.${name}`,
-        `{{ secret.${refs.secrets[0]} }}: secrets resolve only in pull steps (where runs start); use {{ env.NAME }} at deploy`,
-      );
     for (const output of refs.outputs) {
       const [ref, ...rest] = output.split(".");
       const produced = earlier.get(ref!);

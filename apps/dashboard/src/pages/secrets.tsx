@@ -30,6 +30,12 @@ export function SecretsPage() {
       },
     }),
   );
+  // Whether `flowplane deploy` may read a secret for build and push steps: workspace admins decide.
+  const setAllowDeploy = useMutation(
+    trpc.secrets.setAllowDeploy.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries(trpc.secrets.list.pathFilter()),
+    }),
+  );
   const deleteSecret = useMutation(
     trpc.secrets.delete.mutationOptions({
       onSuccess: () => void qc.invalidateQueries(trpc.secrets.list.pathFilter()),
@@ -65,6 +71,7 @@ export function SecretsPage() {
     }
   };
   const canWrite = session.scope === "DEVELOPER" || session.scope === "ADMIN";
+  const isAdmin = session.scope === "ADMIN";
 
   return (
     <>
@@ -74,7 +81,9 @@ export function SecretsPage() {
       />
       <Section title="Secrets">
         <p className="muted small">
-          Values are encrypted at rest and only given to flow runs and workers; nobody can read them here.
+          Values are encrypted at rest and only given to flow runs and workers; nobody can read them here. A workspace
+          admin may also allow one at deploy, for the build and push steps of <code>flowplane deploy</code> (a registry
+          password, say).
         </p>
         {canWrite ? (
           <form className="inline-form" onSubmit={submitSecret} data-testid="secret-form">
@@ -93,7 +102,7 @@ export function SecretsPage() {
             </button>
           </form>
         ) : null}
-        <RequestError error={setSecret.error} />
+        <RequestError error={setSecret.error ?? setAllowDeploy.error} />
         <QueryList query={secrets}>
           {(rows) => (
             <DataTable
@@ -105,6 +114,26 @@ export function SecretsPage() {
                 { header: "Updated", cell: (row) => <RelativeTime iso={row.updatedAt} /> },
                 { header: "By", className: "hide-sm", cell: (row) => row.updatedBy?.name ?? "-" },
                 { header: "Last read", cell: (row) => <RelativeTime iso={row.lastReadAt} /> },
+                {
+                  header: "At deploy",
+                  cell: (row) =>
+                    isAdmin ? (
+                      <label className="small">
+                        <input
+                          type="checkbox"
+                          checked={row.allowDeploy}
+                          disabled={setAllowDeploy.isPending}
+                          aria-label={`Allow ${row.name} at deploy`}
+                          onChange={(e) => setAllowDeploy.mutate({ name: row.name, allowDeploy: e.target.checked })}
+                        />{" "}
+                        allowed
+                      </label>
+                    ) : row.allowDeploy ? (
+                      "allowed"
+                    ) : (
+                      "-"
+                    ),
+                },
                 deleteColumn("secret", canWrite, (name) => deleteSecret.mutate({ name })),
               ]}
             />

@@ -87,6 +87,8 @@ const MIN: Record<string, Tier> = {
   "secrets.reads": "READ",
   "secrets.delete": "DEVELOPER",
   "secrets.resolveForRun": "RUNTIME",
+  "secrets.setAllowDeploy": "ADMIN",
+  "secrets.resolveForDeploy": "DEVELOPER",
   "secrets.rotateMasterKey": "ADMIN",
   "variables.set": "DEVELOPER",
   "variables.get": "READ",

@@ -135,7 +135,9 @@ describe("scopes", () => {
     expect((await admin.flowRuns.forceState({ id: run.id, state: { type: "COMPLETED" } })).decision).toBe("ACCEPT");
   });
 
-  it("secret values go to worker keys only: no person's key or session, whatever its scope, gets one", async () => {
+  // Deploy time is the one other way to a value, for secrets a workspace admin allowed at deploy
+  // (secrets.resolveForDeploy, see routers/secrets-deploy.test.ts); SCOPED is not one.
+  it("run-time secret values go to worker keys only: no person's key or session, whatever its scope, gets one", async () => {
     await api.a.as.DEVELOPER.secrets.set({ name: "SCOPED", value: "scoped-value" });
     // A run whose job variables reference the secret, claimed by the worker (what a worker may read).
     await createPoolDeployment(api.a.as.DEVELOPER, "reads-pool", {

@@ -1,4 +1,5 @@
-// Secrets: people and CI manage them and see metadata; only runs and workers read values.
+// Secrets: people and CI manage them and see metadata; runs and workers read values at run time,
+// and `flowplane deploy` reads the ones a workspace admin allowed at deploy, for build and push steps.
 import { z } from "zod";
 import { requireApiKey } from "../auth/principal.ts";
 import { SECRET_NAME_RE } from "@flowplane/core";
@@ -8,10 +9,12 @@ import {
   deleteSecret,
   listSecretReads,
   listSecrets,
+  readSecretsForDeploy,
   runForSecretRead,
   readSecretValues,
   rotateMasterKey,
   setSecret,
+  setSecretAllowDeploy,
 } from "../services/secrets.ts";
 import { adminProcedure, developerProcedure, readProcedure, router, runtimeProcedure } from "../trpc.ts";
 import { claimToken, id, proposerOf } from "./schemas.ts";
@@ -23,19 +26,55 @@ export const secretName = z
 /** 64 KiB: certificates and service-account files fit; a secret is not a blob store. */
 const MAX_SECRET_BYTES = 65_536;
 
+/** A build or push step of flowplane.yaml that references secrets (what deploy's refusals and reads name). */
+const deployStep = z.object({
+  phase: z.enum(["build", "push"]),
+  /** 0-based position in its phase's list. */
+  index: z.number().int().min(0).max(999),
+  step: z.string().regex(/^[a-z_]{1,40}$/, "a step name such as docker_push"),
+  id: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/, "a step id")
+    .nullable(),
+  names: z.array(secretName).min(1).max(50),
+});
+
 export const secretsRouter = router({
+  /** `allowDeploy`, when given, needs a workspace admin (as setAllowDeploy does). */
   set: developerProcedure
-    .input(z.object({ name: secretName, value: z.string().min(1, "must not be empty") }))
+    .input(
+      z.object({
+        name: secretName,
+        value: z.string().min(1, "must not be empty"),
+        allowDeploy: z.boolean().optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       if (Buffer.byteLength(input.value) > MAX_SECRET_BYTES)
         throw new ApiError("INVALID_INPUT", `value: at most ${MAX_SECRET_BYTES} bytes`, { path: "value" });
+      if (input.allowDeploy !== undefined && ctx.principal.scope !== "ADMIN")
+        throw new ApiError(
+          "FORBIDDEN",
+          `allowDeploy: only a workspace admin may allow or disallow a secret at deploy; yours is a ${ctx.principal.scope.toLowerCase()} ${ctx.principal.via === "session" ? "session" : "key"} (nothing was changed)`,
+          { path: "allowDeploy" },
+        );
       return setSecret(ctx.services.resources, ctx.services.masterKeys, {
         workspaceId: ctx.workspaceId,
         name: input.name,
         value: input.value,
         apiKeyId: ctx.principal.apiKeyId,
+        ...(input.allowDeploy !== undefined ? { allowDeploy: input.allowDeploy } : {}),
       });
     }),
+  /**
+   * Whether `flowplane deploy` may read the secret for build and push steps (resolveForDeploy).
+   * Workspace admins only: it widens who reads the value from runs and workers to deployers.
+   */
+  setAllowDeploy: adminProcedure
+    .input(z.object({ name: secretName, allowDeploy: z.boolean() }))
+    .mutation(({ ctx, input }) =>
+      setSecretAllowDeploy(ctx.services.resources, ctx.workspaceId, input.name, input.allowDeploy),
+    ),
   list: readProcedure.query(({ ctx }) => listSecrets(ctx.services.resources, ctx.workspaceId)),
   reads: readProcedure
     .input(z.object({ name: secretName, limit: z.number().int().min(1).max(1000).default(100) }))
@@ -71,6 +110,44 @@ export const secretsRouter = router({
           reader: run.reader,
         },
         input.names,
+      );
+    }),
+  /**
+   * Values for the build and push steps `flowplane deploy` runs on the deployer's machine (a
+   * docker_push's registry password): to whoever may deploy (developer keys and people with the
+   * developer role or above; never READ keys, worker keys or run tokens), and only secrets a
+   * workspace admin allowed at deploy; otherwise nothing, and the refusal names each secret and the
+   * command that allows it. Each read is recorded per secret and step with the reader and the
+   * deployments; the audit entry names the secrets and deployments.
+   */
+  resolveForDeploy: developerProcedure
+    .input(
+      z.object({
+        /** `FLOW/DEPLOYMENT` of each deployment being deployed with these steps. */
+        deploymentNames: z.array(z.string().min(1).max(300)).min(1).max(100),
+        steps: z.array(deployStep).min(1).max(100),
+      }),
+    )
+    .mutation(({ ctx, input }) => {
+      const names = [...new Set(input.steps.flatMap((s) => s.names))].sort();
+      ctx.audit.target = { names, deploymentNames: input.deploymentNames };
+      const actor = ctx.principal.actor;
+      return readSecretsForDeploy(
+        ctx.services.resources,
+        ctx.services.masterKeys,
+        {
+          workspaceId: ctx.workspaceId,
+          apiKeyId: ctx.principal.apiKeyId,
+          userId: actor.type === "user" ? actor.id : null,
+          serviceAccountId: actor.type === "service-account" ? actor.id : null,
+        },
+        {
+          deployments: input.deploymentNames,
+          steps: input.steps.map((s) => ({
+            step: `${s.phase} step ${s.index + 1} (${s.step}${s.id ? ` "${s.id}"` : ""})`,
+            names: s.names,
+          })),
+        },
       );
     }),
   /**

@@ -62,6 +62,7 @@ describe("secrets", () => {
       ).toMatchObject({
         createdBy: { id: api.a.keyIds.DEVELOPER, name: "developer key" },
         lastReadAt: null,
+        allowDeploy: false,
       });
     }
   });
@@ -91,6 +92,10 @@ describe("secrets", () => {
         workerId: run.workerId,
         apiKeyId: api.a.keyIds.WORKER,
         reader: "run",
+        userId: null,
+        serviceAccountId: null,
+        deployments: [],
+        step: null,
         readAt: expect.any(String) as string,
       },
     ]);

@@ -1,6 +1,7 @@
 // Workspace secrets. Values are sealed with the master key (crypto/envelope.ts), bound to their
-// workspace and name, and leave this module in clear only through `readSecretValues`, which records
-// every read. Everything else returns metadata.
+// workspace and name, and leave this module in clear only through `readSecretValues` (runs and
+// workers) and `readSecretsForDeploy` (build and push steps, for secrets an admin allowed), which
+// record every read. Everything else returns metadata.
 import type { Db } from "@flowplane/db";
 import type { Resources } from "./resources.ts";
 import { isSealed, type MasterKeyring } from "../crypto/envelope.ts";
@@ -16,6 +17,7 @@ const metadataSelect = {
   createdAt: true,
   updatedAt: true,
   lastReadAt: true,
+  allowDeploy: true,
   createdBy: true,
   updatedBy: true,
 } as const;
@@ -25,6 +27,8 @@ export interface SecretMetadata {
   createdAt: string;
   updatedAt: string;
   lastReadAt: string | null;
+  /** `flowplane deploy` may read it for build and push steps (set by a workspace admin). */
+  allowDeploy: boolean;
   /** The API keys that created and last updated it (id and name). */
   createdBy: { id: string; name: string } | null;
   updatedBy: { id: string; name: string } | null;
@@ -37,6 +41,7 @@ async function present(
     createdAt: Date;
     updatedAt: Date;
     lastReadAt: Date | null;
+    allowDeploy: boolean;
     createdBy: string | null;
     updatedBy: string | null;
   }[],
@@ -52,16 +57,21 @@ async function present(
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
     lastReadAt: r.lastReadAt?.toISOString() ?? null,
+    allowDeploy: r.allowDeploy,
     createdBy: who(r.createdBy),
     updatedBy: who(r.updatedBy),
   }));
 }
 
-/** Creates or replaces a secret's value; returns its metadata and whether it was new. */
+/**
+ * Creates or replaces a secret's value; returns its metadata and whether it was new. `allowDeploy`
+ * given sets the flag too (the router lets only admins give it); absent, a new secret is not
+ * allowed at deploy and an existing one keeps its flag.
+ */
 export async function setSecret(
   { prisma: db }: Pick<Resources, "prisma">,
   masterKeys: MasterKeyring,
-  input: { workspaceId: string; name: string; value: string; apiKeyId: string | null },
+  input: { workspaceId: string; name: string; value: string; apiKeyId: string | null; allowDeploy?: boolean },
 ): Promise<{ created: boolean; secret: SecretMetadata }> {
   const value = masterKeys.seal(input.value, sealingContext(input.workspaceId, input.name));
   const existing = await db.secret.findUnique({
@@ -74,10 +84,15 @@ export async function setSecret(
       workspaceId: input.workspaceId,
       name: input.name,
       value,
+      allowDeploy: input.allowDeploy ?? false,
       createdBy: input.apiKeyId,
       updatedBy: input.apiKeyId,
     },
-    update: { value, updatedBy: input.apiKeyId },
+    update: {
+      value,
+      updatedBy: input.apiKeyId,
+      ...(input.allowDeploy !== undefined ? { allowDeploy: input.allowDeploy } : {}),
+    },
     select: metadataSelect,
   });
   return { created: !existing, secret: (await present(db, [row]))[0]! };
@@ -94,6 +109,22 @@ export async function listSecrets(
     select: metadataSelect,
   });
   return present(db, rows);
+}
+
+/** Turns a secret's allow-deploy flag on or off, its value untouched (the router lets only admins). */
+export async function setSecretAllowDeploy(
+  { prisma: db }: Pick<Resources, "prisma">,
+  workspaceId: string,
+  name: string,
+  allowDeploy: boolean,
+): Promise<SecretMetadata> {
+  const { count } = await db.secret.updateMany({ where: { workspaceId, name }, data: { allowDeploy } });
+  if (count === 0) throw new ApiError("NOT_FOUND", `name: secret "${name}" not found`, { path: "name" });
+  const row = await db.secret.findUniqueOrThrow({
+    where: { workspaceId_name: { workspaceId, name } },
+    select: metadataSelect,
+  });
+  return (await present(db, [row]))[0]!;
 }
 
 export async function deleteSecret(
@@ -153,7 +184,87 @@ export async function readSecretValues(
   return { values, missing: unique.filter((n) => !(n in values)) };
 }
 
-/** Reads of one secret, newest first: which run or worker, with which key, when. */
+/** Who runs `flowplane deploy`: a person (sign-in or their key) or a service account's key. */
+export interface DeployReader {
+  workspaceId: string;
+  apiKeyId: string | null;
+  userId: string | null;
+  serviceAccountId: string | null;
+}
+
+/** A build or push step that references secrets, as `flowplane deploy` names it. */
+export interface DeployStepSecrets {
+  /** `push step 1 (docker_push "push")`, as the step's failures name it. */
+  step: string;
+  names: readonly string[];
+}
+
+/** The command that allows `name` at deploy, for refusals (admins only may run it). */
+export const allowDeployCommand = (name: string, exists: boolean) =>
+  exists ? `flowplane secret set ${name} --allow-deploy --keep-value` : `flowplane secret set ${name} --allow-deploy`;
+
+/**
+ * The values build and push steps reference, for `flowplane deploy` (the router has checked the
+ * caller may deploy). Every name must be a secret a workspace admin allowed at deploy
+ * (`allowDeploy`), or nothing is returned: the refusal names the secrets and the command that
+ * allows them. Each read is recorded per secret and step, with the reader and the deployments.
+ */
+export async function readSecretsForDeploy(
+  { prisma: db }: Pick<Resources, "prisma">,
+  masterKeys: MasterKeyring,
+  reader: DeployReader,
+  request: { deployments: readonly string[]; steps: readonly DeployStepSecrets[] },
+): Promise<{ values: Record<string, string> }> {
+  const unique = [...new Set(request.steps.flatMap((s) => s.names))].sort();
+  const rows = await db.secret.findMany({
+    where: { workspaceId: reader.workspaceId, name: { in: unique } },
+    select: { id: true, name: true, value: true, allowDeploy: true },
+  });
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const refusals = unique.flatMap((name) => {
+    const row = byName.get(name);
+    if (!row)
+      return [
+        `secret "${name}" does not exist; a workspace admin creates it with \`${allowDeployCommand(name, false)}\``,
+      ];
+    if (!row.allowDeploy)
+      return [
+        `secret "${name}" is not allowed at deploy; a workspace admin allows it with \`${allowDeployCommand(name, true)}\``,
+      ];
+    return [];
+  });
+  if (refusals.length > 0)
+    throw new ApiError(
+      byName.size === unique.length ? "FORBIDDEN" : "NOT_FOUND",
+      `names: ${refusals.join("; ")} (build and push steps read only secrets a workspace admin allowed at deploy)`,
+      { path: "names" },
+    );
+  const values: Record<string, string> = {};
+  for (const row of rows)
+    values[row.name] = masterKeys.openText(row.value, sealingContext(reader.workspaceId, row.name));
+  const now = new Date();
+  await db.$transaction([
+    db.secretRead.createMany({
+      data: request.steps.flatMap((step) =>
+        [...new Set(step.names)].map((name) => ({
+          workspaceId: reader.workspaceId,
+          secretId: byName.get(name)!.id,
+          apiKeyId: reader.apiKeyId,
+          userId: reader.userId,
+          serviceAccountId: reader.serviceAccountId,
+          reader: "deploy",
+          deployments: [...request.deployments],
+          step: step.step,
+          readAt: now,
+        })),
+      ),
+    }),
+    db.secret.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { lastReadAt: now } }),
+  ]);
+  return { values };
+}
+
+/** Reads of one secret, newest first: which run, worker or deployer, with which key, when. */
 export async function listSecretReads(
   { prisma: db }: Pick<Resources, "prisma">,
   workspaceId: string,
@@ -169,7 +280,17 @@ export async function listSecretReads(
     where: { workspaceId, secretId: secret.id },
     orderBy: { readAt: "desc" },
     take: limit,
-    select: { flowRunId: true, workerId: true, apiKeyId: true, reader: true, readAt: true },
+    select: {
+      flowRunId: true,
+      workerId: true,
+      apiKeyId: true,
+      reader: true,
+      userId: true,
+      serviceAccountId: true,
+      deployments: true,
+      step: true,
+      readAt: true,
+    },
   });
   return reads.map((r) => ({ ...r, readAt: r.readAt.toISOString() }));
 }

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { SECRET_NAME_RE, validateSchedule, type ScheduleSpec } from "@flowplane/core";
-import { flowplaneHome } from "@flowplane/client";
-import type { Delivery, Phase, StepSpec, StepsResult } from "@flowplane/steps";
+import { Redactor, SECRET_NAME_RE, validateSchedule, type ScheduleSpec } from "@flowplane/core";
+import { flowplaneHome, readDeployValues, type ApiClient } from "@flowplane/client";
+import type { Delivery, Phase, StepContext, StepSpec, StepsResult } from "@flowplane/steps";
 import { connect, type GlobalOptions } from "../api.ts";
 import { CliError, collect, parseKeyValues, printJson, progress } from "../output.ts";
 
@@ -109,54 +109,114 @@ export function registerDeploy(program: Command): void {
       "\nExamples:\n  flowplane deploy flows/etl.ts:etl --name nightly --pool local --cron '0 2 * * *' --timezone Europe/Berlin\n  flowplane deploy            # everything in ./flowplane.yaml\n",
     )
     .action(async (entrypoint: string | undefined, flags: DeployFlags) => {
-      const { entries, baseDir, source } = await collectEntries(entrypoint, flags);
-      // Everything is checked before anything is built or written: a bad entry leaves the server
-      // untouched.
-      const checked = [];
-      for (const [i, entry] of entries.entries()) {
-        const where =
-          source === "flags"
-            ? ""
-            : `${source} deployments[${i}]${entry.deployment.name ? ` (${entry.deployment.name})` : ""}: `;
-        checked.push({ ...(await prepare(entry.deployment, baseDir, where)), steps: entry.steps, where });
+      // Every secret value build and push steps read (`{{ secret.X }}`, and credentials from the
+      // environment) is registered here as it is resolved: it stays in this process's memory, is
+      // replaced by *** in everything deploy prints, and refused in what it would store.
+      const redactor = new Redactor();
+      try {
+        await deploy(entrypoint, flags, redactor);
+      } catch (err) {
+        if (err instanceof CliError) throw new CliError(redactor.text(err.message), err.exitCode);
+        if (err instanceof Error) err.message = redactor.text(err.message);
+        throw err;
       }
-      // Then build and push (once for deployments sharing the same steps), and settle delivery.
-      const shipped = new Map<string, Promise<StepsResult>>();
-      const prepared = [];
-      for (const { steps, where, ...p } of checked) {
-        const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped);
-        prepared.push({
-          ...p,
-          path: delivery.path,
-          pullSteps: delivery.pullSteps as Record<string, unknown>[] | null,
-          codeVersion: delivery.codeVersion,
-          jobVariables: delivery.jobVariables,
-        });
-      }
-      const api = await connect(flags);
-      const results = [];
-      for (const p of prepared) {
-        if (!flags.json) progress(`deploying ${p.flowName}/${p.name} ...`);
-        const r = await api.deployments.upsert.mutate(p);
-        results.push({
-          deployment: `${p.flowName}/${p.name}`,
-          deploymentId: r.deploymentId,
-          version: r.version,
-          created: r.created,
-          changed: r.changed,
-          codeVersion: p.codeVersion,
-        });
-        if (!flags.json) {
-          const what = r.created
-            ? `created (version ${r.version})`
-            : r.changed.length
-              ? `updated to version ${r.version}: ${r.changed.join(", ")} changed`
-              : `unchanged (version ${r.version})`;
-          process.stdout.write(`${p.flowName}/${p.name}: ${what}\n`);
-        }
-      }
-      if (flags.json) printJson(results);
     });
+}
+
+async function deploy(entrypoint: string | undefined, flags: DeployFlags, redactor: Redactor): Promise<void> {
+  const say = (line: string) => progress(redactor.text(line));
+  const { entries, baseDir, source } = await collectEntries(entrypoint, flags);
+  // Everything is checked before anything is built or written: a bad entry leaves the server
+  // untouched.
+  const checked = [];
+  for (const [i, entry] of entries.entries()) {
+    const where =
+      source === "flags"
+        ? ""
+        : `${source} deployments[${i}]${entry.deployment.name ? ` (${entry.deployment.name})` : ""}: `;
+    checked.push({ ...(await prepare(entry.deployment, baseDir, where)), steps: entry.steps, where });
+  }
+  // Connected once, when build and push need secrets or variables, or to write the deployments.
+  let connection: Promise<ApiClient> | undefined;
+  const api = () => (connection ??= connect(flags));
+  // Then build and push (once for deployments sharing the same steps), and settle delivery.
+  const shipped = new Map<string, Promise<StepsResult>>();
+  const shipping = (steps: DeploymentSteps) => JSON.stringify([steps.build, steps.push]);
+  const prepared = [];
+  for (const { steps, where, ...p } of checked) {
+    // The deployments these build and push steps are run for, named in the secret reads and the audit log.
+    const deploymentNames = checked
+      .filter((c) => shipping(c.steps) === shipping(steps))
+      .map((c) => `${c.flowName}/${c.name}`);
+    const resolveNamed: StepContext["resolveNamed"] = async (refs, asking) =>
+      readDeployValues(await api(), {
+        deploymentNames,
+        steps: asking.steps.map((s) => ({
+          phase: asking.phase === "build" ? "build" : "push",
+          index: s.index,
+          step: s.name,
+          id: s.id,
+          names: s.secrets,
+        })),
+        variables: refs.variables,
+      });
+    const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped, { resolveNamed, redactor, say });
+    const deployment = {
+      ...p,
+      path: delivery.path,
+      pullSteps: delivery.pullSteps as Record<string, unknown>[] | null,
+      codeVersion: delivery.codeVersion,
+      jobVariables: delivery.jobVariables,
+    };
+    refuseSecretValues(deployment, redactor, where);
+    prepared.push(deployment);
+  }
+  const results = [];
+  for (const p of prepared) {
+    if (!flags.json) say(`deploying ${p.flowName}/${p.name} ...`);
+    const r = await (await api()).deployments.upsert.mutate(p);
+    results.push({
+      deployment: `${p.flowName}/${p.name}`,
+      deploymentId: r.deploymentId,
+      version: r.version,
+      created: r.created,
+      changed: r.changed,
+      codeVersion: p.codeVersion,
+    });
+    if (!flags.json) {
+      const what = r.created
+        ? `created (version ${r.version})`
+        : r.changed.length
+          ? `updated to version ${r.version}: ${r.changed.join(", ")} changed`
+          : `unchanged (version ${r.version})`;
+      process.stdout.write(redactor.text(`${p.flowName}/${p.name}: ${what}\n`));
+    }
+  }
+  if (flags.json) printJson(redactor.deep(results));
+}
+
+/**
+ * A deployment stores references, never secret values: a build or push output derived from a
+ * `{{ secret.X }}` (an image named after it, say) would reach its job variables or pull steps, so
+ * deploy stops before writing anything, naming the field (not the value).
+ */
+function refuseSecretValues(deployment: Record<string, unknown>, redactor: Redactor, where: string): void {
+  if (redactor.empty) return;
+  const carrying = (value: unknown, at: string): string | null => {
+    if (typeof value === "string") return redactor.text(value) === value ? null : at;
+    if (value === null || typeof value !== "object") return null;
+    for (const [k, v] of Object.entries(value)) {
+      const found = carrying(k, at) ?? carrying(v, Array.isArray(value) ? `${at}[${k}]` : at ? `${at}.${k}` : k);
+      if (found) return found;
+    }
+    return null;
+  };
+  const field = carrying(deployment, "");
+  if (field)
+    throw new CliError(
+      `${where}${field}: would store a secret's value (an output of a build or push step that used it); deployments keep only {{ secret.NAME }} references, so nothing was deployed`,
+      2,
+    );
 }
 
 async function collectEntries(
@@ -359,6 +419,7 @@ async function deliver(
   baseDir: string,
   where: string,
   shipped: Map<string, Promise<StepsResult>>,
+  secrets: { resolveNamed: StepContext["resolveNamed"]; redactor: Redactor; say: (line: string) => void },
 ): Promise<Delivery> {
   const { prepareDelivery, StepFailedError } = await import("@flowplane/steps");
   let delivery: Delivery;
@@ -370,8 +431,11 @@ async function deliver(
         jobVariables,
         env: process.env,
         home: flowplaneHome(),
-        // Step output goes to stderr, with --json too: a failing build must show why.
-        log: (line) => progress(`  ${line}`),
+        // Step output goes to stderr, with --json too: a failing build must show why. The steps
+        // redact their own lines with the same redactor.
+        log: (line) => secrets.say(`  ${line}`),
+        ...(secrets.resolveNamed ? { resolveNamed: secrets.resolveNamed } : {}),
+        redactor: secrets.redactor,
       },
       shipped,
     );
@@ -380,7 +444,7 @@ async function deliver(
     throw new CliError(`${where}${(err as Error).message}`, 2);
   }
   // On stderr, so `--json` keeps stdout to its document.
-  for (const note of delivery.notes) progress(`${where}${note}`);
-  for (const warning of delivery.warnings) progress(`${where}warning: ${warning}`);
+  for (const note of delivery.notes) secrets.say(`${where}${note}`);
+  for (const warning of delivery.warnings) secrets.say(`${where}warning: ${warning}`);
   return delivery;
 }

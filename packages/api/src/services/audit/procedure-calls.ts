@@ -42,6 +42,11 @@ export interface AuditSlot {
   principal: Principal | null;
   /** Who a public procedure found the caller to be (a person signing in), when there is no principal. */
   actor?: AuditActor;
+  /**
+   * What the call acted on that its input's top-level fields do not name (secrets.resolveForDeploy:
+   * the secret names inside its steps). Filtered by the same allowlist as the input (target.ts).
+   */
+  target?: Record<string, unknown>;
 }
 
 /** A person, named by their email. */
@@ -107,6 +112,8 @@ export async function recordProcedureCall(
   // parsed at all throws here, and is then recorded without a target.
   const raw = await call.getRawInput().catch(() => undefined);
   let target = auditTarget(raw);
+  const named = call.slot.target ? auditTarget(call.slot.target) : null;
+  if (named) target = { ...target, ...named };
   const created = call.result.ok ? resultId(call.result.data) : null;
   if (created && !target?.["id"]) target = { ...target, id: created };
   // A key presented in the input (signing in with a key) names the actor when nothing else does.
