@@ -1,18 +1,21 @@
 // `{{ secret.NAME }}` in build and push steps, end to end: `flowplane deploy` (a developer's key)
 // pushes an image to Debian's docker-registry behind basic auth with the password from a secret.
 // Refused, naming the secret and the command, until a workspace admin allows it at deploy (nothing
-// pushed, no deployment written); then pushed. The password is then counted: 0 times in the CLI's
-// output (text and --json), the database (every table, a pg_dump, the deployment's stored steps and
-// job variables), the server's debug log and the files deploy could have written.
+// pushed, no deployment written); then pushed. The admin turns it off again on the dashboard. The
+// password is then counted: 0 times in the CLI's output (text and --json), the database (every
+// table, a pg_dump, the deployment's stored steps and job variables), the server's debug log, the
+// dashboard's secrets page and the files deploy could have written.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "@flowplane/client";
-import { outputOf, repoRoot, runCli, type CliResult } from "./harness.ts";
+import { ensureDashboardBuilt, launchTestBrowser, signIn } from "./dashboard-support.ts";
+import { outputOf, repoRoot, runCli, waitFor, type CliResult } from "./harness.ts";
 import { startRegistry, type Registry } from "./support/registry.ts";
 import { startServerProcess, type ServerProcess } from "./support/server-process.ts";
 
@@ -39,6 +42,8 @@ let developer: Record<string, string>;
 let adminEnv: Record<string, string>;
 /** Everything every CLI call printed, stdout and stderr. */
 const cliOutput: string[] = [];
+/** The dashboard pages the test saw. */
+let dashboardText = "";
 
 async function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliResult> {
   const result = await runCli(args, env, { cwd: project, timeoutMs: 240_000, ...(stdin ? { stdin } : {}) });
@@ -73,6 +78,7 @@ const flowplaneYaml = (imageName: string) =>
   ].join("\n");
 
 beforeAll(async () => {
+  ensureDashboardBuilt();
   server = await startServerProcess({ FLOWPLANE_LOG_LEVEL: "debug" });
   registry = await startRegistry({ username: "ci", password });
   root = await mkdtemp(path.join(os.tmpdir(), "flowplane-deploy-secrets-"));
@@ -191,6 +197,43 @@ describe("secrets in build and push steps", () => {
     expect((await admin.deployments.list.query()).map((d) => d.name)).toEqual(["from-registry"]);
   }, 300_000);
 
+  it("a workspace admin turns it off on the dashboard's secrets page (developers only see it), and deploy is refused again", async () => {
+    /** The secrets page as the holder of `key` sees it, in a browser of its own. */
+    const onSecretsPage = async (key: string, look: (table: Locator) => Promise<void>) => {
+      const browser = await launchTestBrowser();
+      try {
+        await signIn(browser.page, server.url, key);
+        await browser.page.goto(`${server.url}/secrets`);
+        await look(browser.page.getByTestId("secrets-table"));
+        dashboardText += await browser.page.content();
+      } finally {
+        await browser.close();
+      }
+    };
+    await onSecretsPage(server.adminKey, async (table) => {
+      const toggle = table.getByLabel("Allow REGISTRY_PASSWORD at deploy");
+      expect(await toggle.isChecked()).toBe(true);
+      // A click, not uncheck(): the box shows the server's answer, so it changes once the list reloads.
+      await toggle.click();
+      await waitFor("the flag to be off", async () => {
+        const secrets = await admin.secrets.list.query();
+        return secrets.find((x) => x.name === "REGISTRY_PASSWORD")?.allowDeploy === false;
+      });
+      await waitFor("the page to show it", async () => !(await toggle.isChecked()));
+    });
+    // A developer sees the decision, with no switch.
+    await onSecretsPage(developer.FLOWPLANE_API_KEY!, async (table) => {
+      const row = table.getByRole("row", { name: /IMAGE_NAMESPACE/ });
+      await row.getByText("allowed", { exact: true }).waitFor();
+      expect(await table.getByRole("checkbox").count()).toBe(0);
+    });
+    const [change] = (await admin.audit.list.query({ action: "secrets.setAllowDeploy" })).events;
+    expect([change?.outcome, change?.target]).toEqual(["ok", { name: "REGISTRY_PASSWORD", allowDeploy: false }]);
+    const refused = await cli(["deploy"], developer);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('secret "REGISTRY_PASSWORD" is not allowed at deploy');
+  }, 180_000);
+
   it("leaves the password nowhere: CLI output, database, the deployment's stored fields, server log, files", async () => {
     const counts: Record<string, number> = {};
     counts["CLI output (text and --json)"] = countIn(cliOutput.join("\n"));
@@ -208,6 +251,8 @@ describe("secrets in build and push steps", () => {
     counts["pg_dump"] = countIn(dump);
     const stored = await admin.deployments.get.query({ name: "pushed/from-registry" });
     counts["the deployment (steps, job variables)"] = countIn(JSON.stringify(stored));
+    expect(dashboardText).toContain("REGISTRY_PASSWORD");
+    counts["dashboard secrets page (admin and developer)"] = countIn(dashboardText);
     expect(outputOf(server.child)).toContain('"msg":"Flowplane server ready"');
     counts["server log (debug)"] = countIn(outputOf(server.child));
     // Nothing written to disk: no docker auth file, no cache entry, nothing in the project.

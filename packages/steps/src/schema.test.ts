@@ -64,6 +64,11 @@ describe("step lists of flowplane.yaml", () => {
     // Resolved by `flowplane deploy` just before the step runs (secrets.resolveForDeploy), never here.
     const push = [{ docker_push: { image: "r/x", credentials: { password: "{{ secret.REGISTRY }}" } } }];
     expect(parseStepList(push, "push", "push")).toEqual(push);
+    // Except where the image itself would keep the value.
+    const bakedIn = [{ docker_build: { image: "r/x", build_args: { NPM_TOKEN: "{{ secret.NPM_TOKEN }}" } } }];
+    expect(problem(() => parseStepList(bakedIn, "build", "build"))).toBe(
+      "build[0].docker_build.build_args: {{ secret.NPM_TOKEN }}: build arguments are kept in the image's history, where whoever pulls it reads them; secrets go to docker_push or upload_bundle credentials",
+    );
   });
 
   it("refuses references to steps that do not come earlier or outputs they do not have", () => {

@@ -157,6 +157,15 @@ export function parseStepList(
     // Secret references stay as written: pull steps' resolve where runs start, build and push
     // steps' at `flowplane deploy` (for secrets a workspace admin allowed at deploy).
     const refs = findReferences(args);
+    const baked =
+      stepName === "docker_build" ? findReferences((parsed.data as { build_args?: unknown }).build_args).secrets : [];
+    if (baked.length > 0)
+      // Build arguments are recorded in the image (`docker history`): whoever pulls it would read
+      // the value.
+      throw new StepSpecError(
+        `${here}.${name}.build_args`,
+        `{{ secret.${baked[0]} }}: build arguments are kept in the image's history, where whoever pulls it reads them; secrets go to docker_push or upload_bundle credentials`,
+      );
     for (const output of refs.outputs) {
       const [ref, ...rest] = output.split(".");
       const produced = earlier.get(ref!);
