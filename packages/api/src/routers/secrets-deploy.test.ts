@@ -1,6 +1,6 @@
 // Secrets at deploy time (secrets.resolveForDeploy): `flowplane deploy` reads a secret for its build
-// and push steps only when a workspace admin allowed it, only as someone who may deploy, and each
-// read is recorded and audited like a run's.
+// and push steps only when a workspace admin allowed it, only as a service account that may deploy
+// (CI; never a person), and each read is recorded and audited like a run's.
 import { randomBytes } from "node:crypto";
 import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,15 +114,12 @@ describe("secrets.resolveForDeploy", () => {
     );
   });
 
-  it("gives allowed values to those who may deploy (developer and admin keys, a developer's sign-in), never to READ or worker keys or a viewer", async () => {
+  it("gives allowed values to service accounts that may deploy (developer and admin keys), never to people, READ or worker keys", async () => {
     const value = canary();
     await api.a.as.ADMIN.secrets.set({ name: "PUSH_TOKEN", value, allowDeploy: true });
-    const developer = await person("dev@deploy.test", "developer");
-    const viewer = await person("viewer@deploy.test", "viewer");
     for (const [label, caller] of [
       ["developer key", api.a.as.DEVELOPER],
       ["admin key", api.a.as.ADMIN],
-      ["developer sign-in", developer],
     ] as const)
       expect(await caller.secrets.resolveForDeploy(request(["PUSH_TOKEN"])), label).toEqual({
         values: { PUSH_TOKEN: value },
@@ -130,14 +127,30 @@ describe("secrets.resolveForDeploy", () => {
     for (const [label, caller] of [
       ["READ key", api.a.as.READ],
       ["WORKER key", api.a.as.WORKER],
-      ["viewer sign-in", viewer],
+      ["viewer sign-in", await person("viewer@deploy.test", "viewer")],
     ] as const) {
       const err = await callError(caller.secrets.resolveForDeploy(request(["PUSH_TOKEN"])));
       expect(`${err.code} ${err.message}`, label).toMatch(
         /^FORBIDDEN this needs a developer key; yours is (read|worker)/,
       );
     }
-    expect(await api.a.as.READ.secrets.reads({ name: "PUSH_TOKEN" })).toHaveLength(3);
+    // Secret values are never returned to people: a developer's sign-in and a key the person owns
+    // (what `flowplane login` gives them) are refused, and told to deploy from CI.
+    const developer = await person("dev@deploy.test", "developer");
+    const device = await api.caller(null).auth.deviceStart({ clientName: "laptop" });
+    await developer.auth.deviceDecide({ userCode: device.userCode, approve: true });
+    const login = await api.caller(null).auth.devicePoll({ deviceCode: device.deviceCode });
+    if (login.status !== "approved") throw new Error(`device sign-in ${login.status}`);
+    for (const [label, caller] of [
+      ["developer sign-in", developer],
+      ["developer's own key", api.caller(login.apiKey)],
+    ] as const) {
+      const err = await callError(caller.secrets.resolveForDeploy(request(["PUSH_TOKEN"])));
+      expect(`${err.code} ${err.message}`, label).toMatch(
+        /^FORBIDDEN build and push steps read secrets only as a service account \(CI\), never as a person; deploy from CI with a key of a service account/,
+      );
+    }
+    expect(await api.a.as.READ.secrets.reads({ name: "PUSH_TOKEN" })).toHaveLength(2);
   });
 
   it("records each read per secret and step with the reader and the deployments, and audits the call without the value", async () => {
@@ -145,9 +158,8 @@ describe("secrets.resolveForDeploy", () => {
     const other = canary();
     await api.a.as.ADMIN.secrets.set({ name: "REG_PASS", value, allowDeploy: true });
     await api.a.as.ADMIN.secrets.set({ name: "REG_USER", value: other, allowDeploy: true });
-    const deployer = await person("deployer@deploy.test", "developer");
     const before = Date.now();
-    const got = await deployer.secrets.resolveForDeploy({
+    const got = await api.a.as.DEVELOPER.secrets.resolveForDeploy({
       deploymentNames: ["etl/nightly", "etl/hourly"],
       steps: [
         { phase: "build", index: 1, step: "docker_build", id: null, names: ["REG_PASS"] },
@@ -155,30 +167,26 @@ describe("secrets.resolveForDeploy", () => {
       ],
     });
     expect(got.values).toEqual({ REG_PASS: value, REG_USER: other });
-    const who = await deployer.auth.whoami();
+    const who = await api.a.as.DEVELOPER.auth.whoami();
+    if (who.actor.type !== "service-account") throw new Error("the DEVELOPER key belongs to a service account");
     const reads = await api.a.as.READ.secrets.reads({ name: "REG_PASS" });
-    const byPerson = {
+    const byKey = {
       reader: "deploy",
       deployments: ["etl/nightly", "etl/hourly"],
-      userId: who.actor.id,
-      serviceAccountId: null,
-      apiKeyId: null,
+      userId: null,
+      serviceAccountId: who.actor.id,
+      apiKeyId: api.a.keyIds.DEVELOPER,
       flowRunId: null,
       workerId: null,
     };
     expect(reads.map(({ readAt: _, ...r }) => r).sort((x, y) => x.step!.localeCompare(y.step!))).toEqual([
-      { ...byPerson, step: "build step 2 (docker_build)" },
-      { ...byPerson, step: 'push step 1 (docker_push "push")' },
+      { ...byKey, step: "build step 2 (docker_build)" },
+      { ...byKey, step: 'push step 1 (docker_push "push")' },
     ]);
     expect(Date.parse(reads[0]!.readAt)).toBeGreaterThanOrEqual(before - 1_000);
-    // A key's read names the key and its service account.
-    await api.a.as.DEVELOPER.secrets.resolveForDeploy(request(["REG_USER"], ["etl/weekly"]));
-    const [byKey] = await api.a.as.READ.secrets.reads({ name: "REG_USER" });
-    expect(byKey).toMatchObject({ reader: "deploy", apiKeyId: api.a.keyIds.DEVELOPER, userId: null });
-    expect(byKey!.serviceAccountId).toEqual(expect.any(String));
 
     const [event] = (await auditEvents("secrets.resolveForDeploy")).filter(
-      (e) => e.actor.type === "user" && e.actor.name === "deployer@deploy.test",
+      (e) => e.outcome === "ok" && JSON.stringify(e.target).includes("etl/hourly"),
     );
     expect(event).toMatchObject({
       outcome: "ok",

@@ -115,7 +115,8 @@ export const secretsRouter = router({
   /**
    * Values for the build and push steps `flowplane deploy` runs on the deployer's machine (a
    * docker_push's registry password): to whoever may deploy (developer keys and people with the
-   * developer role or above; never READ keys, worker keys or run tokens), and only secrets a
+   * developer role or above; never READ keys, worker keys or run tokens), only to service accounts
+   * (CI; never to a person's sign-in or a person's own key), and only secrets a
    * workspace admin allowed at deploy; otherwise nothing, and the refusal names each secret and the
    * command that allows it. Each read is recorded per secret and step with the reader and the
    * deployments; the audit entry names the secrets and deployments.
@@ -132,15 +133,17 @@ export const secretsRouter = router({
       const names = [...new Set(input.steps.flatMap((s) => s.names))].sort();
       ctx.audit.target = { names, deploymentNames: input.deploymentNames };
       const actor = ctx.principal.actor;
+      // Secret values are never returned to people (the product's promise): deploy-time steps that
+      // need one run in CI, as a service account. A person's sign-in or their own key is refused.
+      if (actor.type !== "service-account")
+        throw new ApiError(
+          "FORBIDDEN",
+          "build and push steps read secrets only as a service account (CI), never as a person; deploy from CI with a key of a service account with the developer role (dashboard → Service accounts), or pass the value from your CI's secret store as {{ env.NAME }}",
+        );
       return readSecretsForDeploy(
         ctx.services.resources,
         ctx.services.masterKeys,
-        {
-          workspaceId: ctx.workspaceId,
-          apiKeyId: ctx.principal.apiKeyId,
-          userId: actor.type === "user" ? actor.id : null,
-          serviceAccountId: actor.type === "service-account" ? actor.id : null,
-        },
+        { workspaceId: ctx.workspaceId, apiKeyId: ctx.principal.apiKeyId, serviceAccountId: actor.id },
         {
           deployments: input.deploymentNames,
           steps: input.steps.map((s) => ({

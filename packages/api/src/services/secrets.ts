@@ -185,11 +185,11 @@ export async function readSecretValues(
 }
 
 /** Who runs `flowplane deploy`: a person (sign-in or their key) or a service account's key. */
+/** Who deploys: always a service account's key (secret values never go to people). */
 export interface DeployReader {
   workspaceId: string;
   apiKeyId: string | null;
-  userId: string | null;
-  serviceAccountId: string | null;
+  serviceAccountId: string;
 }
 
 /** A build or push step that references secrets, as `flowplane deploy` names it. */
@@ -250,7 +250,7 @@ export async function readSecretsForDeploy(
           workspaceId: reader.workspaceId,
           secretId: byName.get(name)!.id,
           apiKeyId: reader.apiKeyId,
-          userId: reader.userId,
+          userId: null,
           serviceAccountId: reader.serviceAccountId,
           reader: "deploy",
           deployments: [...request.deployments],
