@@ -19,7 +19,7 @@ import {
   type GetLogEventsCommandOutput,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { awsMessage, isAwsServiceError, transientAwsError } from "./aws.ts";
-import { causeOf, withRetries } from "./retry.ts";
+import { abortableSleep, causeOf, withRetries } from "./retry.ts";
 
 /** Where awslogs writes a container's output: `prefix/container-name/task-id` in `group`. */
 export interface LogStreamLocation {
@@ -82,15 +82,7 @@ export function followLogStream(
   const where = `CloudWatch Logs stream ${location.group}/${location.stream}`;
   const controller = new AbortController();
   let endedAt: number | null = null;
-  let wake: (() => void) | null = null;
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const pause = (ms: number) => abortableSleep(ms, controller.signal);
   /** Whether a read started at `at` is the last one (the task stopped `drainMs` before it). */
   const drained = (at: number) => endedAt !== null && at - endedAt >= options.drainMs;
 
@@ -111,7 +103,9 @@ export function followLogStream(
         transient: transientAwsError,
         forMs: options.retryForMs,
         initialDelayMs: options.retryDelayMs,
-        abandoned: () => controller.signal.aborted,
+        signal: controller.signal,
+        // After the task stopped, a failing read is retried only within the drain.
+        abandoned: () => drained(Date.now()),
         onRetry: (err, attempt, delay) =>
           onEvent(`reading ${where}: ${awsMessage(err)}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`),
       },
@@ -157,7 +151,6 @@ export function followLogStream(
     },
     abort() {
       controller.abort();
-      wake?.();
     },
   };
 }

@@ -385,11 +385,12 @@ describe("docker runs that never start end with the real reason within start_tim
         image_pull_policy: "if-not-present",
       },
       "missing-command": { ...common, image: IMAGE, command: ["/no/such/runner", "--flow"] },
+      // Both lines on stderr: the order of lines across stdout and stderr is the scheduler's.
       "exits-at-once": {
         ...common,
         image: IMAGE,
         command: nodeCommand(
-          "console.log('loading flows.ts'); console.error(\"Error: Cannot find module '/app/flows.ts'\"); process.exit(3)",
+          "console.error('loading flows.ts'); console.error(\"Error: Cannot find module '/app/flows.ts'\"); process.exit(3)",
         ),
       },
       quick: { ...common, image: IMAGE, command: nodeCommand("") },

@@ -5,6 +5,7 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloud
 import { ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
+import { followLogStream } from "./cloudwatch-logs.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
 import { FakeCloudWatchLogs, LOGS_FAULTS } from "./fakes/cloudwatch-logs-api.ts";
 import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
@@ -414,6 +415,29 @@ describe("ecs stream_output: the task's CloudWatch Logs stream is copied into th
       region: "eu-west-1",
       body: { logGroupName: "/etl/runs", logStreamName: `etl/flowplane/${running.id.split("/").at(-1)}` },
     });
+  });
+
+  it("abort() (the task lost) stops the follower at once, even in the middle of a retry's backoff", async () => {
+    logs.write("/flowplane/flow-runs", "flowplane/flowplane/abc", ["one"]);
+    logs.fail("GetLogEvents", LOGS_FAULTS.throttling, 100);
+    const events: string[] = [];
+    const follower = followLogStream(
+      { region: null, group: "/flowplane/flow-runs", stream: "flowplane/flowplane/abc" },
+      () => {},
+      (m) => events.push(m),
+      { endpoint: logs.url, pollIntervalMs: 10, retryForMs: 60_000, retryDelayMs: 10_000, drainMs: 50 },
+    );
+    await expect.poll(() => events.length).toBe(1);
+    const started = Date.now();
+    follower.abort();
+    await follower.done;
+    expect(Date.now() - started).toBeLessThan(500);
+    const reads = logs.requests.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logs.requests.length).toBe(reads);
+    expect(events).toEqual([
+      expect.stringMatching(/^reading CloudWatch Logs stream .*: ThrottlingException: Rate exceeded; retry 1 in /),
+    ]);
   });
 
   it("without an execution role there is no stream: said once, nothing read", async () => {

@@ -18,6 +18,8 @@ export interface RetryOptions {
   onRetry?(err: unknown, attempt: number, delayMs: number): void;
   /** Stops retrying (the last error is thrown) once it returns true. */
   abandoned?(): boolean;
+  /** Stops retrying at once when aborted, also in the middle of a backoff delay. */
+  signal?: AbortSignal;
 }
 
 /** The error `withRetries` throws when the bound passed: the last error, and how long it tried. */
@@ -44,11 +46,26 @@ export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions
       const elapsed = Date.now() - started;
       const ceiling = Math.min(max, initial * 2 ** (attempt - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-      if (elapsed + delay > options.forMs || options.abandoned?.()) throw new RetriesExhausted(err, attempt, elapsed);
+      if (elapsed + delay > options.forMs || options.abandoned?.() || options.signal?.aborted)
+        throw new RetriesExhausted(err, attempt, elapsed);
       options.onRetry?.(err, attempt, delay);
-      await sleep(delay);
+      await (options.signal ? abortableSleep(delay, options.signal) : sleep(delay));
+      if (options.signal?.aborted) throw new RetriesExhausted(err, attempt, Date.now() - started);
     }
   }
+}
+
+/** `ms`, or less if `signal` aborts first. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
 }
 
 /** The error behind `err` (the last one when retries ran out), and " (retried for N s)" then. */
