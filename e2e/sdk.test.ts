@@ -337,9 +337,16 @@ describe("Prefect-style behaviour against the control plane", () => {
 describe("a server outage during a run", () => {
   /**
    * Runs `steps` sequential tasks of 100 ms that log and print, stops the server once the first
-   * task runs have arrived, restarts it `outageMs` later, then counts what reached the server.
+   * task runs have arrived, and restarts it once `outageMs` have passed and five more steps have
+   * started (with `untilFlowReturns`: once the flow function has returned); then counts what reached
+   * the server.
    */
-  async function runThroughOutage(flowName: string, steps: number, outageMs: number): Promise<void> {
+  async function runThroughOutage(
+    flowName: string,
+    steps: number,
+    outageMs: number,
+    { untilFlowReturns = false } = {},
+  ): Promise<void> {
     const outageWarnings: string[] = [];
     tracker.close();
     tracker = new ApiTracker(createApiClient(server.connection), {
@@ -348,8 +355,14 @@ describe("a server outage during a run", () => {
     });
     setTracker(tracker);
     let stepsStarted = 0;
+    let flowReturned = false;
+    // Step 3 waits for the stop to begin, so the same steps run during the outage however long the
+    // first ones took to show on the server (a loaded machine once left fewer than five for it).
+    let stopBegun!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopBegun = resolve));
     const step = task({ name: "outage_step" }, async (i: number) => {
       stepsStarted++;
+      if (i === 3) await stopping;
       getRunLogger().info(`step ${i} working`);
       await new Promise((r) => setTimeout(r, 100));
       console.log(`step ${i} printed`);
@@ -359,6 +372,7 @@ describe("a server outage during a run", () => {
       let sum = 0;
       for (let i = 0; i < n; i++) sum += await step(i);
       getRunLogger().info("all steps done");
+      flowReturned = true;
       return sum;
     });
 
@@ -374,9 +388,15 @@ describe("a server outage during a run", () => {
     // Counted from when the stop begins: a graceful stop waits for requests in flight, which on a
     // loaded machine can take as long as the remaining steps.
     const startedAtStop = stepsStarted;
-    await server.stopServer();
+    const stopped = server.stopServer();
+    stopBegun();
+    await stopped;
     try {
-      await new Promise((r) => setTimeout(r, outageMs));
+      const outageEnds = Date.now() + outageMs;
+      await waitFor(untilFlowReturns ? "the flow function to return" : "five more steps to start", async () =>
+        untilFlowReturns ? flowReturned : stepsStarted - startedAtStop >= 5,
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
       // Tasks kept running (and logging) while the server was down, and the call has not returned:
       // what they reported is waiting in the tracker's buffer (and, if the work is done, the final
       // state is waiting for the server).
@@ -422,8 +442,8 @@ describe("a server outage during a run", () => {
     "holds the final state until the server is back when the run ends during the outage",
     { timeout: 60_000 },
     async () => {
-      // 10 steps ≈ 1 s of work, so the run finishes ~1.5 s before the server returns.
-      await runThroughOutage("outage_at_end", 10, 2_500);
+      // 10 steps ≈ 1 s of work: the server returns after the flow function has.
+      await runThroughOutage("outage_at_end", 10, 2_500, { untilFlowReturns: true });
     },
   );
 });

@@ -77,6 +77,7 @@ export interface TestApiOptions {
   /** Defaults to a fresh random master key. */
   masterKeys?: MasterKeyring;
   mailer?: Mailer | null;
+  auditFlushIntervalMs?: number;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -90,6 +91,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       ...(options.config ? { config: options.config } : {}),
       rateLimit: o.rateLimit ?? null,
       mailer: options.mailer ?? null,
+      ...(options.auditFlushIntervalMs !== undefined ? { auditFlushIntervalMs: options.auditFlushIntervalMs } : {}),
       ...(o.authCacheTtlMs !== undefined ? { authCacheTtlMs: o.authCacheTtlMs } : {}),
     });
     await services.events.start();
