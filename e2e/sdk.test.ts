@@ -17,7 +17,7 @@ import {
   outputOf,
   repoRoot,
   runCli,
-  runWorkerOnce,
+  runDeploymentOnce,
   spawnScript,
   startTestServer,
   waitFor,
@@ -464,14 +464,10 @@ describe("deployed examples, run by a worker", () => {
         parameters: { day: "2024-06-01", retryDelayScale: 0.01 },
         parameterSchema: daily_etl.parameterJsonSchema() ?? null,
       });
-      // --run-once only claims what is due when the worker starts, so the run comes first.
-      const created = await server.api.deployments.run.mutate({
+      const { run, output } = await runDeploymentOnce(server, pool, server.env, {
         name: "daily_etl/e2e",
         parameters: { failFirstAttempts: 1 },
       });
-      const output = await runWorkerOnce(pool, server.env);
-
-      const run = await server.api.flowRuns.get.query({ id: created.id });
       expect(run, output).toMatchObject({
         state: { type: "COMPLETED" },
         deploymentName: "e2e",
@@ -531,9 +527,7 @@ describe("deployed examples, run by a worker", () => {
     });
 
     // A flow with a parameter schema, run with no parameters at all: the schema's defaults apply.
-    const created = await server.api.deployments.run.mutate({ name: "daily_etl/nightly" });
-    const output = await runWorkerOnce("local", server.env);
-    const run = await server.api.flowRuns.get.query({ id: created.id });
+    const { run, output } = await runDeploymentOnce(server, "local", server.env, { name: "daily_etl/nightly" });
     expect(run.state.type, output).toBe("COMPLETED");
     expect(run.parameters).toEqual({});
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
