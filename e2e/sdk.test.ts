@@ -55,6 +55,9 @@ type Api = TestServer["api"];
 type FlowRunView = Awaited<ReturnType<Api["flowRuns"]["get"]["query"]>>;
 type TaskRunRow = Awaited<ReturnType<Api["taskRuns"]["list"]["query"]>>[number];
 
+/** examples/daily-etl.ts's task runs, in the order it starts them. */
+const DAILY_ETL_TASKS = ["fetch_api-0", "validate-0", "load_warehouse-0", "notify-0"];
+
 /** The newest run of a flow: runs in this file are sequential, so it is the one just made. */
 async function latestRun(flowName: string): Promise<FlowRunView> {
   const { items } = await server.api.flowRuns.list.query({ flowName, limit: 1 });
@@ -88,7 +91,7 @@ describe("daily_etl in process, tracked", () => {
     expect(flowStates.slice(-2)).toEqual(["RUNNING/Running", "COMPLETED/Completed"]);
 
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => t.name)).toEqual(["fetch_api-0", "validate-0", "load_warehouse-0", "notify-0"]);
+    expect(tasks.map((t) => t.name)).toEqual(DAILY_ETL_TASKS);
     for (const t of tasks) expect(t.stateType, t.name).toBe("COMPLETED");
     const fetch = named(tasks, "fetch_api-0");
     expect(fetch.runCount).toBe(2);
@@ -531,11 +534,6 @@ describe("deployed examples, run by a worker", () => {
     expect(run.state.type, output).toBe("COMPLETED");
     expect(run.parameters).toEqual({});
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual([
-      "fetch_api-0:COMPLETED",
-      "validate-0:COMPLETED",
-      "load_warehouse-0:COMPLETED",
-      "notify-0:COMPLETED",
-    ]);
+    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual(DAILY_ETL_TASKS.map((name) => `${name}:COMPLETED`));
   });
 });

@@ -2,7 +2,7 @@
 // run row, retries become AwaitingRetry, cancellation goes CANCELLING -> CANCELLED only, and an
 // explicit retry re-runs a finished run (and only a finished one).
 import { beforeAll, describe, expect, it } from "vitest";
-import { claimRun, useTestApi, type Caller } from "../testing.ts";
+import { claimRun, createPoolDeployment, useTestApi, type Caller } from "../testing.ts";
 
 const api = useTestApi({ poolSize: 20 });
 let worker: Caller;
@@ -36,14 +36,12 @@ async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?:
 /** What a worker sends with every write for a run it claimed. */
 const claimOf = (claimed: { claimToken: string }) => ({ claimToken: claimed.claimToken });
 
-/** A deployment's run, claimed by a worker of its pool and RUNNING. */
+/** A deployment's run, claimed by a worker of its pool and RUNNING (called once: it creates the pool). */
 async function claimedDeploymentRun() {
-  await developer.workPools.create({ name: "retry-pool", type: "process" }).catch(() => {});
-  const d = await developer.deployments.upsert({
+  const d = await createPoolDeployment(developer, "retry-pool", {
     flowName: "proposals",
     name: "retryable",
     entrypoint: "x.ts:f",
-    workPoolName: "retry-pool",
   });
   const run = await developer.deployments.run({ id: d.deploymentId });
   const { claimed } = await claimRun(
