@@ -3,9 +3,9 @@
 // run or not, flowRuns.counts answers exactly what a count of the FlowRun rows says, and the count
 // tables never make concurrent state changes wait on each other.
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { STATE_TYPES, type StateType } from "@flowplane/core";
-import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { useTestApi, type Caller } from "../testing.ts";
 import { compactFlowRunCounts, HOUR_MS, NO_DEPLOYMENT, planBuckets } from "./flow-run-counts.ts";
 import { pruneByRetention } from "./scheduler/index.ts";
 
@@ -75,7 +75,7 @@ interface Filter {
 }
 
 describe("flowRuns.counts", () => {
-  let api: TestApi;
+  const api = useTestApi({ poolSize: 10 });
   let admin: Caller;
   let flows: Record<string, string>;
   let deployments: Record<string, string>;
@@ -84,7 +84,6 @@ describe("flowRuns.counts", () => {
   const base = Date.parse("2026-03-01T00:00:00Z");
 
   beforeAll(async () => {
-    api = await createTestApi({ poolSize: 10 });
     admin = api.a.as.ADMIN;
     await admin.workPools.create({ name: "pool", type: "process" });
     const deploy = async (flowName: string, name: string) =>
@@ -105,9 +104,6 @@ describe("flowRuns.counts", () => {
       { flowId: flows.report!, deploymentId: null },
       { flowId: flows.adhoc!, deploymentId: null },
     ];
-  });
-  afterAll(async () => {
-    await api?.close();
   });
 
   /** Inserts runs in one statement (so one trigger call), at random times in [base, base + hours). */

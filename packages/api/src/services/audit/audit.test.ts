@@ -1,22 +1,15 @@
 // The audit log (issue 18.5): every mutation through the API is appended with its actor, workspace,
 // target and outcome - refusals included - and nothing but retention can change or remove an entry.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { appRouter } from "../../root.ts";
-import { callError, createTestApi, type TestApi } from "../../testing.ts";
+import { callError, useTestApi, type TestApi } from "../../testing.ts";
 import { SUMMARISED_ACTIONS } from "./procedure-calls.ts";
 import { pruneAuditEvents } from "./queries.ts";
 
-let api: TestApi;
+// Entries are written when a test flushes (every `list` does), not by the recorder's one-second
+// timer, whose ticks a loaded machine spaces unevenly: what a flush sums is then exact.
+const api = useTestApi({ auditFlushIntervalMs: 3_600_000 });
 const client = { ip: "203.0.113.7", userAgent: "audit-test/1.0" };
-
-beforeAll(async () => {
-  // Entries are written when a test flushes (every `list` does), not by the recorder's one-second
-  // timer, whose ticks a loaded machine spaces unevenly: what a flush sums is then exact.
-  api = await createTestApi({ auditFlushIntervalMs: 3_600_000 });
-});
-afterAll(async () => {
-  await api?.close();
-});
 
 const list = (filter: Parameters<TestApi["a"]["as"]["ADMIN"]["audit"]["list"]>[0] = {}) =>
   api.a.as.ADMIN.audit.list(filter).then((r) => r.events);
