@@ -11,7 +11,7 @@ import {
   deployToNewPool,
   expectHelloCompleted,
   fastWorkerEnv,
-  runWorkerOnce,
+  runDeploymentOnce,
   startTestServer,
   waitFor,
   waitUntilRunning,
@@ -85,16 +85,14 @@ describe("docker work pool", () => {
   }, 120_000);
 
   it("ends a run whose image does not exist CRASHED, naming the image", async () => {
-    const run = await server.api.deployments.run.mutate({ name: "hello/missing-image" });
-    await runWorkerOnce(pool, workerEnv());
-    const final = await server.api.flowRuns.get.query({ id: run.id });
-    expect(final.state.type).toBe("CRASHED");
-    expect(final.state.message).toBe(
+    const { run } = await runDeploymentOnce(server, pool, workerEnv(), { name: "hello/missing-image" });
+    expect(run.state.type).toBe("CRASHED");
+    expect(run.state.message).toBe(
       'infrastructure could not start: image "flowplane-missing:nope" is not present on the Docker engine and image_pull_policy is "never"; build or load it there first',
     );
     const logs = await server.api.logs.list.query({ flowRunId: run.id });
     expect(logs.map((l) => l.message)).toContain(
-      `Flowplane worker could not start this run: ${final.state.message!.replace("infrastructure could not start: ", "")}`,
+      `Flowplane worker could not start this run: ${run.state.message!.replace("infrastructure could not start: ", "")}`,
     );
   }, 60_000);
 });

@@ -359,13 +359,21 @@ export async function withWorker<T>(
 }
 
 /**
- * `flowplane worker start --pool POOL --run-once`: runs what is due, and must exit 0. Answers what
- * it printed (for failure messages).
+ * Runs a deployment through `flowplane worker start --pool POOL --run-once`, which must exit 0.
+ * Answers the run as it stands after the worker is done, and what the worker printed (for failure
+ * messages).
  */
-export async function runWorkerOnce(pool: string, env: Record<string, string>): Promise<string> {
+export async function runDeploymentOnce(
+  server: TestServer,
+  pool: string,
+  env: Record<string, string>,
+  deployment: Parameters<ApiClient["deployments"]["run"]["mutate"]>[0],
+): Promise<{ run: FlowRun; output: string }> {
+  // --run-once only claims what is due when the worker starts, so the run comes first.
+  const created = await server.api.deployments.run.mutate(deployment);
   const worker = spawnCli(["worker", "start", "--pool", pool, "--run-once"], env);
   expect(await exited(worker), outputOf(worker)).toBe(0);
-  return outputOf(worker);
+  return { run: await server.api.flowRuns.get.query({ id: created.id }), output: outputOf(worker) };
 }
 
 /** Waits until run `id` is RUNNING on infrastructure the worker has reported; answers the run then. */

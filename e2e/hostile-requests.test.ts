@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { rawRequest, seededRandom } from "./support/raw-http.ts";
+import { seededRandom } from "../examples/lib/simulate.ts";
+import { rawRequest } from "./support/raw-http.ts";
 import { startServerProcess, type ServerProcess } from "./support/server-process.ts";
 
 let server: ServerProcess;

@@ -17,7 +17,7 @@ import {
   outputOf,
   repoRoot,
   runCli,
-  runWorkerOnce,
+  runDeploymentOnce,
   spawnScript,
   startTestServer,
   waitFor,
@@ -55,6 +55,9 @@ type Api = TestServer["api"];
 type FlowRunView = Awaited<ReturnType<Api["flowRuns"]["get"]["query"]>>;
 type TaskRunRow = Awaited<ReturnType<Api["taskRuns"]["list"]["query"]>>[number];
 
+/** examples/daily-etl.ts's task runs, in the order it starts them. */
+const DAILY_ETL_TASKS = ["fetch_api-0", "validate-0", "load_warehouse-0", "notify-0"];
+
 /** The newest run of a flow: runs in this file are sequential, so it is the one just made. */
 async function latestRun(flowName: string): Promise<FlowRunView> {
   const { items } = await server.api.flowRuns.list.query({ flowName, limit: 1 });
@@ -88,7 +91,7 @@ describe("daily_etl in process, tracked", () => {
     expect(flowStates.slice(-2)).toEqual(["RUNNING/Running", "COMPLETED/Completed"]);
 
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => t.name)).toEqual(["fetch_api-0", "validate-0", "load_warehouse-0", "notify-0"]);
+    expect(tasks.map((t) => t.name)).toEqual(DAILY_ETL_TASKS);
     for (const t of tasks) expect(t.stateType, t.name).toBe("COMPLETED");
     const fetch = named(tasks, "fetch_api-0");
     expect(fetch.runCount).toBe(2);
@@ -337,9 +340,16 @@ describe("Prefect-style behaviour against the control plane", () => {
 describe("a server outage during a run", () => {
   /**
    * Runs `steps` sequential tasks of 100 ms that log and print, stops the server once the first
-   * task runs have arrived, restarts it `outageMs` later, then counts what reached the server.
+   * task runs have arrived, and restarts it once `outageMs` have passed and five more steps have
+   * started (with `untilFlowReturns`: once the flow function has returned); then counts what reached
+   * the server.
    */
-  async function runThroughOutage(flowName: string, steps: number, outageMs: number): Promise<void> {
+  async function runThroughOutage(
+    flowName: string,
+    steps: number,
+    outageMs: number,
+    { untilFlowReturns = false } = {},
+  ): Promise<void> {
     const outageWarnings: string[] = [];
     tracker.close();
     tracker = new ApiTracker(createApiClient(server.connection), {
@@ -348,8 +358,14 @@ describe("a server outage during a run", () => {
     });
     setTracker(tracker);
     let stepsStarted = 0;
+    let flowReturned = false;
+    // Step 3 waits for the stop to begin, so the same steps run during the outage however long the
+    // first ones took to show on the server (a loaded machine once left fewer than five for it).
+    let stopBegun!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopBegun = resolve));
     const step = task({ name: "outage_step" }, async (i: number) => {
       stepsStarted++;
+      if (i === 3) await stopping;
       getRunLogger().info(`step ${i} working`);
       await new Promise((r) => setTimeout(r, 100));
       console.log(`step ${i} printed`);
@@ -359,6 +375,7 @@ describe("a server outage during a run", () => {
       let sum = 0;
       for (let i = 0; i < n; i++) sum += await step(i);
       getRunLogger().info("all steps done");
+      flowReturned = true;
       return sum;
     });
 
@@ -374,9 +391,15 @@ describe("a server outage during a run", () => {
     // Counted from when the stop begins: a graceful stop waits for requests in flight, which on a
     // loaded machine can take as long as the remaining steps.
     const startedAtStop = stepsStarted;
-    await server.stopServer();
+    const stopped = server.stopServer();
+    stopBegun();
+    await stopped;
     try {
-      await new Promise((r) => setTimeout(r, outageMs));
+      const outageEnds = Date.now() + outageMs;
+      await waitFor(untilFlowReturns ? "the flow function to return" : "five more steps to start", async () =>
+        untilFlowReturns ? flowReturned : stepsStarted - startedAtStop >= 5,
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
       // Tasks kept running (and logging) while the server was down, and the call has not returned:
       // what they reported is waiting in the tracker's buffer (and, if the work is done, the final
       // state is waiting for the server).
@@ -422,8 +445,8 @@ describe("a server outage during a run", () => {
     "holds the final state until the server is back when the run ends during the outage",
     { timeout: 60_000 },
     async () => {
-      // 10 steps ≈ 1 s of work, so the run finishes ~1.5 s before the server returns.
-      await runThroughOutage("outage_at_end", 10, 2_500);
+      // 10 steps ≈ 1 s of work: the server returns after the flow function has.
+      await runThroughOutage("outage_at_end", 10, 2_500, { untilFlowReturns: true });
     },
   );
 });
@@ -444,14 +467,10 @@ describe("deployed examples, run by a worker", () => {
         parameters: { day: "2024-06-01", retryDelayScale: 0.01 },
         parameterSchema: daily_etl.parameterJsonSchema() ?? null,
       });
-      // --run-once only claims what is due when the worker starts, so the run comes first.
-      const created = await server.api.deployments.run.mutate({
+      const { run, output } = await runDeploymentOnce(server, pool, server.env, {
         name: "daily_etl/e2e",
         parameters: { failFirstAttempts: 1 },
       });
-      const output = await runWorkerOnce(pool, server.env);
-
-      const run = await server.api.flowRuns.get.query({ id: created.id });
       expect(run, output).toMatchObject({
         state: { type: "COMPLETED" },
         deploymentName: "e2e",
@@ -511,17 +530,10 @@ describe("deployed examples, run by a worker", () => {
     });
 
     // A flow with a parameter schema, run with no parameters at all: the schema's defaults apply.
-    const created = await server.api.deployments.run.mutate({ name: "daily_etl/nightly" });
-    const output = await runWorkerOnce("local", server.env);
-    const run = await server.api.flowRuns.get.query({ id: created.id });
+    const { run, output } = await runDeploymentOnce(server, "local", server.env, { name: "daily_etl/nightly" });
     expect(run.state.type, output).toBe("COMPLETED");
     expect(run.parameters).toEqual({});
     const tasks = await server.api.taskRuns.list.query({ flowRunId: run.id });
-    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual([
-      "fetch_api-0:COMPLETED",
-      "validate-0:COMPLETED",
-      "load_warehouse-0:COMPLETED",
-      "notify-0:COMPLETED",
-    ]);
+    expect(tasks.map((t) => `${t.name}:${t.stateType}`)).toEqual(DAILY_ETL_TASKS.map((name) => `${name}:COMPLETED`));
   });
 });

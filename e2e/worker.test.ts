@@ -14,7 +14,7 @@ import {
   repoRoot,
   runCli,
   runnerCommand,
-  runWorkerOnce,
+  runDeploymentOnce,
   spawnCli,
   startTestServer,
   waitFor,
@@ -53,11 +53,9 @@ describe("process work pool", () => {
   }, 60_000);
 
   it("ends a run whose process exits without a final state CRASHED with the exit code", async () => {
-    const run = await server.api.deployments.run.mutate({ name: "vanishes/vanishes" });
-    await runWorkerOnce(pool, workerEnv());
-    const final = await server.api.flowRuns.get.query({ id: run.id });
-    expect(final.state.type).toBe("CRASHED");
-    expect(final.state.message).toContain("exited with code 3");
+    const { run } = await runDeploymentOnce(server, pool, workerEnv(), { name: "vanishes/vanishes" });
+    expect(run.state.type).toBe("CRASHED");
+    expect(run.state.message).toContain("exited with code 3");
     const logs = await server.api.logs.list.query({ flowRunId: run.id });
     expect(logs.map((l) => l.message)).toContain("about to exit abruptly");
   }, 60_000);

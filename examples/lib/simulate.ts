@@ -3,10 +3,14 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** A small seeded PRNG (mulberry32): same seed → same sequence, in every process. */
-export function seededRandom(seed: string): () => number {
+/**
+ * A small seeded PRNG (mulberry32): same seed → same sequence, in every process. A text seed is
+ * hashed (FNV-1a) to the number mulberry32 starts from; the e2e fuzz tests pass numbers.
+ */
+export function seededRandom(seed: string | number): () => number {
   let h = 2166136261;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619);
+  if (typeof seed === "number") h = seed;
+  else for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619);
   let a = h >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

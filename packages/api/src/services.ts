@@ -28,6 +28,8 @@ export async function createApiServices(options: {
   onEventError?: (err: Error) => void;
   /** A batch of audit entries could not be written (they are kept and retried). */
   onAuditError?: (err: Error) => void;
+  /** How often the audit log is written (1 s by default); tests that flush it themselves set it long. */
+  auditFlushIntervalMs?: number;
 }): Promise<ApiServices> {
   const config = { ...defaultApiConfig, ...options.config };
   const prisma = options.db.prisma;
@@ -39,7 +41,10 @@ export async function createApiServices(options: {
   });
   return {
     db: options.db,
-    resources: createResources(options.db, options.onAuditError ? { onAuditError: options.onAuditError } : {}),
+    resources: createResources(options.db, {
+      ...(options.onAuditError ? { onAuditError: options.onAuditError } : {}),
+      ...(options.auditFlushIntervalMs !== undefined ? { auditFlushIntervalMs: options.auditFlushIntervalMs } : {}),
+    }),
     events: new EventBus(options.db.url, options.onEventError),
     authenticator: new Authenticator(prisma, tokens, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 }),
     rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit) : null,

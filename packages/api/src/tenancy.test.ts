@@ -1,13 +1,13 @@
 // Tenancy, generated from the router: every procedure is called with workspace B's admin key on
 // workspace A's ids and names. A procedure without an entry in CASES fails the test, so a new
 // procedure cannot ship without saying how it keeps tenants apart.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "@flowplane/core";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "./root.ts";
 import type { FlowplaneEvent } from "./services/events.ts";
 import {
-  createTestApi,
+  useTestApi,
   PUBLIC_PROCEDURES,
   seedWorkspace,
   type Caller,
@@ -403,12 +403,11 @@ async function crossWorkspaceReferences(api: TestApi): Promise<string[]> {
 }
 
 describe("tenancy", () => {
-  let api: TestApi;
+  const api = useTestApi();
   let a: SeededWorkspace;
   let b: SeededWorkspace;
 
   beforeAll(async () => {
-    api = await createTestApi();
     a = await seedWorkspace(api.a, "a");
     b = await seedWorkspace(api.b, "b");
     await api.a.as.ADMIN.secrets.set({ name: "A_SECRET", value: "a-only-value" });
@@ -418,9 +417,6 @@ describe("tenancy", () => {
     await api.a.as.ADMIN.serviceAccounts.create({ name: `${A_ACCOUNT}-only`, role: "DEVELOPER" });
     // A's own calls above are in the audit log before the fingerprint of A is taken.
     await api.services.resources.audit.flush();
-  });
-  afterAll(async () => {
-    await api?.close();
   });
 
   it("has a tenancy case for every procedure of the router", () => {

@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { afterAll, beforeAll } from "vitest";
 import { uuidv7 } from "@flowplane/core";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { API_KEY_SCOPES, type ApiKeyScope } from "./auth/api-keys.ts";
@@ -77,6 +78,7 @@ export interface TestApiOptions {
   /** Defaults to a fresh random master key. */
   masterKeys?: MasterKeyring;
   mailer?: Mailer | null;
+  auditFlushIntervalMs?: number;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -90,6 +92,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       ...(options.config ? { config: options.config } : {}),
       rateLimit: o.rateLimit ?? null,
       mailer: options.mailer ?? null,
+      ...(options.auditFlushIntervalMs !== undefined ? { auditFlushIntervalMs: options.auditFlushIntervalMs } : {}),
       ...(o.authCacheTtlMs !== undefined ? { authCacheTtlMs: o.authCacheTtlMs } : {}),
     });
     await services.events.start();
@@ -157,6 +160,43 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     await db.drop();
     throw err;
   }
+}
+
+/**
+ * The test file's API: created by a beforeAll hook and closed by an afterAll hook, registered here
+ * (call it before the file's own hooks, which may then use it). The answer stands for the API from
+ * that hook on; reading it before, at a module's top level, throws.
+ */
+export function useTestApi(options: TestApiOptions = {}): TestApi {
+  let api: TestApi | undefined;
+  beforeAll(async () => {
+    api = await createTestApi(options);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  return new Proxy({} as TestApi, {
+    get(_, key) {
+      if (!api) throw new Error("useTestApi: the API exists once the file's beforeAll hooks run");
+      return Reflect.get(api, key);
+    },
+  });
+}
+
+/**
+ * Claims `flowRunId` as a worker does: a heartbeat as `workerName` in `workPoolName`, then one poll
+ * for up to `limit` due runs (it claims all of them); fails unless the run is among them.
+ */
+export async function claimRun(
+  worker: Caller,
+  at: { workPoolName: string; workerName: string; limit: number },
+  flowRunId: string,
+) {
+  const { workerId } = await worker.workers.heartbeat({ workPoolName: at.workPoolName, workerName: at.workerName });
+  const polled = await worker.workers.poll({ workerId, limit: at.limit, waitMs: 0 });
+  const claimed = polled.runs.find((r) => r.id === flowRunId);
+  if (!claimed) throw new Error(`${at.workerName} did not claim ${flowRunId}`);
+  return { workerId, claimed };
 }
 
 /** Creates a process work pool and a deployment in it, as `caller`. */

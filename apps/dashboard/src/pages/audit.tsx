@@ -5,13 +5,27 @@ import { useInfiniteQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "../api/provider.tsx";
 import { DataTable } from "../components/data-table.tsx";
-import { EmptyState, ErrorNote, PageHeader, RelativeTime, Skeleton } from "../components/ui.tsx";
+import {
+  EmptyState,
+  ErrorNote,
+  InputField,
+  PageHeader,
+  RelativeTime,
+  SelectField,
+  Skeleton,
+} from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { setSearch, useLocation } from "../router.tsx";
 import "./audit.css";
 
 const OUTCOMES = ["ok", "refused", "failed"] as const;
 type Outcome = (typeof OUTCOMES)[number];
+
+/** The free-text filters, in the order the form shows them. */
+const TEXT_FILTERS = [
+  { key: "actor", label: "Actor", placeholder: "email, name or key prefix" },
+  { key: "action", label: "Action", placeholder: "secrets.set or apiKeys.*" },
+] as const;
 
 interface Filters {
   actor: string;
@@ -75,48 +89,30 @@ export function AuditPage() {
       />
       <form className="filters card" role="search" aria-label="Filter the audit log" onSubmit={apply}>
         <div className="filter-row">
-          <label className="field">
-            <span>Actor</span>
-            <input
-              name="actor"
-              value={draft.actor}
-              placeholder="email, name or key prefix"
-              onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+          {TEXT_FILTERS.map((f) => (
+            <InputField
+              key={f.key}
+              label={f.label}
+              name={f.key}
+              value={draft[f.key]}
+              placeholder={f.placeholder}
+              onChange={(value) => setDraft({ ...draft, [f.key]: value })}
             />
-          </label>
-          <label className="field">
-            <span>Action</span>
-            <input
-              name="action"
-              value={draft.action}
-              placeholder="secrets.set or apiKeys.*"
-              onChange={(e) => setDraft({ ...draft, action: e.target.value })}
-            />
-          </label>
-          <label className="field">
-            <span>Outcome</span>
-            <select
-              name="outcome"
-              value={draft.outcome}
-              onChange={(e) => setDraft({ ...draft, outcome: e.target.value as Filters["outcome"] })}
-            >
-              <option value="">Any</option>
-              {OUTCOMES.map((o) => (
-                <option key={o} value={o}>
-                  {o}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Since</span>
-            <input
-              name="since"
-              type="datetime-local"
-              value={draft.since}
-              onChange={(e) => setDraft({ ...draft, since: e.target.value })}
-            />
-          </label>
+          ))}
+          <SelectField
+            label="Outcome"
+            name="outcome"
+            value={draft.outcome}
+            options={[{ value: "", label: "Any" }, ...OUTCOMES.map((o) => ({ value: o, label: o }))]}
+            onChange={(outcome) => setDraft({ ...draft, outcome: outcome as Filters["outcome"] })}
+          />
+          <InputField
+            label="Since"
+            name="since"
+            type="datetime-local"
+            value={draft.since}
+            onChange={(since) => setDraft({ ...draft, since })}
+          />
           <button type="submit" className="button primary">
             Apply
           </button>

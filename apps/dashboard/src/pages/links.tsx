@@ -73,29 +73,20 @@ export function AcceptInvitePage() {
           </p>
           {inv.email ? null : (
             <>
-              <label htmlFor="email">Email</label>
-              <input
-                id="email"
-                type="email"
-                autoComplete="username"
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
+              <InputField label="Email" type="email" autoComplete="username" value={email} onChange={setEmail} />
             </>
           )}
           {inv.existingUser ? null : (
             <>
-              <label htmlFor="name">Name (optional)</label>
-              <input id="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+              <InputField label="Name (optional)" autoComplete="name" value={name} onChange={setName} />
             </>
           )}
-          <label htmlFor="password">{inv.existingUser ? "Your password" : "Choose a password"}</label>
-          <input
-            id="password"
+          <InputField
+            label={inv.existingUser ? "Your password" : "Choose a password"}
             type="password"
             autoComplete={inv.existingUser ? "current-password" : "new-password"}
             value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            onChange={setPassword}
             aria-describedby="password-rules"
           />
           {inv.existingUser ? null : (
@@ -125,13 +116,12 @@ export function ResetPasswordPage() {
   return (
     <SignInCard title="Choose a new password">
       <form onSubmit={reset.submit} noValidate aria-label="Choose a new password">
-        <label htmlFor="password">New password</label>
-        <input
-          id="password"
+        <InputField
+          label="New password"
           type="password"
           autoComplete="new-password"
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
         />
         <p className="muted small">At least 12 characters; not a common password; not your email.</p>
         <RequestError error={reset.error} />
@@ -150,6 +140,17 @@ export function DevicePage() {
   const { search } = useLocation();
   const [code, setCode] = useState(search.get("code") ?? "");
   const decide = useMutation(trpc.auth.deviceDecide.mutationOptions());
+  // Both answers wait for a code and for the previous answer to land.
+  const answerButton = (approve: boolean, label: string) => (
+    <button
+      type="button"
+      className={approve ? "button primary" : "button"}
+      disabled={!code || decide.isPending}
+      onClick={() => decide.mutate({ userCode: code, approve })}
+    >
+      {label}
+    </button>
+  );
   if (decide.data)
     return (
       <EmptyState title={decide.data.approved ? "The CLI is signed in" : "Sign-in refused"}>
@@ -165,22 +166,8 @@ export function DevicePage() {
       <PageHeader title="Confirm a CLI sign-in" subtitle="Only confirm a code that your own terminal shows." />
       <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Device code">
         <InputField label="Code" value={code} onChange={setCode} autoComplete="off" spellCheck={false} />
-        <button
-          type="button"
-          className="button primary"
-          disabled={!code || decide.isPending}
-          onClick={() => decide.mutate({ userCode: code, approve: true })}
-        >
-          Confirm
-        </button>
-        <button
-          type="button"
-          className="button"
-          disabled={!code || decide.isPending}
-          onClick={() => decide.mutate({ userCode: code, approve: false })}
-        >
-          Refuse
-        </button>
+        {answerButton(true, "Confirm")}
+        {answerButton(false, "Refuse")}
       </form>
       <RequestError error={decide.error} />
     </>

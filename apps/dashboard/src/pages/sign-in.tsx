@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { createAccountApi, enterWorkspace, hasSignIn } from "../api/account.ts";
 import { createAnonymousApi, errorMessage } from "../api/client.ts";
 import { signIn, takeEndedReason } from "../api/session.ts";
-import { BrandMark, Command } from "../components/ui.tsx";
+import { BrandMark, Command, InputField } from "../components/ui.tsx";
 import { useDocumentTitle } from "../lib/hooks.ts";
 import { navigate } from "../router.tsx";
 import "./sign-in.css";
@@ -114,25 +114,23 @@ export function SignInPage({ adding }: { adding: boolean }) {
         </p>
       ) : null}
       <form onSubmit={submitPassword} noValidate>
-        <label htmlFor="email">Email</label>
-        <input
-          id="email"
+        <InputField
+          label="Email"
           name="email"
           type="email"
           autoComplete="username"
           value={email}
-          onChange={(e) => setEmail(e.target.value)}
+          onChange={setEmail}
           required
           autoFocus
         />
-        <label htmlFor="password">Password</label>
-        <input
-          id="password"
+        <InputField
+          label="Password"
           name="password"
           type="password"
           autoComplete="current-password"
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
           aria-invalid={error?.form === "password" ? true : undefined}
           aria-describedby={error?.form === "password" ? "password-error" : undefined}
           required
@@ -153,16 +151,15 @@ export function SignInPage({ adding }: { adding: boolean }) {
         </button>
       </form>
       <form onSubmit={submitKey} noValidate className="key-form">
-        <label htmlFor="api-key">API key</label>
-        <input
-          id="api-key"
+        <InputField
+          label="API key"
           name="apiKey"
           type="password"
           autoComplete="off"
           spellCheck={false}
           placeholder="fp_…"
           value={apiKey}
-          onChange={(e) => setApiKey(e.target.value)}
+          onChange={setApiKey}
           aria-invalid={error?.form === "key" ? true : undefined}
           aria-describedby={error?.form === "key" ? "api-key-error" : "api-key-help"}
           required

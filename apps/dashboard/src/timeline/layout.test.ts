@@ -49,13 +49,13 @@ describe("layoutTimeline", () => {
     expect(l.lanes).toHaveLength(2);
   });
 
-  it("places 10,000 task runs quickly", () => {
+  // How long the placement takes is measured by `pnpm bench dashboard-scale` (the "layout" time of a
+  // 10,000-task-run timeline in Chromium), not here: a wall-clock limit fails on a busy machine.
+  it("places 10,000 task runs in packed lanes and finds one again by its position", () => {
     const rows = Array.from({ length: 10_000 }, (_, i) =>
       row(`t${String(i).padStart(5, "0")}`, i * 3, i * 3 + 50, { runCount: i % 7 === 0 ? 2 : 1 }),
     );
-    const t0 = performance.now();
     const l = layoutTimeline(rows, "packed");
-    expect(performance.now() - t0).toBeLessThan(200);
     expect(l.items).toHaveLength(10_000);
     expect(l.lanes.length).toBeGreaterThan(10);
     expect(itemAt(l, l.items[5000]!.lane, l.items[5000]!.start + 1, 0, Date.now())?.id).toBe(l.items[5000]!.id);

@@ -2,18 +2,11 @@
 // UNAUTHORIZED, and revocation reaches this replica at once and other replicas within their cache TTL.
 import { randomBytes } from "node:crypto";
 import { SignJWT, UnsecuredJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSigningKeys } from "../services/signing-keys.ts";
-import { callError, createTestApi, type TestApi } from "../testing.ts";
+import { callError, useTestApi } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

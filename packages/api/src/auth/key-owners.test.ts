@@ -1,16 +1,10 @@
 // API keys act for their owner: a key never does more than its owner's current role allows, so a
 // demotion narrows existing keys and a removal refuses them, at once on this replica.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApiKey } from "../services/workspaces.ts";
-import { callError, createTestApi, type TestApi } from "../testing.ts";
+import { callError, useTestApi } from "../testing.ts";
 
-let api: TestApi;
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 async function orgOf(workspaceId: string): Promise<string> {
   const ws = await api.db.prisma.workspace.findUniqueOrThrow({

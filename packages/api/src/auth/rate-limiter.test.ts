@@ -1,17 +1,10 @@
 // Per-key rate limits: past the burst a key is answered TOO_MANY_REQUESTS (HTTP 429) with a retry
 // hint in data.retryAfterMs; other keys are unaffected, and the key works again after the hint.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RateLimiter } from "./rate-limiter.ts";
-import { createTestApi, httpCall, type TestApi } from "../testing.ts";
+import { useTestApi, httpCall } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi({ rateLimit: { ratePerSecond: 5, burst: 5 } });
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi({ rateLimit: { ratePerSecond: 5, burst: 5 } });
 
 const whoami = (credential: string) => httpCall(api.services, { path: "auth.whoami", type: "query", credential });
 

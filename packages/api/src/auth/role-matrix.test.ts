@@ -3,9 +3,9 @@
 // not members of the workspace. Each refusal is the expected one; a procedure without an entry in
 // MIN fails the test, so a new procedure cannot ship without saying who may call it.
 import type { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../root.ts";
-import { callError, createTestApi, PUBLIC_PROCEDURES, TestBrowser, type Caller, type TestApi } from "../testing.ts";
+import { callError, PUBLIC_PROCEDURES, TestBrowser, useTestApi, type Caller } from "../testing.ts";
 import { scopeAllows, type ApiKeyScope } from "./api-keys.ts";
 
 type Tier = ApiKeyScope | "ORG_ADMIN" | "RUNTIME" | "RUN_TOKEN" | "PUBLIC";
@@ -118,7 +118,7 @@ async function outcome(caller: Caller, path: string): Promise<TRPCError["code"] 
   }
 }
 
-let api: TestApi;
+const api = useTestApi({ config: { scryptCost: 2 ** 10 } });
 const PASSWORD = "matrix passphrase 2026";
 /** People of ws-a's organisation by role, and how they reach ws-a. */
 const PEOPLE = {
@@ -138,7 +138,6 @@ async function signInTo(email: string, workspace: string) {
 }
 
 beforeAll(async () => {
-  api = await createTestApi({ config: { scryptCost: 2 ** 10 } });
   // The first owner through the workspace's own admin key (a service account); then the owner's turn.
   await api.a.as.ADMIN.members.createUser({ email: PEOPLE.owner.email, role: "owner", password: PASSWORD });
   const owner = api.caller((await signInTo(PEOPLE.owner.email, "ws-a")).token);
@@ -167,9 +166,6 @@ beforeAll(async () => {
   // A person of another organisation (ws-b's owner).
   await api.b.as.ADMIN.members.createUser({ email: "outsider@matrix.test", role: "owner", password: PASSWORD });
 }, 60_000);
-afterAll(async () => {
-  await api?.close();
-});
 
 describe("role matrix", () => {
   it("names the least tier of every procedure", () => {

@@ -5,22 +5,21 @@
 // Then: a sibling run of the same workspace is out of reach, and an expired, forged,
 // wrong-audience or superseded token is refused. Real PostgreSQL, through the router stack.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "@flowplane/core";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "../root.ts";
 import { sweepLiveness } from "../services/liveness.ts";
-import { callError, createPoolDeployment, createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { callError, createPoolDeployment, createTestApi, useTestApi, type Caller } from "../testing.ts";
 import { issueRunToken, RUN_TOKEN_PREFIX, runTokenClaimsFor } from "./run-tokens.ts";
 import { issueSessionToken } from "./session-tokens.ts";
 import { TokenSigner } from "./token-signer.ts";
 
-let api: TestApi;
+const api = useTestApi({ config: { runTokenTtlSeconds: 600 } });
 let worker: Caller;
 let workerId: string;
 
 beforeAll(async () => {
-  api = await createTestApi({ config: { runTokenTtlSeconds: 600 } });
   worker = api.a.as.WORKER;
   await createPoolDeployment(api.a.as.DEVELOPER, "tokens", {
     flowName: "tokens",
@@ -31,9 +30,6 @@ beforeAll(async () => {
   await api.a.as.ADMIN.secrets.set({ name: "TOKEN_SECRET", value: "for-runs" });
   await api.a.as.ADMIN.variables.set({ name: "token_var", value: 7 });
   workerId = (await worker.workers.heartbeat({ workPoolName: "tokens", workerName: "token-worker" })).workerId;
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 /** A new deployment run claimed by the worker: its id, claim token and run token. */

@@ -1,27 +1,13 @@
 // Scopes on every procedure: a READ key (or its dashboard session) cannot change anything, a WORKER
 // key cannot manage keys, workspaces, deployments or pools, a DEVELOPER key cannot manage keys, and
 // an ADMIN key can do all of it. The READ sweep is generated from the router.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TRPCError } from "@trpc/server";
 import { appRouter } from "../root.ts";
 import { API_KEY_SCOPES, type ApiKeyScope } from "./api-keys.ts";
-import {
-  callError,
-  createPoolDeployment,
-  createTestApi,
-  PUBLIC_PROCEDURES,
-  type Caller,
-  type TestApi,
-} from "../testing.ts";
+import { callError, createPoolDeployment, useTestApi, PUBLIC_PROCEDURES, type Caller } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 type Procedure = (input?: unknown) => Promise<unknown>;
 const procedures = Object.entries(

@@ -2,18 +2,17 @@
 // worker received, and writes from anyone who does not hold the run's current claim are refused
 // with CLAIM_SUPERSEDED. Each test is named after the reproduction it covers. Real PostgreSQL,
 // through the same router stack as HTTP; e2e/worker.test.ts covers the zombie with real processes.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { sweepLiveness } from "../services/liveness.ts";
-import { callError, createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { callError, claimRun, useTestApi, type Caller } from "../testing.ts";
 
-let api: TestApi;
+const api = useTestApi({ poolSize: 20 });
 let developer: Caller;
 /** Two worker keys of the same workspace: two workers' credentials. */
 let workerA: Caller;
 let workerB: Caller;
 
 beforeAll(async () => {
-  api = await createTestApi({ poolSize: 20 });
   developer = api.a.as.DEVELOPER;
   workerA = api.a.as.WORKER;
   const second = await api.a.as.ADMIN.apiKeys.create({ name: "second worker", scope: "WORKER" });
@@ -21,17 +20,9 @@ beforeAll(async () => {
   await developer.workPools.create({ name: "fenced", type: "process" });
   await developer.deployments.upsert({ flowName: "fenced", name: "d", entrypoint: "x.ts:f", workPoolName: "fenced" });
 });
-afterAll(async () => {
-  await api?.close();
-});
 
-async function claimAs(worker: Caller, workerName: string, flowRunId: string) {
-  const identity = await worker.workers.heartbeat({ workPoolName: "fenced", workerName });
-  const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 50, waitMs: 0 });
-  const claimed = polled.runs.find((r) => r.id === flowRunId);
-  if (!claimed) throw new Error(`${workerName} did not claim ${flowRunId}`);
-  return { workerId: identity.workerId, claimed };
-}
+const claimAs = (worker: Caller, workerName: string, flowRunId: string) =>
+  claimRun(worker, { workPoolName: "fenced", workerName, limit: 50 }, flowRunId);
 
 async function newRun() {
   return { run: await developer.deployments.run({ name: "fenced/d" }) };

@@ -2,20 +2,13 @@
 // subscriber gets its workspace's events (optionally one run's), and a subscription whose key is
 // revoked stops receiving instead of streaming until the socket happens to close.
 import { getEventListeners } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TRPCError } from "@trpc/server";
 import { uuidv7 } from "@flowplane/core";
 import type { FlowplaneEvent } from "../services/events.ts";
-import { createTestApi, type TestApi } from "../testing.ts";
+import { useTestApi } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 interface Subscription {
   events: FlowplaneEvent[];

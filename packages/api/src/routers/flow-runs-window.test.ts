@@ -1,15 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, type TestApi } from "../testing.ts";
+import { describe, expect, it } from "vitest";
+import { useTestApi } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 describe("flowRuns.list in a time window", () => {
   it("pages through the window by expected start, newest first, without gaps or repeats", async () => {

@@ -1,20 +1,16 @@
 // Orchestrated proposals through the API on real PostgreSQL: concurrent proposals serialise on the
 // run row, retries become AwaitingRetry, cancellation goes CANCELLING -> CANCELLED only, and an
 // explicit retry re-runs a finished run (and only a finished one).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimRun, createPoolDeployment, useTestApi, type Caller } from "../testing.ts";
 
-let api: TestApi;
+const api = useTestApi({ poolSize: 20 });
 let worker: Caller;
 let developer: Caller;
 
 beforeAll(async () => {
-  api = await createTestApi({ poolSize: 20 });
   worker = api.a.as.WORKER;
   developer = api.a.as.DEVELOPER;
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 async function stateRows(flowRunId: string): Promise<number> {
@@ -40,23 +36,22 @@ async function scheduledRun(retryPolicy?: { retries: number; retryDelaySeconds?:
 /** What a worker sends with every write for a run it claimed. */
 const claimOf = (claimed: { claimToken: string }) => ({ claimToken: claimed.claimToken });
 
-/** A deployment's run, claimed by a worker of its pool and RUNNING. */
+/** A deployment's run, claimed by a worker of its pool and RUNNING (called once: it creates the pool). */
 async function claimedDeploymentRun() {
-  await developer.workPools.create({ name: "retry-pool", type: "process" }).catch(() => {});
-  const d = await developer.deployments.upsert({
+  const d = await createPoolDeployment(developer, "retry-pool", {
     flowName: "proposals",
     name: "retryable",
     entrypoint: "x.ts:f",
-    workPoolName: "retry-pool",
   });
   const run = await developer.deployments.run({ id: d.deploymentId });
-  const identity = await worker.workers.heartbeat({ workPoolName: "retry-pool", workerName: "retry-worker" });
-  const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 });
-  const claimed = polled.runs.find((r) => r.id === run.id);
-  expect(claimed).toBeDefined();
-  const started = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...claimOf(claimed!) });
+  const { claimed } = await claimRun(
+    worker,
+    { workPoolName: "retry-pool", workerName: "retry-worker", limit: 10 },
+    run.id,
+  );
+  const started = await worker.flowRuns.setState({ id: run.id, state: { type: "RUNNING" }, ...claimOf(claimed) });
   expect(started.decision).toBe("ACCEPT");
-  return { run, claimed: claimed! };
+  return { run, claimed };
 }
 
 async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: number }) {

@@ -1,16 +1,9 @@
 // Invalid input is answered BAD_REQUEST over HTTP, and the answer names the offending field both in
 // the message and in data.path (the CLI prints it; forms highlight it).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, httpCall, type TestApi } from "../testing.ts";
+import { describe, expect, it } from "vitest";
+import { useTestApi, httpCall } from "../testing.ts";
 
-let api: TestApi;
-
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 async function badRequest(path: string, type: "query" | "mutation", input: unknown, credential = api.a.keys.ADMIN) {
   const res = await httpCall(api.services, { path, type, input, credential });

@@ -1,21 +1,17 @@
 // Batched ingestion through `ingest.batch` on real PostgreSQL: a re-sent batch is stored once, rows
 // naming another workspace's runs are dropped, and task-run states move the task run's current
 // state, attempt count, start and end the way the timeline reads them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "@flowplane/core";
-import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { useTestApi, type Caller } from "../testing.ts";
 
-let api: TestApi;
+const api = useTestApi();
 let worker: Caller;
 let flowRunId: string;
 
 beforeAll(async () => {
-  api = await createTestApi();
   worker = api.a.as.WORKER;
   flowRunId = (await worker.flowRuns.create({ flowName: "ingest", state: { type: "RUNNING" } })).id;
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 const base = Date.parse("2030-01-01T00:00:00.000Z");

@@ -1,32 +1,25 @@
 // No run waits for ever (issue 13, point 10): the liveness sweep resolves runs whose holder is
 // gone and pauses that timed out. Real PostgreSQL, through the API as workers and people call it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claimRun, useTestApi, type Caller } from "../testing.ts";
 import { sweepLiveness } from "./liveness.ts";
 
-let api: TestApi;
+const api = useTestApi();
 let developer: Caller;
 let worker: Caller;
 const config = { missedWorkerHeartbeats: 3, runHeartbeatTimeoutSeconds: 60 };
 
 beforeAll(async () => {
-  api = await createTestApi();
   developer = api.a.as.DEVELOPER;
   worker = api.a.as.WORKER;
   await developer.workPools.create({ name: "live", type: "process" });
   await developer.deployments.upsert({ flowName: "live", name: "d", entrypoint: "x.ts:f", workPoolName: "live" });
 });
-afterAll(async () => {
-  await api?.close();
-});
 
 async function claimed(workerName: string) {
   const run = await developer.deployments.run({ name: "live/d" });
-  const identity = await worker.workers.heartbeat({ workPoolName: "live", workerName });
-  const polled = await worker.workers.poll({ workerId: identity.workerId, limit: 10, waitMs: 0 });
-  const claim = polled.runs.find((r) => r.id === run.id);
-  if (!claim) throw new Error("not claimed");
-  return { run, claim, workerId: identity.workerId };
+  const { workerId, claimed: claim } = await claimRun(worker, { workPoolName: "live", workerName, limit: 10 }, run.id);
+  return { run, claim, workerId };
 }
 
 async function silence(workerId: string) {

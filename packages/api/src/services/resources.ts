@@ -20,10 +20,13 @@ export interface Resources {
 
 export function createResources(
   db: Pick<Database, "prisma" | "pool">,
-  options: { onAuditError?: (err: Error) => void } = {},
+  options: { onAuditError?: (err: Error) => void; auditFlushIntervalMs?: number } = {},
 ): Resources {
   return {
-    audit: new AuditRecorder(db.pool, options.onAuditError ? { onError: options.onAuditError } : {}),
+    audit: new AuditRecorder(db.pool, {
+      ...(options.onAuditError ? { onError: options.onAuditError } : {}),
+      ...(options.auditFlushIntervalMs !== undefined ? { flushIntervalMs: options.auditFlushIntervalMs } : {}),
+    }),
     prisma: db.prisma,
     pool: db.pool,
     publisher: new EventPublisher(db.pool),

@@ -1,21 +1,15 @@
 // Secrets and variables through the API: values sealed at rest and never returned to people,
 // metadata for everyone, every read recorded against its run, master key rotation by re-wrapping.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MasterKeyring } from "../crypto/envelope.ts";
 import { createApiServices } from "../services.ts";
-import { callError, createTestApi, type TestApi, type TestWorkspace } from "../testing.ts";
+import { callError, useTestApi, type TestWorkspace } from "../testing.ts";
 import type { ApiServices } from "../trpc.ts";
 import { MasterKeyMismatchError } from "./signing-keys.ts";
 
 const oldMasterKey = randomBytes(32);
-let api: TestApi;
-beforeAll(async () => {
-  api = await createTestApi({ masterKeys: new MasterKeyring(oldMasterKey) });
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi({ masterKeys: new MasterKeyring(oldMasterKey) });
 
 const canary = () => `canary-${randomBytes(12).toString("hex")}`;
 

@@ -3,11 +3,11 @@
 // they expire, and a wrong master key stops the start with nothing written.
 import { randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@flowplane/db/testing";
 import { MasterKeyring } from "../crypto/envelope.ts";
 import { createApiServices } from "../services.ts";
-import { callError, createTestApi, type TestApi } from "../testing.ts";
+import { callError, useTestApi } from "../testing.ts";
 import { createOrganization } from "./workspaces.ts";
 import {
   loadSigningKeys,
@@ -17,13 +17,7 @@ import {
   rotateSigningKeyIfDue,
 } from "./signing-keys.ts";
 
-let api: TestApi;
-beforeAll(async () => {
-  api = await createTestApi();
-});
-afterAll(async () => {
-  await api?.close();
-});
+const api = useTestApi();
 
 /** An ADMIN session for `keyId` signed with `secret`, as someone holding the secret would make it. */
 function forgeAdminSession(secret: Uint8Array, keyId: string, workspaceId: string, kid?: string): Promise<string> {

@@ -1,29 +1,25 @@
 // People signing in, through the real routers and database: passwords and their rules, throttling
 // and lockout, cookie attributes, CSRF, session fixation, sign-out (here and everywhere), password
 // reset links and invitation links (single use, expiring), and the CLI's device sign-in.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CSRF_COOKIE, SESSION_COOKIE } from "../../auth/cookies.ts";
-import { callError, createTestApi, TestBrowser, type TestApi } from "../../testing.ts";
+import { callError, TestBrowser, useTestApi } from "../../testing.ts";
 import { pruneSignInRecords } from "./pruning.ts";
 
-let api: TestApi;
+const api = useTestApi({
+  // Cheap hashes and small limits: the rules are the same, the test is faster.
+  config: {
+    scryptCost: 2 ** 10,
+    loginMaxFailures: 3,
+    loginLockoutSeconds: 60,
+    loginIpMaxFailures: 8,
+    publicUrl: "http://dash.test",
+  },
+});
 const PASSWORD = "correct horse battery staple";
 
 beforeAll(async () => {
-  api = await createTestApi({
-    // Cheap hashes and small limits: the rules are the same, the test is faster.
-    config: {
-      scryptCost: 2 ** 10,
-      loginMaxFailures: 3,
-      loginLockoutSeconds: 60,
-      loginIpMaxFailures: 8,
-      publicUrl: "http://dash.test",
-    },
-  });
   await api.a.as.ADMIN.members.createUser({ email: "Owner@Example.com", role: "owner", password: PASSWORD });
-});
-afterAll(async () => {
-  await api?.close();
 });
 
 /** Signs in like the dashboard: password, then the CSRF token echoed in a header from then on. */
