@@ -292,6 +292,16 @@ const CASES: Record<string, Case[] | "subscription"> = {
   "secrets.list": [{ expect: "own", check: (o) => expect(JSON.stringify(o)).not.toContain("A_SECRET") }],
   "secrets.reads": [{ input: () => ({ name: "A_SECRET" }), expect: DENY }],
   "secrets.delete": [{ input: () => ({ name: "A_SECRET" }), expect: DENY }],
+  "secrets.setAllowDeploy": [{ input: () => ({ name: "A_SECRET", allowDeploy: true }), expect: DENY }],
+  "secrets.resolveForDeploy": [
+    {
+      input: () => ({
+        deploymentNames: ["a/deployment"],
+        steps: [{ phase: "push", index: 0, step: "docker_push", id: null, names: ["A_SECRET"] }],
+      }),
+      expect: DENY,
+    },
+  ],
   // Values go to worker keys only; B's worker key is refused on A's run in "secret values" below.
   "secrets.resolveForRun": [{ input: (a) => ({ flowRunId: a.flowRunId, names: ["A_SECRET"] }), expect: DENY }],
   // The master key is the server's: re-wrapping touches every workspace's data keys but reveals and changes no value.
