@@ -88,6 +88,9 @@ function packageBuild(
     clean: true,
     sourcemap: false,
     tsconfig: path.join(repoRoot, "tsconfig.build.json"),
+    // The TypeScript resolver honours tsconfig's customConditions; the default one does not, and once
+    // an internal package was built it took that sibling's dist/*.d.ts instead of its sources, so the
+    // declarations depended on what had been built before.
     dts: { sourcemap: false, resolver: "tsc", tsc: { eager: eagerTypes } },
     // Third-party packages are imported for their exports, never for side effects alone, so an import
     // whose bindings are unused is dropped. Without this, re-exports in an internal package's index
