@@ -274,7 +274,9 @@ describe("docker infrastructure on the real engine", () => {
   it("pulls a missing image with if-not-present, and names the image when the pull fails", async () => {
     await expect(
       infra.submit(jobSpec({ image: "127.0.0.1:9/flowplane/missing:1", image_pull_policy: "if-not-present" })),
-    ).rejects.toThrow(/could not pull image "127.0.0.1:9\/flowplane\/missing:1": .*connection refused/);
+    ).rejects.toThrow(
+      /could not pull image "127.0.0.1:9\/flowplane\/missing:1": .*connection refused \(tried 3 times\)$/,
+    );
   });
 
   it("a container that never starts (a registry that accepts and never answers) ends within startTimeoutMs, saying what it waited for", async () => {
