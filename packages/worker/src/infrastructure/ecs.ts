@@ -447,7 +447,11 @@ export class EcsInfrastructure implements Infrastructure {
     const seen = (task: Task) => {
       // From the task's start: the stream exists only once its container runs.
       if (settings.streamOutput && !output && (task.lastStatus === "RUNNING" || task.startedAt))
-        output = this.followOutput(ecs, settings, taskDefinition, taskArn, job);
+        // Output is a convenience: a follower that cannot start never ends the run.
+        output = this.followOutput(ecs, settings, taskDefinition, taskArn, job).catch((err: unknown) => {
+          job.onEvent?.(`stream_output: could not follow the task's output: ${awsMessage(err)}`);
+          return null;
+        });
     };
     const exited = this.watch(ecs, cluster, taskArn, settings.containerName, job, () => stopRequested, seen).then(
       async (result) => {
