@@ -769,6 +769,26 @@ describe("ecs pool through the Worker", () => {
     expect((await runLogs(server, run.id)).filter((line) => printed.includes(line))).toEqual(printed);
   });
 
+  it("stream_output and a cancel: the task is stopped, its last lines drained into the run's logs, the run CANCELLED, and the follower reads no more", async () => {
+    const printed = ["one", "two", "three", "four"];
+    fake.outcome = () => ({ kind: "run-until-stopped", output: printed });
+    const run = await server.api.deployments.run.mutate({ name: "hello/streamed" });
+    const worker = startWorker(server, { poolName: "ecs-pool", infrastructure: infra() });
+    try {
+      await waitFor("the task's first line in the run's logs", async () =>
+        (await runLogs(server, run.id)).includes("one"),
+      );
+      await server.api.flowRuns.cancel.mutate({ id: run.id });
+      await waitForRun(server, run.id, "CANCELLED", (r) => r.state.type === "CANCELLED", 20_000);
+      const reads = logs.bodiesOf("GetLogEvents").length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(logs.bodiesOf("GetLogEvents").length).toBe(reads);
+      expect((await runLogs(server, run.id)).filter((line) => printed.includes(line))).toEqual(printed);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it("passes the task the run's own run token and never the worker's key (issue 19.6)", async () => {
     fake.outcome = () => ({ kind: "exit", exitCode: 0 });
     const run = await server.api.deployments.run.mutate({ name: "hello/long" });
