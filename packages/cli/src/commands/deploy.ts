@@ -141,6 +141,10 @@ async function deploy(entrypoint: string | undefined, flags: DeployFlags, redact
   const api = () => (connection ??= connect(flags));
   // Then build and push (once for deployments sharing the same steps), and settle delivery.
   const shipped = new Map<string, Promise<StepsResult>>();
+  // The values read from the secret store, which a deployment must never store. Narrower than
+  // `redactor`, which also hides credentials given as {{ env.NAME }} from what deploy prints: a
+  // pull step may rightly store the same text as a literal (an access key id equal to its secret).
+  const fromSecretStore = new Redactor();
   const shipping = (steps: DeploymentSteps) => JSON.stringify([steps.build, steps.push]);
   const prepared = [];
   for (const { steps, where, ...p } of checked) {
@@ -148,8 +152,8 @@ async function deploy(entrypoint: string | undefined, flags: DeployFlags, redact
     const deploymentNames = checked
       .filter((c) => shipping(c.steps) === shipping(steps))
       .map((c) => `${c.flowName}/${c.name}`);
-    const resolveNamed: StepContext["resolveNamed"] = async (refs, asking) =>
-      readDeployValues(await api(), {
+    const resolveNamed: StepContext["resolveNamed"] = async (refs, asking) => {
+      const got = await readDeployValues(await api(), {
         deploymentNames,
         steps: asking.steps.map((s) => ({
           phase: asking.phase === "build" ? "build" : "push",
@@ -160,6 +164,9 @@ async function deploy(entrypoint: string | undefined, flags: DeployFlags, redact
         })),
         variables: refs.variables,
       });
+      for (const value of Object.values(got.secrets)) fromSecretStore.add(value);
+      return got;
+    };
     const delivery = await deliver(p.jobVariables, steps, baseDir, where, shipped, { resolveNamed, redactor, say });
     const deployment = {
       ...p,
@@ -168,7 +175,7 @@ async function deploy(entrypoint: string | undefined, flags: DeployFlags, redact
       codeVersion: delivery.codeVersion,
       jobVariables: delivery.jobVariables,
     };
-    refuseSecretValues(deployment, redactor, where);
+    refuseSecretValues(deployment, fromSecretStore, where);
     prepared.push(deployment);
   }
   const results = [];
@@ -200,10 +207,10 @@ async function deploy(entrypoint: string | undefined, flags: DeployFlags, redact
  * `{{ secret.X }}` (an image named after it, say) would reach its job variables or pull steps, so
  * deploy stops before writing anything, naming the field (not the value).
  */
-function refuseSecretValues(deployment: Record<string, unknown>, redactor: Redactor, where: string): void {
-  if (redactor.empty) return;
+function refuseSecretValues(deployment: Record<string, unknown>, secretValues: Redactor, where: string): void {
+  if (secretValues.empty) return;
   const carrying = (value: unknown, at: string): string | null => {
-    if (typeof value === "string") return redactor.text(value) === value ? null : at;
+    if (typeof value === "string") return secretValues.text(value) === value ? null : at;
     if (value === null || typeof value !== "object") return null;
     for (const [k, v] of Object.entries(value)) {
       const found = carrying(k, at) ?? carrying(v, Array.isArray(value) ? `${at}[${k}]` : at ? `${at}.${k}` : k);
