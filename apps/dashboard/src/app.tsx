@@ -17,6 +17,7 @@ import { RunPage } from "./pages/run.tsx";
 import { RunsPage } from "./pages/runs.tsx";
 import { SecretsPage } from "./pages/secrets.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
+import { SsoPage } from "./pages/sso.tsx";
 import { WorkPoolPage } from "./pages/work-pool.tsx";
 import { WorkPoolsPage } from "./pages/work-pools.tsx";
 import { Link, matchPath, navigate, useLocation } from "./router.tsx";
@@ -33,6 +34,8 @@ const NAV: { to: string; label: string; match: string; admin?: boolean }[] = [
   { to: "/service-accounts", label: "Service accounts", match: "/service-accounts", admin: true },
   { to: "/api-keys", label: "API keys", match: "/api-keys", admin: true },
   { to: "/audit", label: "Audit log", match: "/audit", admin: true },
+  // Workspace admins read it; organisation owners and admins also change it (on the page).
+  { to: "/sso", label: "Single sign-on", match: "/sso", admin: true },
 ];
 
 export function App() {
@@ -66,6 +69,7 @@ function Routes({ pathname }: { pathname: string }) {
   if (pathname === "/service-accounts") return <ServiceAccountsPage />;
   if (pathname === "/device") return <DevicePage />;
   if (pathname === "/audit") return <AuditPage />;
+  if (pathname === "/sso") return <SsoPage />;
   return (
     <div className="empty-state" role="status">
       <h1>Page not found</h1>

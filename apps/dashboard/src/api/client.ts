@@ -81,3 +81,13 @@ export function isUnauthenticated(err: unknown): boolean {
 export function isForbidden(err: unknown): boolean {
   return err instanceof TRPCClientError && (err.data as { code?: string } | undefined)?.code === "FORBIDDEN";
 }
+
+/**
+ * The input field an API error blames (the first segment of its path: `allowedDomains.2` names
+ * `allowedDomains`), so a form can show the message next to that field; null when none is.
+ */
+export function errorField(err: unknown): string | null {
+  if (!(err instanceof TRPCClientError)) return null;
+  const path = (err.data as { path?: unknown } | undefined)?.path;
+  return typeof path === "string" && path !== "" ? path.split(".")[0]! : null;
+}

@@ -2,6 +2,7 @@
 // fields and the states of a list query.
 import {
   useEffect,
+  useId,
   useRef,
   useState,
   type InputHTMLAttributes,
@@ -133,19 +134,35 @@ export function Field({
   );
 }
 
-/** A labelled <input> whose value the page keeps as text. */
+/**
+ * A labelled <input> whose value the page keeps as text, and the refusal of what was typed in it
+ * (`error`), read out when it appears and tied to the input as its description.
+ */
 export function InputField({
   label,
   value,
   onChange,
+  error,
   ...input
-}: { label: ReactNode; value: string; onChange: (value: string) => void } & Omit<
+}: { label: ReactNode; value: string; onChange: (value: string) => void; error?: string | null } & Omit<
   InputHTMLAttributes<HTMLInputElement>,
   "value" | "onChange"
 >) {
+  const errorId = useId();
   return (
     <Field label={label}>
-      <input {...input} value={value} onChange={(e) => onChange(e.target.value)} />
+      <input
+        {...input}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errorId : input["aria-describedby"]}
+      />
+      {error ? (
+        <span id={errorId} className="field-error" role="alert">
+          {error}
+        </span>
+      ) : null}
     </Field>
   );
 }
