@@ -4,9 +4,10 @@
 // signs in through it and, as a developer, gets no such page, and the admin removes it.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestProvider, type TestProvider } from "@flowplane/api/testing/oidc-provider";
-import { launchTestBrowser, screenshot, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import type { TestProvider } from "@flowplane/api/testing/oidc-provider";
+import { screenshot, type Browser } from "./dashboard-support.ts";
 import type { TestServer } from "./harness.ts";
+import { SSO_CLIENT_ID, signInWithSso, startSsoBrowserFixture, type SsoBrowserFixture } from "./support/sso-browser.ts";
 
 const ADMIN = "admin@example.com";
 /** An organisation member who administers the workspace, not the organisation. */
@@ -14,31 +15,17 @@ const WORKSPACE_ADMIN = "ops@example.com";
 const PASSWORD = "a long and private passphrase";
 const CLIENT_SECRET = "dashboard-sso-secret-0123456789";
 
-let server: TestServer;
-let idp: TestProvider;
-let browser: Browser;
-let page: Page;
+let fixture: SsoBrowserFixture;
+let server: TestServer, idp: TestProvider, browser: Browser, page: Page;
 
 beforeAll(async () => {
-  server = await startDashboardServer();
-  idp = await startTestProvider({
-    clients: [
-      { clientId: "flowplane", clientSecret: CLIENT_SECRET, redirectUris: [`${server.url}/auth/sso/callback`] },
-    ],
-  });
+  fixture = await startSsoBrowserFixture(CLIENT_SECRET);
+  ({ server, idp, browser, page } = fixture);
   await server.api.members.createUser.mutate({ email: ADMIN, role: "admin", password: PASSWORD });
   await server.api.members.createUser.mutate({ email: WORKSPACE_ADMIN, role: "workspace-admin", password: PASSWORD });
-  browser = await launchTestBrowser();
-  page = browser.page;
-  // The provider's development pages link a web font; nothing may leave loopback.
-  await page.context().route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await idp?.close();
-  await server?.close();
-}, 60_000);
+afterAll(() => fixture?.close(), 60_000);
 
 /** On the sign-in page: signs in with a password and opens the single sign-on page from the navigation. */
 async function openSsoPageAs(email: string): Promise<void> {
@@ -56,7 +43,7 @@ describe("dashboard single sign-on page", () => {
     await openSsoPageAs(ADMIN);
     await page.getByText("Single sign-on is not set up").waitFor();
     await page.getByLabel("Issuer URL").fill(idp.issuer);
-    await page.getByLabel("Client id").fill("flowplane");
+    await page.getByLabel("Client id").fill(SSO_CLIENT_ID);
     await page.getByLabel("Client secret").fill(CLIENT_SECRET);
     await page.getByLabel("Allowed email domains").fill("acme.test, acme_test");
     await page.getByLabel("Their role there").selectOption("DEVELOPER");
@@ -78,13 +65,13 @@ describe("dashboard single sign-on page", () => {
     const connection = page.getByTestId("sso-connection");
     await connection.waitFor();
     const shown = (await connection.textContent())!;
-    for (const expected of [idp.issuer, "flowplane", "acme.test", "still allowed", `${server.url}/auth/sso/callback`])
+    for (const expected of [idp.issuer, SSO_CLIENT_ID, "acme.test", "still allowed", `${server.url}/auth/sso/callback`])
       expect(shown).toContain(expected);
     // Write-only: the secret is neither shown nor left in a field.
     expect(await page.content()).not.toContain(CLIENT_SECRET);
     expect(await server.api.sso.get.query()).toMatchObject({
       issuer: idp.issuer,
-      clientId: "flowplane",
+      clientId: SSO_CLIENT_ID,
       allowedDomains: ["acme.test"],
       workspaceName: "default",
       defaultRole: "DEVELOPER",
@@ -97,14 +84,7 @@ describe("dashboard single sign-on page", () => {
   it("signs a person in through it, who as a developer has no single sign-on page; a workspace admin only reads it", async () => {
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    await page.getByLabel("Email", { exact: true }).fill("ada@acme.test");
-    await page.getByRole("button", { name: "Sign in with SSO" }).click();
-    await page.waitForURL(`${idp.issuer}/**`);
-    await page.locator('input[name="login"]').fill("ada@acme.test");
-    await page.locator('input[name="password"]').fill("anything");
-    await page.getByRole("button", { name: "Sign-in" }).click();
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.getByRole("heading", { level: 1, name: "Runs" }).waitFor();
+    await signInWithSso(page, idp.issuer, "ada@acme.test");
     expect(await page.getByTestId("signed-in-as").textContent()).toBe("ada@acme.test");
     expect(await page.locator(".scope-pill").textContent()).toBe("developer");
 

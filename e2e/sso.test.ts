@@ -5,26 +5,24 @@
 // with, are refused and audited; an organisation that requires SSO refuses its members' passwords.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestProvider, type TestProvider } from "@flowplane/api/testing/oidc-provider";
-import { launchTestBrowser, screenshot, startDashboardServer, type Browser } from "./dashboard-support.ts";
+import type { TestProvider } from "@flowplane/api/testing/oidc-provider";
+import { screenshot } from "./dashboard-support.ts";
 import { runCli, type TestServer } from "./harness.ts";
+import {
+  signInAtProvider,
+  signInWithSso,
+  startSsoBrowserFixture,
+  type SsoBrowserFixture,
+} from "./support/sso-browser.ts";
 
+let fixture: SsoBrowserFixture;
 let server: TestServer;
 let idp: TestProvider;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  server = await startDashboardServer();
-  idp = await startTestProvider({
-    clients: [
-      {
-        clientId: "flowplane",
-        clientSecret: "e2e-client-secret-0123456789",
-        redirectUris: [`${server.url}/auth/sso/callback`],
-      },
-    ],
-  });
+  fixture = await startSsoBrowserFixture("e2e-client-secret-0123456789");
+  ({ server, idp, page } = fixture);
   const configured = await server.api.sso.configure.mutate({
     issuer: idp.issuer,
     clientId: "flowplane",
@@ -34,26 +32,9 @@ beforeAll(async () => {
     defaultRole: "DEVELOPER",
   });
   expect(configured.redirectUri).toBe(`${server.url}/auth/sso/callback`);
-  browser = await launchTestBrowser();
-  page = browser.page;
-  // The provider's development pages link a web font; nothing may leave loopback.
-  await page.context().route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await idp?.close();
-  await server?.close();
-}, 60_000);
-
-/** At the provider's development pages: any login and password sign in, then consent. */
-async function signInAtProvider(login: string): Promise<void> {
-  await page.locator('input[name="login"]').waitFor();
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill("anything");
-  await page.getByRole("button", { name: "Sign-in" }).click();
-  await page.getByRole("button", { name: "Continue" }).click();
-}
+afterAll(() => fixture?.close(), 60_000);
 
 async function auditEvents(action: string) {
   return (await server.api.audit.list.query({ action })).events;
@@ -62,12 +43,8 @@ async function auditEvents(action: string) {
 describe("single sign-on", () => {
   it('signs a person in with the dashboard\'s "Sign in with SSO" and makes them a member just in time', async () => {
     await page.goto(`${server.url}/sign-in`);
-    await page.getByLabel("Email").fill("ada@acme.test");
-    await page.getByRole("button", { name: "Sign in with SSO" }).click();
-    await page.waitForURL(`${idp.issuer}/**`);
-    await signInAtProvider("ada@acme.test");
+    await signInWithSso(page, idp.issuer, "ada@acme.test");
     // Back in the dashboard, signed in as the person, in the SSO workspace with the default role.
-    await page.getByRole("heading", { level: 1, name: "Runs" }).waitFor();
     expect(await page.getByTestId("signed-in-as").textContent()).toContain("ada@acme.test");
     expect(await page.locator(".scope-pill").textContent()).toBe("developer");
     const cookies = await page.context().cookies();
@@ -98,7 +75,7 @@ describe("single sign-on", () => {
     await page.goto(`${server.url}/sign-in`);
     await page.getByLabel("Email").fill("bob@acme.test");
     await page.getByRole("button", { name: "Sign in with SSO" }).click();
-    await signInAtProvider("mallory@evil.test");
+    await signInAtProvider(page, "mallory@evil.test");
     await page.waitForURL(/\/sign-in\?sso_error=/);
     await page.getByRole("alert").getByText("mallory@evil.test is not in a domain allowed").waitFor();
     await screenshot(page, "sso-refused");
@@ -116,7 +93,7 @@ describe("single sign-on", () => {
     };
     page.on("request", watch);
     await page.goto(`${server.url}/auth/sso/start?email=${encodeURIComponent("carol@acme.test")}`);
-    await signInAtProvider("carol@acme.test");
+    await signInAtProvider(page, "carol@acme.test");
     await page.waitForURL(`${server.url}/`);
     page.off("request", watch);
     expect(callback).not.toBeNull();

@@ -2,7 +2,7 @@
 // admins read it; organisation owners and admins set, replace and remove it. The client secret goes
 // one way: typed into a password field and sent; the API never returns it.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent, type ReactNode } from "react";
 import { errorField, isForbidden, type Inputs, type Outputs } from "../api/client.ts";
 import { useCurrentSession, useTRPC } from "../api/provider.tsx";
 import type { Session } from "../api/session.ts";
@@ -32,8 +32,6 @@ const ROLES: readonly { value: Role; label: string }[] = [
   { value: "ADMIN", label: "Workspace admin" },
 ];
 const roleLabel = (role: string) => ROLES.find((r) => r.value === role)?.label ?? role;
-/** The form's text inputs: a refusal that blames one of them is shown next to it. */
-const TEXT_FIELDS: readonly string[] = ["issuer", "clientId", "clientSecret", "allowedDomains", "workspaceName"];
 
 /**
  * The server lets organisation owners and admins change SSO, and admin keys of service accounts
@@ -90,6 +88,25 @@ export function SsoPage() {
   );
 }
 
+/** What the API shows of a connection, as terms and their values (the client secret is not among them). */
+function details(connection: Connection): [string, ReactNode][] {
+  return [
+    ["Issuer", <code>{connection.issuer}</code>],
+    ["Client id", <code>{connection.clientId}</code>],
+    ["Allowed email domains", connection.allowedDomains.join(", ")],
+    [
+      "New people join",
+      `workspace “${connection.workspaceName}” as ${roleLabel(connection.defaultRole).toLowerCase()}`,
+    ],
+    ["Password sign-in", connection.required ? "refused: members must use single sign-on" : "still allowed"],
+    [
+      "Redirect URI",
+      connection.redirectUri ? <code>{connection.redirectUri}</code> : <span className="muted">unknown</span>,
+    ],
+    ["Updated", <RelativeTime iso={connection.updatedAt} />],
+  ];
+}
+
 function ConnectionView({
   connection,
   canManage,
@@ -124,30 +141,12 @@ function ConnectionView({
       }
     >
       <dl className="kv" data-testid="sso-connection">
-        <dt>Issuer</dt>
-        <dd>
-          <code>{connection.issuer}</code>
-        </dd>
-        <dt>Client id</dt>
-        <dd>
-          <code>{connection.clientId}</code>
-        </dd>
-        <dt>Allowed email domains</dt>
-        <dd>{connection.allowedDomains.join(", ")}</dd>
-        <dt>New people join</dt>
-        <dd>
-          workspace “{connection.workspaceName}” as {roleLabel(connection.defaultRole).toLowerCase()}
-        </dd>
-        <dt>Password sign-in</dt>
-        <dd>{connection.required ? "refused: members must use single sign-on" : "still allowed"}</dd>
-        <dt>Redirect URI</dt>
-        <dd>
-          {connection.redirectUri ? <code>{connection.redirectUri}</code> : <span className="muted">unknown</span>}
-        </dd>
-        <dt>Updated</dt>
-        <dd>
-          <RelativeTime iso={connection.updatedAt} />
-        </dd>
+        {details(connection).map(([term, value]) => (
+          <Fragment key={term}>
+            <dt>{term}</dt>
+            <dd>{value}</dd>
+          </Fragment>
+        ))}
       </dl>
       <RequestError error={remove.error} />
       <ConfirmDialog
@@ -168,43 +167,65 @@ function ConnectionView({
   );
 }
 
+/** The form's text inputs, each named by the settings field the API's refusals blame. */
+type TextField = keyof Settings & ("issuer" | "clientId" | "clientSecret" | "allowedDomains" | "workspaceName");
+const TEXT_FIELDS: readonly {
+  field: TextField;
+  label: string;
+  input: { type?: string; placeholder?: string; autoComplete?: string };
+  /** Required to set SSO up; a change may leave it empty to keep the stored value. */
+  onlyFirstTime?: boolean;
+}[] = [
+  { field: "issuer", label: "Issuer URL", input: { type: "url", placeholder: "https://login.example.com" } },
+  { field: "clientId", label: "Client id", input: {} },
+  {
+    field: "clientSecret",
+    label: "Client secret",
+    input: { type: "password", autoComplete: "off" },
+    onlyFirstTime: true,
+  },
+  { field: "allowedDomains", label: "Allowed email domains", input: { placeholder: "acme.com, acme.co.uk" } },
+  { field: "workspaceName", label: "Workspace new people join", input: {} },
+];
+
 /** Sets SSO up, or replaces it: every field is sent again; an empty client secret keeps the stored one. */
 function SsoForm({ connection, onDone }: { connection: Connection | null; onDone: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const session = useCurrentSession();
-  const [issuer, setIssuer] = useState(connection?.issuer ?? "");
-  const [clientId, setClientId] = useState(connection?.clientId ?? "");
-  const [clientSecret, setClientSecret] = useState("");
-  const [domains, setDomains] = useState(connection?.allowedDomains.join(", ") ?? "");
-  const [workspaceName, setWorkspaceName] = useState(connection?.workspaceName ?? session.workspace.name);
+  const [text, setText] = useState<Record<TextField, string>>({
+    issuer: connection?.issuer ?? "",
+    clientId: connection?.clientId ?? "",
+    clientSecret: "",
+    allowedDomains: connection?.allowedDomains.join(", ") ?? "",
+    workspaceName: connection?.workspaceName ?? session.workspace.name,
+  });
   const [defaultRole, setDefaultRole] = useState<Role>(connection?.defaultRole ?? "VIEWER");
   const [required, setRequired] = useState(connection?.required ?? false);
   const configure = useMutation(
     trpc.sso.configure.mutationOptions({
       onSuccess: () => {
         // The secret leaves the page's state as soon as the server has it.
-        setClientSecret("");
+        setText((t) => ({ ...t, clientSecret: "" }));
         onDone();
         void qc.invalidateQueries(trpc.sso.get.pathFilter());
       },
     }),
   );
   const blamed = errorField(configure.error);
-  const errorOf = (field: keyof Settings) => (blamed === field ? configure.error?.message : null);
-  const shownAtField = blamed !== null && TEXT_FIELDS.includes(blamed);
+  const shownAtField = TEXT_FIELDS.some((f) => f.field === blamed);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     configure.mutate({
-      issuer: issuer.trim(),
-      clientId,
-      ...(clientSecret ? { clientSecret } : {}),
-      allowedDomains: domains
+      issuer: text.issuer.trim(),
+      clientId: text.clientId,
+      ...(text.clientSecret ? { clientSecret: text.clientSecret } : {}),
+      allowedDomains: text.allowedDomains
         .split(/[\s,]+/)
         .map((d) => d.trim())
         .filter(Boolean),
-      workspaceName: workspaceName.trim(),
+      workspaceName: text.workspaceName.trim(),
       defaultRole,
       required,
     });
@@ -216,51 +237,18 @@ function SsoForm({ connection, onDone }: { connection: Connection | null; onDone
         your provider first. The issuer is checked by reading its discovery document.
       </p>
       <form className="sso-form" onSubmit={submit} aria-label="Single sign-on settings">
-        <InputField
-          label="Issuer URL"
-          name="issuer"
-          type="url"
-          value={issuer}
-          onChange={setIssuer}
-          placeholder="https://login.example.com"
-          error={errorOf("issuer")}
-          required
-        />
-        <InputField
-          label="Client id"
-          name="client-id"
-          value={clientId}
-          onChange={setClientId}
-          error={errorOf("clientId")}
-          required
-        />
-        <InputField
-          label={connection ? "Client secret (empty keeps the stored one)" : "Client secret"}
-          name="client-secret"
-          type="password"
-          autoComplete="off"
-          value={clientSecret}
-          onChange={setClientSecret}
-          error={errorOf("clientSecret")}
-          required={!connection}
-        />
-        <InputField
-          label="Allowed email domains"
-          name="domains"
-          value={domains}
-          onChange={setDomains}
-          placeholder="acme.com, acme.co.uk"
-          error={errorOf("allowedDomains")}
-          required
-        />
-        <InputField
-          label="Workspace new people join"
-          name="workspace"
-          value={workspaceName}
-          onChange={setWorkspaceName}
-          error={errorOf("workspaceName")}
-          required
-        />
+        {TEXT_FIELDS.map(({ field, label, input, onlyFirstTime }) => (
+          <InputField
+            key={field}
+            {...input}
+            label={onlyFirstTime && connection ? `${label} (empty keeps the stored one)` : label}
+            name={field}
+            value={text[field]}
+            onChange={(value) => setText((t) => ({ ...t, [field]: value }))}
+            error={blamed === field ? configure.error?.message : null}
+            required={!(onlyFirstTime && connection)}
+          />
+        ))}
         <SelectField
           label="Their role there"
           name="default-role"
