@@ -106,9 +106,16 @@ describe("dashboard single sign-on page", () => {
     expect(browser.errors).toEqual([]);
   }, 90_000);
 
-  it("removes SSO as the organisation admin, after a confirmation", async () => {
+  it("replaces SSO as the organisation admin without retyping the secret, then removes it after a confirmation", async () => {
     await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await openSsoPageAs(ADMIN);
+    await page.getByRole("button", { name: "Change" }).click();
+    expect(await page.getByLabel("Client secret (empty keeps the stored one)").inputValue()).toBe("");
+    await page.getByLabel("Allowed email domains").fill("acme.test, acme.example");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByTestId("sso-connection").getByText("acme.test, acme.example").waitFor();
+    expect(await server.api.sso.get.query()).toMatchObject({ allowedDomains: ["acme.test", "acme.example"] });
+
     await page.getByRole("button", { name: "Remove", exact: true }).click();
     await page.getByRole("dialog", { name: "Remove single sign-on?" }).waitFor();
     await page.getByRole("button", { name: "Remove single sign-on" }).click();

@@ -251,7 +251,6 @@ function SsoForm({ connection, onDone }: { connection: Connection | null; onDone
         ))}
         <SelectField
           label="Their role there"
-          name="default-role"
           value={defaultRole}
           options={ROLES}
           onChange={(value) => setDefaultRole(value as Role)}
