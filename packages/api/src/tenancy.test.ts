@@ -284,6 +284,7 @@ const CASES: Record<string, Case[] | "subscription"> = {
     { input: (a) => ({ flowRunId: a.flowRunId, infrastructureId: "pid:1" }), expect: DENY },
   ],
   "workers.extendClaim": [{ input: (a) => ({ flowRunId: a.flowRunId }), expect: DENY }],
+  "workers.infrastructureLocations": [{ input: (a) => ({ workerId: a.workerId }), expect: DENY }],
   "workers.list": [
     { input: () => ({}), expect: "own" },
     { input: (a) => ({ workPoolName: a.poolName }), expect: "own", check: (o) => expect(o).toEqual([]) },

@@ -171,10 +171,18 @@ export class Worker {
    * to another attempt (another infrastructure id) is stopped and removed. A job that is still its
    * run's live attempt is left running: its runner reports the run's end itself, and a cancel
    * reaches it through the stored id (cancel()).
+   *
+   * Jobs are looked for in every place the pool's jobs went, not only the template's default: a
+   * deployment's or a run's job variables may name another cluster, region or namespace. Those
+   * places are the default and the locations of the infrastructure ids the server stores for the
+   * pool's live and recent runs (one id per place; see workers.infrastructureLocations). An orphan
+   * is an earlier attempt of such a run, or a run that has ended, so its place is among them, while
+   * nothing outside them (the account's other clusters, the cluster's other namespaces) is listed.
+   * Each check costs one API read and one search per place and worker name.
    */
   private async cleanupOrphans(): Promise<void> {
     const infrastructure = this.options.infrastructure;
-    if (!infrastructure.findJobs || !this.template) return;
+    if (!infrastructure.findJobs || !this.template || !this.workerId) return;
     try {
       const workers = await this.options.api.workers.list.query({ workPoolName: this.options.poolName });
       const names = [
@@ -182,26 +190,54 @@ export class Worker {
         ...workers.filter((w) => w.status === "OFFLINE" && w.name !== this.name).map((w) => w.name),
       ];
       const defaults = resolveJobConfiguration(this.template, {}, {});
-      const where = defaults.ok ? defaults.configuration : {};
-      for (const name of names) {
-        let removed = 0;
-        for (const job of await infrastructure.findJobs({ "flowplane.worker": name }, where)) {
-          if (job.flowRunId && this.active.has(job.flowRunId)) continue;
-          if (job.flowRunId) {
-            const run = await this.options.api.flowRuns.get.query({ id: job.flowRunId }).catch(() => null);
-            const type = run?.state.type as StateType | undefined;
-            const live = type === "PENDING" || type === "RUNNING" || type === "PAUSED" || type === "CANCELLING";
-            // Its run's current attempt: left to its runner, and to cancel() (which stops it first).
-            if (run && live && run.infrastructureId === job.id) continue;
-          }
-          await infrastructure.stop(job.id, this.options.stopGraceMs ?? 10_000, job.flowRunId ?? undefined);
-          removed++;
-        }
-        if (removed > 0) this.log("info", `removed ${removed} jobs left by worker ${name}`);
+      const places = await this.orphanLocations(defaults.ok ? defaults.configuration : {});
+      for (const where of places) {
+        // A place that cannot be searched (a cluster or namespace since deleted, access withdrawn)
+        // is said, and the others are still searched.
+        await this.removeOrphansIn(where, names).catch((err: unknown) =>
+          this.log(
+            "warn",
+            `orphan cleanup in ${JSON.stringify(where)} failed: ${err instanceof Error ? err.message : apiErrorInfo(err).message}`,
+          ),
+        );
       }
     } catch (err) {
       this.log("warn", `orphan cleanup failed: ${err instanceof Error ? err.message : apiErrorInfo(err).message}`);
     }
+  }
+
+  private async removeOrphansIn(where: Record<string, unknown>, names: string[]): Promise<void> {
+    const infrastructure = this.options.infrastructure;
+    for (const name of names) {
+      let removed = 0;
+      for (const job of await infrastructure.findJobs!({ "flowplane.worker": name }, where)) {
+        if (job.flowRunId && this.active.has(job.flowRunId)) continue;
+        if (job.flowRunId) {
+          const run = await this.options.api.flowRuns.get.query({ id: job.flowRunId }).catch(() => null);
+          const type = run?.state.type as StateType | undefined;
+          const live = type === "PENDING" || type === "RUNNING" || type === "PAUSED" || type === "CANCELLING";
+          // Its run's current attempt: left to its runner, and to cancel() (which stops it first).
+          if (run && live && run.infrastructureId === job.id) continue;
+        }
+        await infrastructure.stop(job.id, this.options.stopGraceMs ?? 10_000, job.flowRunId ?? undefined);
+        removed++;
+      }
+      if (removed > 0) this.log("info", `removed ${removed} jobs left by worker ${name} in ${JSON.stringify(where)}`);
+    }
+  }
+
+  /** The places cleanupOrphans searches: the default configuration's, and those of the pool's stored ids. */
+  private async orphanLocations(defaults: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const infrastructure = this.options.infrastructure;
+    if (!infrastructure.jobLocation) return [defaults];
+    const places = new Map<string, Record<string, unknown>>();
+    const add = (place: Record<string, unknown>) => places.set(JSON.stringify(place), place);
+    add(await infrastructure.jobLocation({ configuration: defaults }));
+    const ids = await this.options.api.workers.infrastructureLocations.query({ workerId: this.workerId! });
+    for (const id of ids)
+      // An id this pool type cannot read (the pool's type changed) names no place to search.
+      await infrastructure.jobLocation({ id }).then(add, () => {});
+    return [...places.values()];
   }
 
   private async heartbeat(): Promise<void> {

@@ -80,6 +80,7 @@ const MIN: Record<string, Tier> = {
   "workers.poll": "WORKER",
   "workers.reportInfrastructure": "WORKER",
   "workers.extendClaim": "WORKER",
+  "workers.infrastructureLocations": "WORKER",
   "workers.list": "READ",
   "events.subscribe": "READ",
   "secrets.set": "DEVELOPER",

@@ -3,7 +3,7 @@ import { requireApiKey } from "../auth/principal.ts";
 import { extendClaim, reportInfrastructure } from "../services/flow-runs/attempts.ts";
 import { issueRunToken, runTokenClaimsFor } from "../auth/run-tokens.ts";
 import type { DeliveredRun } from "../services/claims.ts";
-import { findWorker, heartbeatWorker, listWorkers, pollForWork } from "../services/workers.ts";
+import { findWorker, heartbeatWorker, infrastructureLocations, listWorkers, pollForWork } from "../services/workers.ts";
 import { readProcedure, router, runHeartbeatIntervalSeconds, workerProcedure } from "../trpc.ts";
 import { claimToken, name, proposerOf } from "./schemas.ts";
 
@@ -100,6 +100,17 @@ export const workersRouter = router({
       proposerOf(ctx.principal, input.claimToken),
     ),
   ),
+
+  /**
+   * Where the worker's pool ran its infrastructure lately (one infrastructure id per ECS cluster
+   * and region, per Kubernetes namespace): where a restarted worker looks for orphaned jobs.
+   */
+  infrastructureLocations: workerProcedure.input(z.object({ workerId: z.uuid() })).query(async ({ ctx, input }) => {
+    const apiKeyId = requireApiKey(ctx.principal, "a worker");
+    const worker = await findWorker(ctx.services.resources, ctx.workspaceId, apiKeyId, input.workerId);
+    // A week: orphans older than that whose location no run has used since are not looked for.
+    return infrastructureLocations(ctx.services.resources, ctx.workspaceId, worker.workPoolId, 7);
+  }),
 
   list: readProcedure
     .input(z.object({ workPoolName: z.string().optional() }))

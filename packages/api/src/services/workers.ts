@@ -220,3 +220,32 @@ export async function listWorkers(res: Resources, workspaceId: string, workPoolN
     createdAt: w.createdAt.toISOString(),
   }));
 }
+
+/**
+ * Where the pool's runs had their infrastructure: one stored infrastructure id per location, a
+ * location being the id up to its last "/" (a task ARN's region, account and cluster; a Kubernetes
+ * Job's namespace). A restarted worker searches these for the jobs its name (or an OFFLINE worker)
+ * left behind, besides the pool's default location: a deployment's or a run's job variables may
+ * have sent them elsewhere. Runs that are live, or were due within `withinDays`, are read through
+ * the pool's active-runs index and the workspace's time-window index, so the read stays small
+ * however many runs the pool has had; ids without a "/" (pids, container ids) name no location.
+ */
+export async function infrastructureLocations(
+  res: Resources,
+  workspaceId: string,
+  workPoolId: string,
+  withinDays: number,
+): Promise<string[]> {
+  const { rows } = await res.pool.query<{ infrastructureId: string }>(
+    `SELECT DISTINCT ON (location) "infrastructureId"
+       FROM (SELECT "infrastructureId", regexp_replace("infrastructureId", '/[^/]*$', '') AS location, "expectedStartTime"
+               FROM "FlowRun"
+              WHERE "workspaceId" = $1 AND "workPoolId" = $2 AND "infrastructureId" LIKE '%/%'
+                AND ("expectedStartTime" > now() - make_interval(days => $3)
+                     OR "stateType" IN ('PENDING', 'RUNNING', 'CANCELLING'))) runs
+      ORDER BY location, "expectedStartTime" DESC
+      LIMIT 100`,
+    [workspaceId, workPoolId, withinDays],
+  );
+  return rows.map((r) => r.infrastructureId);
+}

@@ -15,6 +15,7 @@ import {
   createPool,
   resolvedJobSpec,
   restartAmongOwnJobs,
+  RESTARTS,
   runLogs,
   runOnce,
   startWorker,
@@ -894,11 +895,37 @@ describe("ecs pool through the Worker", () => {
       { poolName: "ecs-pool", deployment: "hello/long", workerName: "ecs-orphans", infrastructure: () => infra() },
       async ({ live, ended }) => {
         await waitFor("the ended run's task to stop", async () => fake.taskOf(ended.id)!["lastStatus"] === "STOPPED");
-        expect(fake.bodiesOf("ListTasks")).toContainEqual({ startedBy: "flowplane" });
+        expect(fake.bodiesOf("ListTasks")).toContainEqual({ cluster: "default", startedBy: "flowplane" });
         expect(fake.taskOf(live.id)!["lastStatus"]).toBe("RUNNING");
       },
     );
   });
+
+  for (const { how, names } of RESTARTS)
+    it(`cleanupOrphans: ${how} finds the tasks a killed worker launched in another region's cluster (a run's job variables), stops those whose runs have ended, and leaves the live one alone (regression: only the template's default cluster was searched)`, async () => {
+      fake.outcome = () => ({ kind: "run-until-stopped" });
+      const runs = {
+        poolName: "ecs-pool",
+        deployment: "hello/long",
+        jobVariables: { region: "eu-west-1", cluster: "flows" },
+      };
+      await restartAmongOwnJobs(
+        server,
+        { ...runs, ...names("ecs-far"), infrastructure: infra },
+        async ({ live, ended }) => {
+          expect(ended.id).toMatch(/^arn:aws:ecs:eu-west-1:123456789012:task\/flows\//);
+          await waitFor("the ended run's task to stop", async () => fake.taskOf(ended.id)!["lastStatus"] === "STOPPED");
+          expect(fake.requests).toContainEqual(
+            expect.objectContaining({
+              action: "ListTasks",
+              region: "eu-west-1",
+              body: { cluster: "flows", startedBy: "flowplane" },
+            }),
+          );
+          expect(fake.taskOf(live.id)!["lastStatus"]).toBe("RUNNING");
+        },
+      );
+    });
 });
 
 describe("ecs slow starts never mean two executions", () => {

@@ -527,6 +527,22 @@ export class EcsInfrastructure implements Infrastructure {
     );
   }
 
+  async jobLocation(
+    of: { configuration: Record<string, unknown> } | { id: string },
+  ): Promise<{ region: string; cluster: string }> {
+    let region: string | null;
+    let cluster: string | undefined;
+    if ("id" in of) ({ region, cluster } = taskLocation(of.id));
+    else {
+      const config = new JobConfiguration(of.configuration);
+      region = config.optionalString("region");
+      cluster = config.optionalString("cluster")?.replace(/^arn:[^:]+:ecs:[^:]*:[^:]*:cluster\//, "");
+    }
+    // The chain's region and ECS's default cluster spelled out, so a template without them and a
+    // task ARN in the same place are one location.
+    return { region: region ?? (await this.client(null).config.region()), cluster: cluster ?? "default" };
+  }
+
   async findJobs(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]> {
     const config = new JobConfiguration(configuration);
     const ecs = this.client(config.optionalString("region"));

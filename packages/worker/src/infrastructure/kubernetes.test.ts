@@ -11,6 +11,7 @@ import {
   createPool,
   resolvedJobSpec,
   restartAmongOwnJobs,
+  RESTARTS,
   runOnce,
 } from "./fakes/scenarios.ts";
 import { KubernetesInfrastructure, type KubernetesInfrastructureOptions } from "./kubernetes.ts";
@@ -487,4 +488,26 @@ describe("kubernetes pool through the Worker", () => {
       },
     );
   });
+
+  for (const { how, names } of RESTARTS)
+    it(`cleanupOrphans: ${how} finds the Jobs a killed worker launched in another namespace (a run's job variables), deletes those whose runs have ended, and leaves the live one alone (regression: only the template's default namespace was searched)`, async () => {
+      fake.plan = () => ({ kind: "run-until-deleted" });
+      const runs = { poolName: "k8s-pool", deployment: "hello/long", jobVariables: { namespace: "etl" } };
+      await restartAmongOwnJobs(
+        server,
+        { ...runs, ...names("k8s-far"), infrastructure: infra },
+        async ({ live, ended }) => {
+          expect(ended.id).toMatch(/^etl\//);
+          await waitFor("the ended run's Job to be deleted", async () => !fake.jobs.has(ended.id));
+          expect(fake.requests).toContainEqual(
+            expect.objectContaining({
+              method: "GET",
+              path: "/apis/batch/v1/namespaces/etl/jobs",
+              query: { labelSelector: `flowplane.io/worker=${names("k8s-far").workerName}` },
+            }),
+          );
+          expect(fake.jobs.has(live.id)).toBe(true);
+        },
+      );
+    });
 });

@@ -388,6 +388,12 @@ export class KubernetesInfrastructure implements Infrastructure {
     );
   }
 
+  jobLocation(of: { configuration: Record<string, unknown> } | { id: string }): Promise<{ namespace: string }> {
+    const namespace =
+      "id" in of ? jobLocation(of.id).namespace : new JobConfiguration(of.configuration).string("namespace", "default");
+    return Promise.resolve({ namespace });
+  }
+
   async findJobs(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]> {
     const namespace = new JobConfiguration(configuration).string("namespace", "default");
     const labelSelector = Object.entries(labels)

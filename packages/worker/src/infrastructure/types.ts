@@ -71,6 +71,13 @@ export interface Infrastructure {
    * their worker (process).
    */
   findJobs?(labels: Record<string, string>, configuration: Record<string, unknown>): Promise<FoundJob[]>;
+  /**
+   * Where a job runs, as a configuration findJobs searches (ECS region and cluster, Kubernetes
+   * namespace): of a job configuration, or of a stored job id. Jobs in one place give equal
+   * locations (as JSON), so a place is searched once. Absent where findJobs searches one place
+   * (docker: the worker's engine).
+   */
+  jobLocation?(of: { configuration: Record<string, unknown> } | { id: string }): Promise<Record<string, unknown>>;
 }
 
 export class InfrastructureError extends Error {

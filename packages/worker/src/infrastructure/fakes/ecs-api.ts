@@ -1,7 +1,8 @@
 // An in-process stand-in for the Amazon ECS API, for tests: a node:http server speaking the AWS JSON
 // 1.1 protocol the real @aws-sdk/client-ecs uses (POST /, X-Amz-Target:
 // AmazonEC2ContainerServiceV20141113.<Action>, application/x-amz-json-1.1), with response and
-// error shapes from the ECS API reference. It records every request as sent.
+// error shapes from the ECS API reference. It records every request as sent. Like ECS it is
+// regional: a request signed for one region neither lists, describes nor stops another region's tasks.
 //
 // Tasks advance one step per DescribeTasks call (PROVISIONING → PENDING → RUNNING → STOPPED), so a
 // watcher sees intermediate states; each task's fate is chosen by `outcome`. Like ECS it refuses
@@ -92,11 +93,11 @@ export class FakeEcs extends AwsJsonFake {
       case "RunTask":
         return this.runTask(body, region);
       case "DescribeTasks":
-        return this.describeTasks(body);
+        return this.describeTasks(body, region);
       case "StopTask":
-        return this.stopTask(body);
+        return this.stopTask(body, region);
       case "ListTasks":
-        return this.listTasks(body);
+        return this.listTasks(body, region);
       default:
         throw new AwsError(
           "InvalidAction",
@@ -268,13 +269,18 @@ export class FakeEcs extends AwsJsonFake {
       );
   }
 
-  private describeTasks(body: Record<string, unknown>): unknown {
+  /** The task `arn` names, in `region` only: ECS is regional, and another region's task is not there. */
+  private taskIn(region: string, arn: string): FakeTask | undefined {
+    return arn.startsWith(`arn:aws:ecs:${region}:`) ? this.tasks.get(arn) : undefined;
+  }
+
+  private describeTasks(body: Record<string, unknown>, region: string): unknown {
     this.clusterName(body["cluster"]);
     const withTags = ((body["include"] as string[] | undefined) ?? []).includes("TAGS");
     const tasks = [];
     const failures = [];
     for (const arn of (body["tasks"] as string[] | undefined) ?? []) {
-      const entry = this.tasks.get(arn);
+      const entry = this.taskIn(region, arn);
       if (!entry) {
         failures.push({ arn, reason: "MISSING" });
         continue;
@@ -285,15 +291,15 @@ export class FakeEcs extends AwsJsonFake {
     return { tasks, failures };
   }
 
-  /** ListTasks: the cluster's tasks by startedBy and desired status (RUNNING by default), as ARNs. */
-  private listTasks(body: Record<string, unknown>): unknown {
+  /** ListTasks: the region's cluster's tasks by startedBy and desired status (RUNNING by default), as ARNs. */
+  private listTasks(body: Record<string, unknown>, region: string): unknown {
     const cluster = this.clusterName(body["cluster"]);
     const desired = typeof body["desiredStatus"] === "string" ? body["desiredStatus"] : "RUNNING";
     const taskArns = [...this.tasks.values()]
       .map((e) => e.task)
       .filter(
         (t) =>
-          String(t["clusterArn"]).endsWith(`:cluster/${cluster}`) &&
+          String(t["clusterArn"]) === `arn:aws:ecs:${region}:${ACCOUNT}:cluster/${cluster}` &&
           t["desiredStatus"] === desired &&
           (body["startedBy"] === undefined || t["startedBy"] === body["startedBy"]),
       )
@@ -301,9 +307,9 @@ export class FakeEcs extends AwsJsonFake {
     return { taskArns };
   }
 
-  private stopTask(body: Record<string, unknown>): unknown {
+  private stopTask(body: Record<string, unknown>, region: string): unknown {
     this.clusterName(body["cluster"]);
-    const entry = this.tasks.get(String(body["task"] ?? ""));
+    const entry = this.taskIn(region, String(body["task"] ?? ""));
     if (!entry) throw new AwsError("InvalidParameterException", "The referenced task was not found.");
     // Stopping a stopped task answers the task as it is.
     if (entry.task["lastStatus"] !== "STOPPED") {

@@ -33,15 +33,24 @@ export function resolvedJobSpec(
 }
 
 /**
- * Claims a run of `deployment` as worker `workerName`, launches it on `infrastructure` as that
- * worker would (labels, reported id, RUNNING), and leaves it: nothing watches it for the API any
- * more, as after the worker was killed.
+ * Claims a run of `deployment` (with the run's own `jobVariables`) as worker `workerName`,
+ * launches it on `infrastructure` as that worker would (labels, reported id, RUNNING), and leaves
+ * it: nothing watches it for the API any more, as after the worker was killed.
  */
 export async function launchedByDeadWorker(
   server: TestServer,
-  options: { poolName: string; deployment: string; workerName: string; infrastructure: Infrastructure },
+  options: {
+    poolName: string;
+    deployment: string;
+    workerName: string;
+    infrastructure: Infrastructure;
+    jobVariables?: Record<string, unknown>;
+  },
 ): Promise<{ runId: string; claim: ClaimedRun; job: RunningJob }> {
-  const run = await server.api.deployments.run.mutate({ name: options.deployment });
+  const run = await server.api.deployments.run.mutate({
+    name: options.deployment,
+    ...(options.jobVariables ? { jobVariables: options.jobVariables } : {}),
+  });
   const identity = await server.api.workers.heartbeat.mutate({
     workPoolName: options.poolName,
     workerName: options.workerName,
@@ -182,12 +191,32 @@ export async function cancelAfterRestart(
 }
 
 /**
- * The cleanup scenario: worker `workerName` launched two runs and died; one of them has since
- * ended. Worker `workerName` is started again; `check` runs while it is up.
+ * The two restarts orphan cleanup must handle, as restartAmongOwnJobs names them for worker names
+ * starting `prefix`: the launcher back under its name, and a new worker once the launcher is OFFLINE.
+ */
+export const RESTARTS = [
+  { how: "a worker back under its name", names: (prefix: string) => ({ workerName: prefix, successor: prefix }) },
+  {
+    how: "a worker under a new name",
+    names: (prefix: string) => ({ workerName: `${prefix}-old`, successor: `${prefix}-new` }),
+  },
+] as const;
+
+/**
+ * The cleanup scenario: worker `workerName` launched two runs (with the runs' `jobVariables`) and
+ * died; one of them has since ended. Worker `successor` (default: `workerName` again; another name
+ * once `workerName` is OFFLINE) is started; `check` runs while it is up.
  */
 export async function restartAmongOwnJobs(
   server: TestServer,
-  options: { poolName: string; deployment: string; workerName: string; infrastructure: () => Infrastructure },
+  options: {
+    poolName: string;
+    deployment: string;
+    workerName: string;
+    infrastructure: () => Infrastructure;
+    jobVariables?: Record<string, unknown>;
+    successor?: string;
+  },
   check: (jobs: { live: RunningJob; ended: RunningJob }) => Promise<void>,
 ): Promise<void> {
   const launch = () =>
@@ -196,6 +225,7 @@ export async function restartAmongOwnJobs(
       deployment: options.deployment,
       workerName: options.workerName,
       infrastructure: options.infrastructure(),
+      ...(options.jobVariables ? { jobVariables: options.jobVariables } : {}),
     });
   const live = await launch();
   const ended = await launch();
@@ -204,9 +234,16 @@ export async function restartAmongOwnJobs(
     state: { type: "COMPLETED" },
     claimToken: ended.claim.claimToken,
   });
+  const successor = options.successor ?? options.workerName;
+  if (successor !== options.workerName)
+    await waitFor("the launcher to go OFFLINE", async () =>
+      (await server.api.workers.list.query({ workPoolName: options.poolName })).some(
+        (w) => w.name === options.workerName && w.status === "OFFLINE",
+      ),
+    );
   const restarted = startWorker(server, {
     poolName: options.poolName,
-    name: options.workerName,
+    name: successor,
     infrastructure: options.infrastructure(),
   });
   try {
