@@ -61,6 +61,27 @@ async function runningRun(retryPolicy?: { retries: number; retryDelaySeconds?: n
   return run;
 }
 
+describe("claims", () => {
+  it("a run created while a claim's statement was on its way still shows PENDING after SCHEDULED (regression: the claim's earlier clock put PENDING first)", async () => {
+    const d = await createPoolDeployment(developer, "race-pool", {
+      flowName: "proposals",
+      name: "race",
+      entrypoint: "x.ts:f",
+    });
+    const run = await developer.deployments.run({ id: d.deploymentId });
+    // The race, made exact: the run's SCHEDULED is stamped after the moment the claim reads its
+    // clock (a poll that started before the run was created and claimed it after the commit).
+    const later = new Date(Date.now() + 5_000);
+    await api.db.pool.query(`UPDATE "FlowRun" SET "stateTimestamp" = $2 WHERE id = $1`, [run.id, later]);
+    await api.db.pool.query(`UPDATE "State" SET timestamp = $2 WHERE "flowRunId" = $1`, [run.id, later]);
+    await claimRun(worker, { workPoolName: "race-pool", workerName: "race-worker", limit: 10 }, run.id);
+    const states = await api.a.as.READ.flowRuns.history({ id: run.id });
+    expect(states.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING"]);
+    expect(Date.parse(states[1]!.timestamp)).toBeGreaterThan(Date.parse(states[0]!.timestamp));
+    expect((await api.a.as.READ.flowRuns.get({ id: run.id })).state.timestamp).toBe(states[1]!.timestamp);
+  });
+});
+
 describe("setStates: many runs in one call", () => {
   it("decides each run on its own and writes every accepted state once", async () => {
     const runs = await Promise.all(Array.from({ length: 60 }, () => scheduledRun()));

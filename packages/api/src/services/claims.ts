@@ -236,7 +236,9 @@ const CLAIM_CHOSEN = `claimed AS (
          UPDATE "FlowRun" fr SET ${stateAssignments({
            type: `'PENDING'::"StateType"`,
            name: "'Pending'",
-           ts: "$2",
+           // The claim's clock was read before its statement ran: a run created in between (its
+           // SCHEDULED stamped later) must still show PENDING after SCHEDULED in its history.
+           ts: `GREATEST($2::timestamptz, fr."stateTimestamp" + interval '1 millisecond')`,
            message: "NULL",
            transitionId: "NULL",
            terminal: "false",
@@ -250,7 +252,7 @@ const CLAIM_CHOSEN = `claimed AS (
        ),
        history AS (
          INSERT INTO "State" (id, "workspaceId", "flowRunId", type, name, timestamp, details)
-         SELECT ($9::uuid[])[row_number() OVER (ORDER BY c.id)], c."workspaceId", c.id, 'PENDING', 'Pending', $2, jsonb_build_object('workerId', $5::text)
+         SELECT ($9::uuid[])[row_number() OVER (ORDER BY c.id)], c."workspaceId", c.id, 'PENDING', 'Pending', c."stateTimestamp", jsonb_build_object('workerId', $5::text)
            FROM claimed c
        )`;
 
