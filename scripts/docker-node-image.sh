@@ -89,6 +89,7 @@ fi
 if [[ -n "$WITH_PULL_TOOLS" ]]; then
   # install_dependencies runs the project's own package manager; corepack's shims fetch the pnpm or
   # yarn version the project's packageManager field names on first use (what node's images offer).
+  command -v corepack >/dev/null || { echo "--with-pull-tools needs corepack on PATH (npm i -g corepack)" >&2; exit 1; }
   corepack_dir="$(dirname "$(dirname "$(readlink -f "$(command -v corepack)")")")"
   cp -a "$corepack_dir" "$rootfs/usr/local/lib/node_modules/corepack"
   for shim in corepack pnpm pnpx yarn yarnpkg; do

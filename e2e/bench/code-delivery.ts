@@ -47,6 +47,7 @@ const daemon = await startGitDaemon(path.join(root, "srv"));
 const workerKey = (await server.api.apiKeys.create.mutate({ name: "bench-worker", scope: "WORKER" })).key;
 const { GIT_DIR: _ignored, ...baseEnv } = server.env;
 const workers: ChildProcess[] = [];
+let workerLog = "";
 
 /** Claim (PENDING) → RUNNING of a run, from its state history (server clock on both ends). */
 async function startLatency(server: TestServer, id: string): Promise<number> {
@@ -77,8 +78,10 @@ function startWorker(pool: string, home: string, limit = 1): ChildProcess {
   const worker = spawn(process.execPath, [builtCli, "worker", "start", "--pool", pool, "--limit", String(limit)], {
     cwd: path.join(root, "worker"),
     env: { ...env, FLOWPLANE_API_KEY: workerKey, FLOWPLANE_HOME: home },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "pipe"],
   });
+  // Its log lines would bury the figures; the last ones are printed if the bench fails.
+  worker.stderr!.on("data", (d: Buffer) => (workerLog = `${workerLog}${d.toString()}`.slice(-8_000)));
   workers.push(worker);
   return worker;
 }
@@ -204,6 +207,9 @@ try {
   );
   many.kill("SIGTERM");
   await exited(many).catch(() => {});
+} catch (err) {
+  process.stderr.write(`the workers' last output:\n${workerLog}\n`);
+  throw err;
 } finally {
   for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
   await daemon.close();

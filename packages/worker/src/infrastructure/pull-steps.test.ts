@@ -6,7 +6,7 @@
 // is set, so the flowplane image's own CMD (its runner bootstrap) runs them; e2e/delivery.test.ts
 // runs that image on the docker pool.
 import Docker from "dockerode";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
 import { DockerInfrastructure } from "./docker.ts";
 import { EcsInfrastructure, ecsJobSettings } from "./ecs.ts";
@@ -47,15 +47,14 @@ const BUNDLE_PULL = [
 ];
 
 let server: TestServer;
+let restoreEnv: (() => void) | undefined;
 let ecs: FakeEcs;
 let kubernetes: FakeKubernetes;
-let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
-  restoreEnv = setAwsTestEnv();
-  ecs = await FakeEcs.start();
-  kubernetes = await FakeKubernetes.start();
   server = await startTestServer();
+  restoreEnv = setAwsTestEnv();
+  [ecs, kubernetes] = await Promise.all([FakeEcs.start(), FakeKubernetes.start()]);
   const pools = {
     docker: {
       image: IMAGE,
@@ -82,16 +81,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  await ecs?.close();
-  await kubernetes?.close();
+  await Promise.all([server?.close(), ecs?.close(), kubernetes?.close()]);
   restoreEnv?.();
-});
-
-beforeEach(() => {
-  ecs.requests.length = 0;
-  ecs.outcome = () => ({ kind: "exit", exitCode: 0 });
-  kubernetes.requests.length = 0;
 });
 
 /** The FLOWPLANE_* variables of an environment, with the run's own id and token made comparable. */
