@@ -23,7 +23,9 @@ import {
   waitForRun,
   type TestServer,
 } from "./harness.ts";
+import { defaultBaseJobTemplate } from "@flowplane/core";
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
+import { IMAGE_RUNNER_COMMAND, releaseWorkerImage } from "./support/release.ts";
 import { startRegistry } from "./support/registry.ts";
 import { startS3, type S3Server } from "./support/s3.ts";
 import { FLOW, writeProject as writeProjectIn } from "./support/delivery-project.ts";
@@ -45,9 +47,9 @@ function deployerEnv(extra: Record<string, string> = {}): Record<string, string>
   return { ...env, ...extra };
 }
 
-async function deploy(cwd: string, extra: Record<string, string> = {}) {
+async function deploy(cwd: string, extra: Record<string, string> = {}, flags: string[] = []) {
   const env = deployerEnv(extra);
-  const result = await runCli(["deploy", "--json"], env, { cwd, timeoutMs: 120_000 });
+  const result = await runCli(["deploy", "--json", ...flags], env, { cwd, timeoutMs: 120_000 });
   expect(result.code, result.stderr).toBe(0);
   return {
     ...result,
@@ -98,6 +100,22 @@ async function runToCompletion(deployment: string, home: string, pool: string) {
   return { id, done, logs };
 }
 
+/**
+ * The deployer's directory deleted, `deployment` runs to COMPLETED on a worker elsewhere (see
+ * runToCompletion) with the code version it was deployed with, saying hello to `who`.
+ */
+async function runWithoutDeployer(
+  deployerDir: string,
+  deployment: string,
+  run: { home: string; pool: string; codeVersion: string; who: string },
+) {
+  await rm(deployerDir, { recursive: true, force: true });
+  const result = await runToCompletion(deployment, run.home, run.pool);
+  expect(result.done.codeVersion).toBe(run.codeVersion);
+  expect(result.logs).toContain(`hello, ${run.who}, from an installed dependency`);
+  return result;
+}
+
 beforeAll(async () => {
   server = await startTestServer();
   root = await mkdtemp(path.join(os.tmpdir(), "flowplane-delivery-"));
@@ -110,6 +128,10 @@ beforeAll(async () => {
   workerKey = (await server.api.apiKeys.create.mutate({ name: "delivery-worker", scope: "WORKER" })).key;
   const created = await runCli(["work-pool", "create", pool, "--type", "process"], server.env);
   expect(created.code, created.stderr).toBe(0);
+  const secret = await runCli(["secret", "set", "BUNDLE_S3_SECRET"], server.env, {
+    stdin: `${s3.secretAccessKey}\n`,
+  });
+  expect(secret.code, secret.stderr).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
@@ -118,6 +140,65 @@ afterAll(async () => {
   await server?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
+
+/** flowplane.yaml uploading the project at deploy and downloading it (with a secret) at each run. */
+const bundleYaml = (name: string, sha256 = "{{ upload.sha256 }}", onPool = pool) =>
+  [
+    "push:",
+    "  - id: upload",
+    "    upload_bundle:",
+    "      bucket: bundles",
+    `      endpoint: ${s3.endpoint}`,
+    "      access_key_id: S3RVER",
+    '      secret_access_key: "{{ env.BUNDLE_S3_SECRET }}"',
+    "pull:",
+    "  - download_bundle:",
+    '      bucket: "{{ upload.bucket }}"',
+    '      key: "{{ upload.key }}"',
+    `      sha256: "${sha256}"`,
+    `      endpoint: ${s3.endpoint}`,
+    "      access_key_id: S3RVER",
+    '      secret_access_key: "{{ secret.BUNDLE_S3_SECRET }}"',
+    "  - install_dependencies: {}",
+    "deployments:",
+    `  - name: ${name}`,
+    "    entrypoint: flows/etl.ts:delivered",
+    `    pool: ${onPool}`,
+    "    parameters: { who: bundle }",
+    "",
+  ].join("\n");
+
+/** A bundle run's logs: the download verified, and the storage secret nowhere. */
+function expectVerifiedBundle(logs: string) {
+  expect(logs).toContain("sha256 verified");
+  // s3rver's secret is also its access key id, which the logs may name: look for the argument instead.
+  expect(logs).not.toContain(s3.secretAccessKey === "S3RVER" ? "secret_access_key" : s3.secretAccessKey);
+}
+
+/** A user's project at `project` with `yaml` as its flowplane.yaml, deployed (uploading its bundle). */
+async function deployBundled(project: string, yaml: string) {
+  await mkdir(project, { recursive: true });
+  await writeProject(project);
+  await writeFile(path.join(project, "flowplane.yaml"), yaml);
+  return deploy(project, { BUNDLE_S3_SECRET: s3.secretAccessKey });
+}
+
+/** A git repository on the daemon holding a user's project, checked out at `project`; answers its commit. */
+async function gitProjectOnDaemon(name: string, project: string, yaml: string): Promise<string> {
+  const bare = path.join(root, `srv/${name}.git`);
+  await git(root, "init", "--bare", "--quiet", "--initial-branch=main", bare);
+  await mkdir(project, { recursive: true });
+  await writeProject(project);
+  await writeFile(path.join(project, "flowplane.yaml"), yaml);
+  await git(project, "init", "--quiet", "--initial-branch=main");
+  await git(project, "add", ".");
+  await git(project, "commit", "--quiet", "-m", name);
+  await git(project, "remote", "add", "origin", daemon.url(`${name}.git`));
+  // git daemon serves read-only: push by path, then fetch as a clone of the server would have it.
+  await git(project, "push", "--quiet", bare, "main");
+  await git(project, "fetch", "--quiet", "origin");
+  return git(project, "rev-parse", "HEAD");
+}
 
 describe("flowplane.yaml steps", () => {
   it("refuses an unknown step or argument with its place in the file, and writes nothing", async () => {
@@ -147,23 +228,12 @@ describe("flowplane.yaml steps", () => {
 
 describe("git delivery", () => {
   it("deploys a git_clone of the current commit by default, and a worker elsewhere runs it with its dependencies", async () => {
-    const bare = path.join(root, "srv/etl.git");
-    await git(root, "init", "--bare", "--quiet", "--initial-branch=main", bare);
     const project = path.join(root, "deployer/etl");
-    await mkdir(project, { recursive: true });
-    await writeProject(project);
-    await writeFile(
-      path.join(project, "flowplane.yaml"),
+    const commit = await gitProjectOnDaemon(
+      "etl",
+      project,
       `deployments:\n  - name: from-git\n    entrypoint: flows/etl.ts:delivered\n    pool: ${pool}\n    parameters: { who: git }\n`,
     );
-    await git(project, "init", "--quiet", "--initial-branch=main");
-    await git(project, "add", ".");
-    await git(project, "commit", "--quiet", "-m", "etl");
-    await git(project, "remote", "add", "origin", daemon.url("etl.git"));
-    // git daemon serves read-only: push by path, then fetch as a clone of the server would have it.
-    await git(project, "push", "--quiet", bare, "main");
-    await git(project, "fetch", "--quiet", "origin");
-    const commit = await git(project, "rev-parse", "HEAD");
 
     const deployed = await deploy(project);
     expect(deployed.stderr).toContain(`pull: git_clone of ${daemon.url("etl.git")} at ${commit.slice(0, 12)}`);
@@ -183,13 +253,15 @@ describe("git delivery", () => {
     expect(inspect.codeVersion).toBe(`git:${commit}`);
 
     // The worker has no access to the deployer's files.
-    await rm(path.join(root, "deployer"), { recursive: true, force: true });
     const home = path.join(root, "worker-home");
-    const { id, done, logs } = await runToCompletion("delivered/from-git", home, pool);
-    expect(logs).toContain("hello, git, from an installed dependency");
+    const { id, logs } = await runWithoutDeployer(path.join(root, "deployer"), "delivered/from-git", {
+      home,
+      pool,
+      codeVersion: `git:${commit}`,
+      who: "git",
+    });
     expect(logs).toContain(`git_clone: ${daemon.url("etl.git")} at ${commit.slice(0, 12)}`);
     expect(logs).toContain(`cwd ${path.join(home, "cache/git")}`);
-    expect(done.codeVersion).toBe(`git:${commit}`);
     expect(existsSync(path.join(home, "cache/deps"))).toBe(true);
     // People see which code ran, and which code a deployment delivers.
     expect((await runCli(["flow-run", "inspect", id], server.env)).stdout).toMatch(
@@ -245,40 +317,6 @@ describe("git delivery", () => {
 });
 
 describe("bundle delivery", () => {
-  /** flowplane.yaml uploading the project at deploy and downloading it (with a secret) at each run. */
-  const bundleYaml = (name: string, sha256 = "{{ upload.sha256 }}") =>
-    [
-      "push:",
-      "  - id: upload",
-      "    upload_bundle:",
-      "      bucket: bundles",
-      `      endpoint: ${s3.endpoint}`,
-      "      access_key_id: S3RVER",
-      '      secret_access_key: "{{ env.BUNDLE_S3_SECRET }}"',
-      "pull:",
-      "  - download_bundle:",
-      '      bucket: "{{ upload.bucket }}"',
-      '      key: "{{ upload.key }}"',
-      `      sha256: "${sha256}"`,
-      `      endpoint: ${s3.endpoint}`,
-      "      access_key_id: S3RVER",
-      '      secret_access_key: "{{ secret.BUNDLE_S3_SECRET }}"',
-      "  - install_dependencies: {}",
-      "deployments:",
-      `  - name: ${name}`,
-      "    entrypoint: flows/etl.ts:delivered",
-      `    pool: ${pool}`,
-      "    parameters: { who: bundle }",
-      "",
-    ].join("\n");
-
-  beforeAll(async () => {
-    const secret = await runCli(["secret", "set", "BUNDLE_S3_SECRET"], server.env, {
-      stdin: `${s3.secretAccessKey}\n`,
-    });
-    expect(secret.code, secret.stderr).toBe(0);
-  });
-
   it("uploads a content-addressed bundle at deploy; a worker elsewhere downloads, verifies and runs it", async () => {
     const project = path.join(root, "bundler/etl");
     await mkdir(project, { recursive: true });
@@ -304,24 +342,21 @@ describe("bundle delivery", () => {
     expect(changed.json[0]!.codeVersion).not.toBe(codeVersion);
     const latest = changed.json[0]!.codeVersion!;
 
-    await rm(path.join(root, "bundler"), { recursive: true, force: true });
     const home = path.join(root, "bundle-worker-home");
-    const { done, logs } = await runToCompletion("delivered/from-bundle", home, pool);
-    expect(done.codeVersion).toBe(latest);
-    expect(logs).toContain("hello, bundle, from an installed dependency");
-    expect(logs).toContain("sha256 verified");
-    expect(logs).not.toContain(s3.secretAccessKey === "S3RVER" ? "secret_access_key" : s3.secretAccessKey);
+    const { logs } = await runWithoutDeployer(path.join(root, "bundler"), "delivered/from-bundle", {
+      home,
+      pool,
+      codeVersion: latest,
+      who: "bundle",
+    });
+    expectVerifiedBundle(logs);
     const extracted = path.join(home, "cache/bundles", latest.slice("bundle:sha256:".length));
     expect(existsSync(path.join(extracted, "flows/etl.ts"))).toBe(true);
     expect(existsSync(path.join(extracted, "debug.log"))).toBe(false);
   }, 240_000);
 
   it("crashes a run whose bundle fails its checksum, extracting nothing", async () => {
-    const project = path.join(root, "tampered/etl");
-    await mkdir(project, { recursive: true });
-    await writeProject(project);
-    await writeFile(path.join(project, "flowplane.yaml"), bundleYaml("tampered", "0".repeat(64)));
-    await deploy(project, { BUNDLE_S3_SECRET: s3.secretAccessKey });
+    await deployBundled(path.join(root, "tampered/etl"), bundleYaml("tampered", "0".repeat(64)));
     const { id } = await server.api.deployments.run.mutate({ name: "delivered/tampered" });
     const home = path.join(root, "tampered-worker-home");
     expect((await runWorker(home, pool)).code).toBe(0);
@@ -398,4 +433,84 @@ describe("image delivery", () => {
       await registry.close();
     }
   }, 300_000);
+});
+
+// For docker, ECS and Kubernetes pools without a built image, the flowplane image runs the pull
+// steps itself (its runner bootstrap), so the worker needs nothing of the deployment's code and the
+// deployment runs on any pool type as it is. The image is the one users get: built from this run's
+// release tarballs, with git, tar and npm for the steps. The pool's base job template (the
+// operator's setting, not the deployment's) names the image and its runner.
+describe("pull steps in the flowplane image (docker pool)", () => {
+  const imagePool = "delivery-image";
+
+  beforeAll(async () => {
+    const image = await releaseWorkerImage();
+    const template = defaultBaseJobTemplate("docker");
+    const variables = template.variables.properties!;
+    variables["image"]!.default = image;
+    variables["image_pull_policy"]!.default = "never";
+    variables["command"]!.default = IMAGE_RUNNER_COMMAND;
+    const file = path.join(root, "image-pool.json");
+    await writeFile(file, JSON.stringify(template));
+    const created = await runCli(
+      ["work-pool", "create", imagePool, "--type", "docker", "--base-job-template", file],
+      server.env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+  }, 900_000);
+
+  /** What a run in the image shows of where its pull steps ran. */
+  const inContainer = (logs: string, cache: "git" | "bundles") => {
+    expect(logs).toMatch(new RegExp(`^.*cwd /app/\\.flowplane/cache/${cache}/[^/\\s]+$`, "m"));
+    expect(logs).toContain("install_dependencies: npm ci --no-audit --no-fund");
+  };
+
+  it("moves a git-delivered deployment from the process pool to the docker pool with no change to its code or flowplane.yaml", async () => {
+    const project = path.join(root, "mover/etl");
+    const yaml = `deployments:\n  - name: moving\n    entrypoint: flows/etl.ts:delivered\n    pool: ${pool}\n    parameters: { who: git }\n`;
+    const commit = await gitProjectOnDaemon("moving", project, yaml);
+    const onProcess = await deploy(project);
+    expect(onProcess.json[0]!.codeVersion).toBe(`git:${commit}`);
+    const first = await runToCompletion("delivered/moving", path.join(root, "moving-process-home"), pool);
+    expect(first.logs).toContain("hello, git, from an installed dependency");
+
+    // The move: the same checkout, untouched, deployed to the other pool.
+    const moved = await deploy(project, {}, ["--pool", imagePool]);
+    expect(await git(project, "status", "--porcelain")).toBe("");
+    expect(moved.json[0]).toMatchObject({ codeVersion: `git:${commit}`, changed: ["workPoolName"] });
+    const inspect = await server.api.deployments.get.query({ name: "delivered/moving" });
+    expect(inspect).toMatchObject({ workPoolName: imagePool, path: null, codeVersion: `git:${commit}` });
+
+    const home = path.join(root, "moving-docker-home");
+    const { logs } = await runWithoutDeployer(path.join(root, "mover"), "delivered/moving", {
+      home,
+      pool: imagePool,
+      codeVersion: `git:${commit}`,
+      who: "git",
+    });
+    expect(logs).toContain(`git_clone: fetching ${commit.slice(0, 12)} from ${daemon.url("moving.git")}`);
+    inContainer(logs, "git");
+    // The pull ran in the container: the worker's machine holds none of the code.
+    expect(existsSync(path.join(home, "cache"))).toBe(false);
+  }, 600_000);
+
+  it("runs a bundle-delivered deployment in the flowplane image, which downloads and verifies the bundle itself", async () => {
+    const deployed = await deployBundled(
+      path.join(root, "image-bundler/etl"),
+      bundleYaml("bundle-in-image", undefined, imagePool),
+    );
+    const codeVersion = deployed.json[0]!.codeVersion!;
+    expect(codeVersion).toMatch(/^bundle:sha256:[0-9a-f]{64}$/);
+
+    const home = path.join(root, "bundle-docker-home");
+    const { logs } = await runWithoutDeployer(path.join(root, "image-bundler"), "delivered/bundle-in-image", {
+      home,
+      pool: imagePool,
+      codeVersion,
+      who: "bundle",
+    });
+    expectVerifiedBundle(logs);
+    inContainer(logs, "bundles");
+    expect(existsSync(path.join(home, "cache"))).toBe(false);
+  }, 600_000);
 });

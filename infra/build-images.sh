@@ -10,17 +10,19 @@
 # 1. `pnpm release:pack` writes the three tarballs into a temporary build context (or --release's are
 #    copied there), with worker-package.json: the worker's third-party dependencies, which the
 #    Dockerfile installs in a layer of their own so a change of our code alone does not reinstall them.
-# 2. scripts/docker-node-image.sh builds the local Node 24 base images (with npm for the install
-#    stage, without for the runtime stages) from the host's node binary.
+# 2. scripts/docker-node-image.sh builds the local Node 24 base images from the host's binaries: with
+#    npm for the install stages, with the pull steps' tools (git, tar, npm, corepack) for the worker,
+#    node alone for the server.
 # 3. docker build, once per target: flowplane/flowplane:TAG (worker and flow runs; the docker, ECS and
 #    Kubernetes pools' default image) and flowplane/server:TAG. The install stages fetch third-party
 #    dependencies from the npm registry, so the build uses the host network.
 #
 # Each image is labelled flowplane.release-digest: a SHA-256 of what its tarballs contain
-# (scripts/release-digest.mjs). A TAG whose image already carries the digest of
-# these tarballs is left as it is, so repeated builds of unchanged packages (test runs) cost nothing.
+# (scripts/release-digest.mjs) and of the base image it runs on. A TAG whose image already carries
+# that digest is left as it is, so repeated builds of unchanged packages (test runs) cost nothing.
 #
-# FLOWPLANE_BASE_IMAGE_SUFFIX=-x names the base images flowplane-node:24-x and flowplane-node:24-npm-x,
+# FLOWPLANE_BASE_IMAGE_SUFFIX=-x names the base images flowplane-node:24-x, flowplane-node:24-npm-x
+# and flowplane-node:24-runner-x,
 # to try a change without replacing the base images others use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,17 +73,25 @@ const pkg = { name: "flowplane-app", private: true, type: "module", dependencies
 writeFileSync(path.join(dir, "worker-package.json"), JSON.stringify(pkg, null, 2) + "\n");
 EOF
 
-# What a target's tarballs contain, as one SHA-256 (scripts/release-digest.mjs).
+# What a target's tarballs contain (scripts/release-digest.mjs) and the id of the base image it runs
+# on (a base with other tools makes another image), as one SHA-256.
 digest_of() {
+  local tarballs base
   if [[ "$1" == server ]]; then
-    node scripts/release-digest.mjs "$context"/flowplane-*.tgz
+    tarballs="$(node scripts/release-digest.mjs "$context"/flowplane-*.tgz)"
+    base="flowplane-node:24$base_suffix"
   else
-    node scripts/release-digest.mjs "$context"/flowplane-[0-9]*.tgz "$context"/flowplane-sdk-*.tgz
+    tarballs="$(node scripts/release-digest.mjs "$context"/flowplane-[0-9]*.tgz "$context"/flowplane-sdk-*.tgz)"
+    base="flowplane-node:24-runner$base_suffix"
   fi
+  printf '%s %s' "$tarballs" "$(docker image inspect --format '{{.Id}}' "$base")" | sha256sum | cut -d' ' -f1
 }
 
 bash scripts/docker-node-image.sh "flowplane-node:24$base_suffix"
 bash scripts/docker-node-image.sh "flowplane-node:24-npm$base_suffix" --with-npm
+if [[ " ${targets[*]} " == *" worker "* ]]; then
+  bash scripts/docker-node-image.sh "flowplane-node:24-runner$base_suffix" --with-pull-tools
+fi
 
 for target in "${targets[@]}"; do
   repository=$([[ $target == worker ]] && echo flowplane/flowplane || echo flowplane/server)
@@ -98,6 +108,7 @@ for target in "${targets[@]}"; do
   docker build --network host -f infra/Dockerfile --target "$target" \
     --build-arg "NODE_IMAGE=flowplane-node:24$base_suffix" \
     --build-arg "NODE_BUILD_IMAGE=flowplane-node:24-npm$base_suffix" \
+    --build-arg "NODE_RUNNER_IMAGE=flowplane-node:24-runner$base_suffix" \
     --label "flowplane.release-digest=$digest" \
     "${missing[@]/#/--tag=$repository:}" "$context" >&2
 done

@@ -1,6 +1,9 @@
 // Code delivery: what pull steps add to a run's start, on the process pool.
 //   pnpm bench code-delivery            (npx tsx e2e/bench/code-delivery.ts [runs=20] [deployments=100])
 //
+// The workers are the built CLI (packages/cli/dist, built first when stale), as users run it: their
+// runner is dist/runner-bootstrap.js and the flows load the SDK's dist, with no TypeScript loader.
+//
 // 1. Warm caches: claim → RUNNING (the runner has run its pull steps and loaded the flow) of a
 //    git-delivered deployment whose checkout and node_modules are cached, against the same project
 //    deployed in place (no pull steps). The difference is what delivery adds (goal ≤ 100 ms p50).
@@ -8,6 +11,7 @@
 // 3. 100 deployments of one repository at one commit, all run at once by one worker with an empty
 //    cache: how many fetches (goal: one), and the runs' start times.
 // The repository is served by `git daemon` on loopback; the project has its own lockfile.
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,7 +21,6 @@ import {
   exited,
   repoRoot,
   runCli,
-  spawnCli,
   startTestServer,
   waitFor,
   type TestServer,
@@ -35,6 +38,8 @@ const pct = (xs: number[], p: number) => {
 const fmt = (xs: number[]) =>
   `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})`;
 
+execFileSync(process.execPath, [path.join(repoRoot, "scripts/build-if-stale.mjs")], { stdio: "inherit" });
+const builtCli = path.join(repoRoot, "packages/cli/dist/main.js");
 const server = await startTestServer(benchmarkServerConfig);
 const root = await mkdtemp(path.join(os.tmpdir(), "flowplane-bench-delivery-"));
 await mkdir(path.join(root, "srv"));
@@ -42,6 +47,7 @@ const daemon = await startGitDaemon(path.join(root, "srv"));
 const workerKey = (await server.api.apiKeys.create.mutate({ name: "bench-worker", scope: "WORKER" })).key;
 const { GIT_DIR: _ignored, ...baseEnv } = server.env;
 const workers: ChildProcess[] = [];
+let workerLog = "";
 
 /** Claim (PENDING) → RUNNING of a run, from its state history (server clock on both ends). */
 async function startLatency(server: TestServer, id: string): Promise<number> {
@@ -66,12 +72,16 @@ async function completed(id: string, timeoutMs = 120_000): Promise<void> {
   );
 }
 
+/** A worker of the built CLI; `pnpm bench`'s source condition (NODE_OPTIONS) is not passed on. */
 function startWorker(pool: string, home: string, limit = 1): ChildProcess {
-  const worker = spawnCli(
-    ["worker", "start", "--pool", pool, "--limit", String(limit)],
-    { ...baseEnv, FLOWPLANE_API_KEY: workerKey, FLOWPLANE_HOME: home },
-    path.join(root, "worker"),
-  );
+  const { NODE_OPTIONS: _sources, ...env } = { ...process.env, ...baseEnv };
+  const worker = spawn(process.execPath, [builtCli, "worker", "start", "--pool", pool, "--limit", String(limit)], {
+    cwd: path.join(root, "worker"),
+    env: { ...env, FLOWPLANE_API_KEY: workerKey, FLOWPLANE_HOME: home },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  // Its log lines would bury the figures; the last ones are printed if the bench fails.
+  worker.stderr!.on("data", (d: Buffer) => (workerLog = `${workerLog}${d.toString()}`.slice(-8_000)));
   workers.push(worker);
   return worker;
 }
@@ -197,6 +207,9 @@ try {
   );
   many.kill("SIGTERM");
   await exited(many).catch(() => {});
+} catch (err) {
+  process.stderr.write(`the workers' last output:\n${workerLog}\n`);
+  throw err;
 } finally {
   for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
   await daemon.close();

@@ -8,7 +8,7 @@ import { startTestServer, waitFor, waitForRun, type TestServer } from "../../../
 import { followLogStream } from "./cloudwatch-logs.ts";
 import { EcsInfrastructure, ecsJobSettings, type EcsInfrastructureOptions } from "./ecs.ts";
 import { FakeCloudWatchLogs, LOGS_FAULTS } from "./fakes/cloudwatch-logs-api.ts";
-import { ECS_FAULTS, FakeEcs } from "./fakes/ecs-api.ts";
+import { ECS_FAULTS, FakeEcs, setAwsTestEnv } from "./fakes/ecs-api.ts";
 import {
   cancelAfterRestart,
   cancelThroughFailingStops,
@@ -24,23 +24,10 @@ import { InfrastructureError } from "./types.ts";
 
 let fake: FakeEcs;
 let logs: FakeCloudWatchLogs;
-const saved: Record<string, string | undefined> = {};
-const awsEnv = {
-  AWS_ACCESS_KEY_ID: "AKIAFLOWPLANETEST",
-  AWS_SECRET_ACCESS_KEY: "secret",
-  AWS_REGION: "us-east-1",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_PROFILE: undefined,
-  AWS_CONFIG_FILE: "/nonexistent",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-};
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
-  for (const [k, v] of Object.entries(awsEnv)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv = setAwsTestEnv();
   fake = await FakeEcs.start();
   fake.clusters.add("flows");
   logs = await FakeCloudWatchLogs.start();
@@ -50,10 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake?.close();
   await logs?.close();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
 });
 
 beforeEach(() => {

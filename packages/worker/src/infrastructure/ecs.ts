@@ -182,10 +182,13 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
     ],
   };
   const overridesLength = JSON.stringify(overrides).length;
-  if (overridesLength > MAX_OVERRIDES_CHARS)
+  if (overridesLength > MAX_OVERRIDES_CHARS) {
+    // The deployment's pull steps travel in the environment too (the image's runner runs them).
+    const pullSteps = job.env["FLOWPLANE_PULL_STEPS"]?.length ?? 0;
     throw new InfrastructureError(
-      `job variables "env" and "command": the task's container overrides are ${overridesLength.toLocaleString("en")} characters; ECS accepts at most ${MAX_OVERRIDES_CHARS.toLocaleString("en")} (put large values in the image, a secret or a file)`,
+      `job variables "env" and "command"${pullSteps ? ` with the deployment's pull steps (FLOWPLANE_PULL_STEPS: ${pullSteps.toLocaleString("en")} characters)` : ""}: the task's container overrides are ${overridesLength.toLocaleString("en")} characters; ECS accepts at most ${MAX_OVERRIDES_CHARS.toLocaleString("en")} (put large values in the image, a secret or a file${pullSteps ? "; pull steps: fewer or shorter steps, or deliver the code in an image with docker_build" : ""})`,
     );
+  }
 
   return {
     region,

@@ -400,3 +400,28 @@ function withoutTags(task: Record<string, unknown>): Record<string, unknown> {
   const { tags: _tags, clientToken: _token, ...rest } = task;
   return rest;
 }
+
+/**
+ * Points the AWS SDK's default chain at test credentials and region, with no profile files and no
+ * instance metadata to look for; answers what puts the environment back.
+ */
+export function setAwsTestEnv(): () => void {
+  const values: Record<string, string | undefined> = {
+    AWS_ACCESS_KEY_ID: "AKIAFLOWPLANETEST",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: "/nonexistent",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+  };
+  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  const apply = (env: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(values);
+  return () => apply(saved);
+}
