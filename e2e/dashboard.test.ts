@@ -340,6 +340,8 @@ describe("dashboard", () => {
     await page.getByRole("heading", { level: 1, name: "hello/hello" }).waitFor();
     await page.getByText("at 06:00").first().waitFor();
     await page.getByText("v2").first().waitFor();
+    // The code its runs fetch (commit, bundle or image digest), as deploy recorded it.
+    expect(await page.getByTestId("code-version").textContent()).toBe(HELLO_DEPLOYMENT.codeVersion);
     await page.getByRole("button", { name: "Pause hello/hello" }).click();
     await page.getByRole("button", { name: "Resume hello/hello" }).waitFor();
     expect((await server.api.deployments.get.query({ name: "hello/hello" })).paused).toBe(true);

@@ -71,6 +71,10 @@ export function DeploymentPage({ id }: { id: string }) {
               )}
               {dep.workQueueName ? <span className="muted"> · queue {dep.workQueueName}</span> : null}
             </dd>
+            <dt>Code</dt>
+            <dd data-testid="code-version">
+              {dep.codeVersion ? <code>{dep.codeVersion}</code> : "in place (the deployer's directory)"}
+            </dd>
             <dt>Concurrency</dt>
             <dd>
               {dep.concurrencyLimit
