@@ -37,7 +37,8 @@ for (const dir of PUBLIC_PACKAGES) {
   });
   const packed = JSON.parse(out);
   const shipped = packed.files.map((f) => f.path);
-  const unwanted = shipped.filter((f) => /(^|\/)src\/|\.test\.|\.test-d\.|tsdown\.config/.test(f));
+  // Source maps count as sources: they embed them (sourcesContent).
+  const unwanted = shipped.filter((f) => /(^|\/)src\/|\.test\.|\.test-d\.|tsdown\.config|\.map$/.test(f));
   if (unwanted.length > 0) {
     process.stderr.write(`release:pack: ${packed.name} would ship ${unwanted.join(", ")}\n`);
     process.exit(1);

@@ -9,7 +9,8 @@ export default defineConfig({
   // Our packages are compiled from their sources, like every build in the repository
   // (scripts/build/tsdown-preset.ts), never from a sibling's dist/.
   resolve: { conditions: ["@flowplane/source", ...defaultClientConditions] },
-  build: { outDir: "dist", emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 800 },
+  // No source maps: a map embeds the dashboard's sources, and the server's tarball ships no sources.
+  build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 800 },
   server: {
     proxy: {
       "/trpc": { target: api, changeOrigin: true },

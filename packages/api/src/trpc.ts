@@ -112,8 +112,19 @@ export interface ApiServices {
   config: ApiConfig;
 }
 
-/** What procedures behind authentication see of the services. */
-export type RouterServices = Omit<ApiServices, "db">;
+/**
+ * The resources as procedures see them: handed whole to service functions, never queried. Typing
+ * the database handles `never` makes the compiler refuse any use of them in a router (a query, a
+ * destructured `prisma`, `resources["pool"]`), while the object stays assignable to the services'
+ * parameters (`never` is assignable to every type).
+ */
+export type SealedResources = Omit<Resources, "prisma" | "pool"> & { readonly prisma: never; readonly pool: never };
+
+/** What procedures see of the services: no database handle to query directly. */
+export type RouterServices = Omit<ApiServices, "db" | "resources"> & { resources: SealedResources };
+
+/** The context every procedure sees (before the tiers add the caller). */
+export type ProcedureContext = Omit<Context, "services"> & { services: RouterServices };
 
 export interface Context {
   services: ApiServices;
@@ -197,7 +208,10 @@ export const createCallerFactory = t.createCallerFactory;
  */
 export const publicProcedure = t.procedure.use(async ({ ctx, next, type, path, getRawInput }) => {
   const audit: AuditSlot = { principal: null };
-  const result = await next({ ctx: { audit } });
+  // Procedures see the services without the raw database: routers translate and authorise, and
+  // reach the database only through service functions (which take `services.resources`).
+  const { db: _db, ...services } = ctx.services;
+  const result = await next({ ctx: { audit, services: services as RouterServices } });
   if (type === "mutation")
     void recordProcedureCall(ctx.services.resources.audit, {
       path,
@@ -231,14 +245,10 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, type, met
       });
     }
   }
-  // Procedures see the services without the raw database: routers translate and authorise, and
-  // reach the database only through service functions (which take `services.resources`).
-  const { db: _db, ...services } = ctx.services;
   const proceed = () =>
     next({
       ctx: {
         ...ctx,
-        services: services satisfies RouterServices,
         principal,
         workspaceId: principal.workspaceId,
       },

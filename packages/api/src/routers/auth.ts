@@ -35,17 +35,17 @@ import {
   router,
   runReadProcedure,
   runTokenProcedure,
-  type Context,
+  type ProcedureContext,
   type HttpExchange,
 } from "../trpc.ts";
 
 /** The HTTP request behind a cookie-based call; such calls make no sense without one. */
-function httpOf(ctx: Context): HttpExchange {
+function httpOf(ctx: ProcedureContext): HttpExchange {
   if (!ctx.http) throw new ApiError("PRECONDITION_FAILED", "this call needs the dashboard's HTTP request (cookies)");
   return ctx.http;
 }
 
-const clientOf = (ctx: Context) => ctx.client ?? { ip: null, userAgent: null };
+const clientOf = (ctx: ProcedureContext) => ctx.client ?? { ip: null, userAgent: null };
 
 const email = z.string().trim().min(3).max(320).email("not an email address");
 const password = z.string().min(1, "required").max(1024);
@@ -199,7 +199,7 @@ export const authRouter = router({
 });
 
 /** Ends the session the browser's cookie names, if it is a live one (before a new sign-in replaces it). */
-async function endCookieSession(ctx: Context, http: HttpExchange): Promise<void> {
+async function endCookieSession(ctx: ProcedureContext, http: HttpExchange): Promise<void> {
   const previous = http.cookies[SESSION_COOKIE];
   if (!previous) return;
   const old = await sessionFromCookie(ctx.services.resources, previous, http.csrfToken).catch(() => null);

@@ -10,6 +10,7 @@ import {
   type ClaimedRun,
 } from "./claims.ts";
 import type { EventBus } from "./events.ts";
+import { ACTIVE_STATES_SQL } from "./run-state/rows.ts";
 import type { Resources } from "./resources.ts";
 
 export interface WorkerHeartbeat {
@@ -242,7 +243,7 @@ export async function infrastructureLocations(
                FROM "FlowRun"
               WHERE "workspaceId" = $1 AND "workPoolId" = $2 AND "infrastructureId" LIKE '%/%'
                 AND ("expectedStartTime" > now() - make_interval(days => $3)
-                     OR "stateType" IN ('PENDING', 'RUNNING', 'CANCELLING'))) runs
+                     OR "stateType" IN ${ACTIVE_STATES_SQL})) runs
       ORDER BY location, "expectedStartTime" DESC
       LIMIT 100`,
     [workspaceId, workPoolId, withinDays],
