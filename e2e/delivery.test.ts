@@ -445,6 +445,11 @@ describe("pull steps in the flowplane image (docker pool)", () => {
 
   beforeAll(async () => {
     const image = await releaseWorkerImage();
+    // ECS and Kubernetes run the image's own command (pull-steps.test.ts); the docker pool names the same.
+    const cmd = JSON.parse(
+      (await run("docker", ["image", "inspect", "--format", "{{json .Config.Cmd}}", image])).stdout,
+    );
+    expect((cmd as string[]).join(" ")).toBe(IMAGE_RUNNER_COMMAND);
     const template = defaultBaseJobTemplate("docker");
     const variables = template.variables.properties!;
     variables["image"]!.default = image;

@@ -27,7 +27,8 @@ esac
 node_bin="$(readlink -f "$(command -v node)")"
 node_version="$("$node_bin" --version)"
 # The variant's contents are part of its label, so a change of what a variant carries rebuilds it.
-variant="$node_version${WITH_NPM:+-npm}${WITH_PULL_TOOLS:+-pull-tools-1}"
+COREPACK_VERSION=0.36.0
+variant="$node_version${WITH_NPM:+-npm}${WITH_PULL_TOOLS:+-pull-tools-corepack-$COREPACK_VERSION}"
 current="$(docker image inspect --format '{{ index .Config.Labels "flowplane.node-version" }}' "$IMAGE" 2>/dev/null || true)"
 if [[ "$current" == "$variant" ]]; then
   echo "$IMAGE is up to date (node $variant)"
@@ -89,9 +90,12 @@ fi
 if [[ -n "$WITH_PULL_TOOLS" ]]; then
   # install_dependencies runs the project's own package manager; corepack's shims fetch the pnpm or
   # yarn version the project's packageManager field names on first use (what node's images offer).
-  command -v corepack >/dev/null || { echo "--with-pull-tools needs corepack on PATH (npm i -g corepack)" >&2; exit 1; }
-  corepack_dir="$(dirname "$(dirname "$(readlink -f "$(command -v corepack)")")")"
-  cp -a "$corepack_dir" "$rootfs/usr/local/lib/node_modules/corepack"
+  # From the npm registry at a known version, not the host's: an older corepack does not know the
+  # keys current pnpm releases are signed with and refuses them ("No compatible signature found").
+  corepack_prefix="$(mktemp -d)"
+  npm install --global --prefix "$corepack_prefix" "corepack@$COREPACK_VERSION" --no-audit --no-fund >/dev/null
+  cp -a "$corepack_prefix/lib/node_modules/corepack" "$rootfs/usr/local/lib/node_modules/corepack"
+  rm -rf "$corepack_prefix"
   for shim in corepack pnpm pnpx yarn yarnpkg; do
     ln -s "../lib/node_modules/corepack/dist/$shim.js" "$rootfs/usr/local/bin/$shim"
   done
