@@ -4,7 +4,7 @@
 // references. Every read is recorded with the run, the worker and who read it. Real PostgreSQL,
 // through the router stack.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callError, createTestApi, type Caller, type TestApi } from "../testing.ts";
+import { callError, createTestApi, TestBrowser, type Caller, type TestApi } from "../testing.ts";
 
 let api: TestApi;
 let worker: Caller;
@@ -97,6 +97,58 @@ describe("secret reads", () => {
         /is not referenced by the job variables of flow run .*; a worker key reads only those/,
       );
     }
+  });
+
+  it("a worker key a person owns, and the run tokens issued to it, are refused; a service account's worker key reads", async () => {
+    // An admin person may create a worker key; it is theirs, and secret values never go to people.
+    await api.a.as.ADMIN.members.createUser({ email: "ops@reads.test", role: "admin", password: "a long password 1" });
+    const browser = new TestBrowser();
+    const signIn = api.caller(null, { http: browser }).auth.signIn;
+    browser.csrfToken = (await signIn({ email: "ops@reads.test", password: "a long password 1" })).csrfToken;
+    const { token } = await api.caller(null, { http: browser }).auth.accessToken({ workspace: api.a.name });
+    const personKey = api.caller(
+      (await api.caller(token).apiKeys.create({ name: "ops laptop worker", scope: "WORKER" })).key,
+    );
+    const personWorker = (await personKey.workers.heartbeat({ workPoolName: "reads", workerName: "ops" })).workerId;
+    const run = await api.a.as.DEVELOPER.deployments.run({ name: "reads/d" });
+    const claimed = (await personKey.workers.poll({ workerId: personWorker, limit: 10, waitMs: 0 })).runs.find(
+      (r) => r.id === run.id,
+    )!;
+    for (const [label, caller, claimToken] of [
+      ["person's worker key", personKey, claimed.claimToken],
+      ["run token issued to it", api.caller(claimed.runToken), undefined],
+    ] as const) {
+      const err = await callError(
+        caller.secrets.resolveForRun({ flowRunId: run.id, names: ["IN_JOB_VARS"], claimToken }),
+      );
+      expect(`${err.code} ${err.message}`, label).toMatch(
+        /^FORBIDDEN secret values are never given to people, and this (worker key is|run token was issued to a worker key) owned by the person ops@reads\.test; run workers with a worker key of a service account/,
+      );
+    }
+    expect((await api.a.as.READ.secrets.reads({ name: "IN_JOB_VARS" })).filter((r) => r.flowRunId === run.id)).toEqual(
+      [],
+    );
+
+    // A worker key of a service account, and its run's token, read as before.
+    await api.a.as.ADMIN.serviceAccounts.create({ name: "ops-workers", role: "DEVELOPER" });
+    const accountKey = api.caller(
+      (await api.a.as.ADMIN.serviceAccounts.createKey({ serviceAccount: "ops-workers", name: "w", scope: "WORKER" }))
+        .key,
+    );
+    const accountWorker = (await accountKey.workers.heartbeat({ workPoolName: "reads", workerName: "ops-sa" }))
+      .workerId;
+    const next = await api.a.as.DEVELOPER.deployments.run({ name: "reads/d" });
+    const held = (await accountKey.workers.poll({ workerId: accountWorker, limit: 10, waitMs: 0 })).runs.find(
+      (r) => r.id === next.id,
+    )!;
+    const byKey = await accountKey.secrets.resolveForRun({
+      flowRunId: next.id,
+      names: ["IN_JOB_VARS"],
+      claimToken: held.claimToken,
+    });
+    expect(byKey.values).toEqual({ IN_JOB_VARS: "value-of-IN_JOB_VARS" });
+    const byToken = await api.caller(held.runToken).secrets.resolveForRun({ flowRunId: next.id, names: ["IN_PULL"] });
+    expect(byToken.values).toEqual({ IN_PULL: "value-of-IN_PULL" });
   });
 
   it("records every read: which run, which worker, whether the run's token or the worker's key read it, when", async () => {

@@ -92,6 +92,14 @@ export const secretsRouter = router({
   resolveForRun: runtimeProcedure
     .input(z.object({ flowRunId: id, names: z.array(secretName).min(1).max(100), claimToken }))
     .mutation(async ({ ctx, input }) => {
+      // Secret values are never returned to people: a worker key a person owns (an admin may create
+      // one with `api-key create --scope worker`) is the person, and so is a run token issued to it
+      // (a run token acts for its worker key's owner), so both are refused before anything is read.
+      if (ctx.principal.actor.type === "user")
+        throw new ApiError(
+          "FORBIDDEN",
+          `secret values are never given to people, and ${ctx.principal.via === "run" ? "this run token was issued to a worker key" : "this worker key is"} owned by the person ${ctx.principal.actor.email}; run workers with a worker key of a service account (dashboard → Service accounts → create key, scope worker)`,
+        );
       const run = await runForSecretRead(
         ctx.services.resources,
         ctx.workspaceId,
