@@ -385,6 +385,8 @@ describe("ecs stream_output: the task's CloudWatch Logs stream is copied into th
         ],
       }),
     );
+    // A given task definition without awslogs-create-group logs to a group that must exist.
+    logs.createGroup("/etl/runs");
     fake.outcome = () => ({ kind: "exit", exitCode: 0, output: ["custom 1", "custom 2"] });
     const job = jobSpec({
       image: "ignored:1",

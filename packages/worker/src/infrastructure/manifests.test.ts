@@ -3,12 +3,14 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import { loadAllYaml, type V1Deployment, type V1Role, type V1RoleBinding } from "@kubernetes/client-node";
 import { defaultBaseJobTemplate, resolveJobConfiguration, type WorkPoolType } from "@flowplane/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EcsInfrastructure } from "./ecs.ts";
 import { FakeCloudWatchLogs } from "./fakes/cloudwatch-logs-api.ts";
 import { FakeEcs } from "./fakes/ecs-api.ts";
+import { loadPolicy, policyAllows, type IamRequest } from "./fakes/iam-policy.ts";
 import { FakeKubernetes, kubeConfigFor } from "./fakes/kubernetes-api.ts";
 import { KubernetesInfrastructure } from "./kubernetes.ts";
 import type { JobSpec } from "./types.ts";
@@ -117,6 +119,14 @@ describe("infra/ecs", () => {
   let fake: FakeEcs;
   let logs: FakeCloudWatchLogs;
   const saved = { ...process.env };
+  const where = { region: "us-east-1", account: "123456789012" };
+  const workerPolicy = () => loadPolicy(read("ecs/worker-iam-policy.json"), where);
+  const executionPolicy = () => loadPolicy(read("ecs/flow-run-execution-policy.json"), where);
+  const roles = {
+    execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
+    task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
+  };
+  const cluster = (name: string) => `arn:aws:ecs:us-east-1:123456789012:cluster/${name}`;
   beforeAll(async () => {
     Object.assign(process.env, {
       AWS_ACCESS_KEY_ID: "AKIATEST",
@@ -134,7 +144,29 @@ describe("infra/ecs", () => {
     process.env = saved;
   });
 
-  it("the worker's IAM policy allows every ECS and CloudWatch Logs request the ecs pool makes with the pool's defaults, on the resources and cluster it addresses", async () => {
+  /**
+   * The IAM requests behind one ECS request, as ECS authorises them: RunTask on the task definition's
+   * ARN, StopTask and DescribeTasks on each task's ARN, all with the ecs:cluster the request names
+   * (the account's default cluster when it names none).
+   */
+  const iamRequestsOf = (action: string, body: Record<string, unknown>): IamRequest[] => {
+    const ref = typeof body["cluster"] === "string" ? body["cluster"] : "default";
+    const context = { "ecs:cluster": ref.startsWith("arn:") ? ref : cluster(ref) };
+    switch (action) {
+      case "RunTask":
+        return [{ action: "ecs:RunTask", resource: String(body["taskDefinition"]), context }];
+      case "StopTask":
+        return [{ action: "ecs:StopTask", resource: String(body["task"]), context }];
+      case "DescribeTasks":
+        return (body["tasks"] as string[]).map((task) => ({ action: "ecs:DescribeTasks", resource: task, context }));
+      case "ListTasks":
+        return [{ action: "ecs:ListTasks", resource: "*", context }];
+      default:
+        return [{ action: `ecs:${action}`, resource: "*" }];
+    }
+  };
+
+  it("the worker's IAM policy allows each request the ecs pool makes on the resources it names, and refuses other families and other clusters' tasks", async () => {
     fake.outcome = () => ({ kind: "run-until-stopped", output: ["hello"] });
     const ecs = new EcsInfrastructure({
       endpoint: fake.url,
@@ -142,13 +174,7 @@ describe("infra/ecs", () => {
       pollIntervalMs: 10,
       logDrainMs: 10,
     });
-    const job = jobSpec("ecs", {
-      image: "etl:1",
-      subnets: ["subnet-1"],
-      stream_output: true,
-      execution_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run-execution",
-      task_role_arn: "arn:aws:iam::123456789012:role/flowplane-flow-run",
-    });
+    const job = jobSpec("ecs", { image: "etl:1", subnets: ["subnet-1"], stream_output: true, ...roles });
     const running = await ecs.submit(job);
     await expect.poll(() => logs.requests.length).toBeGreaterThan(0);
     await running.stop(1_000);
@@ -158,85 +184,171 @@ describe("infra/ecs", () => {
     await ecs.stop(other.id);
     await other.exited;
 
-    type Statement = {
-      Effect: string;
-      Action: string | string[];
-      Resource: string | string[];
-      Condition?: { ArnEquals?: Record<string, string>; StringEquals?: Record<string, string> };
-    };
-    const policy = JSON.parse(
-      read("ecs/worker-iam-policy.json").replaceAll("REGION", "us-east-1").replaceAll("ACCOUNT_ID", "123456789012"),
-    ) as { Statement: Statement[] };
-    const glob = (pattern: string, value: string) =>
-      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`).test(value);
-    const clusterArn = (ref: unknown) =>
-      typeof ref === "string" && ref.startsWith("arn:")
-        ? ref
-        : `arn:aws:ecs:us-east-1:123456789012:cluster/${typeof ref === "string" && ref ? ref : "default"}`;
-    /** IAM's evaluation for what these statements use: action, resource, ecs:cluster and CreateAction conditions. */
-    const allows = (action: string, resource: string, context: Record<string, string>) =>
-      policy.Statement.some(
-        (st) =>
-          st.Effect === "Allow" &&
-          [st.Action].flat().includes(action) &&
-          [st.Resource].flat().some((r) => glob(r, resource)) &&
-          Object.entries(st.Condition?.ArnEquals ?? {}).every(
-            ([k, v]) => context[k] !== undefined && glob(v, context[k]),
-          ) &&
-          Object.entries(st.Condition?.StringEquals ?? {}).every(([k, v]) => context[k] === v),
-      );
-    const called = new Set<string>();
-    for (const { action, body } of fake.requests) {
-      called.add(action);
-      const cluster = { "ecs:cluster": clusterArn(body["cluster"]) };
-      const resource =
-        action === "RunTask"
-          ? String(body["taskDefinition"])
-          : action === "StopTask"
-            ? String(body["task"])
-            : action === "DescribeTasks"
-              ? String((body["tasks"] as string[])[0])
-              : "*";
-      const context = ["RunTask", "StopTask", "DescribeTasks", "ListTasks"].includes(action) ? cluster : {};
-      expect(allows(`ecs:${action}`, resource, context), `${action} on ${resource} in ${cluster["ecs:cluster"]}`).toBe(
-        true,
-      );
-      // Tags at launch are authorised as ecs:TagResource on the new task, with CreateAction RunTask.
-      if (action === "RunTask")
-        expect(
-          allows("ecs:TagResource", "arn:aws:ecs:us-east-1:123456789012:task/default/x", {
-            "ecs:CreateAction": "RunTask",
-          }),
-        ).toBe(true);
-    }
-    expect([...called].sort()).toEqual([
-      "DescribeTaskDefinition",
-      "DescribeTasks",
-      "ListTasks",
-      "RegisterTaskDefinition",
-      "RunTask",
-      "StopTask",
+    const policy = workerPolicy();
+    const requests = fake.requests.flatMap(({ action, body }) => iamRequestsOf(action, body));
+    for (const request of requests) expect(policyAllows(policy, request), JSON.stringify(request)).toBe(true);
+    expect([...new Set(requests.map((r) => r.action))].sort()).toEqual([
+      "ecs:DescribeTaskDefinition",
+      "ecs:DescribeTasks",
+      "ecs:ListTasks",
+      "ecs:RegisterTaskDefinition",
+      "ecs:RunTask",
+      "ecs:StopTask",
     ]);
+    // The resources are the real ones: a registered family's revision, the default cluster's tasks.
+    const runs = requests.filter((r) => r.action === "ecs:RunTask");
+    for (const r of runs)
+      expect(r.resource).toMatch(/^arn:aws:ecs:us-east-1:123456789012:task-definition\/flowplane-[0-9a-f]{16}:1$/);
+    const taskRequests = requests.filter((r) => r.action === "ecs:StopTask" || r.action === "ecs:DescribeTasks");
+    for (const r of taskRequests)
+      expect(r.resource).toMatch(/^arn:aws:ecs:us-east-1:123456789012:task\/default\/[0-9a-f]+$/);
+    // Tags at launch are authorised as ecs:TagResource on the new task, with CreateAction RunTask.
+    for (const task of fake.taskArns())
+      expect(
+        policyAllows(policy, { action: "ecs:TagResource", resource: task, context: { "ecs:CreateAction": "RunTask" } }),
+      ).toBe(true);
     // Registering with roles needs iam:PassRole on exactly those roles.
     for (const role of fake
       .bodiesOf("RegisterTaskDefinition")
       .flatMap((b) => [b["executionRoleArn"], b["taskRoleArn"]]))
       expect(
-        allows("iam:PassRole", String(role), { "iam:PassedToService": "ecs-tasks.amazonaws.com" }),
+        policyAllows(policy, {
+          action: "iam:PassRole",
+          resource: String(role),
+          context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+        }),
         String(role),
       ).toBe(true);
-    // The policy is not wider than the default cluster.
-    expect(allows("ecs:RunTask", "*", { "ecs:cluster": clusterArn("other") })).toBe(false);
+
+    // Another team's task definition, with its task role, is refused: the pool's RunTask of it too.
+    const foreign = await new ECSClient({ endpoint: fake.url }).send(
+      new RegisterTaskDefinitionCommand({
+        family: "payments-etl",
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: "256",
+        memory: "512",
+        taskRoleArn: "arn:aws:iam::123456789012:role/payments",
+        containerDefinitions: [{ name: "flowplane", image: "payments:1" }],
+      }),
+    );
+    const foreignArn = foreign.taskDefinition!.taskDefinitionArn!;
+    fake.requests.length = 0;
+    fake.outcome = () => ({ kind: "exit", exitCode: 0 });
+    await (
+      await ecs.submit(jobSpec("ecs", { task_definition_arn: foreignArn, subnets: ["subnet-1"] }))
+    ).exited;
+    const [foreignRun] = fake.bodiesOf("RunTask").flatMap((b) => iamRequestsOf("RunTask", b));
+    expect(foreignRun).toEqual({
+      action: "ecs:RunTask",
+      resource: "arn:aws:ecs:us-east-1:123456789012:task-definition/payments-etl:1",
+      context: { "ecs:cluster": cluster("default") },
+    });
+    expect(policyAllows(policy, foreignRun!)).toBe(false);
+    // A family that only starts like ours is someone else's too.
+    expect(
+      policyAllows(policy, { ...foreignRun!, resource: foreignRun!.resource.replace("payments-etl", "flowplanex") }),
+    ).toBe(false);
+    // Our families, but in another cluster; and another cluster's tasks.
+    expect(policyAllows(policy, { ...runs[0]!, context: { "ecs:cluster": cluster("payments") } })).toBe(false);
+    for (const action of ["ecs:StopTask", "ecs:DescribeTasks"])
+      expect(
+        policyAllows(policy, {
+          action,
+          resource: "arn:aws:ecs:us-east-1:123456789012:task/payments/0123abcd",
+          context: { "ecs:cluster": cluster("payments") },
+        }),
+        action,
+      ).toBe(false);
+    expect(
+      policyAllows(policy, { action: "ecs:ListTasks", resource: "*", context: { "ecs:cluster": cluster("payments") } }),
+    ).toBe(false);
+
+    // infra/README's way to let the pool run a task_definition_arn: its family added to the RunTask statement.
+    const runStatement = policy.Statement.find((s) => [s.Action].flat().includes("ecs:RunTask"))!;
+    runStatement.Resource = [
+      ...[runStatement.Resource].flat(),
+      "arn:aws:ecs:us-east-1:123456789012:task-definition/payments-etl:*",
+    ];
+    expect(policyAllows(policy, foreignRun!)).toBe(true);
 
     // stream_output reads the task's stream, in the log group the registered task definitions write to.
     const logStream = (body: Record<string, unknown>) =>
       `arn:aws:logs:us-east-1:123456789012:log-group:${String(body["logGroupName"])}:log-stream:${String(body["logStreamName"])}`;
     expect(new Set(logs.requests.map((r) => r.action))).toEqual(new Set(["GetLogEvents"]));
     for (const { action, body } of logs.requests)
-      expect(allows(`logs:${action}`, logStream(body), {}), logStream(body)).toBe(true);
+      expect(policyAllows(policy, { action: `logs:${action}`, resource: logStream(body) }), logStream(body)).toBe(true);
     expect(logs.bodiesOf("GetLogEvents")[0]!["logGroupName"]).toBe("/flowplane/flow-runs");
     // Only that log group.
-    expect(allows("logs:GetLogEvents", logStream({ logGroupName: "/other", logStreamName: "s" }), {})).toBe(false);
+    expect(
+      policyAllows(policy, {
+        action: "logs:GetLogEvents",
+        resource: logStream({ logGroupName: "/other", logStreamName: "s" }),
+      }),
+    ).toBe(false);
+  });
+
+  it("the flow-run execution role policy lets awslogs create /flowplane/flow-runs on first use and write the task's stream; AmazonECSTaskExecutionRolePolicy alone stops the task at start", async () => {
+    const ecs = new EcsInfrastructure({ endpoint: fake.url, pollIntervalMs: 10 });
+    const job = () => jobSpec("ecs", { image: "etl:2", subnets: ["subnet-1"], ...roles });
+    logs.groups.clear();
+    fake.executionRoleRequests.length = 0;
+    fake.outcome = () => ({ kind: "exit", exitCode: 0, output: ["one", "two"] });
+    // The AWS managed policy's logs statement: streams and events, no log groups.
+    fake.executionRolePolicy = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" }],
+    };
+    const refused = await (await ecs.submit(job())).exited;
+    expect(refused).toEqual({
+      exitCode: null,
+      reason: expect.stringContaining(
+        "task failed to start: ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log group: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/flowplane-flow-run-execution/",
+      ),
+      stopped: false,
+    });
+    expect(refused.reason).toContain(
+      "is not authorized to perform: logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:/flowplane/flow-runs:log-stream: because no identity-based policy allows the logs:CreateLogGroup action",
+    );
+    expect(logs.groups.has("/flowplane/flow-runs")).toBe(false);
+
+    // The shipped policy on its own grants every call the driver makes, on that group only.
+    fake.executionRoleRequests.length = 0;
+    fake.executionRolePolicy = executionPolicy();
+    const running = await ecs.submit(job());
+    expect(await running.exited).toMatchObject({ exitCode: 0 });
+    const stream = `flowplane/flowplane/${running.id.split("/").at(-1)}`;
+    expect(logs.messages("/flowplane/flow-runs", stream)).toEqual(["one", "two"]);
+    const group = "arn:aws:logs:us-east-1:123456789012:log-group:/flowplane/flow-runs";
+    expect(fake.executionRoleRequests).toEqual([
+      {
+        role: roles.execution_role_arn,
+        action: "logs:CreateLogGroup",
+        resource: `${group}:log-stream:`,
+        allowed: true,
+      },
+      {
+        role: roles.execution_role_arn,
+        action: "logs:CreateLogStream",
+        resource: `${group}:log-stream:${stream}`,
+        allowed: true,
+      },
+      ...["one", "two"].map(() => ({
+        role: roles.execution_role_arn,
+        action: "logs:PutLogEvents",
+        resource: `${group}:log-stream:${stream}`,
+        allowed: true,
+      })),
+    ]);
+    for (const action of ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
+      expect(
+        policyAllows(executionPolicy(), {
+          action,
+          resource: "arn:aws:logs:us-east-1:123456789012:log-group:/other:log-stream:",
+        }),
+        action,
+      ).toBe(false);
+    fake.executionRolePolicy = null;
   });
 
   it("the worker's task definition runs a worker with its API key from a secret", () => {

@@ -50,7 +50,12 @@ export class FakeCloudWatchLogs extends AwsJsonFake {
     this.drops += times;
   }
 
-  /** Appends `lines` to `group`/`stream`, creating both (awslogs-create-group), one event per line. */
+  /** Creates a log group (as `aws logs create-log-group` or awslogs-create-group would). */
+  createGroup(group: string): void {
+    if (!this.groups.has(group)) this.groups.set(group, new Map());
+  }
+
+  /** Appends `lines` to `group`/`stream`, creating both, one event per line. */
   write(group: string, stream: string, lines: string[]): void {
     let streams = this.groups.get(group);
     if (!streams) this.groups.set(group, (streams = new Map()));

@@ -13,10 +13,15 @@
 // task outcomes that stay PROVISIONING or that ECS stops before they start. A task whose container
 // definition has an awslogs logConfiguration writes its `output` to `logs` (a fake CloudWatch Logs),
 // in the stream awslogs names `prefix/container-name/task-id`: one line per DescribeTasks poll while
-// RUNNING, the rest when it stops.
+// RUNNING, the rest when it stops. As the awslogs driver does when the container starts, the task's
+// execution role creates the log group (only with awslogs-create-group "true"; without it a missing
+// group stops the task) and the stream, and puts the events: each of those calls is recorded in
+// `executionRoleRequests` and, when `executionRolePolicy` is set, refused as IAM would refuse it, with
+// the ResourceInitializationError ECS stops such a task with.
 import { randomBytes } from "node:crypto";
 import { AwsError, AwsJsonFake } from "./aws-json.ts";
 import type { FakeCloudWatchLogs } from "./cloudwatch-logs-api.ts";
+import { policyAllows, type PolicyDocument } from "./iam-policy.ts";
 
 const ACCOUNT = "123456789012";
 
@@ -51,8 +56,18 @@ interface FakeTask {
   stopReason: string | null;
   createdAt: number;
   /** Where awslogs sends the container's output (null: no awslogs logConfiguration), and how much went. */
-  logStream: { group: string; stream: string } | null;
+  logStream: { group: string; stream: string; createGroup: boolean; region: string } | null;
+  /** The task definition's execution role, which the awslogs driver writes as. */
+  executionRoleArn: string | null;
   written: number;
+}
+
+/** A CloudWatch Logs call the awslogs driver made as a task's execution role, as IAM authorises it. */
+export interface ExecutionRoleRequest {
+  role: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
 }
 
 export class FakeEcs extends AwsJsonFake {
@@ -70,6 +85,10 @@ export class FakeEcs extends AwsJsonFake {
     ((runTask: Record<string, unknown>) => { arn?: string; reason: string; detail?: string }[] | null) | null = null;
   /** Where tasks with an awslogs logConfiguration write their output. */
   logs: FakeCloudWatchLogs | null = null;
+  /** The IAM policy of every execution role (null: the awslogs driver may do anything). */
+  executionRolePolicy: PolicyDocument | null = null;
+  /** What the awslogs driver asked CloudWatch Logs for as the tasks' execution roles, in order. */
+  readonly executionRoleRequests: ExecutionRoleRequest[] = [];
 
   /** The tasks RunTask started, newest last. */
   taskArns(): string[] {
@@ -224,6 +243,8 @@ export class FakeEcs extends AwsJsonFake {
         ? {
             group: awslogs["awslogs-group"],
             stream: `${awslogs["awslogs-stream-prefix"]}/${containers[0]!.name}/${id}`,
+            createGroup: awslogs["awslogs-create-group"] === "true",
+            region: awslogs["awslogs-region"] ?? region,
           }
         : null;
     this.tasks.set(taskArn, {
@@ -233,6 +254,7 @@ export class FakeEcs extends AwsJsonFake {
       stopReason: null,
       createdAt: Date.now(),
       logStream,
+      executionRoleArn: typeof definition["executionRoleArn"] === "string" ? definition["executionRoleArn"] : null,
       written: 0,
     });
     return { tasks: [withoutTags(task)], failures: [] };
@@ -320,12 +342,64 @@ export class FakeEcs extends AwsJsonFake {
     return { task: withoutTags(entry.task) };
   }
 
+  /**
+   * A CloudWatch Logs call of the awslogs driver, as the task's execution role: recorded, and
+   * answered with IAM's AccessDeniedException message when the role's policy does not allow it.
+   */
+  private asExecutionRole(entry: FakeTask, action: string, resource: string): string | null {
+    // Without an execution role (EC2 only) the container instance's role writes: not modelled.
+    const role = entry.executionRoleArn;
+    if (!role) return null;
+    const allowed = !this.executionRolePolicy || policyAllows(this.executionRolePolicy, { action, resource });
+    this.executionRoleRequests.push({ role, action, resource, allowed });
+    if (allowed) return null;
+    const taskId = String(entry.task["taskArn"]).split("/").at(-1);
+    return `AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/${role.split("/").at(-1)}/${taskId} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+  }
+
+  /**
+   * What the awslogs driver does before the container starts: the log group (created only with
+   * awslogs-create-group) and the task's stream. Answers why the task cannot start, or null.
+   */
+  private startLogging(entry: FakeTask): string | null {
+    const target = entry.logStream;
+    if (!target || !this.logs) return null;
+    const failed = (what: string) =>
+      `ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: ${what} : exit status 1`;
+    // IAM names log-group resources as `log-group:NAME:log-stream:STREAM` (an empty stream for the group).
+    const arn = (stream: string) =>
+      `arn:aws:logs:${target.region}:${ACCOUNT}:log-group:${target.group}:log-stream:${stream}`;
+    if (!this.logs.groups.has(target.group)) {
+      if (!target.createGroup)
+        return failed(
+          "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist.",
+        );
+      const denied = this.asExecutionRole(entry, "logs:CreateLogGroup", arn(""));
+      if (denied) return failed(`failed to create Cloudwatch log group: ${denied}`);
+      this.logs.createGroup(target.group);
+    }
+    const denied = this.asExecutionRole(entry, "logs:CreateLogStream", arn(target.stream));
+    if (denied) return failed(`failed to create Cloudwatch log stream: ${denied}`);
+    // The stream itself appears with the first line (`outputAfterPolls`), so a follower can be
+    // shown a stream that does not exist yet.
+    return null;
+  }
+
   /** Writes the task's output up to line `upTo` to its log stream, as awslogs would. */
   private print(entry: FakeTask, upTo: number): void {
     const output = entry.outcome.output ?? [];
     const to = Math.min(upTo, output.length);
     if (!entry.logStream || !this.logs || to <= entry.written) return;
-    this.logs.write(entry.logStream.group, entry.logStream.stream, output.slice(entry.written, to));
+    const { group, stream, region } = entry.logStream;
+    // A refused PutLogEvents loses those lines; the container runs on, as with the real driver.
+    if (
+      !this.asExecutionRole(
+        entry,
+        "logs:PutLogEvents",
+        `arn:aws:logs:${region}:${ACCOUNT}:log-group:${group}:log-stream:${stream}`,
+      )
+    )
+      this.logs.write(group, stream, output.slice(entry.written, to));
     entry.written = to;
   }
 
@@ -368,6 +442,11 @@ export class FakeEcs extends AwsJsonFake {
     if (t["lastStatus"] === "PENDING") {
       if (entry.outcome.kind === "fail-to-start") {
         stop("TaskFailedToStart", entry.outcome.stoppedReason, { reason: entry.outcome.stoppedReason });
+        return;
+      }
+      const logging = this.startLogging(entry);
+      if (logging) {
+        stop("TaskFailedToStart", logging, {});
         return;
       }
       Object.assign(t, {
