@@ -94,6 +94,7 @@ describe("default base job templates", () => {
       region: null,
       container_name: "flowplane",
       tags: {},
+      start_timeout_seconds: 240,
       stream_output: false,
     });
     expect(resolveDefaults("ecs", { cpu: 512, tags: { a: "1" } }, { tags: { b: "2" } })).toMatchObject({

@@ -203,6 +203,13 @@ function ecsTemplate(): BaseJobTemplate {
       additionalProperties: { type: "string" },
       default: {},
     },
+    start_timeout_seconds: {
+      title: "Start timeout",
+      description:
+        "Seconds the task may take to reach RUNNING (provisioning, pulling the image) before it is stopped and the run ends with ECS's stop reason; below the server's claim timeout (300 s).",
+      type: "integer",
+      default: 240,
+    },
     // Off by default: streaming reads CloudWatch Logs, which needs an awslogs configuration and
     // IAM permissions; the flow run's own logs reach the API either way.
     stream_output: streamOutput(false, "Copy the task's CloudWatch logs to the worker's output."),

@@ -99,7 +99,7 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
     pullPolicy: config.oneOf("image_pull_policy", PULL_POLICIES, "if-not-present"),
     autoRemove: config.boolean("auto_remove", true),
     streamOutput: config.boolean("stream_output", true),
-    startTimeoutMs: startTimeout(config.optionalNumber("start_timeout_seconds")),
+    startTimeoutMs: config.optionalSecondsAsMs("start_timeout_seconds"),
     create: {
       name: `flowplane-${slug(job.flowRunName, 40) || "run"}-${randomSuffix()}`,
       Image: image,
@@ -126,13 +126,6 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
       },
     },
   };
-}
-
-function startTimeout(seconds: number | null): number | null {
-  if (seconds === null) return null;
-  if (!(seconds > 0))
-    throw new InfrastructureError(`job configuration "start_timeout_seconds": expected a number > 0, got ${seconds}`);
-  return seconds * 1000;
 }
 
 function parseVolume(spec: string): { spec: string; target: string } {

@@ -694,20 +694,51 @@ describe("ecs tasks that never start or never finish end with the real reason, i
     });
   });
 
-  it("a task still PROVISIONING after startTimeoutMs is stopped, and the run ends saying so with ECS's stop reason", async () => {
+  it("a task kept PROVISIONING past the job's start_timeout_seconds is stopped within it, and the run ends saying so with ECS's stop reason", async () => {
     fake.outcome = () => ({ kind: "run-until-stopped", provisioningMs: Number.POSITIVE_INFINITY });
     const events: string[] = [];
-    const job = jobSpec({ image: "etl:1", ...network });
-    const running = await infra({ startTimeoutMs: 200 }).submit({ ...job, onEvent: (m) => events.push(m) });
+    const job = jobSpec({ image: "etl:1", ...network }, { start_timeout_seconds: 1 });
+    // The pool's own default is far longer: the job variable is what bounds the start.
+    const started = Date.now();
+    const running = await infra({ startTimeoutMs: 60_000, pollIntervalMs: 50 }).submit({
+      ...job,
+      onEvent: (m) => events.push(m),
+    });
     const result = await running.exited;
+    const elapsed = Date.now() - started;
     expect(result).toEqual({
       exitCode: null,
       reason:
-        "ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); task stopped: Flowplane: ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING)",
+        "ECS task did not reach RUNNING within 1 s (last status PROVISIONING); task stopped: Flowplane: ECS task did not reach RUNNING within 1 s (last status PROVISIONING)",
       stopped: false,
     });
+    // Stopped at the deadline: one poll to notice, one for ECS to report it STOPPED.
+    expect(elapsed).toBeGreaterThanOrEqual(1_000);
+    expect(elapsed).toBeLessThan(1_000 + 1_000);
     expect(fake.taskOf(running.id)!["lastStatus"]).toBe("STOPPED");
-    expect(events).toEqual(["ECS task did not reach RUNNING within 0.2 s (last status PROVISIONING); stopping it"]);
+    expect(fake.bodiesOf("StopTask")).toEqual([
+      {
+        cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/default",
+        task: running.id,
+        reason: "Flowplane: ECS task did not reach RUNNING within 1 s (last status PROVISIONING)",
+      },
+    ]);
+    expect(events).toEqual(["ECS task did not reach RUNNING within 1 s (last status PROVISIONING); stopping it"]);
+  });
+
+  it("without start_timeout_seconds in the template the pool's startTimeoutMs applies; one that is not positive is refused", async () => {
+    fake.outcome = () => ({ kind: "run-until-stopped", provisioningMs: Number.POSITIVE_INFINITY });
+    const job = jobSpec({ image: "etl:1", ...network });
+    delete job.configuration["start_timeout_seconds"];
+    expect(ecsJobSettings(job).startTimeoutMs).toBeNull();
+    const result = await (await infra({ startTimeoutMs: 200 }).submit(job)).exited;
+    expect(result.reason).toMatch(/^ECS task did not reach RUNNING within 0\.2 s \(last status PROVISIONING\)/);
+    expect(ecsJobSettings(jobSpec({ image: "etl:1", ...network }, { start_timeout_seconds: 45 })).startTimeoutMs).toBe(
+      45_000,
+    );
+    expect(() => ecsJobSettings(jobSpec({ image: "etl:1", ...network }, { start_timeout_seconds: 0 }))).toThrow(
+      'job configuration "start_timeout_seconds": expected a number > 0, got 0',
+    );
   });
 });
 

@@ -15,9 +15,9 @@
 //
 // Production conditions (issue 19): RunTask capacity failures, throttling, 5xx and expired
 // credentials are retried with backoff for a bounded time (`retryForMs`), under one client token
-// so a retried RunTask never starts a second task; a task that has not reached RUNNING within
-// `startTimeoutMs` (shorter than the server's claim timeout) is stopped and the run ends with ECS's
-// stop reason; a task DescribeTasks cannot see for `lostAfterMs` is given up only while the runner
+// so a retried RunTask never starts a second task; a task that has not reached RUNNING within the
+// job's `start_timeout_seconds` (shorter than the server's claim timeout) is stopped and the run ends
+// with ECS's stop reason; a task DescribeTasks cannot see for `lostAfterMs` is given up only while the runner
 // is silent too, and is then stopped.
 import { createHash, randomUUID } from "node:crypto";
 import {
@@ -56,8 +56,9 @@ export interface EcsInfrastructureOptions {
   /** How often DescribeTasks is called while a task runs (default 5 s). */
   pollIntervalMs?: number;
   /**
-   * How long a task may take to reach RUNNING before it is stopped (default 240 s: below the
-   * server's 300 s claim timeout, which the worker also extends while the task provisions).
+   * How long a task may take to reach RUNNING before it is stopped when the job sets no
+   * start_timeout_seconds (default 240 s: below the server's 300 s claim timeout, which the worker
+   * also extends while the task provisions).
    */
   startTimeoutMs?: number;
   /** How long throttling, capacity failures, 5xx and expired credentials are retried (default 120 s). */
@@ -100,6 +101,8 @@ export interface EcsJobSettings {
   taskDefinitionArn: string | null;
   register: RegisterTaskDefinitionCommandInput | null;
   streamOutput: boolean;
+  /** The job's start_timeout_seconds, in ms; null: the pool's default. */
+  startTimeoutMs: number | null;
   /** RunTask's input, without taskDefinition (known once registered). */
   runTask: Omit<RunTaskCommandInput, "taskDefinition">;
 }
@@ -198,6 +201,7 @@ export function ecsJobSettings(job: JobSpec): EcsJobSettings {
     taskDefinitionArn,
     register,
     streamOutput: config.boolean("stream_output", false),
+    startTimeoutMs: config.optionalSecondsAsMs("start_timeout_seconds"),
     runTask: {
       ...(cluster ? { cluster } : {}),
       ...(strategy ? { capacityProviderStrategy: strategy } : { launchType }),
@@ -456,18 +460,16 @@ export class EcsInfrastructure implements Infrastructure {
           return null;
         });
     };
-    const exited = this.watch(ecs, cluster, taskArn, settings.containerName, job, () => stopRequested, seen).then(
-      async (result) => {
-        const follower = await output;
-        if (follower) {
-          // Ended: its last lines are drained before the run settles. Lost: nothing more will come.
-          if (result.lost) follower.abort();
-          else follower.ended();
-          await follower.done;
-        }
-        return result;
-      },
-    );
+    const exited = this.watch(ecs, cluster, taskArn, settings, job, () => stopRequested, seen).then(async (result) => {
+      const follower = await output;
+      if (follower) {
+        // Ended: its last lines are drained before the run settles. Lost: nothing more will come.
+        if (result.lost) follower.abort();
+        else follower.ended();
+        await follower.done;
+      }
+      return result;
+    });
     return {
       id: taskArn,
       exited,
@@ -719,12 +721,13 @@ export class EcsInfrastructure implements Infrastructure {
     ecs: ECSClient,
     cluster: string | undefined,
     taskArn: string,
-    containerName: string,
+    settings: EcsJobSettings,
     job: JobSpec,
     stopRequested: () => boolean,
     seen: (task: Task) => void,
   ): Promise<ExitResult> {
-    const startDeadline = Date.now() + this.startTimeoutMs;
+    const startTimeoutMs = settings.startTimeoutMs ?? this.startTimeoutMs;
+    const startDeadline = Date.now() + startTimeoutMs;
     let started = false;
     let timedOut: string | null = null;
     const failing = new FailingLooks(this.lostAfterMs);
@@ -756,12 +759,12 @@ export class EcsInfrastructure implements Infrastructure {
         };
       seen(task);
       if (task.lastStatus === "STOPPED") {
-        const result = ecsExitResult(task, containerName, stopRequested());
+        const result = ecsExitResult(task, settings.containerName, stopRequested());
         return timedOut ? { ...result, reason: `${timedOut}; ${result.reason}` } : result;
       }
       if (task.lastStatus === "RUNNING") started = true;
       if (!started && !timedOut && Date.now() > startDeadline) {
-        timedOut = `ECS task did not reach RUNNING within ${this.startTimeoutMs / 1000} s (last status ${task.lastStatus ?? "unknown"})`;
+        timedOut = `ECS task did not reach RUNNING within ${startTimeoutMs / 1000} s (last status ${task.lastStatus ?? "unknown"})`;
         job.onEvent?.(`${timedOut}; stopping it`);
         await this.stopTask(ecs, cluster, taskArn, `Flowplane: ${timedOut}`).catch((err: unknown) =>
           job.onEvent?.(`could not stop ECS task ${taskArn}: ${awsMessage(err)}`),

@@ -56,6 +56,14 @@ export class JobConfiguration {
     return v;
   }
 
+  /** A deadline given in seconds (more than 0), in milliseconds; null when unset. */
+  optionalSecondsAsMs(key: string): number | null {
+    const seconds = this.optionalNumber(key);
+    if (seconds === null) return null;
+    if (!(seconds > 0)) this.fail(key, "a number > 0");
+    return seconds * 1000;
+  }
+
   /** A string, or a number given where the platform takes text (ECS cpu "1024"). */
   optionalText(key: string): string | null {
     if (this.isUnset(key)) return null;
