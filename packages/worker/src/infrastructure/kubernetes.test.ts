@@ -21,6 +21,8 @@ let fake: FakeKubernetes;
 beforeAll(async () => {
   fake = await FakeKubernetes.start();
   fake.forbiddenNamespaces.add("kube-system");
+  fake.serviceAccounts.add("flows/etl-runner");
+  fake.restrictedNamespaces.add("locked-down");
 });
 
 afterAll(async () => {
@@ -335,6 +337,28 @@ describe("kubernetes pods that never start or never finish end with the real rea
     expect(fake.jobs.has(running.id)).toBe(false);
   });
 
+  it("a pod never created (service account missing): the ServiceAccount admission's FailedCreate, and the Job is deleted", async () => {
+    const running = await infra().submit(
+      jobSpec({ namespace: "flows", image: "etl:1", service_account_name: "etl-reader", pod_watch_timeout_seconds: 0 }),
+    );
+    const name = running.id.split("/")[1]!;
+    expect((await running.exited).reason).toBe(
+      `no pod was created for Job ${running.id} within 0 s: FailedCreate: Error creating: pods "${name}-" is forbidden: error looking up service account flows/etl-reader: serviceaccount "etl-reader" not found`,
+    );
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
+  it("a pod never created (Pod Security restricted): the violations the admission lists, and the Job is deleted", async () => {
+    const running = await infra().submit(
+      jobSpec({ namespace: "locked-down", image: "etl:1", pod_watch_timeout_seconds: 0 }),
+    );
+    const name = running.id.split("/")[1]!;
+    expect((await running.exited).reason).toBe(
+      `no pod was created for Job ${running.id} within 0 s: FailedCreate: Error creating: pods "${name}-" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "flowplane" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "flowplane" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "flowplane" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "flowplane" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
+    );
+    expect(fake.jobs.has(running.id)).toBe(false);
+  });
+
   it("an unschedulable pod: the scheduler's message", async () => {
     fake.plan = () => ({ kind: "unschedulable", message: "0/3 nodes are available: 3 Insufficient cpu." });
     const running = await infra().submit(jobSpec({ image: "etl:1", pod_watch_timeout_seconds: 0 }));
@@ -409,6 +433,8 @@ describe("kubernetes pool through the Worker", () => {
     await createPool(server, "k8s-pool", "kubernetes", {
       forbidden: { image: "etl:1", namespace: "kube-system" },
       long: { image: "etl:1" },
+      "missing-account": { image: "etl:1", service_account_name: "etl-reader", pod_watch_timeout_seconds: 1 },
+      "locked-down": { image: "etl:1", namespace: "locked-down", pod_watch_timeout_seconds: 1 },
     });
   }, 60_000);
   afterAll(async () => {
@@ -422,6 +448,31 @@ describe("kubernetes pool through the Worker", () => {
     expect(final.state.message).toBe(
       `infrastructure could not start: could not create Kubernetes Job in namespace "kube-system" on ${fake.url}: Forbidden: jobs.batch is forbidden: User "system:serviceaccount:flowplane:flowplane-worker" cannot create resource "jobs" in API group "batch" in the namespace "kube-system"`,
     );
+  });
+
+  it("a pod never created for a missing service account or a Pod Security rejection: the run ends CRASHED with the Job controller's FailedCreate message", async () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    for (const [deployment, namespace, admission] of [
+      [
+        "missing-account",
+        "default",
+        'error looking up service account default/etl-reader: serviceaccount "etl-reader" not found',
+      ],
+      [
+        "locked-down",
+        "locked-down",
+        'violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "flowplane" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "flowplane" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "flowplane" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "flowplane" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+      ],
+    ] as const) {
+      const run = await server.api.deployments.run.mutate({ name: `hello/${deployment}` });
+      const final = await runOnce(server, run.id, { poolName: "k8s-pool", infrastructure: infra() });
+      expect(final.state.type, deployment).toBe("CRASHED");
+      expect(final.state.message, deployment).toMatch(
+        new RegExp(
+          `^infrastructure no pod was created for Job ${namespace}/([a-z0-9-]+) within 1 s: FailedCreate: Error creating: pods "\\1-" is forbidden: ${escape(admission)} without reporting a final state$`,
+        ),
+      );
+    }
   });
 
   it("a 500 on the Job DELETE is retried and logged on the run, the run ends CANCELLED, and the worker keeps serving (regression: the rejection was unhandled and exited the worker)", async () => {

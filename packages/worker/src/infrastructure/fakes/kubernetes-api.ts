@@ -14,7 +14,10 @@
 // advances one step per pod listing (Pending → Running → its planned end), so a watcher sees
 // intermediate phases, and the Job gets its Complete or Failed condition when the pod ends. Plans
 // cover what production does: unschedulable, image pulls failing for a while, eviction, a lost
-// node, a sidecar that keeps the pod Running. `fail()` answers 429 or 5xx Status errors. Like the
+// node, a sidecar that keeps the pod Running. Like the API server's admission, the pod is refused
+// (a FailedCreate event on the Job, as the Job controller records it) when it names a service
+// account its namespace does not have, or breaks the Pod Security level "restricted" that a
+// namespace in `restrictedNamespaces` enforces. `fail()` answers 429 or 5xx Status errors. Like the
 // API server it refuses invalid names, label values and environment variable names (422). Every
 // request is recorded.
 import { randomBytes, randomUUID } from "node:crypto";
@@ -109,12 +112,59 @@ export class FakeKubernetes extends LoopbackFake {
   /** The service account named in Forbidden messages. */
   user = "system:serviceaccount:flowplane:flowplane-worker";
   plan: (job: Json) => PodPlan = () => ({ kind: "succeed" });
+  /** Service accounts ("namespace/name") besides the `default` one every namespace has. */
+  readonly serviceAccounts = new Set<string>();
+  /** Namespaces labelled pod-security.kubernetes.io/enforce=restricted. */
+  readonly restrictedNamespaces = new Set<string>();
 
   readonly jobs = new Map<string, Json>();
   readonly pods = new Map<string, FakePod>();
   readonly events: Json[] = [];
   /** Faults still to answer (a test's beforeEach empties it). */
   readonly faults: KubeFault[] = [];
+
+  /**
+   * The admission plugins' refusal of the Job controller's pod (generateName `generated`), in their
+   * words, or null: the ServiceAccount plugin, then Pod Security's "restricted" checks for the
+   * fields a flow-run pod could set.
+   */
+  private admitPod(namespace: string, generated: string, podSpec: Json): string | null {
+    const account = typeof podSpec["serviceAccountName"] === "string" ? podSpec["serviceAccountName"] : "default";
+    if (account !== "default" && !this.serviceAccounts.has(`${namespace}/${account}`))
+      return `pods "${generated}" is forbidden: error looking up service account ${namespace}/${account}: serviceaccount "${account}" not found`;
+    if (!this.restrictedNamespaces.has(namespace)) return null;
+    const podContext = (podSpec["securityContext"] as Json | undefined) ?? {};
+    const containers = podSpec["containers"] as Json[];
+    const context = (c: Json) => (c["securityContext"] as Json | undefined) ?? {};
+    const names = (list: Json[], pod = false) =>
+      `${pod ? "pod or " : ""}${list.length === 1 ? "container" : "containers"} ${list.map((c) => JSON.stringify(c["name"])).join(", ")}`;
+    const violations: string[] = [];
+    const escalating = containers.filter((c) => context(c)["allowPrivilegeEscalation"] !== false);
+    if (escalating.length)
+      violations.push(
+        `allowPrivilegeEscalation != false (${names(escalating)} must set securityContext.allowPrivilegeEscalation=false)`,
+      );
+    const capable = containers.filter(
+      (c) => !((context(c)["capabilities"] as Json | undefined)?.["drop"] as string[] | undefined)?.includes("ALL"),
+    );
+    if (capable.length)
+      violations.push(
+        `unrestricted capabilities (${names(capable)} must set securityContext.capabilities.drop=["ALL"])`,
+      );
+    const root = containers.filter((c) => (context(c)["runAsNonRoot"] ?? podContext["runAsNonRoot"]) !== true);
+    if (root.length)
+      violations.push(`runAsNonRoot != true (${names(root, true)} must set securityContext.runAsNonRoot=true)`);
+    const seccomp = (c: Json) =>
+      ((context(c)["seccompProfile"] ?? podContext["seccompProfile"]) as Json | undefined)?.["type"];
+    const unconfined = containers.filter((c) => !["RuntimeDefault", "Localhost"].includes(String(seccomp(c))));
+    if (unconfined.length)
+      violations.push(
+        `seccompProfile (${names(unconfined, true)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
+      );
+    return violations.length
+      ? `pods "${generated}" is forbidden: violates PodSecurity "restricted:latest": ${violations.join(", ")}`
+      : null;
+  }
 
   /** Answers `code` (429 TooManyRequests, 500 InternalError, 503...) to the next `times` matching requests. */
   fail(method: string, path: RegExp, code: number, times = 1): void {
@@ -257,6 +307,11 @@ export class FakeKubernetes extends LoopbackFake {
     this.jobs.set(`${namespace}/${name}`, stored);
     const podSpec = template["spec"] as Json;
     const podName = `${name}-${randomBytes(3).toString("hex").slice(0, 5)}`;
+    const refused = this.admitPod(namespace, `${name}-`, podSpec);
+    if (refused) {
+      this.event(namespace, "Job", name, "FailedCreate", `Error creating: ${refused}`);
+      return [201, stored];
+    }
     const plan = this.plan(stored);
     if (plan.kind === "no-pod") {
       // The Job controller retries the pod's creation; each attempt fails with the admission's words.
