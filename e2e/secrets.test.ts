@@ -88,7 +88,8 @@ beforeAll(async () => {
   // In a container of the image built from the release tarballs, on the host network (as e2e/docker.test.ts).
   await deploy(
     "leaky-docker",
-    [...leakyArgs, ...workerImageJobVars(image, ["e2e/fixtures/secret-flows.ts"])],
+    // The container is kept so the test can `docker inspect` it (its env holds the template only).
+    [...leakyArgs, ...workerImageJobVars(image, ["e2e/fixtures/secret-flows.ts"]), "--job-var", "auto_remove=false"],
     dockerPool,
   );
   await deploy("missing-param", ["--param", "token={{ secret.NOPE }}", "--param", "region=x"]);
@@ -254,6 +255,10 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(outputOf(serverProcess)).toContain('"msg":"Flowplane server ready"');
     counts["server log (debug)"] = countIn(outputOf(serverProcess));
     counts["worker output"] = countIn(workerOutput);
+    const kept = (await run("docker", ["ps", "-aq", "--filter", `label=flowplane.run-id=${runIds[1]}`])).stdout.trim();
+    expect(kept).not.toBe("");
+    counts["docker inspect (the docker run's container)"] = countIn((await run("docker", ["inspect", kept])).stdout);
+    await run("docker", ["rm", "-f", kept]);
     expect(events.length).toBeGreaterThan(5);
     counts["websocket events"] = countIn(JSON.stringify(events));
     for (const [scope, key] of Object.entries(keys)) {

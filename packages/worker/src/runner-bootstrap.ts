@@ -13,7 +13,9 @@
 //
 // Environment: FLOWPLANE_FLOW_RUN_ID, FLOWPLANE_ENTRYPOINT and the API connection (FLOWPLANE_API_URL,
 // FLOWPLANE_RUN_TOKEN), as the SDK's runner-main reads them; FLOWPLANE_PULL_STEPS (JSON) and
-// FLOWPLANE_HOME (the caches) for pulls.
+// FLOWPLANE_HOME (the caches) for pulls; FLOWPLANE_SECRET_ENV (JSON: name → template) for the job's
+// env entries that reference secrets on a container pool, which the worker leaves unresolved (see
+// takeSecretEnv in worker.ts) and this process resolves with the run's token before anything runs.
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -33,6 +35,10 @@ const workerVersion = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
+/** Secret values this process put into its environment, redacted from the pull steps' output. */
+const secretEnvValues = process.env.FLOWPLANE_SECRET_ENV
+  ? await resolveSecretEnv(process.env.FLOWPLANE_SECRET_ENV)
+  : [];
 if (process.env.FLOWPLANE_PULL_STEPS) await pull(process.env.FLOWPLANE_PULL_STEPS);
 
 // `file:export`; the file is relative to the working directory the worker gave this process (or the
@@ -82,12 +88,51 @@ function resolveProjectSdk(): { runnerMain: string } | { problem: string } {
 }
 
 /**
+ * Sets the job's env entries that reference secrets (and maybe variables) in this process's
+ * environment, resolved for this run with its own token; the flow and the pull steps inherit them.
+ * A missing name fails the run before anything runs, naming it, as the worker does for a process
+ * pool. The SDK redacts these values from the flow's output: the worker lists their names in
+ * FLOWPLANE_REDACT_SECRETS. Answers the secret values, for the pull steps' redaction.
+ */
+async function resolveSecretEnv(json: string): Promise<string[]> {
+  const { findReferences, resolveReferences } = await import("@flowplane/core");
+  const { createApiClient, resolveConnectionSync, readNamedValues } = await import("@flowplane/client");
+  const templates = JSON.parse(json) as Record<string, string>;
+  const connection = resolveConnectionSync();
+  if (!connection)
+    return failRun(
+      "no API connection (FLOWPLANE_API_URL, FLOWPLANE_RUN_TOKEN) to read the secrets the job's env references",
+    );
+  const refs = findReferences(templates);
+  const read = await readNamedValues(createApiClient(connection), {
+    flowRunId: flowRunId!,
+    secrets: refs.secrets,
+    variables: refs.variables,
+  }).catch((err: unknown) => err as Error);
+  // CRASHED, as for a pull step: the flow never ran, and an API that was unreachable may answer a retry.
+  if (read instanceof Error)
+    return endRun("CRASHED", `could not read the secrets the job's env references: ${read.message}`);
+  const { secrets, variables, missing } = read;
+  if (missing.length > 0)
+    return failRun(
+      `${missing.join(", ")} referenced by the job variables ${missing.length === 1 ? "does" : "do"} not exist`,
+    );
+  const resolved = resolveReferences(templates, { secrets, variables }) as Record<string, string>;
+  for (const [name, value] of Object.entries(resolved)) process.env[name] = value;
+  delete process.env.FLOWPLANE_SECRET_ENV;
+  return Object.values(secrets);
+}
+
+/**
  * Runs the deployment's pull steps and moves into the directory they end in. Secrets and variables
  * they name are read for this run from the control plane; their values are redacted from the
  * steps' output, which goes to the run's logs (the worker streams this process's output).
  */
 async function pull(json: string): Promise<void> {
   const { runSteps, StepFailedError } = await import("@flowplane/steps/runner");
+  const { Redactor } = await import("@flowplane/core");
+  const redactor = new Redactor();
+  for (const value of secretEnvValues) redactor.add(value);
   const { createApiClient, resolveConnectionSync, flowplaneHome, readNamedValues } = await import("@flowplane/client");
   const connection = resolveConnectionSync();
   const api = connection ? createApiClient(connection) : null;
@@ -96,6 +141,7 @@ async function pull(json: string): Promise<void> {
       cwd: process.cwd(),
       home: flowplaneHome(),
       env: process.env,
+      redactor,
       log: (line) => process.stdout.write(`flowplane pull: ${line}\n`),
       resolveNamed: async ({ secrets, variables }) => {
         if (!api) throw new Error("no API connection to read secrets and variables");

@@ -333,8 +333,10 @@ export class Worker {
       const resolved = resolveJobConfiguration(this.template!, run.deploymentJobVariables, run.runJobVariables);
       if (!resolved.ok)
         throw new Error(`job variables: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+      const secretEnv = this.options.infrastructure.type === "process" ? null : takeSecretEnv(resolved.configuration);
       const references = await this.resolveJobReferences(entry, resolved.configuration);
       if (!references) return;
+      const redactNames = [...new Set([...references.secretNames, ...(secretEnv?.secretNames ?? [])])];
       const configuration = references.configuration;
       // With pull steps the runner fetches the code itself; the deployer's directory means nothing here.
       if (configuration["working_dir"] == null && run.path && !run.pullSteps) configuration["working_dir"] = run.path;
@@ -354,7 +356,8 @@ export class Worker {
           ...(run.entrypoint ? { FLOWPLANE_ENTRYPOINT: run.entrypoint } : {}),
           // Output is streamed to the run's logs by the worker; the SDK need not echo captured prints.
           FLOWPLANE_OUTPUT_STREAMED: configuration["stream_output"] === false ? "0" : "1",
-          ...(references.secretNames.length > 0 ? { FLOWPLANE_REDACT_SECRETS: references.secretNames.join(",") } : {}),
+          ...(redactNames.length > 0 ? { FLOWPLANE_REDACT_SECRETS: redactNames.join(",") } : {}),
+          ...(secretEnv ? { FLOWPLANE_SECRET_ENV: JSON.stringify(secretEnv.templates) } : {}),
           ...pullEnvironment(run, this.options.infrastructure.type),
         },
         defaultCommand: defaultRunnerCommand(),
@@ -592,6 +595,32 @@ export class Worker {
       }
     }
   }
+}
+
+/**
+ * On a container pool, the job's `env` entries that reference a secret, taken out of the
+ * configuration as written (templates, not values): resolved here, their values would be in the
+ * platform's own records (the Kubernetes Job, ECS RunTask's overrides and CloudTrail, the docker
+ * container's config), readable by whoever may read those. The runner bootstrap resolves them
+ * inside the container with the run's own token (FLOWPLANE_SECRET_ENV) before anything runs. Null
+ * when no entry references a secret. A process pool's env goes straight to a child process, so its
+ * worker resolves them.
+ */
+function takeSecretEnv(
+  configuration: Record<string, unknown>,
+): { templates: Record<string, string>; secretNames: string[] } | null {
+  const env = configuration["env"];
+  if (env === null || typeof env !== "object" || Array.isArray(env)) return null;
+  const templates: Record<string, string> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === "string" && findReferences(value).secrets.length > 0) templates[name] = value;
+    else rest[name] = value;
+  }
+  const secretNames = findReferences(templates).secrets;
+  if (secretNames.length === 0) return null;
+  configuration["env"] = rest;
+  return { templates, secretNames };
 }
 
 /**
