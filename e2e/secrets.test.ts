@@ -202,6 +202,38 @@ async function leakyRunToken(runId: string): Promise<ApiClient> {
   return createApiClient({ apiUrl: server.url, apiKey: claimed.runToken, workspace: null, runToken: true });
 }
 
+/** People of each role, signed in as the dashboard signs them in (password, cookie, CSRF-checked access token). */
+async function peopleClients(): Promise<[string, ApiClient][]> {
+  const password = "canary test passphrase, not a secret 2026";
+  const post = async (procedure: string, input: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${server.url}/trpc/${procedure}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(input),
+    });
+    const body = (await res.json()) as { result?: { data: unknown }; error?: { message: string } };
+    expect(body.error?.message, procedure).toBeUndefined();
+    return {
+      data: body.result!.data,
+      cookie: res.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; "),
+    };
+  };
+  const people: [string, ApiClient][] = [];
+  for (const role of ["viewer", "developer", "owner"] as const) {
+    const email = `${role}@canary.test`;
+    await clientFor(keys.ADMIN).members.createUser.mutate({ email, role, password });
+    const signedIn = await post("auth.signIn", { email, password });
+    const { csrfToken } = signedIn.data as { csrfToken: string };
+    const access = await post("auth.accessToken", {}, { cookie: signedIn.cookie, "x-flowplane-csrf": csrfToken });
+    const { token } = access.data as { token: string };
+    people.push([`${role} sign-in`, createApiClient({ apiUrl: server.url, apiKey: token, workspace: null })]);
+  }
+  return people;
+}
+
 /** The dashboard's routes, as app.tsx's Routes matches them (`/runs/:id` and the like). */
 async function dashboardRoutes(): Promise<string[]> {
   const source = await readFile(path.join(repoRoot, "apps/dashboard/src/app.tsx"), "utf8");
@@ -335,12 +367,14 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(reads.some((r) => r.workerId !== null)).toBe(true);
 
     // Every query procedure of the router, with inputs naming everything the workspace holds, asked by
-    // every scope of key and by the leaky run's own token (claimed again, so before the database is counted).
+    // every scope of key, by the leaky run's own token (claimed again, so before the database is
+    // counted) and by people of each role through their sign-in.
     const runToken = await leakyRunToken(runIds[0]!);
     const ids = await workspaceIds();
     const principals: [string, ApiClient][] = [
       ...SCOPES.map((scope): [string, ApiClient] => [`${scope} key`, clientFor(keys[scope])]),
       ["run token", runToken],
+      ...(await peopleClients()),
     ];
     const answers: Record<string, ReadAnswer[]> = Object.fromEntries(
       await Promise.all(principals.map(async ([who, api]) => [who, await callEveryRead(api, ids)] as const)),
