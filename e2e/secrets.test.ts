@@ -414,6 +414,16 @@ describe("secrets end to end (process and docker pools)", () => {
       expect(events[scope].length, `${scope} events`).toBeGreaterThan(5);
       counts[`websocket events (${scope} key)`] = countIn(JSON.stringify(events[scope]));
     }
+    // The server's other HTTP answers (with no FLOWPLANE_METRICS_TOKEN, /metrics is open).
+    const endpoints = await Promise.all(
+      ["/health", "/metrics"].map(async (p) => {
+        const res = await fetch(`${server.url}${p}`);
+        expect(res.status, p).toBe(200);
+        return res.text();
+      }),
+    );
+    expect(endpoints[1]).toContain("flowplane_");
+    counts["/health and /metrics"] = countIn(endpoints.join("\n"));
     for (const [who, list] of Object.entries(answers))
       counts[`API reads (${who})`] = countIn(list.map((a) => a.text).join("\n"));
     const cliEnv = { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN };
