@@ -203,7 +203,7 @@ async function leakyRunToken(runId: string): Promise<ApiClient> {
 }
 
 /** People of each role, signed in as the dashboard signs them in (password, cookie, CSRF-checked access token). */
-async function peopleClients(): Promise<[string, ApiClient][]> {
+async function peopleClients(withSubscriptions: boolean): Promise<[string, ApiClient][]> {
   const password = "canary test passphrase, not a secret 2026";
   const post = async (procedure: string, input: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}/trpc/${procedure}`, {
@@ -229,7 +229,10 @@ async function peopleClients(): Promise<[string, ApiClient][]> {
     const { csrfToken } = signedIn.data as { csrfToken: string };
     const access = await post("auth.accessToken", {}, { cookie: signedIn.cookie, "x-flowplane-csrf": csrfToken });
     const { token } = access.data as { token: string };
-    people.push([`${role} sign-in`, createApiClient({ apiUrl: server.url, apiKey: token, workspace: null })]);
+    people.push([
+      `${role} sign-in`,
+      createApiClient({ apiUrl: server.url, apiKey: token, workspace: null }, { withSubscriptions }),
+    ]);
   }
   return people;
 }
@@ -322,10 +325,16 @@ describe("secrets end to end (process and docker pools)", () => {
   });
 
   it("a canary secret leaked every way by a flow is recorded nowhere, while the run reads it and behaves", async () => {
-    // Every scope's view of the live events (they are not filtered by scope today; this says so if that changes).
-    const events = Object.fromEntries(SCOPES.map((scope) => [scope, [] as unknown[]])) as Record<Scope, unknown[]>;
-    const subscriptions = SCOPES.map((scope) =>
-      clientFor(keys[scope], true).events.subscribe.subscribe(undefined, { onData: (e) => events[scope].push(e) }),
+    // Every scope's view of the live events, keys' and people's (events are not filtered by scope
+    // today; this says so if that changes). People sign in now: their access tokens are short-lived.
+    const people = await peopleClients(true);
+    const listeners: [string, ApiClient][] = [
+      ...SCOPES.map((scope): [string, ApiClient] => [`${scope} key`, clientFor(keys[scope], true)]),
+      ...people,
+    ];
+    const events: Record<string, unknown[]> = Object.fromEntries(listeners.map(([who]) => [who, []]));
+    const subscriptions = listeners.map(([who, api]) =>
+      api.events.subscribe.subscribe(undefined, { onData: (e) => events[who]!.push(e) }),
     );
     const workerEnv = { ...server.env, FLOWPLANE_API_KEY: keys.WORKER, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1" };
     const workers = [
@@ -374,7 +383,7 @@ describe("secrets end to end (process and docker pools)", () => {
     const principals: [string, ApiClient][] = [
       ...SCOPES.map((scope): [string, ApiClient] => [`${scope} key`, clientFor(keys[scope])]),
       ["run token", runToken],
-      ...(await peopleClients()),
+      ...people,
     ];
     const answers: Record<string, ReadAnswer[]> = Object.fromEntries(
       await Promise.all(principals.map(async ([who, api]) => [who, await callEveryRead(api, ids)] as const)),
@@ -410,9 +419,9 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(outputOf(serverProcess)).toContain('"msg":"Flowplane server ready"');
     counts["server log (debug)"] = countIn(outputOf(serverProcess));
     counts["worker output"] = countIn(workerOutput);
-    for (const scope of SCOPES) {
-      expect(events[scope].length, `${scope} events`).toBeGreaterThan(5);
-      counts[`websocket events (${scope} key)`] = countIn(JSON.stringify(events[scope]));
+    for (const [who, list] of Object.entries(events)) {
+      expect(list.length, `${who} events`).toBeGreaterThan(5);
+      counts[`websocket events (${who})`] = countIn(JSON.stringify(list));
     }
     // The server's other HTTP answers (with no FLOWPLANE_METRICS_TOKEN, /metrics is open).
     const endpoints = await Promise.all(
@@ -442,7 +451,9 @@ describe("secrets end to end (process and docker pools)", () => {
     const coverage =
       `${new Set(calls.map((c) => c.split("#")[0])).size} query procedures, ${calls.length} calls × ${principals.length} principals ` +
       `(${okAnswers} answered, the rest refused); ${dashboard.pages.length} pages; ` +
-      `${SCOPES.map((s) => `${events[s].length} ${s}`).join(", ")} events`;
+      `websocket events: ${Object.entries(events)
+        .map(([who, list]) => `${list.length} to ${who}`)
+        .join(", ")}`;
     console.log(`canary occurrences (${coverage}): ${JSON.stringify(counts)}`);
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
     // The database does hold the secret, sealed.
