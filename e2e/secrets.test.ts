@@ -119,8 +119,12 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Answers of the writes the test makes itself (runs created, the retry, the hand claim), counted too. */
+const writeAnswers: unknown[] = [];
+
 async function runToEnd(deployment: string): Promise<string> {
   const created = await clientFor(keys.DEVELOPER).deployments.run.mutate({ name: deployment });
+  writeAnswers.push(created);
   await waitFor(
     `${deployment} to finish`,
     async () => {
@@ -189,16 +193,21 @@ async function workspaceIds(): Promise<WorkspaceIds & { deploymentNames: string[
  * token is one the server issues for that very run (its logs, artifacts and states hold the leaks).
  */
 async function leakyRunToken(runId: string): Promise<ApiClient> {
-  await clientFor(keys.DEVELOPER).flowRuns.retry.mutate({ id: runId });
+  writeAnswers.push(await clientFor(keys.DEVELOPER).flowRuns.retry.mutate({ id: runId }));
   const worker = clientFor(keys.WORKER);
   const { workerId } = await worker.workers.heartbeat.mutate({ workPoolName: pool, workerName: "w-token" });
   const claimed = await waitFor(
     "the retried run to be claimed",
-    async () =>
-      (await worker.workers.poll.mutate({ workerId, limit: 1, waitMs: 1_000 })).runs.find((r) => r.id === runId),
+    async () => {
+      const polled = await worker.workers.poll.mutate({ workerId, limit: 1, waitMs: 1_000 });
+      writeAnswers.push(polled);
+      return polled.runs.find((r) => r.id === runId);
+    },
     20_000,
     0,
   );
+  // The claim carries the run's job configuration: its secret references, not their values.
+  expect(JSON.stringify(claimed)).toContain("{{ secret.CANARY }}");
   return createApiClient({ apiUrl: server.url, apiKey: claimed.runToken, workspace: null, runToken: true });
 }
 
@@ -432,6 +441,7 @@ describe("secrets end to end (process and docker pools)", () => {
       }),
     );
     expect(endpoints[1]).toContain("flowplane_");
+    counts["API write answers (runs created, retry, claim)"] = countIn(JSON.stringify(writeAnswers));
     counts["/health and /metrics"] = countIn(endpoints.join("\n"));
     for (const [who, list] of Object.entries(answers))
       counts[`API reads (${who})`] = countIn(list.map((a) => a.text).join("\n"));
