@@ -1,16 +1,25 @@
-// Secrets end to end on the process pool: set through the CLI, referenced from a deployment's
-// parameters and job variables, read by a flow that leaks it every way it can, and then counted —
-// the canary (and its base64) must appear 0 times in the database's tables, a pg_dump of it, the
-// server's and worker's logs, every API answer with every scope, and the websocket events.
+// Secrets end to end on the process and docker pools: set through the CLI, referenced from a
+// deployment's parameters and job variables, read by a flow that leaks it every way it can, and then
+// counted — the canary (and its base64) must appear 0 times in the database's tables, a pg_dump of
+// it, the server's and worker's logs, the answer of every query procedure of the router to every
+// scope of key and to the run's own token, the websocket events of every scope, and every page of
+// the dashboard.
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient, type ApiClient } from "@flowplane/client";
 import { ensureDashboardBuilt, launchBrowser, signIn } from "./dashboard-support.ts";
 import { exited, outputOf, repoRoot, runCli, spawnCli, startTestServer, waitFor, type TestServer } from "./harness.ts";
+import {
+  callEveryRead,
+  missingReadInputs,
+  queryProcedures,
+  type ReadAnswer,
+  type WorkspaceIds,
+} from "./support/read-procedures.ts";
 import { releaseWorkerImage, workerImageJobVars } from "./support/release.ts";
 
 const run = promisify(execFile);
@@ -39,6 +48,8 @@ const keys: Record<"READ" | "WORKER" | "DEVELOPER" | "ADMIN", string> = {
 };
 const clientFor = (key: string, withSubscriptions = false): ApiClient =>
   createApiClient({ apiUrl: server.url, apiKey: key, workspace: "default" }, { withSubscriptions });
+type Scope = keyof typeof keys;
+const SCOPES = Object.keys(keys) as Scope[];
 
 beforeAll(async () => {
   ensureDashboardBuilt();
@@ -109,8 +120,12 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Answers of the writes the test makes itself (runs created, the retry, the hand claim), counted too. */
+const writeAnswers: unknown[] = [];
+
 async function runToEnd(deployment: string): Promise<string> {
   const created = await clientFor(keys.DEVELOPER).deployments.run.mutate({ name: deployment });
+  writeAnswers.push(created);
   await waitFor(
     `${deployment} to finish`,
     async () => {
@@ -141,26 +156,154 @@ async function expectLeakyRunRedacted(runId: string): Promise<void> {
     "task error: Task run 'leak_in_error-0' failed: task failed holding ***",
   ])
     expect(lines, `${expected} in ${JSON.stringify(lines)}`).toContain(expected);
-  // The multi-line secret, printed through logPrints and written to stdout: redacted whole, both times.
+  // The multi-line secret, printed through logPrints and written to stdout: redacted whole, both times;
+  // logged a line at a time: each of its four lines (the BEGIN/END armour too) redacted on its own.
   expect(lines.filter((l) => l === "***")).toHaveLength(2);
+  expect(lines.filter((l) => l.startsWith("pem line: "))).toEqual(Array(4).fill("pem line: ***"));
   expect(lines.some((l) => l.startsWith("Flow run failed: Error: giving up with ***\n    at "))).toBe(true);
   const artifacts = await read.artifacts.list.query({ flowRunId: runId });
   expect(artifacts.map((a) => a.data)).toContain("# Report\n\ntoken: ***");
+  expect(artifacts.find((a) => a.key === "leak-table")?.data).toEqual({
+    columns: ["name", "value", "pem"],
+    rows: [["token", "***", "***"]],
+  });
   const children = await read.flowRuns.list.query({ parentFlowRunId: runId });
   expect(children.items.map((c) => c.parameters)).toEqual([{ token: "***" }]);
 }
 
-/** Renders each run's page (logs, parameters, artifacts, states), the secrets page and deployments in Chromium. */
-async function countInDashboard(runIds: string[]): Promise<number> {
+/** Everything the workspace holds, from the database: what the read procedures and the pages are asked about. */
+async function workspaceIds(): Promise<WorkspaceIds & { deploymentNames: string[] }> {
+  const column = async (sql: string) => (await server.db.pool.query<{ v: string }>(sql)).rows.map((r) => r.v);
+  return {
+    flowRunIds: await column(`SELECT id::text AS v FROM "FlowRun" ORDER BY "createdAt"`),
+    taskRunIds: await column(`SELECT id::text AS v FROM "TaskRun" ORDER BY "createdAt"`),
+    flowIds: await column(`SELECT id::text AS v FROM "Flow" ORDER BY name`),
+    flowNames: await column(`SELECT name AS v FROM "Flow" ORDER BY name`),
+    deploymentIds: await column(`SELECT id::text AS v FROM "Deployment" ORDER BY name`),
+    deploymentNames: await column(`SELECT name AS v FROM "Deployment" ORDER BY name`),
+    workPoolNames: await column(`SELECT name AS v FROM "WorkPool" ORDER BY name`),
+    workerIds: await column(`SELECT id::text AS v FROM "Worker" ORDER BY name`),
+    secretNames: await column(`SELECT name AS v FROM "Secret" ORDER BY name`),
+    variableNames: await column(`SELECT name AS v FROM "Variable" ORDER BY name`),
+    artifactKeys: await column(`SELECT DISTINCT key AS v FROM "Artifact" WHERE key IS NOT NULL`),
+  };
+}
+
+/**
+ * The leaky run's own token: the run is retried and claimed by hand as a worker claims it, so the
+ * token is one the server issues for that very run (its logs, artifacts and states hold the leaks).
+ */
+async function leakyRunToken(runId: string): Promise<ApiClient> {
+  writeAnswers.push(await clientFor(keys.DEVELOPER).flowRuns.retry.mutate({ id: runId }));
+  const worker = clientFor(keys.WORKER);
+  const { workerId } = await worker.workers.heartbeat.mutate({ workPoolName: pool, workerName: "w-token" });
+  const claimed = await waitFor(
+    "the retried run to be claimed",
+    async () => {
+      const polled = await worker.workers.poll.mutate({ workerId, limit: 1, waitMs: 1_000 });
+      writeAnswers.push(polled);
+      return polled.runs.find((r) => r.id === runId);
+    },
+    20_000,
+    0,
+  );
+  // The claim carries the run's job configuration: its secret references, not their values.
+  expect(JSON.stringify(claimed)).toContain("{{ secret.CANARY }}");
+  return createApiClient({ apiUrl: server.url, apiKey: claimed.runToken, workspace: null, runToken: true });
+}
+
+/** People of each role, signed in as the dashboard signs them in (password, cookie, CSRF-checked access token). */
+async function peopleClients(withSubscriptions: boolean): Promise<[string, ApiClient][]> {
+  const password = "canary test passphrase, not a secret 2026";
+  const post = async (procedure: string, input: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${server.url}/trpc/${procedure}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(input),
+    });
+    const body = (await res.json()) as { result?: { data: unknown }; error?: { message: string } };
+    expect(body.error?.message, procedure).toBeUndefined();
+    return {
+      data: body.result!.data,
+      cookie: res.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0])
+        .join("; "),
+    };
+  };
+  const people: [string, ApiClient][] = [];
+  for (const role of ["viewer", "developer", "owner"] as const) {
+    const email = `${role}@canary.test`;
+    await clientFor(keys.ADMIN).members.createUser.mutate({ email, role, password });
+    const signedIn = await post("auth.signIn", { email, password });
+    const { csrfToken } = signedIn.data as { csrfToken: string };
+    const access = await post("auth.accessToken", {}, { cookie: signedIn.cookie, "x-flowplane-csrf": csrfToken });
+    const { token } = access.data as { token: string };
+    people.push([
+      `${role} sign-in`,
+      createApiClient({ apiUrl: server.url, apiKey: token, workspace: null }, { withSubscriptions }),
+    ]);
+  }
+  return people;
+}
+
+/** The dashboard's routes, as app.tsx's Routes matches them (`/runs/:id` and the like). */
+async function dashboardRoutes(): Promise<string[]> {
+  const source = await readFile(path.join(repoRoot, "apps/dashboard/src/app.tsx"), "utf8");
+  const routes = source.slice(source.indexOf("function Routes("), source.indexOf("function Shell("));
+  return [...routes.matchAll(/pathname === "([^"]+)"|matchPath\("([^"]+)"/g)].map((m) => (m[1] ?? m[2])!);
+}
+
+const routeMatches = (route: string, pathname: string) =>
+  new RegExp(`^${route.replace(/:[a-z]+/gi, "[^/]+")}$`).test(pathname);
+
+/**
+ * Renders every page of the dashboard in one Chromium, signed in with the admin key (who sees every
+ * page): each page once it shows what it lists, run pages with each of their tabs. Answers the
+ * canary count and the pages rendered; a route of app.tsx without a page here fails the test.
+ */
+async function countInDashboard(
+  ids: Awaited<ReturnType<typeof workspaceIds>>,
+  leakyRunIds: string[],
+): Promise<{ count: number; pages: string[] }> {
+  // Each page with a text it shows once loaded ("" for pages that show nothing of this workspace).
+  const listPages: Record<string, string> = {
+    "/": "leaky-docker",
+    "/runs": "leaky-docker",
+    "/flows": "leaky_child",
+    "/deployments": "leaky-docker",
+    "/work-pools": dockerPool,
+    "/api-keys": "read-key",
+    "/secrets": "CANARY_PEM",
+    "/members": "Members",
+    "/service-accounts": "Service accounts",
+    "/device": "",
+    "/audit": "secrets.set",
+    "/sso": "Single sign-on",
+  };
+  const pages = [
+    ...Object.entries(listPages).map(([path, ready]) => ({ path, ready })),
+    ...ids.flowRunIds.map((id) => ({ path: `/runs/${id}`, ready: "" })),
+    ...ids.deploymentIds.map((id, i) => ({ path: `/deployments/${id}`, ready: ids.deploymentNames[i]! })),
+    ...ids.workPoolNames.map((name) => ({ path: `/work-pools/${name}`, ready: name })),
+  ];
+  const unrendered = (await dashboardRoutes()).filter((route) => !pages.some((p) => routeMatches(route, p.path)));
+  expect(unrendered, "dashboard routes the canary test does not render").toEqual([]);
   const browser = await launchBrowser();
   try {
     const page = browser.page;
     page.setDefaultTimeout(20_000);
     await signIn(page, server.url, keys.ADMIN);
     let text = "";
-    for (const id of runIds) {
-      await page.goto(`${server.url}/runs/${id}`);
-      await page.getByTestId("logs").getByText("the secret is ***").waitFor();
+    for (const { path: pathname, ready } of pages) {
+      await page.goto(`${server.url}${pathname}`);
+      if (leakyRunIds.some((id) => pathname === `/runs/${id}`))
+        await page.getByTestId("logs").getByText("the secret is ***").waitFor();
+      else if (pathname.startsWith("/runs/")) await page.getByTestId("run-state").waitFor();
+      else if (ready) await page.getByText(ready).filter({ visible: true }).first().waitFor();
+      // Tables still loading say so (aria-busy); count what they show once loaded.
+      await page.waitForFunction(() => document.querySelector('[aria-busy="true"]') === null);
+      expect(await page.getByText("Page not found").count(), pathname).toBe(0);
       text += await page.content();
       for (const tab of [/State history/, /Parameters/, /Artifacts/]) {
         const button = page.getByRole("tab", { name: tab });
@@ -169,20 +312,18 @@ async function countInDashboard(runIds: string[]): Promise<number> {
         text += await page.content();
       }
     }
-    await page.goto(`${server.url}/secrets`);
-    await page.getByTestId("secrets-table").getByText("CANARY_PEM").waitFor();
-    text += await page.content();
-    await page.goto(`${server.url}/deployments`);
-    await page.getByText("leaky-docker").first().waitFor();
-    text += await page.content();
     expect(text).toContain("***");
-    return countIn(text);
+    return { count: countIn(text), pages: pages.map((p) => p.path) };
   } finally {
     await browser.close();
   }
 }
 
 describe("secrets end to end (process and docker pools)", () => {
+  it("the canary test has inputs for every query procedure of the router", () => {
+    expect(missingReadInputs()).toEqual({ missing: [], stale: [] });
+  });
+
   it("the CLI never takes a value from an argument and never prints one", async () => {
     const refused = await runCli(["secret", "set", "CANARY", canary], {
       ...server.env,
@@ -194,9 +335,17 @@ describe("secrets end to end (process and docker pools)", () => {
   });
 
   it("a canary secret leaked every way by a flow is recorded nowhere, while the run reads it and behaves", async () => {
-    const events: unknown[] = [];
-    const live = clientFor(keys.READ, true);
-    const subscription = live.events.subscribe.subscribe(undefined, { onData: (e) => events.push(e) });
+    // Every scope's view of the live events, keys' and people's (events are not filtered by scope
+    // today; this says so if that changes). People sign in now: their access tokens are short-lived.
+    const people = await peopleClients(true);
+    const listeners: [string, ApiClient][] = [
+      ...SCOPES.map((scope): [string, ApiClient] => [`${scope} key`, clientFor(keys[scope], true)]),
+      ...people,
+    ];
+    const events: Record<string, unknown[]> = Object.fromEntries(listeners.map(([who]) => [who, []]));
+    const subscriptions = listeners.map(([who, api]) =>
+      api.events.subscribe.subscribe(undefined, { onData: (e) => events[who]!.push(e) }),
+    );
     const workerEnv = { ...server.env, FLOWPLANE_API_KEY: keys.WORKER, FLOWPLANE_WORKER_HEARTBEAT_SECONDS: "1" };
     const workers = [
       spawnCli(["worker", "start", "--pool", pool, "--name", "w-secrets"], workerEnv),
@@ -212,7 +361,7 @@ describe("secrets end to end (process and docker pools)", () => {
     } finally {
       for (const worker of workers) worker.kill("SIGTERM");
       for (const worker of workers) await exited(worker);
-      subscription.unsubscribe();
+      for (const subscription of subscriptions) subscription.unsubscribe();
     }
     const workerOutput = workers.map(outputOf).join("\n");
     const read = clientFor(keys.READ);
@@ -235,6 +384,31 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(reads.length).toBeGreaterThanOrEqual(4);
     expect(new Set(reads.map((r) => r.flowRunId))).toEqual(new Set(runIds));
     expect(reads.some((r) => r.workerId !== null)).toBe(true);
+
+    // Every query procedure of the router, with inputs naming everything the workspace holds, asked by
+    // every scope of key, by the leaky run's own token (claimed again, so before the database is
+    // counted) and by people of each role through their sign-in.
+    const runToken = await leakyRunToken(runIds[0]!);
+    const ids = await workspaceIds();
+    const principals: [string, ApiClient][] = [
+      ...SCOPES.map((scope): [string, ApiClient] => [`${scope} key`, clientFor(keys[scope])]),
+      ["run token", runToken],
+      ...people,
+    ];
+    const answers: Record<string, ReadAnswer[]> = Object.fromEntries(
+      await Promise.all(principals.map(async ([who, api]) => [who, await callEveryRead(api, ids)] as const)),
+    );
+    // Each call answered someone with data (a refusal to everyone would count nothing), but the
+    // made-up invitation token; the run token reads its own run.
+    const calls = answers["ADMIN key"]!.map((a) => a.call);
+    expect(new Set(calls.map((call) => call.split("#")[0]))).toEqual(new Set(queryProcedures()));
+    const answeredNobody = calls.filter((call) =>
+      Object.values(answers).every((list) => list.find((a) => a.call === call)?.outcome !== "OK"),
+    );
+    expect(answeredNobody).toEqual(["auth.invitation#0"]);
+    expect(answers["run token"]!.filter((a) => a.outcome === "OK").map((a) => a.call)).toEqual(
+      expect.arrayContaining(["auth.whoami#0", `flowRuns.get#${ids.flowRunIds.indexOf(runIds[0]!)}`]),
+    );
 
     // Now count the canary everywhere.
     const counts: Record<string, number> = {};
@@ -259,26 +433,23 @@ describe("secrets end to end (process and docker pools)", () => {
     expect(kept).not.toBe("");
     counts["docker inspect (the docker run's container)"] = countIn((await run("docker", ["inspect", kept])).stdout);
     await run("docker", ["rm", "-f", kept]);
-    expect(events.length).toBeGreaterThan(5);
-    counts["websocket events"] = countIn(JSON.stringify(events));
-    for (const [scope, key] of Object.entries(keys)) {
-      const api = clientFor(key);
-      const answers = await Promise.all([
-        ...runIds.map((id) => api.flowRuns.get.query({ id })),
-        ...runIds.map((flowRunId) => api.logs.list.query({ flowRunId })),
-        ...runIds.map((flowRunId) => api.taskRuns.list.query({ flowRunId })),
-        api.flowRuns.list.query({}),
-        api.artifacts.list.query({}),
-        api.deployments.list.query(),
-        api.deployments.get.query({ name: "leaky/leaky" }),
-        api.deployments.get.query({ name: "leaky/leaky-docker" }),
-        api.flows.list.query(),
-        api.secrets.list.query(),
-        api.secrets.reads.query({ name: "CANARY" }),
-        api.variables.list.query(),
-      ]);
-      counts[`API answers (${scope})`] = countIn(JSON.stringify(answers));
+    for (const [who, list] of Object.entries(events)) {
+      expect(list.length, `${who} events`).toBeGreaterThan(5);
+      counts[`websocket events (${who})`] = countIn(JSON.stringify(list));
     }
+    // The server's other HTTP answers (with no FLOWPLANE_METRICS_TOKEN, /metrics is open).
+    const endpoints = await Promise.all(
+      ["/health", "/metrics"].map(async (p) => {
+        const res = await fetch(`${server.url}${p}`);
+        expect(res.status, p).toBe(200);
+        return res.text();
+      }),
+    );
+    expect(endpoints[1]).toContain("flowplane_");
+    counts["API write answers (runs created, retry, claim)"] = countIn(JSON.stringify(writeAnswers));
+    counts["/health and /metrics"] = countIn(endpoints.join("\n"));
+    for (const [who, list] of Object.entries(answers))
+      counts[`API reads (${who})`] = countIn(list.map((a) => a.text).join("\n"));
     const cliEnv = { ...server.env, FLOWPLANE_API_KEY: keys.ADMIN };
     const cliOut = await Promise.all([
       ...runIds.map((runId) => runCli(["flow-run", "logs", runId], cliEnv)),
@@ -289,8 +460,16 @@ describe("secrets end to end (process and docker pools)", () => {
     counts["CLI output"] = countIn(cliOut.map((r) => r.stdout + r.stderr).join("\n"));
     // `deployment inspect` shows the secrets the deployment declares for its code.
     expect((JSON.parse(cliOut.at(-1)!.stdout) as { secrets: string[] }).secrets).toEqual(["CANARY_PEM"]);
-    counts["dashboard pages"] = await countInDashboard(runIds);
-    console.log(`canary occurrences: ${JSON.stringify(counts)}`);
+    const dashboard = await countInDashboard(ids, runIds);
+    counts["dashboard pages"] = dashboard.count;
+    const okAnswers = Object.values(answers).reduce((n, list) => n + list.filter((a) => a.outcome === "OK").length, 0);
+    const coverage =
+      `${new Set(calls.map((c) => c.split("#")[0])).size} query procedures, ${calls.length} calls × ${principals.length} principals ` +
+      `(${okAnswers} answered, the rest refused); ${dashboard.pages.length} pages; ` +
+      `websocket events: ${Object.entries(events)
+        .map(([who, list]) => `${list.length} to ${who}`)
+        .join(", ")}`;
+    console.log(`canary occurrences (${coverage}): ${JSON.stringify(counts)}`);
     expect(counts).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
     // The database does hold the secret, sealed.
     const sealed = await server.db.pool.query<{ value: string }>(`SELECT value FROM "Secret" WHERE name = 'CANARY'`);
