@@ -25,7 +25,7 @@ import {
 } from "./harness.ts";
 import { defaultBaseJobTemplate } from "@flowplane/core";
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
-import { IMAGE_RUNNER_COMMAND, releaseWorkerImage } from "./support/release.ts";
+import { releaseWorkerImage } from "./support/release.ts";
 import { startRegistry } from "./support/registry.ts";
 import { startS3, type S3Server } from "./support/s3.ts";
 import { FLOW, writeProject as writeProjectIn } from "./support/delivery-project.ts";
@@ -369,12 +369,16 @@ describe("bundle delivery", () => {
   }, 240_000);
 });
 
+// What a user does: the project's Dockerfile is FROM the flowplane image (built from this run's
+// release tarballs), copies the project under /app and installs its lockfile; deploy builds and
+// pushes it to a registry on loopback; a worker on a docker pool created with defaults pulls it by
+// digest and runs it with the image's own command — no volumes, nothing of the repository inside.
 describe("image delivery", () => {
-  const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
   const dockerPool = "delivery-docker";
   const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
 
   it("builds and pushes an image at deploy; a docker pool pulls it by digest and runs it", async () => {
+    const base = await releaseWorkerImage();
     const registry = await startRegistry();
     try {
       const created = await runCli(["work-pool", "create", dockerPool, "--type", "docker"], server.env);
@@ -382,11 +386,18 @@ describe("image delivery", () => {
       const project = path.join(root, "imager/etl");
       await mkdir(project, { recursive: true });
       await writeProject(project);
-      // The image carries the installed dependencies; the SDK is the repository's (mounted below).
-      await writeFile(path.join(project, ".gitignore"), "*.log\n");
-      await mkdir(path.join(project, "node_modules/@flowplane"), { recursive: true });
-      await symlink(path.join(repoRoot, "packages/sdk"), path.join(project, "node_modules/@flowplane/sdk"));
-      await writeFile(path.join(project, "Dockerfile"), `FROM ${IMAGE}\nWORKDIR /app\nCOPY . /app\n`);
+      // A directory of its own under /app: the image's /app/node_modules (its runner and SDK) stays,
+      // and the project's install (exec form: no shell needed) adds only its own dependencies.
+      await writeFile(
+        path.join(project, "Dockerfile"),
+        [
+          `FROM ${base}`,
+          "WORKDIR /app/etl",
+          "COPY . .",
+          'RUN ["npm", "ci", "--offline", "--no-audit", "--no-fund"]',
+          "",
+        ].join("\n"),
+      );
       await writeFile(
         path.join(project, "flowplane.yaml"),
         [
@@ -400,9 +411,6 @@ describe("image delivery", () => {
           "    entrypoint: flows/etl.ts:delivered",
           `    pool: ${dockerPool}`,
           "    parameters: { who: image }",
-          "    job_variables:",
-          // The runner itself (this repository, with tsx) is what the container needs from the host.
-          `      volumes: ["${repoRoot}:${repoRoot}"]`,
           "",
         ].join("\n"),
       );
@@ -412,7 +420,8 @@ describe("image delivery", () => {
       const image = codeVersion.slice("image:".length);
       const inspect = await server.api.deployments.get.query({ name: "delivered/from-image" });
       expect(inspect).toMatchObject({ path: null, pullSteps: null, codeVersion });
-      expect(inspect.jobVariables).toMatchObject({ image });
+      // The build's output is the deployment's only job variable: no command, no volumes.
+      expect(inspect.jobVariables).toEqual({ image });
 
       // Nothing local to the deployer is left: not its directory, not the image it built.
       await rm(path.join(root, "imager"), { recursive: true, force: true });
@@ -420,6 +429,7 @@ describe("image delivery", () => {
         "\n",
       );
       for (const tag of tags.filter(Boolean)) await docker("image", "rm", "--force", tag);
+      await expect(docker("image", "inspect", image)).rejects.toThrow();
 
       const { done, logs } = await runToCompletion(
         "delivered/from-image",
@@ -428,33 +438,36 @@ describe("image delivery", () => {
       );
       expect(done.codeVersion).toBe(codeVersion);
       expect(logs).toContain("hello, image, from an installed dependency");
-      expect(logs).toContain("cwd /app");
+      expect(logs).toContain("cwd /app/etl");
+      // Pulled by its digest from the registry.
+      expect(await docker("image", "inspect", "--format", "{{json .RepoDigests}}", image)).toContain(
+        image.slice(image.indexOf("@")),
+      );
     } finally {
       await registry.close();
     }
-  }, 300_000);
+  }, 900_000);
 });
 
 // For docker, ECS and Kubernetes pools without a built image, the flowplane image runs the pull
 // steps itself (its runner bootstrap), so the worker needs nothing of the deployment's code and the
 // deployment runs on any pool type as it is. The image is the one users get: built from this run's
 // release tarballs, with git, tar and npm for the steps. The pool's base job template (the
-// operator's setting, not the deployment's) names the image and its runner.
+// operator's setting, not the deployment's) names the image; its own CMD runs the runner.
 describe("pull steps in the flowplane image (docker pool)", () => {
   const imagePool = "delivery-image";
 
   beforeAll(async () => {
     const image = await releaseWorkerImage();
-    // ECS and Kubernetes run the image's own command (pull-steps.test.ts); the docker pool names the same.
+    // Docker, ECS and Kubernetes pools run the image's own command, which is the runner bootstrap.
     const cmd = JSON.parse(
       (await run("docker", ["image", "inspect", "--format", "{{json .Config.Cmd}}", image])).stdout,
-    );
-    expect((cmd as string[]).join(" ")).toBe(IMAGE_RUNNER_COMMAND);
+    ) as unknown;
+    expect(cmd).toEqual(["node", "/app/node_modules/flowplane/dist/runner-bootstrap.js"]);
     const template = defaultBaseJobTemplate("docker");
     const variables = template.variables.properties!;
     variables["image"]!.default = image;
     variables["image_pull_policy"]!.default = "never";
-    variables["command"]!.default = IMAGE_RUNNER_COMMAND;
     const file = path.join(root, "image-pool.json");
     await writeFile(file, JSON.stringify(template));
     const created = await runCli(
