@@ -1,13 +1,19 @@
 // The pull steps against real servers on loopback, in-process: git over smart HTTP behind basic
 // auth (credentials by secret reference), git daemon for branches and sparse checkouts, and the
 // failures a run reports by step name.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSteps, StepFailedError, type StepSpec } from "@flowplane/steps";
 import { git, startGitDaemon, startGitHttp, type GitDaemon, type GitHttpServer } from "./support/git-servers.ts";
+import { writeBrokenLockfile, writeProject } from "./support/delivery-project.ts";
 import { startRegistry } from "./support/registry.ts";
+
+const run = promisify(execFile);
 
 let root: string;
 let http: GitHttpServer;
@@ -153,6 +159,54 @@ describe("download_bundle", () => {
     );
     expect((await readdir(path.join(home, "cache/bundles"))).filter((e) => !e.startsWith("."))).toEqual([]);
   });
+});
+
+describe("install_dependencies", () => {
+  it("fails on a lockfile that cannot install, naming the step with npm's output, and leaves no cache entry", async () => {
+    const dir = await mkdtemp(path.join(root, "project-"));
+    const tarball = await writeBrokenLockfile(dir);
+    const { error, lines, home } = await pull([{ install_dependencies: { directory: dir } }]);
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect(error!.message).toMatch(/^pull step 1 \(install_dependencies\) failed: npm ci exited with code \d+: /);
+    // npm's own words, in the failure and in the step's log.
+    const missing = `ENOENT: no such file or directory, open '${tarball}'`;
+    expect(error!.message).toContain(missing);
+    expect(lines).toContain(`install_dependencies: npm ci --no-audit --no-fund in ${dir}`);
+    expect(lines.some((line) => line.startsWith("npm error") && line.includes(missing))).toBe(true);
+    // The install ran under the cache and kept nothing there, nor a node_modules in the project.
+    expect(await readdir(path.join(home, "cache/deps"))).toEqual([]);
+    expect(existsSync(path.join(dir, "node_modules"))).toBe(false);
+  }, 60_000);
+
+  // Corepack's yarn cannot be fetched offline here: pnpm (on PATH) is the other manager tested.
+  it("installs with pnpm, frozen, when the project has a pnpm-lock.yaml, and caches the install", async () => {
+    // The delivery tests' project, its npm lockfile and install replaced by pnpm's lockfile.
+    const dir = await mkdtemp(path.join(root, "project-"));
+    await writeProject(dir, root);
+    await rm(path.join(dir, "package-lock.json"));
+    await rm(path.join(dir, "node_modules"), { recursive: true });
+    await run("pnpm", ["install", "--lockfile-only", "--offline"], { cwd: dir });
+    expect(existsSync(path.join(dir, "pnpm-lock.yaml"))).toBe(true);
+
+    const first = await pull([{ id: "deps", install_dependencies: { directory: dir } }]);
+    expect(first.error, first.lines.join("\n")).toBeUndefined();
+    expect(first.result!.outputs["deps.package_manager"]).toBe("pnpm");
+    expect(first.lines).toContain(
+      `install_dependencies: pnpm install --frozen-lockfile --config.confirmModulesPurge=false in ${dir}`,
+    );
+    const { greet } = (await import(path.join(dir, "node_modules/greet/index.js"))) as {
+      greet: (who: string) => string;
+    };
+    expect(greet("pnpm")).toBe("hello, pnpm, from an installed dependency");
+    // One entry (beside it, its record), which the project's node_modules links to.
+    const entries = (await readdir(path.join(first.home, "cache/deps"))).filter((e) => !e.startsWith("."));
+    expect(entries).toHaveLength(2);
+    const entry = entries.find((e) => !e.endsWith(".entry.json"))!;
+    expect(entries).toContain(`${entry}.entry.json`);
+    expect(await readlink(path.join(dir, "node_modules"))).toBe(
+      path.join(first.home, "cache/deps", entry, "node_modules"),
+    );
+  }, 120_000);
 });
 
 describe("docker_build and docker_push", () => {

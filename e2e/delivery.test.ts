@@ -25,10 +25,11 @@ import {
 } from "./harness.ts";
 import { defaultBaseJobTemplate } from "@flowplane/core";
 import { git, startGitDaemon, type GitDaemon } from "./support/git-servers.ts";
-import { IMAGE_RUNNER_COMMAND, releaseWorkerImage } from "./support/release.ts";
+import { releaseWorkerImage } from "./support/release.ts";
 import { startRegistry } from "./support/registry.ts";
+import { freePort } from "./support/server-process.ts";
 import { startS3, type S3Server } from "./support/s3.ts";
-import { FLOW, writeProject as writeProjectIn } from "./support/delivery-project.ts";
+import { FLOW, writeBrokenLockfile, writeProject as writeProjectIn } from "./support/delivery-project.ts";
 
 const run = promisify(execFile);
 let server: TestServer;
@@ -183,12 +184,20 @@ async function deployBundled(project: string, yaml: string) {
   return deploy(project, { BUNDLE_S3_SECRET: s3.secretAccessKey });
 }
 
-/** A git repository on the daemon holding a user's project, checked out at `project`; answers its commit. */
-async function gitProjectOnDaemon(name: string, project: string, yaml: string): Promise<string> {
+/**
+ * A git repository on the daemon holding a user's project (written by `write`), checked out at
+ * `project`; answers its commit.
+ */
+async function gitProjectOnDaemon(
+  name: string,
+  project: string,
+  yaml: string,
+  write: (dir: string) => Promise<unknown> = writeProject,
+): Promise<string> {
   const bare = path.join(root, `srv/${name}.git`);
   await git(root, "init", "--bare", "--quiet", "--initial-branch=main", bare);
   await mkdir(project, { recursive: true });
-  await writeProject(project);
+  await write(project);
   await writeFile(path.join(project, "flowplane.yaml"), yaml);
   await git(project, "init", "--quiet", "--initial-branch=main");
   await git(project, "add", ".");
@@ -200,13 +209,22 @@ async function gitProjectOnDaemon(name: string, project: string, yaml: string): 
   return git(project, "rev-parse", "HEAD");
 }
 
+/** A project whose flow.ts is the repository's hello example (deploy loads it to read the flow). */
+async function helloProject(dir: string) {
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    path.join(dir, "flow.ts"),
+    'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
+  );
+}
+
+const helloYaml = (name: string) =>
+  `deployments:\n  - name: ${name}\n    entrypoint: flow.ts:hello\n    pool: ${pool}\n`;
+
 describe("flowplane.yaml steps", () => {
   it("refuses an unknown step or argument with its place in the file, and writes nothing", async () => {
     const dir = await mkdtemp(path.join(root, "refused-"));
-    await writeFile(
-      path.join(dir, "flow.ts"),
-      'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
-    );
+    await helloProject(dir);
     const file = (pull: string) =>
       writeFile(
         path.join(dir, "flowplane.yaml"),
@@ -224,6 +242,44 @@ describe("flowplane.yaml steps", () => {
     );
     expect((await server.api.deployments.list.query()).map((d) => d.name)).not.toContain("refused");
   }, 60_000);
+});
+
+describe("deploy's default delivery", () => {
+  it("warns when the tree is dirty, when the commit is not on the remote, and outside git that only workers on this filesystem can run it", async () => {
+    const project = path.join(root, "warned/etl");
+    await gitProjectOnDaemon("warned", project, helloYaml("warned"), helloProject);
+    const clean = await deploy(project);
+    expect(clean.stderr).not.toContain("warning:");
+
+    // A tracked file changed: the runs get the commit, not the change.
+    await writeFile(path.join(project, "flow.ts"), "// changed\n", { flag: "a" });
+    const dirty = await deploy(project);
+    expect(dirty.stderr).toContain("warning: the working tree has uncommitted changes: runs get the commit, not them");
+
+    // Committed but not pushed: workers could not fetch it.
+    await git(project, "commit", "--quiet", "-am", "not pushed");
+    const local = await git(project, "rev-parse", "HEAD");
+    const unpushed = await deploy(project);
+    expect(unpushed.json[0]!.codeVersion).toBe(`git:${local}`);
+    expect(unpushed.stderr).toContain(
+      `warning: commit ${local.slice(0, 12)} is not on remote origin: push it, or workers cannot fetch it`,
+    );
+    expect(unpushed.stderr).not.toContain("uncommitted changes");
+
+    // Outside git: the deployer's directory is the run's, and deploy says who can see it.
+    const outside = await mkdtemp(path.join(root, "outside-"));
+    await helloProject(outside);
+    await writeFile(path.join(outside, "flowplane.yaml"), helloYaml("outside"));
+    const local2 = await deploy(outside);
+    expect(local2.json[0]!.codeVersion).toBeNull();
+    expect(local2.stderr).toContain(
+      `warning: not in a git repository: runs use ${outside}, which only workers on this filesystem can see (add pull steps to deliver the code)`,
+    );
+    expect(await server.api.deployments.get.query({ name: "hello/outside" })).toMatchObject({
+      path: outside,
+      pullSteps: null,
+    });
+  }, 120_000);
 });
 
 describe("git delivery", () => {
@@ -287,10 +343,7 @@ describe("git delivery", () => {
   it("crashes a run whose pull step fails, naming the step, with its output in the run's logs", async () => {
     const dir = await mkdtemp(path.join(root, "broken-"));
     const missing = "0123456789abcdef0123456789abcdef01234567";
-    await writeFile(
-      path.join(dir, "flow.ts"),
-      'export { hello } from "' + path.join(repoRoot, "examples/hello.ts") + '";\n',
-    );
+    await helloProject(dir);
     await writeFile(
       path.join(dir, "flowplane.yaml"),
       [
@@ -313,6 +366,31 @@ describe("git delivery", () => {
     const logs = await logsOf(id);
     expect(logs).toContain("pull step 1 (git_clone) failed");
     expect(logs).toContain(`fetching 0123456789ab from ${daemon.url("etl.git")}`);
+  }, 120_000);
+  it("crashes a run whose lockfile cannot install, naming install_dependencies with npm's output, and caches nothing", async () => {
+    const project = path.join(root, "unpacked/etl");
+    let tarball = "";
+    const commit = await gitProjectOnDaemon("unpacked", project, helloYaml("cannot-install"), async (dir) => {
+      await helloProject(dir);
+      tarball = path.relative(dir, await writeBrokenLockfile(dir));
+    });
+    const deployed = await deploy(project);
+    expect(deployed.json[0]!.codeVersion).toBe(`git:${commit}`);
+    const { id } = await server.api.deployments.run.mutate({ name: "hello/cannot-install" });
+    const home = path.join(root, "unpacked-worker-home");
+    const worker = await runWorker(home, pool);
+    expect(worker.code, worker.output).toBe(0);
+    const crashed = await waitForRun(server, id, "CRASHED", (r) => r.state.type === "CRASHED");
+    const missing = new RegExp(`ENOENT: no such file or directory, open '[^']*/${tarball}'`);
+    expect(crashed.state.message).toMatch(
+      /^pull step 2 \(install_dependencies\) failed: npm ci exited with code \d+: /,
+    );
+    expect(crashed.state.message).toMatch(missing);
+    const logs = await logsOf(id);
+    expect(logs).toContain("install_dependencies: npm ci --no-audit --no-fund in");
+    expect(logs.split("\n").some((line) => line.includes("npm error") && missing.test(line))).toBe(true);
+    expect(logs).toContain("pull step 2 (install_dependencies) failed");
+    expect(await readdir(path.join(home, "cache/deps"))).toEqual([]);
   }, 120_000);
 });
 
@@ -369,12 +447,53 @@ describe("bundle delivery", () => {
   }, 240_000);
 });
 
+// What a user does: the project's Dockerfile is FROM the flowplane image (built from this run's
+// release tarballs), copies the project under /app and installs its lockfile; deploy builds and
+// pushes it to a registry on loopback; a worker on a docker pool created with defaults pulls it by
+// digest and runs it with the image's own command — no volumes, nothing of the repository inside.
 describe("image delivery", () => {
-  const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
   const dockerPool = "delivery-docker";
   const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
 
+  it("fails the deploy naming docker_push when the registry is unreachable, and stores no deployment", async () => {
+    // A loopback port where nothing listens: the engine's push is refused at once.
+    const unreachable = `127.0.0.1:${await freePort()}`;
+    const dir = await mkdtemp(path.join(root, "unpushed-"));
+    await helloProject(dir);
+    const bare = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
+    await writeFile(path.join(dir, "Dockerfile"), `FROM ${bare}\nCOPY flow.ts /app/flow.ts\n`);
+    await writeFile(
+      path.join(dir, "flowplane.yaml"),
+      [
+        "build:",
+        "  - id: image",
+        `    docker_build: { image: ${unreachable}/etl }`,
+        "push:",
+        '  - docker_push: { image: "{{ image.image }}" }',
+        "deployments:",
+        "  - name: unpushed",
+        "    entrypoint: flow.ts:hello",
+        `    pool: ${pool}`,
+        "",
+      ].join("\n"),
+    );
+    try {
+      const refused = await runCli(["deploy"], deployerEnv(), { cwd: dir, timeoutMs: 120_000 });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `push step 1 \\(docker_push\\) failed: push of ${unreachable}/etl:[0-9a-f]{16} to ${unreachable}: .*connection refused`,
+        ),
+      );
+      expect((await server.api.deployments.list.query()).map((d) => d.name)).not.toContain("unpushed");
+    } finally {
+      const built = await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `${unreachable}/etl`);
+      for (const tag of built.split("\n").filter(Boolean)) await docker("image", "rm", "--force", tag);
+    }
+  }, 120_000);
+
   it("builds and pushes an image at deploy; a docker pool pulls it by digest and runs it", async () => {
+    const base = await releaseWorkerImage();
     const registry = await startRegistry();
     try {
       const created = await runCli(["work-pool", "create", dockerPool, "--type", "docker"], server.env);
@@ -382,11 +501,18 @@ describe("image delivery", () => {
       const project = path.join(root, "imager/etl");
       await mkdir(project, { recursive: true });
       await writeProject(project);
-      // The image carries the installed dependencies; the SDK is the repository's (mounted below).
-      await writeFile(path.join(project, ".gitignore"), "*.log\n");
-      await mkdir(path.join(project, "node_modules/@flowplane"), { recursive: true });
-      await symlink(path.join(repoRoot, "packages/sdk"), path.join(project, "node_modules/@flowplane/sdk"));
-      await writeFile(path.join(project, "Dockerfile"), `FROM ${IMAGE}\nWORKDIR /app\nCOPY . /app\n`);
+      // A directory of its own under /app: the image's /app/node_modules (its runner and SDK) stays,
+      // and the project's install (exec form: no shell needed) adds only its own dependencies.
+      await writeFile(
+        path.join(project, "Dockerfile"),
+        [
+          `FROM ${base}`,
+          "WORKDIR /app/etl",
+          "COPY . .",
+          'RUN ["npm", "ci", "--offline", "--no-audit", "--no-fund"]',
+          "",
+        ].join("\n"),
+      );
       await writeFile(
         path.join(project, "flowplane.yaml"),
         [
@@ -400,9 +526,6 @@ describe("image delivery", () => {
           "    entrypoint: flows/etl.ts:delivered",
           `    pool: ${dockerPool}`,
           "    parameters: { who: image }",
-          "    job_variables:",
-          // The runner itself (this repository, with tsx) is what the container needs from the host.
-          `      volumes: ["${repoRoot}:${repoRoot}"]`,
           "",
         ].join("\n"),
       );
@@ -412,7 +535,8 @@ describe("image delivery", () => {
       const image = codeVersion.slice("image:".length);
       const inspect = await server.api.deployments.get.query({ name: "delivered/from-image" });
       expect(inspect).toMatchObject({ path: null, pullSteps: null, codeVersion });
-      expect(inspect.jobVariables).toMatchObject({ image });
+      // The build's output is the deployment's only job variable: no command, no volumes.
+      expect(inspect.jobVariables).toEqual({ image });
 
       // Nothing local to the deployer is left: not its directory, not the image it built.
       await rm(path.join(root, "imager"), { recursive: true, force: true });
@@ -420,6 +544,7 @@ describe("image delivery", () => {
         "\n",
       );
       for (const tag of tags.filter(Boolean)) await docker("image", "rm", "--force", tag);
+      await expect(docker("image", "inspect", image)).rejects.toThrow();
 
       const { done, logs } = await runToCompletion(
         "delivered/from-image",
@@ -428,33 +553,36 @@ describe("image delivery", () => {
       );
       expect(done.codeVersion).toBe(codeVersion);
       expect(logs).toContain("hello, image, from an installed dependency");
-      expect(logs).toContain("cwd /app");
+      expect(logs).toContain("cwd /app/etl");
+      // Pulled by its digest from the registry.
+      expect(await docker("image", "inspect", "--format", "{{json .RepoDigests}}", image)).toContain(
+        image.slice(image.indexOf("@")),
+      );
     } finally {
       await registry.close();
     }
-  }, 300_000);
+  }, 900_000);
 });
 
 // For docker, ECS and Kubernetes pools without a built image, the flowplane image runs the pull
 // steps itself (its runner bootstrap), so the worker needs nothing of the deployment's code and the
 // deployment runs on any pool type as it is. The image is the one users get: built from this run's
 // release tarballs, with git, tar and npm for the steps. The pool's base job template (the
-// operator's setting, not the deployment's) names the image and its runner.
+// operator's setting, not the deployment's) names the image; its own CMD runs the runner.
 describe("pull steps in the flowplane image (docker pool)", () => {
   const imagePool = "delivery-image";
 
   beforeAll(async () => {
     const image = await releaseWorkerImage();
-    // ECS and Kubernetes run the image's own command (pull-steps.test.ts); the docker pool names the same.
+    // Docker, ECS and Kubernetes pools run the image's own command, which is the runner bootstrap.
     const cmd = JSON.parse(
       (await run("docker", ["image", "inspect", "--format", "{{json .Config.Cmd}}", image])).stdout,
-    );
-    expect((cmd as string[]).join(" ")).toBe(IMAGE_RUNNER_COMMAND);
+    ) as unknown;
+    expect(cmd).toEqual(["node", "/app/node_modules/flowplane/dist/runner-bootstrap.js"]);
     const template = defaultBaseJobTemplate("docker");
     const variables = template.variables.properties!;
     variables["image"]!.default = image;
     variables["image_pull_policy"]!.default = "never";
-    variables["command"]!.default = IMAGE_RUNNER_COMMAND;
     const file = path.join(root, "image-pool.json");
     await writeFile(file, JSON.stringify(template));
     const created = await runCli(

@@ -16,9 +16,6 @@ const run = promisify(execFile);
 /** The image of the docker pool's tests: flowplane/flowplane, built from this run's tarballs. */
 export const WORKER_IMAGE = "flowplane/flowplane:test";
 
-/** The runner in the flowplane image (its default CMD); a docker pool names it as its `command`. */
-export const IMAGE_RUNNER_COMMAND = "node /app/node_modules/flowplane/dist/runner-bootstrap.js";
-
 export interface Release {
   /** The three tarballs' paths. */
   files: string[];
@@ -117,13 +114,13 @@ async function oncePerTestRun<T>(name: string, make: () => Promise<T>): Promise<
 
 /**
  * `deploy` flags that run a deployment in WORKER_IMAGE as a user's image runs it: the image's own
- * runner and SDK, with the flow files (paths relative to the repository, which is where `deploy`
- * runs) mounted read-only at the same paths under the image's /app.
+ * command (its runner) and SDK, with the flow files (paths relative to the repository, which is where
+ * `deploy` runs) mounted read-only at the same paths under the image's /app.
  */
 export function workerImageJobVars(image: string, flowFiles: string[]): string[] {
   const volumes = flowFiles.map((file) => `${path.join(repoRoot, file)}:/app/${file}:ro`);
   return [
     ...["--job-var", `image=${image}`, "--job-var", "image_pull_policy=never"],
-    ...["--job-var", `command=${IMAGE_RUNNER_COMMAND}`, "--job-var", `volumes=${JSON.stringify(volumes)}`],
+    ...["--job-var", `volumes=${JSON.stringify(volumes)}`],
   ];
 }

@@ -43,6 +43,17 @@ describe("default base job templates", () => {
     expect(configuration.command).toEqual(["node", "x.js"]);
   });
 
+  // What a null command means is part of each pool's contract: the container pools agree, so a
+  // deployment moves between them unchanged.
+  it.each([
+    ["process", "null: the worker's own runner command."],
+    ["docker", "null: the image's own command (the flowplane image's CMD runs the flow-run runner)."],
+    ["ecs", "null: the image's own command (the flowplane image's CMD runs the flow-run runner)."],
+    ["kubernetes", "null: the image's own command (the flowplane image's CMD runs the flow-run runner)."],
+  ] as const)("%s: says what runs without a command", (type, byDefault) => {
+    expect(defaultBaseJobTemplate(type).variables.properties?.command?.description).toContain(byDefault);
+  });
+
   it("process: defaults", () => {
     expect(resolveDefaults("process")).toEqual({
       command: null,

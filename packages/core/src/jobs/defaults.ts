@@ -16,15 +16,20 @@ export function isWorkPoolType(v: unknown): v is WorkPoolType {
 /** The image docker, ECS and Kubernetes pools run when a deployment names none. */
 export const DEFAULT_FLOW_RUN_IMAGE = "flowplane/flowplane:latest";
 
-const command: JsonSchema = {
+/** `byDefault`: what starts the flow run when the command is null. */
+const command = (byDefault: string): JsonSchema => ({
   title: "Command",
   description:
     "Command that starts the flow run, as an argv array or one string split like a shell would (no expansion). " +
-    "null: the worker's own runner command.",
+    `null: ${byDefault}.`,
   type: ["array", "string", "null"],
   items: { type: "string" },
   default: null,
-};
+});
+
+// Container pools run the image's own command, so the same deployment runs alike on each of them and
+// the container needs nothing of the worker's files.
+const imageCommand = command("the image's own command (the flowplane image's CMD runs the flow-run runner)");
 
 const env: JsonSchema = {
   title: "Environment variables",
@@ -72,7 +77,7 @@ function template(properties: Record<string, JsonSchema>, literals: Record<strin
 
 function processTemplate(): BaseJobTemplate {
   return template({
-    command,
+    command: command("the worker's own runner command"),
     env,
     working_dir: nullableString(
       "Working directory",
@@ -86,7 +91,7 @@ function processTemplate(): BaseJobTemplate {
 function dockerTemplate(): BaseJobTemplate {
   return template({
     image: image("the flow run's container runs"),
-    command,
+    command: imageCommand,
     env,
     labels: labels("container"),
     // The flow run reports back to the API; on the host network a server on the worker's
@@ -195,7 +200,7 @@ function ecsTemplate(): BaseJobTemplate {
     execution_role_arn: nullableString("Execution role ARN", "Role ECS uses to pull the image and write logs."),
     task_role_arn: nullableString("Task role ARN", "Role the flow run's code runs as."),
     env,
-    command,
+    command: imageCommand,
     tags: {
       title: "Tags",
       description: "Tags on the ECS task. Merged key by key like env.",
@@ -229,7 +234,7 @@ function kubernetesTemplate(): BaseJobTemplate {
         enum: ["IfNotPresent", "Always", "Never"],
         default: "IfNotPresent",
       },
-      command,
+      command: imageCommand,
       env,
       labels: labels("Job and its pod"),
       service_account_name: nullableString(

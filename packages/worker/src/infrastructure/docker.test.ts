@@ -108,13 +108,15 @@ afterAll(async () => {
 });
 
 describe("docker job settings", () => {
-  it("merges env and labels over the configuration and runs the runner with the container's node", () => {
+  it("merges env and labels over the configuration and leaves the command to the image", () => {
     const job = jobSpec({
       env: { STAGE: "prod", FLOWPLANE_FLOW_RUN_ID: "spoofed", GONE: null },
       labels: { team: "data", "flowplane.worker": "spoofed" },
     });
     const s = dockerJobSettings(job);
-    expect(s.create.Cmd).toEqual(["node", "--import", "file:///x/tsx.mjs", "/x/runner-main.ts"]);
+    // No Cmd: the image's own CMD (the flowplane image's runner), never the worker's runner path,
+    // which means nothing inside the container.
+    expect(s.create).not.toHaveProperty("Cmd");
     expect(s.create.Env).toEqual([
       `STAGE=prod`,
       `FLOWPLANE_FLOW_RUN_ID=${job.flowRunId}`,
@@ -212,6 +214,26 @@ describe("docker infrastructure on the real engine", () => {
     expect(job.lines.filter((l) => l.startsWith("stdout"))).toEqual(["stdout: hello from prod", "stdout: /"]);
     expect(job.lines.filter((l) => l.startsWith("stderr"))).toEqual(["stderr: a warning"]);
     expect(await containersOf(job.flowRunId)).toEqual([]);
+  });
+
+  it("runs the image's own CMD when the job sets no command", async () => {
+    // An image whose CMD says so, committed from the test image (no build, no registry).
+    const tagged = `flowplane-test-cmd:${process.pid}`;
+    const base = await docker.createContainer({ Image: IMAGE, Labels: { "flowplane.worker": testLabel } });
+    await base.commit({
+      repo: tagged.split(":")[0],
+      tag: tagged.split(":")[1],
+      changes: `CMD ["node", "-e", "console.log('the image CMD ran in', process.cwd())"]`,
+    });
+    await base.remove();
+    try {
+      const job = jobSpec({ image: tagged });
+      const running = await infra.submit(job);
+      expect(await running.exited).toEqual({ exitCode: 0, reason: "exited with code 0", stopped: false });
+      expect(job.lines).toEqual(["stdout: the image CMD ran in /"]);
+    } finally {
+      await docker.getImage(tagged).remove({ force: true });
+    }
   });
 
   it("keeps the container when auto_remove is false, with its limits and mounts", async () => {

@@ -71,9 +71,9 @@ interface StartStep {
 const OUTPUT_DRAIN_MS = 2_000;
 
 /**
- * The container for a job (pure: no engine calls). The command defaults to the worker's runner
- * command run by the container's own `node` (the image must provide it on PATH and see the runner's
- * files, e.g. through a bind mount of the project at the same path).
+ * The container for a job (pure: no engine calls). Without a `command` the image's own CMD runs, as
+ * on ECS and Kubernetes: the flowplane image's is its runner bootstrap, so a deployment moves
+ * between pool types unchanged and the worker's own files never need to be in the container.
  */
 export function dockerJobSettings(job: JobSpec): DockerJobSettings {
   const config = new JobConfiguration(job.configuration);
@@ -83,8 +83,7 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
   const cpus = config.optionalNumber("cpus");
   if (cpus !== null && cpus <= 0)
     throw new InfrastructureError(`job configuration "cpus": expected a number > 0, got ${cpus}`);
-  const [, ...runnerArgs] = job.defaultCommand;
-  const command = config.command() ?? ["node", ...runnerArgs];
+  const command = config.command();
   const env = { ...config.stringMap("env"), ...job.env, FLOWPLANE_EXIT_WITH_PARENT: "1" };
   // The deployment's directory (working_dir, filled in by the worker) only means something inside the
   // container when a volume brings it there; otherwise the image's WORKDIR applies.
@@ -103,7 +102,7 @@ export function dockerJobSettings(job: JobSpec): DockerJobSettings {
     create: {
       name: `flowplane-${slug(job.flowRunName, 40) || "run"}-${randomSuffix()}`,
       Image: image,
-      Cmd: command,
+      ...(command ? { Cmd: command } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: { ...config.stringMap("labels"), ...job.labels },
       ...(visible ? { WorkingDir: workingDir } : {}),

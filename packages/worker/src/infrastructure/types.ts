@@ -8,7 +8,7 @@ export interface JobSpec {
   configuration: Record<string, unknown>;
   /** Environment the run needs to reach the API and find its flow (merged over configuration.env). */
   env: Record<string, string>;
-  /** The runner command to use when the configuration names none. */
+  /** The runner command a process runs when the configuration names none (container pools run their image's own). */
   defaultCommand: string[];
   /** Labels/tags identifying the worker's jobs, for cleanup after a crash. */
   labels: Record<string, string>;
