@@ -65,7 +65,10 @@ describe("docker work pool", () => {
   it("runs a deployed flow in a container to COMPLETED, with its logs, and removes the container", async () => {
     await withWorker(["--pool", pool, "--name", "w-docker"], workerEnv(), async (worker) => {
       const run = await expectHelloCompleted(server, worker, "w-docker", 90_000);
-      expect(run.infrastructureId).toMatch(/^[0-9a-f]{64}$/);
+      // "<engine ID>/<container id>": a container id means something only on its engine.
+      const { ID } = JSON.parse(await dockerCli("info", "--format", "{{json .}}")) as { ID: string };
+      expect(run.infrastructureId).toBe(`${ID}/${run.infrastructureId!.slice(-64)}`);
+      expect(run.infrastructureId).toMatch(/\/[0-9a-f]{64}$/);
       await waitFor("the run's container to be removed", async () => (await containersOf(run.id)).length === 0, 10_000);
     });
   }, 120_000);
@@ -74,7 +77,9 @@ describe("docker work pool", () => {
     await withWorker(["--pool", pool, "--name", "w-docker-cancel"], workerEnv(), async () => {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
       const running = await waitUntilRunning(server, run.id, 60_000);
-      expect(await dockerCli("inspect", "--format", "{{.State.Running}}", running.infrastructureId!)).toBe("true");
+      expect(await dockerCli("inspect", "--format", "{{.State.Running}}", running.infrastructureId!.slice(-64))).toBe(
+        "true",
+      );
       const { final, lastStates } = await cancelWithCli(server, run.id, 30_000);
       expect(final.state.type).toBe("CANCELLED");
       // The runner reports CANCELLED on SIGTERM before its container has exited and been removed;

@@ -44,6 +44,8 @@ afterAll(async () => {
 });
 
 const workerEnv = () => fastWorkerEnv(server);
+/** The pid a process run's infrastructure id names ("<host identity>:<pid>"). */
+const pidOf = (id: string | null) => Number(id!.slice(id!.lastIndexOf(":") + 1));
 
 describe("process work pool", () => {
   it("runs a deployed flow on a separate worker process to COMPLETED, with its logs", async () => {
@@ -73,7 +75,7 @@ describe("process work pool", () => {
   it("cancels a running flow: the process is stopped and the run ends CANCELLED", async () => {
     await withWorker(["--pool", pool], workerEnv(), async () => {
       const run = await server.api.deployments.run.mutate({ name: "sleepy/sleepy", parameters: { seconds: 60 } });
-      const pid = Number((await waitUntilRunning(server, run.id)).infrastructureId);
+      const pid = pidOf((await waitUntilRunning(server, run.id)).infrastructureId);
       expect(processAlive(pid)).toBe(true);
       const { final, lastStates } = await cancelWithCli(server, run.id, 20_000);
       expect(final.state.type).toBe("CANCELLED");
@@ -94,7 +96,7 @@ describe("process work pool", () => {
     // The run's process notices its worker is gone and exits; its heartbeats stop.
     await waitFor(
       "the orphaned run process to exit",
-      async () => !processAlive(Number(running.infrastructureId)),
+      async () => !processAlive(pidOf(running.infrastructureId)),
       10_000,
     );
     const rescheduled = await waitForState(server, run.id, "SCHEDULED", 15_000, "rescheduled for a retry");
@@ -126,7 +128,7 @@ describe("fenced claims with real processes", () => {
       });
       // Freeze the first attempt's runner: its heartbeats stop, the server crashes the run and
       // schedules the retry, which a second worker claims (the frozen one has no free slot).
-      frozenPid = Number(first.infrastructureId);
+      frozenPid = pidOf(first.infrastructureId);
       process.kill(frozenPid, "SIGSTOP");
       await waitFor(
         "the silent attempt to be crashed and retried",

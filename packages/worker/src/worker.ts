@@ -25,7 +25,12 @@ import {
   type Connection,
   type DeliveredRun,
 } from "@flowplane/client";
-import { InfrastructureError, type Infrastructure, type RunningJob } from "./infrastructure/types.ts";
+import {
+  InfrastructureError,
+  JobElsewhereError,
+  type Infrastructure,
+  type RunningJob,
+} from "./infrastructure/types.ts";
 
 export interface WorkerOptions {
   api: ApiClient;
@@ -102,7 +107,10 @@ export class Worker {
   }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   /** Cancels being carried out or waiting to be retried, by run id. */
-  private readonly cancels = new Map<string, { inFlight: boolean; attempts: number; notBefore: number }>();
+  private readonly cancels = new Map<
+    string,
+    { inFlight: boolean; attempts: number; notBefore: number; elsewhere?: boolean }
+  >();
 
   constructor(private readonly options: WorkerOptions) {
     this.name = options.name ?? `${os.hostname()}-${process.pid}`;
@@ -241,11 +249,20 @@ export class Worker {
   }
 
   private async heartbeat(): Promise<void> {
+    const prefix = (await this.options.infrastructure.jobIdPrefix?.().catch(() => null)) ?? null;
     const identity = await this.options.api.workers.heartbeat.mutate({
       workPoolName: this.options.poolName,
       workerName: this.name,
       heartbeatIntervalSeconds: this.options.heartbeatIntervalSeconds ?? 10,
-      metadata: { type: this.options.infrastructure.type, pid: process.pid, host: os.hostname() },
+      metadata: {
+        type: this.options.infrastructure.type,
+        pid: process.pid,
+        host: os.hostname(),
+        // Where this worker's job ids live (its host, its engine): the server sends it the cancels
+        // of OFFLINE workers' runs only for ids it can reach (claims.cancelRequests). Unknown for a
+        // beat (an engine that does not answer): sent all of them, and stop() refuses the others.
+        ...(prefix !== null ? { jobIdPrefix: prefix } : {}),
+      },
     });
     const poolType = identity.workPoolType.toLowerCase();
     if (poolType !== this.options.infrastructure.type) {
@@ -482,6 +499,8 @@ export class Worker {
    * pool) is stopped from its stored infrastructure id, and reported CANCELLED only once the
    * platform says it has stopped. A stop that fails is logged on the run and retried with backoff
    * on later polls (the server keeps asking while the run is CANCELLING); it never ends the worker.
+   * An id on another host or engine (a process or container this worker cannot reach) is left to a
+   * worker there: the run stays CANCELLING, said once on its log, and is looked at again later.
    */
   private async cancel(request: CancelRequest): Promise<void> {
     const state = this.cancels.get(request.id) ?? { inFlight: false, attempts: 0, notBefore: 0 };
@@ -512,6 +531,18 @@ export class Worker {
       });
       this.cancels.delete(request.id);
     } catch (err) {
+      if (err instanceof JobElsewhereError) {
+        // Not a failure to retry soon: nothing here can stop it. Said once; asked again in a while
+        // in case the id changes (a new attempt launched here).
+        state.notBefore = Date.now() + 30_000;
+        if (!state.elsewhere) {
+          state.elsewhere = true;
+          const message = `${err.message}; left to a worker there, the run stays CANCELLING until one stops it`;
+          this.log("warn", `flow run ${request.id}: ${message}`);
+          this.bufferLog(request.id, `Flowplane worker ${this.name}: ${message}`, "stderr");
+        }
+        return;
+      }
       state.attempts++;
       const ceiling = Math.min(30_000, 1_000 * 2 ** (state.attempts - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));

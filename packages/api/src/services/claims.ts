@@ -208,6 +208,12 @@ function announce(res: Resources, workerId: string, claimed: ClaimRow[]): void {
  * CANCELLING (or be cancelled by the liveness sweep while its task kept running). Both parts read
  * the partial index on CANCELLING runs by worker, so the cost is a probe per offline worker of the
  * pool, never a scan of its runs.
+ *
+ * Where a job id names a host or an engine (a pid, a container id: see the worker's
+ * `jobIdPrefix` metadata), an OFFLINE worker's run whose id starts with that worker's prefix goes
+ * only to workers with the same prefix: another host could not stop it (its worker refuses, and
+ * would hear of it on every poll). Any other id (no prefix known, an id from before ids named
+ * their place, a pool whose ids name none) goes to every live worker of the pool, as before.
  */
 export function cancelRequests(worker: string): string {
   const fields = `json_build_object('id', a.id, 'claimToken', a."claimToken", 'infrastructureId', a."infrastructureId")`;
@@ -218,6 +224,8 @@ export function cancelRequests(worker: string): string {
                JOIN "Worker" h ON h."workPoolId" = me."workPoolId" AND h.status = 'OFFLINE' AND h.id <> me.id
                JOIN "FlowRun" a ON a."workerId" = h.id AND a."stateType" = 'CANCELLING' AND a."infrastructureId" IS NOT NULL
               WHERE me.id = ${worker}
+                AND NOT COALESCE(starts_with(a."infrastructureId", h.metadata->>'jobIdPrefix')
+                                 AND h.metadata->>'jobIdPrefix' IS DISTINCT FROM me.metadata->>'jobIdPrefix', false)
            ) r)`;
 }
 

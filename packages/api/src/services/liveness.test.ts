@@ -79,6 +79,66 @@ describe("liveness resolves runs nothing would move", () => {
     expect(after.cancel.map((c) => c.id)).not.toContain(held.run.id);
   });
 
+  it("sends an OFFLINE worker's cancel only to workers of the host or engine its job id names, and ids that name none to every worker (regression: a worker elsewhere read the missing pid as gone and reported CANCELLED)", async () => {
+    const heartbeat = (workerName: string, jobIdPrefix?: string) =>
+      worker.workers.heartbeat({
+        workPoolName: "live",
+        workerName,
+        ...(jobIdPrefix ? { metadata: { jobIdPrefix } } : {}),
+      });
+    await heartbeat("on-a-launcher", "host-a:");
+    const launched = async (infrastructureId: string) => {
+      const held = await claimed("on-a-launcher");
+      const token = { claimToken: held.claim.claimToken };
+      await worker.flowRuns.setState({ id: held.run.id, state: { type: "RUNNING" }, ...token });
+      await worker.workers.reportInfrastructure({ flowRunId: held.run.id, infrastructureId, ...token });
+      await developer.flowRuns.cancel({ id: held.run.id });
+      return held;
+    };
+    const onA = await launched("host-a:4242");
+    // Stored before ids named their host: any worker may hear of it (and checks the pid itself).
+    const bare = await launched("4243");
+    await silence(onA.workerId);
+    await sweepLiveness(api.services.resources, config);
+    const heard = async (workerName: string, jobIdPrefix?: string) => {
+      const { workerId } = await heartbeat(workerName, jobIdPrefix);
+      const polled = await worker.workers.poll({ workerId, limit: 0, waitMs: 0 });
+      return [onA.run.id, bare.run.id].filter((id) => polled.cancel.some((c) => c.id === id));
+    };
+    expect(await heard("on-a", "host-a:")).toEqual([onA.run.id, bare.run.id]);
+    expect(await heard("on-b", "host-b:")).toEqual([bare.run.id]);
+    // A worker that does not say where it is (older) cannot tell: only the ids of no known place.
+    expect(await heard("unplaced")).toEqual([bare.run.id]);
+    for (const { run, claim } of [onA, bare])
+      await worker.flowRuns.setState({ id: run.id, state: { type: "CANCELLED" }, claimToken: claim.claimToken });
+  });
+
+  it("cancels a CANCELLING run of an OFFLINE worker once its runner has been silent for the run heartbeat timeout, and not while it heartbeats (regression: CANCELLING for ever when no live worker could reach its job)", async () => {
+    const held = await claimed("launcher-lost");
+    const token = { claimToken: held.claim.claimToken };
+    await worker.flowRuns.setState({ id: held.run.id, state: { type: "RUNNING" }, ...token });
+    await worker.workers.reportInfrastructure({ flowRunId: held.run.id, infrastructureId: "host-gone:4242", ...token });
+    await developer.flowRuns.cancel({ id: held.run.id });
+    await silence(held.workerId);
+    const at = (seconds: number) => new Date(Date.now() + seconds * 1000);
+    // 30 s after the cancel: still within the timeout.
+    await sweepLiveness(api.services.resources, config, at(30));
+    expect(await stateOf(held.run.id)).toMatchObject({ type: "CANCELLING" });
+    // The runner heartbeats (still running, somewhere): its run is kept.
+    await worker.flowRuns.heartbeat({ id: held.run.id, ...token });
+    await api.db.pool.query(`UPDATE "FlowRun" SET "heartbeatAt" = now() + interval '60 seconds' WHERE id = $1`, [
+      held.run.id,
+    ]);
+    await sweepLiveness(api.services.resources, config, at(90));
+    expect(await stateOf(held.run.id)).toMatchObject({ type: "CANCELLING" });
+    // Silent for more than 60 s since its last heartbeat: nothing of it runs any more.
+    await sweepLiveness(api.services.resources, config, at(125));
+    expect(await stateOf(held.run.id)).toMatchObject({
+      type: "CANCELLED",
+      message: "cancelled: the worker that held the run went offline and its runner has been silent for 60 s",
+    });
+  });
+
   it("extends the claim of a PENDING run for its holder only, and not once the run has started", async () => {
     const { run, claim } = await claimed("slow-starter");
     const expiry = async () =>

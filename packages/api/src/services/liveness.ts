@@ -45,7 +45,8 @@ export async function sweepLiveness(res: Resources, config: LivenessConfig, now 
     now,
   );
   const released = await releaseExpiredClaims(res, now);
-  const resolved = (await resolveOrphanedRuns(res, now)) + (await failExpiredPauses(res, now));
+  const resolved =
+    (await resolveOrphanedRuns(res, now, config.runHeartbeatTimeoutSeconds)) + (await failExpiredPauses(res, now));
   return {
     workersOffline: offline.rowCount ?? 0,
     runsCrashed: crashed,
@@ -59,19 +60,26 @@ export async function sweepLiveness(res: Resources, config: LivenessConfig, now 
  * than after the claim timeout) and a CANCELLING run with no known infrastructure is cancelled
  * (nothing is left to stop). A CANCELLING run whose infrastructure id is known stays CANCELLING:
  * a live worker of its pool stops that infrastructure and then cancels it (claims.cancelRequests),
- * so a task outliving its worker is never reported cancelled while it runs. RUNNING runs are left
- * to the heartbeat timeout: their process may outlive its worker for a moment and still report.
+ * so a task outliving its worker is never reported cancelled while it runs — until its runner has
+ * been silent for the run heartbeat timeout (since its last heartbeat, or since the cancel when it
+ * never sent one): then nothing of it runs any more (as a silent RUNNING run is taken to have
+ * crashed), and it is cancelled. Without that, a run whose job is on a host or engine no live worker
+ * of the pool can reach (a pid, a container id) would stay CANCELLING for ever. RUNNING runs are
+ * left to the heartbeat timeout: their process may outlive its worker for a moment and still report.
  */
-function resolveOrphanedRuns(res: Resources, now: Date): Promise<number> {
-  return proposeForLockedRuns(
+function resolveOrphanedRuns(res: Resources, now: Date, silentSeconds: number): Promise<number> {
+  return proposeForLockedRuns<VersionedRun & { silent: boolean }>(
     res,
     {
-      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version
+      text: `SELECT ${runColumns("fr")}, fr.xmin::text AS version, fr."infrastructureId" IS NOT NULL AS silent
                FROM "FlowRun" fr JOIN "Worker" w ON w.id = fr."workerId"
-              WHERE (fr."stateType" = 'PENDING' OR (fr."stateType" = 'CANCELLING' AND fr."infrastructureId" IS NULL))
+              WHERE (fr."stateType" = 'PENDING'
+                     OR (fr."stateType" = 'CANCELLING'
+                         AND (fr."infrastructureId" IS NULL
+                              OR GREATEST(fr."heartbeatAt", fr."stateTimestamp") < $1::timestamptz - make_interval(secs => $2::int))))
                 AND w.status = 'OFFLINE'
               LIMIT 200 FOR UPDATE OF fr SKIP LOCKED`,
-      values: [],
+      values: [now, silentSeconds],
     },
     (run) =>
       run.stateType === "PENDING"
@@ -80,7 +88,12 @@ function resolveOrphanedRuns(res: Resources, now: Date): Promise<number> {
             message: "the worker that claimed the run went offline before it started; rescheduled",
             details: { scheduledTime: now.toISOString() },
           }
-        : { type: "CANCELLED", message: "cancelled: the worker that held the run went offline" },
+        : {
+            type: "CANCELLED",
+            message: run.silent
+              ? `cancelled: the worker that held the run went offline and its runner has been silent for ${silentSeconds} s`
+              : "cancelled: the worker that held the run went offline",
+          },
     now,
   );
 }

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, waitForRun, type TestServer } from "../../../../e2e/harness.ts";
 import { startRegistry, type Registry } from "../../../../e2e/support/registry.ts";
 import { DockerInfrastructure, dockerJobSettings, parseMemory } from "./docker.ts";
-import { createPool, runLogs, startWorker } from "./fakes/scenarios.ts";
-import type { JobSpec } from "./types.ts";
+import { cancelHeardElsewhere, createPool, HEARD_ELSEWHERE, runLogs, startWorker } from "./fakes/scenarios.ts";
+import { JobElsewhereError, type JobSpec } from "./types.ts";
 
 const IMAGE = process.env.FLOWPLANE_TEST_IMAGE ?? "flowplane-node:test";
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,6 +42,14 @@ function jobSpec(
 }
 
 const nodeCommand = (code: string) => ["node", "-e", code];
+
+/** The container an id names, once checked that the id names this engine ("<engine ID>/<container id>"). */
+async function containerOf(id: string): Promise<Docker.Container> {
+  const { ID } = (await docker.info()) as { ID: string };
+  expect(id).toMatch(/^.+\/[0-9a-f]{64}$/);
+  expect(id.slice(0, id.lastIndexOf("/"))).toBe(ID);
+  return docker.getContainer(id.slice(id.lastIndexOf("/") + 1));
+}
 
 async function containersOf(runId: string): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`flowplane.run-id=${runId}`] } });
@@ -195,7 +203,7 @@ describe("docker infrastructure on the real engine", () => {
       labels: { team: "data" },
     });
     const running = await infra.submit(job);
-    const info = await docker.getContainer(running.id).inspect();
+    const info = await (await containerOf(running.id)).inspect();
     expect(info.Config.Labels).toMatchObject({
       team: "data",
       "flowplane.run-id": job.flowRunId,
@@ -377,20 +385,80 @@ describe("docker infrastructure on the real engine", () => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     await new Promise((r) => child.once("exit", r));
-    const id = out.trim();
-    expect(id).toMatch(/^[0-9a-f]{64}$/);
-    await expect
-      .poll(async () => (await docker.getContainer(id).inspect()).State.Status, { timeout: 10_000 })
-      .toBe("exited");
+    const container = await containerOf(out.trim());
+    await expect.poll(async () => (await container.inspect()).State.Status, { timeout: 10_000 }).toBe("exited");
     const bystander = await infra.submit(jobSpec({ command: nodeCommand("setInterval(() => {}, 1000)") }));
     try {
       expect(await infra.cleanupOrphans({ "flowplane.worker": worker })).toBe(1);
       expect(await containersOf(runId)).toEqual([]);
-      expect((await docker.getContainer(bystander.id).inspect()).State.Running).toBe(true);
+      expect((await (await containerOf(bystander.id)).inspect()).State.Running).toBe(true);
     } finally {
       await bystander.stop(0);
     }
   });
+});
+
+/**
+ * A worker whose engine is another one: its ids name engine "another-engine", and it lists none of
+ * this engine's containers (as another engine would not; without that, its orphan search would
+ * list them through the one engine this machine has).
+ */
+class AnotherEngine extends DockerInfrastructure {
+  constructor() {
+    super({ docker, engineId: "another-engine" });
+  }
+  override findJobs(): Promise<[]> {
+    return Promise.resolve([]);
+  }
+}
+
+describe("docker ids name their engine", () => {
+  it("stop() refuses a container of another engine and leaves it running, and still reads a bare container id (stored before ids named their engine)", async () => {
+    const job = jobSpec({ command: nodeCommand("setInterval(() => {}, 1000)") });
+    const running = await infra.submit(job);
+    const container = await containerOf(running.id);
+    const { ID } = (await docker.info()) as { ID: string };
+    const elsewhere = new DockerInfrastructure({ docker, engineId: "another-engine" });
+    await expect(elsewhere.stop(running.id, 0)).rejects.toThrow(JobElsewhereError);
+    await expect(elsewhere.stop(running.id, 0)).rejects.toThrow(
+      `container ${container.id.slice(0, 12)} is on Docker engine ${ID}, not on this worker's engine another-engine`,
+    );
+    expect((await container.inspect()).State.Running).toBe(true);
+    await infra.stop(container.id, 0);
+    expect(await running.exited).toMatchObject({ exitCode: 137 });
+    expect(await containersOf(job.flowRunId)).toEqual([]);
+  });
+});
+
+describe("docker cancel heard on another engine", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
+    server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
+    await createPool(server, "docker-far", "docker", {
+      long: { image: IMAGE, image_pull_policy: "never", command: nodeCommand("setInterval(() => {}, 1000)") },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  for (const { how, names } of HEARD_ELSEWHERE)
+    it(`${how} on another engine leaves the cancel: the container runs on and the run stays CANCELLING until a worker on its engine stops it (regression: the engine's 404 read as already gone, CANCELLED while the container ran on)`, async () => {
+      await cancelHeardElsewhere(server, {
+        poolName: "docker-far",
+        deployment: "hello/long",
+        names: names("docker"),
+        here: () => new DockerInfrastructure({ docker }),
+        elsewhere: () => new AnotherEngine(),
+        running: async (id) =>
+          (await containerOf(id)).inspect().then(
+            (info) => info.State.Running,
+            () => false,
+          ),
+        refusal: /^container [0-9a-f]{12} is on Docker engine \S+, not on this worker's engine another-engine$/,
+      });
+    });
 });
 
 describe("docker runs that never start end with the real reason within start_timeout_seconds, and the worker keeps serving", () => {

@@ -21,6 +21,7 @@ import { JobConfiguration, randomSuffix, slug } from "./job-configuration.ts";
 import { causeOf, withRetries } from "./retry.ts";
 import {
   InfrastructureError,
+  JobElsewhereError,
   type ExitResult,
   type FoundJob,
   type Infrastructure,
@@ -55,6 +56,21 @@ export interface DockerInfrastructureOptions {
   pullAttempts?: number;
   /** First delay between pulls (default 5 s; doubled per attempt, with jitter). */
   pullRetryDelayMs?: number;
+  /** The engine's ID (default: what `docker info` says); tests name another engine. */
+  engineId?: string;
+}
+
+/**
+ * A stored id: "<engine ID>/<container id>", or a bare container id as stored before ids named
+ * their engine (read as this engine's). Engine IDs may contain ":" (older engines use a key
+ * fingerprint), container ids are hex: the last "/" separates them.
+ */
+function parseContainerId(id: string): { engine: string | null; container: string } {
+  const at = id.lastIndexOf("/");
+  const container = id.slice(at + 1);
+  if (!/^[0-9a-f]{12,64}$/.test(container) || at === 0)
+    throw new InfrastructureError(`infrastructure id ${JSON.stringify(id)} is not a container id`);
+  return { engine: at < 0 ? null : id.slice(0, at), container };
 }
 
 /** How many of a container's last output lines an early exit is reported with, and their length. */
@@ -177,12 +193,39 @@ export class DockerInfrastructure implements Infrastructure {
   private readonly startTimeoutMs: number;
   private readonly pullAttempts: number;
   private readonly pullRetryDelayMs: number;
+  private readonly configuredEngineId: string | undefined;
+  private engineIdRead: Promise<string> | null = null;
 
   constructor(options: DockerInfrastructureOptions = {}) {
     this.docker = options.docker ?? new Docker();
     this.startTimeoutMs = options.startTimeoutMs ?? 240_000;
     this.pullAttempts = options.pullAttempts ?? 3;
     this.pullRetryDelayMs = options.pullRetryDelayMs ?? 5_000;
+    this.configuredEngineId = options.engineId;
+  }
+
+  /**
+   * The engine's ID, which it keeps across restarts (/var/lib/docker/engine-id): a container id
+   * means something only on its engine, and workers of one pool may talk to different engines.
+   * Read once; a failed read is tried again next time.
+   */
+  private engineId(): Promise<string> {
+    if (this.configuredEngineId !== undefined) return Promise.resolve(this.configuredEngineId);
+    this.engineIdRead ??= this.docker.info().then(
+      (info: { ID?: string }) => {
+        if (!info.ID) throw new InfrastructureError("the Docker engine did not say its ID (docker info)");
+        return info.ID;
+      },
+      (err: unknown) => {
+        this.engineIdRead = null;
+        throw new InfrastructureError(`could not read the Docker engine's ID: ${engineMessage(err)}`);
+      },
+    );
+    return this.engineIdRead;
+  }
+
+  async jobIdPrefix(): Promise<string> {
+    return `${await this.engineId()}/`;
   }
 
   async submit(job: JobSpec): Promise<RunningJob> {
@@ -241,6 +284,7 @@ export class DockerInfrastructure implements Infrastructure {
     step: StartStep,
     timedOut: () => boolean,
   ): Promise<RunningJob> {
+    const prefix = await this.jobIdPrefix();
     await this.ensureImage(settings.image, settings.pullPolicy, job, timedOut);
     step.now = "creating the container";
     let container: Docker.Container;
@@ -299,7 +343,7 @@ export class DockerInfrastructure implements Infrastructure {
         : result,
     );
     return {
-      id: container.id,
+      id: `${prefix}${container.id}`,
       exited,
       async stop(graceMs: number) {
         stopRequested = true;
@@ -321,31 +365,42 @@ export class DockerInfrastructure implements Infrastructure {
     const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
     if (filters.label.length === 0)
       throw new InfrastructureError("findJobs: refusing to list containers without a label filter");
+    const prefix = await this.jobIdPrefix();
     const found = await this.docker.listContainers({ all: true, filters });
     return found.map((info) => ({
-      id: info.Id,
+      id: `${prefix}${info.Id}`,
       flowRunId: info.Labels?.["flowplane.run-id"] ?? null,
       finished: info.State !== "running" && info.State !== "created" && info.State !== "restarting",
     }));
   }
 
-  /** Stops the container (SIGTERM, SIGKILL after the grace) and removes it; one already gone is fine. */
+  /**
+   * Stops the container (SIGTERM, SIGKILL after the grace) and removes it; one already gone is fine.
+   * A container of another engine is refused (JobElsewhereError): this engine's 404 for it would
+   * read as "already gone" while it runs there.
+   */
   async stop(id: string, graceMs: number): Promise<void> {
-    const container = this.docker.getContainer(id);
+    const { engine, container: containerId } = parseContainerId(id);
+    const here = await this.engineId();
+    if (engine !== null && engine !== here)
+      throw new JobElsewhereError(
+        `container ${containerId.slice(0, 12)} is on Docker engine ${engine}, not on this worker's engine ${here}`,
+      );
+    const container = this.docker.getContainer(containerId);
     try {
       await container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) });
     } catch (err) {
       const status = statusOf(err);
       if (status === 404) return;
       if (status !== 304)
-        throw new InfrastructureError(`could not stop container ${id.slice(0, 12)}: ${engineMessage(err)}`);
+        throw new InfrastructureError(`could not stop container ${containerId.slice(0, 12)}: ${engineMessage(err)}`);
     }
     try {
       await container.remove({ force: true });
     } catch (err) {
       // Removed meanwhile (its own worker finished it, or a removal was in progress).
       if (statusOf(err) !== 404 && statusOf(err) !== 409)
-        throw new InfrastructureError(`could not remove container ${id.slice(0, 12)}: ${engineMessage(err)}`);
+        throw new InfrastructureError(`could not remove container ${containerId.slice(0, 12)}: ${engineMessage(err)}`);
     }
   }
 

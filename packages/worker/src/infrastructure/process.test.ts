@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { INHERITED_ENV, ProcessInfrastructure } from "./process.ts";
-import type { JobSpec } from "./types.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../../../../e2e/harness.ts";
+import { cancelHeardElsewhere, createPool, HEARD_ELSEWHERE } from "./fakes/scenarios.ts";
+import { hostIdentity, INHERITED_ENV, ProcessInfrastructure } from "./process.ts";
+import { JobElsewhereError, type JobSpec } from "./types.ts";
 
 function job(command: unknown, lines: string[]): JobSpec {
   return {
@@ -78,7 +80,7 @@ describe("process pool stop from a stored pid", () => {
         return false;
       }
     };
-    const pid = Number(running.id);
+    const pid = Number(running.id.slice(running.id.lastIndexOf(":") + 1));
     // The pid names another run's runner (a pid reused, or one from another machine): untouched.
     await infra.stop(running.id, 100, "00000000-0000-7000-8000-0000000000bb");
     expect(alive(pid)).toBe(true);
@@ -88,4 +90,65 @@ describe("process pool stop from a stored pid", () => {
     expect(await running.exited).toMatchObject({ reason: "killed by SIGTERM" });
     expect(alive(pid)).toBe(false);
   });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleeper = [process.execPath, "-e", "setInterval(() => {}, 1000)"];
+
+describe("process pool ids name their host", () => {
+  it("an id is <host identity>:<pid>; stop() refuses a pid of another host and leaves it alone, and still reads a bare pid (stored before ids named their host)", async () => {
+    const here = await hostIdentity();
+    expect(here).toMatch(/^[0-9a-f-]{36}\.\d+$/);
+    const runId = "00000000-0000-7000-8000-0000000000cc";
+    const infra = new ProcessInfrastructure();
+    const first = await infra.submit({ ...job(sleeper, []), env: { FLOWPLANE_FLOW_RUN_ID: runId } });
+    expect(first.id).toMatch(new RegExp(`^${here.replace(".", "\\.")}:\\d+$`));
+    const pid = Number(first.id.split(":")[1]);
+    // The same pid as another host would store it: refused, untouched.
+    const elsewhere = new ProcessInfrastructure({ hostIdentity: "another-host" });
+    await expect(elsewhere.stop(first.id, 100, runId)).rejects.toThrow(JobElsewhereError);
+    await expect(elsewhere.stop(first.id, 100, runId)).rejects.toThrow(
+      `process ${pid} runs on host ${here}, not on this worker's host another-host`,
+    );
+    expect(alive(pid)).toBe(true);
+    // The bare pid an older worker stored: stopped as before.
+    await infra.stop(String(pid), 100, runId);
+    expect(await first.exited).toMatchObject({ reason: "killed by SIGTERM" });
+    await expect(infra.stop(`${here}:x1`, 100, runId)).rejects.toThrow(
+      'infrastructure id "' + here + ':x1" is not a pid',
+    );
+  });
+});
+
+describe("process pool cancel heard on another host", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // A worker silent for one heartbeat interval goes OFFLINE (a restart under a new name).
+    server = await startTestServer({ missedWorkerHeartbeats: 1, livenessIntervalMs: 200 });
+    await createPool(server, "process-pool", "process", { long: { command: sleeper } });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  for (const { how, names } of HEARD_ELSEWHERE)
+    it(`${how} on another host leaves the cancel: the process runs on and the run stays CANCELLING until a worker on its host stops it (regression: CANCELLED while the process ran on)`, async () => {
+      await cancelHeardElsewhere(server, {
+        poolName: "process-pool",
+        deployment: "hello/long",
+        names: names("proc"),
+        here: () => new ProcessInfrastructure(),
+        elsewhere: () => new ProcessInfrastructure({ hostIdentity: "another-host" }),
+        running: async (id) => alive(Number(id.slice(id.lastIndexOf(":") + 1))),
+        refusal: /^process \d+ runs on host \S+, not on this worker's host another-host$/,
+      });
+    });
 });

@@ -2,10 +2,18 @@
 // pipe it never reads from; the runner exits when that pipe closes, so a worker killed with SIGKILL
 // takes its runs down with it and their heartbeats stop (the server then crashes and retries them).
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, readlink } from "node:fs/promises";
+import os from "node:os";
 import { createInterface } from "node:readline";
 import { commandArgv, CommandSyntaxError } from "@flowplane/core";
-import { InfrastructureError, type ExitResult, type Infrastructure, type JobSpec, type RunningJob } from "./types.ts";
+import {
+  InfrastructureError,
+  JobElsewhereError,
+  type ExitResult,
+  type Infrastructure,
+  type JobSpec,
+  type RunningJob,
+} from "./types.ts";
 
 /**
  * The argv to start: a string command is split into words as the pool's schema says, with no
@@ -66,10 +74,55 @@ function stringEnv(value: unknown): Record<string, string> {
   );
 }
 
+export interface ProcessInfrastructureOptions {
+  /** Where this worker's pids mean something (default: hostIdentity()); tests name another host. */
+  hostIdentity?: string;
+}
+
+/**
+ * The space a pid of this process belongs to: the kernel's boot id and the inode of this process's
+ * pid namespace, as "<boot id>.<inode>". The boot id is random per boot of a machine, so it tells
+ * machines apart (and a pid from before a reboot from one after it); the namespace tells apart
+ * containers sharing one kernel (each has its own pids, while its boot id is the host's). Neither
+ * /etc/machine-id (copied with a VM or container image, often absent in containers) nor the
+ * hostname (shared by containers with --uts=host, changed by an administrator) says that. Where
+ * there is no /proc (macOS), the hostname: stop() from a stored pid needs /proc anyway.
+ */
+export async function hostIdentity(): Promise<string> {
+  const [boot, namespace] = await Promise.all([
+    readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => null),
+    readlink("/proc/self/ns/pid").catch(() => null),
+  ]);
+  const inode = /\[(\d+)\]/.exec(namespace ?? "")?.[1];
+  return boot && inode ? `${boot.trim()}.${inode}` : os.hostname();
+}
+
+/**
+ * A stored id: "<host identity>:<pid>", or a bare pid as stored before ids named their host (read
+ * as this host's: the pid check in stop() still guards it).
+ */
+function parseProcessId(id: string): { host: string | null; pid: number } {
+  const at = id.lastIndexOf(":");
+  const pid = Number(id.slice(at + 1));
+  if (!/^\d+$/.test(id.slice(at + 1)) || pid <= 1 || at === 0)
+    throw new InfrastructureError(`infrastructure id ${JSON.stringify(id)} is not a pid`);
+  return { host: at < 0 ? null : id.slice(0, at), pid };
+}
+
 export class ProcessInfrastructure implements Infrastructure {
   readonly type = "process" as const;
+  private readonly host: Promise<string>;
+
+  constructor(options: ProcessInfrastructureOptions = {}) {
+    this.host = options.hostIdentity !== undefined ? Promise.resolve(options.hostIdentity) : hostIdentity();
+  }
+
+  async jobIdPrefix(): Promise<string> {
+    return `${await this.host}:`;
+  }
 
   async submit(job: JobSpec): Promise<RunningJob> {
+    const prefix = await this.jobIdPrefix();
     const config = job.configuration;
     const [file, ...args] = commandOf(config["command"], job.defaultCommand);
     if (!file) throw new InfrastructureError("command: empty");
@@ -115,7 +168,8 @@ export class ProcessInfrastructure implements Infrastructure {
     });
     const pid = child.pid!;
     return {
-      id: String(pid),
+      // A pid means something only on its host: the id says which (see hostIdentity).
+      id: `${prefix}${pid}`,
       exited,
       async stop(graceMs: number) {
         stopRequested = true;
@@ -134,11 +188,14 @@ export class ProcessInfrastructure implements Infrastructure {
    * SIGKILL after the grace, resolved once the group leader is gone. A runner exits with the worker
    * that started it, so a pid from before a restart is usually gone or, worse, reused (or it names
    * a process on another machine): only a process running that flow run's runner is signalled.
+   * A pid of another host is refused (JobElsewhereError): its /proc is not ours to read, and
+   * answering "gone" would let the run read CANCELLED while its process runs there.
    */
   async stop(id: string, graceMs: number, flowRunId?: string): Promise<void> {
-    const pid = Number(id);
-    if (!Number.isInteger(pid) || pid <= 1)
-      throw new InfrastructureError(`infrastructure id ${JSON.stringify(id)} is not a pid`);
+    const { host, pid } = parseProcessId(id);
+    const here = await this.host;
+    if (host !== null && host !== here)
+      throw new JobElsewhereError(`process ${pid} runs on host ${host}, not on this worker's host ${here}`);
     if (!flowRunId || !(await isRunnerOf(pid, flowRunId))) return;
     signalGroup(pid, "SIGTERM");
     const deadline = Date.now() + graceMs;

@@ -66,6 +66,14 @@ export interface Infrastructure {
    */
   stop(id: string, graceMs: number, flowRunId?: string): Promise<void>;
   /**
+   * Where an id names the machine or engine its job lives on (process: a pid of this host, docker:
+   * a container of this engine), the part every id of a job this worker launches starts with; stop()
+   * refuses an id that names another place (JobElsewhereError), and the server routes an OFFLINE
+   * worker's cancels only to workers of the same place. Absent where any worker reaches any id
+   * through the platform's API (ECS, Kubernetes).
+   */
+  jobIdPrefix?(): Promise<string>;
+  /**
    * The jobs carrying every one of `labels` (what a worker name launched), looked up where the
    * pool's `configuration` says jobs run (cluster, namespace). Absent where jobs cannot outlive
    * their worker (process).
@@ -92,4 +100,12 @@ export class InfrastructureError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A stored job id names another host or engine than this worker's: nothing was done, and the job
+ * may still be running there. The run is left to a worker of that place.
+ */
+export class JobElsewhereError extends InfrastructureError {
+  override name = "JobElsewhereError";
 }

@@ -51,10 +51,13 @@ export async function launchedByDeadWorker(
     name: options.deployment,
     ...(options.jobVariables ? { jobVariables: options.jobVariables } : {}),
   });
+  // As a Worker heartbeats: with where its job ids live, when they name a place.
+  const prefix = await options.infrastructure.jobIdPrefix?.();
   const identity = await server.api.workers.heartbeat.mutate({
     workPoolName: options.poolName,
     workerName: options.workerName,
     heartbeatIntervalSeconds: 1,
+    ...(prefix !== undefined ? { metadata: { jobIdPrefix: prefix } } : {}),
   });
   const polled = await server.api.workers.poll.mutate({ workerId: identity.workerId, limit: 1, waitMs: 0 });
   const claim = polled.runs.find((r) => r.id === run.id);
@@ -69,7 +72,8 @@ export async function launchedByDeadWorker(
     flowRunId: run.id,
     flowRunName: run.name,
     configuration: resolved.configuration,
-    env: {},
+    // As the worker passes it: the process pool stops only a process running this run's runner.
+    env: { FLOWPLANE_FLOW_RUN_ID: run.id },
     defaultCommand: ["node"],
     labels: { "flowplane.run-id": run.id, "flowplane.worker": options.workerName },
     onOutput: () => {},
@@ -90,7 +94,7 @@ export async function launchedByDeadWorker(
 export async function createPool(
   server: TestServer,
   poolName: string,
-  type: "docker" | "ecs" | "kubernetes",
+  type: "process" | "docker" | "ecs" | "kubernetes",
   deployments: Record<string, Record<string, unknown>>,
 ): Promise<void> {
   await server.api.workPools.create.mutate({ name: poolName, type });
@@ -188,6 +192,92 @@ export async function cancelAfterRestart(
   } finally {
     await successor.stop();
   }
+}
+
+/**
+ * Who hears the cancel of a run whose job lives elsewhere (see cancelHeardElsewhere), for worker
+ * names starting `prefix`: a worker back under the launcher's name on another host (sent the run
+ * as its own), or a new worker there once the launcher is OFFLINE (the server sends it nothing).
+ */
+export const HEARD_ELSEWHERE = [
+  {
+    how: "a worker back under the launcher's name",
+    names: (prefix: string) => ({ launcher: prefix, stranger: prefix, successor: prefix }),
+  },
+  {
+    how: "a new worker of the pool",
+    names: (prefix: string) => ({ launcher: `${prefix}-dead`, stranger: `${prefix}-far`, successor: `${prefix}-near` }),
+  },
+] as const;
+
+/**
+ * The cancel of a run whose job lives on one host or engine, heard by a worker on another: worker
+ * `launcher` (infrastructure `here`) launched the run and died; the run is cancelled. Worker
+ * `stranger`, whose infrastructure is elsewhere (another host identity or engine ID), is started
+ * (see HEARD_ELSEWHERE): the run must stay CANCELLING and the job keep running (`running`), and a
+ * stranger sent the cancel says on the run's log why it leaves it (`refusal` matches its reason).
+ * Then worker `successor`, on the launcher's host, stops the job and the run ends CANCELLED.
+ */
+export async function cancelHeardElsewhere(
+  server: TestServer,
+  options: {
+    poolName: string;
+    deployment: string;
+    names: { launcher: string; stranger: string; successor: string };
+    here: () => Infrastructure;
+    elsewhere: () => Infrastructure;
+    /** Whether the job with this id still runs. */
+    running: (id: string) => Promise<boolean>;
+    refusal: RegExp;
+  },
+): Promise<void> {
+  const { launcher, stranger, successor } = options.names;
+  const { job } = await cancelAfterRestart(server, {
+    poolName: options.poolName,
+    deployment: options.deployment,
+    launcher,
+    successor,
+    infrastructure: options.here,
+    beforeSuccessor: async (runId) => {
+      const warnings: string[] = [];
+      const elsewhere = startWorker(server, {
+        poolName: options.poolName,
+        name: stranger,
+        infrastructure: options.elsewhere(),
+        log: (level, message) => {
+          if (level === "warn") warnings.push(message);
+        },
+      });
+      const refused = `; left to a worker there, the run stays CANCELLING until one stops it`;
+      try {
+        if (stranger === launcher) {
+          // Until it has said it leaves the cancel, or (the bug) the run has moved on.
+          await waitFor(
+            "the stranger to leave the cancel",
+            async () =>
+              warnings.some((w) => w.startsWith(`flow run ${runId}: `) && w.endsWith(refused)) ||
+              (await server.api.flowRuns.get.query({ id: runId })).state.type !== "CANCELLING",
+          );
+        } else {
+          await waitFor("the stranger to heartbeat", async () => elsewhere.worker.id !== null);
+          const polled = await server.api.workers.poll.mutate({ workerId: elsewhere.worker.id!, limit: 0, waitMs: 0 });
+          expect(polled.cancel.map((c) => c.id)).not.toContain(runId);
+        }
+        // A few of the stranger's polls later, nothing has been touched.
+        await new Promise((r) => setTimeout(r, 2_000));
+        const run = await server.api.flowRuns.get.query({ id: runId });
+        expect(run.state.type).toBe("CANCELLING");
+        expect(await options.running(run.infrastructureId!)).toBe(true);
+        if (stranger === launcher) {
+          const line = (await runLogs(server, runId)).find((l) => l.startsWith(`Flowplane worker ${stranger}: `));
+          expect(line?.slice(`Flowplane worker ${stranger}: `.length, -refused.length)).toMatch(options.refusal);
+        }
+      } finally {
+        await elsewhere.stop();
+      }
+    },
+  });
+  expect(await options.running(job.id)).toBe(false);
 }
 
 /**
