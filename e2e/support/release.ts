@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import { releaseDigest } from "../../scripts/release-digest.mjs";
+import { releaseDigest } from "../../infra/build/release-digest.mjs";
 import { repoRoot, waitFor } from "../harness.ts";
 
 const run = promisify(execFile);
@@ -22,7 +22,7 @@ export const IMAGE_RUNNER_COMMAND = "node /app/node_modules/flowplane/dist/runne
 export interface Release {
   /** The three tarballs' paths. */
   files: string[];
-  /** What they contain, as one SHA-256 (scripts/release-digest.mjs). */
+  /** What they contain, as one SHA-256 (infra/build/release-digest.mjs). */
   digest: string;
 }
 
