@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 // scenarios live in e2e/. Tests that need PostgreSQL get a fresh database cloned from a migrated
 // template (see packages/db/src/testing.ts), so files run in parallel without sharing rows.
 // Our packages' `exports` name their built files and, under the `@flowplane/source` condition, their
-// sources (scripts/build/tsdown-preset.ts). Tests always run the sources: vite resolves with the
+// sources (infra/build/tsdown-preset.ts). Tests always run the sources: vite resolves with the
 // condition, and NODE_OPTIONS passes it to every child process (CLI, workers, runners, scripts), so no
 // test can pick up a stale dist/ of a sibling package. The user-project e2e removes it again.
 const SOURCE_CONDITION = "@flowplane/source";

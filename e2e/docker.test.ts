@@ -1,5 +1,5 @@
 // The docker pool end to end: the real CLI, a real worker process, the real Docker engine
-// (scripts/docker-engine.sh), and the flowplane/flowplane image built from this run's release tarballs
+// (infra/docker/docker-engine.sh), and the flowplane/flowplane image built from this run's release tarballs
 // (e2e/support/release.ts), so each flow run executes what users install: the image's runner and SDK,
 // with the flow files mounted under its /app. The container uses the host network to reach the test
 // server on 127.0.0.1. Without an engine these tests fail rather than skip.
@@ -40,7 +40,7 @@ beforeAll(async () => {
     await dockerCli("info", "--format", "{{.ServerVersion}}");
   } catch (err) {
     throw new Error(
-      `the docker pool tests need an engine (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`,
+      `the docker pool tests need an engine (${(err as Error).message}); run \`bash infra/docker/docker-engine.sh\` first`,
     );
   }
   const image = await releaseWorkerImage();

@@ -10,7 +10,7 @@
 # 1. `pnpm release:pack` writes the three tarballs into a temporary build context (or --release's are
 #    copied there), with worker-package.json: the worker's third-party dependencies, which the
 #    Dockerfile installs in a layer of their own so a change of our code alone does not reinstall them.
-# 2. scripts/docker-node-image.sh builds the local Node 24 base images from the host's binaries: with
+# 2. infra/docker/docker-node-image.sh builds the local Node 24 base images from the host's binaries: with
 #    npm for the install stages, with the pull steps' tools (git, tar, npm, corepack) for the worker,
 #    node alone for the server.
 # 3. docker build, once per target: flowplane/flowplane:TAG (worker and flow runs; the docker, ECS and
@@ -18,7 +18,7 @@
 #    dependencies from the npm registry, so the build uses the host network.
 #
 # Each image is labelled flowplane.release-digest: a SHA-256 of what its tarballs contain
-# (scripts/release-digest.mjs) and of the base image it runs on. A TAG whose image already carries
+# (infra/build/release-digest.mjs) and of the base image it runs on. A TAG whose image already carries
 # that digest is left as it is, so repeated builds of unchanged packages (test runs) cost nothing.
 #
 # FLOWPLANE_BASE_IMAGE_SUFFIX=-x names the base images flowplane-node:24-x, flowplane-node:24-npm-x
@@ -73,24 +73,24 @@ const pkg = { name: "flowplane-app", private: true, type: "module", dependencies
 writeFileSync(path.join(dir, "worker-package.json"), JSON.stringify(pkg, null, 2) + "\n");
 EOF
 
-# What a target's tarballs contain (scripts/release-digest.mjs) and the id of the base image it runs
+# What a target's tarballs contain (infra/build/release-digest.mjs) and the id of the base image it runs
 # on (a base with other tools makes another image), as one SHA-256.
 digest_of() {
   local tarballs base
   if [[ "$1" == server ]]; then
-    tarballs="$(node scripts/release-digest.mjs "$context"/flowplane-*.tgz)"
+    tarballs="$(node infra/build/release-digest.mjs "$context"/flowplane-*.tgz)"
     base="flowplane-node:24$base_suffix"
   else
-    tarballs="$(node scripts/release-digest.mjs "$context"/flowplane-[0-9]*.tgz "$context"/flowplane-sdk-*.tgz)"
+    tarballs="$(node infra/build/release-digest.mjs "$context"/flowplane-[0-9]*.tgz "$context"/flowplane-sdk-*.tgz)"
     base="flowplane-node:24-runner$base_suffix"
   fi
   printf '%s %s' "$tarballs" "$(docker image inspect --format '{{.Id}}' "$base")" | sha256sum | cut -d' ' -f1
 }
 
-bash scripts/docker-node-image.sh "flowplane-node:24$base_suffix"
-bash scripts/docker-node-image.sh "flowplane-node:24-npm$base_suffix" --with-npm
+bash infra/docker/docker-node-image.sh "flowplane-node:24$base_suffix"
+bash infra/docker/docker-node-image.sh "flowplane-node:24-npm$base_suffix" --with-npm
 if [[ " ${targets[*]} " == *" worker "* ]]; then
-  bash scripts/docker-node-image.sh "flowplane-node:24-runner$base_suffix" --with-pull-tools
+  bash infra/docker/docker-node-image.sh "flowplane-node:24-runner$base_suffix" --with-pull-tools
 fi
 
 for target in "${targets[@]}"; do

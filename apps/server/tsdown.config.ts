@@ -1,6 +1,6 @@
 import path from "node:path";
 import { defineConfig } from "tsdown";
-import { publicPackage } from "../../scripts/build/tsdown-preset.ts";
+import { publicPackage } from "../../infra/build/tsdown-preset.ts";
 
 // The control plane bundles the API, database and core packages; dist/ also carries the built
 // dashboard (served at /) and prisma/ (schema and migrations, applied at every start). start.ts and

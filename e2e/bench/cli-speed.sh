@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 if ! command -v hyperfine >/dev/null 2>&1 || [[ ! -x /usr/bin/time ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
-node scripts/build-if-stale.mjs
+node infra/build/build-if-stale.mjs
 
 CLI="node $PWD/packages/cli/dist/main.js"
 export FLOWPLANE_HOME="$(mktemp -d)"

@@ -38,7 +38,7 @@ const pct = (xs: number[], p: number) => {
 const fmt = (xs: number[]) =>
   `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})`;
 
-execFileSync(process.execPath, [path.join(repoRoot, "scripts/build-if-stale.mjs")], { stdio: "inherit" });
+execFileSync(process.execPath, [path.join(repoRoot, "infra/build/build-if-stale.mjs")], { stdio: "inherit" });
 const builtCli = path.join(repoRoot, "packages/cli/dist/main.js");
 const server = await startTestServer(benchmarkServerConfig);
 const root = await mkdtemp(path.join(os.tmpdir(), "flowplane-bench-delivery-"));

@@ -16,6 +16,7 @@ const BENCHMARKS = {
   "api-throughput": tsx("api-throughput.ts"),
   "dashboard-scale": tsx("dashboard-scale.ts"),
   "code-delivery": tsx("code-delivery.ts", "20", "100"),
+  "tenant-fairness": tsx("tenant-fairness.ts", "300", "128"),
 };
 
 const names = process.argv.slice(2);

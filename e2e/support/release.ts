@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
-import { releaseDigest } from "../../scripts/release-digest.mjs";
+import { releaseDigest } from "../../infra/build/release-digest.mjs";
 import { repoRoot, waitFor } from "../harness.ts";
 
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ export const WORKER_IMAGE = "flowplane/flowplane:test";
 export interface Release {
   /** The three tarballs' paths. */
   files: string[];
-  /** What they contain, as one SHA-256 (scripts/release-digest.mjs). */
+  /** What they contain, as one SHA-256 (infra/build/release-digest.mjs). */
   digest: string;
 }
 

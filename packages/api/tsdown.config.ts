@@ -1,5 +1,5 @@
 import { defineConfig } from "tsdown";
-import { internalPackage } from "../../scripts/build/tsdown-preset.ts";
+import { internalPackage } from "../../infra/build/tsdown-preset.ts";
 
 // Entries are named after their source file: the declaration bundler names each .d.ts that way
 // whatever the entry's name, and a .js beside a .d.ts of another name would leave it untyped.

@@ -1,5 +1,5 @@
 import { defineConfig } from "tsdown";
-import { publicPackage } from "../../scripts/build/tsdown-preset.ts";
+import { publicPackage } from "../../infra/build/tsdown-preset.ts";
 
 // main: the `flowplane` bin. runner-bootstrap: what workers start for each flow run; it must sit in
 // dist/ beside the worker's bundled code (see defaultRunnerCommand in packages/worker/src/worker.ts).

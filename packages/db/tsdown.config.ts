@@ -1,6 +1,6 @@
 import path from "node:path";
 import { defineConfig } from "tsdown";
-import { internalPackage } from "../../scripts/build/tsdown-preset.ts";
+import { internalPackage } from "../../infra/build/tsdown-preset.ts";
 
 // dist/prisma: the schema and migrations, which src/migrations.ts reads beside its bundle when it
 // runs from dist/ (the server's build copies them the same way).

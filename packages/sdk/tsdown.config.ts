@@ -1,5 +1,5 @@
 import { defineConfig } from "tsdown";
-import { publicPackage } from "../../scripts/build/tsdown-preset.ts";
+import { publicPackage } from "../../infra/build/tsdown-preset.ts";
 
 export default defineConfig(
   publicPackage(import.meta.dirname, {

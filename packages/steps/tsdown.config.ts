@@ -1,5 +1,5 @@
 import { defineConfig } from "tsdown";
-import { internalPackage } from "../../scripts/build/tsdown-preset.ts";
+import { internalPackage } from "../../infra/build/tsdown-preset.ts";
 
 export default defineConfig(
   internalPackage(import.meta.dirname, { entry: { index: "src/index.ts", runner: "src/runner.ts" } }),

@@ -1,5 +1,5 @@
 import { defineConfig } from "tsdown";
-import { internalPackage } from "../../scripts/build/tsdown-preset.ts";
+import { internalPackage } from "../../infra/build/tsdown-preset.ts";
 
 // runner-bootstrap: what the worker starts for each flow run, found beside the worker's code
 // (defaultRunnerCommand in src/worker.ts), so it is built into the same dist/.

@@ -17,7 +17,7 @@ import type { Connection } from "./profile.ts";
 /**
  * Named, not inferred, so that declarations refer to `AppRouter` by name: the published SDK maps that
  * one name to tRPC's generic router type instead of shipping the control plane's types (see
- * scripts/build/tsdown-preset.ts).
+ * infra/build/tsdown-preset.ts).
  */
 export type ApiClient = TRPCClient<AppRouter>;
 

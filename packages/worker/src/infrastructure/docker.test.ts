@@ -1,4 +1,4 @@
-// The docker pool against the real engine (scripts/docker-engine.sh starts one and builds the
+// The docker pool against the real engine (infra/docker/docker-engine.sh starts one and builds the
 // image). Without an engine these tests fail: CI installs one, and a skipped suite would hide that.
 import http from "node:http";
 import net from "node:net";
@@ -100,14 +100,14 @@ beforeAll(async () => {
     await docker.ping();
   } catch (err) {
     throw new Error(
-      `no Docker engine answers (${(err as Error).message}); run \`bash scripts/docker-engine.sh\` first`,
+      `no Docker engine answers (${(err as Error).message}); run \`bash infra/docker/docker-engine.sh\` first`,
     );
   }
   await docker
     .getImage(IMAGE)
     .inspect()
     .catch(() => {
-      throw new Error(`image ${IMAGE} is missing; run \`bash scripts/docker-engine.sh\` first`);
+      throw new Error(`image ${IMAGE} is missing; run \`bash infra/docker/docker-engine.sh\` first`);
     });
 });
 

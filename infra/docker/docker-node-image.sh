@@ -8,10 +8,11 @@
 # and corepack's pnpm and yarn shims for projects locked with those — the flowplane image's base.
 # (node:24-bookworm-slim has node, npm, corepack and tar, and lacks only git and ca-certificates.)
 #
-#   bash scripts/docker-node-image.sh IMAGE [--with-npm | --with-pull-tools]
+#   bash infra/docker/docker-node-image.sh IMAGE [--with-npm | --with-pull-tools]
 #
 # The image is rebuilt only when the host's node version or the variant changes (a label on the
-# image). The host's node must be the Node the images should run: Node 24 (see .ci/run).
+# image). The host's node must be the Node the images should run: a tag that starts with a Node major
+# (flowplane-node:24...) is refused from any other major (.ci/run brings Node 24).
 set -euo pipefail
 
 IMAGE="${1:?usage: docker-node-image.sh IMAGE [--with-npm | --with-pull-tools]}"
@@ -26,6 +27,19 @@ esac
 
 node_bin="$(readlink -f "$(command -v node)")"
 node_version="$("$node_bin" --version)"
+# A tag that starts with a Node major (flowplane-node:24, :24-npm, :24-runner) promises that Node:
+# infra/Dockerfile's images run on it, so it is never built from another node on PATH.
+tag="${IMAGE##*:}"
+if [[ "$IMAGE" == *:* && "$tag" =~ ^([0-9]+)(-|$) ]]; then
+  wanted="${BASH_REMATCH[1]}"
+  found="${node_version#v}"
+  found="${found%%.*}"
+  if [[ "$found" != "$wanted" ]]; then
+    echo "$IMAGE must be built from Node $wanted, but the node on PATH ($node_bin) is $node_version;" \
+      "put a Node $wanted first on PATH (.ci/run installs one)" >&2
+    exit 1
+  fi
+fi
 # The variant's contents are part of its label, so a change of what a variant carries rebuilds it.
 COREPACK_VERSION=0.36.0
 variant="$node_version${WITH_NPM:+-npm}${WITH_PULL_TOOLS:+-pull-tools-corepack-$COREPACK_VERSION}"

@@ -7,14 +7,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** What the builds read: every workspace package (they bundle each other), the schema, the build setup. */
 const inputs = [
   "packages",
   "apps",
   "prisma",
-  "scripts/build",
+  "infra/build",
   "package.json",
   "pnpm-lock.yaml",
   "tsconfig.base.json",

@@ -3,13 +3,13 @@
 # docker infrastructure tests (packages/worker). The e2e docker tests run flows in flowplane/flowplane,
 # built from the release tarballs once per test run (e2e/support/release.ts, infra/build-images.sh).
 #
-#   bash scripts/docker-engine.sh        # idempotent: installs, starts and builds only what is missing
+#   bash infra/docker/docker-engine.sh        # idempotent: installs, starts and builds only what is missing
 #
 # 1. Installs docker.io from Debian when dockerd is missing.
 # 2. Starts dockerd with --bridge=none --iptables=false when no engine answers: containers use host
 #    networking, so no test traffic leaves loopback and the host's firewall is left alone.
 # 3. Builds `flowplane-node:test` with `docker import` (no registry is reachable; see
-#    scripts/docker-node-image.sh, which also builds infra/Dockerfile's base images): a rootfs holding
+#    infra/docker/docker-node-image.sh, which also builds infra/Dockerfile's base images): a rootfs holding
 #    the host's node binary, sh, env and the libraries `ldd` lists. It runs the repository's runner
 #    when the repository is bind-mounted at its own path and the container uses the host network. The
 #    image is rebuilt when the host's node changes (its version is a label on the image).

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const PUBLIC_PACKAGES = ["packages/sdk", "packages/cli", "apps/server"];
 
 const target = process.argv[2];
@@ -27,7 +27,7 @@ if (versions.size !== 1) {
   process.exit(1);
 }
 
-execFileSync(process.execPath, [path.join(repoRoot, "scripts/build-if-stale.mjs")], { stdio: "inherit" });
+execFileSync(process.execPath, [path.join(repoRoot, "infra/build/build-if-stale.mjs")], { stdio: "inherit" });
 
 for (const dir of PUBLIC_PACKAGES) {
   const out = execFileSync("pnpm", ["pack", "--json", "--pack-destination", outDir], {

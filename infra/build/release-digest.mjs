@@ -1,7 +1,7 @@
 // What release tarballs contain, as one SHA-256 (hex): the key under which the images
 // (infra/build-images.sh) and the test suite's npm installs of them are reused.
 //
-//   node scripts/release-digest.mjs TARBALL...
+//   node infra/build/release-digest.mjs TARBALL...
 //
 // It hashes the files' contents, not the tarballs' bytes: packing stamps them anew each time, and
 // pnpm pack writes a manifest's keys in no fixed order, so each package.json is hashed with its keys
@@ -37,7 +37,7 @@ export function releaseDigest(files) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = process.argv.slice(2);
   if (files.length === 0) {
-    process.stderr.write("usage: node scripts/release-digest.mjs TARBALL...\n");
+    process.stderr.write("usage: node infra/build/release-digest.mjs TARBALL...\n");
     process.exit(2);
   }
   process.stdout.write(releaseDigest(files) + "\n");
